@@ -1,0 +1,1 @@
+"""The ``manyheads`` command line: one module per subcommand, dispatched by :mod:`.main`."""

@@ -1,0 +1,73 @@
+"""The ``manyheads`` entry point: parse, dispatch to one subcommand, map errors to exit codes.
+
+Each subcommand lives in ``cli/<verb>.py`` and exposes ``add_parser(subparsers)``, which registers
+its parser and sets ``func(args) -> int`` as the default. Modules import heavy libraries inside
+``func`` so that ``manyheads --help`` stays fast. The list below is the one place verbs are named.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from manyheads.errors import ManyheadsError
+
+__all__ = ["build_parser", "main"]
+
+#: Subcommand modules, in the order ``--help`` lists them.
+VERBS: tuple[str, ...] = (
+    "train",
+    "eval",
+    "predict",
+    "compare",
+    "validate",
+    "ls",
+    "quickstart",
+    "crawl",
+    "dataset",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the top-level parser with every available subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="manyheads",
+        description="Multi-task learning: one shared model, a head per task.",
+    )
+    from manyheads import __version__
+
+    parser.add_argument("--version", action="version", version=f"manyheads {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for verb in VERBS:
+        try:
+            module = importlib.import_module(f"manyheads.cli.{verb}")
+        except ModuleNotFoundError as exc:  # a verb whose optional extra is missing
+            if exc.name is not None and exc.name.startswith("manyheads.cli"):
+                continue
+            raise
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code (0 ok, 2 bad input, 130 interrupted)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        parser.print_help()
+        return 2
+    try:
+        code: int = args.func(args)
+    except ManyheadsError as exc:
+        print(f"manyheads {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"manyheads {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
