@@ -1,0 +1,53 @@
+"""The architecture registry, filled from one explicit list (``manyheads ls architectures``)."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from manyheads._registry import Registry, did_you_mean
+from manyheads.architectures.base import MTLModel
+from manyheads.architectures.hps import HPS
+from manyheads.architectures.stl import STL
+from manyheads.data.preprocess import InputSpec
+from manyheads.errors import InvalidParameterError
+
+__all__ = ["ARCHITECTURES", "architecture_options", "create_model", "list_architectures"]
+
+ARCHITECTURES: Registry[MTLModel] = Registry("architecture")
+ARCHITECTURES.register("stl", STL, doc="single-task: one independent network per task (baseline)")
+ARCHITECTURES.register("hps", HPS, doc="hard parameter sharing: shared bottom + task towers")
+
+
+def architecture_options(name: str) -> dict[str, inspect.Parameter]:
+    """Keyword options the architecture ``name`` accepts (besides ``spec`` and ``heads``)."""
+    params = inspect.signature(ARCHITECTURES.get(name)).parameters
+    return {k: p for k, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+
+def create_model(
+    name: str, spec: InputSpec, heads: dict[str, int], /, **options: Any
+) -> MTLModel:
+    """Build the architecture ``name`` for the given inputs and heads.
+
+    Raises:
+        InvalidParameterError: unknown architecture or option (with the closest valid name).
+
+    Example:
+        >>> m = create_model("hps", InputSpec(2, (), ()), {"y": 1}, hidden=[4])
+        >>> type(m).__name__
+        'HPS'
+    """
+    valid = architecture_options(name)
+    for key in options:
+        if key not in valid:
+            raise InvalidParameterError(
+                f"Unknown option '{key}' for architecture '{name}'. Valid options: "
+                f"{', '.join(valid)}.{did_you_mean(key, list(valid))}"
+            )
+    return ARCHITECTURES.create(name, spec, heads, **options)
+
+
+def list_architectures() -> list[str]:
+    """Names of the registered architectures."""
+    return ARCHITECTURES.names()

@@ -1,0 +1,105 @@
+"""The one contract every multi-task architecture implements (timm-style model surface).
+
+* ``forward_features(x)`` computes the shared representation (a tensor or a tuple of tensors);
+  gradient methods that work at the representation level differentiate with respect to it.
+* ``forward_heads(features)`` maps it to one output per task: ``{task: [B] or [B, C]}``.
+* ``shared_parameters()`` and ``task_parameters(task)`` partition ``parameters()`` exactly: every
+  parameter is in the shared set or in exactly one task's set. Gradient aggregation operates on the
+  shared set; each task set gets its own task's gradient.
+* ``penalty()`` is an extra regulariser added to the objective (soft sharing), or ``None``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from manyheads.encoders.mlp import MLP
+
+__all__ = ["Features", "MTLModel", "TaskTowers"]
+
+Features = Tensor | tuple[Tensor, ...]
+
+
+class MTLModel(nn.Module, ABC):
+    """Base class of the architectures.
+
+    Args:
+        heads: task name -> output width of its head (1 for binary and regression).
+    """
+
+    def __init__(self, heads: dict[str, int]) -> None:
+        super().__init__()
+        if not heads:
+            raise ValueError("A multi-task model needs at least one task.")
+        self.task_names: list[str] = list(heads)
+        self.out_dims: dict[str, int] = dict(heads)
+
+    @abstractmethod
+    def forward_features(self, x: dict[str, Tensor]) -> Features:
+        """Shared representation of a batch of encoded inputs."""
+
+    @abstractmethod
+    def forward_heads(self, features: Features) -> dict[str, Tensor]:
+        """Per-task outputs from the shared representation."""
+
+    def forward(self, x: dict[str, Tensor]) -> dict[str, Tensor]:
+        return self.forward_heads(self.forward_features(x))
+
+    @abstractmethod
+    def shared_parameters(self) -> list[nn.Parameter]:
+        """Parameters used by more than one task."""
+
+    @abstractmethod
+    def task_parameters(self, task: str) -> list[nn.Parameter]:
+        """Parameters used by ``task`` only."""
+
+    def penalty(self) -> Tensor | None:
+        """An extra regularisation term of the objective, or None."""
+        return None
+
+
+class TaskTowers(nn.Module):
+    """One tower (an MLP) and one linear output layer per task.
+
+    Args:
+        in_dim: width of the tower input.
+        heads: task name -> output width.
+        tower: widths of each tower's hidden layers.
+        dropout: dropout inside the towers.
+        norm: normalisation inside the towers.
+    """
+
+    def __init__(
+        self,
+        in_dim: int | dict[str, int],
+        heads: dict[str, int],
+        tower: Sequence[int],
+        *,
+        dropout: float = 0.0,
+        norm: str = "none",
+    ) -> None:
+        super().__init__()
+        self.towers = nn.ModuleDict()
+        self.outputs = nn.ModuleDict()
+        for task, width in heads.items():
+            dim = in_dim[task] if isinstance(in_dim, dict) else in_dim
+            self.towers[task] = MLP(dim, tower, dropout=dropout, norm=norm)
+            self.outputs[task] = nn.Linear(self.towers[task].out_dim, width)
+
+    def forward_task(self, task: str, h: Tensor) -> Tensor:
+        """Output of ``task``'s tower for input ``h`` [B, D]: [B] for width 1, else [B, C]."""
+        out: Tensor = self.outputs[task](self.towers[task](h))
+        return out.squeeze(-1) if out.shape[-1] == 1 else out
+
+    def task_parameters(self, task: str) -> list[nn.Parameter]:
+        """The tower and output parameters of ``task``."""
+        return [*self.towers[task].parameters(), *self.outputs[task].parameters()]
+
+
+def stack_tasks(outputs: dict[str, Tensor]) -> Tensor:
+    """Helper for tests: concatenate flattened outputs."""
+    return torch.cat([o.reshape(o.shape[0], -1) for o in outputs.values()], dim=1)

@@ -1,0 +1,66 @@
+"""Hard parameter sharing: a shared bottom network and one tower per task (Caruana 1997)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from torch import Tensor, nn
+
+from manyheads.architectures.base import Features, MTLModel, TaskTowers
+from manyheads.data.preprocess import InputSpec
+from manyheads.encoders.mlp import MLP
+from manyheads.encoders.tabular import TabularInput
+
+__all__ = ["HPS"]
+
+
+class HPS(MTLModel):
+    """Shared input layer and bottom MLP; each task has its own tower and output layer.
+
+    Args:
+        spec: input sizes from the fitted preprocessor.
+        heads: task name -> output width.
+        hidden: widths of the shared bottom MLP.
+        tower: widths of each task tower.
+        embed_dim: categorical embedding width.
+        text_dim: text bag width.
+        dropout: dropout probability.
+        norm: ``none``, ``batch`` or ``layer``.
+
+    Example:
+        >>> import torch
+        >>> m = HPS(InputSpec(3, (), ()), {"a": 1, "b": 4}, hidden=[8], tower=[4])
+        >>> {k: tuple(v.shape) for k, v in m({"num": torch.zeros(2, 3)}).items()}
+        {'a': (2,), 'b': (2, 4)}
+    """
+
+    def __init__(
+        self,
+        spec: InputSpec,
+        heads: dict[str, int],
+        *,
+        hidden: Sequence[int] = (128, 64),
+        tower: Sequence[int] = (32,),
+        embed_dim: int = 8,
+        text_dim: int = 32,
+        dropout: float = 0.0,
+        norm: str = "none",
+    ) -> None:
+        super().__init__(heads)
+        self.input = TabularInput(spec, embed_dim=embed_dim, text_dim=text_dim)
+        self.bottom = MLP(self.input.out_dim, hidden, dropout=dropout, norm=norm)
+        self.towers = TaskTowers(self.bottom.out_dim, heads, tower, dropout=dropout, norm=norm)
+
+    def forward_features(self, x: dict[str, Tensor]) -> Features:
+        out: Tensor = self.bottom(self.input(x))
+        return out
+
+    def forward_heads(self, features: Features) -> dict[str, Tensor]:
+        assert isinstance(features, Tensor)
+        return {t: self.towers.forward_task(t, features) for t in self.task_names}
+
+    def shared_parameters(self) -> list[nn.Parameter]:
+        return [*self.input.parameters(), *self.bottom.parameters()]
+
+    def task_parameters(self, task: str) -> list[nn.Parameter]:
+        return self.towers.task_parameters(task)

@@ -1,0 +1,77 @@
+"""Single-task learning: one independent network per task, the baseline of every comparison."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from torch import Tensor, nn
+
+from manyheads.architectures.base import Features, MTLModel, TaskTowers
+from manyheads.data.preprocess import InputSpec
+from manyheads.encoders.mlp import MLP
+from manyheads.encoders.tabular import TabularInput
+
+__all__ = ["STL"]
+
+
+class STL(MTLModel):
+    """Each task gets its own input layer, bottom MLP and tower: nothing is shared.
+
+    Training all of them in one model is equivalent to training them separately (the summed loss
+    has block-diagonal gradients), but faster. Sizes match :class:`~manyheads.architectures.HPS`.
+
+    Args:
+        spec: input sizes from the fitted preprocessor.
+        heads: task name -> output width.
+        hidden: widths of each task's bottom MLP.
+        tower: widths of each task's tower.
+        embed_dim: categorical embedding width.
+        text_dim: text bag width.
+        dropout: dropout probability.
+        norm: ``none``, ``batch`` or ``layer``.
+    """
+
+    def __init__(
+        self,
+        spec: InputSpec,
+        heads: dict[str, int],
+        *,
+        hidden: Sequence[int] = (128, 64),
+        tower: Sequence[int] = (32,),
+        embed_dim: int = 8,
+        text_dim: int = 32,
+        dropout: float = 0.0,
+        norm: str = "none",
+    ) -> None:
+        super().__init__(heads)
+        self.inputs = nn.ModuleDict(
+            {t: TabularInput(spec, embed_dim=embed_dim, text_dim=text_dim) for t in heads}
+        )
+        self.bottoms = nn.ModuleDict(
+            {
+                t: MLP(self.inputs[t].out_dim, hidden, dropout=dropout, norm=norm)
+                for t in heads
+            }
+        )
+        width = next(iter(self.bottoms.values())).out_dim
+        self.towers = TaskTowers(width, heads, tower, dropout=dropout, norm=norm)
+
+    def forward_features(self, x: dict[str, Tensor]) -> Features:
+        return tuple(self.bottoms[t](self.inputs[t](x)) for t in self.task_names)
+
+    def forward_heads(self, features: Features) -> dict[str, Tensor]:
+        assert isinstance(features, tuple)
+        return {
+            t: self.towers.forward_task(t, h)
+            for t, h in zip(self.task_names, features, strict=True)
+        }
+
+    def shared_parameters(self) -> list[nn.Parameter]:
+        return []
+
+    def task_parameters(self, task: str) -> list[nn.Parameter]:
+        return [
+            *self.inputs[task].parameters(),
+            *self.bottoms[task].parameters(),
+            *self.towers.task_parameters(task),
+        ]

@@ -1,0 +1,139 @@
+"""Read CSV / CSV.gz / Parquet / JSONL files (or a crawl store URL) into a DataFrame.
+
+The returned frame's index is the 1-based line of each row in the file (the CSV header is line 1,
+so the first data row is line 2; for Parquet it is the 1-based row number). Errors downstream use it
+to name the line.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from manyheads.errors import DataError
+
+__all__ = ["SUFFIXES", "read_table"]
+
+SUFFIXES = (".csv", ".csv.gz", ".tsv", ".parquet", ".pq", ".jsonl", ".jsonl.gz", ".ndjson")
+_STORE_PREFIXES = ("sqlite:", "postgresql:", "postgresql+psycopg:", "postgres:")
+
+
+def read_table(source: str | Path) -> pd.DataFrame:
+    """Read a data file or crawl store into a DataFrame whose index is the source line.
+
+    Args:
+        source: a path ending in one of :data:`SUFFIXES`, or a ``sqlite:///...`` /
+            ``postgresql://...`` URL of a crawl store.
+
+    Raises:
+        DataError: the file is missing, empty, unreadable or of an unknown format.
+
+    Example:
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "t.csv")
+        >>> _ = open(path, "w").write("a,b\\n1,x\\n2,y\\n")
+        >>> read_table(path).index.tolist()
+        [2, 3]
+    """
+    text = str(source)
+    if text.startswith(_STORE_PREFIXES):
+        return _read_store(text)
+    path = Path(text)
+    if not path.exists():
+        raise DataError("file not found. Check the path (relative paths are relative to the "
+                        "working directory).", path=text)
+    if path.is_dir():
+        raise DataError("is a directory; expected a data file.", path=text)
+    if path.stat().st_size == 0:
+        raise DataError("the file is empty; expected a header and at least one row.", path=text)
+    name = path.name.lower()
+    if name.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz")):
+        frame = _read_csv(path, sep="\t" if ".tsv" in name else ",")
+        first = 2
+    elif name.endswith((".parquet", ".pq")):
+        frame = _read_parquet(path)
+        first = 1
+    elif name.endswith((".jsonl", ".jsonl.gz", ".ndjson")):
+        frame = _read_jsonl(path)
+        first = 1
+    else:
+        raise DataError(
+            f"unknown file format. Supported: {', '.join(SUFFIXES)}, or a sqlite:/// URL.",
+            path=text,
+        )
+    if len(frame) == 0:
+        raise DataError("the file has a header but no rows.", path=text)
+    frame.index = pd.RangeIndex(first, first + len(frame))
+    frame.attrs["path"] = text
+    frame.attrs["row_word"] = "row" if first == 1 and name.endswith((".parquet", ".pq")) else "line"
+    return frame
+
+
+def _read_csv(path: Path, sep: str) -> pd.DataFrame:
+    try:
+        return pd.read_csv(
+            path, sep=sep, keep_default_na=False, na_values=[""], low_memory=False
+        )
+    except pd.errors.EmptyDataError:
+        raise DataError("the file is empty; expected a header and rows.", path=str(path)) from None
+    except pd.errors.ParserError as exc:
+        raise DataError(f"cannot parse as CSV: {exc}. Check quoting and the number of "
+                        "fields per line.", path=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"not UTF-8 text ({exc.reason} at byte {exc.start}). Re-save the file "
+                        "as UTF-8.", path=str(path)) from None
+    except (OSError, EOFError) as exc:
+        raise DataError(f"cannot read the file: {exc}.", path=str(path)) from None
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises many types for a corrupt file
+        raise DataError(f"cannot read as Parquet: {exc}.", path=str(path)) from None
+
+
+def _read_jsonl(path: Path) -> pd.DataFrame:
+    import gzip
+
+    opener = gzip.open if path.name.endswith(".gz") else open
+    rows: list[dict[str, object]] = []
+    try:
+        with opener(path, "rt", encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, start=1):
+                if not line.strip():
+                    raise DataError("blank line; JSONL needs one JSON object per line.",
+                                    path=str(path), line=lineno)
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise DataError(f"invalid JSON ({exc.msg}, column {exc.colno}).",
+                                    path=str(path), line=lineno) from None
+                if not isinstance(row, dict):
+                    raise DataError(f"expected a JSON object per line, got {type(row).__name__}.",
+                                    path=str(path), line=lineno)
+                rows.append(row)
+    except UnicodeDecodeError as exc:
+        raise DataError(f"not UTF-8 text ({exc.reason}).", path=str(path)) from None
+    return pd.DataFrame(rows)
+
+
+def _read_store(url: str) -> pd.DataFrame:
+    try:
+        from manyheads.crawl import read_store
+    except ImportError as exc:
+        raise DataError(
+            f"reading a crawl store needs the crawl extra ({exc}). "
+            "Install it with: pip install 'manyheads[crawl]'.",
+            path=url,
+        ) from None
+    frame = read_store(url)
+    if len(frame) == 0:
+        raise DataError("the crawl store has no records.", path=url)
+    frame = frame.reset_index(drop=True)
+    frame.index = pd.RangeIndex(1, 1 + len(frame))
+    frame.attrs["path"] = url
+    frame.attrs["row_word"] = "row"
+    return frame

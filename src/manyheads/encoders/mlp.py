@@ -1,0 +1,60 @@
+"""A multi-layer perceptron block with optional normalisation and dropout."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from torch import Tensor, nn
+
+from manyheads.errors import InvalidParameterError
+
+__all__ = ["MLP", "NORMS"]
+
+NORMS = ("none", "batch", "layer")
+
+
+class MLP(nn.Module):
+    """``Linear -> [norm] -> ReLU -> [dropout]`` repeated for each width in ``hidden``.
+
+    Args:
+        in_dim: input width.
+        hidden: widths of the layers; empty means identity.
+        dropout: dropout probability after each activation.
+        norm: ``none``, ``batch`` or ``layer``.
+
+    Example:
+        >>> import torch
+        >>> MLP(4, [8, 2])(torch.zeros(3, 4)).shape
+        torch.Size([3, 2])
+    """
+
+    def __init__(
+        self, in_dim: int, hidden: Sequence[int], *, dropout: float = 0.0, norm: str = "none"
+    ) -> None:
+        super().__init__()
+        if norm not in NORMS:
+            raise InvalidParameterError(
+                f"The 'norm' parameter of MLP must be one of {NORMS}. Got {norm!r}."
+            )
+        if not 0.0 <= dropout < 1.0:
+            raise InvalidParameterError(
+                f"The 'dropout' parameter of MLP must be in [0, 1). Got {dropout!r}."
+            )
+        layers: list[nn.Module] = []
+        width = in_dim
+        for out in hidden:
+            layers.append(nn.Linear(width, out))
+            if norm == "batch":
+                layers.append(nn.BatchNorm1d(out))
+            elif norm == "layer":
+                layers.append(nn.LayerNorm(out))
+            layers.append(nn.ReLU())
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            width = out
+        self.net = nn.Sequential(*layers)
+        self.out_dim = width
+
+    def forward(self, x: Tensor) -> Tensor:
+        out: Tensor = self.net(x)
+        return out

@@ -1,0 +1,139 @@
+"""The contract every task type implements: label encoding, head size, masked loss, metrics.
+
+A task kind is stateless; what it learns from the training labels (class names, target mean and
+standard deviation) is a JSON-ready ``state`` dict stored in ``model.json`` so that prediction needs
+nothing else. Data frames carry the 1-based line of each row in the source file as their index (see
+:mod:`manyheads.data.io`), so errors can name the line.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor
+
+from manyheads.errors import DataError, InvalidParameterError
+from manyheads.tasks.task import Task
+
+__all__ = ["TaskKind", "masked_mean"]
+
+State = dict[str, Any]
+
+
+def masked_mean(values: Tensor, mask: Tensor) -> Tensor:
+    """Mean of ``values`` [N] over ``mask`` [N]; 0 (still in the graph) when nothing is labelled.
+
+    Example:
+        >>> masked_mean(torch.tensor([1.0, 3.0, 9.0]), torch.tensor([True, True, False]))
+        tensor(2.)
+        >>> masked_mean(torch.tensor([1.0]), torch.tensor([False]))
+        tensor(0.)
+    """
+    m = mask.to(values.dtype)
+    return (values * m).sum() / m.sum().clamp(min=1.0)
+
+
+class TaskKind(ABC):
+    """One task type (``binary``, ``multiclass`` ...). Subclasses are registered by name."""
+
+    name: ClassVar[str]
+    #: metric name -> higher is better; the first entry is the default primary metric.
+    metric_directions: ClassVar[dict[str, bool]]
+    summary: ClassVar[str]
+
+    def check_task(self, task: Task) -> None:
+        """Validate the type-specific fields of ``task`` (raise InvalidParameterError)."""
+        if task.columns is not None:
+            raise InvalidParameterError(
+                f"Task '{task.name}' of type {self.name} takes one label 'column', not 'columns'."
+            )
+        if task.metrics is not None:
+            unknown = [m for m in task.metrics if m not in self.metric_directions]
+            if unknown:
+                raise InvalidParameterError(
+                    f"Unknown metric(s) {unknown} for task '{task.name}' of type {self.name}. "
+                    f"Valid: {', '.join(self.metric_directions)}."
+                )
+
+    def metric_names(self, task: Task) -> tuple[str, ...]:
+        """The metrics reported for ``task``; the first is its primary metric."""
+        return task.metrics if task.metrics else tuple(self.metric_directions)
+
+    @abstractmethod
+    def fit(self, task: Task, frame: pd.DataFrame, path: str) -> State:
+        """Learn the label state from the training frame."""
+
+    @abstractmethod
+    def encode(self, task: Task, state: State, frame: pd.DataFrame, path: str) -> tuple[Tensor, Tensor]:
+        """Labels -> (targets, mask [N] bool). Unlabelled rows get mask False."""
+
+    @abstractmethod
+    def out_dim(self, state: State) -> int:
+        """Width of the head's output."""
+
+    @abstractmethod
+    def loss(self, task: Task, state: State, output: Tensor, target: Tensor, mask: Tensor) -> Tensor:
+        """Masked mean loss, a scalar that is 0 and finite when ``mask`` is all False."""
+
+    @abstractmethod
+    def predict(self, task: Task, state: State, output: Tensor) -> dict[str, np.ndarray]:
+        """Output columns for a prediction file, e.g. ``{"income": labels, "income_proba": p}``."""
+
+    @abstractmethod
+    def score(
+        self, task: Task, state: State, output: Tensor, target: Tensor, mask: Tensor
+    ) -> dict[str, float]:
+        """Every metric of :meth:`metric_names` over the labelled rows, plus ``n``."""
+
+
+def missing_mask(series: pd.Series) -> np.ndarray:
+    """True where a label cell is missing: NaN/None or an empty / whitespace-only string."""
+    isna = series.isna().to_numpy()
+    if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
+        blank = series.astype("string").str.strip().eq("").fillna(False).to_numpy(dtype=bool)
+        return np.asarray(isna | blank, dtype=bool)
+    return np.asarray(isna, dtype=bool)
+
+
+def label_strings(series: pd.Series) -> pd.Series:
+    """Class labels as canonical strings: 1.0 -> "1", True -> "True", " a " -> "a"."""
+
+    def canon(v: object) -> str:
+        if isinstance(v, bool | np.bool_):
+            return str(bool(v))
+        if isinstance(v, float | np.floating) and float(v).is_integer():
+            return str(int(v))
+        return str(v).strip()
+
+    return series.map(canon)
+
+
+def column_of(task: Task, frame: pd.DataFrame, path: str) -> pd.Series:
+    """The single label column of ``task`` or a DataError naming the file and column."""
+    col = task.label_columns[0]
+    if col not in frame.columns:
+        raise DataError(
+            f"the label column '{col}' of task '{task.name}' is missing. "
+            f"Columns present: {', '.join(map(str, frame.columns[:30]))}. "
+            "Fix the task's 'column' or the file.",
+            path=path,
+        )
+    return frame[col]
+
+
+def first_line(frame: pd.DataFrame, positions: np.ndarray) -> int | None:
+    """The source line of the first row flagged in the boolean array ``positions``."""
+    idx = np.flatnonzero(positions)
+    if len(idx) == 0:
+        return None
+    label = frame.index[int(idx[0])]
+    return int(label) if isinstance(label, int | np.integer) else None
+
+
+def as_tensor(values: np.ndarray, dtype: torch.dtype) -> Tensor:
+    """A contiguous CPU tensor from a numpy array."""
+    return torch.from_numpy(np.ascontiguousarray(values)).to(dtype)

@@ -1,0 +1,109 @@
+"""Binary classification: one logit, BCE with logits, AUC / accuracy / F1 / log-loss."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from sklearn.metrics import accuracy_score, f1_score, log_loss, roc_auc_score
+from torch import Tensor
+
+from manyheads.errors import DataError, InvalidParameterError
+from manyheads.tasks._base import State, TaskKind, as_tensor, column_of, masked_mean
+from manyheads.tasks._classes import encode_classes, fit_classes
+from manyheads.tasks.task import Task
+
+__all__ = ["Binary"]
+
+
+class Binary(TaskKind):
+    """Two classes; the output is one logit of the positive class."""
+
+    name = "binary"
+    summary = "two classes; BCE loss; metrics auc, accuracy, f1, logloss"
+    metric_directions: ClassVar[dict[str, bool]] = {
+        "auc": True,
+        "accuracy": True,
+        "f1": True,
+        "logloss": False,
+    }
+
+    def check_task(self, task: Task) -> None:
+        super().check_task(task)
+        if task.loss not in (None, "bce"):
+            raise InvalidParameterError(
+                f"The 'loss' of binary task '{task.name}' must be 'bce'. Got {task.loss!r}."
+            )
+
+    def fit(self, task: Task, frame: pd.DataFrame, path: str) -> State:
+        classes = fit_classes(task, column_of(task, frame, path), path)
+        if len(classes) != 2:
+            hint = "use type multiclass" if len(classes) > 2 else "check the column"
+            raise DataError(
+                f"task '{task.name}' is binary but the column has {len(classes)} distinct "
+                f"label(s) ({', '.join(classes[:10])}); {hint}.",
+                path=path,
+                column=task.label_columns[0],
+            )
+        if task.positive is not None:
+            if task.positive not in classes:
+                raise DataError(
+                    f"the positive class '{task.positive}' of task '{task.name}' is not among "
+                    f"its labels {classes}.",
+                    path=path,
+                    column=task.label_columns[0],
+                )
+            classes = [c for c in classes if c != task.positive] + [task.positive]
+        state: State = {"classes": classes}
+        if task.class_weight == "balanced":
+            y, mask = encode_classes(task, classes, frame[task.label_columns[0]], path, frame)
+            pos = float((y[mask] == 1).mean())
+            state["pos_weight"] = (1.0 - pos) / max(pos, 1e-12)
+        return state
+
+    def encode(self, task: Task, state: State, frame: pd.DataFrame, path: str) -> tuple[Tensor, Tensor]:
+        y, mask = encode_classes(task, state["classes"], column_of(task, frame, path), path, frame)
+        return as_tensor(np.maximum(y, 0), torch.float32), as_tensor(mask, torch.bool)
+
+    def out_dim(self, state: State) -> int:
+        return 1
+
+    def loss(self, task: Task, state: State, output: Tensor, target: Tensor, mask: Tensor) -> Tensor:
+        pos_weight = state.get("pos_weight")
+        pw = None if pos_weight is None else output.new_tensor(pos_weight)
+        per_row = F.binary_cross_entropy_with_logits(
+            output, target, reduction="none", pos_weight=pw
+        )
+        return masked_mean(per_row, mask)
+
+    def predict(self, task: Task, state: State, output: Tensor) -> dict[str, np.ndarray]:
+        proba = torch.sigmoid(output.float()).cpu().numpy()
+        classes = np.asarray(state["classes"], dtype=object)
+        return {task.name: classes[(proba >= 0.5).astype(int)], f"{task.name}_proba": proba}
+
+    def score(
+        self, task: Task, state: State, output: Tensor, target: Tensor, mask: Tensor
+    ) -> dict[str, float]:
+        m = mask.cpu().numpy()
+        y = target.cpu().numpy()[m].astype(int)
+        p = torch.sigmoid(output.float()).cpu().numpy()[m]
+        out: dict[str, float] = {}
+        for metric in self.metric_names(task):
+            out[metric] = _binary_metric(metric, y, p)
+        out["n"] = int(m.sum())
+        return out
+
+
+def _binary_metric(metric: str, y: np.ndarray, p: np.ndarray) -> float:
+    if len(y) == 0:
+        return float("nan")
+    if metric == "auc":
+        return float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else float("nan")
+    if metric == "accuracy":
+        return float(accuracy_score(y, p >= 0.5))
+    if metric == "f1":
+        return float(f1_score(y, p >= 0.5, zero_division=0.0))
+    return float(log_loss(y, np.clip(p, 1e-7, 1 - 1e-7), labels=[0, 1]))

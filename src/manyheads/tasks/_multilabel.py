@@ -1,0 +1,123 @@
+"""Multi-label classification: one 0/1 column per label, BCE per label, F1 and mean AUC."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from sklearn.metrics import f1_score, roc_auc_score
+from torch import Tensor
+
+from manyheads.errors import DataError, InvalidParameterError
+from manyheads.tasks._base import State, TaskKind, as_tensor, first_line, masked_mean, missing_mask
+from manyheads.tasks.task import Task
+
+__all__ = ["Multilabel"]
+
+_TRUE = {"1", "1.0", "true", "yes", "y", "t"}
+_FALSE = {"0", "0.0", "false", "no", "n", "f"}
+
+
+class Multilabel(TaskKind):
+    """Any subset of L labels, given as L columns of 0/1 (a row with any empty cell is unlabelled)."""
+
+    name = "multilabel"
+    summary = "any subset of L labels (L 0/1 columns); BCE per label; micro_f1, macro_f1, mean_auc"
+    metric_directions: ClassVar[dict[str, bool]] = {
+        "micro_f1": True,
+        "macro_f1": True,
+        "mean_auc": True,
+    }
+
+    def check_task(self, task: Task) -> None:
+        if task.columns is None or len(task.columns) < 1:
+            raise InvalidParameterError(
+                f"Multilabel task '{task.name}' needs 'columns': the list of its 0/1 label "
+                "columns, e.g. columns: [Action, Comedy]."
+            )
+        if task.metrics is not None:
+            unknown = [m for m in task.metrics if m not in self.metric_directions]
+            if unknown:
+                raise InvalidParameterError(
+                    f"Unknown metric(s) {unknown} for multilabel task '{task.name}'. "
+                    f"Valid: {', '.join(self.metric_directions)}."
+                )
+
+    def _matrix(self, task: Task, frame: pd.DataFrame, path: str) -> tuple[np.ndarray, np.ndarray]:
+        cols = []
+        missing_any = np.zeros(len(frame), dtype=bool)
+        for col in task.label_columns:
+            if col not in frame.columns:
+                raise DataError(
+                    f"the label column '{col}' of multilabel task '{task.name}' is missing.",
+                    path=path,
+                )
+            series = frame[col]
+            miss = missing_mask(series)
+            text = series.astype("string").str.strip().str.lower().fillna("")
+            ok = text.isin(_TRUE | _FALSE).to_numpy() | miss
+            if not ok.all():
+                bad = series.to_numpy()[np.flatnonzero(~ok)[0]]
+                raise DataError(
+                    f"multilabel task '{task.name}' expects 0/1 (or true/false) values, got "
+                    f"{bad!r}. Fix the cell or leave it empty for a missing label.",
+                    path=path,
+                    line=first_line(frame, ~ok),
+                    column=col,
+                )
+            cols.append(text.isin(_TRUE).to_numpy())
+            missing_any |= miss
+        return np.stack(cols, axis=1).astype(np.float32), ~missing_any
+
+    def fit(self, task: Task, frame: pd.DataFrame, path: str) -> State:
+        _, mask = self._matrix(task, frame, path)
+        if not mask.any():
+            raise DataError(
+                f"multilabel task '{task.name}' has no fully labelled row in the training data.",
+                path=path,
+            )
+        return {"labels": list(task.label_columns)}
+
+    def encode(self, task: Task, state: State, frame: pd.DataFrame, path: str) -> tuple[Tensor, Tensor]:
+        y, mask = self._matrix(task, frame, path)
+        return as_tensor(y, torch.float32), as_tensor(mask, torch.bool)
+
+    def out_dim(self, state: State) -> int:
+        return len(state["labels"])
+
+    def loss(self, task: Task, state: State, output: Tensor, target: Tensor, mask: Tensor) -> Tensor:
+        per_row = F.binary_cross_entropy_with_logits(output, target, reduction="none").mean(dim=1)
+        return masked_mean(per_row, mask)
+
+    def predict(self, task: Task, state: State, output: Tensor) -> dict[str, np.ndarray]:
+        proba = torch.sigmoid(output.float()).cpu().numpy()
+        return {
+            f"{task.name}_{label}": (proba[:, j] >= 0.5).astype(int)
+            for j, label in enumerate(state["labels"])
+        } | {f"{task.name}_{label}_proba": proba[:, j] for j, label in enumerate(state["labels"])}
+
+    def score(
+        self, task: Task, state: State, output: Tensor, target: Tensor, mask: Tensor
+    ) -> dict[str, float]:
+        m = mask.cpu().numpy()
+        y = target.cpu().numpy()[m].astype(int)
+        p = torch.sigmoid(output.float()).cpu().numpy()[m]
+        out: dict[str, float] = {}
+        for metric in self.metric_names(task):
+            if len(y) == 0:
+                out[metric] = float("nan")
+            elif metric == "mean_auc":
+                aucs = [
+                    roc_auc_score(y[:, j], p[:, j])
+                    for j in range(y.shape[1])
+                    if len(np.unique(y[:, j])) == 2
+                ]
+                out[metric] = float(np.mean(aucs)) if aucs else float("nan")
+            else:
+                avg = "micro" if metric == "micro_f1" else "macro"
+                out[metric] = float(f1_score(y, p >= 0.5, average=avg, zero_division=0.0))
+        out["n"] = int(m.sum())
+        return out

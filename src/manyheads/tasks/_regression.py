@@ -1,0 +1,103 @@
+"""Regression: a standardised target (train mean/std), MSE or Huber loss; RMSE / MAE / R²."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+from torch import Tensor
+
+from manyheads.errors import DataError, InvalidParameterError
+from manyheads.tasks._base import State, TaskKind, as_tensor, column_of, first_line, masked_mean
+from manyheads.tasks.task import Task
+
+__all__ = ["Regression"]
+
+
+class Regression(TaskKind):
+    """A real-valued target; predictions are inverted back to the original scale."""
+
+    name = "regression"
+    summary = "a real value (standardised on train); mse or huber; metrics rmse, mae, r2"
+    metric_directions: ClassVar[dict[str, bool]] = {"rmse": False, "mae": False, "r2": True}
+
+    def check_task(self, task: Task) -> None:
+        super().check_task(task)
+        if task.loss not in (None, "mse", "huber"):
+            raise InvalidParameterError(
+                f"The 'loss' of regression task '{task.name}' must be 'mse' or 'huber'. "
+                f"Got {task.loss!r}."
+            )
+
+    def _values(self, task: Task, frame: pd.DataFrame, path: str) -> tuple[np.ndarray, np.ndarray]:
+        series = column_of(task, frame, path)
+        raw = series.astype("string").str.strip()
+        empty = raw.isna() | raw.eq("")
+        values = pd.to_numeric(raw.where(~empty), errors="coerce")
+        bad = (values.isna() & ~empty).to_numpy(dtype=bool)
+        if bad.any():
+            cell = series.to_numpy()[np.flatnonzero(bad)[0]]
+            raise DataError(
+                f"regression task '{task.name}' needs numbers, got {cell!r}. "
+                "Fix the cell, leave it empty for a missing label, or use a classification type.",
+                path=path,
+                line=first_line(frame, bad),
+                column=task.label_columns[0],
+            )
+        v = values.to_numpy(dtype=float, na_value=np.nan)
+        mask = np.isfinite(v)
+        return np.where(mask, v, 0.0), mask
+
+    def fit(self, task: Task, frame: pd.DataFrame, path: str) -> State:
+        v, mask = self._values(task, frame, path)
+        if not mask.any():
+            raise DataError(
+                f"regression task '{task.name}' has no labelled row in the training data.",
+                path=path,
+                column=task.label_columns[0],
+            )
+        std = float(v[mask].std())
+        return {"mean": float(v[mask].mean()), "std": std if std > 0 else 1.0}
+
+    def encode(self, task: Task, state: State, frame: pd.DataFrame, path: str) -> tuple[Tensor, Tensor]:
+        v, mask = self._values(task, frame, path)
+        z = np.where(mask, (v - state["mean"]) / state["std"], 0.0)
+        return as_tensor(z, torch.float32), as_tensor(mask, torch.bool)
+
+    def out_dim(self, state: State) -> int:
+        return 1
+
+    def loss(self, task: Task, state: State, output: Tensor, target: Tensor, mask: Tensor) -> Tensor:
+        if task.loss == "huber":
+            per_row = F.huber_loss(output, target, reduction="none")
+        else:
+            per_row = F.mse_loss(output, target, reduction="none")
+        return masked_mean(per_row, mask)
+
+    def predict(self, task: Task, state: State, output: Tensor) -> dict[str, np.ndarray]:
+        values = output.float().cpu().numpy() * state["std"] + state["mean"]
+        return {task.name: values}
+
+    def score(
+        self, task: Task, state: State, output: Tensor, target: Tensor, mask: Tensor
+    ) -> dict[str, float]:
+        m = mask.cpu().numpy()
+        scale, shift = state["std"], state["mean"]
+        y = target.cpu().numpy()[m] * scale + shift
+        p = output.float().cpu().numpy()[m] * scale + shift
+        out: dict[str, float] = {}
+        for metric in self.metric_names(task):
+            if len(y) == 0:
+                out[metric] = float("nan")
+            elif metric == "rmse":
+                out[metric] = float(np.sqrt(mean_squared_error(y, p)))
+            elif metric == "mae":
+                out[metric] = float(mean_absolute_error(y, p))
+            else:
+                out[metric] = float(r2_score(y, p)) if len(y) > 1 else float("nan")
+        out["n"] = int(m.sum())
+        return out
