@@ -1,0 +1,388 @@
+"""The Python API a notebook user reaches for first: :func:`fit`, :class:`Run`, :func:`load`.
+
+The CLI is a thin layer over :func:`train_config`, which :func:`fit` shares.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import yaml
+
+from manyheads._bundle import read_bundle, write_bundle
+from manyheads._splits import Splits, load_splits
+from manyheads.architectures._registry import create_model
+from manyheads.architectures.base import MTLModel
+from manyheads.config.schema import DataConfig, ModelConfig, RunConfig
+from manyheads.data.io import read_table
+from manyheads.data.preprocess import TablePreprocessor, infer_kind
+from manyheads.engine.events import Events
+from manyheads.engine.loop import predict_outputs, score_outputs
+from manyheads.engine.progress import attach_history, attach_progress, attach_tensorboard
+from manyheads.engine.trainer import TrainResult, TrainSettings, train_model
+from manyheads.errors import DataError, InvalidParameterError
+from manyheads.tasks._registry import get_kind
+from manyheads.tasks.task import Task
+from manyheads.weighting._registry import create_weighting
+
+__all__ = ["Run", "fit", "load", "train_config"]
+
+Log = Callable[[str], None]
+Data = pd.DataFrame | str | Path
+
+
+def _frame(data: Data) -> pd.DataFrame:
+    if isinstance(data, pd.DataFrame):
+        frame = data.copy()
+        frame.index = pd.RangeIndex(1, len(frame) + 1)
+        frame.attrs.setdefault("path", "<DataFrame>")
+        return frame
+    return read_table(data)
+
+
+class Run:
+    """A trained multi-task model with everything needed to predict, evaluate and ship it.
+
+    Attributes:
+        model: the trained architecture (best validation epoch).
+        tasks: the task specifications.
+        preprocessor: the fitted input and label encoding.
+        metrics: the ``metrics.json`` content of the training run (None after :func:`load`
+            of a bundle without one).
+        history: one dict per epoch (losses and validation metrics).
+        directory: the run directory, if the run was written to disk.
+    """
+
+    def __init__(
+        self,
+        model: MTLModel,
+        tasks: list[Task],
+        preprocessor: TablePreprocessor,
+        *,
+        architecture: str,
+        options: dict[str, Any],
+        config: RunConfig | None = None,
+        metrics: dict[str, Any] | None = None,
+        history: list[dict[str, float]] | None = None,
+        directory: Path | None = None,
+    ) -> None:
+        self.model = model
+        self.tasks = tasks
+        self.preprocessor = preprocessor
+        self.architecture = architecture
+        self.options = options
+        self.config = config
+        self.metrics = metrics
+        self.history = history or []
+        self.directory = directory
+
+    @property
+    def n_parameters(self) -> int:
+        """Number of trainable parameters of the model."""
+        return sum(p.numel() for p in self.model.parameters() if p.requires_grad)
+
+    def _outputs(self, frame: pd.DataFrame, *, labels: bool) -> tuple[Any, dict[str, torch.Tensor]]:
+        table = self.preprocessor.transform(frame, labels=labels)
+        device = next(self.model.parameters()).device
+        return table, predict_outputs(self.model, table, batch_size=8192, device=device)
+
+    def predict(self, data: Data) -> pd.DataFrame:
+        """Predict every task for the rows of ``data`` (a DataFrame or a file path).
+
+        Returns:
+            One column per task (the class, or the value), plus ``<task>_proba`` for the
+            predicted class's probability (binary: the positive class's probability).
+        """
+        frame = _frame(data)
+        _, outputs = self._outputs(frame, labels=False)
+        columns: dict[str, np.ndarray] = {}
+        for t in self.tasks:
+            state = self.preprocessor.task_states_[t.name]
+            columns |= get_kind(t.type).predict(t, state, outputs[t.name])
+        return pd.DataFrame(columns)
+
+    def evaluate(self, data: Data, *, split: str = "test") -> dict[str, Any]:
+        """Every metric of every task on labelled ``data``, in the ``metrics.json`` layout."""
+        frame = _frame(data)
+        table, outputs = self._outputs(frame, labels=True)
+        scores = score_outputs(outputs, table, self.tasks, self.preprocessor.task_states_)
+        return {"split": split, "architecture": self.architecture,
+                "n_parameters": self.n_parameters, "tasks": _task_metrics(self.tasks, scores)}
+
+    def save(self, path: str | Path) -> Path:
+        """Write the model bundle (``model.safetensors`` + ``model.json``) into ``path``."""
+        directory = Path(path)
+        write_bundle(directory, model=self.model, architecture=self.architecture,
+                     options=self.options, tasks=self.tasks, preprocessor=self.preprocessor)
+        return directory
+
+
+def load(path: str | Path) -> Run:
+    """Load a run directory or model bundle written by :func:`fit` or :meth:`Run.save`.
+
+    Raises:
+        DataError: the directory holds no finished model.
+    """
+    directory = Path(path)
+    model, tasks, pre, meta = read_bundle(directory)
+    metrics_path = directory / "metrics.json"
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else None
+    return Run(model, tasks, pre, architecture=meta["architecture"], options=meta["options"],
+               metrics=metrics, directory=directory)
+
+
+def _task_metrics(tasks: list[Task], scores: dict[str, dict[str, float]]) -> dict[str, Any]:
+    out = {}
+    for t in tasks:
+        kind = get_kind(t.type)
+        primary = kind.metric_names(t)[0]
+        out[t.name] = {"primary": primary, "higher_is_better": kind.metric_directions[primary],
+                       **scores[t.name]}
+    return out
+
+
+def fit(
+    train: Data,
+    *,
+    tasks: Sequence[Task],
+    inputs: dict[str, str] | None = None,
+    valid: Data | None = None,
+    test: Data | None = None,
+    architecture: str = "hps",
+    model_options: dict[str, Any] | None = None,
+    weighting: str = "ew",
+    weighting_options: dict[str, Any] | None = None,
+    output: str | Path | None = None,
+    quiet: bool = True,
+    valid_fraction: float = 0.1,
+    **train_settings: Any,
+) -> Run:
+    """Train one multi-task model on a table and return the :class:`Run`.
+
+    Args:
+        train: the training table (DataFrame or file path).
+        tasks: what to predict, e.g. ``[Task("income", type="binary")]``.
+        inputs: column -> ``numeric`` / ``categorical`` / ``text``; None infers them.
+        valid: validation data; if None, ``valid_fraction`` of train (seeded).
+        test: test data, scored into ``run.metrics`` (never used for model selection).
+        architecture: a name from :func:`list_architectures`.
+        model_options: keyword options of the architecture (``hidden``, ``n_experts`` ...).
+        weighting: a name from :func:`list_weightings`.
+        weighting_options: keyword options of the weighting.
+        output: a run directory to write (config, bundle, metrics, history, TensorBoard).
+        quiet: no progress output.
+        valid_fraction: share of train held out when ``valid`` is None.
+        **train_settings: fields of :class:`~manyheads.engine.trainer.TrainSettings`
+            (``epochs``, ``batch_size``, ``lr``, ``seed``, ``schedule`` ...).
+
+    Example:
+        >>> import manyheads as mh, numpy as np, pandas as pd
+        >>> rng = np.random.default_rng(0)
+        >>> df = pd.DataFrame({"x": rng.normal(size=300), "c": rng.choice(["a", "b"], 300)})
+        >>> df["y"] = (df.x > 0).astype(int)
+        >>> df["z"] = df.x * 2.0
+        >>> run = mh.fit(df, tasks=[mh.Task("y", type="binary"), mh.Task("z", type="regression")],
+        ...              epochs=2, batch_size=64)
+        >>> sorted(run.predict(df.head(2)).columns)
+        ['y', 'y_proba', 'z']
+    """
+    fields = {f.name for f in dataclasses.fields(TrainSettings)}
+    unknown = [k for k in train_settings if k not in fields]
+    if unknown:
+        from manyheads._registry import did_you_mean
+
+        raise InvalidParameterError(
+            f"Unknown training setting(s) {unknown} for fit().{did_you_mean(unknown[0], sorted(fields))} "
+            f"Valid: {', '.join(sorted(fields))}."
+        )
+    config = RunConfig(
+        data=DataConfig(valid_fraction=valid_fraction),
+        tasks=tuple(tasks),
+        inputs=inputs,
+        model=ModelConfig(architecture, dict(model_options or {})),
+        train=TrainSettings(**train_settings),
+        weighting=weighting,
+        weighting_options=dict(weighting_options or {}),
+        output=str(output) if output is not None else None,
+    )
+    train_frame = _frame(train)
+    if valid is None:
+        from manyheads._splits import split_frame
+
+        train_frame, valid_frame = split_frame(train_frame, valid_fraction, seed=1)
+    else:
+        valid_frame = _frame(valid)
+    splits = Splits(train_frame, valid_frame, _frame(test) if test is not None else None)
+    return train_config(config, splits=splits, quiet=quiet, log=None if quiet else print)
+
+
+# -- the shared training path -------------------------------------------------------------------
+def _check_tasks(tasks: Sequence[Task], inputs: dict[str, str] | None) -> None:
+    names = [t.name for t in tasks]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise InvalidParameterError(f"Duplicate task name(s) {dupes}: each task needs its own "
+                                    "name.")
+    if not tasks:
+        raise InvalidParameterError("At least one task is required.")
+    for t in tasks:
+        for col in t.label_columns:
+            if inputs and col in inputs:
+                raise InvalidParameterError(
+                    f"Column '{col}' is the label of task '{t.name}' and also an input: remove "
+                    "it from the inputs (that would leak the label)."
+                )
+
+
+def resolve_inputs(
+    config: RunConfig, train: pd.DataFrame, log: Log | None = None
+) -> dict[str, str]:
+    """The configured inputs, or every non-label column with an inferred kind (and say so)."""
+    if config.inputs is not None:
+        return dict(config.inputs)
+    labels = {c for t in config.tasks for c in t.label_columns}
+    skip = labels | ({config.data.split_column} if config.data.split_column else set())
+    inputs = {str(c): infer_kind(train[c]) for c in train.columns if c not in skip}
+    if not inputs:
+        raise DataError("no input column left after removing the label columns.",
+                        path=str(train.attrs.get("path")))
+    if log is not None:
+        log("inferred inputs (set 'inputs' to override): "
+            + ", ".join(f"{c}: {k}" for c, k in inputs.items()))
+    return inputs
+
+
+def _prepare_output(directory: Path, *, resume: bool, overwrite: bool) -> None:
+    finished = (directory / "metrics.json").exists()
+    started = (directory / "checkpoint.json").exists()
+    if finished and not overwrite:
+        raise InvalidParameterError(
+            f"The output directory '{directory}' already holds a finished run. Choose another "
+            "'output', or pass --overwrite to replace it."
+        )
+    if started and not resume and not overwrite:
+        raise InvalidParameterError(
+            f"The output directory '{directory}' holds an unfinished run. Pass --resume to "
+            "continue it, or --overwrite to start again."
+        )
+    if overwrite and directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+
+
+def _make_method(config: RunConfig) -> Any:
+    options = dict(config.weighting_options)
+    if config.weighting == "static" and "weights" not in options:
+        options["weights"] = [t.weight for t in config.tasks]
+    return create_weighting(config.weighting, len(config.tasks), **options)
+
+
+def _model_options(config: RunConfig) -> dict[str, Any]:
+    from manyheads.architectures._registry import architecture_options
+
+    options = dict(config.model.options)
+    if "kinds" in architecture_options(config.model.architecture) and "kinds" not in options:
+        options["kinds"] = {t.name: t.type for t in config.tasks}
+    return options
+
+
+def train_config(
+    config: RunConfig,
+    *,
+    splits: Splits | None = None,
+    quiet: bool = True,
+    resume: bool = False,
+    overwrite: bool = False,
+    log: Log | None = None,
+) -> Run:
+    """Train from a typed configuration; write the run directory if ``config.output`` is set.
+
+    Nothing is written before the data has been read and encoded without error, and
+    ``metrics.json`` is written last, so a failed or killed run never looks finished.
+    """
+    say: Log = log if log is not None else (lambda _msg: None)
+    if splits is None:
+        splits, config = load_splits(config)
+    _check_tasks(config.tasks, config.inputs)
+    inputs = resolve_inputs(config, splits.train, say)
+    config = dataclasses.replace(config, inputs=inputs)
+    tasks = list(config.tasks)
+    pre = TablePreprocessor(inputs, tasks).fit(splits.train)
+    train_t = pre.transform(splits.train)
+    valid_t = pre.transform(splits.valid)
+    test_t = pre.transform(splits.test) if splits.test is not None else None
+    for name, table in (("train", train_t), ("valid", valid_t), ("test", test_t)):
+        if table is not None:
+            counts = ", ".join(f"{k}={v}" for k, v in table.labelled_counts().items())
+            say(f"{name}: {table.n_rows} rows; labelled per task: {counts}")
+    s = config.train
+    torch.manual_seed(s.seed)
+    heads = {t.name: get_kind(t.type).out_dim(pre.task_states_[t.name]) for t in tasks}
+    options = _model_options(config)
+    model = create_model(config.model.architecture, pre.spec, heads, **options)
+    method = _make_method(config)
+    directory = Path(config.output) if config.output else None
+    events = Events()
+    attach_progress(events, quiet=quiet, log=say)
+    if directory is not None:
+        _prepare_output(directory, resume=resume, overwrite=overwrite)
+        (directory / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+        attach_history(events, directory / "history.csv")
+        attach_tensorboard(events, directory)
+    result = train_model(model, method, train_t, valid_t, tasks=tasks, states=pre.task_states_,
+                         settings=s, events=events, checkpoint_dir=directory, resume=resume)
+    run = Run(model, tasks, pre, architecture=config.model.architecture, options=options,
+              config=config, history=result.history, directory=directory)
+    run.metrics = _final_metrics(run, config, result, valid_t, test_t)
+    if directory is not None:
+        _write_run(run, directory)
+    return run
+
+
+def _final_metrics(
+    run: Run, config: RunConfig, result: TrainResult, valid_t: Any, test_t: Any
+) -> dict[str, Any]:
+    device = next(run.model.parameters()).device
+    split, table = ("test", test_t) if test_t is not None else ("valid", valid_t)
+    began = time.perf_counter()
+    outputs = predict_outputs(run.model, table, batch_size=config.train.eval_batch_size,
+                              device=device)
+    infer_seconds = time.perf_counter() - began
+    scores = score_outputs(outputs, table, run.tasks, run.preprocessor.task_states_)
+    valid_out = predict_outputs(run.model, valid_t, batch_size=config.train.eval_batch_size,
+                                device=device)
+    valid_scores = score_outputs(valid_out, valid_t, run.tasks, run.preprocessor.task_states_)
+    return {
+        "split": split,
+        "architecture": config.model.architecture,
+        "weighting": config.weighting,
+        "seed": config.train.seed,
+        "train_seconds": round(result.train_seconds, 3),
+        "inference_seconds": round(infer_seconds, 4),
+        "inference_rows": table.n_rows,
+        "n_parameters": run.n_parameters,
+        "best_epoch": result.best_epoch,
+        "epochs_run": len(result.history),
+        "tasks": _task_metrics(run.tasks, scores),
+        "valid": _task_metrics(run.tasks, valid_scores),
+    }
+
+
+def _write_run(run: Run, directory: Path) -> None:
+    run.save(directory)
+    for name in ("checkpoint.safetensors", "checkpoint.json"):
+        path = directory / name
+        if path.exists():
+            path.rename(directory / f"last_{name}")
+    tmp = directory / "metrics.json.tmp"
+    tmp.write_text(json.dumps(run.metrics, indent=2, default=float))
+    tmp.replace(directory / "metrics.json")

@@ -1,0 +1,312 @@
+"""YAML + ``key=value`` overrides -> :class:`RunConfig`, reporting every problem at once.
+
+Precedence: defaults < config file < command-line overrides (later overrides win).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from manyheads._registry import did_you_mean
+from manyheads.config.schema import DataConfig, ModelConfig, RunConfig
+from manyheads.engine.trainer import TrainSettings
+from manyheads.errors import ConfigError, ManyheadsError
+from manyheads.tasks.task import Task
+
+__all__ = ["build_config", "load_config", "parse_overrides", "read_yaml"]
+
+SECTIONS = ("data", "inputs", "tasks", "model", "train", "output")
+TASK_KEYS = tuple(f.name for f in dataclasses.fields(Task) if f.name != "name")
+TRAIN_EXTRA = ("weighting", "weighting_options")
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses duplicate keys (plain YAML silently keeps the last one)."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)  # type: ignore[no-untyped-call]
+        if key in seen:
+            raise ConfigError(
+                [f"duplicate key '{key}' at line {key_node.start_mark.line + 1}: each key "
+                 "(task name, column, setting) may appear once in a mapping."]
+            )
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _construct_mapping,  # type: ignore[arg-type]
+)
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping safely; duplicate keys and syntax errors name the file and line."""
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError([f"config file not found: {p}"])
+    try:
+        data = yaml.load(p.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506
+    except ConfigError as exc:
+        raise ConfigError(exc.problems, source=str(p)) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"invalid YAML: {exc}"], source=str(p)) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(["the file must hold a mapping (key: value) at the top level"],
+                          source=str(p))
+    return data
+
+
+def parse_overrides(items: list[str]) -> list[tuple[list[str], Any]]:
+    """Parse ``a.b=value`` strings; values are YAML (``3``, ``[64, 32]``, ``true``).
+
+    Example:
+        >>> parse_overrides(["train.epochs=3", "model.hidden=[8, 4]"])
+        [(['train', 'epochs'], 3), (['model', 'hidden'], [8, 4])]
+    """
+    out = []
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError([f"override '{item}' must look like key.path=value"])
+        out.append((key.split("."), yaml.safe_load(value) if value else None))
+    return out
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[tuple[list[str], Any]]) -> None:
+    """Set each override's value at its key path, creating mappings on the way."""
+    for path, value in overrides:
+        node = raw
+        for key in path[:-1]:
+            if not isinstance(node.get(key), dict):
+                node[key] = {}
+            node = node[key]
+        node[path[-1]] = value
+
+
+def load_config(path: str | Path | None, overrides: list[str] | None = None) -> RunConfig:
+    """Read a config file, apply overrides, validate, and return the typed configuration."""
+    raw = read_yaml(path) if path is not None else {}
+    apply_overrides(raw, parse_overrides(overrides or []))
+    return build_config(raw, source=str(path) if path is not None else None)
+
+
+# -- building with all problems collected ------------------------------------------------------
+def _type_ok(value: Any, annotation: str) -> bool:
+    allowed = [a.strip() for a in str(annotation).split("|")]
+    checks = {
+        "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+        "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+        "str": lambda v: isinstance(v, str),
+        "bool": lambda v: isinstance(v, bool),
+        "None": lambda v: v is None,
+    }
+    return any(checks.get(a.split("[")[0], lambda v: True)(value) for a in allowed)
+
+
+def _unknown(keys: list[str], valid: list[str], where: str, problems: list[str]) -> None:
+    for key in keys:
+        if key not in valid:
+            problems.append(
+                f"unknown key '{where}{key}'.{did_you_mean(str(key), valid)} "
+                f"Valid keys: {', '.join(valid)}."
+            )
+
+
+def _typed_fields(
+    section: dict[str, Any], cls: type, where: str, problems: list[str]
+) -> dict[str, Any]:
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    out = {}
+    for key, value in section.items():
+        f = fields.get(key)
+        if f is None:
+            continue
+        if not _type_ok(value, str(f.type)):
+            problems.append(
+                f"'{where}{key}' must be of type {f.type}; got {value!r} "
+                f"({type(value).__name__})."
+            )
+            continue
+        out[key] = value
+    return out
+
+
+def _section(raw: dict[str, Any], key: str, problems: list[str]) -> dict[str, Any]:
+    value = raw.get(key) or {}
+    if not isinstance(value, dict):
+        problems.append(f"'{key}' must be a mapping; got {value!r}.")
+        return {}
+    return value
+
+
+def build_config(raw: dict[str, Any], *, source: str | None = None) -> RunConfig:
+    """Turn a raw mapping into a :class:`RunConfig`; raise one ConfigError listing all problems."""
+    problems: list[str] = []
+    _unknown(list(raw), list(SECTIONS), "", problems)
+    data = _build_data(_section(raw, "data", problems), problems)
+    inputs = _build_inputs(raw.get("inputs"), problems)
+    tasks = _build_tasks(_section(raw, "tasks", problems), problems)
+    model = _build_model(_section(raw, "model", problems), problems)
+    train_raw = _section(raw, "train", problems)
+    train = _build_train(train_raw, problems)
+    weighting, weighting_options = _build_weighting(train_raw, problems)
+    output = raw.get("output", "runs/example")
+    if output is not None and not isinstance(output, str):
+        problems.append(f"'output' must be a directory path (string); got {output!r}.")
+    _cross_checks(tasks, inputs, train, problems)
+    if problems:
+        raise ConfigError(problems, source=source)
+    assert data is not None and model is not None and train is not None
+    return RunConfig(data=data, tasks=tuple(tasks), inputs=inputs, model=model, train=train,
+                     weighting=weighting, weighting_options=weighting_options, output=output)
+
+
+def _build_data(section: dict[str, Any], problems: list[str]) -> DataConfig | None:
+    valid = [f.name for f in dataclasses.fields(DataConfig)]
+    _unknown(list(section), valid, "data.", problems)
+    values = _typed_fields(section, DataConfig, "data.", problems)
+    if "dataset_options" in section and not isinstance(section["dataset_options"], dict):
+        problems.append("'data.dataset_options' must be a mapping.")
+    elif "dataset_options" in section:
+        values["dataset_options"] = section["dataset_options"]
+    if not values.get("train") and not values.get("dataset"):
+        problems.append("'data.train' (a file) or 'data.dataset' (a built-in dataset) is required.")
+    if values.get("dataset"):
+        from manyheads.datasets import DATASETS
+
+        if values["dataset"] not in DATASETS:
+            names = DATASETS.names()
+            problems.append(f"unknown dataset '{values['dataset']}' in 'data.dataset'."
+                            f"{did_you_mean(values['dataset'], names)} Valid: {', '.join(names)}.")
+    for key in ("valid_fraction", "test_fraction"):
+        v = values.get(key)
+        if v is not None and not 0.0 <= v < 1.0:
+            problems.append(f"'data.{key}' must be in [0, 1); got {v!r}.")
+    try:
+        return DataConfig(**values)
+    except TypeError as exc:
+        problems.append(f"data: {exc}")
+        return None
+
+
+def _build_inputs(value: Any, problems: list[str]) -> dict[str, str] | None:
+    from manyheads.data.preprocess import INPUT_KINDS
+
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        problems.append("'inputs' must map column names to numeric | categorical | text.")
+        return None
+    for col, kind in value.items():
+        if kind not in INPUT_KINDS:
+            problems.append(f"'inputs.{col}' must be one of {', '.join(INPUT_KINDS)}; got "
+                            f"{kind!r}.{did_you_mean(str(kind), list(INPUT_KINDS))}")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def _build_tasks(section: dict[str, Any], problems: list[str]) -> list[Task]:
+    if not section:
+        problems.append("'tasks' needs at least one task, e.g. tasks: {income: {type: binary}}.")
+    tasks = []
+    for name, spec in section.items():
+        if not isinstance(spec, dict):
+            problems.append(f"'tasks.{name}' must be a mapping with at least 'type'.")
+            continue
+        _unknown(list(spec), list(TASK_KEYS), f"tasks.{name}.", problems)
+        if "type" not in spec:
+            problems.append(f"'tasks.{name}.type' is required (binary | multiclass | multilabel "
+                            "| regression).")
+            continue
+        kwargs = {k: v for k, v in spec.items() if k in TASK_KEYS}
+        for key in ("columns", "metrics"):
+            if key in kwargs and isinstance(kwargs[key], list):
+                kwargs[key] = tuple(kwargs[key])
+        try:
+            tasks.append(Task(str(name), **kwargs))
+        except ManyheadsError as exc:
+            problems.append(f"tasks.{name}: {exc}")
+        except TypeError as exc:
+            problems.append(f"tasks.{name}: {exc}")
+    return tasks
+
+
+def _build_model(section: dict[str, Any], problems: list[str]) -> ModelConfig | None:
+    from manyheads.architectures._registry import ARCHITECTURES, architecture_options
+
+    arch = section.get("architecture", "hps")
+    if arch not in ARCHITECTURES:
+        names = ARCHITECTURES.names()
+        problems.append(f"unknown architecture '{arch}' in 'model.architecture'."
+                        f"{did_you_mean(str(arch), names)} Valid: {', '.join(names)}.")
+        return None
+    options = {k: v for k, v in section.items() if k != "architecture"}
+    valid = architecture_options(arch)
+    _unknown(list(options), list(valid), "model.", problems)
+    for key, value in options.items():
+        if key in valid and not _type_ok(value, str(valid[key].annotation).replace(
+                "Sequence[int]", "list").replace("dict[str, str]", "dict")):
+            problems.append(f"'model.{key}' must be of type {valid[key].annotation}; got "
+                            f"{value!r}.")
+    return ModelConfig(architecture=arch, options=options)
+
+
+def _build_train(section: dict[str, Any], problems: list[str]) -> TrainSettings | None:
+    valid = [f.name for f in dataclasses.fields(TrainSettings)] + list(TRAIN_EXTRA)
+    _unknown(list(section), valid, "train.", problems)
+    values = _typed_fields(section, TrainSettings, "train.", problems)
+    try:
+        return TrainSettings(**values)
+    except ManyheadsError as exc:
+        problems.append(f"train: {exc}")
+        return None
+
+
+def _build_weighting(section: dict[str, Any], problems: list[str]) -> tuple[str, dict[str, Any]]:
+    from manyheads.weighting._registry import WEIGHTINGS
+
+    name = section.get("weighting", "ew")
+    if name not in WEIGHTINGS:
+        names = WEIGHTINGS.names()
+        problems.append(f"unknown weighting '{name}' in 'train.weighting'."
+                        f"{did_you_mean(str(name), names)} Valid: {', '.join(names)}.")
+    options = section.get("weighting_options") or {}
+    if not isinstance(options, dict):
+        problems.append("'train.weighting_options' must be a mapping.")
+        options = {}
+    return str(name), options
+
+
+def _cross_checks(
+    tasks: list[Task], inputs: dict[str, str] | None, train: TrainSettings | None,
+    problems: list[str],
+) -> None:
+    if inputs:
+        for t in tasks:
+            for col in t.label_columns:
+                if col in inputs:
+                    problems.append(f"column '{col}' is the label of task '{t.name}' and also "
+                                    "an input: remove it from 'inputs' (that would leak the label).")
+    if train is not None and train.monitor != "loss":
+        task_name, _, metric = train.monitor.partition(".")
+        names = [t.name for t in tasks]
+        if task_name not in names:
+            problems.append(f"'train.monitor' names unknown task '{task_name}'. Use 'loss' or "
+                            f"TASK.METRIC with a task of: {', '.join(names)}.")
+        else:
+            from manyheads.tasks import get_kind
+
+            task = tasks[names.index(task_name)]
+            metrics = list(get_kind(task.type).metric_directions)
+            if metric not in metrics:
+                problems.append(f"'train.monitor' metric '{metric}' is not a metric of "
+                                f"{task.type} task '{task_name}'. Valid: {', '.join(metrics)}.")

@@ -1,0 +1,85 @@
+"""Typed run configuration (frozen dataclasses). The YAML keys are a user contract.
+
+See ``docs/config.md`` for every key. Precedence: defaults < config file < ``key=value`` overrides.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from manyheads.engine.trainer import TrainSettings
+from manyheads.tasks.task import Task
+
+__all__ = ["DataConfig", "ModelConfig", "RunConfig"]
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the data comes from and how it is split.
+
+    Args:
+        train: training file (CSV, CSV.gz, Parquet, JSONL) or crawl store URL.
+        valid: validation file; if absent, ``valid_fraction`` of train (seeded by ``split_seed``).
+        test: test file; if absent, ``test_fraction`` of train (0 means no test split).
+        dataset: a built-in dataset name instead of files (``manyheads ls datasets``).
+        dataset_options: options of the built-in dataset (e.g. ``{sample: true}``).
+        valid_fraction: share of train held out for validation when ``valid`` is absent.
+        test_fraction: share of train held out for test when ``test`` is absent.
+        split_column: a column of ``train`` whose values ``train``/``valid``/``test`` assign rows.
+        split_seed: seed of the random split (independent of the training seed).
+    """
+
+    train: str | None = None
+    valid: str | None = None
+    test: str | None = None
+    dataset: str | None = None
+    dataset_options: dict[str, Any] = field(default_factory=dict)
+    valid_fraction: float = 0.1
+    test_fraction: float = 0.0
+    split_column: str | None = None
+    split_seed: int = 0
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The architecture and its options (every other key of ``model:``)."""
+
+    architecture: str = "hps"
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A whole run: data, inputs, tasks, model, training and output directory."""
+
+    data: DataConfig
+    tasks: tuple[Task, ...]
+    inputs: dict[str, str] | None = None
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainSettings = field(default_factory=TrainSettings)
+    weighting: str = "ew"
+    weighting_options: dict[str, Any] = field(default_factory=dict)
+    output: str | None = "runs/example"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved configuration in the YAML layout (written to ``config.yaml``)."""
+        data = {k: v for k, v in dataclasses.asdict(self.data).items() if v not in (None, {})}
+        train = dataclasses.asdict(self.train)
+        train["weighting"] = self.weighting
+        if self.weighting_options:
+            train["weighting_options"] = dict(self.weighting_options)
+        tasks = {}
+        for t in self.tasks:
+            entry = t.to_dict()
+            entry.pop("name")
+            tasks[t.name] = entry
+        out: dict[str, Any] = {"data": data}
+        if self.inputs is not None:
+            out["inputs"] = dict(self.inputs)
+        out["tasks"] = tasks
+        out["model"] = {"architecture": self.model.architecture, **self.model.options}
+        out["train"] = train
+        out["output"] = self.output
+        return out

@@ -1,0 +1,69 @@
+"""The dataset registry and the :class:`DatasetSplits` every loader returns."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from manyheads._registry import Registry
+from manyheads.errors import DataError
+from manyheads.tasks.task import Task
+
+__all__ = ["DATASETS", "DatasetSplits", "data_root", "list_datasets", "load_dataset"]
+
+
+@dataclass(frozen=True)
+class DatasetSplits:
+    """Train / validation / test frames plus the dataset's default tasks and inputs."""
+
+    name: str
+    train: pd.DataFrame
+    valid: pd.DataFrame
+    test: pd.DataFrame | None
+    tasks: tuple[Task, ...]
+    inputs: dict[str, str]
+    description: str = ""
+
+
+def data_root(folder: str) -> Path:
+    """``$MANYHEADS_DATA/<folder>``, or a clear error saying how to point at the data."""
+    root = os.environ.get("MANYHEADS_DATA")
+    if not root:
+        raise DataError(
+            f"the dataset folder '{folder}' is looked up under $MANYHEADS_DATA, which is not set. "
+            "Set MANYHEADS_DATA to the folder that holds it (e.g. ../shared/data)."
+        )
+    path = Path(root) / folder
+    if not path.is_dir():
+        raise DataError(f"dataset folder not found under $MANYHEADS_DATA ({root}).",
+                        path=str(path))
+    return path
+
+
+def _census(**options: Any) -> DatasetSplits:
+    from manyheads.datasets._census import load_census_income
+
+    return load_census_income(**options)
+
+
+DATASETS: Registry[DatasetSplits] = Registry("dataset")
+DATASETS.register(
+    "census-income",
+    _census,
+    doc="UCI census-income (KDD), MMoE group 1: income>50K + never married "
+    "(options: sample, group)",
+)
+
+
+def load_dataset(name: str, /, **options: Any) -> DatasetSplits:
+    """Load the built-in dataset ``name``."""
+    return DATASETS.create(name, **options)
+
+
+def list_datasets() -> list[str]:
+    """Names of the built-in datasets."""
+    return DATASETS.names()

@@ -1,0 +1,1 @@
+"""The training engine: backward with balancing, the explicit loop, checkpoints and events."""

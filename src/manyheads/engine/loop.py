@@ -1,0 +1,117 @@
+"""The explicit loop: forward -> task losses -> balancing backward -> clip -> step -> events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from manyheads.aggregation.base import Aggregator
+from manyheads.architectures.base import MTLModel
+from manyheads.data.tensors import Batch, EncodedTable
+from manyheads.engine.backward import backward
+from manyheads.engine.events import Events
+from manyheads.tasks._registry import get_kind
+from manyheads.tasks.task import Task
+from manyheads.weighting.base import Weighting
+
+__all__ = ["evaluate_losses", "predict_outputs", "score_outputs", "task_losses", "train_one_epoch"]
+
+States = dict[str, dict[str, Any]]
+
+
+def task_losses(
+    outputs: dict[str, Tensor], batch: Batch, tasks: list[Task], states: States
+) -> Tensor:
+    """Masked per-task losses ``[T]``; a task without labels in the batch contributes 0."""
+    return torch.stack(
+        [
+            get_kind(t.type).loss(
+                t, states[t.name], outputs[t.name], batch.y[t.name], batch.mask[t.name]
+            )
+            for t in tasks
+        ]
+    )
+
+
+def train_one_epoch(
+    model: MTLModel,
+    table: EncodedTable,
+    *,
+    tasks: list[Task],
+    states: States,
+    method: Weighting | Aggregator,
+    optimizer: torch.optim.Optimizer,
+    set_lr: Callable[[int], None],
+    step: int,
+    epoch: int,
+    batch_size: int,
+    generator: torch.Generator,
+    clip_norm: float | None,
+    events: Events,
+    device: torch.device,
+) -> tuple[Tensor, int]:
+    """Train one epoch; return the mean training loss per task ``[T]`` and the next step."""
+    model.train()
+    total = torch.zeros(len(tasks), dtype=torch.float64)
+    counts = torch.zeros(len(tasks), dtype=torch.float64)
+    params = [p for p in model.parameters() if p.requires_grad]
+    for batch in table.batches(batch_size, generator=generator):
+        batch = batch.to(device)
+        set_lr(step)
+        optimizer.zero_grad(set_to_none=True)
+        losses = task_losses(model(batch.x), batch, tasks, states)
+        backward(losses, model, method, penalty=model.penalty())
+        if clip_norm is not None:
+            torch.nn.utils.clip_grad_norm_(params, clip_norm)
+        optimizer.step()
+        detached = losses.detach().to("cpu", torch.float64)
+        labelled = torch.tensor([float(batch.mask[t.name].any()) for t in tasks])
+        total += detached * labelled
+        counts += labelled
+        step += 1
+        events.send(
+            "step_end",
+            epoch=epoch,
+            step=step,
+            losses={t.name: float(v) for t, v in zip(tasks, detached, strict=True)},
+        )
+    return total / counts.clamp(min=1.0), step
+
+
+@torch.no_grad()
+def predict_outputs(
+    model: MTLModel, table: EncodedTable, *, batch_size: int, device: torch.device
+) -> dict[str, Tensor]:
+    """Raw head outputs for every row of ``table``, concatenated on the CPU."""
+    model.eval()
+    parts: dict[str, list[Tensor]] = {t: [] for t in model.task_names}
+    for batch in table.batches(batch_size):
+        out = model(batch.to(device).x)
+        for t, v in out.items():
+            parts[t].append(v.float().cpu())
+    return {t: torch.cat(v) for t, v in parts.items()}
+
+
+def evaluate_losses(
+    outputs: dict[str, Tensor], table: EncodedTable, tasks: list[Task], states: States
+) -> dict[str, float]:
+    """Per-task mean loss over the labelled rows of a whole split."""
+    batch = Batch(x={}, y=table.y, mask=table.mask)
+    with torch.no_grad():
+        losses = task_losses(outputs, batch, tasks, states)
+    return {t.name: float(v) for t, v in zip(tasks, losses, strict=True)}
+
+
+def score_outputs(
+    outputs: dict[str, Tensor], table: EncodedTable, tasks: list[Task], states: States
+) -> dict[str, dict[str, float]]:
+    """Every metric of every task over its labelled rows."""
+    return {
+        t.name: get_kind(t.type).score(
+            t, states[t.name], outputs[t.name], table.y[t.name], table.mask[t.name]
+        )
+        for t in tasks
+    }

@@ -1,0 +1,273 @@
+"""``train_model``: wires model, data, optimiser, schedule, balancing, checkpoints and events."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from manyheads.aggregation.base import Aggregator
+from manyheads.architectures.base import MTLModel
+from manyheads.data.tensors import EncodedTable
+from manyheads.engine.checkpoint import load_checkpoint, optimizer_from_flat, save_checkpoint
+from manyheads.engine.events import Events
+from manyheads.engine.loop import evaluate_losses, predict_outputs, score_outputs, train_one_epoch
+from manyheads.errors import InvalidParameterError
+from manyheads.tasks._registry import get_kind
+from manyheads.tasks.task import Task
+from manyheads.weighting.base import Weighting
+
+__all__ = ["OPTIMIZERS", "SCHEDULES", "TrainResult", "TrainSettings", "train_model"]
+
+OPTIMIZERS = ("adamw", "adam", "sgd")
+SCHEDULES = ("constant", "cosine", "step")
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Optimisation settings of one run (the ``train:`` section of a config).
+
+    Args:
+        epochs: maximum number of epochs.
+        batch_size: training batch size.
+        lr: learning rate of every parameter group not set below.
+        lr_shared: learning rate of the shared parameters (defaults to ``lr``).
+        lr_task: learning rate of task-specific parameters (defaults to ``lr``).
+        optimizer: ``adamw``, ``adam`` or ``sgd``.
+        weight_decay: L2 weight decay (decoupled for AdamW).
+        momentum: SGD momentum.
+        schedule: ``constant``, ``cosine`` or ``step`` learning-rate schedule.
+        warmup_epochs: linear warm-up length in epochs (may be fractional).
+        step_size: epochs between decays of the ``step`` schedule.
+        gamma: decay factor of the ``step`` schedule.
+        clip_norm: clip the global gradient norm to this value (None: no clipping).
+        patience: stop after this many epochs without validation improvement (None: never).
+        monitor: ``loss`` (weighted validation loss) or ``TASK.METRIC`` (e.g. ``income.auc``).
+        seed: seeds initialisation, shuffling and dropout.
+        eval_batch_size: batch size for evaluation and prediction.
+        device: ``cpu``, ``cuda`` or ``auto``.
+    """
+
+    epochs: int = 20
+    batch_size: int = 512
+    lr: float = 1e-3
+    lr_shared: float | None = None
+    lr_task: float | None = None
+    optimizer: str = "adamw"
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+    schedule: str = "constant"
+    warmup_epochs: float = 0.0
+    step_size: int = 10
+    gamma: float = 0.1
+    clip_norm: float | None = None
+    patience: int | None = None
+    monitor: str = "loss"
+    seed: int = 0
+    eval_batch_size: int = 8192
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise InvalidParameterError(
+                f"The 'optimizer' setting must be one of {OPTIMIZERS}. Got {self.optimizer!r}."
+            )
+        if self.schedule not in SCHEDULES:
+            raise InvalidParameterError(
+                f"The 'schedule' setting must be one of {SCHEDULES}. Got {self.schedule!r}."
+            )
+        for key in ("epochs", "batch_size", "eval_batch_size"):
+            value = getattr(self, key)
+            if not isinstance(value, int) or value < 1:
+                raise InvalidParameterError(
+                    f"The '{key}' setting must be an int >= 1. Got {value!r}."
+                )
+        if not self.lr > 0:
+            raise InvalidParameterError(f"The 'lr' setting must be > 0. Got {self.lr!r}.")
+
+    def resolve_device(self) -> torch.device:
+        """The torch device to train on."""
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(self.device)
+
+
+@dataclass
+class TrainResult:
+    """What training produced besides the model's weights (which hold the best epoch)."""
+
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int = 0
+    best_score: float = math.inf
+    train_seconds: float = 0.0
+
+
+def _param_groups(
+    model: MTLModel, method: torch.nn.Module, s: TrainSettings
+) -> list[dict[str, Any]]:
+    shared = list(model.shared_parameters())
+    task = [p for t in model.task_names for p in model.task_parameters(t)]
+    groups = []
+    for params, lr in ((shared, s.lr_shared), (task, s.lr_task), (list(method.parameters()), None)):
+        if params:
+            groups.append({"params": params, "lr": lr if lr is not None else s.lr})
+    for g in groups:
+        g["initial_lr"] = g["lr"]
+    return groups
+
+
+def _optimizer(groups: list[dict[str, Any]], s: TrainSettings) -> torch.optim.Optimizer:
+    if s.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=s.lr, momentum=s.momentum, weight_decay=s.weight_decay)
+    if s.optimizer == "adam":
+        return torch.optim.Adam(groups, lr=s.lr, weight_decay=s.weight_decay)
+    return torch.optim.AdamW(groups, lr=s.lr, weight_decay=s.weight_decay)
+
+
+def lr_factor(step: int, *, steps_per_epoch: int, s: TrainSettings) -> float:
+    """Multiplier of the initial learning rate at global ``step`` (warm-up, then the schedule).
+
+    Example:
+        >>> lr_factor(0, steps_per_epoch=10, s=TrainSettings(epochs=2, schedule="cosine"))
+        1.0
+        >>> round(lr_factor(10, steps_per_epoch=10, s=TrainSettings(epochs=2, schedule="cosine")), 3)
+        0.5
+    """
+    warmup = int(s.warmup_epochs * steps_per_epoch)
+    if step < warmup:
+        return (step + 1) / warmup
+    total = max(1, s.epochs * steps_per_epoch - warmup)
+    progress = (step - warmup) / total
+    if s.schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+    if s.schedule == "step":
+        return float(s.gamma ** ((step // steps_per_epoch) // max(1, s.step_size)))
+    return 1.0
+
+
+def validation_score(
+    outputs: dict[str, Tensor],
+    table: EncodedTable,
+    tasks: list[Task],
+    states: dict[str, dict[str, Any]],
+    monitor: str,
+) -> float:
+    """Lower-is-better score used for early stopping and for choosing the best epoch."""
+    if monitor == "loss":
+        losses = evaluate_losses(outputs, table, tasks, states)
+        return sum(t.weight * losses[t.name] for t in tasks) / max(
+            1e-12, sum(t.weight for t in tasks)
+        )
+    task_name, _, metric = monitor.partition(".")
+    task = next(t for t in tasks if t.name == task_name)
+    kind = get_kind(task.type)
+    value = kind.score(task, states[task.name], outputs[task.name], table.y[task_name],
+                       table.mask[task_name])[metric]
+    return -value if kind.metric_directions[metric] else value
+
+
+def train_model(
+    model: MTLModel,
+    method: Weighting | Aggregator,
+    train: EncodedTable,
+    valid: EncodedTable,
+    *,
+    tasks: list[Task],
+    states: dict[str, dict[str, Any]],
+    settings: TrainSettings,
+    events: Events,
+    checkpoint_dir: Path | None = None,
+    resume: bool = False,
+) -> TrainResult:
+    """Train ``model`` in place, keep the best validation epoch, checkpoint after every epoch.
+
+    With ``resume`` and a checkpoint in ``checkpoint_dir``, training continues after the last
+    completed epoch and ends with the same weights and metrics as an uninterrupted run.
+    """
+    s = settings
+    device = s.resolve_device()
+    model.to(device)
+    method.to(device)
+    optimizer = _optimizer(_param_groups(model, method, s), s)
+    generator = torch.Generator().manual_seed(s.seed)
+    steps_per_epoch = math.ceil(train.n_rows / s.batch_size)
+    result = TrainResult()
+    start_epoch, step, stale = 1, 0, 0
+    best_state: dict[str, Tensor] | None = None
+    if resume and checkpoint_dir is not None and (checkpoint_dir / "checkpoint.json").exists():
+        groups, meta = load_checkpoint(checkpoint_dir)
+        model.load_state_dict(groups["model"])
+        method.load_state_dict(groups["method"])
+        optimizer.load_state_dict(optimizer_from_flat(groups["optim"], meta["optimizer"]))
+        generator.set_state(groups["rng"]["shuffle"])
+        torch.set_rng_state(groups["rng"]["torch"])
+        best_state = groups["best"] or None
+        start_epoch, step, stale = meta["epoch"] + 1, meta["step"], meta["stale"]
+        result = TrainResult(
+            meta["history"], meta["best_epoch"], meta["best_score"], meta["train_seconds"]
+        )
+
+    def set_lr(at: int) -> None:
+        factor = lr_factor(at, steps_per_epoch=steps_per_epoch, s=s)
+        for group in optimizer.param_groups:
+            group["lr"] = group["initial_lr"] * factor
+
+    events.send("train_start", n_epochs=s.epochs, n_batches=steps_per_epoch,
+                start_epoch=start_epoch)
+    for epoch in range(start_epoch, s.epochs + 1):
+        if s.patience is not None and stale >= s.patience:
+            break
+        began = time.perf_counter()
+        train_losses, step = train_one_epoch(
+            model, train, tasks=tasks, states=states, method=method, optimizer=optimizer,
+            set_lr=set_lr, step=step, epoch=epoch, batch_size=s.batch_size,
+            generator=generator, clip_norm=s.clip_norm, events=events, device=device,
+        )
+        method.end_epoch(train_losses.to(torch.float32))
+        result.train_seconds += time.perf_counter() - began
+        outputs = predict_outputs(model, valid, batch_size=s.eval_batch_size, device=device)
+        score = validation_score(outputs, valid, tasks, states, s.monitor)
+        record = _record(epoch, train_losses, outputs, valid, tasks, states, score)
+        result.history.append(record)
+        if score < result.best_score:
+            result.best_score, result.best_epoch, stale = score, epoch, 0
+            best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        else:
+            stale += 1
+        events.send("epoch_end", epoch=epoch, record=record, history=result.history)
+        if checkpoint_dir is not None:
+            rng = {"shuffle": generator.get_state(), "torch": torch.get_rng_state()}
+            meta = {"epoch": epoch, "step": step, "stale": stale, "history": result.history,
+                    "best_epoch": result.best_epoch, "best_score": result.best_score,
+                    "train_seconds": result.train_seconds}
+            save_checkpoint(checkpoint_dir, model=model, method=method, optimizer=optimizer,
+                            rng=rng, best_model=best_state, meta=meta)
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    events.send("train_end", best_epoch=result.best_epoch)
+    return result
+
+
+def _record(
+    epoch: int,
+    train_losses: Tensor,
+    outputs: dict[str, Tensor],
+    valid: EncodedTable,
+    tasks: list[Task],
+    states: dict[str, dict[str, Any]],
+    score: float,
+) -> dict[str, float]:
+    record: dict[str, float] = {"epoch": float(epoch), "valid_score": score}
+    valid_losses = evaluate_losses(outputs, valid, tasks, states)
+    metrics = score_outputs(outputs, valid, tasks, states)
+    for t, loss in zip(tasks, train_losses.tolist(), strict=True):
+        record[f"train_loss/{t.name}"] = loss
+        record[f"valid_loss/{t.name}"] = valid_losses[t.name]
+        primary = get_kind(t.type).metric_names(t)[0]
+        record[f"valid_{primary}/{t.name}"] = metrics[t.name][primary]
+    return record

@@ -1,0 +1,40 @@
+"""Static weighting: fixed per-task weights given by hand (the task's ``weight``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+from manyheads.errors import InvalidParameterError
+from manyheads.weighting.base import Weighting
+
+__all__ = ["Static"]
+
+
+class Static(Weighting):
+    """Fixed weights ``w_t`` set by hand.
+
+    Args:
+        n_tasks: the number of tasks.
+        weights: one non-negative weight per task (defaults to all ones).
+
+    Example:
+        >>> Static(2, weights=[1.0, 0.25])(torch.tensor([1.0, 1.0]))
+        tensor([1.0000, 0.2500])
+    """
+
+    def __init__(self, n_tasks: int, *, weights: Sequence[float] | None = None) -> None:
+        super().__init__(n_tasks)
+        values = [1.0] * n_tasks if weights is None else [float(w) for w in weights]
+        if len(values) != n_tasks or any(w < 0 for w in values):
+            raise InvalidParameterError(
+                f"The 'weights' parameter of Static must hold {n_tasks} numbers >= 0. "
+                f"Got {weights!r}."
+            )
+        self.register_buffer("weights", torch.tensor(values))
+
+    def forward(self, losses: Tensor) -> Tensor:
+        w: Tensor = self.weights
+        return w.to(losses.dtype)

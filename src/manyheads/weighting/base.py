@@ -1,0 +1,61 @@
+"""The loss-weighting contract: per-task losses ``[T]`` in, weights ``[T]`` out (TorchJD style).
+
+A weighting is an ``nn.Module`` so that learned parameters (uncertainty weighting) and running state
+(DWA's loss history) live in its ``state_dict`` and are saved with checkpoints. The trainer calls
+:meth:`Weighting.__call__` once per step with the step's losses (still attached to the graph) and
+minimises ``sum(weights * losses) + extra_loss()``. ``end_epoch`` is called with the epoch's mean
+losses, for methods defined per epoch.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from torch import Tensor, nn
+
+from manyheads.errors import InvalidParameterError
+
+__all__ = ["Weighting"]
+
+
+class Weighting(nn.Module, ABC):
+    """Base class of loss-weighting methods.
+
+    Args:
+        n_tasks: the number of tasks T.
+    """
+
+    def __init__(self, n_tasks: int) -> None:
+        super().__init__()
+        if not isinstance(n_tasks, int) or n_tasks < 1:
+            raise InvalidParameterError(
+                f"The 'n_tasks' parameter of {type(self).__name__} must be an int >= 1. "
+                f"Got {n_tasks!r}."
+            )
+        self.n_tasks = n_tasks
+
+    def __call__(self, losses: Tensor) -> Tensor:  # type: ignore[override]
+        if losses.shape != (self.n_tasks,):
+            raise ValueError(
+                f"{type(self).__name__} expects losses of shape [{self.n_tasks}]. "
+                f"Found `losses.shape = {tuple(losses.shape)}`."
+            )
+        weights: Tensor = super().__call__(losses)
+        if weights.shape != (self.n_tasks,):
+            raise AssertionError(f"{type(self).__name__} returned weights {tuple(weights.shape)}")
+        return weights
+
+    @abstractmethod
+    def forward(self, losses: Tensor) -> Tensor:
+        """Weights ``[T]`` for the step's losses ``[T]``."""
+
+    def extra_loss(self) -> Tensor | None:
+        """A term added to the objective (e.g. uncertainty weighting's log-variances), or None."""
+        return None
+
+    def end_epoch(self, epoch_losses: Tensor) -> None:
+        """Called after each epoch with the mean training loss per task ``[T]``."""
+        del epoch_losses
+
+    def reset(self) -> None:
+        """Forget running state; learned parameters are re-initialised by subclasses."""
