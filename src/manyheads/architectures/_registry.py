@@ -7,7 +7,12 @@ from typing import Any
 
 from manyheads._registry import Registry, did_you_mean
 from manyheads.architectures.base import MTLModel
+from manyheads.architectures.cascade import Cascade
+from manyheads.architectures.cross_stitch import CrossStitch
 from manyheads.architectures.hps import HPS
+from manyheads.architectures.mmoe import MMoE
+from manyheads.architectures.ple import PLE
+from manyheads.architectures.soft_sharing import SoftSharing
 from manyheads.architectures.stl import STL
 from manyheads.data.preprocess import InputSpec
 from manyheads.errors import InvalidParameterError
@@ -17,6 +22,21 @@ __all__ = ["ARCHITECTURES", "architecture_options", "create_model", "list_archit
 ARCHITECTURES: Registry[MTLModel] = Registry("architecture")
 ARCHITECTURES.register("stl", STL, doc="single-task: one independent network per task (baseline)")
 ARCHITECTURES.register("hps", HPS, doc="hard parameter sharing: shared bottom + task towers")
+ARCHITECTURES.register(
+    "mmoe", MMoE, doc="multi-gate mixture of experts: shared experts, a gate per task"
+)
+ARCHITECTURES.register(
+    "ple", PLE, doc="progressive layered extraction: stacked shared + task experts"
+)
+ARCHITECTURES.register(
+    "cross_stitch", CrossStitch, doc="cross-stitch: task columns mixed by learned units"
+)
+ARCHITECTURES.register(
+    "soft_sharing", SoftSharing, doc="soft sharing: task networks tied by an L2/L1 penalty"
+)
+ARCHITECTURES.register(
+    "cascade", Cascade, doc="cascade: towers chained in order; funnel=True is ESMM"
+)
 
 
 def architecture_options(name: str) -> dict[str, inspect.Parameter]:
@@ -25,9 +45,7 @@ def architecture_options(name: str) -> dict[str, inspect.Parameter]:
     return {k: p for k, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
 
 
-def create_model(
-    name: str, spec: InputSpec, heads: dict[str, int], /, **options: Any
-) -> MTLModel:
+def create_model(name: str, spec: InputSpec, heads: dict[str, int], /, **options: Any) -> MTLModel:
     """Build the architecture ``name`` for the given inputs and heads.
 
     Raises:

@@ -14,7 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from manyheads.aggregation.base import Aggregator
-from manyheads.architectures.base import MTLModel
+from manyheads.architectures.base import Features, MTLModel
 from manyheads.weighting.base import Weighting
 
 __all__ = ["backward", "shared_jacobian"]
@@ -51,6 +51,7 @@ def backward(
     model: MTLModel,
     method: Weighting | Aggregator,
     *,
+    features: Features | None = None,
     penalty: Tensor | None = None,
 ) -> Tensor:
     """Fill ``.grad`` of every trainable parameter for one step; return the task weights used.
@@ -59,11 +60,13 @@ def backward(
         losses: per-task losses ``[T]`` attached to the graph (a task with no label is 0).
         model: the architecture; its declared shared parameters are what aggregators see.
         method: the balancing method.
+        features: the shared representation of this step (for representation-level methods).
         penalty: an extra regulariser (e.g. soft sharing) added to the objective.
 
     Returns:
         The detached weights ``[T]`` (for aggregators, ones: the update is not a weighting).
     """
+    del features  # representation-level gradients: see the weighting catalogue
     if isinstance(method, Weighting):
         weights = method(losses)
         objective = (weights * losses).sum()

@@ -62,8 +62,9 @@ def train_one_epoch(
         batch = batch.to(device)
         set_lr(step)
         optimizer.zero_grad(set_to_none=True)
-        losses = task_losses(model(batch.x), batch, tasks, states)
-        backward(losses, model, method, penalty=model.penalty())
+        features = model.forward_features(batch.x)
+        losses = task_losses(model.forward_heads(features), batch, tasks, states)
+        backward(losses, model, method, features=features, penalty=model.penalty())
         if clip_norm is not None:
             torch.nn.utils.clip_grad_norm_(params, clip_norm)
         optimizer.step()
