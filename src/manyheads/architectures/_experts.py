@@ -1,0 +1,156 @@
+"""A group of expert MLPs computed together with batched matmuls (used by MMoE and PLE).
+
+Mixture-of-experts models in other libraries keep a list of expert modules and loop over it: one
+small matmul per expert and layer. :class:`FusedExperts` stores layer ``l`` of all E experts as one
+``[E, in, out]`` parameter, so a layer is one ``einsum`` (first layer) or ``baddbmm`` (later ones).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from itertools import pairwise
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from manyheads.encoders.mlp import NORMS
+from manyheads.errors import InvalidParameterError
+
+__all__ = ["FusedExperts", "check_count", "mix"]
+
+
+def check_count(owner: str, name: str, value: object, minimum: int = 1) -> None:
+    """Raise InvalidParameterError unless ``value`` is an int >= ``minimum``.
+
+    Example:
+        >>> try:
+        ...     check_count("MMoE", "n_experts", 0)
+        ... except InvalidParameterError as error:
+        ...     print(error)
+        The 'n_experts' parameter of MMoE must be an int >= 1. Got 0 instead.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InvalidParameterError(
+            f"The '{name}' parameter of {owner} must be an int >= {minimum}. Got {value!r} instead."
+        )
+
+
+def mix(weights: Tensor, experts: Tensor) -> Tensor:
+    """Gate-weighted sum of expert outputs: weights [B, E], experts [B, E, H] -> [B, H].
+
+    Example:
+        >>> mix(torch.tensor([[0.25, 0.75]]), torch.tensor([[[4.0], [8.0]]]))
+        tensor([[7.]])
+    """
+    return torch.bmm(weights.unsqueeze(1), experts).squeeze(1)
+
+
+class _FusedLinear(nn.Module):
+    """E independent ``nn.Linear(in_dim, out_dim)`` layers stored as one [E, in, out] weight."""
+
+    def __init__(self, n_experts: int, in_dim: int, out_dim: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(n_experts, in_dim, out_dim))
+        self.bias = nn.Parameter(torch.empty(n_experts, out_dim))
+        # The default initialisation of nn.Linear: U(-1/sqrt(in), 1/sqrt(in)) for both.
+        bound = 1.0 / math.sqrt(in_dim) if in_dim > 0 else 0.0
+        nn.init.uniform_(self.weight, -bound, bound)
+        nn.init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, h: Tensor) -> Tensor:
+        """[B, in] (shared by all experts) or [E, B, in] -> [E, B, out]."""
+        if h.dim() == 2:
+            # One GEMM for all experts: [B, in] x [E, in, out] -> [E, B, out].
+            return torch.einsum("bi,eio->ebo", h, self.weight) + self.bias.unsqueeze(1)
+        return torch.baddbmm(self.bias.unsqueeze(1), h, self.weight)
+
+
+class _FusedNorm(nn.Module):
+    """Per-expert batch or layer normalisation of [E, B, D] activations."""
+
+    def __init__(self, kind: str, n_experts: int, dim: int) -> None:
+        super().__init__()
+        self.kind = kind
+        if kind == "batch":
+            # BatchNorm statistics are per feature, so one BatchNorm over E * D features is
+            # exactly E separate BatchNorms.
+            self.batch = nn.BatchNorm1d(n_experts * dim)
+        else:
+            self.weight = nn.Parameter(torch.ones(n_experts, 1, dim))
+            self.bias = nn.Parameter(torch.zeros(n_experts, 1, dim))
+
+    def forward(self, h: Tensor) -> Tensor:
+        n_experts, batch, dim = h.shape
+        if self.kind == "batch":
+            flat = h.transpose(0, 1).reshape(batch, n_experts * dim)  # [B, E * D]
+            out: Tensor = self.batch(flat)
+            return out.reshape(batch, n_experts, dim).transpose(0, 1)
+        return F.layer_norm(h, (dim,)) * self.weight + self.bias
+
+
+class FusedExperts(nn.Module):
+    """E expert MLPs (``Linear -> [norm] -> ReLU -> [dropout]`` per layer) evaluated in one pass.
+
+    Expert ``e`` computes exactly what an :class:`~manyheads.encoders.MLP` with the weights
+    ``weight[e].T`` and ``bias[e]`` of each layer computes (the experts ``f_i`` of Ma et al.,
+    KDD 2018, eq. 6, and ``E_k``, ``E_s`` of Tang et al., RecSys 2020, eq. 3).
+
+    Args:
+        in_dim: input width, shared by all experts.
+        n_experts: number of experts E.
+        hidden: widths of each expert's layers; empty means identity experts.
+        dropout: dropout probability after each activation.
+        norm: ``none``, ``batch`` or ``layer`` (per expert).
+
+    Raises:
+        InvalidParameterError: ``n_experts`` < 1, or an invalid ``dropout`` or ``norm``.
+
+    Example:
+        >>> experts = FusedExperts(5, 3, [16, 8])
+        >>> experts(torch.zeros(4, 5)).shape
+        torch.Size([4, 3, 8])
+    """
+
+    def __init__(
+        self,
+        in_dim: int,
+        n_experts: int,
+        hidden: Sequence[int],
+        *,
+        dropout: float = 0.0,
+        norm: str = "none",
+    ) -> None:
+        super().__init__()
+        check_count("FusedExperts", "n_experts", n_experts)
+        if norm not in NORMS:
+            raise InvalidParameterError(
+                f"The 'norm' parameter of FusedExperts must be one of {NORMS}. "
+                f"Got {norm!r} instead."
+            )
+        if not 0.0 <= dropout < 1.0:
+            raise InvalidParameterError(
+                f"The 'dropout' parameter of FusedExperts must be a float in [0, 1). "
+                f"Got {dropout!r} instead."
+            )
+        self.n_experts = n_experts
+        widths = [in_dim, *hidden]
+        self.layers = nn.ModuleList(_FusedLinear(n_experts, a, b) for a, b in pairwise(widths))
+        self.norms = nn.ModuleList(
+            _FusedNorm(norm, n_experts, b) for b in widths[1:] if norm != "none"
+        )
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.out_dim: int = widths[-1]
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Expert outputs for a batch ``x`` [B, in]: [B, E, out_dim]."""
+        if not self.layers:
+            return x.unsqueeze(1).expand(-1, self.n_experts, -1)
+        h = x
+        for i, layer in enumerate(self.layers):
+            h = layer(h)  # [E, B, D]
+            if self.norms:
+                h = self.norms[i](h)
+            h = self.dropout(torch.relu(h))
+        return h.transpose(0, 1)

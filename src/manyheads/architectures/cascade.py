@@ -1,0 +1,203 @@
+"""Cascaded towers: each task sees the previous task's prediction; ``funnel`` is ESMM."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from manyheads._registry import did_you_mean
+from manyheads.architectures.base import Features, MTLModel, TaskTowers
+from manyheads.data.preprocess import InputSpec
+from manyheads.encoders.mlp import MLP
+from manyheads.encoders.tabular import TabularInput
+from manyheads.errors import InvalidParameterError
+from manyheads.tasks import list_task_types
+
+__all__ = ["Cascade", "funnel_logits", "log1mexp"]
+
+
+def log1mexp(x: Tensor) -> Tensor:
+    """``log(1 - exp(x))`` for ``x <= 0``, accurate everywhere (Mächler 2012).
+
+    ``x`` is clamped to ``-tiny`` so that ``x = 0`` (a probability rounded to 1) stays finite.
+    Each branch only ever sees the inputs it is accurate for, so gradients are never NaN.
+
+    Example:
+        >>> log1mexp(torch.tensor([-1e-20, -math.log(2), -50.0]))
+        tensor([-4.6052e+01, -6.9315e-01, -1.9287e-22])
+    """
+    x = x.clamp(max=-torch.finfo(x.dtype).tiny)
+    cut = -math.log(2.0)
+    near = x > cut
+    small = torch.log(-torch.expm1(torch.where(near, x, cut)))
+    large = torch.log1p(-torch.exp(torch.where(near, cut, x)))
+    return torch.where(near, small, large)
+
+
+def funnel_logits(logits: Sequence[Tensor]) -> list[Tensor]:
+    """Logits of the joint events ``P(t_1, ..., t_k) = prod_{j<=k} sigmoid(l_j)``, k = 1..K.
+
+    Computed in log space, ``log p_k = sum_{j<=k} logsigmoid(l_j)`` and
+    ``logit_k = log p_k - log(1 - p_k)``, so logits of ±50 and beyond stay finite. The first is
+    ``l_1`` itself.
+
+    Example:
+        >>> out = funnel_logits([torch.tensor([0.0]), torch.tensor([0.0])])
+        >>> torch.sigmoid(out[1])
+        tensor([0.2500])
+    """
+    log_p = torch.cumsum(torch.stack([F.logsigmoid(lg) for lg in logits]), dim=0)  # [K, B]
+    joint = log_p - log1mexp(log_p)
+    return [logits[0], *joint[1:].unbind(0)]
+
+
+class Cascade(MTLModel):
+    """Shared input layer and bottom MLP; towers run in ``order``, each fed the previous output.
+
+    Tower ``k`` reads ``concat(shared features, prediction of task k-1)``, where the prediction is
+    a sigmoid for 1-wide (binary) and multilabel outputs, a softmax for other multi-wide outputs
+    and the raw value for tasks that ``kinds`` marks ``regression``. Gradients flow through the
+    chain, so :meth:`task_parameters` lists the parameters each task *owns*.
+
+    With ``funnel=True`` the model is ESMM (Ma et al., SIGIR 2018) generalised to K stages of a
+    funnel such as impression -> click -> conversion: the towers read only the shared features and
+    their logits ``l_k`` are conditional probabilities ``P(t_k | t_1..t_{k-1})``; the output of
+    task ``k`` is the logit of the joint ``P(t_1, ..., t_k) = prod_{j<=k} sigmoid(l_j)``
+    (pCTCVR = pCTR x pCVR), computed stably by :func:`funnel_logits`. The ordinary
+    BCE-with-logits loss then trains each joint probability on *all* rows, which removes the
+    sample-selection bias of training pCVR on clicked rows only. The label of task ``k`` must
+    therefore be the joint event (1 only where ``t_1 .. t_k`` all hold, e.g. "clicked and
+    converted"), given for every row. :meth:`tower_logits` returns the conditional logits.
+
+    Args:
+        spec: input sizes from the fitted preprocessor.
+        heads: task name -> output width.
+        order: the task names in cascade order; ``None`` keeps the order of ``heads``.
+        kinds: task name -> task type (``manyheads ls tasks``) for tasks whose prediction is not
+            a sigmoid (1-wide) or softmax (multi-wide), e.g. ``{"price": "regression"}``.
+        funnel: the ESMM form described above; all tasks must be 1-wide binary tasks.
+        hidden: widths of the shared bottom MLP.
+        tower: widths of each task tower.
+        embed_dim: categorical embedding width.
+        text_dim: text bag width.
+        dropout: dropout probability.
+        norm: ``none``, ``batch`` or ``layer``.
+
+    Raises:
+        InvalidParameterError: ``order`` is not a permutation of the task names, ``kinds`` names
+            an unknown task or type, or ``funnel`` is set with a non-binary task.
+
+    Example:
+        >>> m = Cascade(InputSpec(3, (), ()), {"click": 1, "buy": 1}, funnel=True, hidden=[8])
+        >>> {k: tuple(v.shape) for k, v in m({"num": torch.zeros(2, 3)}).items()}
+        {'click': (2,), 'buy': (2,)}
+    """
+
+    def __init__(
+        self,
+        spec: InputSpec,
+        heads: dict[str, int],
+        *,
+        order: Sequence[str] | None = None,
+        kinds: dict[str, str] | None = None,
+        funnel: bool = False,
+        hidden: Sequence[int] = (128, 64),
+        tower: Sequence[int] = (32,),
+        embed_dim: int = 8,
+        text_dim: int = 32,
+        dropout: float = 0.0,
+        norm: str = "none",
+    ) -> None:
+        super().__init__(heads)
+        self.order = _check_order(order, self.task_names)
+        self.kinds = _check_kinds(kinds, self.task_names)
+        self.funnel = bool(funnel)
+        if self.funnel:
+            _check_funnel(heads, self.kinds)
+        self.input = TabularInput(spec, embed_dim=embed_dim, text_dim=text_dim)
+        self.bottom = MLP(self.input.out_dim, hidden, dropout=dropout, norm=norm)
+        width = self.bottom.out_dim
+        in_dims = {t: width for t in self.order}
+        if not self.funnel:
+            for prev, t in zip(self.order[:-1], self.order[1:], strict=True):
+                in_dims[t] = width + heads[prev]
+        self.towers = TaskTowers(in_dims, heads, tower, dropout=dropout, norm=norm)
+
+    def forward_features(self, x: dict[str, Tensor]) -> Features:
+        out: Tensor = self.bottom(self.input(x))
+        return out
+
+    def tower_logits(self, features: Features) -> dict[str, Tensor]:
+        """Each tower's own output, in ``order`` (the conditional logits ``l_k`` of a funnel)."""
+        assert isinstance(features, Tensor)
+        out: dict[str, Tensor] = {}
+        previous: Tensor | None = None
+        for t in self.order:
+            h = features if previous is None or self.funnel else torch.cat([features, previous], 1)
+            out[t] = self.towers.forward_task(t, h)
+            previous = self._as_input(t, out[t])
+        return out
+
+    def forward_heads(self, features: Features) -> dict[str, Tensor]:
+        logits = self.tower_logits(features)
+        if self.funnel:
+            joint = funnel_logits([logits[t] for t in self.order])
+            logits = dict(zip(self.order, joint, strict=True))
+        return {t: logits[t] for t in self.task_names}
+
+    def _as_input(self, task: str, output: Tensor) -> Tensor:
+        """The prediction of ``task`` as a [B, width] input of the next tower."""
+        out = output.unsqueeze(-1) if output.dim() == 1 else output
+        kind = self.kinds.get(task)
+        if kind == "regression":
+            return out
+        if out.shape[-1] == 1 or kind == "multilabel":
+            return torch.sigmoid(out)
+        return torch.softmax(out, dim=-1)
+
+    def shared_parameters(self) -> list[nn.Parameter]:
+        return [*self.input.parameters(), *self.bottom.parameters()]
+
+    def task_parameters(self, task: str) -> list[nn.Parameter]:
+        return self.towers.task_parameters(task)
+
+
+def _check_order(order: Sequence[str] | None, tasks: list[str]) -> list[str]:
+    if order is None:
+        return list(tasks)
+    if isinstance(order, str) or sorted(order) != sorted(tasks):
+        raise InvalidParameterError(
+            f"The 'order' parameter of Cascade must be a permutation of the task names "
+            f"{', '.join(tasks)}. Got {order!r} instead. List each task exactly once."
+        )
+    return list(order)
+
+
+def _check_kinds(kinds: dict[str, str] | None, tasks: list[str]) -> dict[str, str]:
+    types = list_task_types()
+    for task, kind in (kinds or {}).items():
+        if task not in tasks:
+            raise InvalidParameterError(
+                f"The 'kinds' parameter of Cascade names the unknown task {task!r}. "
+                f"Tasks: {', '.join(tasks)}.{did_you_mean(task, tasks)}"
+            )
+        if kind not in types:
+            raise InvalidParameterError(
+                f"The 'kinds' parameter of Cascade must map tasks to one of {', '.join(types)}. "
+                f"Got {kind!r} for task {task!r} instead.{did_you_mean(kind, types)}"
+            )
+    return dict(kinds or {})
+
+
+def _check_funnel(heads: dict[str, int], kinds: dict[str, str]) -> None:
+    for task, width in heads.items():
+        if width != 1 or kinds.get(task, "binary") != "binary":
+            raise InvalidParameterError(
+                f"The 'funnel' option of Cascade needs binary tasks (one logit each), but task "
+                f"{task!r} has width {width} and type {kinds.get(task, 'unknown')!r}. "
+                f"Set funnel=False or drop the task."
+            )

@@ -1,0 +1,113 @@
+"""Cross-stitch networks (Misra et al., CVPR 2016): task columns mixed by learnable units."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import pairwise
+
+import torch
+from torch import Tensor, nn
+
+from manyheads.architectures.base import Features, MTLModel, TaskTowers
+from manyheads.data.preprocess import InputSpec
+from manyheads.encoders.mlp import MLP
+from manyheads.encoders.tabular import TabularInput
+
+__all__ = ["CrossStitch", "cross_stitch_init"]
+
+
+def cross_stitch_init(n_tasks: int, self_weight: float = 0.9) -> Tensor:
+    """The initial α: ``self_weight`` on the diagonal, the rest spread evenly off it.
+
+    Example:
+        >>> cross_stitch_init(3)
+        tensor([[0.9000, 0.0500, 0.0500],
+                [0.0500, 0.9000, 0.0500],
+                [0.0500, 0.0500, 0.9000]])
+        >>> cross_stitch_init(1)
+        tensor([[1.]])
+    """
+    if n_tasks == 1:
+        return torch.ones(1, 1)
+    off = (1.0 - self_weight) / (n_tasks - 1)
+    eye = torch.eye(n_tasks)
+    return eye * self_weight + (1.0 - eye) * off
+
+
+class CrossStitch(MTLModel):
+    """A shared input layer, one MLP column per task, and a cross-stitch unit after each layer.
+
+    After hidden layer ``l`` the unit replaces each task's activation by a learned linear
+    combination of all tasks' activations, ``h_t <- sum_s α_l[t, s] h_s`` (Misra et al., CVPR
+    2016, eq. 1), with α initialised to 0.9 on the diagonal and 0.1 / (T - 1) off it. With α the
+    identity the columns are independent networks. A column feeds every task through α, so
+    :meth:`task_parameters` lists the parameters each task *owns*.
+
+    :meth:`forward_features` returns the input embedding; columns and units run in
+    :meth:`forward_heads`.
+
+    Args:
+        spec: input sizes from the fitted preprocessor.
+        heads: task name -> output width.
+        hidden: widths of each task column.
+        tower: widths of each task tower.
+        embed_dim: categorical embedding width.
+        text_dim: text bag width.
+        dropout: dropout probability.
+        norm: ``none``, ``batch`` or ``layer``.
+
+    Example:
+        >>> m = CrossStitch(InputSpec(3, (), ()), {"a": 1, "b": 4}, hidden=[8, 8], tower=[4])
+        >>> {k: tuple(v.shape) for k, v in m({"num": torch.zeros(2, 3)}).items()}
+        {'a': (2,), 'b': (2, 4)}
+    """
+
+    def __init__(
+        self,
+        spec: InputSpec,
+        heads: dict[str, int],
+        *,
+        hidden: Sequence[int] = (128, 64),
+        tower: Sequence[int] = (32,),
+        embed_dim: int = 8,
+        text_dim: int = 32,
+        dropout: float = 0.0,
+        norm: str = "none",
+    ) -> None:
+        super().__init__(heads)
+        self.input = TabularInput(spec, embed_dim=embed_dim, text_dim=text_dim)
+        widths = [self.input.out_dim, *hidden]
+        self.columns = nn.ModuleDict(
+            {
+                t: nn.ModuleList(
+                    MLP(a, [b], dropout=dropout, norm=norm) for a, b in pairwise(widths)
+                )
+                for t in heads
+            }
+        )
+        self.alphas = nn.ParameterList(nn.Parameter(cross_stitch_init(len(heads))) for _ in hidden)
+        self.towers = TaskTowers(widths[-1], heads, tower, dropout=dropout, norm=norm)
+
+    def forward_features(self, x: dict[str, Tensor]) -> Features:
+        embedding: Tensor = self.input(x)  # [B, D]
+        return embedding
+
+    def forward_heads(self, features: Features) -> dict[str, Tensor]:
+        assert isinstance(features, Tensor)
+        h = [features] * len(self.task_names)
+        for layer, alpha in enumerate(self.alphas):
+            columns = [self._column(t)[layer] for t in self.task_names]
+            stacked = torch.stack([col(x) for col, x in zip(columns, h, strict=True)])  # [T, B, D]
+            h = list(torch.einsum("ts,sbd->tbd", alpha, stacked).unbind(0))
+        return {t: self.towers.forward_task(t, x) for t, x in zip(self.task_names, h, strict=True)}
+
+    def _column(self, task: str) -> nn.ModuleList:
+        column = self.columns[task]
+        assert isinstance(column, nn.ModuleList)
+        return column
+
+    def shared_parameters(self) -> list[nn.Parameter]:
+        return [*self.input.parameters(), *self.alphas]
+
+    def task_parameters(self, task: str) -> list[nn.Parameter]:
+        return [*self.columns[task].parameters(), *self.towers.task_parameters(task)]

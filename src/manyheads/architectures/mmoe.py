@@ -1,0 +1,88 @@
+"""Multi-gate mixture of experts (Ma et al., KDD 2018): shared experts, a softmax gate per task."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from manyheads.architectures._experts import FusedExperts, check_count, mix
+from manyheads.architectures.base import Features, MTLModel, TaskTowers
+from manyheads.data.preprocess import InputSpec
+from manyheads.encoders.tabular import TabularInput
+
+__all__ = ["MMoE"]
+
+
+class MMoE(MTLModel):
+    """Shared input layer and experts; each task mixes the experts with its own gate.
+
+    Task ``k`` computes ``y_k = h^k(f^k(x))`` with ``f^k(x) = sum_i g^k(x)_i f_i(x)`` and
+    ``g^k(x) = softmax(W_gk x)`` (Ma et al., KDD 2018, eq. 5-7), where ``x`` is the input
+    embedding, ``f_i`` the experts and ``h^k`` the task's tower.
+
+    :meth:`forward_features` returns ``(embedding [B, D], expert outputs [B, E, H])`` so that
+    representation-level gradient methods can differentiate at either; the gates run in
+    :meth:`forward_heads`.
+
+    Args:
+        spec: input sizes from the fitted preprocessor.
+        heads: task name -> output width.
+        n_experts: number of shared experts.
+        expert_hidden: widths of each expert MLP.
+        tower: widths of each task tower.
+        embed_dim: categorical embedding width.
+        text_dim: text bag width.
+        dropout: dropout probability.
+        norm: ``none``, ``batch`` or ``layer``.
+
+    Raises:
+        InvalidParameterError: ``n_experts`` < 1 or an invalid ``dropout`` / ``norm``.
+
+    Example:
+        >>> m = MMoE(InputSpec(3, (), ()), {"a": 1, "b": 4}, n_experts=2, expert_hidden=[8])
+        >>> {k: tuple(v.shape) for k, v in m({"num": torch.zeros(2, 3)}).items()}
+        {'a': (2,), 'b': (2, 4)}
+    """
+
+    def __init__(
+        self,
+        spec: InputSpec,
+        heads: dict[str, int],
+        *,
+        n_experts: int = 8,
+        expert_hidden: Sequence[int] = (64,),
+        tower: Sequence[int] = (32,),
+        embed_dim: int = 8,
+        text_dim: int = 32,
+        dropout: float = 0.0,
+        norm: str = "none",
+    ) -> None:
+        super().__init__(heads)
+        check_count("MMoE", "n_experts", n_experts)
+        self.input = TabularInput(spec, embed_dim=embed_dim, text_dim=text_dim)
+        width = self.input.out_dim
+        self.experts = FusedExperts(width, n_experts, expert_hidden, dropout=dropout, norm=norm)
+        self.gates = nn.ModuleDict({t: nn.Linear(width, n_experts) for t in heads})
+        self.towers = TaskTowers(self.experts.out_dim, heads, tower, dropout=dropout, norm=norm)
+
+    def forward_features(self, x: dict[str, Tensor]) -> Features:
+        embedding = self.input(x)  # [B, D]
+        return embedding, self.experts(embedding)  # [B, D], [B, E, H]
+
+    def gate_weights(self, embedding: Tensor) -> dict[str, Tensor]:
+        """The gate ``g^k(x) = softmax(W_gk x)`` of each task (eq. 7): {task: [B, E]}."""
+        return {t: torch.softmax(self.gates[t](embedding), dim=-1) for t in self.task_names}
+
+    def forward_heads(self, features: Features) -> dict[str, Tensor]:
+        assert isinstance(features, tuple)
+        embedding, experts = features
+        gates = self.gate_weights(embedding)
+        return {t: self.towers.forward_task(t, mix(gates[t], experts)) for t in self.task_names}
+
+    def shared_parameters(self) -> list[nn.Parameter]:
+        return [*self.input.parameters(), *self.experts.parameters()]
+
+    def task_parameters(self, task: str) -> list[nn.Parameter]:
+        return [*self.gates[task].parameters(), *self.towers.task_parameters(task)]

@@ -1,0 +1,170 @@
+"""Progressive layered extraction (Tang et al., RecSys 2020): stacked CGC levels of experts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from manyheads.architectures._experts import FusedExperts, check_count, mix
+from manyheads.architectures.base import Features, MTLModel, TaskTowers
+from manyheads.data.preprocess import InputSpec
+from manyheads.encoders.tabular import TabularInput
+
+__all__ = ["PLE"]
+
+
+class _CGCLevel(nn.Module):
+    """One customized gate control level: per-task and shared experts, per-task gates.
+
+    With ``shared_gate`` the level also mixes every expert into the next level's shared input.
+    """
+
+    def __init__(
+        self,
+        in_dim: int,
+        tasks: list[str],
+        n_shared: int,
+        n_specific: int,
+        expert_hidden: Sequence[int],
+        *,
+        shared_gate: bool,
+        dropout: float,
+        norm: str,
+    ) -> None:
+        super().__init__()
+        self.tasks = tasks
+        self.shared = FusedExperts(in_dim, n_shared, expert_hidden, dropout=dropout, norm=norm)
+        self.specific = nn.ModuleDict(
+            {
+                t: FusedExperts(in_dim, n_specific, expert_hidden, dropout=dropout, norm=norm)
+                for t in tasks
+            }
+        )
+        self.gates = nn.ModuleDict({t: nn.Linear(in_dim, n_specific + n_shared) for t in tasks})
+        n_all = len(tasks) * n_specific + n_shared
+        self.shared_gate = nn.Linear(in_dim, n_all) if shared_gate else None
+        self.out_dim = self.shared.out_dim
+
+    def forward(
+        self, inputs: dict[str, Tensor], shared_input: Tensor
+    ) -> tuple[dict[str, Tensor], Tensor | None]:
+        """Task inputs {t: [B, D]} and shared input [B, D] -> next task inputs and shared input."""
+        shared = self.shared(shared_input)  # [B, S, H]
+        specific = {t: self.specific[t](inputs[t]) for t in self.tasks}  # {t: [B, K, H]}
+        outputs = {}
+        for t in self.tasks:
+            # eq. 1-3: g^k(x) = softmax(W_g^k x) [E_k, E_s]
+            weights = torch.softmax(self.gates[t](inputs[t]), dim=-1)  # [B, K + S]
+            outputs[t] = mix(weights, torch.cat([specific[t], shared], dim=1))
+        if self.shared_gate is None:
+            return outputs, None
+        everything = torch.cat([*specific.values(), shared], dim=1)  # [B, T * K + S, H]
+        weights = torch.softmax(self.shared_gate(shared_input), dim=-1)
+        return outputs, mix(weights, everything)
+
+    def task_parameters(self, task: str) -> list[nn.Parameter]:
+        return [*self.specific[task].parameters(), *self.gates[task].parameters()]
+
+    def shared_parameters(self) -> list[nn.Parameter]:
+        gate = [] if self.shared_gate is None else list(self.shared_gate.parameters())
+        return [*self.shared.parameters(), *gate]
+
+
+class PLE(MTLModel):
+    """Stacked CGC levels of task-specific and shared experts; one tower per task on top.
+
+    At level ``j`` task ``k``'s gate mixes its own experts and the shared experts,
+    ``g^{k,j}(x) = w^{k,j}(g^{k,j-1}(x)) S^{k,j}(x)`` (Tang et al., RecSys 2020, eq. 1-3 and 5);
+    below the last level a shared gate mixes all experts into the next level's shared input. The
+    towers read the last level, ``y^k = t^k(g^{k,N}(x))`` (eq. 4). With ``n_levels=1`` this is
+    CGC, the single-level form of the paper.
+
+    :meth:`forward_features` returns the input embedding; the levels run in :meth:`forward_heads`.
+    Task ``k``'s experts below the last level also feed the other tasks through the shared gate,
+    so :meth:`task_parameters` lists the parameters each task *owns*.
+
+    Args:
+        spec: input sizes from the fitted preprocessor.
+        heads: task name -> output width.
+        n_levels: number of CGC levels.
+        shared_experts: number of shared experts per level.
+        specific_experts: number of experts per task and level.
+        expert_hidden: widths of each expert MLP.
+        tower: widths of each task tower.
+        embed_dim: categorical embedding width.
+        text_dim: text bag width.
+        dropout: dropout probability.
+        norm: ``none``, ``batch`` or ``layer``.
+
+    Raises:
+        InvalidParameterError: a count < 1 or an invalid ``dropout`` / ``norm``.
+
+    Example:
+        >>> m = PLE(InputSpec(3, (), ()), {"a": 1, "b": 4}, expert_hidden=[8], tower=[4])
+        >>> {k: tuple(v.shape) for k, v in m({"num": torch.zeros(2, 3)}).items()}
+        {'a': (2,), 'b': (2, 4)}
+    """
+
+    def __init__(
+        self,
+        spec: InputSpec,
+        heads: dict[str, int],
+        *,
+        n_levels: int = 2,
+        shared_experts: int = 2,
+        specific_experts: int = 2,
+        expert_hidden: Sequence[int] = (64,),
+        tower: Sequence[int] = (32,),
+        embed_dim: int = 8,
+        text_dim: int = 32,
+        dropout: float = 0.0,
+        norm: str = "none",
+    ) -> None:
+        super().__init__(heads)
+        check_count("PLE", "n_levels", n_levels)
+        check_count("PLE", "shared_experts", shared_experts)
+        check_count("PLE", "specific_experts", specific_experts)
+        self.input = TabularInput(spec, embed_dim=embed_dim, text_dim=text_dim)
+        levels: list[_CGCLevel] = []
+        width = self.input.out_dim
+        for j in range(n_levels):
+            level = _CGCLevel(
+                width,
+                self.task_names,
+                shared_experts,
+                specific_experts,
+                expert_hidden,
+                shared_gate=j < n_levels - 1,
+                dropout=dropout,
+                norm=norm,
+            )
+            levels.append(level)
+            width = level.out_dim
+        self.levels = nn.ModuleList(levels)
+        self.towers = TaskTowers(width, heads, tower, dropout=dropout, norm=norm)
+
+    def forward_features(self, x: dict[str, Tensor]) -> Features:
+        embedding: Tensor = self.input(x)  # [B, D]
+        return embedding
+
+    def forward_heads(self, features: Features) -> dict[str, Tensor]:
+        assert isinstance(features, Tensor)
+        inputs = dict.fromkeys(self.task_names, features)
+        shared: Tensor | None = features
+        for level in self.levels:
+            assert shared is not None  # only the last level has no shared output
+            inputs, shared = level(inputs, shared)
+        return {t: self.towers.forward_task(t, inputs[t]) for t in self.task_names}
+
+    def shared_parameters(self) -> list[nn.Parameter]:
+        shared = [p for level in self._levels() for p in level.shared_parameters()]
+        return [*self.input.parameters(), *shared]
+
+    def task_parameters(self, task: str) -> list[nn.Parameter]:
+        own = [p for level in self._levels() for p in level.task_parameters(task)]
+        return [*own, *self.towers.task_parameters(task)]
+
+    def _levels(self) -> list[_CGCLevel]:
+        return [level for level in self.levels if isinstance(level, _CGCLevel)]

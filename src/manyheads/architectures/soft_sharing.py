@@ -1,0 +1,146 @@
+"""Soft parameter sharing (Duong et al., ACL 2015): separate networks pulled together by a norm."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from itertools import combinations
+
+from torch import Tensor, nn
+
+from manyheads._registry import did_you_mean
+from manyheads.architectures.base import Features, MTLModel, TaskTowers
+from manyheads.data.preprocess import InputSpec
+from manyheads.encoders.mlp import MLP
+from manyheads.encoders.tabular import TabularInput
+from manyheads.errors import InvalidParameterError
+
+__all__ = ["PENALTIES", "SoftSharing", "pairwise_distance"]
+
+PENALTIES = ("l2", "l1")
+
+
+def pairwise_distance(params: Sequence[Sequence[Tensor]], penalty: str = "l2") -> Tensor:
+    """``sum_layers sum_{t<s} ||W_t - W_s||`` for ``params[t]``, the parameter list of task ``t``.
+
+    ``l2`` sums squared differences, ``l1`` absolute differences. The pairs are taken one at a
+    time, so memory stays at one parameter's size however many tasks there are.
+
+    Example:
+        >>> import torch
+        >>> a, b = [torch.tensor([1.0, 2.0])], [torch.tensor([0.0, 4.0])]
+        >>> pairwise_distance([a, b]), pairwise_distance([a, b], "l1")
+        (tensor(5.), tensor(3.))
+    """
+    total = params[0][0].new_zeros(())
+    for mine, theirs in combinations(params, 2):
+        for w_t, w_s in zip(mine, theirs, strict=True):
+            diff = w_t - w_s
+            total = total + (diff.abs().sum() if penalty == "l1" else diff.pow(2).sum())
+    return total
+
+
+class SoftSharing(MTLModel):
+    """Each task has its own input layer, bottom MLP and tower; a penalty ties the bottoms.
+
+    The penalty is ``penalty_weight * sum_l sum_{t<s} ||W_t^l - W_s^l||^2`` over corresponding
+    input-layer and bottom-MLP weights and biases of tasks ``t`` and ``s`` (the coupling term of
+    the joint objective of Duong et al., ACL 2015, and the "L2-constrained" baseline of Ma et al.,
+    KDD 2018), or the sum of absolute differences with ``penalty="l1"``. Nothing is shared:
+    :meth:`shared_parameters` is empty and :meth:`forward_features` returns the tuple of per-task
+    bottom outputs. Sizes match :class:`~manyheads.architectures.STL`, which is ``SoftSharing``
+    with ``penalty_weight=0``.
+
+    Args:
+        spec: input sizes from the fitted preprocessor.
+        heads: task name -> output width.
+        hidden: widths of each task's bottom MLP.
+        tower: widths of each task's tower.
+        embed_dim: categorical embedding width.
+        text_dim: text bag width.
+        dropout: dropout probability.
+        norm: ``none``, ``batch`` or ``layer``.
+        penalty: ``l2`` (squared Euclidean) or ``l1`` (absolute) distance.
+        penalty_weight: the factor of the penalty, >= 0.
+
+    Raises:
+        InvalidParameterError: an unknown ``penalty`` or a negative ``penalty_weight``.
+
+    Example:
+        >>> import torch
+        >>> m = SoftSharing(InputSpec(3, (), ()), {"a": 1, "b": 4}, hidden=[8], tower=[4])
+        >>> {k: tuple(v.shape) for k, v in m({"num": torch.zeros(2, 3)}).items()}
+        {'a': (2,), 'b': (2, 4)}
+        >>> m.penalty().item() > 0
+        True
+    """
+
+    def __init__(
+        self,
+        spec: InputSpec,
+        heads: dict[str, int],
+        *,
+        hidden: Sequence[int] = (128, 64),
+        tower: Sequence[int] = (32,),
+        embed_dim: int = 8,
+        text_dim: int = 32,
+        dropout: float = 0.0,
+        norm: str = "none",
+        penalty: str = "l2",
+        penalty_weight: float = 1e-3,
+    ) -> None:
+        super().__init__(heads)
+        _check_penalty(penalty, penalty_weight)
+        self.penalty_kind = penalty
+        self.penalty_weight = float(penalty_weight)
+        inputs = {t: TabularInput(spec, embed_dim=embed_dim, text_dim=text_dim) for t in heads}
+        bottoms = {t: MLP(inputs[t].out_dim, hidden, dropout=dropout, norm=norm) for t in heads}
+        self.inputs = nn.ModuleDict(inputs)
+        self.bottoms = nn.ModuleDict(bottoms)
+        width = next(iter(bottoms.values())).out_dim
+        self.towers = TaskTowers(width, heads, tower, dropout=dropout, norm=norm)
+
+    def forward_features(self, x: dict[str, Tensor]) -> Features:
+        return tuple(self.bottoms[t](self.inputs[t](x)) for t in self.task_names)
+
+    def forward_heads(self, features: Features) -> dict[str, Tensor]:
+        assert isinstance(features, tuple)
+        return {
+            t: self.towers.forward_task(t, h)
+            for t, h in zip(self.task_names, features, strict=True)
+        }
+
+    def penalty(self) -> Tensor:
+        """``penalty_weight`` times the summed pairwise distance of the tied parameters."""
+        params = [self._tied_parameters(t) for t in self.task_names]
+        return self.penalty_weight * pairwise_distance(params, self.penalty_kind)
+
+    def _tied_parameters(self, task: str) -> list[Tensor]:
+        return [*self.inputs[task].parameters(), *self.bottoms[task].parameters()]
+
+    def shared_parameters(self) -> list[nn.Parameter]:
+        return []
+
+    def task_parameters(self, task: str) -> list[nn.Parameter]:
+        return [
+            *self.inputs[task].parameters(),
+            *self.bottoms[task].parameters(),
+            *self.towers.task_parameters(task),
+        ]
+
+
+def _check_penalty(penalty: object, weight: object) -> None:
+    if penalty not in PENALTIES:
+        raise InvalidParameterError(
+            f"The 'penalty' parameter of SoftSharing must be one of {', '.join(PENALTIES)}. "
+            f"Got {penalty!r} instead.{did_you_mean(str(penalty), list(PENALTIES))}"
+        )
+    if (
+        isinstance(weight, bool)
+        or not isinstance(weight, int | float)
+        or not 0 <= weight < math.inf
+    ):
+        raise InvalidParameterError(
+            f"The 'penalty_weight' parameter of SoftSharing must be a float in [0, inf). "
+            f"Got {weight!r} instead."
+        )
