@@ -1,0 +1,171 @@
+"""Read an item page's fields (css, xpath, main text, url_regex) and fingerprint its content.
+
+Main text: ``extract: main_text`` takes the page's single main landmark (``<main>``,
+``role="main"`` or ``<article>``) when there is one and falls back to trafilatura otherwise;
+``extract: trafilatura`` always runs trafilatura.
+
+This is the CPU-heavy part of a crawl (main-text extraction costs tens of milliseconds a page),
+so it is a plain function of bytes that the spider runs in worker processes; see
+:mod:`manyheads.crawl._extraction`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+from manyheads.crawl._config import FieldSpec
+from manyheads.crawl._dedupe import content_hash, minhash_signature
+
+__all__ = ["PageContent", "convert", "extract_page", "landmark_text"]
+
+_SPACES = re.compile(r"[ \t\r\f\v\xa0]+")
+_LINES = re.compile(r"\s*\n\s*")
+_NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)?")
+_TRUE = {"true", "yes", "1", "y", "on"}
+_FALSE = {"false", "no", "0", "n", "off"}
+
+
+@dataclass(frozen=True)
+class PageContent:
+    """What extraction returns for one page."""
+
+    fields: dict[str, Any] | None
+    content_hash: str
+    minhash: bytes | None
+    raw_html: bytes | None
+
+
+def convert(value: str | None, type_: str) -> Any:
+    """Convert an extracted string to the field's type; ``None`` when it does not parse.
+
+    Example:
+        >>> convert(" 4 stars", "int"), convert("3,5", "float"), convert("Yes", "bool")
+        (4, 3.5, True)
+        >>> convert("n/a", "int") is None
+        True
+    """
+    if value is None:
+        return None
+    value = " ".join(value.split())
+    if type_ == "str":
+        return value or None
+    if type_ == "bool":
+        low = value.lower()
+        return True if low in _TRUE else False if low in _FALSE else None
+    match = _NUMBER.search(value)
+    if match is None:
+        return None
+    number = float(match.group().replace(",", "."))
+    return int(number) if type_ == "int" else number
+
+
+_LANDMARKS = ("//main", '//*[@role="main"]', "//article")
+_TEXT = (
+    ".//text()[not(ancestor::script or ancestor::style or ancestor::noscript"
+    " or ancestor::nav or ancestor::form or ancestor::template)]"
+)
+
+
+def landmark_text(selector: Any) -> str | None:
+    """The text of the page's single main landmark (``<main>``, ``role=main``, ``<article>``).
+
+    Example:
+        >>> from parsel import Selector
+        >>> landmark_text(Selector(text="<nav>menu</nav><main><p>Hello</p> <p>world</p></main>"))
+        'Hello world'
+    """
+    for xpath in _LANDMARKS:
+        nodes = selector.xpath(xpath)
+        if len(nodes) == 1:
+            text = "".join(str(t) for t in nodes[0].root.xpath(_TEXT))
+            text = _SPACES.sub(" ", text)
+            text = _LINES.sub("\n", text).strip()
+            return text or None
+        if len(nodes) > 1:
+            return None
+    return None
+
+
+def _trafilatura(html: str, url: str) -> str | None:
+    import trafilatura
+
+    text = trafilatura.extract(
+        html, url=url, fast=True, include_comments=False, deduplicate=False, with_metadata=False
+    )
+    return text or None
+
+
+def _field(spec: FieldSpec, selector: Any, html: str, url: str) -> Any:
+    values: list[str | None]
+    if spec.css is not None:
+        values = selector.css(spec.css).getall()
+    elif spec.xpath is not None:
+        values = selector.xpath(spec.xpath).getall()
+    elif spec.url_regex is not None:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        match = re.search(spec.url_regex, parts.path + (f"?{parts.query}" if parts.query else ""))
+        values = [(match.group(1) if match.groups() else match.group()) if match else None]
+    elif spec.extract == "main_text":
+        values = [landmark_text(selector) or _trafilatura(html, url)]
+    else:
+        values = [_trafilatura(html, url)]
+    converted = [convert(v, spec.type) for v in values]
+    if spec.all:
+        return [v for v in converted if v is not None]
+    return next((v for v in converted if v is not None), None)
+
+
+def _text_of(fields: dict[str, Any]) -> str:
+    parts: list[str] = []
+    for name in sorted(fields):
+        value = fields[name]
+        items = value if isinstance(value, list) else [value]
+        parts.extend(str(v) for v in items if isinstance(v, str))
+    return "\n".join(parts)
+
+
+def extract_page(
+    body: bytes,
+    encoding: str,
+    url: str,
+    specs: tuple[FieldSpec, ...],
+    *,
+    keep_raw: bool,
+) -> PageContent:
+    """Extract the fields of an item page and fingerprint them.
+
+    Args:
+        body: the response body.
+        encoding: the encoding Scrapy detected for it.
+        url: the page's canonical URL (for ``url_regex`` fields).
+        specs: the fields to read.
+        keep_raw: also return the body, zlib-compressed.
+
+    Example:
+        >>> from manyheads.crawl._config import FieldSpec
+        >>> page = extract_page(b"<h1> Hi </h1><b>5</b>", "utf-8", "http://h/r/7",
+        ...     (FieldSpec("title", css="h1::text"), FieldSpec("n", css="b::text", type="int"),
+        ...      FieldSpec("id", url_regex=r"/r/(\\d+)", type="int")), keep_raw=False)
+        >>> page.fields
+        {'title': 'Hi', 'n': 5, 'id': 7}
+    """
+    from parsel import Selector
+
+    html = body.decode(encoding, errors="replace")
+    selector = Selector(text=html, base_url=url)
+    fields = {spec.name: _field(spec, selector, html, url) for spec in specs}
+    text = _text_of(fields)
+    if text:
+        digest = content_hash(text)
+        signature = minhash_signature(text)
+    else:
+        digest = content_hash(json.dumps(fields, sort_keys=True, default=str))
+        signature = None
+    raw = zlib.compress(body, 6) if keep_raw else None
+    return PageContent(fields=fields, content_hash=digest, minhash=signature, raw_html=raw)

@@ -1,0 +1,204 @@
+"""The config-driven spider: follow links by the config's rules, turn matching pages into items.
+
+Every callback result goes through Scrapy's machinery (depth, dupefilter, offsite, robots,
+retries, redirects); the spider only decides what to request and what to yield.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import AsyncIterator, Iterable, Iterator
+from typing import Any, ClassVar
+
+import scrapy
+from scrapy import signals
+from scrapy.http import HtmlResponse, Request, Response, TextResponse
+from scrapy.linkextractors import LinkExtractor
+from twisted.python.failure import Failure
+
+from manyheads.crawl._extraction import Extractor, default_workers
+from manyheads.crawl._items import FailureItem, PageItem, UnchangedItem
+from manyheads.crawl._state import CrawlState
+from manyheads.crawl._urls import SCHEMES, canonical_url, host_allowed, split_host
+
+__all__ = ["ConfigSpider", "describe_failure", "looks_binary"]
+
+
+def looks_binary(body: bytes) -> bool:
+    """Whether a body labelled as text is really binary (NUL bytes or mostly control bytes).
+
+    Example:
+        >>> looks_binary(b"<html>ok</html>"), looks_binary(bytes(range(256)))
+        (False, True)
+    """
+    head = body[:4096]
+    if b"\x00" in head:
+        return True
+    controls = sum(1 for b in head if b < 9 or 13 < b < 32)
+    return len(head) > 0 and controls / len(head) > 0.1
+
+
+def describe_failure(failure: Failure) -> tuple[int | None, str]:
+    """``(HTTP status or None, error text)`` of a failed request."""
+    from scrapy.spidermiddlewares.httperror import HttpError
+
+    value = failure.value
+    if isinstance(value, HttpError):
+        status = value.response.status
+        return status, f"HTTP {status}"
+    text = str(value).strip() or type(value).__name__
+    return None, f"{type(value).__name__}: {text}"
+
+
+class ConfigSpider(scrapy.Spider):
+    """Crawl what a :class:`~manyheads.crawl._config.CrawlConfig` describes.
+
+    Args:
+        crawl_state: the run's shared state (config, store, run id, known pages).
+    """
+
+    name = "manyheads"
+    # Conditional recrawl: "304 Not Modified" reaches parse().
+    handle_httpstatus_list: ClassVar[list[int]] = [304]
+
+    def __init__(self, *args: Any, crawl_state: CrawlState, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        config = crawl_state.config
+        self.crawl_state = crawl_state
+        self.allowed_domains = list(config.allowed_domains)
+        self._links = LinkExtractor(tags=("a", "area"), attrs=("href",), unique=True)
+        self._allow = [re.compile(p) for p in config.follow.allow]
+        self._deny = [re.compile(p) for p in config.follow.deny]
+        self._match = re.compile(config.items.match) if config.items.match else None
+        self._max_depth = config.follow.max_depth
+        self._yielded: set[str] = set()
+        self._extractor = Extractor(
+            config.items,
+            keep_raw=config.store.raw_html,
+            workers=default_workers(config.items),
+        )
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> ConfigSpider:
+        """Create the spider and stop its extraction workers when it closes."""
+        spider: ConfigSpider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider._on_closed, signal=signals.spider_closed)
+        return spider
+
+    def _on_closed(self) -> None:
+        self._extractor.close()
+
+    async def start(self) -> AsyncIterator[Request]:
+        """One request per start URL (filtered like any other, so it is fetched once)."""
+        for url in self.crawl_state.config.start_urls:
+            link = canonical_url(url)
+            self._yielded.add(link)
+            yield Request(link, callback=self.parse, errback=self.on_error)
+
+    # ---- rules ----------------------------------------------------------------------------
+
+    def wanted(self, url: str) -> bool:
+        """Whether a link is followed: an http(s) URL on an allowed domain, matching the rules."""
+        scheme, host = split_host(url)
+        if scheme not in SCHEMES or not host_allowed(host, self.allowed_domains):
+            return False
+        if any(p.search(url) for p in self._deny):
+            return False
+        if not self._allow:
+            return True
+        return any(p.search(url) for p in self._allow) or bool(
+            self._match and self._match.search(url)
+        )
+
+    def _page_links(self, response: TextResponse) -> list[str]:
+        seen: dict[str, None] = {}
+        for link in self._links.extract_links(response):
+            scheme, host = split_host(link.url)
+            if scheme in SCHEMES and host_allowed(host, self.allowed_domains):
+                seen.setdefault(canonical_url(link.url), None)
+        return list(seen)
+
+    def _follow(self, links: Iterable[str], depth: int) -> Iterator[Request]:
+        if self._max_depth and depth + 1 > self._max_depth:
+            return
+        for url in links:
+            if url in self._yielded or not self.wanted(url):
+                continue
+            self._yielded.add(url)
+            yield Request(url, callback=self.parse, errback=self.on_error)
+
+    # ---- callbacks --------------------------------------------------------------------------
+
+    async def parse(self, response: Response) -> AsyncIterator[Any]:
+        """Yield the page's item (or why it is unchanged), then requests for its links."""
+        url = canonical_url(response.url)
+        depth = int(response.meta.get("depth", 0))
+        state = self.crawl_state
+        if "stored" in response.flags or response.status == 304:
+            if response.status == 304:
+                yield UnchangedItem(url)
+            for request in self._follow(state.store.links(url), depth):
+                yield request
+            return
+        if not isinstance(response, TextResponse):
+            yield self._page(response, url, depth, links=[], body_hash=_sha(response.body))
+            return
+        if looks_binary(response.body):
+            yield FailureItem(url, response.status, "binary body labelled as text")
+            return
+        links = self._page_links(response) if isinstance(response, HtmlResponse) else []
+        for request in self._follow(links, depth):
+            yield request
+        body_hash = _sha(response.body)
+        known = state.known.get(url)
+        if known is not None and known.run_id != state.run_id and known.body_hash == body_hash:
+            yield UnchangedItem(url)
+            return
+        page = self._page(response, url, depth, links=links, body_hash=body_hash)
+        if (
+            self._match is not None
+            and self._match.search(url)
+            and isinstance(response, HtmlResponse)
+        ):
+            content = await self._extractor.extract(response.body, response.encoding, url)
+            page.is_item = True
+            page.fields = content.fields
+            page.content_hash = content.content_hash
+            page.minhash = content.minhash
+            page.raw_html = content.raw_html
+        yield page
+
+    def _page(
+        self, response: Response, url: str, depth: int, *, links: list[str], body_hash: str
+    ) -> PageItem:
+        headers = response.headers
+        return PageItem(
+            url=url,
+            status=response.status,
+            depth=depth,
+            content_type=_header(headers, b"Content-Type"),
+            etag=_header(headers, b"ETag"),
+            last_modified=_header(headers, b"Last-Modified"),
+            body_hash=body_hash,
+            content_hash=body_hash,
+            is_item=False,
+            fields=None,
+            links=links,
+        )
+
+    def on_error(self, failure: Failure) -> Iterator[FailureItem]:
+        """Record a request that failed for good (after retries), whatever the reason."""
+        request = getattr(failure, "request", None)
+        status, error = describe_failure(failure)
+        url = canonical_url(request.url) if request is not None else "?"
+        yield FailureItem(url, status, error)
+
+
+def _sha(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def _header(headers: Any, name: bytes) -> str | None:
+    value = headers.get(name)
+    return value.decode("latin-1") if value else None
