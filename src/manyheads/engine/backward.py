@@ -1,11 +1,19 @@
 """One backward pass with a balancing method: loss weighting or gradient aggregation.
 
 * A :class:`~manyheads.weighting.Weighting` gives weights ``w`` and we minimise
-  ``Σ_t w_t L_t + extra + penalty`` with one ordinary backward pass.
+  ``Σ_t w_t L_t + extra + penalty`` with one ordinary backward pass. A
+  :class:`~manyheads.weighting.GradientNormWeighting` (GradNorm) first receives the norms
+  ``||∇_W L_t||`` at the last shared layer ``W`` (one vectorised backward over a short graph).
 * An :class:`~manyheads.aggregation.Aggregator` needs the per-task gradients of the shared
   parameters: one vectorised vector-Jacobian product (``is_grads_batched=True``: the T rows of the
   identity as batched grad outputs, no host copies), the aggregated update written to ``.grad``,
   and one more backward of ``Σ_t L_t + penalty`` restricted to the task-specific parameters.
+* With ``method.rep_grad`` the Jacobian is taken at the shared features instead (``[T, B·D]``,
+  through the heads only); the aggregated feature gradient is then backpropagated once through
+  the shared trunk. Shared parameters that the features do not depend on (cross-stitch units)
+  get the plain summed gradient in that mode.
+* An architecture without shared parameters (``stl``, ``soft_sharing``) has nothing to
+  aggregate: every task trains on its own gradient.
 """
 
 from __future__ import annotations
@@ -15,9 +23,29 @@ from torch import Tensor, nn
 
 from manyheads.aggregation.base import Aggregator
 from manyheads.architectures.base import Features, MTLModel
+from manyheads.errors import InvalidParameterError
+from manyheads.weighting._gradient import GradientNormWeighting
 from manyheads.weighting.base import Weighting
 
-__all__ = ["backward", "shared_jacobian"]
+__all__ = ["backward", "feature_jacobian", "last_shared_layer", "shared_jacobian"]
+
+
+def _batched_grads(losses: Tensor, inputs: list[Tensor]) -> list[Tensor]:
+    """``[T, *shape]`` gradients of every loss w.r.t. each input (zeros where unused)."""
+    n_tasks = losses.shape[0]
+    eye = torch.eye(n_tasks, dtype=losses.dtype, device=losses.device)
+    grads = torch.autograd.grad(
+        losses,
+        inputs,
+        grad_outputs=eye,
+        is_grads_batched=True,
+        retain_graph=True,
+        allow_unused=True,
+    )
+    return [
+        g if g is not None else x.new_zeros((n_tasks, *x.shape))
+        for g, x in zip(grads, inputs, strict=True)
+    ]
 
 
 def shared_jacobian(losses: Tensor, params: list[nn.Parameter]) -> Tensor:
@@ -30,20 +58,105 @@ def shared_jacobian(losses: Tensor, params: list[nn.Parameter]) -> Tensor:
                 [2., 4.]])
     """
     n_tasks = losses.shape[0]
-    eye = torch.eye(n_tasks, dtype=losses.dtype, device=losses.device)
-    grads = torch.autograd.grad(
-        losses,
-        params,
-        grad_outputs=eye,
-        is_grads_batched=True,
-        retain_graph=True,
-        allow_unused=True,
-    )
-    rows = [
-        g.reshape(n_tasks, -1) if g is not None else losses.new_zeros(n_tasks, p.numel())
-        for g, p in zip(grads, params, strict=True)
-    ]
-    return torch.cat(rows, dim=1)
+    return torch.cat([g.reshape(n_tasks, -1) for g in _batched_grads(losses, list(params))], 1)
+
+
+def feature_jacobian(losses: Tensor, features: list[Tensor]) -> Tensor:
+    """Per-task gradients of ``losses`` [T] w.r.t. the features, flattened: ``[T, B·D]``.
+
+    Example:
+        >>> z = torch.tensor([[1.0, 2.0]], requires_grad=True)
+        >>> feature_jacobian(torch.stack([z.sum(), (z ** 2).sum()]), [z])
+        tensor([[1., 1.],
+                [2., 4.]])
+    """
+    return shared_jacobian(losses, features)  # type: ignore[arg-type]
+
+
+def last_shared_layer(params: list[nn.Parameter]) -> list[nn.Parameter]:
+    """The last shared weight matrix and the parameters declared after it (its bias).
+
+    Example:
+        >>> layer = nn.Linear(2, 3)
+        >>> [tuple(p.shape) for p in last_shared_layer(list(layer.parameters()))]
+        [(3, 2), (3,)]
+    """
+    matrices = [i for i, p in enumerate(params) if p.ndim >= 2]
+    return params[matrices[-1] :] if matrices else params[-1:]
+
+
+def _features(features: Features | None) -> list[Tensor]:
+    if features is None:
+        return []
+    items = [features] if isinstance(features, Tensor) else list(features)
+    return [f for f in items if f.requires_grad]
+
+
+def _write_grads(params: list[nn.Parameter], update: Tensor) -> None:
+    offset = 0
+    for p in params:
+        n = p.numel()
+        piece = update[offset : offset + n].view_as(p)
+        p.grad = piece.clone() if p.grad is None else p.grad + piece
+        offset += n
+
+
+def _weighting_backward(
+    losses: Tensor,
+    model: MTLModel,
+    method: Weighting,
+    features: Features | None,
+    penalty: Tensor | None,
+) -> Tensor:
+    if isinstance(method, GradientNormWeighting):
+        shared = [p for p in model.shared_parameters() if p.requires_grad]
+        layer: list[Tensor] = list(last_shared_layer(shared)) if shared else _features(features)
+        grads = _batched_grads(losses, layer)
+        norms = torch.cat([g.reshape(losses.shape[0], -1) for g in grads], 1).norm(dim=1)
+        method.observe_grad_norms(losses.detach(), norms.detach())
+    weights = method(losses)
+    objective = (weights * losses).sum()
+    extra = method.extra_loss()
+    if extra is not None:
+        objective = objective + extra
+    if penalty is not None:
+        objective = objective + penalty
+    torch.autograd.backward(objective)
+    return weights.detach()
+
+
+def _task_backward(
+    losses: Tensor, model: MTLModel, penalty: Tensor | None, *, retain_graph: bool
+) -> None:
+    params = [p for t in model.task_names for p in model.task_parameters(t) if p.requires_grad]
+    objective = losses.sum() if penalty is None else losses.sum() + penalty
+    if params:
+        torch.autograd.backward(objective, inputs=params, retain_graph=retain_graph)
+
+
+def _rep_backward(
+    losses: Tensor,
+    model: MTLModel,
+    method: Aggregator,
+    shared: list[nn.Parameter],
+    features: Features | None,
+) -> None:
+    feats = _features(features)
+    if not feats:
+        raise InvalidParameterError(
+            f"rep_grad=True needs the shared features of the step, but {type(model).__name__} "
+            "gave none that require a gradient. Remove the 'rep_grad' option."
+        )
+    update = method(feature_jacobian(losses, feats))
+    pieces, offset = [], 0
+    for f in feats:
+        pieces.append(update[offset : offset + f.numel()].view_as(f))
+        offset += f.numel()
+    missing = [p for p in shared if p.grad is None]
+    torch.autograd.backward(feats, grad_tensors=pieces, inputs=shared, retain_graph=True)
+    downstream = [p for p in missing if p.grad is None]  # not upstream of the features
+    if downstream:
+        torch.autograd.backward(losses.sum(), inputs=downstream, retain_graph=True)
 
 
 def backward(
@@ -66,28 +179,19 @@ def backward(
     Returns:
         The detached weights ``[T]`` (for aggregators, ones: the update is not a weighting).
     """
-    del features  # representation-level gradients: see the weighting catalogue
     if isinstance(method, Weighting):
-        weights = method(losses)
-        objective = (weights * losses).sum()
-        extra = method.extra_loss()
-        if extra is not None:
-            objective = objective + extra
-        if penalty is not None:
-            objective = objective + penalty
-        objective.backward()
-        return weights.detach()
+        return _weighting_backward(losses, model, method, features, penalty)
     shared = [p for p in model.shared_parameters() if p.requires_grad]
     if shared:
-        update = method(shared_jacobian(losses, shared))
-        offset = 0
-        for p in shared:
-            n = p.numel()
-            p.grad = update[offset : offset + n].view_as(p).clone()
-            offset += n
-    task_params = [
-        p for t in model.task_names for p in model.task_parameters(t) if p.requires_grad
-    ]
-    objective = losses.sum() if penalty is None else losses.sum() + penalty
-    torch.autograd.backward(objective, inputs=task_params)
+        method.observe_losses(losses.detach())
+        if method.rep_grad:
+            _rep_backward(losses, model, method, shared, features)
+        else:
+            _write_grads(shared, method(shared_jacobian(losses, shared)))
+        if penalty is not None and penalty.requires_grad:
+            grads = torch.autograd.grad(penalty, shared, retain_graph=True, allow_unused=True)
+            for p, g in zip(shared, grads, strict=True):
+                if g is not None:
+                    p.grad = g if p.grad is None else p.grad + g
+    _task_backward(losses, model, penalty, retain_graph=False)
     return torch.ones_like(losses).detach()

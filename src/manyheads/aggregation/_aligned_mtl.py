@@ -1,0 +1,45 @@
+"""Aligned-MTL: make the task gradients orthogonal with equal magnitudes (TorchJD)."""
+
+from __future__ import annotations
+
+from torch import Tensor
+from torchjd.aggregation import AlignedMTLWeighting
+
+from manyheads.aggregation.base import GramianAggregator, solve_active
+from manyheads.errors import InvalidParameterError
+
+__all__ = ["AlignedMTL"]
+
+_SCALES = ("min", "median", "rmse")
+
+
+class AlignedMTL(GramianAggregator):
+    r"""Aligned-MTL (Senushkin et al., CVPR 2023, "Independent Component Alignment for
+    Multi-Task Learning").
+
+    Replaces the Jacobian by :math:`\hat J = \sqrt{\lambda_{min}}\, U \Sigma^{-1} V^\top`
+    (their Eq. 10: eigendecomposition of the Gramian, condition number 1) and returns the mean of
+    its rows, via TorchJD 0.18's ``AlignedMTLWeighting``. With ``rep_grad`` it is Aligned-MTL-UB.
+
+    Args:
+        n_tasks: the number of tasks T.
+        scale_mode: the eigenvalue that sets the scale: ``min`` (the paper), ``median`` or
+            ``rmse``.
+
+    Example:
+        >>> import torch
+        >>> AlignedMTL(2)(torch.tensor([[2.0, 0.0], [0.0, 1.0]]))
+        tensor([0.5000, 0.5000])
+    """
+
+    def __init__(self, n_tasks: int, *, scale_mode: str = "min") -> None:
+        super().__init__(n_tasks)
+        if scale_mode not in _SCALES:
+            raise InvalidParameterError(
+                f"The 'scale_mode' parameter of AlignedMTL must be one of {_SCALES}. "
+                f"Got {scale_mode!r}."
+            )
+        self.solver = AlignedMTLWeighting(scale_mode=scale_mode)  # type: ignore[arg-type]
+
+    def weights(self, gramian: Tensor) -> Tensor:
+        return solve_active(gramian, self.solver)

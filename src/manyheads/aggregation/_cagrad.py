@@ -1,0 +1,80 @@
+"""CAGrad: the best worst-case improvement within a ball around the average gradient."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import torch
+from scipy.optimize import minimize
+from torch import Tensor
+
+from manyheads.aggregation.base import GramianAggregator
+from manyheads.errors import InvalidParameterError
+
+__all__ = ["CAGrad", "cagrad_weights"]
+
+
+def cagrad_weights(gramian: Tensor, c: float) -> Tensor:
+    r"""Weights ``[T]`` of the CAGrad update from the Gramian (the authors' dual, solved by SLSQP).
+
+    Example:
+        >>> cagrad_weights(torch.eye(2), 0.0)
+        tensor([0.5000, 0.5000])
+    """
+    gram = gramian.detach().double().cpu().numpy()
+    n = gram.shape[0]
+    uniform = np.full(n, 1.0 / n)
+    g0_norm = float(np.sqrt(max(uniform @ gram @ uniform, 0.0) + 1e-8))
+    radius = c * g0_norm + 1e-8
+    g0_dots = gram @ uniform  # g_t . g_0
+
+    def objective(w: np.ndarray) -> float:
+        return float(w @ g0_dots + radius * np.sqrt(max(w @ gram @ w, 0.0) + 1e-8))
+
+    result = minimize(
+        objective,
+        uniform,
+        bounds=[(0.0, 1.0)] * n,
+        constraints=({"type": "eq", "fun": lambda w: 1.0 - w.sum()},),
+        method="SLSQP",
+    )
+    w = np.clip(result.x, 0.0, None)
+    gw_norm = float(np.sqrt(max(w @ gram @ w, 0.0)))
+    weights = uniform + (radius / (gw_norm + 1e-8)) * w
+    out = torch.from_numpy(weights / (1.0 + c**2))
+    return out.to(gramian.device, gramian.dtype)
+
+
+class CAGrad(GramianAggregator):
+    r"""Conflict-averse gradient descent (Liu et al., NeurIPS 2021, "Conflict-Averse Gradient
+    Descent for Multi-task Learning").
+
+    Maximises the worst task improvement :math:`\min_t g_t^\top d` over
+    :math:`\|d - g_0\| \le c\|g_0\|` with :math:`g_0` the mean gradient (their Eq. 2). Through
+    the dual (Eq. 3): :math:`w^* = \arg\min_{w \in \Delta} g_w^\top g_0 + \sqrt\phi \|g_w\|`,
+    :math:`\phi = c^2 \|g_0\|^2`, and :math:`d = g_0 + \frac{\sqrt\phi}{\|g_{w^*}\|} g_{w^*}`,
+    rescaled by :math:`1 / (1 + c^2)` as in the authors' code. The dual is solved on the Gramian
+    with SciPy's SLSQP (the authors' solver), so TorchJD's cvxpy extra is not needed.
+
+    Args:
+        n_tasks: the number of tasks T.
+        c: the radius scale, >= 0 (0 gives the mean gradient).
+
+    Example:
+        >>> CAGrad(2, c=0.0)(torch.tensor([[1.0, 0.0], [0.0, 1.0]]))
+        tensor([0.5000, 0.5000])
+    """
+
+    supports_rep_grad: ClassVar[bool] = False
+
+    def __init__(self, n_tasks: int, *, c: float = 0.4) -> None:
+        super().__init__(n_tasks)
+        if not c >= 0:
+            raise InvalidParameterError(
+                f"The 'c' parameter of CAGrad must be a float in [0, inf). Got {c!r}."
+            )
+        self.c = float(c)
+
+    def weights(self, gramian: Tensor) -> Tensor:
+        return cagrad_weights(gramian, self.c)

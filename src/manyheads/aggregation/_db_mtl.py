@@ -1,0 +1,79 @@
+"""DB-MTL: balance loss scales with a log transform and gradient magnitudes to the largest."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from manyheads.aggregation._lazy import LazyStateMixin
+from manyheads.aggregation.base import Aggregator
+from manyheads.errors import InvalidParameterError
+
+__all__ = ["DBMTL"]
+
+
+class DBMTL(LazyStateMixin, Aggregator):
+    r"""Dual-balancing multi-task learning (Lin et al., 2023, "Dual-Balancing for Multi-Task
+    Learning").
+
+    Loss-scale balancing: each task minimises :math:`\log(L_t + \epsilon)`, whose gradient is
+    :math:`g_t / (L_t + \epsilon)` (their Eq. 3). Gradient-magnitude balancing: an EMA
+    :math:`\hat g_t \leftarrow \beta_k \hat g_t + (1 - \beta_k)\nabla \log(L_t + \epsilon)`
+    with :math:`\beta_k = \beta / k^{\sigma}` (Eq. 4), and the update
+    :math:`\sum_t \frac{\max_s \|\hat g_s\|}{\|\hat g_t\|} \hat g_t` (Eq. 5), every task scaled
+    to the largest gradient norm. The issue lists it with the loss weightings; it needs the
+    per-task gradients, so it is an aggregator that also reads the step's losses
+    (:meth:`observe_losses`). ``ema`` [T, P] and ``step`` are buffers saved with checkpoints.
+
+    Args:
+        n_tasks: the number of tasks T.
+        beta: EMA factor :math:`\beta` in [0, 1).
+        beta_sigma: decay exponent :math:`\sigma` >= 0.
+        eps: :math:`\epsilon` inside the logarithm.
+
+    Example:
+        >>> m = DBMTL(2)
+        >>> m.observe_losses(torch.tensor([1.0, 1.0]))
+        >>> m(torch.tensor([[2.0, 0.0], [0.0, 1.0]]))
+        tensor([2., 2.])
+    """
+
+    _lazy_buffers = ("ema",)
+    ema: Tensor
+    step: Tensor
+    losses: Tensor
+
+    def __init__(
+        self, n_tasks: int, *, beta: float = 0.9, beta_sigma: float = 0.5, eps: float = 1e-8
+    ) -> None:
+        super().__init__(n_tasks)
+        if not (0 <= beta < 1 and beta_sigma >= 0 and eps > 0):
+            raise InvalidParameterError(
+                "The parameters of DBMTL must satisfy 0 <= beta < 1, beta_sigma >= 0, eps > 0. "
+                f"Got beta={beta!r}, beta_sigma={beta_sigma!r}, eps={eps!r}."
+            )
+        self.beta, self.beta_sigma, self.eps = float(beta), float(beta_sigma), float(eps)
+        self.register_buffer("ema", torch.zeros(0))
+        self.register_buffer("step", torch.zeros((), dtype=torch.long))
+        self.register_buffer("losses", torch.ones(n_tasks), persistent=False)
+
+    def observe_losses(self, losses: Tensor) -> None:
+        self.losses = losses.detach().clone()
+
+    def forward(self, grads: Tensor) -> Tensor:
+        self.step.add_(1)
+        log_grads = grads / (self.losses.to(grads).unsqueeze(1) + self.eps)  # [T, P]
+        if self.ema.shape != grads.shape:
+            self.ema = log_grads.detach().clone()
+        else:
+            beta = self.beta / float(self.step) ** self.beta_sigma
+            self.ema.mul_(beta).add_((1.0 - beta) * log_grads.detach())
+        ema: Tensor = self.ema
+        norms = ema.norm(dim=1)  # [T]
+        scale = norms.max() / norms.clamp(min=torch.finfo(norms.dtype).tiny)
+        update: Tensor = (scale.unsqueeze(1) * ema).sum(dim=0)
+        return update
+
+    def reset(self) -> None:
+        self.ema = torch.zeros(0, device=self.step.device)
+        self.step.zero_()

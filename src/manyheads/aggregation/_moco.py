@@ -1,0 +1,107 @@
+"""MoCo: multi-objective gradient correction with a tracked Jacobian and running weights."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+from torch import Tensor
+
+from manyheads.aggregation._lazy import LazyStateMixin
+from manyheads.aggregation.base import Aggregator
+from manyheads.errors import InvalidParameterError
+
+__all__ = ["MoCo", "project_simplex"]
+
+
+def project_simplex(v: Tensor) -> Tensor:
+    """Euclidean projection of ``v`` [T] onto the probability simplex (sort-based).
+
+    Example:
+        >>> project_simplex(torch.tensor([2.0, 0.0]))
+        tensor([1., 0.])
+    """
+    u, _ = torch.sort(v, descending=True)
+    cumulative = u.cumsum(0) - 1.0
+    index = torch.arange(1, v.numel() + 1, device=v.device, dtype=v.dtype)
+    rho = int((u - cumulative / index > 0).nonzero().max())
+    theta = cumulative[rho] / (rho + 1)
+    return (v - theta).clamp(min=0.0)
+
+
+class MoCo(LazyStateMixin, Aggregator):
+    r"""MoCo (Fernando et al., ICLR 2023, "Mitigating Gradient Bias in Multi-objective Learning:
+    A Provably Convergent Approach").
+
+    Tracks the Jacobian, :math:`Y_{k+1} = Y_k - \beta_k (Y_k - J_k)` (their Eq. 9), updates the
+    weights by a projected gradient step,
+    :math:`\lambda_{k+1} = \Pi_\Delta(\lambda_k - \gamma_k (Y Y^\top + \rho I)\lambda_k)`
+    (Eq. 10), and returns :math:`Y_{k+1}^\top \lambda_{k+1}` (Eq. 11), with
+    :math:`\beta_k = \beta / k^{\sigma_\beta}`, :math:`\gamma_k = \gamma / k^{\sigma_\gamma}`. So
+    that :math:`\gamma` does not depend on the scale of the gradients, the Gramian in the
+    :math:`\lambda` step is divided by its largest diagonal entry. ``y``, ``lambd`` and ``step``
+    are buffers (saved with checkpoints; ``y`` takes its shape at the first step).
+
+    Args:
+        n_tasks: the number of tasks T.
+        beta: tracking rate :math:`\beta` in (0, 1].
+        beta_sigma: decay exponent of :math:`\beta_k`.
+        gamma: step size :math:`\gamma` > 0 of the weights.
+        gamma_sigma: decay exponent of :math:`\gamma_k`.
+        rho: regularisation :math:`\rho` >= 0.
+
+    Example:
+        >>> MoCo(2)(torch.tensor([[1.0, 0.0], [0.0, 1.0]]))
+        tensor([0.2500, 0.2500])
+    """
+
+    supports_rep_grad: ClassVar[bool] = False
+    _lazy_buffers = ("y",)
+    y: Tensor
+    lambd: Tensor
+    step: Tensor
+
+    def __init__(
+        self,
+        n_tasks: int,
+        *,
+        beta: float = 0.5,
+        beta_sigma: float = 0.5,
+        gamma: float = 0.1,
+        gamma_sigma: float = 0.5,
+        rho: float = 0.0,
+    ) -> None:
+        super().__init__(n_tasks)
+        if not (0 < beta <= 1 and gamma > 0 and rho >= 0 and beta_sigma >= 0 <= gamma_sigma):
+            raise InvalidParameterError(
+                "The parameters of MoCo must satisfy 0 < beta <= 1, gamma > 0, rho >= 0 and "
+                f"non-negative sigmas. Got beta={beta!r}, gamma={gamma!r}, rho={rho!r}, "
+                f"beta_sigma={beta_sigma!r}, gamma_sigma={gamma_sigma!r}."
+            )
+        self.beta, self.beta_sigma = float(beta), float(beta_sigma)
+        self.gamma, self.gamma_sigma, self.rho = float(gamma), float(gamma_sigma), float(rho)
+        self.register_buffer("y", torch.zeros(0))
+        self.register_buffer("lambd", torch.full((n_tasks,), 1.0 / n_tasks))
+        self.register_buffer("step", torch.zeros((), dtype=torch.long))
+
+    def forward(self, grads: Tensor) -> Tensor:
+        self.step.add_(1)
+        k = float(self.step)
+        beta = self.beta / k**self.beta_sigma
+        gamma = self.gamma / k**self.gamma_sigma
+        if self.y.shape != grads.shape:
+            self.y = torch.zeros_like(grads)
+        y: Tensor = self.y
+        y.sub_(beta * (y - grads.detach()))  # [T, P]
+        gram = y @ y.T
+        gram = gram / gram.diagonal().max().clamp(min=torch.finfo(gram.dtype).tiny)
+        eye = torch.eye(self.n_tasks, device=grads.device, dtype=grads.dtype)
+        lambd = self.lambd.to(grads.dtype)
+        lambd = project_simplex(lambd - gamma * (gram + self.rho * eye) @ lambd)
+        self.lambd.copy_(lambd)
+        return lambd @ y
+
+    def reset(self) -> None:
+        self.y = torch.zeros(0, device=self.lambd.device)
+        self.lambd.fill_(1.0 / self.n_tasks)
+        self.step.zero_()

@@ -1,0 +1,111 @@
+"""Nash-MTL: the Nash bargaining solution, weights with G α = 1/α."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+from torch import Tensor
+
+from manyheads.aggregation.base import GramianAggregator, solve_active
+from manyheads.errors import InvalidParameterError
+
+__all__ = ["NashMTL", "nash_weights"]
+
+
+def nash_weights(
+    gramian: Tensor, start: Tensor | None = None, *, tol: float = 1e-8, max_iters: int = 100
+) -> Tensor:
+    r"""Solve :math:`G\alpha = 1/\alpha`, :math:`\alpha > 0`, by damped Newton steps.
+
+    The equation is the stationarity condition of the strictly convex
+    :math:`f(\alpha) = \frac12 \alpha^\top G \alpha - \sum_t \log \alpha_t`, so Newton's method
+    with a backtracking line search that keeps :math:`\alpha > 0` converges from any positive
+    start.
+
+    Example:
+        >>> nash_weights(torch.tensor([[4.0, 0.0], [0.0, 1.0]]))
+        tensor([0.5000, 1.0000])
+    """
+    gram = gramian.detach().double().cpu()
+    n = gram.shape[0]
+    gram = gram + 1e-10 * gram.diagonal().mean() * torch.eye(n, dtype=gram.dtype)
+    alpha = 1.0 / gram.diagonal().sqrt() / n**0.5
+    if start is not None and bool((start > 0).all()):
+        alpha = start.detach().double().cpu()
+
+    def f(a: Tensor) -> float:
+        return float(0.5 * a @ gram @ a - a.log().sum())
+
+    for _ in range(max_iters):
+        g_alpha = gram @ alpha
+        if float((alpha * g_alpha - 1.0).abs().max()) < tol:
+            break
+        grad = g_alpha - 1.0 / alpha
+        hess = gram + torch.diag(1.0 / alpha**2)
+        step = torch.linalg.solve(hess, grad)
+        t, current = 1.0, f(alpha)
+        while bool(((alpha - t * step) <= 0).any()) or f(alpha - t * step) > current:
+            t *= 0.5
+            if t < 1e-10:
+                break
+        alpha = alpha - t * step
+    out: Tensor = alpha.to(gramian.device, gramian.dtype)
+    return out
+
+
+class NashMTL(GramianAggregator):
+    r"""Nash-MTL (Navon et al., ICML 2022, "Multi-Task Learning as a Bargaining Game").
+
+    The update :math:`\sum_t \alpha_t g_t` with :math:`\alpha` the solution of their Eq. (4)
+    (Theorem 5.1), :math:`G^\top G \alpha = 1/\alpha` with :math:`G` the matrix of task gradients,
+    i.e. ``gramian @ alpha == 1 / alpha``. The authors approximate it by a sequence of convex
+    programs (cvxpy); we solve the same condition exactly by Newton's method on its convex
+    potential (:func:`nash_weights`). The previous solution (buffer ``alpha``, saved with
+    checkpoints) warm-starts the next and is reused between updates when ``update_every > 1``
+    (the authors' speed-up). Tasks with an all-zero gradient are left out. Clip with the trainer's
+    ``clip_norm`` (the authors clip at 1).
+
+    Args:
+        n_tasks: the number of tasks T.
+        update_every: recompute the weights every this many steps.
+
+    Example:
+        >>> NashMTL(2)(torch.tensor([[2.0, 0.0], [0.0, 1.0]]))
+        tensor([1., 1.])
+    """
+
+    supports_rep_grad: ClassVar[bool] = False
+    alpha: Tensor
+    step: Tensor
+
+    def __init__(self, n_tasks: int, *, update_every: int = 1) -> None:
+        super().__init__(n_tasks)
+        if isinstance(update_every, bool) or not isinstance(update_every, int) or update_every < 1:
+            raise InvalidParameterError(
+                "The 'update_every' parameter of NashMTL must be an int >= 1. "
+                f"Got {update_every!r}."
+            )
+        self.update_every = update_every
+        self.register_buffer("alpha", torch.zeros(n_tasks, dtype=torch.float64))
+        self.register_buffer("step", torch.zeros((), dtype=torch.long))
+
+    def weights(self, gramian: Tensor) -> Tensor:
+        alpha: Tensor = self.alpha
+        step: Tensor = self.step
+        if int(step) % self.update_every == 0 or not bool((alpha > 0).any()):
+            active = gramian.diagonal() > 0
+            start = alpha[active.cpu()] if bool((alpha[active.cpu()] > 0).all()) else None
+            solved = solve_active(
+                gramian.double(),
+                lambda g: nash_weights(
+                    g, start if start is not None and len(start) == len(g) else None
+                ),
+            )
+            alpha.copy_(solved.to(alpha.device))
+        step.add_(1)
+        return alpha.to(gramian.device, gramian.dtype)
+
+    def reset(self) -> None:
+        self.alpha.zero_()
+        self.step.zero_()
