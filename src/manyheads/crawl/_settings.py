@@ -33,7 +33,7 @@ def build_settings(config: CrawlConfig, *, progress: bool = True) -> dict[str, A
         "CONCURRENT_REQUESTS": p.concurrency,
         "CONCURRENT_REQUESTS_PER_DOMAIN": p.concurrency_per_domain,
         "DOWNLOAD_DELAY": p.delay_s,
-        "RANDOMIZE_DOWNLOAD_DELAY": p.delay_s > 0,
+        "DOWNLOAD_DELAY_JITTER": 0.5 if p.delay_s > 0 else 0.0,
         "AUTOTHROTTLE_ENABLED": p.autothrottle,
         "AUTOTHROTTLE_START_DELAY": max(p.delay_s, 0.25),
         "AUTOTHROTTLE_MAX_DELAY": 60.0,
@@ -56,9 +56,11 @@ def build_settings(config: CrawlConfig, *, progress: bool = True) -> dict[str, A
         "DOWNLOADER_MIDDLEWARES": {
             f"{_PKG}._safety.SafetyMiddleware": 50,
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+            "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+            f"{_PKG}._redirect.CheckedRedirectMiddleware": 600,
             f"{_PKG}._retry.BackoffRetryMiddleware": 550,
             f"{_PKG}._recrawl.StoreAwareMiddleware": 560,
-            f"{_PKG}._proxies.RotatingProxyMiddleware": 740,
+            f"{_PKG}._proxies.RotatingProxyMiddleware": 740 if p.proxies else None,
         },
         "ITEM_PIPELINES": {f"{_PKG}._pipelines.StorePipeline": 300},
         "EXTENSIONS": {

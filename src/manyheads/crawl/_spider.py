@@ -43,11 +43,17 @@ def describe_failure(failure: Failure) -> tuple[int | None, str]:
     """``(HTTP status or None, error text)`` of a failed request."""
     from scrapy.spidermiddlewares.httperror import HttpError
 
+    from scrapy.exceptions import DownloadCancelledError
+
     value = failure.value
     if isinstance(value, HttpError):
         status = value.response.status
         return status, f"HTTP {status}"
-    text = str(value).strip() or type(value).__name__
+    text = str(value).strip()
+    if not text and isinstance(value, DownloadCancelledError):
+        # Scrapy cancels a streamed body without a message only when it passes DOWNLOAD_MAXSIZE.
+        text = "cancelled mid-body: response size over limits.max_page_bytes"
+    text = text or type(value).__name__
     return None, f"{type(value).__name__}: {text}"
 
 
@@ -191,8 +197,13 @@ class ConfigSpider(scrapy.Spider):
         """Record a request that failed for good (after retries), whatever the reason."""
         request = getattr(failure, "request", None)
         status, error = describe_failure(failure)
-        url = canonical_url(request.url) if request is not None else "?"
-        yield FailureItem(url, status, error)
+        if request is None:
+            return
+        # Record the URL that was linked; a redirect chain's last URL goes into the error.
+        chain = request.meta.get("redirect_urls", [])
+        if chain and request.url not in error:
+            error = f"{error} (redirected to {request.url})"
+        yield FailureItem(canonical_url(chain[0] if chain else request.url), status, error)
 
 
 def _sha(body: bytes) -> str:
