@@ -107,13 +107,21 @@ class FaultSite:
         if path == "/binary":
             return 200, html, os.urandom(20_000)
         if path == "/gbk":
-            return 200, {"Content-Type": "text/html; charset=gbk"}, _html("中文标题", "<p>你好，世界</p>", "gbk")
+            return (
+                200,
+                {"Content-Type": "text/html; charset=gbk"},
+                _html("中文标题", "<p>你好，世界</p>", "gbk"),
+            )
         if path == "/gbk-meta":
             return 200, {"Content-Type": "text/html"}, _html("元标签编码", "<p>简体中文</p>", "gbk")
         if path == "/bad-utf8":
-            return 200, html, _html("Bad bytes") .replace(b"Bad bytes</h1>", b"Bad \xff\xfe bytes</h1>")
+            return (
+                200,
+                html,
+                _html("Bad bytes").replace(b"Bad bytes</h1>", b"Bad \xff\xfe bytes</h1>"),
+            )
         if path == "/malformed":
-            body = b"<html><body><main><h1>Malformed<p>unclosed <b>bold <i>mixed</b></i><table><tr><td>cell"
+            body = b"<html><body><main><h1>Malformed<p>unclosed <b>bold <i>mix</b></i><table><td>x"
             return 200, html, body
         return None
 
@@ -123,7 +131,9 @@ class FaultSite:
     def raw(self, path: str, conn: socket.socket) -> None:
         """Write a raw response for paths in :attr:`RAW`."""
         if path == "/drip":
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n")
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n"
+            )
             deadline = time.monotonic() + TIMEOUT_S * 3
             while time.monotonic() < deadline:
                 conn.sendall(b"<")

@@ -27,7 +27,9 @@ def postgres_url() -> Iterator[str]:
         unavailable(str(exc))
 
 
-def run_cli(*args: str, cwd: Path, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path, timeout: float = 120, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     """Run ``manyheads ARGS`` in a fresh process (a Twisted reactor runs once per process)."""
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     proc = subprocess.run(

@@ -49,7 +49,9 @@ def postgres_server() -> Iterator[str]:
         return
     initdb, pg_ctl = _bin("initdb"), _bin("pg_ctl")
     if initdb is None or pg_ctl is None:
-        raise RuntimeError("PostgreSQL is not installed (no initdb/pg_ctl; apt-get install postgresql)")
+        raise RuntimeError(
+            "PostgreSQL is not installed (no initdb/pg_ctl; apt-get install postgresql)"
+        )
     root = tempfile.mkdtemp(prefix="manyheads-pg-")
     data = os.path.join(root, "data")
     if os.geteuid() == 0:
@@ -65,12 +67,18 @@ def postgres_server() -> Iterator[str]:
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
         detail = getattr(exc, "stderr", "") or str(exc)
         shutil.rmtree(root, ignore_errors=True)
-        raise RuntimeError(f"could not start a PostgreSQL cluster: {detail.strip()[-500:]}") from None
+        raise RuntimeError(
+            f"could not start a PostgreSQL cluster: {detail.strip()[-500:]}"
+        ) from None
     try:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run(_as_postgres([pg_ctl, "-D", data, "-m", "immediate", "-w", "stop"]),
-                       capture_output=True, timeout=60, check=False)
+        subprocess.run(
+            _as_postgres([pg_ctl, "-D", data, "-m", "immediate", "-w", "stop"]),
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -110,7 +110,9 @@ def make_review_site(n: int = 600, *, n_near: int = 3, n_exact: int = 2) -> Revi
                 pager if k < len(chunks) else ""
             )
             pages[path] = _page(f"{dept} page {k}", body)
-    home = "".join(f"<li><a href='/department/{_slug(d)}/'>{html.escape(d)}</a></li>" for d in listing)
+    home = "".join(
+        f"<li><a href='/department/{_slug(d)}/'>{html.escape(d)}</a></li>" for d in listing
+    )
     pages["/"] = _page("Retailer reviews", f"<h1>Departments</h1><ul>{home}</ul>")
     pages["/about"] = _page("About", "<h1>About</h1><p>We sell clothes.</p>")
     pages["/login"] = _page("Sign in", "<form><input name='user'></form>")

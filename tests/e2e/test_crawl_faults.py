@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from crawl_helpers.faults import (  # noqa: E402
+from crawl_helpers.faults import (
     DISALLOWED,
     EXPECTED_FAILURES,
     EXPECTED_PAGES,
@@ -17,10 +17,9 @@ from crawl_helpers.faults import (  # noqa: E402
     TIMEOUT_S,
     FaultSite,
 )
-from crawl_helpers.fixtures import run_cli  # noqa: E402
-from crawl_helpers.servers import serve_pages  # noqa: E402
-
-from manyheads.crawl._store import Store  # noqa: E402
+from crawl_helpers.fixtures import run_cli
+from crawl_helpers.servers import serve_pages
+from manyheads.crawl._store import Store
 
 pytestmark = pytest.mark.slow
 
@@ -70,7 +69,9 @@ def test_crawl_completes(fault_crawl: tuple[Store, list[str], str, float]) -> No
     assert run["stats"]["manyheads/failures"] == len(store.failures())
 
 
-def test_robots_disallowed_never_requested(fault_crawl: tuple[Store, list[str], str, float]) -> None:
+def test_robots_disallowed_never_requested(
+    fault_crawl: tuple[Store, list[str], str, float],
+) -> None:
     _, requested, _, _ = fault_crawl
     assert "/robots.txt" in requested
     assert not [p for p in requested if p.startswith("/private/")]

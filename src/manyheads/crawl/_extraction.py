@@ -32,6 +32,19 @@ def default_workers(items: ItemsSpec) -> int:
     return max(1, min(4, (os.cpu_count() or 2) - 1))
 
 
+def _watch_parent(parent: int) -> None:
+    """Exit this worker when the crawl process dies (even by SIGKILL)."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def _warm() -> None:
     """Import the extraction libraries in a worker before the first page arrives."""
     import trafilatura  # noqa: F401
@@ -55,7 +68,12 @@ class Extractor:
             # the imported modules instead of importing the whole package again.
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
             context = multiprocessing.get_context(method)
-            self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+            self._pool = ProcessPoolExecutor(
+                max_workers=workers,
+                mp_context=context,
+                initializer=_watch_parent,
+                initargs=(os.getpid(),),
+            )
             for _ in range(workers):
                 self._pool.submit(_warm)
 

@@ -41,9 +41,8 @@ def looks_binary(body: bytes) -> bool:
 
 def describe_failure(failure: Failure) -> tuple[int | None, str]:
     """``(HTTP status or None, error text)`` of a failed request."""
-    from scrapy.spidermiddlewares.httperror import HttpError
-
     from scrapy.exceptions import DownloadCancelledError
+    from scrapy.spidermiddlewares.httperror import HttpError
 
     value = failure.value
     if isinstance(value, HttpError):
