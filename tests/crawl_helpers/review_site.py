@@ -89,11 +89,11 @@ def make_review_site(n: int = 600, *, n_near: int = 3, n_exact: int = 2) -> Revi
         title = r.Title if isinstance(r.Title, str) else None
         rows.append((int(r.idx), title, str(r[4]), str(r[9]), int(r.Rating)))
     extra: dict[str, tuple[str, int]] = {}
-    # Near copies of long reviews: one appended sentence keeps their Jaccard similarity > 0.9.
+    # Near copies of long reviews: one appended word keeps their Jaccard similarity near 0.99.
     long_rows = [row for row in rows if len(row[2].split()) >= 80]
     for i, (rid, title, text, dept, rating) in enumerate(long_rows[: n_near + n_exact]):
         copy_id = 100_000 + rid if i < n_near else 200_000 + rid
-        copy_text = text + " I would buy it again." if i < n_near else text
+        copy_text = text + " Recommended!" if i < n_near else text
         rows.append((copy_id, title, copy_text, dept, rating))
         extra[f"/review/{copy_id}"] = ("near" if i < n_near else "exact", rid)
     for rid, title, text, dept, rating in rows:

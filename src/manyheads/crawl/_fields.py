@@ -121,13 +121,13 @@ def _field(spec: FieldSpec, selector: Any, html: str, url: str) -> Any:
     return next((v for v in converted if v is not None), None)
 
 
-def _text_of(fields: dict[str, Any]) -> str:
+def _texts_of(fields: dict[str, Any]) -> list[str]:
     parts: list[str] = []
     for name in sorted(fields):
         value = fields[name]
         items = value if isinstance(value, list) else [value]
         parts.extend(str(v) for v in items if isinstance(v, str))
-    return "\n".join(parts)
+    return parts
 
 
 def extract_page(
@@ -160,10 +160,10 @@ def extract_page(
     html = body.decode(encoding, errors="replace")
     selector = Selector(text=html, base_url=url)
     fields = {spec.name: _field(spec, selector, html, url) for spec in specs}
-    text = _text_of(fields)
-    if text:
-        digest = content_hash(text)
-        signature = minhash_signature(text)
+    texts = _texts_of(fields)
+    if texts:
+        digest = content_hash("\n".join(texts))
+        signature = minhash_signature(*texts)
     else:
         digest = content_hash(json.dumps(fields, sort_keys=True, default=str))
         signature = None

@@ -226,7 +226,8 @@ class Store:
         if not rows:
             return
         now = _now()
-        rows = [{"fetched_at": now, "checked_at": now, **r} for r in rows]
+        blank = {c.name: None for c in pages.columns if c.nullable}
+        rows = [{**blank, "fetched_at": now, "checked_at": now, **r} for r in rows]
         stmt = _upsert(self.engine, pages)
         update = {c.name: stmt.excluded[c.name] for c in pages.columns if c.name != "url"}
         with self.engine.begin() as conn:

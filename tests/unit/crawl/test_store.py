@@ -1,0 +1,132 @@
+"""The store on SQLite and PostgreSQL: idempotent upserts, touches, failures, runs, read_store."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from crawl_helpers.postgres import fresh_database
+
+from manyheads.crawl import read_store
+from manyheads.crawl._store import Store, normalize_url
+from manyheads.errors import DataError
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'crawl.db'}"
+    else:
+        server = request.getfixturevalue("postgres_url")
+        yield fresh_database(server, f"t_{uuid.uuid4().hex[:12]}")
+
+
+def _page(url: str, run: int, **extra: object) -> dict[str, object]:
+    row: dict[str, object] = dict(
+        url=url,
+        run_id=run,
+        status=200,
+        depth=1,
+        body_hash="b",
+        content_hash="c",
+        is_item=True,
+        fields=json.dumps({"title": url[-1], "rating": 4}),
+        links="[]",
+    )
+    row.update(extra)
+    return row
+
+
+def test_upsert_is_idempotent(store_url: str) -> None:
+    store = Store(store_url)
+    run = store.start_run("fp", config="{}")
+    store.write_pages([_page("http://h/a", run), _page("http://h/b", run)])
+    store.write_pages([_page("http://h/a", run, fields='{"title": "new"}')])
+    rows = store.page_rows()
+    assert [r["url"] for r in rows] == ["http://h/a", "http://h/b"]
+    assert json.loads(rows[0]["fields"]) == {"title": "new"}
+    store.close()
+
+
+def test_touch_keeps_content(store_url: str) -> None:
+    store = Store(store_url)
+    run = store.start_run("fp", config="{}")
+    store.write_pages([_page("http://h/a", run, etag='"x"')])
+    before = store.page_rows()[0]
+    store.touch_pages(["http://h/a"], run + 1)
+    after = store.page_rows()[0]
+    assert after["run_id"] == run + 1
+    assert after["fields"] == before["fields"]
+    assert after["fetched_at"] == before["fetched_at"]
+    assert after["checked_at"] >= before["checked_at"]
+    assert store.known_pages()["http://h/a"].etag == '"x"'
+    store.close()
+
+
+def test_failures_one_per_run_and_url(store_url: str) -> None:
+    store = Store(store_url)
+    run = store.start_run("fp", config="{}")
+    store.write_failures([{"run_id": run, "url": "http://h/x", "status": None, "error": "a"}])
+    store.write_failures([{"run_id": run, "url": "http://h/x", "status": 503, "error": "b"}])
+    (failure,) = store.failures(run)
+    assert (failure["status"], failure["error"]) == (503, "b")
+    store.clear_failure(run, ["http://h/x"])
+    assert store.failures(run) == []
+    store.close()
+
+
+def test_runs_resume_and_finish(store_url: str) -> None:
+    store = Store(store_url)
+    run = store.start_run("fp", config="{}")
+    assert store.unfinished_run("fp") == (run, "running")
+    assert store.unfinished_run("other") is None
+    store.reopen_run(run)
+    store.finish_run(run, status="finished", reason="finished", stats={"pages": 3})
+    assert store.unfinished_run("fp") is None
+    (record,) = store.runs()
+    assert record["n_attempts"] == 2
+    assert record["stats"] == {"pages": 3}
+    store.close()
+
+
+def test_read_store(store_url: str) -> None:
+    store = Store(store_url)
+    run = store.start_run("fp", config="{}")
+    store.write_pages([_page("http://h/b", run), _page("http://h/a", run)])
+    store.write_pages([_page("http://h/list", run, is_item=False, fields=None)])
+    store.close()
+    frame = read_store(store_url)
+    assert list(frame.columns) == ["rating", "title", "url"]
+    assert frame["url"].tolist() == ["http://h/a", "http://h/b"]
+    assert frame["rating"].tolist() == [4, 4]
+
+
+def test_content_hashes_and_minhashes(tmp_path: Path) -> None:
+    store = Store(str(tmp_path / "c.db"))
+    run = store.start_run("fp", config="{}")
+    store.write_pages([_page("http://h/b", run, minhash=b"\x01" * 4), _page("http://h/a", run)])
+    assert store.content_hashes() == {"c": "http://h/a"}
+    assert list(store.minhashes()) == [("http://h/b", b"\x01" * 4)]
+    store.close()
+
+
+def test_read_store_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="no crawl store at"):
+        read_store(f"sqlite:///{tmp_path / 'absent.db'}")
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgresql://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgres://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("crawl.db", "sqlite:///crawl.db"),
+        ("sqlite:///x.db", "sqlite:///x.db"),
+    ],
+)
+def test_normalize_url(given: str, expected: str) -> None:
+    assert normalize_url(given) == expected
