@@ -11,7 +11,7 @@ import shutil
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -37,7 +37,7 @@ from manyheads.weighting._registry import create_weighting
 __all__ = ["Run", "fit", "load", "train_config"]
 
 Log = Callable[[str], None]
-Data = pd.DataFrame | str | Path
+Data: TypeAlias = pd.DataFrame | str | Path
 
 
 def _frame(data: Data) -> pd.DataFrame:
@@ -115,14 +115,24 @@ class Run:
         frame = _frame(data)
         table, outputs = self._outputs(frame, labels=True)
         scores = score_outputs(outputs, table, self.tasks, self.preprocessor.task_states_)
-        return {"split": split, "architecture": self.architecture,
-                "n_parameters": self.n_parameters, "tasks": _task_metrics(self.tasks, scores)}
+        return {
+            "split": split,
+            "architecture": self.architecture,
+            "n_parameters": self.n_parameters,
+            "tasks": _task_metrics(self.tasks, scores),
+        }
 
     def save(self, path: str | Path) -> Path:
         """Write the model bundle (``model.safetensors`` + ``model.json``) into ``path``."""
         directory = Path(path)
-        write_bundle(directory, model=self.model, architecture=self.architecture,
-                     options=self.options, tasks=self.tasks, preprocessor=self.preprocessor)
+        write_bundle(
+            directory,
+            model=self.model,
+            architecture=self.architecture,
+            options=self.options,
+            tasks=self.tasks,
+            preprocessor=self.preprocessor,
+        )
         return directory
 
 
@@ -136,8 +146,15 @@ def load(path: str | Path) -> Run:
     model, tasks, pre, meta = read_bundle(directory)
     metrics_path = directory / "metrics.json"
     metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else None
-    return Run(model, tasks, pre, architecture=meta["architecture"], options=meta["options"],
-               metrics=metrics, directory=directory)
+    return Run(
+        model,
+        tasks,
+        pre,
+        architecture=meta["architecture"],
+        options=meta["options"],
+        metrics=metrics,
+        directory=directory,
+    )
 
 
 def _task_metrics(tasks: list[Task], scores: dict[str, dict[str, float]]) -> dict[str, Any]:
@@ -145,8 +162,11 @@ def _task_metrics(tasks: list[Task], scores: dict[str, dict[str, float]]) -> dic
     for t in tasks:
         kind = get_kind(t.type)
         primary = kind.metric_names(t)[0]
-        out[t.name] = {"primary": primary, "higher_is_better": kind.metric_directions[primary],
-                       **scores[t.name]}
+        out[t.name] = {
+            "primary": primary,
+            "higher_is_better": kind.metric_directions[primary],
+            **scores[t.name],
+        }
     return out
 
 
@@ -201,7 +221,8 @@ def fit(
         from manyheads._registry import did_you_mean
 
         raise InvalidParameterError(
-            f"Unknown training setting(s) {unknown} for fit().{did_you_mean(unknown[0], sorted(fields))} "
+            f"Unknown training setting(s) {unknown} for fit()."
+            f"{did_you_mean(unknown[0], sorted(fields))} "
             f"Valid: {', '.join(sorted(fields))}."
         )
     config = RunConfig(
@@ -230,8 +251,9 @@ def _check_tasks(tasks: Sequence[Task], inputs: dict[str, str] | None) -> None:
     names = [t.name for t in tasks]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise InvalidParameterError(f"Duplicate task name(s) {dupes}: each task needs its own "
-                                    "name.")
+        raise InvalidParameterError(
+            f"Duplicate task name(s) {dupes}: each task needs its own name."
+        )
     if not tasks:
         raise InvalidParameterError("At least one task is required.")
     for t in tasks:
@@ -241,6 +263,19 @@ def _check_tasks(tasks: Sequence[Task], inputs: dict[str, str] | None) -> None:
                     f"Column '{col}' is the label of task '{t.name}' and also an input: remove "
                     "it from the inputs (that would leak the label)."
                 )
+
+
+def _check_monitor(config: RunConfig) -> None:
+    monitor = config.train.monitor
+    if monitor == "loss":
+        return
+    task_name, _, metric = monitor.partition(".")
+    tasks = {t.name: t for t in config.tasks}
+    if task_name not in tasks or metric not in get_kind(tasks[task_name].type).metric_directions:
+        raise InvalidParameterError(
+            f"The 'monitor' setting must be 'loss' or TASK.METRIC with one of the tasks "
+            f"{sorted(tasks)} and one of its metrics. Got {monitor!r}."
+        )
 
 
 def resolve_inputs(
@@ -253,11 +288,15 @@ def resolve_inputs(
     skip = labels | ({config.data.split_column} if config.data.split_column else set())
     inputs = {str(c): infer_kind(train[c]) for c in train.columns if c not in skip}
     if not inputs:
-        raise DataError("no input column left after removing the label columns.",
-                        path=str(train.attrs.get("path")))
+        raise DataError(
+            "no input column left after removing the label columns.",
+            path=str(train.attrs.get("path")),
+        )
     if log is not None:
-        log("inferred inputs (set 'inputs' to override): "
-            + ", ".join(f"{c}: {k}" for c, k in inputs.items()))
+        log(
+            "inferred inputs (set 'inputs' to override): "
+            + ", ".join(f"{c}: {k}" for c, k in inputs.items())
+        )
     return inputs
 
 
@@ -286,11 +325,15 @@ def _make_method(config: RunConfig) -> Any:
     return create_weighting(config.weighting, len(config.tasks), **options)
 
 
-def _model_options(config: RunConfig) -> dict[str, Any]:
+def _model_options(config: RunConfig, say: Log) -> dict[str, Any]:
     from manyheads.architectures._registry import architecture_options
 
-    options = dict(config.model.options)
-    if "kinds" in architecture_options(config.model.architecture) and "kinds" not in options:
+    valid = architecture_options(config.model.architecture)
+    options = {k: v for k, v in config.model.options.items() if k in valid}
+    ignored = sorted(set(config.model.options) - set(options))
+    if ignored:
+        say(f"model options not used by '{config.model.architecture}': {', '.join(ignored)}")
+    if "kinds" in valid and "kinds" not in options:
         options["kinds"] = {t.name: t.type for t in config.tasks}
     return options
 
@@ -313,6 +356,7 @@ def train_config(
     if splits is None:
         splits, config = load_splits(config)
     _check_tasks(config.tasks, config.inputs)
+    _check_monitor(config)
     inputs = resolve_inputs(config, splits.train, say)
     config = dataclasses.replace(config, inputs=inputs)
     tasks = list(config.tasks)
@@ -327,7 +371,7 @@ def train_config(
     s = config.train
     torch.manual_seed(s.seed)
     heads = {t.name: get_kind(t.type).out_dim(pre.task_states_[t.name]) for t in tasks}
-    options = _model_options(config)
+    options = _model_options(config, say)
     model = create_model(config.model.architecture, pre.spec, heads, **options)
     method = _make_method(config)
     directory = Path(config.output) if config.output else None
@@ -338,10 +382,28 @@ def train_config(
         (directory / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
         attach_history(events, directory / "history.csv")
         attach_tensorboard(events, directory)
-    result = train_model(model, method, train_t, valid_t, tasks=tasks, states=pre.task_states_,
-                         settings=s, events=events, checkpoint_dir=directory, resume=resume)
-    run = Run(model, tasks, pre, architecture=config.model.architecture, options=options,
-              config=config, history=result.history, directory=directory)
+    result = train_model(
+        model,
+        method,
+        train_t,
+        valid_t,
+        tasks=tasks,
+        states=pre.task_states_,
+        settings=s,
+        events=events,
+        checkpoint_dir=directory,
+        resume=resume,
+    )
+    run = Run(
+        model,
+        tasks,
+        pre,
+        architecture=config.model.architecture,
+        options=options,
+        config=config,
+        history=result.history,
+        directory=directory,
+    )
     run.metrics = _final_metrics(run, config, result, valid_t, test_t)
     if directory is not None:
         _write_run(run, directory)
@@ -354,12 +416,14 @@ def _final_metrics(
     device = next(run.model.parameters()).device
     split, table = ("test", test_t) if test_t is not None else ("valid", valid_t)
     began = time.perf_counter()
-    outputs = predict_outputs(run.model, table, batch_size=config.train.eval_batch_size,
-                              device=device)
+    outputs = predict_outputs(
+        run.model, table, batch_size=config.train.eval_batch_size, device=device
+    )
     infer_seconds = time.perf_counter() - began
     scores = score_outputs(outputs, table, run.tasks, run.preprocessor.task_states_)
-    valid_out = predict_outputs(run.model, valid_t, batch_size=config.train.eval_batch_size,
-                                device=device)
+    valid_out = predict_outputs(
+        run.model, valid_t, batch_size=config.train.eval_batch_size, device=device
+    )
     valid_scores = score_outputs(valid_out, valid_t, run.tasks, run.preprocessor.task_states_)
     return {
         "split": split,

@@ -69,8 +69,10 @@ def read_bundle(directory: Path) -> tuple[MTLModel, list[Task], TablePreprocesso
         )
     meta: dict[str, Any] = json.loads(meta_path.read_text())
     if meta.get("format") != FORMAT:
-        raise DataError(f"unsupported model format {meta.get('format')!r}; expected {FORMAT}.",
-                        path=str(meta_path))
+        raise DataError(
+            f"unsupported model format {meta.get('format')!r}; expected {FORMAT}.",
+            path=str(meta_path),
+        )
     tasks = [Task.from_dict(d) for d in meta["tasks"]]
     pre = TablePreprocessor.from_dict(meta["preprocessor"], tasks)
     heads = {t.name: get_kind(t.type).out_dim(pre.task_states_[t.name]) for t in tasks}

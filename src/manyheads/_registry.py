@@ -38,10 +38,10 @@ class Registry(Generic[T]):
         >>> r.register("one", lambda: 1)
         >>> r.create("one")
         1
-        >>> r.create("onw")
+        >>> r.create("onw")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        manyheads.errors.InvalidParameterError: Unknown number 'onw'. Valid names: one. Did you mean 'one'?
+        manyheads.errors.InvalidParameterError: Unknown number 'onw'. ... Did you mean 'one'?
     """
 
     def __init__(self, family: str) -> None:

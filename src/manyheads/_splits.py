@@ -34,7 +34,7 @@ def split_frame(
         >>> len(rest), len(held)
         (8, 2)
     """
-    n_held = int(round(len(frame) * fraction))
+    n_held = round(len(frame) * fraction)
     if n_held < 1 or n_held >= len(frame):
         raise DataError(
             f"cannot hold out {fraction:.0%} of {len(frame)} rows for validation/test; "
@@ -55,17 +55,23 @@ def _keep_attrs(part: pd.DataFrame, whole: pd.DataFrame) -> pd.DataFrame:
 
 def _by_column(frame: pd.DataFrame, column: str) -> dict[str, pd.DataFrame]:
     if column not in frame.columns:
-        raise DataError(f"the split column '{column}' is missing.",
-                        path=str(frame.attrs.get("path")))
+        raise DataError(
+            f"the split column '{column}' is missing.", path=str(frame.attrs.get("path"))
+        )
     values = frame[column].astype(str).str.strip().str.lower()
     bad = ~values.isin(["train", "valid", "test"])
     if bad.any():
         line = int(frame.index[int(np.flatnonzero(bad.to_numpy())[0])])
-        raise DataError(f"split values must be train, valid or test; got "
-                        f"{frame[column][bad].iloc[0]!r}.", path=str(frame.attrs.get("path")),
-                        line=line, column=column)
-    return {name: _keep_attrs(frame[values == name].drop(columns=[column]), frame)
-            for name in ("train", "valid", "test")}
+        raise DataError(
+            f"split values must be train, valid or test; got {frame[column][bad].iloc[0]!r}.",
+            path=str(frame.attrs.get("path")),
+            line=line,
+            column=column,
+        )
+    return {
+        name: _keep_attrs(frame[values == name].drop(columns=[column]), frame)
+        for name in ("train", "valid", "test")
+    }
 
 
 def load_splits(config: RunConfig) -> tuple[Splits, RunConfig]:

@@ -24,10 +24,10 @@ class InvalidParameterError(ManyheadsError, ValueError, TypeError):
     """A parameter has the wrong type or value.
 
     Example:
-        >>> raise InvalidParameterError("The 'epochs' parameter of fit must be an int >= 1. Got 0.")
+        >>> raise InvalidParameterError("The 'epochs' setting must be an int >= 1. Got 0.")
         Traceback (most recent call last):
         ...
-        manyheads.errors.InvalidParameterError: The 'epochs' parameter of fit must be an int >= 1. Got 0.
+        manyheads.errors.InvalidParameterError: The 'epochs' setting must be an int >= 1. Got 0.
     """
 
 

@@ -87,8 +87,9 @@ class TaskTowers(nn.Module):
         self.outputs = nn.ModuleDict()
         for task, width in heads.items():
             dim = in_dim[task] if isinstance(in_dim, dict) else in_dim
-            self.towers[task] = MLP(dim, tower, dropout=dropout, norm=norm)
-            self.outputs[task] = nn.Linear(self.towers[task].out_dim, width)
+            mlp = MLP(dim, tower, dropout=dropout, norm=norm)
+            self.towers[task] = mlp
+            self.outputs[task] = nn.Linear(mlp.out_dim, width)
 
     def forward_task(self, task: str, h: Tensor) -> Tensor:
         """Output of ``task``'s tower for input ``h`` [B, D]: [B] for width 1, else [B, C]."""

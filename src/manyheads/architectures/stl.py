@@ -44,16 +44,11 @@ class STL(MTLModel):
         norm: str = "none",
     ) -> None:
         super().__init__(heads)
-        self.inputs = nn.ModuleDict(
-            {t: TabularInput(spec, embed_dim=embed_dim, text_dim=text_dim) for t in heads}
-        )
-        self.bottoms = nn.ModuleDict(
-            {
-                t: MLP(self.inputs[t].out_dim, hidden, dropout=dropout, norm=norm)
-                for t in heads
-            }
-        )
-        width = next(iter(self.bottoms.values())).out_dim
+        inputs = {t: TabularInput(spec, embed_dim=embed_dim, text_dim=text_dim) for t in heads}
+        bottoms = {t: MLP(inputs[t].out_dim, hidden, dropout=dropout, norm=norm) for t in heads}
+        self.inputs = nn.ModuleDict(inputs)
+        self.bottoms = nn.ModuleDict(bottoms)
+        width = next(iter(bottoms.values())).out_dim
         self.towers = TaskTowers(width, heads, tower, dropout=dropout, norm=norm)
 
     def forward_features(self, x: dict[str, Tensor]) -> Features:

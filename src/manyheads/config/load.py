@@ -34,8 +34,10 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict
         key = loader.construct_object(key_node)  # type: ignore[no-untyped-call]
         if key in seen:
             raise ConfigError(
-                [f"duplicate key '{key}' at line {key_node.start_mark.line + 1}: each key "
-                 "(task name, column, setting) may appear once in a mapping."]
+                [
+                    f"duplicate key '{key}' at line {key_node.start_mark.line + 1}: each key "
+                    "(task name, column, setting) may appear once in a mapping."
+                ]
             )
         seen.add(key)
     return loader.construct_mapping(node)
@@ -43,7 +45,7 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict
 
 _UniqueKeyLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_mapping,  # type: ignore[arg-type]
+    _construct_mapping,
 )
 
 
@@ -53,7 +55,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     if not p.exists():
         raise ConfigError([f"config file not found: {p}"])
     try:
-        data = yaml.load(p.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506
+        data = yaml.load(p.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except ConfigError as exc:
         raise ConfigError(exc.problems, source=str(p)) from None
     except yaml.YAMLError as exc:
@@ -61,8 +63,9 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(["the file must hold a mapping (key: value) at the top level"],
-                          source=str(p))
+        raise ConfigError(
+            ["the file must hold a mapping (key: value) at the top level"], source=str(p)
+        )
     return data
 
 
@@ -103,7 +106,9 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None) -> 
 # -- building with all problems collected ------------------------------------------------------
 def _type_ok(value: Any, annotation: str) -> bool:
     allowed = [a.strip() for a in str(annotation).split("|")]
-    checks = {
+    checks: dict[str, Any] = {
+        "list": lambda v: isinstance(v, list | tuple),
+        "dict": lambda v: isinstance(v, dict),
         "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
         "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
         "str": lambda v: isinstance(v, str),
@@ -133,8 +138,7 @@ def _typed_fields(
             continue
         if not _type_ok(value, str(f.type)):
             problems.append(
-                f"'{where}{key}' must be of type {f.type}; got {value!r} "
-                f"({type(value).__name__})."
+                f"'{where}{key}' must be of type {f.type}; got {value!r} ({type(value).__name__})."
             )
             continue
         out[key] = value
@@ -155,7 +159,9 @@ def build_config(raw: dict[str, Any], *, source: str | None = None) -> RunConfig
     _unknown(list(raw), list(SECTIONS), "", problems)
     data = _build_data(_section(raw, "data", problems), problems)
     inputs = _build_inputs(raw.get("inputs"), problems)
-    tasks = _build_tasks(_section(raw, "tasks", problems), problems)
+    tasks = _build_tasks(
+        _section(raw, "tasks", problems), problems, required=data is None or not data.dataset
+    )
     model = _build_model(_section(raw, "model", problems), problems)
     train_raw = _section(raw, "train", problems)
     train = _build_train(train_raw, problems)
@@ -166,9 +172,19 @@ def build_config(raw: dict[str, Any], *, source: str | None = None) -> RunConfig
     _cross_checks(tasks, inputs, train, problems)
     if problems:
         raise ConfigError(problems, source=source)
-    assert data is not None and model is not None and train is not None
-    return RunConfig(data=data, tasks=tuple(tasks), inputs=inputs, model=model, train=train,
-                     weighting=weighting, weighting_options=weighting_options, output=output)
+    assert data is not None
+    assert model is not None
+    assert train is not None
+    return RunConfig(
+        data=data,
+        tasks=tuple(tasks),
+        inputs=inputs,
+        model=model,
+        train=train,
+        weighting=weighting,
+        weighting_options=weighting_options,
+        output=output,
+    )
 
 
 def _build_data(section: dict[str, Any], problems: list[str]) -> DataConfig | None:
@@ -186,8 +202,10 @@ def _build_data(section: dict[str, Any], problems: list[str]) -> DataConfig | No
 
         if values["dataset"] not in DATASETS:
             names = DATASETS.names()
-            problems.append(f"unknown dataset '{values['dataset']}' in 'data.dataset'."
-                            f"{did_you_mean(values['dataset'], names)} Valid: {', '.join(names)}.")
+            problems.append(
+                f"unknown dataset '{values['dataset']}' in 'data.dataset'."
+                f"{did_you_mean(values['dataset'], names)} Valid: {', '.join(names)}."
+            )
     for key in ("valid_fraction", "test_fraction"):
         v = values.get(key)
         if v is not None and not 0.0 <= v < 1.0:
@@ -209,13 +227,15 @@ def _build_inputs(value: Any, problems: list[str]) -> dict[str, str] | None:
         return None
     for col, kind in value.items():
         if kind not in INPUT_KINDS:
-            problems.append(f"'inputs.{col}' must be one of {', '.join(INPUT_KINDS)}; got "
-                            f"{kind!r}.{did_you_mean(str(kind), list(INPUT_KINDS))}")
+            problems.append(
+                f"'inputs.{col}' must be one of {', '.join(INPUT_KINDS)}; got "
+                f"{kind!r}.{did_you_mean(str(kind), list(INPUT_KINDS))}"
+            )
     return {str(k): str(v) for k, v in value.items()}
 
 
-def _build_tasks(section: dict[str, Any], problems: list[str]) -> list[Task]:
-    if not section:
+def _build_tasks(section: dict[str, Any], problems: list[str], *, required: bool) -> list[Task]:
+    if not section and required:
         problems.append("'tasks' needs at least one task, e.g. tasks: {income: {type: binary}}.")
     tasks = []
     for name, spec in section.items():
@@ -224,8 +244,9 @@ def _build_tasks(section: dict[str, Any], problems: list[str]) -> list[Task]:
             continue
         _unknown(list(spec), list(TASK_KEYS), f"tasks.{name}.", problems)
         if "type" not in spec:
-            problems.append(f"'tasks.{name}.type' is required (binary | multiclass | multilabel "
-                            "| regression).")
+            problems.append(
+                f"'tasks.{name}.type' is required (binary | multiclass | multilabel | regression)."
+            )
             continue
         kwargs = {k: v for k, v in spec.items() if k in TASK_KEYS}
         for key in ("columns", "metrics"):
@@ -241,22 +262,39 @@ def _build_tasks(section: dict[str, Any], problems: list[str]) -> list[Task]:
 
 
 def _build_model(section: dict[str, Any], problems: list[str]) -> ModelConfig | None:
+    """Options are checked against every architecture's options, so one config can serve a
+    ``compare`` over several architectures; each run uses the options its architecture takes."""
     from manyheads.architectures._registry import ARCHITECTURES, architecture_options
 
     arch = section.get("architecture", "hps")
     if arch not in ARCHITECTURES:
         names = ARCHITECTURES.names()
-        problems.append(f"unknown architecture '{arch}' in 'model.architecture'."
-                        f"{did_you_mean(str(arch), names)} Valid: {', '.join(names)}.")
+        problems.append(
+            f"unknown architecture '{arch}' in 'model.architecture'."
+            f"{did_you_mean(str(arch), names)} Valid: {', '.join(names)}."
+        )
         return None
     options = {k: v for k, v in section.items() if k != "architecture"}
-    valid = architecture_options(arch)
-    _unknown(list(options), list(valid), "model.", problems)
+    known: dict[str, Any] = {}
+    for name in ARCHITECTURES.names():
+        for key, option in architecture_options(name).items():
+            known.setdefault(key, option)
+    own = architecture_options(arch)
+    _unknown(list(options), sorted(known), "model.", problems)
     for key, value in options.items():
-        if key in valid and not _type_ok(value, str(valid[key].annotation).replace(
-                "Sequence[int]", "list").replace("dict[str, str]", "dict")):
-            problems.append(f"'model.{key}' must be of type {valid[key].annotation}; got "
-                            f"{value!r}.")
+        param: Any = own.get(key, known.get(key))
+        if param is None:
+            continue
+        annotation = str(param.annotation)
+        for generic, plain in (
+            ("Sequence[int]", "list"),
+            ("Sequence[str]", "list"),
+            ("dict[str, str]", "dict"),
+            ("tuple[str, ...]", "list"),
+        ):
+            annotation = annotation.replace(generic, plain)
+        if not _type_ok(value, annotation):
+            problems.append(f"'model.{key}' must be of type {param.annotation}; got {value!r}.")
     return ModelConfig(architecture=arch, options=options)
 
 
@@ -277,8 +315,10 @@ def _build_weighting(section: dict[str, Any], problems: list[str]) -> tuple[str,
     name = section.get("weighting", "ew")
     if name not in WEIGHTINGS:
         names = WEIGHTINGS.names()
-        problems.append(f"unknown weighting '{name}' in 'train.weighting'."
-                        f"{did_you_mean(str(name), names)} Valid: {', '.join(names)}.")
+        problems.append(
+            f"unknown weighting '{name}' in 'train.weighting'."
+            f"{did_you_mean(str(name), names)} Valid: {', '.join(names)}."
+        )
     options = section.get("weighting_options") or {}
     if not isinstance(options, dict):
         problems.append("'train.weighting_options' must be a mapping.")
@@ -287,26 +327,34 @@ def _build_weighting(section: dict[str, Any], problems: list[str]) -> tuple[str,
 
 
 def _cross_checks(
-    tasks: list[Task], inputs: dict[str, str] | None, train: TrainSettings | None,
+    tasks: list[Task],
+    inputs: dict[str, str] | None,
+    train: TrainSettings | None,
     problems: list[str],
 ) -> None:
     if inputs:
         for t in tasks:
             for col in t.label_columns:
                 if col in inputs:
-                    problems.append(f"column '{col}' is the label of task '{t.name}' and also "
-                                    "an input: remove it from 'inputs' (that would leak the label).")
-    if train is not None and train.monitor != "loss":
+                    problems.append(
+                        f"column '{col}' is the label of task '{t.name}' and also "
+                        "an input: remove it from 'inputs' (that would leak the label)."
+                    )
+    if train is not None and train.monitor != "loss" and tasks:
         task_name, _, metric = train.monitor.partition(".")
         names = [t.name for t in tasks]
         if task_name not in names:
-            problems.append(f"'train.monitor' names unknown task '{task_name}'. Use 'loss' or "
-                            f"TASK.METRIC with a task of: {', '.join(names)}.")
+            problems.append(
+                f"'train.monitor' names unknown task '{task_name}'. Use 'loss' or "
+                f"TASK.METRIC with a task of: {', '.join(names)}."
+            )
         else:
             from manyheads.tasks import get_kind
 
             task = tasks[names.index(task_name)]
             metrics = list(get_kind(task.type).metric_directions)
             if metric not in metrics:
-                problems.append(f"'train.monitor' metric '{metric}' is not a metric of "
-                                f"{task.type} task '{task_name}'. Valid: {', '.join(metrics)}.")
+                problems.append(
+                    f"'train.monitor' metric '{metric}' is not a metric of "
+                    f"{task.type} task '{task_name}'. Valid: {', '.join(metrics)}."
+                )

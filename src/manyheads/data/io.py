@@ -31,9 +31,9 @@ def read_table(source: str | Path) -> pd.DataFrame:
         DataError: the file is missing, empty, unreadable or of an unknown format.
 
     Example:
-        >>> import tempfile, os
-        >>> path = os.path.join(tempfile.mkdtemp(), "t.csv")
-        >>> _ = open(path, "w").write("a,b\\n1,x\\n2,y\\n")
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+        >>> _ = path.write_text("a,b\\n1,x\\n2,y\\n")
         >>> read_table(path).index.tolist()
         [2, 3]
     """
@@ -42,8 +42,11 @@ def read_table(source: str | Path) -> pd.DataFrame:
         return _read_store(text)
     path = Path(text)
     if not path.exists():
-        raise DataError("file not found. Check the path (relative paths are relative to the "
-                        "working directory).", path=text)
+        raise DataError(
+            "file not found. Check the path (relative paths are relative to the "
+            "working directory).",
+            path=text,
+        )
     if path.is_dir():
         raise DataError("is a directory; expected a data file.", path=text)
     if path.stat().st_size == 0:
@@ -73,17 +76,19 @@ def read_table(source: str | Path) -> pd.DataFrame:
 
 def _read_csv(path: Path, sep: str) -> pd.DataFrame:
     try:
-        return pd.read_csv(
-            path, sep=sep, keep_default_na=False, na_values=[""], low_memory=False
-        )
+        return pd.read_csv(path, sep=sep, keep_default_na=False, na_values=[""], low_memory=False)
     except pd.errors.EmptyDataError:
         raise DataError("the file is empty; expected a header and rows.", path=str(path)) from None
     except pd.errors.ParserError as exc:
-        raise DataError(f"cannot parse as CSV: {exc}. Check quoting and the number of "
-                        "fields per line.", path=str(path)) from None
+        raise DataError(
+            f"cannot parse as CSV: {exc}. Check quoting and the number of fields per line.",
+            path=str(path),
+        ) from None
     except UnicodeDecodeError as exc:
-        raise DataError(f"not UTF-8 text ({exc.reason} at byte {exc.start}). Re-save the file "
-                        "as UTF-8.", path=str(path)) from None
+        raise DataError(
+            f"not UTF-8 text ({exc.reason} at byte {exc.start}). Re-save the file as UTF-8.",
+            path=str(path),
+        ) from None
     except (OSError, EOFError) as exc:
         raise DataError(f"cannot read the file: {exc}.", path=str(path)) from None
 
@@ -104,16 +109,25 @@ def _read_jsonl(path: Path) -> pd.DataFrame:
         with opener(path, "rt", encoding="utf-8") as fh:
             for lineno, line in enumerate(fh, start=1):
                 if not line.strip():
-                    raise DataError("blank line; JSONL needs one JSON object per line.",
-                                    path=str(path), line=lineno)
+                    raise DataError(
+                        "blank line; JSONL needs one JSON object per line.",
+                        path=str(path),
+                        line=lineno,
+                    )
                 try:
                     row = json.loads(line)
                 except json.JSONDecodeError as exc:
-                    raise DataError(f"invalid JSON ({exc.msg}, column {exc.colno}).",
-                                    path=str(path), line=lineno) from None
+                    raise DataError(
+                        f"invalid JSON ({exc.msg}, column {exc.colno}).",
+                        path=str(path),
+                        line=lineno,
+                    ) from None
                 if not isinstance(row, dict):
-                    raise DataError(f"expected a JSON object per line, got {type(row).__name__}.",
-                                    path=str(path), line=lineno)
+                    raise DataError(
+                        f"expected a JSON object per line, got {type(row).__name__}.",
+                        path=str(path),
+                        line=lineno,
+                    )
                 rows.append(row)
     except UnicodeDecodeError as exc:
         raise DataError(f"not UTF-8 text ({exc.reason}).", path=str(path)) from None

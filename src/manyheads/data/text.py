@@ -7,6 +7,7 @@ vocabulary stays bounded. Id 0 is padding, id 1 the unknown word.
 
 from __future__ import annotations
 
+import itertools
 import zlib
 from collections.abc import Iterable
 
@@ -92,8 +93,8 @@ class TextVocab:
     def _ids(self, words: list[int]) -> list[int]:
         ids = list(words[: self.max_tokens])
         if self.n_buckets and len(words) > 1:
-            room = self.max_tokens - len(ids)
-            for a, b in zip(words[:room], words[1 : room + 1], strict=False):
+            self.max_tokens - len(ids)
+            for a, b in itertools.pairwise(words):
                 h = zlib.crc32(f"{a} {b}".encode()) % self.n_buckets
                 ids.append(self.n_words + h)
         return ids

@@ -20,20 +20,66 @@ from manyheads.tasks.task import Task
 __all__ = ["CENSUS_COLUMNS", "NUMERIC", "load_census_income", "prepare_census"]
 
 CENSUS_COLUMNS = [
-    "age", "class_worker", "det_ind_code", "det_occ_code", "education", "wage_per_hour",
-    "hs_college", "marital_stat", "major_ind_code", "major_occ_code", "race", "hisp_origin",
-    "sex", "union_member", "unemp_reason", "full_or_part_emp", "capital_gains", "capital_losses",
-    "stock_dividends", "tax_filer_stat", "region_prev_res", "state_prev_res", "det_hh_fam_stat",
-    "det_hh_summ", "instance_weight", "mig_chg_msa", "mig_chg_reg", "mig_move_reg",
-    "mig_same", "mig_prev_sunbelt", "num_emp", "fam_under_18", "country_father",
-    "country_mother", "country_self", "citizenship", "own_or_self", "vet_question",
-    "vet_benefits", "weeks_worked", "year", "income_50k",
+    "age",
+    "class_worker",
+    "det_ind_code",
+    "det_occ_code",
+    "education",
+    "wage_per_hour",
+    "hs_college",
+    "marital_stat",
+    "major_ind_code",
+    "major_occ_code",
+    "race",
+    "hisp_origin",
+    "sex",
+    "union_member",
+    "unemp_reason",
+    "full_or_part_emp",
+    "capital_gains",
+    "capital_losses",
+    "stock_dividends",
+    "tax_filer_stat",
+    "region_prev_res",
+    "state_prev_res",
+    "det_hh_fam_stat",
+    "det_hh_summ",
+    "instance_weight",
+    "mig_chg_msa",
+    "mig_chg_reg",
+    "mig_move_reg",
+    "mig_same",
+    "mig_prev_sunbelt",
+    "num_emp",
+    "fam_under_18",
+    "country_father",
+    "country_mother",
+    "country_self",
+    "citizenship",
+    "own_or_self",
+    "vet_question",
+    "vet_benefits",
+    "weeks_worked",
+    "year",
+    "income_50k",
 ]
-NUMERIC = ["age", "wage_per_hour", "capital_gains", "capital_losses", "stock_dividends",
-           "num_emp", "weeks_worked"]
-_COLLEGE = {"Associates degree-occup /vocational", "Associates degree-academic program",
-            "Bachelors degree(BA AB BS)", "Masters degree(MA MS MEng MEd MSW MBA)",
-            "Prof school degree (MD DDS DVM LLB JD)", "Doctorate degree(PhD EdD)"}
+NUMERIC = [
+    "age",
+    "wage_per_hour",
+    "capital_gains",
+    "capital_losses",
+    "stock_dividends",
+    "num_emp",
+    "weeks_worked",
+]
+_COLLEGE = {
+    "Associates degree-occup /vocational",
+    "Associates degree-academic program",
+    "Bachelors degree(BA AB BS)",
+    "Masters degree(MA MS MEng MEd MSW MBA)",
+    "Prof school degree (MD DDS DVM LLB JD)",
+    "Doctorate degree(PhD EdD)",
+}
 SAMPLE_FILE = "census_income_sample.csv.gz"
 
 
@@ -48,14 +94,17 @@ def prepare_census(raw: pd.DataFrame) -> pd.DataFrame:
 
 
 def _read(path: object) -> pd.DataFrame:
-    return pd.read_csv(path, header=None, skipinitialspace=True, keep_default_na=False,  # type: ignore[call-overload]
-                       low_memory=False)
+    frame: pd.DataFrame = pd.read_csv(
+        path, header=None, skipinitialspace=True, keep_default_na=False, low_memory=False
+    )
+    return frame
 
 
 def _inputs(frame: pd.DataFrame) -> dict[str, str]:
     labels = {"income", "never_married", "college", "split"}
-    return {c: ("numeric" if c in NUMERIC else "categorical")
-            for c in frame.columns if c not in labels}
+    return {
+        c: ("numeric" if c in NUMERIC else "categorical") for c in frame.columns if c not in labels
+    }
 
 
 def _with_lines(frame: pd.DataFrame, path: str) -> pd.DataFrame:
@@ -74,17 +123,21 @@ def load_census_income(*, sample: bool = False, group: int = 1) -> DatasetSplits
         group: task group 1 (income, never_married) or 2 (college, never_married).
     """
     if group not in (1, 2):
-        raise InvalidParameterError(f"The 'group' option of census-income must be 1 or 2. "
-                                    f"Got {group!r}.")
+        raise InvalidParameterError(
+            f"The 'group' option of census-income must be 1 or 2. Got {group!r}."
+        )
     if sample and group != 1:
-        raise InvalidParameterError("The census-income sample holds task group 1 only; use "
-                                    "sample: false for group 2.")
+        raise InvalidParameterError(
+            "The census-income sample holds task group 1 only; use sample: false for group 2."
+        )
     if sample:
         ref = resources.files("manyheads.datasets") / "_files" / SAMPLE_FILE
         with resources.as_file(ref) as path:
             frame = pd.read_csv(path, keep_default_na=False, low_memory=False)
-        parts = {name: frame[frame["split"] == name].drop(columns=["split"])
-                 for name in ("train", "valid", "test")}
+        parts = {
+            name: frame[frame["split"] == name].drop(columns=["split"])
+            for name in ("train", "valid", "test")
+        }
         where = f"<package>/{SAMPLE_FILE}"
     else:
         root = data_root("census-income-kdd")
@@ -95,10 +148,17 @@ def load_census_income(*, sample: bool = False, group: int = 1) -> DatasetSplits
         where = str(root)
     main = "income" if group == 1 else "college"
     drop = "college" if group == 1 else "income"
-    frames = {k: _with_lines(v.drop(columns=[drop], errors="ignore"), f"{where}:{k}") for k, v in parts.items()}
+    frames = {
+        k: _with_lines(v.drop(columns=[drop], errors="ignore"), f"{where}:{k}")
+        for k, v in parts.items()
+    }
     tasks = (Task(main, type="binary"), Task("never_married", type="binary"))
     return DatasetSplits(
-        name="census-income", train=frames["train"], valid=frames["valid"], test=frames["test"],
-        tasks=tasks, inputs=_inputs(frames["train"]),
+        name="census-income",
+        train=frames["train"],
+        valid=frames["valid"],
+        test=frames["test"],
+        tasks=tasks,
+        inputs=_inputs(frames["train"]),
         description=f"census-income group {group}{' (sample)' if sample else ''}",
     )

@@ -39,8 +39,7 @@ def data_root(folder: str) -> Path:
         )
     path = Path(root) / folder
     if not path.is_dir():
-        raise DataError(f"dataset folder not found under $MANYHEADS_DATA ({root}).",
-                        path=str(path))
+        raise DataError(f"dataset folder not found under $MANYHEADS_DATA ({root}).", path=str(path))
     return path
 
 

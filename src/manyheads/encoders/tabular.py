@@ -53,7 +53,9 @@ class TabularInput(nn.Module):
         if self.n_numeric:
             parts.append(x["num"])
         if self.embedding is not None:
-            emb = self.embedding(x["cat"] + self.offsets)  # [B, C, E]
+            offsets = self.offsets
+            assert isinstance(offsets, Tensor)
+            emb = self.embedding(x["cat"] + offsets)  # [B, C, E]
             parts.append(emb.flatten(1))
         for key, bag in zip(self.text_keys, self.text, strict=True):
             parts.append(bag(x[key]))  # [B, text_dim]

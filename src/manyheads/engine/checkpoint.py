@@ -62,7 +62,9 @@ def save_checkpoint(
 ) -> None:
     """Write ``checkpoint.safetensors`` and ``checkpoint.json`` atomically (JSON last)."""
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    tensors |= {f"method.{k}": v.detach().cpu().contiguous() for k, v in method.state_dict().items()}
+    tensors |= {
+        f"method.{k}": v.detach().cpu().contiguous() for k, v in method.state_dict().items()
+    }
     opt_tensors, opt_meta = optimizer_to_flat(optimizer.state_dict())
     tensors |= opt_tensors
     tensors |= {f"rng.{k}": v for k, v in rng.items()}

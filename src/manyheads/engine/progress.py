@@ -21,9 +21,14 @@ def attach_progress(events: Events, *, quiet: bool, log: Any = print) -> None:
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    progress = Progress(TextColumn("epoch {task.fields[epoch]}"), BarColumn(),
-                        MofNCompleteColumn(), TimeElapsedColumn(),
-                        TextColumn("{task.fields[losses]}"), transient=False)
+    progress = Progress(
+        TextColumn("epoch {task.fields[epoch]}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[losses]}"),
+        transient=False,
+    )
     state: dict[str, Any] = {}
 
     def start(n_epochs: int, n_batches: int, start_epoch: int, **_: Any) -> None:

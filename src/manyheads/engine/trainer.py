@@ -133,9 +133,10 @@ def lr_factor(step: int, *, steps_per_epoch: int, s: TrainSettings) -> float:
     """Multiplier of the initial learning rate at global ``step`` (warm-up, then the schedule).
 
     Example:
-        >>> lr_factor(0, steps_per_epoch=10, s=TrainSettings(epochs=2, schedule="cosine"))
+        >>> s = TrainSettings(epochs=2, schedule="cosine")
+        >>> lr_factor(0, steps_per_epoch=10, s=s)
         1.0
-        >>> round(lr_factor(10, steps_per_epoch=10, s=TrainSettings(epochs=2, schedule="cosine")), 3)
+        >>> round(lr_factor(10, steps_per_epoch=10, s=s), 3)
         0.5
     """
     warmup = int(s.warmup_epochs * steps_per_epoch)
@@ -166,8 +167,9 @@ def validation_score(
     task_name, _, metric = monitor.partition(".")
     task = next(t for t in tasks if t.name == task_name)
     kind = get_kind(task.type)
-    value = kind.score(task, states[task.name], outputs[task.name], table.y[task_name],
-                       table.mask[task_name])[metric]
+    value = kind.score(
+        task, states[task.name], outputs[task.name], table.y[task_name], table.mask[task_name]
+    )[metric]
     return -value if kind.metric_directions[metric] else value
 
 
@@ -217,16 +219,28 @@ def train_model(
         for group in optimizer.param_groups:
             group["lr"] = group["initial_lr"] * factor
 
-    events.send("train_start", n_epochs=s.epochs, n_batches=steps_per_epoch,
-                start_epoch=start_epoch)
+    events.send(
+        "train_start", n_epochs=s.epochs, n_batches=steps_per_epoch, start_epoch=start_epoch
+    )
     for epoch in range(start_epoch, s.epochs + 1):
         if s.patience is not None and stale >= s.patience:
             break
         began = time.perf_counter()
         train_losses, step = train_one_epoch(
-            model, train, tasks=tasks, states=states, method=method, optimizer=optimizer,
-            set_lr=set_lr, step=step, epoch=epoch, batch_size=s.batch_size,
-            generator=generator, clip_norm=s.clip_norm, events=events, device=device,
+            model,
+            train,
+            tasks=tasks,
+            states=states,
+            method=method,
+            optimizer=optimizer,
+            set_lr=set_lr,
+            step=step,
+            epoch=epoch,
+            batch_size=s.batch_size,
+            generator=generator,
+            clip_norm=s.clip_norm,
+            events=events,
+            device=device,
         )
         method.end_epoch(train_losses.to(torch.float32))
         result.train_seconds += time.perf_counter() - began
@@ -242,11 +256,24 @@ def train_model(
         events.send("epoch_end", epoch=epoch, record=record, history=result.history)
         if checkpoint_dir is not None:
             rng = {"shuffle": generator.get_state(), "torch": torch.get_rng_state()}
-            meta = {"epoch": epoch, "step": step, "stale": stale, "history": result.history,
-                    "best_epoch": result.best_epoch, "best_score": result.best_score,
-                    "train_seconds": result.train_seconds}
-            save_checkpoint(checkpoint_dir, model=model, method=method, optimizer=optimizer,
-                            rng=rng, best_model=best_state, meta=meta)
+            meta = {
+                "epoch": epoch,
+                "step": step,
+                "stale": stale,
+                "history": result.history,
+                "best_epoch": result.best_epoch,
+                "best_score": result.best_score,
+                "train_seconds": result.train_seconds,
+            }
+            save_checkpoint(
+                checkpoint_dir,
+                model=model,
+                method=method,
+                optimizer=optimizer,
+                rng=rng,
+                best_model=best_state,
+                meta=meta,
+            )
     if best_state is not None:
         model.load_state_dict(best_state)
     events.send("train_end", best_epoch=result.best_epoch)

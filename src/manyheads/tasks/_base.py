@@ -68,7 +68,9 @@ class TaskKind(ABC):
         """Learn the label state from the training frame."""
 
     @abstractmethod
-    def encode(self, task: Task, state: State, frame: pd.DataFrame, path: str) -> tuple[Tensor, Tensor]:
+    def encode(
+        self, task: Task, state: State, frame: pd.DataFrame, path: str
+    ) -> tuple[Tensor, Tensor]:
         """Labels -> (targets, mask [N] bool). Unlabelled rows get mask False."""
 
     @abstractmethod
@@ -76,7 +78,9 @@ class TaskKind(ABC):
         """Width of the head's output."""
 
     @abstractmethod
-    def loss(self, task: Task, state: State, output: Tensor, target: Tensor, mask: Tensor) -> Tensor:
+    def loss(
+        self, task: Task, state: State, output: Tensor, target: Tensor, mask: Tensor
+    ) -> Tensor:
         """Masked mean loss, a scalar that is 0 and finite when ``mask`` is all False."""
 
     @abstractmethod

@@ -64,14 +64,18 @@ class Binary(TaskKind):
             state["pos_weight"] = (1.0 - pos) / max(pos, 1e-12)
         return state
 
-    def encode(self, task: Task, state: State, frame: pd.DataFrame, path: str) -> tuple[Tensor, Tensor]:
+    def encode(
+        self, task: Task, state: State, frame: pd.DataFrame, path: str
+    ) -> tuple[Tensor, Tensor]:
         y, mask = encode_classes(task, state["classes"], column_of(task, frame, path), path, frame)
         return as_tensor(np.maximum(y, 0), torch.float32), as_tensor(mask, torch.bool)
 
     def out_dim(self, state: State) -> int:
         return 1
 
-    def loss(self, task: Task, state: State, output: Tensor, target: Tensor, mask: Tensor) -> Tensor:
+    def loss(
+        self, task: Task, state: State, output: Tensor, target: Tensor, mask: Tensor
+    ) -> Tensor:
         pos_weight = state.get("pos_weight")
         pw = None if pos_weight is None else output.new_tensor(pos_weight)
         per_row = F.binary_cross_entropy_with_logits(

@@ -50,14 +50,18 @@ class Multiclass(TaskKind):
             state["class_weights"] = weights.tolist()
         return state
 
-    def encode(self, task: Task, state: State, frame: pd.DataFrame, path: str) -> tuple[Tensor, Tensor]:
+    def encode(
+        self, task: Task, state: State, frame: pd.DataFrame, path: str
+    ) -> tuple[Tensor, Tensor]:
         y, mask = encode_classes(task, state["classes"], column_of(task, frame, path), path, frame)
         return as_tensor(np.maximum(y, 0), torch.int64), as_tensor(mask, torch.bool)
 
     def out_dim(self, state: State) -> int:
         return len(state["classes"])
 
-    def loss(self, task: Task, state: State, output: Tensor, target: Tensor, mask: Tensor) -> Tensor:
+    def loss(
+        self, task: Task, state: State, output: Tensor, target: Tensor, mask: Tensor
+    ) -> Tensor:
         weights = state.get("class_weights")
         w = None if weights is None else output.new_tensor(weights)
         per_row = F.cross_entropy(

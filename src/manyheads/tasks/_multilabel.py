@@ -22,7 +22,7 @@ _FALSE = {"0", "0.0", "false", "no", "n", "f"}
 
 
 class Multilabel(TaskKind):
-    """Any subset of L labels, given as L columns of 0/1 (a row with any empty cell is unlabelled)."""
+    """Any subset of L labels, given as L 0/1 columns; a row with an empty cell is unlabelled."""
 
     name = "multilabel"
     summary = "any subset of L labels (L 0/1 columns); BCE per label; micro_f1, macro_f1, mean_auc"
@@ -81,14 +81,18 @@ class Multilabel(TaskKind):
             )
         return {"labels": list(task.label_columns)}
 
-    def encode(self, task: Task, state: State, frame: pd.DataFrame, path: str) -> tuple[Tensor, Tensor]:
+    def encode(
+        self, task: Task, state: State, frame: pd.DataFrame, path: str
+    ) -> tuple[Tensor, Tensor]:
         y, mask = self._matrix(task, frame, path)
         return as_tensor(y, torch.float32), as_tensor(mask, torch.bool)
 
     def out_dim(self, state: State) -> int:
         return len(state["labels"])
 
-    def loss(self, task: Task, state: State, output: Tensor, target: Tensor, mask: Tensor) -> Tensor:
+    def loss(
+        self, task: Task, state: State, output: Tensor, target: Tensor, mask: Tensor
+    ) -> Tensor:
         per_row = F.binary_cross_entropy_with_logits(output, target, reduction="none").mean(dim=1)
         return masked_mean(per_row, mask)
 

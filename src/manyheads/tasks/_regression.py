@@ -63,7 +63,9 @@ class Regression(TaskKind):
         std = float(v[mask].std())
         return {"mean": float(v[mask].mean()), "std": std if std > 0 else 1.0}
 
-    def encode(self, task: Task, state: State, frame: pd.DataFrame, path: str) -> tuple[Tensor, Tensor]:
+    def encode(
+        self, task: Task, state: State, frame: pd.DataFrame, path: str
+    ) -> tuple[Tensor, Tensor]:
         v, mask = self._values(task, frame, path)
         z = np.where(mask, (v - state["mean"]) / state["std"], 0.0)
         return as_tensor(z, torch.float32), as_tensor(mask, torch.bool)
@@ -71,7 +73,9 @@ class Regression(TaskKind):
     def out_dim(self, state: State) -> int:
         return 1
 
-    def loss(self, task: Task, state: State, output: Tensor, target: Tensor, mask: Tensor) -> Tensor:
+    def loss(
+        self, task: Task, state: State, output: Tensor, target: Tensor, mask: Tensor
+    ) -> Tensor:
         if task.loss == "huber":
             per_row = F.huber_loss(output, target, reduction="none")
         else:

@@ -51,6 +51,8 @@ class Task:
             )
         if isinstance(self.columns, Sequence) and not isinstance(self.columns, tuple):
             object.__setattr__(self, "columns", tuple(self.columns))
+        if self.column is None and self.columns is None:
+            object.__setattr__(self, "column", self.name)  # the label column defaults to the name
         if isinstance(self.metrics, Sequence) and not isinstance(self.metrics, tuple):
             object.__setattr__(self, "metrics", tuple(self.metrics))
         from manyheads.tasks._registry import get_kind

@@ -36,5 +36,6 @@ class Static(Weighting):
         self.register_buffer("weights", torch.tensor(values))
 
     def forward(self, losses: Tensor) -> Tensor:
-        w: Tensor = self.weights
+        w = self.weights
+        assert isinstance(w, Tensor)
         return w.to(losses.dtype)

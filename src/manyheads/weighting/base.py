@@ -34,7 +34,7 @@ class Weighting(nn.Module, ABC):
             )
         self.n_tasks = n_tasks
 
-    def __call__(self, losses: Tensor) -> Tensor:  # type: ignore[override]
+    def __call__(self, losses: Tensor) -> Tensor:
         if losses.shape != (self.n_tasks,):
             raise ValueError(
                 f"{type(self).__name__} expects losses of shape [{self.n_tasks}]. "

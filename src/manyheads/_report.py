@@ -1,0 +1,108 @@
+"""Write a comparison's ``comparison.json``, ``report.md`` and ``report.html`` (with plots)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from manyheads._api import Run
+    from manyheads.compare import Comparison
+
+__all__ = ["write_reports"]
+
+
+def _figure_png(fig: Any) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def _metric_plot(comparison: Comparison) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = list(comparison.variants[0]["tasks"])
+    fig, axes = plt.subplots(1, len(tasks), figsize=(4.5 * len(tasks), 3.2), squeeze=False)
+    names = [v["name"] for v in comparison.variants]
+    for ax, task in zip(axes[0], tasks, strict=True):
+        means = [v["tasks"][task]["mean"] for v in comparison.variants]
+        stds = [v["tasks"][task]["std"] for v in comparison.variants]
+        ax.bar(names, means, yerr=stds, capsize=4, color="#4c72b0")
+        primary = comparison.variants[0]["tasks"][task]["primary"]
+        ax.set_title(f"{task}: {comparison.split} {primary} (mean ± std)")
+        low = min(m - s for m, s in zip(means, stds, strict=True))
+        high = max(m + s for m, s in zip(means, stds, strict=True))
+        pad = max(1e-4, (high - low) * 0.5)
+        ax.set_ylim(low - pad, high + pad)
+        ax.tick_params(axis="x", rotation=30)
+    png = _figure_png(fig)
+    plt.close(fig)
+    return png
+
+
+def _curve_plot(runs: dict[str, list[Run]]) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    first = next(iter(runs.values()))[0]
+    keys = [k for k in first.history[0] if k.startswith("valid_") and "/" in k]
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.5 * len(keys), 3.2), squeeze=False)
+    for ax, key in zip(axes[0], keys, strict=True):
+        for name, rs in runs.items():
+            history = rs[0].history
+            ax.plot(
+                [h["epoch"] for h in history], [h[key] for h in history], marker="o", label=name
+            )
+        ax.set_title(f"{key} (seed {runs[next(iter(runs))][0].metrics['seed']})")  # type: ignore[index]
+        ax.set_xlabel("epoch")
+        ax.legend(fontsize=7)
+    png = _figure_png(fig)
+    plt.close(fig)
+    return png
+
+
+_NOTE = (
+    "Δm% = (100/T) Σ_t (−1)^h_t (M_t − M_t^stl) / M_t^stl on each task's primary metric "
+    "(h_t = 1 when higher is better). **Negative Δm% means better than the single-task models "
+    "(stl).** Model selection (best epoch) used the validation split only; every metric below "
+    "comes from the {split} split. Mean ± standard deviation over seeds {seeds}."
+)
+
+
+def write_reports(comparison: Comparison, runs: dict[str, list[Run]]) -> None:
+    """Write the three report files into ``comparison.directory``."""
+    from manyheads.compare import save_json
+
+    directory = comparison.directory
+    directory.mkdir(parents=True, exist_ok=True)
+    save_json(comparison)
+    seeds = comparison.variants[0]["seeds"]
+    note = _NOTE.format(split=comparison.split, seeds=seeds)
+    table = comparison.table()
+    (directory / "report.md").write_text(f"# manyheads comparison\n\n{note}\n\n{table}\n")
+    plots = [_metric_plot(comparison), _curve_plot(runs)]
+    rows = "".join(
+        "<tr>"
+        + "".join(f"<td>{html.escape(c.strip())}</td>" for c in line.strip("|").split("|"))
+        + "</tr>"
+        for line in table.splitlines()[2:]
+    )
+    header = "".join(
+        f"<th>{html.escape(c.strip())}</th>" for c in table.splitlines()[0].strip("|").split("|")
+    )
+    images = "".join(f'<p><img src="data:image/png;base64,{p}"></p>' for p in plots)
+    page = (
+        "<!doctype html><html><head><meta charset='utf-8'><title>manyheads comparison</title>"
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}</style></head><body>"
+        f"<h1>manyheads comparison</h1><p>{html.escape(note).replace('**', '')}</p>"
+        f"<table><tr>{header}</tr>{rows}</table><h2>Plots</h2>{images}</body></html>"
+    )
+    (directory / "report.html").write_text(page)

@@ -1,0 +1,25 @@
+"""Small helpers shared by the subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["add_config_args", "say"]
+
+
+def add_config_args(parser: argparse.ArgumentParser) -> None:
+    """``CONFIG [key=value ...]`` positional arguments."""
+    parser.add_argument("config", help="the run's YAML config file")
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="key=value",
+        help="override config keys, e.g. train.epochs=3 model.hidden=[64,32] "
+        "(precedence: defaults < file < command line)",
+    )
+
+
+def say(message: str) -> None:
+    """Print a progress message to stderr (stdout is kept for results)."""
+    print(message, file=sys.stderr, flush=True)

@@ -1,0 +1,56 @@
+"""``manyheads predict RUN IN -o OUT``: write one column per task for every input row."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register the ``predict`` subcommand."""
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "predict", help="predict every task for the rows of a file"
+    )
+    p.add_argument("run_dir", metavar="RUN", help="a run directory or model bundle")
+    p.add_argument("data", help="a CSV / Parquet / JSONL file with the input columns")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="output file (.csv or .parquet): one column per task (+ probabilities)",
+    )
+    p.add_argument(
+        "--keep",
+        nargs="*",
+        default=[],
+        metavar="COLUMN",
+        help="input columns to copy into the output (e.g. an id)",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Predict and write the output atomically (no half-written file on error)."""
+    from manyheads._api import load
+    from manyheads.data.io import read_table
+    from manyheads.errors import DataError
+
+    frame = read_table(args.data)
+    missing = [c for c in args.keep if c not in frame.columns]
+    if missing:
+        raise DataError(f"--keep column(s) {missing} not found.", path=args.data)
+    predictions = load(args.run_dir).predict(frame)
+    for col in reversed(args.keep):
+        predictions.insert(0, col, frame[col].to_numpy())
+    out = Path(args.output)
+    tmp = out.with_name(out.name + ".tmp")
+    if out.suffix in (".parquet", ".pq"):
+        predictions.to_parquet(tmp, index=False)
+    else:
+        predictions.to_csv(tmp, index=False)
+    tmp.replace(out)
+    print(f"wrote {len(predictions)} rows to {out}")
+    return 0

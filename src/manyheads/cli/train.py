@@ -1,0 +1,47 @@
+"""``manyheads train CONFIG [key=value ...]``: train one model into a run directory."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from manyheads.cli._common import add_config_args, say
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register the ``train`` subcommand."""
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "train",
+        help="train one multi-task model from a config",
+        description="Train one model. Writes config.yaml, model.safetensors, model.json, "
+        "metrics.json, history.csv and TensorBoard events into the config's 'output'.",
+    )
+    add_config_args(p)
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run from its last completed epoch",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train and print the run's test (or validation) metrics as JSON."""
+    from manyheads._api import train_config
+    from manyheads.config.load import load_config
+
+    config = load_config(args.config, args.overrides)
+    result = train_config(
+        config,
+        quiet=args.quiet,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        log=None if args.quiet else say,
+    )
+    print(json.dumps({"output": config.output, **(result.metrics or {})}, indent=2))
+    return 0

@@ -1,0 +1,213 @@
+"""``compare``: train every architecture × weighting × seed and prove it against single-task.
+
+For each variant and task it reports the mean ± std over seeds of every metric (on the test split
+when there is one, else validation; model selection always on validation), parameters, training
+time, inference time, and Δm% against ``stl`` (Maninis et al. 2019; Navon et al. 2022):
+
+    Δm% = (100 / T) · Σ_t (−1)^{h_t} (M_t − M_t^stl) / M_t^stl,   h_t = 1 if higher is better,
+
+on each task's primary metric. Negative Δm% means better than single-task models.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from manyheads._api import Run, train_config
+from manyheads._splits import Splits, load_splits
+from manyheads.architectures._registry import ARCHITECTURES, architecture_options
+from manyheads.config.schema import ModelConfig, RunConfig
+from manyheads.errors import InvalidParameterError
+
+__all__ = ["Comparison", "compare", "delta_m"]
+
+Log = Callable[[str], None]
+
+
+def delta_m(
+    metrics: dict[str, float], baseline: dict[str, float], higher_is_better: dict[str, bool]
+) -> float:
+    """Δm% of ``metrics`` against ``baseline`` over their shared tasks (negative is better).
+
+    Example:
+        >>> delta_m({"a": 0.9, "b": 1.0}, {"a": 0.8, "b": 2.0}, {"a": True, "b": False})
+        -31.25
+    """
+    terms = []
+    for task, value in metrics.items():
+        base = baseline[task]
+        sign = -1.0 if higher_is_better[task] else 1.0
+        terms.append(sign * (value - base) / base)
+    return float(100.0 * np.mean(terms))
+
+
+@dataclass
+class Comparison:
+    """The outcome of :func:`compare`: one entry per variant, and where the reports are."""
+
+    split: str
+    variants: list[dict[str, Any]]
+    directory: Path
+
+    def table(self) -> str:
+        """A Markdown table: variant, per-task primary metric mean ± std, Δm%, size, time."""
+        tasks = list(self.variants[0]["tasks"])
+        head = [
+            "variant",
+            *[f"{t} ({self.variants[0]['tasks'][t]['primary']})" for t in tasks],
+            "Δm% vs stl",
+            "params",
+            "train s",
+            "infer ms/1k rows",
+        ]
+        rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for v in self.variants:
+            cells = [v["name"]]
+            for t in tasks:
+                m = v["tasks"][t]
+                cells.append(f"{m['mean']:.4f} ± {m['std']:.4f}")
+            dm = v.get("delta_m")
+            cells.append("—" if dm is None else f"{dm['mean']:+.2f} ± {dm['std']:.2f}")
+            cells += [
+                f"{v['n_parameters']:,}",
+                f"{v['train_seconds']:.1f}",
+                f"{v['inference_ms_per_1k']:.2f}",
+            ]
+            rows.append("| " + " | ".join(cells) + " |")
+        return "\n".join(rows)
+
+
+def _variant_config(
+    config: RunConfig, arch: str, weighting: str, seed: int, out: Path
+) -> RunConfig:
+    valid = architecture_options(arch)
+    options = {k: v for k, v in config.model.options.items() if k in valid}
+    return dataclasses.replace(
+        config,
+        model=ModelConfig(arch, options),
+        train=dataclasses.replace(config.train, seed=seed),
+        weighting=weighting,
+        output=str(out / f"{arch}-{weighting}-seed{seed}"),
+    )
+
+
+def compare(
+    config: RunConfig,
+    *,
+    architectures: list[str],
+    weightings: list[str],
+    seeds: int | list[int] = 3,
+    output: str | Path | None = None,
+    quiet: bool = True,
+    overwrite: bool = False,
+    log: Log | None = None,
+) -> Comparison:
+    """Train every variant and write ``comparison.json``, ``report.md`` and ``report.html``.
+
+    ``stl`` is always trained (with ``ew``) as the baseline of Δm%.
+    """
+    say: Log = log if log is not None else (lambda _m: None)
+    for arch in architectures:
+        ARCHITECTURES.get(arch)
+    seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+    if not seed_list:
+        raise InvalidParameterError("compare needs at least one seed.")
+    out = Path(output if output is not None else (config.output or "runs/compare"))
+    splits, config = load_splits(config)
+    plan = [("stl", "ew")] + [(a, w) for a in architectures for w in weightings if a != "stl"]
+    runs: dict[str, list[Run]] = {}
+    for arch, weighting in plan:
+        name = "stl" if arch == "stl" else f"{arch}+{weighting}"
+        for seed in seed_list:
+            say(f"training {name} seed {seed}")
+            cfg = _variant_config(config, arch, weighting, seed, out)
+            runs.setdefault(name, []).append(
+                train_config(
+                    cfg,
+                    splits=Splits(splits.train, splits.valid, splits.test),
+                    quiet=quiet,
+                    overwrite=overwrite,
+                )
+            )
+    split = "test" if splits.test is not None else "valid"
+    variants = [_summarise(name, rs) for name, rs in runs.items()]
+    _add_delta_m(variants, runs)
+    result = Comparison(split=split, variants=variants, directory=out)
+    from manyheads._report import write_reports
+
+    write_reports(result, runs)
+    return result
+
+
+def _summarise(name: str, runs: list[Run]) -> dict[str, Any]:
+    first = runs[0].metrics
+    assert first is not None
+    tasks: dict[str, Any] = {}
+    for task, entry in first["tasks"].items():
+        metrics = [k for k in entry if k not in ("primary", "higher_is_better", "n")]
+        values = {
+            m: [float(r.metrics["tasks"][task][m]) for r in runs if r.metrics] for m in metrics
+        }
+        primary = entry["primary"]
+        tasks[task] = {
+            "primary": primary,
+            "higher_is_better": entry["higher_is_better"],
+            "mean": float(np.mean(values[primary])),
+            "std": float(np.std(values[primary])),
+            "per_seed": values[primary],
+            "metrics": {
+                m: {"mean": float(np.mean(v)), "std": float(np.std(v))} for m, v in values.items()
+            },
+            "n": entry["n"],
+        }
+    total_rows = sum(r.metrics["inference_rows"] for r in runs if r.metrics)
+    infer = sum(r.metrics["inference_seconds"] for r in runs if r.metrics)
+    return {
+        "name": name,
+        "architecture": first["architecture"],
+        "weighting": first["weighting"],
+        "seeds": [r.metrics["seed"] for r in runs if r.metrics],
+        "n_parameters": first["n_parameters"],
+        "train_seconds": float(np.mean([r.metrics["train_seconds"] for r in runs if r.metrics])),
+        "inference_ms_per_1k": 1e6 * infer / max(1, total_rows),
+        "best_epochs": [r.metrics["best_epoch"] for r in runs if r.metrics],
+        "tasks": tasks,
+        "runs": [str(r.directory) for r in runs],
+    }
+
+
+def _add_delta_m(variants: list[dict[str, Any]], runs: dict[str, list[Run]]) -> None:
+    base = next(v for v in variants if v["name"] == "stl")
+    baseline = {t: m["mean"] for t, m in base["tasks"].items()}
+    higher = {t: m["higher_is_better"] for t, m in base["tasks"].items()}
+    for v in variants:
+        per_seed = []
+        for i in range(len(v["seeds"])):
+            values = {t: m["per_seed"][i] for t, m in v["tasks"].items()}
+            per_seed.append(delta_m(values, baseline, higher))
+        v["delta_m"] = {
+            "mean": float(np.mean(per_seed)),
+            "std": float(np.std(per_seed)),
+            "per_seed": per_seed,
+        }
+
+
+def save_json(comparison: Comparison) -> Path:
+    """Write ``comparison.json``."""
+    path = comparison.directory / "comparison.json"
+    data = {
+        "split": comparison.split,
+        "model_selection": "validation",
+        "delta_m_baseline": "stl",
+        "delta_m_note": "negative is better than single-task",
+        "variants": comparison.variants,
+    }
+    path.write_text(json.dumps(data, indent=2))
+    return path

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from manyheads.data.preprocess import TablePreprocessor, infer_kind
+from manyheads.data.text import TextVocab
+from manyheads.errors import DataError
+from manyheads.tasks import Task
+
+
+def _lines(frame: pd.DataFrame) -> pd.DataFrame:
+    frame.index = pd.RangeIndex(2, 2 + len(frame))
+    frame.attrs["path"] = "data.csv"
+    return frame
+
+
+def test_numeric_uses_train_statistics_and_flags_missing() -> None:
+    train = _lines(pd.DataFrame({"x": [1.0, 3.0, np.nan]}))
+    pre = TablePreprocessor({"x": "numeric"}, []).fit(train)
+    test = _lines(pd.DataFrame({"x": [2.0, np.nan, 5.0]}))
+    num = pre.transform(test, labels=False).x["num"]
+    # mean 2, std 1 from the two observed train values; missing -> mean (0 after scaling) + flag 1
+    assert num.tolist() == [[0.0, 0.0], [0.0, 1.0], [3.0, 0.0]]
+
+
+def test_numeric_column_with_text_names_line_and_column() -> None:
+    train = _lines(pd.DataFrame({"x": ["1", "2", "oops"]}))
+    with pytest.raises(
+        DataError,
+        match=r"data\.csv, line 4, column 'x': numeric input expected, "
+        r"got 'oops'",
+    ):
+        TablePreprocessor({"x": "numeric"}, []).fit(train)
+
+
+def test_unseen_and_missing_categories_map_to_the_reserved_index() -> None:
+    train = _lines(pd.DataFrame({"c": ["a", "b", "a"]}))
+    pre = TablePreprocessor({"c": "categorical"}, []).fit(train)
+    cat = pre.transform(_lines(pd.DataFrame({"c": ["b", "zzz", ""]})), labels=False).x["cat"]
+    assert cat[:, 0].tolist() == [2, 0, 0]
+    assert pre.spec.cardinalities == (3,)
+
+
+def test_text_vocab_words_and_hashed_bigrams() -> None:
+    vocab = TextVocab(min_count=1, n_buckets=100).fit(["soft dress", "soft top"])
+    ids = vocab.encode(["soft dress", "unknownword", ""])
+    assert ids.shape[1] == 3
+    assert ids[0, 2] >= vocab.n_words  # the bigram id lives after the words
+    assert ids[1, 0] == 1
+    assert ids[1, 1] == 0
+    assert (ids[2] == 0).all()
+    again = TextVocab.from_dict(vocab.to_dict()).encode(["soft dress"])
+    assert (again == ids[:1]).all()
+
+
+def test_infer_kind() -> None:
+    assert infer_kind(pd.Series(np.arange(10.0))) == "numeric"
+    assert infer_kind(pd.Series(["a", "b"] * 5)) == "categorical"
+    assert infer_kind(pd.Series(["this is a long review text"] * 5)) == "text"
+
+
+def test_round_trip_keeps_the_encoding(toy_frame: pd.DataFrame) -> None:
+    inputs = {"x": "numeric", "colour": "categorical", "review": "text"}
+    tasks = [Task("good", type="binary")]
+    pre = TablePreprocessor(inputs, tasks, text_options={"min_count": 1}).fit(toy_frame)
+    again = TablePreprocessor.from_dict(pre.to_dict(), tasks)
+    a = pre.transform(toy_frame)
+    b = again.transform(toy_frame)
+    for key in a.x:
+        assert torch.equal(a.x[key], b.x[key])
+    assert torch.equal(a.y["good"], b.y["good"])

@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import manyheads as mh
+from manyheads.engine.trainer import TrainSettings, lr_factor
+from manyheads.errors import InvalidParameterError
+
+TASKS = [
+    mh.Task("good", type="binary"),
+    mh.Task("score", type="regression"),
+    mh.Task("shade", type="multiclass"),
+]
+INPUTS = {"x": "numeric", "x2": "numeric", "colour": "categorical", "review": "text"}
+
+
+def _fit(frame: pd.DataFrame, **kw: object) -> mh.Run:
+    settings: dict[str, object] = {"epochs": 3, "batch_size": 64, **kw}
+    return mh.fit(frame, tasks=TASKS, inputs=INPUTS, **settings)  # type: ignore[arg-type]
+
+
+def test_same_seed_same_metrics(toy_frame: pd.DataFrame) -> None:
+    a = _fit(toy_frame, seed=3, model_options={"dropout": 0.2})
+    b = _fit(toy_frame, seed=3, model_options={"dropout": 0.2})
+    c = _fit(toy_frame, seed=4, model_options={"dropout": 0.2})
+    assert a.metrics is not None
+    assert b.metrics is not None
+    assert c.metrics is not None
+    assert a.metrics["tasks"] == b.metrics["tasks"]
+    assert a.metrics["tasks"] != c.metrics["tasks"]
+
+
+def test_training_learns_the_toy_tasks(toy_frame: pd.DataFrame) -> None:
+    run = mh.fit(toy_frame, tasks=TASKS, inputs=INPUTS, epochs=30, batch_size=64, lr=0.01)
+    assert run.metrics is not None
+    tasks = run.metrics["tasks"]
+    assert tasks["good"]["auc"] > 0.98
+    assert tasks["shade"]["accuracy"] > 0.95
+    assert tasks["score"]["r2"] > 0.9
+
+
+def test_resume_after_interruption_matches_an_uninterrupted_run(
+    toy_frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    toy_frame.to_csv(tmp_path / "toy.csv", index=False)
+    raw = {
+        "data": {"train": str(tmp_path / "toy.csv")},
+        "inputs": INPUTS,
+        "tasks": {
+            "good": {"type": "binary"},
+            "score": {"type": "regression"},
+            "shade": {"type": "multiclass"},
+        },
+        "model": {"architecture": "hps", "dropout": 0.1},
+        "train": {"epochs": 4, "batch_size": 64, "schedule": "cosine"},
+    }
+    from manyheads.config.load import build_config
+
+    full = mh.train_config(build_config({**raw, "output": str(tmp_path / "full")}))
+    # Simulate a kill during epoch 3, then resume from the last completed epoch.
+    from manyheads.engine import trainer
+
+    original = trainer.train_one_epoch
+    calls = {"n": 0}
+
+    def dying(*args: object, **kwargs: object) -> object:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    cut = build_config({**raw, "output": str(tmp_path / "cut")})
+    trainer.train_one_epoch = dying  # type: ignore[assignment]
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            mh.train_config(cut)
+    finally:
+        trainer.train_one_epoch = original
+    assert not (tmp_path / "cut" / "metrics.json").exists()
+    assert not (tmp_path / "cut" / "model.json").exists()
+    with pytest.raises(InvalidParameterError, match=r"holds an unfinished run\. Pass --resume"):
+        mh.train_config(cut)
+    resumed = mh.train_config(mh.load_config(tmp_path / "cut" / "config.yaml"), resume=True)
+    assert resumed.metrics is not None
+    assert full.metrics is not None
+    assert resumed.metrics["tasks"] == full.metrics["tasks"]
+    history = pd.read_csv(tmp_path / "cut" / "history.csv")
+    assert history["epoch"].tolist() == [1, 2, 3, 4]
+    saved = json.loads((tmp_path / "cut" / "metrics.json").read_text())
+    assert saved["tasks"] == full.metrics["tasks"]
+
+
+def test_lr_schedules() -> None:
+    s = TrainSettings(epochs=10, schedule="step", step_size=2, gamma=0.5, warmup_epochs=1)
+    assert lr_factor(0, steps_per_epoch=4, s=s) == pytest.approx(0.25)
+    assert lr_factor(4, steps_per_epoch=4, s=s) == pytest.approx(1.0)
+    assert lr_factor(8, steps_per_epoch=4, s=s) == pytest.approx(0.5)
+
+
+def test_bad_setting_is_refused_with_its_name() -> None:
+    with pytest.raises(InvalidParameterError, match=r"The 'optimizer' setting must be one of"):
+        TrainSettings(optimizer="adamax")
+
+
+def test_unknown_fit_setting_suggests_the_closest(toy_frame: pd.DataFrame) -> None:
+    with pytest.raises(InvalidParameterError, match="Did you mean 'epochs'"):
+        mh.fit(toy_frame, tasks=TASKS, epoch=3)
+
+
+def test_separate_learning_rates_for_shared_and_task_parameters(toy_frame: pd.DataFrame) -> None:
+    frozen = mh.fit(
+        toy_frame, tasks=TASKS, inputs=INPUTS, epochs=1, batch_size=64, lr_shared=1e-12, seed=0
+    )
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    fresh = mh.create_model("hps", frozen.preprocessor.spec, {"good": 1, "score": 1, "shade": 3})
+    for a, b in zip(frozen.model.shared_parameters(), fresh.shared_parameters(), strict=True):
+        assert torch.allclose(a, b, atol=1e-6)

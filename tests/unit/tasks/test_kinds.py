@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.metrics import roc_auc_score
+
+from manyheads.errors import DataError, InvalidParameterError
+from manyheads.tasks import Task, get_kind
+
+
+def _frame(values: list[object], name: str = "y") -> pd.DataFrame:
+    frame = pd.DataFrame({name: values})
+    frame.index = pd.RangeIndex(2, 2 + len(frame))  # CSV lines
+    return frame
+
+
+def test_binary_positive_is_the_larger_label_and_missing_is_masked() -> None:
+    task = Task("y", type="binary")
+    kind = get_kind("binary")
+    frame = _frame(["no", "yes", "", None, "yes"])
+    state = kind.fit(task, frame, "f.csv")
+    assert state["classes"] == ["no", "yes"]
+    y, mask = kind.encode(task, state, frame, "f.csv")
+    assert mask.tolist() == [True, True, False, False, True]
+    assert y[mask].tolist() == [0.0, 1.0, 1.0]
+
+
+def test_binary_with_three_labels_says_use_multiclass() -> None:
+    with pytest.raises(
+        DataError,
+        match=r"f\.csv, column 'y': task 'y' is binary but the column "
+        r"has 3 distinct label\(s\) \(a, b, c\); use type multiclass",
+    ):
+        get_kind("binary").fit(Task("y", type="binary"), _frame(["a", "b", "c"]), "f.csv")
+
+
+def test_class_seen_only_at_test_time_names_file_line_and_column() -> None:
+    task = Task("y", type="multiclass")
+    kind = get_kind("multiclass")
+    state = kind.fit(task, _frame(["a", "b", "a"]), "train.csv")
+    with pytest.raises(
+        DataError,
+        match=r"test\.csv, line 3, column 'y': class 'z' of task 'y' "
+        r"was never seen in the training data",
+    ):
+        kind.encode(task, state, _frame(["a", "z"]), "test.csv")
+
+
+def test_integer_and_float_labels_map_to_the_same_class() -> None:
+    task = Task("y", type="multiclass")
+    kind = get_kind("multiclass")
+    state = kind.fit(task, _frame([1, 2, 3]), "a.csv")
+    y, mask = kind.encode(task, state, _frame([1.0, 3.0, float("nan")]), "b.csv")
+    assert state["classes"] == ["1", "2", "3"]
+    assert y[mask].tolist() == [0, 2]
+    assert mask.tolist() == [True, True, False]
+
+
+def test_regression_with_text_names_the_line() -> None:
+    task = Task("price", type="regression")
+    with pytest.raises(
+        DataError,
+        match=r"f\.csv, line 3, column 'price': regression task "
+        r"'price' needs numbers, got 'cheap'",
+    ):
+        get_kind("regression").fit(task, _frame([1.0, "cheap"], "price"), "f.csv")
+
+
+def test_regression_is_standardised_on_train_and_inverted_at_predict() -> None:
+    task = Task("v", type="regression")
+    kind = get_kind("regression")
+    frame = _frame([1.0, 3.0, 5.0], "v")
+    state = kind.fit(task, frame, "f")
+    y, _ = kind.encode(task, state, frame, "f")
+    assert state["mean"] == pytest.approx(3.0)
+    assert y.mean().item() == pytest.approx(0.0, abs=1e-6)
+    assert kind.predict(task, state, y)["v"].tolist() == pytest.approx([1.0, 3.0, 5.0])
+
+
+@pytest.mark.parametrize("type_", ["binary", "multiclass", "regression"])
+def test_a_batch_without_labels_gives_zero_finite_loss_and_gradient(type_: str) -> None:
+    task = Task("y", type=type_)
+    kind = get_kind(type_)
+    frame = _frame([0, 1, 2, 0] if type_ == "multiclass" else [0, 1, 0, 1])
+    state = kind.fit(task, frame, "f")
+    width = kind.out_dim(state)
+    out = torch.randn(4, width, requires_grad=True)
+    head = out.squeeze(-1) if width == 1 else out
+    y, _ = kind.encode(task, state, frame, "f")
+    loss = kind.loss(task, state, head, y, torch.zeros(4, dtype=torch.bool))
+    loss.backward()
+    assert loss.item() == 0.0
+    assert out.grad is not None
+    assert torch.isfinite(out.grad).all()
+
+
+def test_binary_metrics_match_sklearn_on_labelled_rows() -> None:
+    task = Task("y", type="binary")
+    kind = get_kind("binary")
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, size=200)
+    frame = _frame(labels.tolist())
+    state = kind.fit(task, frame, "f")
+    y, mask = kind.encode(task, state, frame, "f")
+    mask[:20] = False
+    logits = torch.randn(200)
+    scores = kind.score(task, state, logits, y, mask)
+    expected = roc_auc_score(labels[20:], torch.sigmoid(logits).numpy()[20:])
+    assert scores["auc"] == pytest.approx(expected)
+    assert scores["n"] == 180
+
+
+def test_multilabel_needs_columns_and_scores_micro_f1() -> None:
+    with pytest.raises(InvalidParameterError, match="needs 'columns'"):
+        Task("g", type="multilabel")
+    task = Task("g", type="multilabel", columns=["a", "b"])
+    kind = get_kind("multilabel")
+    frame = pd.DataFrame({"a": [1, 0, 1, ""], "b": [0, 1, 1, 1]})
+    state = kind.fit(task, frame, "f")
+    y, mask = kind.encode(task, state, frame, "f")
+    assert mask.tolist() == [True, True, True, False]
+    perfect = (y * 20 - 10).float()
+    assert kind.score(task, state, perfect, y, mask)["micro_f1"] == 1.0
+
+
+def test_unknown_task_type_suggests_the_closest() -> None:
+    with pytest.raises(InvalidParameterError, match="Did you mean 'binary'"):
+        Task("y", type="binery")
+
+
+def test_label_smoothing_out_of_range_is_refused() -> None:
+    with pytest.raises(InvalidParameterError, match=r"'label_smoothing' of task 'y' must be in"):
+        Task("y", type="multiclass", label_smoothing=1.5)
+
+
+def test_balanced_class_weight_upweights_the_rare_class() -> None:
+    task = Task("y", type="binary", class_weight="balanced")
+    state = get_kind("binary").fit(task, _frame([0, 0, 0, 1]), "f")
+    assert math.isclose(state["pos_weight"], 3.0)
