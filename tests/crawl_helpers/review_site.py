@@ -79,7 +79,7 @@ class ReviewSite:
 def make_review_site(n: int = 600, *, n_near: int = 3, n_exact: int = 2) -> ReviewSite:
     """Build the site for the first ``n`` usable reviews plus near and exact copies.
 
-    Near copies repeat a review's text with a short sentence appended; exact copies repeat it.
+    Near copies repeat a review's text with one word appended; exact copies repeat it.
     """
     reviews = load_reviews(n)
     pages: dict[str, str] = {}
@@ -92,7 +92,8 @@ def make_review_site(n: int = 600, *, n_near: int = 3, n_exact: int = 2) -> Revi
     # Near copies of long reviews: one appended word keeps their Jaccard similarity near 0.99.
     long_rows = [row for row in rows if len(row[2].split()) >= 80]
     for i, (rid, title, text, dept, rating) in enumerate(long_rows[: n_near + n_exact]):
-        copy_id = 100_000 + rid if i < n_near else 200_000 + rid
+        # "99999<id>" and "99998<id>" sort after "<id>": the original is the first URL kept.
+        copy_id = int(f"{99999 if i < n_near else 99998}{rid}")
         copy_text = text + " Recommended!" if i < n_near else text
         rows.append((copy_id, title, copy_text, dept, rating))
         extra[f"/review/{copy_id}"] = ("near" if i < n_near else "exact", rid)

@@ -1,0 +1,36 @@
+"""``manyheads dataset build STORE --config dataset.yaml -o out.parquet`` (see docs/crawl.md)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register the ``dataset`` subcommand and its ``build`` action."""
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "dataset", help="build a training table from crawled records"
+    )
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    build = actions.add_parser(
+        "build",
+        help="clean, filter, deduplicate, label and split crawled records into Parquet",
+    )
+    build.add_argument(
+        "source", metavar="STORE", help="crawl.db, a sqlite:/// or postgresql:// URL, or a table"
+    )
+    build.add_argument("--config", "-c", help="dataset YAML (default: clean and split only)")
+    build.add_argument("-o", "--output", required=True, help="the Parquet file to write")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the dataset and print its summary."""
+    from manyheads.dataset_build import build_dataset, load_build_config
+
+    config = load_build_config(args.config)
+    summary = build_dataset(args.source, config, args.output)
+    print(summary)
+    return 0

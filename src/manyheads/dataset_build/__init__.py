@@ -1,0 +1,28 @@
+"""Turn crawled records into a clean, labelled, split training table (``manyheads dataset build``).
+
+See ``docs/crawl.md``.
+"""
+
+from __future__ import annotations
+
+from manyheads.dataset_build._build import BuildSummary, build_dataset, split_of
+from manyheads.dataset_build._clean import clean_text
+from manyheads.dataset_build._config import (
+    BuildConfig,
+    LabelSpec,
+    load_build_config,
+    parse_build_config,
+)
+from manyheads.dataset_build._language import detect_language
+
+__all__ = [
+    "BuildConfig",
+    "BuildSummary",
+    "LabelSpec",
+    "build_dataset",
+    "clean_text",
+    "detect_language",
+    "load_build_config",
+    "parse_build_config",
+    "split_of",
+]

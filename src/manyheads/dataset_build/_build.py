@@ -1,0 +1,250 @@
+"""Build a labelled, cleaned, deduplicated, split training table from crawled records."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from manyheads._registry import did_you_mean
+from manyheads.dataset_build._clean import clean_text
+from manyheads.dataset_build._config import BuildConfig
+from manyheads.dataset_build._labels import map_label
+from manyheads.dataset_build._language import detect_language
+from manyheads.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["BuildSummary", "build_dataset", "read_source", "split_of"]
+
+_TABLES = (".csv", ".csv.gz", ".parquet", ".jsonl", ".jsonl.gz")
+
+
+@dataclass
+class BuildSummary:
+    """What a build kept and dropped, rule by rule, and the label distributions."""
+
+    source: str
+    output: str
+    n_read: int = 0
+    dropped: list[tuple[str, int]] = field(default_factory=list)
+    n_kept: int = 0
+    splits: dict[str, int] = field(default_factory=dict)
+    labels: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        lines = [f"dataset build: {self.source} -> {self.output}"]
+        lines.append(f"  {'rows read':<40}{self.n_read:>8}")
+        lines += [f"  {'dropped: ' + rule:<40}{n:>8}" for rule, n in self.dropped]
+        lines.append(f"  {'rows kept':<40}{self.n_kept:>8}")
+        lines.append("  split: " + ", ".join(f"{k} {v}" for k, v in self.splits.items()))
+        for name, counts in self.labels.items():
+            lines.append(f"  label {name}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        return "\n".join(lines)
+
+
+def split_of(key: str, *, valid: float, test: float, salt: str) -> str:
+    """``train``/``valid``/``test`` from a hash of ``key``: stable as rows come and go.
+
+    Example:
+        >>> split_of("http://h/review/1", valid=0.1, test=0.1, salt="manyheads")
+        'train'
+    """
+    digest = hashlib.sha256(f"{salt}\0{key}".encode()).digest()
+    u = int.from_bytes(digest[:8], "big") / 2**64
+    return "test" if u < test else "valid" if u < test + valid else "train"
+
+
+def read_source(source: str) -> pd.DataFrame:
+    """Records from a crawl store (path or SQLAlchemy URL) or a table file."""
+    from manyheads.crawl import read_store
+
+    lower = source.lower()
+    if lower.endswith(_TABLES):
+        from manyheads.data import read_table
+
+        return read_table(source).reset_index(drop=True)
+    if "://" not in source and not Path(source).exists():
+        raise DataError("no such crawl store; run `manyheads crawl` first.", path=source)
+    return read_store(source)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value) or value == ""
+
+
+def _select(frame: pd.DataFrame, config: BuildConfig, source: str) -> pd.DataFrame:
+    import pandas as pd
+
+    if not config.columns:
+        return frame.copy()
+    available = [str(c) for c in frame.columns]
+    out = {}
+    for name, src in config.columns:
+        if src not in frame.columns:
+            raise DataError(
+                f"the 'columns.{name}' source field '{src}' is not in the records. "
+                f"Available: {', '.join(available)}.{did_you_mean(src, available)}",
+                path=source,
+            )
+        out[name] = frame[src]
+    if "url" in frame.columns and "url" not in out:
+        out = {"url": frame["url"], **out}
+    return pd.DataFrame(out)
+
+
+def _check_columns(frame: pd.DataFrame, config: BuildConfig, source: str) -> None:
+    needed = {
+        *config.text,
+        *config.required,
+        *(c for c, _ in config.min_chars),
+        *(c for c, _ in config.max_chars),
+        *([config.language_column] if config.language_column else []),
+        *([config.dedupe_column] if config.dedupe_column else []),
+        *(lab.source for lab in config.labels),
+    }
+    available = [str(c) for c in frame.columns]
+    problems = sorted(c for c in needed if c not in frame.columns)
+    if problems:
+        hints = "".join(did_you_mean(c, available) for c in problems)
+        raise DataError(
+            f"column(s) {', '.join(problems)} named in the dataset config are not in the "
+            f"records. Available: {', '.join(available)}.{hints}",
+            path=source,
+        )
+
+
+Rule = tuple[str, Callable[["pd.DataFrame"], Any]]
+
+
+def _present(frame: pd.DataFrame, column: str) -> Any:
+    return frame[column].map(lambda v: not _missing(v))
+
+
+def _length(frame: pd.DataFrame, column: str, n: int, *, at_least: bool) -> Any:
+    lengths = frame[column].map(lambda v: len(v or ""))
+    return lengths >= n if at_least else lengths <= n
+
+
+def _language(frame: pd.DataFrame, column: str, keep: set[str]) -> Any:
+    return frame[column].map(lambda v: detect_language(v or "")).isin(keep)
+
+
+def _filters(config: BuildConfig) -> list[Rule]:
+    """Filter rules in order: each maps the current frame to a keep-mask."""
+    rules: list[Rule] = [(f"missing {c}", partial(_present, column=c)) for c in config.required]
+    rules += [
+        (f"{c} shorter than {n}", partial(_length, column=c, n=n, at_least=True))
+        for c, n in config.min_chars
+    ]
+    rules += [
+        (f"{c} longer than {n}", partial(_length, column=c, n=n, at_least=False))
+        for c, n in config.max_chars
+    ]
+    if config.language_column and config.languages:
+        keep = set(config.languages) | ({"und"} if config.keep_undetermined else set())
+        name = f"language not in {','.join(config.languages)}"
+        rules.append((name, partial(_language, column=config.language_column, keep=keep)))
+    return rules
+
+
+def _texts(frame: pd.DataFrame, column: str) -> Any:
+    return frame[column].map(lambda v: "" if _missing(v) else str(v))
+
+
+def _not_exact_duplicate(frame: pd.DataFrame, column: str) -> Any:
+    from manyheads.crawl._dedupe import content_hash
+
+    return ~_texts(frame, column).map(content_hash).duplicated(keep="first")
+
+
+def _not_near_duplicate(frame: pd.DataFrame, column: str, threshold: float) -> list[bool]:
+    from manyheads.crawl._dedupe import NearDuplicateIndex, minhash_signature
+
+    index = NearDuplicateIndex(threshold)
+    keys = frame["url"] if "url" in frame.columns else frame.index.astype(str)
+    pairs = zip(keys, _texts(frame, column), strict=True)
+    return [index.add(str(k), minhash_signature(t)) is None for k, t in pairs]
+
+
+def _dedupe(config: BuildConfig, column: str | None) -> list[Rule]:
+    """Duplicate rules: exact (normalised-text hash), then near (MinHash LSH); first URL wins."""
+    if column is None:
+        return []
+    rules: list[Rule] = []
+    if config.exact:
+        rules.append(("exact duplicates", partial(_not_exact_duplicate, column=column)))
+    if config.near_threshold is not None:
+        near = partial(_not_near_duplicate, column=column, threshold=config.near_threshold)
+        rules.append(("near duplicates", near))
+    return rules
+
+
+def build_dataset(source: str, config: BuildConfig, output: str | Path) -> BuildSummary:
+    """Read records, clean, filter, deduplicate, label and split them; write Parquet.
+
+    Args:
+        source: a crawl store (``crawl.db``, ``sqlite:///crawl.db``, ``postgresql://...``) or
+            a CSV/Parquet/JSONL table.
+        config: the build config.
+        output: the Parquet file to write (with a ``split`` column).
+
+    Raises:
+        DataError: unreadable source, unknown columns, or nothing left after the filters.
+    """
+    import pandas as pd
+
+    frame = _select(read_source(source), config, source)
+    _check_columns(frame, config, source)
+    summary = BuildSummary(source=source, output=str(output), n_read=len(frame))
+    if "url" in frame.columns:
+        frame = frame.sort_values("url", kind="stable").reset_index(drop=True)
+    text_cols = config.text or tuple(
+        c for c in frame.columns if c != "url" and frame[c].map(lambda v: isinstance(v, str)).any()
+    )
+    for col in text_cols:
+        frame[col] = frame[col].map(clean_text)
+    dedupe_col = config.dedupe_column or (text_cols[0] if text_cols else None)
+    for rule, keep in [*_filters(config), *_dedupe(config, dedupe_col)]:
+        frame = _apply(frame, keep(frame), rule, summary)
+    for spec in config.labels:
+        labels = [map_label(spec, v) for v in frame[spec.source].tolist()]
+        frame[spec.name] = pd.Series(labels, index=frame.index, dtype=object)
+    if not len(frame):
+        raise DataError("no rows left after the filters; loosen them.", path=source)
+    _split(frame, config, source)
+    summary.n_kept = len(frame)
+    summary.splits = {
+        k: int((frame[config.split_column] == k).sum()) for k in ("train", "valid", "test")
+    }
+    for spec in config.labels:
+        counts = Counter("(missing)" if _missing(v) else str(v) for v in frame[spec.name])
+        summary.labels[spec.name] = dict(counts.most_common())
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(output, index=False)
+    return summary
+
+
+def _apply(frame: pd.DataFrame, keep: Any, rule: str, summary: BuildSummary) -> pd.DataFrame:
+    import numpy as np
+
+    mask = np.asarray(keep, dtype=bool)
+    summary.dropped.append((rule, int((~mask).sum())))
+    return frame[mask].reset_index(drop=True)
+
+
+def _split(frame: pd.DataFrame, config: BuildConfig, source: str) -> None:
+    if config.split_key not in frame.columns:
+        raise DataError(
+            f"the split key column '{config.split_key}' is not in the records "
+            "(set split.key to a stable id column).",
+            path=source,
+        )
+    frame[config.split_column] = frame[config.split_key].map(
+        lambda k: split_of(str(k), valid=config.valid, test=config.test, salt=config.salt)
+    )

@@ -1,0 +1,51 @@
+"""Label mapping: copy a column, or map values to labels by conditions (unmatched -> missing)."""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import Any
+
+from manyheads.dataset_build._config import LabelSpec
+
+__all__ = ["map_label"]
+
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    ">": operator.gt,
+    "<": operator.lt,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+
+
+def _matches(value: Any, op: str, target: Any) -> bool:
+    if isinstance(target, float):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return False
+        return number == number and _OPS[op](number, target)
+    return _OPS[op](str(value), str(target))
+
+
+def map_label(spec: LabelSpec, value: Any) -> str | None:
+    """The label of one source value; ``None`` (missing) when no rule matches.
+
+    Example:
+        >>> from manyheads.dataset_build._config import parse_build_config
+        >>> spec = parse_build_config({"labels": {"s": {"from": "rating",
+        ...     "map": {"positive": ">= 4", "negative": "<= 2"}}}}).labels[0]
+        >>> [map_label(spec, r) for r in (5, 4, 3, 2, None)]
+        ['positive', 'positive', None, 'negative', None]
+    """
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if not spec.rules:
+        text = str(value).strip()
+        return text or None
+    for label, (op, target) in spec.rules:
+        if _matches(value, op, target):
+            return label
+    return spec.default
