@@ -62,16 +62,17 @@ class DBMTL(LazyStateMixin, Aggregator):
 
     def forward(self, grads: Tensor) -> Tensor:
         self.step.add_(1)
-        log_grads = grads / (self.losses.to(grads).unsqueeze(1) + self.eps)  # [T, P]
+        inverse = 1.0 / (self.losses.to(grads) + self.eps)  # ∇ log(L + ε) = g / (L + ε)
         if self.ema.shape != grads.shape:
-            self.ema = log_grads.detach().clone()
+            self.ema = grads.detach() * inverse.unsqueeze(1)
         else:
             beta = self.beta / float(self.step) ** self.beta_sigma
-            self.ema.mul_(beta).add_((1.0 - beta) * log_grads.detach())
+            scale = ((1.0 - beta) * inverse).unsqueeze(1)  # [T, 1]: no [T, P] temporary
+            self.ema.mul_(beta).addcmul_(grads.detach(), scale.expand_as(grads))
         ema: Tensor = self.ema
         norms = ema.norm(dim=1)  # [T]
-        scale = norms.max() / norms.clamp(min=torch.finfo(norms.dtype).tiny)
-        update: Tensor = (scale.unsqueeze(1) * ema).sum(dim=0)
+        scale = torch.where(norms > 0, norms.max() / norms.clamp(min=1e-30), 0.0)
+        update: Tensor = scale @ ema
         return update
 
     def reset(self) -> None:

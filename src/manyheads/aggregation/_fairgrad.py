@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from torch import Tensor
 from torchjd.aggregation import FairGradWeighting
 
@@ -29,6 +31,8 @@ class FairGrad(GramianAggregator):
         >>> FairGrad(2)(torch.tensor([[1.0, 0.0], [0.0, 1.0]]))
         tensor([1., 1.])
     """
+
+    supports_rep_grad: ClassVar[bool] = False
 
     def __init__(self, n_tasks: int, *, alpha: float = 1.0, max_iters: int | None = None) -> None:
         super().__init__(n_tasks)

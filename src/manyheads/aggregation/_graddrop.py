@@ -44,10 +44,15 @@ class GradDrop(Aggregator):
         self.rng = SeededRandom(seed)
 
     def forward(self, grads: Tensor) -> Tensor:
-        total = grads.abs().sum(dim=0)  # [P]
-        purity = 0.5 * (1.0 + grads.sum(dim=0) / total.clamp(min=torch.finfo(grads.dtype).tiny))
+        total = grads.sum(dim=0)  # [P]
+        l1 = torch.linalg.vector_norm(grads, ord=1, dim=0)  # sum of |g_t|, no [T, P] temporary
+        positive, negative = 0.5 * (total + l1), 0.5 * (total - l1)
+        purity = 0.5 * (
+            1.0 + total / (positive - negative).clamp(min=torch.finfo(grads.dtype).tiny)
+        )
         generator = self.rng.device_generator(grads.device)
-        draw = torch.rand(grads.shape[1], generator=generator, device=grads.device)
-        keep = ((purity > draw) & (grads > 0)) | ((purity < draw) & (grads < 0))  # [T, P]
-        mask = self.leak + (1.0 - self.leak) * keep.to(grads.dtype)
-        return (mask * grads).sum(dim=0)
+        draw = torch.rand(
+            grads.shape[1], generator=generator, device=grads.device, dtype=grads.dtype
+        )
+        kept = torch.where(purity > draw, positive, 0.0) + torch.where(purity < draw, negative, 0.0)
+        return self.leak * total + (1.0 - self.leak) * kept

@@ -92,7 +92,7 @@ class MoCo(LazyStateMixin, Aggregator):
         if self.y.shape != grads.shape:
             self.y = torch.zeros_like(grads)
         y: Tensor = self.y
-        y.sub_(beta * (y - grads.detach()))  # [T, P]
+        y.mul_(1.0 - beta).add_(grads.detach(), alpha=beta)  # [T, P], in place
         gram = y @ y.T
         gram = gram / gram.diagonal().max().clamp(min=torch.finfo(gram.dtype).tiny)
         eye = torch.eye(self.n_tasks, device=grads.device, dtype=grads.dtype)

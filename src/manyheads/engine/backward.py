@@ -8,6 +8,13 @@
   parameters: one vectorised vector-Jacobian product (``is_grads_batched=True``: the T rows of the
   identity as batched grad outputs, no host copies), the aggregated update written to ``.grad``,
   and one more backward of ``Σ_t L_t + penalty`` restricted to the task-specific parameters.
+* A :class:`~manyheads.aggregation.GramianAggregator` needs only ``G = J Jᵀ``. Its Gramian is
+  computed without materialising ``J`` (:func:`shared_gramian`, the idea of TorchJD's autogram):
+  for every shared ``nn.Linear`` the per-task gradients at its output ``δ_t`` [B, out] and its
+  saved input ``a`` [B, in] give ``⟨δ_tᵀa, δ_sᵀa⟩ = ⟨a aᵀ δ_t, δ_s⟩``, so the vectorised backward
+  propagates only activation gradients (no ``[T, out, in]`` weight gradients); other shared
+  parameters (embeddings, normalisations) add their small Jacobian's ``J Jᵀ``. The update
+  ``Jᵀ w`` is then one ordinary backward of ``Σ_t w_t L_t`` restricted to the shared parameters.
 * With ``method.rep_grad`` the Jacobian is taken at the shared features instead (``[T, B·D]``,
   through the heads only); the aggregated feature gradient is then backpropagated once through
   the shared trunk. Shared parameters that the features do not depend on (cross-stitch units)
@@ -18,16 +25,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
+from torch.autograd.graph import GradientEdge, Node
 
-from manyheads.aggregation.base import Aggregator
+from manyheads.aggregation.base import Aggregator, GramianAggregator
 from manyheads.architectures.base import Features, MTLModel
 from manyheads.errors import InvalidParameterError
 from manyheads.weighting._gradient import GradientNormWeighting
 from manyheads.weighting.base import Weighting
 
-__all__ = ["backward", "feature_jacobian", "last_shared_layer", "shared_jacobian"]
+__all__ = [
+    "backward",
+    "feature_jacobian",
+    "last_shared_layer",
+    "shared_gramian",
+    "shared_jacobian",
+]
 
 
 def _batched_grads(losses: Tensor, inputs: list[Tensor]) -> list[Tensor]:
@@ -51,6 +67,9 @@ def _batched_grads(losses: Tensor, inputs: list[Tensor]) -> list[Tensor]:
 def shared_jacobian(losses: Tensor, params: list[nn.Parameter]) -> Tensor:
     """Per-task gradients of ``losses`` [T] w.r.t. ``params``, flattened: ``[T, P]``.
 
+    Shared linear layers get their rows from one vectorised backward of activation gradients
+    ``δ_t`` and ``δ_tᵀ a`` (one batched matmul per layer) instead of a vmapped weight gradient.
+
     Example:
         >>> w = nn.Parameter(torch.tensor([1.0, 2.0]))
         >>> shared_jacobian(torch.stack([w[0] * 3, (w ** 2).sum()]), [w])
@@ -58,7 +77,123 @@ def shared_jacobian(losses: Tensor, params: list[nn.Parameter]) -> Tensor:
                 [2., 4.]])
     """
     n_tasks = losses.shape[0]
-    return torch.cat([g.reshape(n_tasks, -1) for g in _batched_grads(losses, list(params))], 1)
+    linear, deltas, rest = _task_deltas(losses, params)
+    offsets, total = {}, 0
+    for p in params:
+        offsets[id(p)] = total
+        total += p.numel()
+    jac = losses.new_zeros(n_tasks, total)  # written in place: no concatenation copy
+    with torch.no_grad():
+        for (node, weight, bias), delta in zip(linear, deltas, strict=True):
+            if delta is None:
+                continue
+            a = node._saved_mat1  # [B, in]
+            start, shape = offsets[id(weight)], weight.shape
+            for t in range(n_tasks):  # δ_tᵀ a [out, in] straight into row t
+                torch.mm(delta[t].T, a, out=jac[t, start : start + weight.numel()].view(shape))
+            start = offsets[id(bias)]
+            jac[:, start : start + bias.numel()] = delta.sum(dim=1)  # [T, out]
+        for param, grad in rest:
+            start = offsets[id(param)]
+            jac[:, start : start + param.numel()] = grad.reshape(n_tasks, -1)
+    return jac
+
+
+def _linear_nodes(root: Node, params: list[nn.Parameter]) -> list[tuple[Any, Tensor, Tensor]]:
+    """``(addmm node, weight, bias)`` of each shared linear layer used once in the graph."""
+    wanted = {id(p) for p in params}
+    parents: dict[Any, int] = {}
+    seen: set[Any] = set()
+    stack: list[Any] = [root]
+    found: list[tuple[Any, Tensor, Tensor]] = []
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        if type(node).__name__ == "AddmmBackward0":
+            bias, _, transpose = (edge[0] for edge in node.next_functions)
+            weight = transpose.next_functions[0][0] if transpose is not None else None
+            if (
+                bias is not None
+                and weight is not None
+                and type(transpose).__name__ == "TBackward0"
+                and type(bias).__name__ == type(weight).__name__ == "AccumulateGrad"
+                and id(bias.variable) in wanted
+                and id(weight.variable) in wanted
+                and getattr(node, "_saved_alpha", 1) == 1 == getattr(node, "_saved_beta", 1)
+                and getattr(node, "_saved_mat1", None) is not None
+            ):
+                found.append((node, weight.variable, bias.variable))
+        for child, _ in node.next_functions:
+            if child is not None:
+                parents[child] = parents.get(child, 0) + 1
+                stack.append(child)
+
+    def used_once(node: Any, weight: Tensor, bias: Tensor) -> bool:
+        transpose = node.next_functions[2][0]
+        return (
+            parents[transpose] == 1
+            and parents[transpose.next_functions[0][0]] == 1
+            and (parents[node.next_functions[0][0]] == 1)
+        )
+
+    return [entry for entry in found if used_once(*entry)]
+
+
+def _task_deltas(
+    losses: Tensor, params: list[nn.Parameter]
+) -> tuple[list[tuple[Any, Tensor, Tensor]], list[Tensor | None], list[tuple[Tensor, Tensor]]]:
+    """One vectorised backward: ``δ_t`` at each shared linear layer, gradients of the others."""
+    if losses.grad_fn is None:
+        return [], [], []
+    linear = _linear_nodes(losses.grad_fn, params)
+    covered = {id(t) for _, w, b in linear for t in (w, b)}
+    rest = [p for p in params if id(p) not in covered]
+    edges: list[Any] = [GradientEdge(node, 0) for node, _, _ in linear]
+    eye = torch.eye(losses.shape[0], dtype=losses.dtype, device=losses.device)
+    grads = torch.autograd.grad(
+        losses,
+        [*edges, *rest],
+        grad_outputs=eye,
+        is_grads_batched=True,
+        retain_graph=True,
+        allow_unused=True,
+    )
+    others: list[tuple[Tensor, Tensor]] = [
+        (p, g) for p, g in zip(rest, grads[len(linear) :], strict=True) if g is not None
+    ]
+    return linear, list(grads[: len(linear)]), others
+
+
+def shared_gramian(losses: Tensor, params: list[nn.Parameter]) -> Tensor:
+    """The Gramian ``J Jᵀ`` [T, T] of the per-task gradients w.r.t. ``params``, without ``J``.
+
+    Example:
+        >>> _ = torch.manual_seed(0)
+        >>> layer = nn.Linear(3, 2)
+        >>> out = layer(torch.randn(5, 3))
+        >>> losses = torch.stack([out[:, 0].pow(2).mean(), out[:, 1].mean()])
+        >>> jac = shared_jacobian(losses, list(layer.parameters()))
+        >>> torch.allclose(shared_gramian(losses, list(layer.parameters())), jac @ jac.T)
+        True
+    """
+    n_tasks = losses.shape[0]
+    linear, deltas, rest = _task_deltas(losses, params)
+    gramian = losses.new_zeros(n_tasks, n_tasks)
+    with torch.no_grad():
+        for (node, _, _), delta in zip(linear, deltas, strict=True):
+            if delta is None:
+                continue
+            a = node._saved_mat1  # [B, in]
+            mixed = torch.einsum("bc,tco->tbo", a @ a.T, delta)  # [T, B, out]
+            gramian += torch.einsum("tbo,sbo->ts", mixed, delta)  # weight part
+            bias = delta.sum(dim=1)  # [T, out]
+            gramian += bias @ bias.T
+        for _, grad in rest:
+            flat = grad.reshape(n_tasks, -1)
+            gramian += flat @ flat.T
+    return gramian
 
 
 def feature_jacobian(losses: Tensor, features: list[Tensor]) -> Tensor:
@@ -70,7 +205,8 @@ def feature_jacobian(losses: Tensor, features: list[Tensor]) -> Tensor:
         tensor([[1., 1.],
                 [2., 4.]])
     """
-    return shared_jacobian(losses, features)  # type: ignore[arg-type]
+    n_tasks = losses.shape[0]
+    return torch.cat([g.reshape(n_tasks, -1) for g in _batched_grads(losses, features)], 1)
 
 
 def last_shared_layer(params: list[nn.Parameter]) -> list[nn.Parameter]:
@@ -186,6 +322,9 @@ def backward(
         method.observe_losses(losses.detach())
         if method.rep_grad:
             _rep_backward(losses, model, method, shared, features)
+        elif isinstance(method, GramianAggregator):
+            weights = method.weights(shared_gramian(losses, shared)).to(losses.dtype).detach()
+            torch.autograd.backward((weights * losses).sum(), inputs=shared, retain_graph=True)
         else:
             _write_grads(shared, method(shared_jacobian(losses, shared)))
         if penalty is not None and penalty.requires_grad:

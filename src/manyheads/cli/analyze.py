@@ -1,0 +1,62 @@
+"""``manyheads analyze RUN``: task gradient cosine similarities and conflict rates of a run."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register the ``analyze`` subcommand."""
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "analyze", help="pairwise task gradient cosine and conflict rate of a trained run"
+    )
+    p.add_argument("run_dir", metavar="RUN", help="a run directory written by train / fit")
+    p.add_argument("--data", help="labelled data to use (default: the run's training data)")
+    p.add_argument("--batch-size", type=int, default=256, help="rows per batch")
+    p.add_argument("--max-batches", type=int, default=50, help="batches to analyse")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write ``task_relations.json`` and ``task_relations.png`` into the run directory."""
+    from pathlib import Path
+
+    from manyheads._api import load
+    from manyheads.analysis import plot_relations, task_relations
+    from manyheads.data.io import read_table
+    from manyheads.errors import InvalidParameterError
+
+    directory = Path(args.run_dir)
+    if args.data:
+        frame = read_table(args.data)
+    else:
+        config_path = directory / "config.yaml"
+        from manyheads._splits import load_splits
+        from manyheads.config.load import load_config
+
+        config = load_config(config_path) if config_path.exists() else None
+        if config is None or (config.data.train is None and not config.data.dataset):
+            raise InvalidParameterError(
+                f"The run '{directory}' does not name its training data in config.yaml (it was "
+                "trained from a DataFrame). Pass the data with --data FILE."
+            )
+        frame = load_splits(config)[0].train
+    relations = task_relations(
+        load(directory), frame, batch_size=args.batch_size, max_batches=args.max_batches
+    )
+    (directory / "task_relations.json").write_text(relations.to_json())
+    plot_relations(relations, directory / "task_relations.png")
+    names = relations.tasks
+    width = max(len(t) for t in names)
+    print(f"cosine (conflict rate) over {relations.n_batches} batches:")
+    for i, a in enumerate(names):
+        cells = [
+            f"{relations.cosine[i][j]:+.2f} ({relations.conflict_rate[i][j]:.0%})"
+            for j in range(len(names))
+        ]
+        print(f"{a:>{width}}  " + "  ".join(cells))
+    print(f"wrote {directory / 'task_relations.json'} and {directory / 'task_relations.png'}")
+    return 0
