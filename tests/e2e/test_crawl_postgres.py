@@ -13,7 +13,6 @@ from crawl_helpers.fixtures import postgres_url, run_cli  # noqa: F401
 from crawl_helpers.postgres import fresh_database
 from crawl_helpers.review_site import make_review_site, review_crawl_yaml
 from crawl_helpers.servers import serve_pages
-
 from manyheads.crawl import read_store
 from manyheads.crawl._store import Store
 

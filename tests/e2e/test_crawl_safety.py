@@ -14,7 +14,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from crawl_helpers.fixtures import run_cli
 from crawl_helpers.servers import serve_pages
-
 from manyheads.crawl._store import Store
 
 pytestmark = pytest.mark.slow
@@ -75,7 +74,8 @@ def test_proxies_rotate(tmp_path: Path) -> None:
         )
         run_cli("crawl", "crawl.yaml", cwd=tmp_path)
         origin_paths = origin.log.paths()
-    assert log1 and log2, "both proxies must carry requests"
+    assert log1, "both proxies must carry requests"
+    assert log2, "both proxies must carry requests"
     assert all(p.startswith(origin.url) for p in log1 + log2)
     assert len(log1 + log2) == len(origin_paths)
     rows = Store(f"sqlite:///{tmp_path / 'c.db'}").page_rows()

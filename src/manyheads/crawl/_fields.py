@@ -50,9 +50,10 @@ def convert(value: str | None, type_: str) -> Any:
     """
     if value is None:
         return None
+    if type_ == "str":  # collapse spaces and blank lines; keep line breaks
+        lines = (" ".join(line.split()) for line in value.splitlines())
+        return "\n".join(line for line in lines if line) or None
     value = " ".join(value.split())
-    if type_ == "str":
-        return value or None
     if type_ == "bool":
         low = value.lower()
         return True if low in _TRUE else False if low in _FALSE else None
@@ -63,11 +64,30 @@ def convert(value: str | None, type_: str) -> Any:
     return int(number) if type_ == "int" else number
 
 
-_LANDMARKS = ("//main", '//*[@role="main"]', "//article")
-_TEXT = (
-    ".//text()[not(ancestor::script or ancestor::style or ancestor::noscript"
-    " or ancestor::nav or ancestor::form or ancestor::template)]"
+_LANDMARKS = ('//main', '//*[@role="main"]', "//article")
+_SKIP = frozenset({"script", "style", "noscript", "nav", "form", "template", "button", "select"})
+_BLOCKS = frozenset(
+    "address article aside blockquote br dd details div dl dt fieldset figcaption figure footer "
+    "h1 h2 h3 h4 h5 h6 header hr li main ol p pre section summary table td th tr ul".split()
 )
+
+
+def _walk(node: Any, out: list[str]) -> None:
+    """Append the text under ``node`` with a line break around block elements."""
+    tag = node.tag if isinstance(node.tag, str) else None  # comments have a function as tag
+    if tag in _SKIP:
+        return
+    block = tag in _BLOCKS
+    if block:
+        out.append("\n")
+    if tag is not None and node.text:
+        out.append(node.text)
+    for child in node:
+        _walk(child, out)
+        if child.tail:
+            out.append(child.tail)
+    if block:
+        out.append("\n")
 
 
 def landmark_text(selector: Any) -> str | None:
@@ -75,13 +95,15 @@ def landmark_text(selector: Any) -> str | None:
 
     Example:
         >>> from parsel import Selector
-        >>> landmark_text(Selector(text="<nav>menu</nav><main><p>Hello</p> <p>world</p></main>"))
-        'Hello world'
+        >>> landmark_text(Selector(text="<main><nav>menu</nav><p>Hello</p><p>wor<b>ld</b></p></main>"))
+        'Hello\\nworld'
     """
     for xpath in _LANDMARKS:
         nodes = selector.xpath(xpath)
         if len(nodes) == 1:
-            text = "".join(str(t) for t in nodes[0].root.xpath(_TEXT))
+            parts: list[str] = []
+            _walk(nodes[0].root, parts)
+            text = "".join(parts)
             text = _SPACES.sub(" ", text)
             text = _LINES.sub("\n", text).strip()
             return text or None

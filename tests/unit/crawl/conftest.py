@@ -7,4 +7,4 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from crawl_helpers.fixtures import postgres_url  # noqa: E402, F401
+from crawl_helpers.fixtures import postgres_url  # noqa: F401

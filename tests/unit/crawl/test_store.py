@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from crawl_helpers.postgres import fresh_database
 
+from crawl_helpers.postgres import fresh_database
 from manyheads.crawl import read_store
 from manyheads.crawl._store import Store, normalize_url
 from manyheads.errors import DataError
