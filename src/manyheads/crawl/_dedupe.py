@@ -102,5 +102,5 @@ class NearDuplicateIndex:
         self._signatures[key] = mh
         for other in candidates:
             if mh.jaccard(self._signatures[other]) >= self.threshold:
-                return other
+                return str(other)
         return None

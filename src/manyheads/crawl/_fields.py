@@ -64,12 +64,13 @@ def convert(value: str | None, type_: str) -> Any:
     return int(number) if type_ == "int" else number
 
 
-_LANDMARKS = ('//main', '//*[@role="main"]', "//article")
+_LANDMARKS = ("//main", '//*[@role="main"]', "//article")
 _SKIP = frozenset({"script", "style", "noscript", "nav", "form", "template", "button", "select"})
-_BLOCKS = frozenset(
+_BLOCK_TAGS = (
     "address article aside blockquote br dd details div dl dt fieldset figcaption figure footer "
-    "h1 h2 h3 h4 h5 h6 header hr li main ol p pre section summary table td th tr ul".split()
+    "h1 h2 h3 h4 h5 h6 header hr li main ol p pre section summary table td th tr ul"
 )
+_BLOCKS = frozenset(_BLOCK_TAGS.split(" "))
 
 
 def _walk(node: Any, out: list[str]) -> None:
@@ -95,7 +96,7 @@ def landmark_text(selector: Any) -> str | None:
 
     Example:
         >>> from parsel import Selector
-        >>> landmark_text(Selector(text="<main><nav>menu</nav><p>Hello</p><p>wor<b>ld</b></p></main>"))
+        >>> landmark_text(Selector(text="<main><nav>x</nav><p>Hello</p><p>wor<b>ld</b></p></main>"))
         'Hello\\nworld'
     """
     for xpath in _LANDMARKS:

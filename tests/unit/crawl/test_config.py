@@ -58,7 +58,8 @@ def test_all_problems_reported_at_once() -> None:
     text = str(info.value)
     assert text.startswith("c.yaml: 8 problems in the configuration:")
     assert "'ftp://x/' is not an http:// or https:// URL" in text
-    assert "unknown top-level key 'folow'" in text and "Did you mean 'follow'?" in text
+    assert "unknown top-level key 'folow'" in text
+    assert "Did you mean 'follow'?" in text
     assert "'limits.max_pages' must be an int >= 0. Got -1." in text
     assert "Did you mean 'timeout_s'?" in text
     assert "needs exactly one of css, xpath, extract, url_regex. Got ['css', 'xpath']" in text
@@ -91,7 +92,7 @@ def test_overrides_take_precedence(tmp_path: Path) -> None:
     assert cfg.store.raw_html
     assert cfg.store.url == "sqlite:///crawl.db"
     assert cfg.safety.allow_private
-    with pytest.raises(ConfigError, match="must look like key.sub=value"):
+    with pytest.raises(ConfigError, match=r"must look like key\.sub=value"):
         load_config(path, ["limits.max_pages"])
 
 

@@ -48,7 +48,8 @@ def test_main_text_falls_back_to_trafilatura() -> None:
         f"<p>Paragraph {i} of a long article about careful testing of crawlers.</p>"
         for i in range(12)
     )
-    html = f"<html><body><div id='menu'><a href='/'>Home</a></div><div>{paragraphs}</div></body></html>"
+    menu = "<div id='menu'><a href='/'>Home</a></div>"
+    html = f"<html><body>{menu}<div>{paragraphs}</div></body></html>"
     spec = (FieldSpec("text", extract="main_text"),)
     text = extract_page(html.encode(), "utf-8", "http://h/a", spec, keep_raw=False).fields["text"]
     assert "Paragraph 0 of a long article" in text
