@@ -6,7 +6,7 @@ architecture trains with the same budget; the best epoch is chosen on validation
 test AUC of each task is reported as mean ± std over seeds, next to the published figures.
 
 Usage:
-    MANYHEADS_DATA=../shared/data python bench/census_quality.py --seeds 5 --epochs 10 \
+    MANYHEADS_DATA=../shared/data python bench/census_quality.py --seeds 5 --epochs 8 \
         --out bench/results/census_quality
 """
 
@@ -37,42 +37,67 @@ PUBLISHED = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--architectures", default="stl,hps,mmoe,ple,cross_stitch,soft_sharing")
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--architectures", default="stl,hps,mmoe,ple,cross_stitch")
     parser.add_argument("--out", default="bench/results/census_quality")
     args = parser.parse_args()
     raw = {
         "data": {"dataset": "census-income"},
         "model": {
-            "architecture": "hps", "hidden": [128, 64], "tower": [32], "embed_dim": 8,
-            "n_experts": 8, "expert_hidden": [64], "n_levels": 2, "shared_experts": 2,
+            "architecture": "hps",
+            "hidden": [64],
+            "tower": [16],
+            "embed_dim": 8,
+            "n_experts": 8,
+            "expert_hidden": [32],
+            "n_levels": 2,
+            "shared_experts": 2,
             "specific_experts": 2,
         },
-        "train": {"epochs": args.epochs, "batch_size": 1024, "lr": 0.001, "optimizer": "adam",
-                  "monitor": "income.auc"},
+        "train": {
+            "epochs": args.epochs,
+            "batch_size": 1024,
+            "lr": 0.001,
+            "optimizer": "adam",
+            "monitor": "income.auc",
+        },
         "output": args.out,
     }
     began = time.perf_counter()
-    result = compare(build_config(raw), architectures=args.architectures.split(","),
-                     weightings=["ew"], seeds=args.seeds, output=args.out, overwrite=True,
-                     log=print)
+    result = compare(
+        build_config(raw),
+        architectures=args.architectures.split(","),
+        weightings=["ew"],
+        seeds=args.seeds,
+        output=args.out,
+        overwrite=True,
+        log=print,
+    )
     wall = time.perf_counter() - began
-    rows = ["| architecture | income AUC (test) | never-married AUC (test) | Δm% vs stl | "
-            "params | train s/run | published (income / never-married) |",
-            "|---|---|---|---|---|---|---|"]
+    rows = [
+        "| architecture | income AUC (test) | never-married AUC (test) | Δm% vs stl | "
+        "params | train s/run | published (income / never-married) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for v in result.variants:
         arch = v["architecture"]
         inc, mar = v["tasks"]["income"], v["tasks"]["never_married"]
         pub = PUBLISHED.get(arch)
         pub_text = f"{pub[1]:.4f} / {pub[2]:.4f} ({pub[0]})" if pub else "—"
-        rows.append(f"| {arch} | {inc['mean']:.4f} ± {inc['std']:.4f} | "
-                    f"{mar['mean']:.4f} ± {mar['std']:.4f} | "
-                    f"{v['delta_m']['mean']:+.3f} ± {v['delta_m']['std']:.3f} | "
-                    f"{v['n_parameters']:,} | {v['train_seconds']:.1f} | {pub_text} |")
+        rows.append(
+            f"| {arch} | {inc['mean']:.4f} ± {inc['std']:.4f} | "
+            f"{mar['mean']:.4f} ± {mar['std']:.4f} | "
+            f"{v['delta_m']['mean']:+.3f} ± {v['delta_m']['std']:.3f} | "
+            f"{v['n_parameters']:,} | {v['train_seconds']:.1f} | {pub_text} |"
+        )
     table = "\n".join(rows)
-    meta = {"date": str(date.today()), "machine": f"{platform.machine()} CPU, "
-            f"{torch.get_num_threads()} torch threads, no GPU", "seeds": args.seeds,
-            "epochs": args.epochs, "wall_seconds": round(wall, 1)}
+    meta = {
+        "date": str(date.today()),
+        "machine": f"{platform.machine()} CPU, {torch.get_num_threads()} torch threads, no GPU",
+        "seeds": args.seeds,
+        "epochs": args.epochs,
+        "wall_seconds": round(wall, 1),
+    }
     Path(args.out, "summary.md").write_text(table + "\n\n" + json.dumps(meta) + "\n")
     print(table)
     print(json.dumps(meta))

@@ -47,18 +47,31 @@ def _rechub_arrays(ds: Any) -> tuple[dict[str, Any], list[str], list[str]]:
     frames = {"train": ds.train, "valid": ds.valid, "test": ds.test}
     out: dict[str, Any] = {name: {} for name in frames}
     for col in cats:  # label encoding over all splits, as the torch-rechub census example does
-        vocab = {v: i for i, v in enumerate(sorted(set().union(
-            *(f[col].astype(str) for f in frames.values()))))}
+        vocab = {
+            v: i
+            for i, v in enumerate(
+                sorted(set().union(*(f[col].astype(str) for f in frames.values())))
+            )
+        }
         for name, f in frames.items():
             out[name][col] = f[col].astype(str).map(vocab).to_numpy(np.int64)
     for col in nums:
         lo, hi = float(ds.train[col].min()), float(ds.train[col].max())
         for name, f in frames.items():
             out[name][col] = ((f[col].to_numpy(np.float32) - lo) / max(hi - lo, 1e-9)).astype(
-                np.float32)
-    ys = {name: np.stack([f["income"].to_numpy(), f["never_married"].to_numpy()], axis=1)
-          .astype(np.float32) for name, f in frames.items()}
-    return {"x": out, "y": ys, "vocab": {c: int(out["train"][c].max()) + 1 for c in cats}}, cats, nums
+                np.float32
+            )
+    ys = {
+        name: np.stack([f["income"].to_numpy(), f["never_married"].to_numpy()], axis=1).astype(
+            np.float32
+        )
+        for name, f in frames.items()
+    }
+    return (
+        {"x": out, "y": ys, "vocab": {c: int(out["train"][c].max()) + 1 for c in cats}},
+        cats,
+        nums,
+    )
 
 
 def run_rechub(model: str, epochs: int) -> dict[str, Any]:
@@ -78,21 +91,40 @@ def run_rechub(model: str, epochs: int) -> dict[str, Any]:
     types = ["classification", "classification"]
     torch.manual_seed(0)
     if model == "mmoe":
-        net = MMOE(features, types, n_expert=cfg["n_experts"],
-                   expert_params={"dims": cfg["expert_dims"]},
-                   tower_params_list=[{"dims": cfg["tower"]}] * 2)
+        net = MMOE(
+            features,
+            types,
+            n_expert=cfg["n_experts"],
+            expert_params={"dims": cfg["expert_dims"]},
+            tower_params_list=[{"dims": cfg["tower"]}] * 2,
+        )
     else:
-        net = PLE(features, types, n_level=cfg["n_levels"], n_expert_specific=cfg["specific"],
-                  n_expert_shared=cfg["shared"], expert_params={"dims": cfg["expert_dims"]},
-                  tower_params_list=[{"dims": cfg["tower"]}] * 2)
+        net = PLE(
+            features,
+            types,
+            n_level=cfg["n_levels"],
+            n_expert_specific=cfg["specific"],
+            n_expert_shared=cfg["shared"],
+            expert_params={"dims": cfg["expert_dims"]},
+            tower_params_list=[{"dims": cfg["tower"]}] * 2,
+        )
     gen = DataGenerator(data["x"]["train"], data["y"]["train"])
     train_dl, _, test_dl = gen.generate_dataloader(
-        x_val=data["x"]["valid"], y_val=data["y"]["valid"], x_test=data["x"]["test"],
-        y_test=data["y"]["test"], batch_size=1024)
+        x_val=data["x"]["valid"],
+        y_val=data["y"]["valid"],
+        x_test=data["x"]["test"],
+        y_test=data["y"]["test"],
+        batch_size=1024,
+    )
     with tempfile.TemporaryDirectory() as tmp:
-        trainer = MTLTrainer(net, task_types=types, optimizer_params={"lr": 1e-3,
-                             "weight_decay": 1e-5}, n_epoch=epochs, device="cpu",
-                             model_path=tmp)
+        trainer = MTLTrainer(
+            net,
+            task_types=types,
+            optimizer_params={"lr": 1e-3, "weight_decay": 1e-5},
+            n_epoch=epochs,
+            device="cpu",
+            model_path=tmp,
+        )
         times = []
         for _ in range(epochs):
             began = time.perf_counter()
@@ -100,8 +132,13 @@ def run_rechub(model: str, epochs: int) -> dict[str, Any]:
             times.append(time.perf_counter() - began)
         aucs = trainer.evaluate(trainer.model, test_dl)
     n_params = sum(p.numel() for p in net.parameters())
-    return {"epoch_seconds": times, "rows": len(data["y"]["train"]), "n_parameters": n_params,
-            "auc_income": float(aucs[0]), "auc_never_married": float(aucs[1])}
+    return {
+        "epoch_seconds": times,
+        "rows": len(data["y"]["train"]),
+        "n_parameters": n_params,
+        "auc_income": float(aucs[0]),
+        "auc_never_married": float(aucs[1]),
+    }
 
 
 def run_manyheads(model: str, epochs: int) -> dict[str, Any]:
@@ -110,16 +147,33 @@ def run_manyheads(model: str, epochs: int) -> dict[str, Any]:
     from manyheads.config.load import build_config
 
     cfg = MODELS[model]
-    options: dict[str, Any] = {"architecture": model, "embed_dim": 4, "tower": cfg["tower"],
-                               "norm": "batch", "expert_hidden": cfg["expert_dims"]}
+    options: dict[str, Any] = {
+        "architecture": model,
+        "embed_dim": 4,
+        "tower": cfg["tower"],
+        "norm": "batch",
+        "expert_hidden": cfg["expert_dims"],
+    }
     if model == "mmoe":
         options["n_experts"] = cfg["n_experts"]
     else:
-        options |= {"n_levels": cfg["n_levels"], "specific_experts": cfg["specific"],
-                    "shared_experts": cfg["shared"]}
-    raw = {"data": {"dataset": "census-income"}, "model": options,
-           "train": {"epochs": epochs, "batch_size": 1024, "lr": 1e-3, "weight_decay": 1e-5,
-                     "optimizer": "adam"}, "output": None}
+        options |= {
+            "n_levels": cfg["n_levels"],
+            "specific_experts": cfg["specific"],
+            "shared_experts": cfg["shared"],
+        }
+    raw = {
+        "data": {"dataset": "census-income"},
+        "model": options,
+        "train": {
+            "epochs": epochs,
+            "batch_size": 1024,
+            "lr": 1e-3,
+            "weight_decay": 1e-5,
+            "optimizer": "adam",
+        },
+        "output": None,
+    }
     epoch_times: list[float] = []
     from manyheads.engine import trainer as trainer_module
 
@@ -134,9 +188,13 @@ def run_manyheads(model: str, epochs: int) -> dict[str, Any]:
     trainer_module.train_one_epoch = timed  # type: ignore[assignment]
     run = train_config(build_config(raw))
     metrics = run.metrics or {}
-    return {"epoch_seconds": epoch_times, "rows": 199523, "n_parameters": run.n_parameters,
-            "auc_income": metrics["tasks"]["income"]["auc"],
-            "auc_never_married": metrics["tasks"]["never_married"]["auc"]}
+    return {
+        "epoch_seconds": epoch_times,
+        "rows": 199523,
+        "n_parameters": run.n_parameters,
+        "auc_income": metrics["tasks"]["income"]["auc"],
+        "auc_never_married": metrics["tasks"]["never_married"]["auc"],
+    }
 
 
 def worker(framework: str, model: str, epochs: int) -> None:
@@ -161,34 +219,54 @@ def main() -> None:
     for model in args.models.split(","):
         row: dict[str, Any] = {"model": model}
         for framework in ("torch-rechub", "manyheads"):
-            done = subprocess.run([sys.executable, __file__, "--epochs", str(args.epochs),
-                                   "--worker", framework, model], capture_output=True, text=True,
-                                  check=True)
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--epochs",
+                    str(args.epochs),
+                    "--worker",
+                    framework,
+                    model,
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
-            r = json.loads(line[len("RESULT "):])
+            r = json.loads(line[len("RESULT ") :])
             median = statistics.median(r["epoch_seconds"])
             r |= {"seconds_per_epoch": median, "samples_per_second": r["rows"] / median}
             row[framework] = r
-        row["throughput_ratio"] = (row["manyheads"]["samples_per_second"]
-                                   / row["torch-rechub"]["samples_per_second"])
+        row["throughput_ratio"] = (
+            row["manyheads"]["samples_per_second"] / row["torch-rechub"]["samples_per_second"]
+        )
         results.append(row)
         print(json.dumps(row, indent=1), flush=True)
-    meta = {"date": str(date.today()), "machine": f"{platform.machine()} CPU, "
-            f"{os.cpu_count()} cores, torch {torch.__version__}, "
-            f"{torch.get_num_threads()} threads, no GPU", "epochs": args.epochs}
+    meta = {
+        "date": str(date.today()),
+        "machine": f"{platform.machine()} CPU, "
+        f"{os.cpu_count()} cores, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads, no GPU",
+        "epochs": args.epochs,
+    }
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"meta": meta, "results": results}, fh, indent=1)
-    print("| model | library | s/epoch | samples/s | peak RSS MB | params | test AUC income | "
-          "test AUC never-married |")
+    print(
+        "| model | library | s/epoch | samples/s | peak RSS MB | params | test AUC income | "
+        "test AUC never-married |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for row in results:
         for fw in ("torch-rechub", "manyheads"):
             r = row[fw]
-            print(f"| {row['model']} | {fw} | {r['seconds_per_epoch']:.2f} | "
-                  f"{r['samples_per_second']:,.0f} | {r['peak_rss_mb']:.0f} | "
-                  f"{r['n_parameters']:,} | {r['auc_income']:.4f} | "
-                  f"{r['auc_never_married']:.4f} |")
+            print(
+                f"| {row['model']} | {fw} | {r['seconds_per_epoch']:.2f} | "
+                f"{r['samples_per_second']:,.0f} | {r['peak_rss_mb']:.0f} | "
+                f"{r['n_parameters']:,} | {r['auc_income']:.4f} | "
+                f"{r['auc_never_married']:.4f} |"
+            )
         print(f"| {row['model']} | **ratio** | | **{row['throughput_ratio']:.2f}x** | | | | |")
     print(json.dumps(meta))
 

@@ -177,7 +177,7 @@ def fit(
     inputs: dict[str, str] | None = None,
     valid: Data | None = None,
     test: Data | None = None,
-    architecture: str = "hps",
+    architecture: str | type[MTLModel] = "hps",
     model_options: dict[str, Any] | None = None,
     weighting: str = "ew",
     weighting_options: dict[str, Any] | None = None,
@@ -194,7 +194,8 @@ def fit(
         inputs: column -> ``numeric`` / ``categorical`` / ``text``; None infers them.
         valid: validation data; if None, ``valid_fraction`` of train (seeded).
         test: test data, scored into ``run.metrics`` (never used for model selection).
-        architecture: a name from :func:`list_architectures`.
+        architecture: a name from :func:`list_architectures`, or a registered class such as
+            ``manyheads.architectures.MMoE``.
         model_options: keyword options of the architecture (``hidden``, ``n_experts`` ...).
         weighting: a name from :func:`list_weightings`.
         weighting_options: keyword options of the weighting.
@@ -229,7 +230,7 @@ def fit(
         data=DataConfig(valid_fraction=valid_fraction),
         tasks=tuple(tasks),
         inputs=inputs,
-        model=ModelConfig(architecture, dict(model_options or {})),
+        model=ModelConfig(_architecture_name(architecture), dict(model_options or {})),
         train=TrainSettings(**train_settings),
         weighting=weighting,
         weighting_options=dict(weighting_options or {}),
@@ -244,6 +245,21 @@ def fit(
         valid_frame = _frame(valid)
     splits = Splits(train_frame, valid_frame, _frame(test) if test is not None else None)
     return train_config(config, splits=splits, quiet=quiet, log=None if quiet else print)
+
+
+def _architecture_name(architecture: str | type[MTLModel]) -> str:
+    if isinstance(architecture, str):
+        return architecture
+    from manyheads.architectures._registry import ARCHITECTURES
+
+    for name in ARCHITECTURES.names():
+        if ARCHITECTURES.get(name) is architecture:
+            return name
+    raise InvalidParameterError(
+        f"The architecture class {architecture.__name__} is not registered. Register it with "
+        "manyheads.architectures.ARCHITECTURES.register(name, cls) so that saved models can be "
+        "loaded again, then pass the class or its name."
+    )
 
 
 # -- the shared training path -------------------------------------------------------------------

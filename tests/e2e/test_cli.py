@@ -73,6 +73,7 @@ def test_train_eval_predict_on_census_rows(tmp_path: Path, census_files: dict[st
     assert json.loads(ev.stdout)["tasks"]["income"]["auc"] == pytest.approx(
         metrics["tasks"]["income"]["auc"], abs=1e-6
     )
+    assert json.loads((run / "eval-test.json").read_text())["tasks"]["income"]["n"] == 600
 
 
 def test_validate_reports_every_problem_and_exits_2(

@@ -10,9 +10,20 @@ from pathlib import Path
 
 def test_quickstart_compares_three_architectures_on_the_shipped_sample(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "manyheads.cli.main", "quickstart", "--seeds", "1",
-         "-o", str(tmp_path / "qs")],
-        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "manyheads.cli.main",
+            "quickstart",
+            "--seeds",
+            "1",
+            "-o",
+            str(tmp_path / "qs"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
         env={"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1", "HOME": str(tmp_path)},
     )
     assert done.returncode == 0, done.stderr

@@ -17,7 +17,11 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument("run_dir", metavar="RUN", help="a run directory or model bundle")
     p.add_argument("data", help="a labelled CSV / Parquet / JSONL file")
-    p.add_argument("-o", "--output", help="also write the metrics JSON to this file")
+    p.add_argument(
+        "-o",
+        "--output",
+        help="write the metrics JSON here (default: RUN/eval-<data file stem>.json)",
+    )
     p.set_defaults(func=run)
 
 
@@ -28,8 +32,9 @@ def run(args: argparse.Namespace) -> int:
     metrics = load(args.run_dir).evaluate(args.data, split=Path(args.data).name)
     text = json.dumps(metrics, indent=2)
     print(text)
-    if args.output:
-        tmp = Path(args.output + ".tmp")
-        tmp.write_text(text)
-        tmp.replace(args.output)
+    stem = Path(args.data).name.split(".")[0]
+    out = Path(args.output) if args.output else Path(args.run_dir) / f"eval-{stem}.json"
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(out)
     return 0

@@ -112,6 +112,8 @@ def label_strings(series: pd.Series) -> pd.Series:
         >>> label_strings(pd.Series([1.0, 2.5])).tolist()
         ['1', '2.5']
     """
+    if isinstance(series.dtype, pd.StringDtype):  # pandas' own string dtype: no mixed types
+        return series.str.strip().astype(object).where(series.notna(), "nan")
     if pd.api.types.is_bool_dtype(series.dtype):
         return series.astype(str)
     if pd.api.types.is_integer_dtype(series.dtype):

@@ -94,6 +94,26 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(
     assert saved["tasks"] == full.metrics["tasks"]
 
 
+def test_architecture_given_as_a_class(toy_frame: pd.DataFrame) -> None:
+    from manyheads.architectures import MMoE
+
+    run = mh.fit(
+        toy_frame,
+        tasks=TASKS,
+        inputs=INPUTS,
+        architecture=MMoE,
+        epochs=1,
+        model_options={"n_experts": 2},
+    )
+    assert run.architecture == "mmoe"
+
+    class Unregistered(MMoE):
+        pass
+
+    with pytest.raises(InvalidParameterError, match="Unregistered is not registered"):
+        mh.fit(toy_frame, tasks=TASKS, architecture=Unregistered, epochs=1)
+
+
 def test_lr_schedules() -> None:
     s = TrainSettings(epochs=10, schedule="step", step_size=2, gamma=0.5, warmup_epochs=1)
     assert lr_factor(0, steps_per_epoch=4, s=s) == pytest.approx(0.25)
