@@ -6,12 +6,13 @@ import os
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from crawl_helpers.fixtures import DOCS_ROOT, run_cli
+from crawl_helpers.fixtures import DOCS_ROOT, run_cli, run_once
 from crawl_helpers.servers import serve_directory
 from manyheads.crawl import read_store
 from manyheads.crawl._store import Store
@@ -47,12 +48,16 @@ def docs_crawl(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str
         if os.environ.get("CI") == "true":
             pytest.fail(reason)
         pytest.skip(reason)
-    tmp = tmp_path_factory.mktemp("docs")
+    r = run_once(tmp_path_factory, "docs", _crawl)
+    return Path(r["db"]), r["requested"], r["stderr"]
+
+
+def _crawl(tmp: Path) -> dict[str, Any]:
     with serve_directory(DOCS_ROOT) as server:
         (tmp / "crawl.yaml").write_text(CONFIG.format(url=server.url))
         proc = run_cli("crawl", "crawl.yaml", cwd=tmp, timeout=150)
         requested = server.log.paths()
-    return tmp / "docs.db", requested, proc.stderr
+    return {"db": str(tmp / "docs.db"), "requested": requested, "stderr": proc.stderr}
 
 
 def test_pages_follow_the_rules(docs_crawl: tuple[Path, list[str], str]) -> None:

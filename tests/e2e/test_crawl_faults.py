@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ from crawl_helpers.faults import (
     TIMEOUT_S,
     FaultSite,
 )
-from crawl_helpers.fixtures import run_cli
+from crawl_helpers.fixtures import run_cli, run_once
 from crawl_helpers.servers import serve_pages
 from manyheads.crawl._store import Store
 
@@ -40,9 +41,7 @@ progress_s: 0
 """
 
 
-@pytest.fixture(scope="module")
-def fault_crawl(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, list[str], str, float]:
-    tmp = tmp_path_factory.mktemp("faults")
+def _crawl(tmp: Path) -> dict[str, Any]:
     site = FaultSite()
     with serve_pages(site.handle, raw=site.raw, raw_paths=FaultSite.RAW) as server:
         site.port = server.port
@@ -54,7 +53,13 @@ def fault_crawl(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, list[s
         entries = list(server.log.entries)
     flaky = [t for t, _, p, _ in entries if p == "/flaky"]
     gap = flaky[1] - flaky[0] if len(flaky) >= 2 else -1.0
-    return Store(f"sqlite:///{db}"), [e[2] for e in entries], proc.stdout, gap
+    return {"db": str(db), "requested": [e[2] for e in entries], "stdout": proc.stdout, "gap": gap}
+
+
+@pytest.fixture(scope="module")
+def fault_crawl(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, list[str], str, float]:
+    r = run_once(tmp_path_factory, "faults", _crawl)
+    return Store(f"sqlite:///{r['db']}"), r["requested"], r["stdout"], r["gap"]
 
 
 def _path(url: str) -> str:

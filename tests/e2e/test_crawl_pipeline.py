@@ -16,13 +16,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from crawl_helpers.fixtures import run_cli
+from crawl_helpers.fixtures import run_cli, run_once
 from crawl_helpers.review_site import make_review_site, review_crawl_yaml
 from crawl_helpers.servers import serve_pages
 
 pytestmark = pytest.mark.slow
 
-N_REVIEWS = 700
+N_REVIEWS = 500
 DATASET = """\
 columns: {text: text, department: category, rating: rating}
 text: [text]
@@ -41,7 +41,7 @@ data: {{train: {data}, split_column: split}}
 inputs: {{text: text}}
 tasks: {{department: {{type: multiclass}}, sentiment: {{type: binary}}}}
 model: {{architecture: hps}}
-train: {{epochs: 4, batch_size: 64, lr: 0.002, seed: 0}}
+train: {{epochs: 3, batch_size: 64, lr: 0.002, seed: 0}}
 output: {out}
 """
 
@@ -57,7 +57,20 @@ def _train(tmp: Path, data: str, name: str) -> dict[str, Any]:
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     import pandas as pd
 
-    tmp = tmp_path_factory.mktemp("pipeline")
+    result = run_once(tmp_path_factory, "pipeline", _build)
+    tmp = Path(result["tmp"])
+    return {
+        **result,
+        "tmp": tmp,
+        "site": make_review_site(N_REVIEWS),
+        "crawled": pd.read_parquet(tmp / "reviews.parquet"),
+        "direct": pd.read_parquet(tmp / "direct.parquet"),
+    }
+
+
+def _build(tmp: Path) -> dict[str, Any]:
+    import pandas as pd
+
     site = make_review_site(N_REVIEWS)
     with serve_pages(site.pages) as server:
         (tmp / "crawl.yaml").write_text(review_crawl_yaml(server.url, "sqlite:///crawl.db"))
@@ -96,14 +109,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "direct.parquet",
         cwd=tmp,
     )
-    return {
-        "tmp": tmp,
-        "site": site,
-        "crawl": crawl,
-        "build": build,
-        "crawled": pd.read_parquet(tmp / "reviews.parquet"),
-        "direct": pd.read_parquet(tmp / "direct.parquet"),
-    }
+    return {"tmp": str(tmp), "crawl": crawl, "build": build}
 
 
 def test_crawl_and_build_summary(pipeline: dict[str, Any]) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from crawl_helpers.fixtures import run_cli
+from crawl_helpers.fixtures import run_cli, run_once
 from crawl_helpers.review_site import make_review_site, review_crawl_yaml, review_html
 from crawl_helpers.servers import serve_pages
 from manyheads.crawl._store import Store
@@ -50,13 +50,21 @@ def _kill_midway(tmp: Path, db: Path, at_least: int) -> None:
     proc.wait(timeout=10)
 
 
+N_REVIEWS = 300
+
+
 @pytest.fixture(scope="module")
 def resumed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    tmp = tmp_path_factory.mktemp("resume")
-    site = make_review_site(300)
+    result = run_once(tmp_path_factory, "resume", _crawls)
+    result["site"] = make_review_site(N_REVIEWS)
+    return result
+
+
+def _crawls(tmp: Path) -> dict[str, Any]:
+    site = make_review_site(N_REVIEWS)
     pages = dict(site.pages)
     db = tmp / "crawl.db"
-    out: dict[str, Any] = {"site": site, "db": db}
+    out: dict[str, Any] = {"db": str(db)}
     with serve_pages(pages, delay_s=0.03) as server:
         (tmp / "crawl.yaml").write_text(
             review_crawl_yaml(server.url, f"sqlite:///{db}")
@@ -64,7 +72,7 @@ def resumed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         )
         _kill_midway(tmp, db, at_least=60)
         store = Store(f"sqlite:///{db}")
-        out["before"] = {r["url"] for r in store.page_rows()}
+        out["before"] = sorted(r["url"] for r in store.page_rows())
         out["runs_after_kill"] = store.runs()
         server.log.clear()
         out["resume_stdout"] = run_cli("crawl", "crawl.yaml", cwd=tmp).stdout
