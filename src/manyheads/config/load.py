@@ -54,12 +54,15 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     p = Path(path)
     if not p.exists():
         raise ConfigError([f"config file not found: {p}"])
+    loader = _UniqueKeyLoader(p.read_text(encoding="utf-8"))  # a SafeLoader subclass
     try:
-        data = yaml.load(p.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+        data = loader.get_single_data()
     except ConfigError as exc:
         raise ConfigError(exc.problems, source=str(p)) from None
     except yaml.YAMLError as exc:
         raise ConfigError([f"invalid YAML: {exc}"], source=str(p)) from None
+    finally:
+        loader.dispose()  # type: ignore[no-untyped-call]
     if data is None:
         data = {}
     if not isinstance(data, dict):
