@@ -457,6 +457,24 @@ def _final_metrics(
     }
 
 
+def json_safe(value: Any) -> Any:
+    """Replace NaN/inf (a metric on a split without labels) by None: strict JSON has no NaN.
+
+    Example:
+        >>> json_safe({"auc": float("nan"), "n": [1, 2.5]})
+        {'auc': None, 'n': [1, 2.5]}
+    """
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, float | np.floating):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
 def _write_run(run: Run, directory: Path) -> None:
     run.save(directory)
     for name in ("checkpoint.safetensors", "checkpoint.json"):
@@ -464,5 +482,5 @@ def _write_run(run: Run, directory: Path) -> None:
         if path.exists():
             path.rename(directory / f"last_{name}")
     tmp = directory / "metrics.json.tmp"
-    tmp.write_text(json.dumps(run.metrics, indent=2, default=float))
+    tmp.write_text(json.dumps(json_safe(run.metrics), indent=2, allow_nan=False))
     tmp.replace(directory / "metrics.json")

@@ -209,5 +209,7 @@ def save_json(comparison: Comparison) -> Path:
         "delta_m_note": "negative is better than single-task",
         "variants": comparison.variants,
     }
-    path.write_text(json.dumps(data, indent=2))
+    from manyheads._api import json_safe
+
+    path.write_text(json.dumps(json_safe(data), indent=2, allow_nan=False))
     return path

@@ -30,7 +30,9 @@ def run(args: argparse.Namespace) -> int:
     from manyheads._api import load
 
     metrics = load(args.run_dir).evaluate(args.data, split=Path(args.data).name)
-    text = json.dumps(metrics, indent=2)
+    from manyheads._api import json_safe
+
+    text = json.dumps(json_safe(metrics), indent=2, allow_nan=False)
     print(text)
     stem = Path(args.data).name.split(".")[0]
     out = Path(args.output) if args.output else Path(args.run_dir) / f"eval-{stem}.json"

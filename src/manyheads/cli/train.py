@@ -43,5 +43,8 @@ def run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         log=None if args.quiet else say,
     )
-    print(json.dumps({"output": config.output, **(result.metrics or {})}, indent=2))
+    from manyheads._api import json_safe
+
+    summary = {"output": config.output, **(result.metrics or {})}
+    print(json.dumps(json_safe(summary), indent=2, allow_nan=False))
     return 0

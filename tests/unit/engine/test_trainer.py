@@ -140,3 +140,28 @@ def test_separate_learning_rates_for_shared_and_task_parameters(toy_frame: pd.Da
     fresh = mh.create_model("hps", frozen.preprocessor.spec, {"good": 1, "score": 1, "shade": 3})
     for a, b in zip(frozen.model.shared_parameters(), fresh.shared_parameters(), strict=True):
         assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_rows_without_some_labels_still_train_the_other_tasks(
+    toy_frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    frame = toy_frame.copy()
+    frame.loc[frame.index[:300], "score"] = float("nan")  # 3/4 of rows lack the regression label
+    valid = frame.iloc[:80].copy()  # no regression label at all in validation
+    run = mh.fit(
+        frame.iloc[80:],
+        valid=valid,
+        tasks=TASKS,
+        inputs=INPUTS,
+        epochs=8,
+        batch_size=32,
+        lr=0.01,
+        output=tmp_path / "run",
+    )
+    assert run.metrics is not None
+    assert run.metrics["split"] == "valid"
+    assert run.metrics["tasks"]["good"]["auc"] > 0.95  # the labelled tasks trained
+    assert run.metrics["tasks"]["score"]["n"] == 0
+    saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert saved["tasks"]["score"]["rmse"] is None  # strict JSON: no NaN
+    assert all(pd.notna(h["train_loss/score"]) for h in run.history)
