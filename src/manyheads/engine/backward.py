@@ -246,9 +246,11 @@ def _weighting_backward(
 ) -> Tensor:
     if isinstance(method, GradientNormWeighting):
         shared = [p for p in model.shared_parameters() if p.requires_grad]
-        layer: list[Tensor] = list(last_shared_layer(shared)) if shared else _features(features)
-        grads = _batched_grads(losses, layer)
-        norms = torch.cat([g.reshape(losses.shape[0], -1) for g in grads], 1).norm(dim=1)
+        if shared:  # ||∇_W L_t||² is the diagonal of the last layer's Gramian
+            norms = shared_gramian(losses, last_shared_layer(shared)).diagonal().clamp(min=0).sqrt()
+        else:
+            grads = _batched_grads(losses, _features(features))
+            norms = torch.cat([g.reshape(losses.shape[0], -1) for g in grads], 1).norm(dim=1)
         method.observe_grad_norms(losses.detach(), norms.detach())
     weights = method(losses)
     objective = (weights * losses).sum()
