@@ -14,15 +14,17 @@ from typing import Any, ClassVar
 import scrapy
 from scrapy import signals
 from scrapy.http import HtmlResponse, Request, Response, TextResponse
-from scrapy.linkextractors import LinkExtractor
+from scrapy.linkextractors import IGNORED_EXTENSIONS, LinkExtractor
 from twisted.python.failure import Failure
 
 from manyheads.crawl._extraction import Extractor, default_workers
 from manyheads.crawl._items import FailureItem, PageItem, UnchangedItem
 from manyheads.crawl._state import CrawlState
-from manyheads.crawl._urls import SCHEMES, canonical_url, host_allowed, split_host
+from manyheads.crawl._urls import SCHEMES, canonical_url, has_extension, host_allowed, split_host
 
 __all__ = ["ConfigSpider", "describe_failure", "looks_binary"]
+
+_IGNORED = frozenset(f".{ext}" for ext in IGNORED_EXTENSIONS)  # Scrapy's list: images, archives ...
 
 
 def looks_binary(body: bytes) -> bool:
@@ -72,7 +74,10 @@ class ConfigSpider(scrapy.Spider):
         config = crawl_state.config
         self.crawl_state = crawl_state
         self.allowed_domains = list(config.allowed_domains)
-        self._links = LinkExtractor(tags=("a", "area"), attrs=("href",), unique=True)
+        # Scrapy's extension filter tests ~100 suffixes per link; a set lookup does the same.
+        self._links = LinkExtractor(
+            tags=("a", "area"), attrs=("href",), unique=True, deny_extensions=[]
+        )
         self._allow = [re.compile(p) for p in config.follow.allow]
         self._deny = [re.compile(p) for p in config.follow.deny]
         self._match = re.compile(config.items.match) if config.items.match else None
@@ -120,7 +125,9 @@ class ConfigSpider(scrapy.Spider):
         seen: dict[str, None] = {}
         for link in self._links.extract_links(response):
             scheme, host = split_host(link.url)
-            if scheme in SCHEMES and host_allowed(host, self.allowed_domains):
+            if scheme not in SCHEMES or not host_allowed(host, self.allowed_domains):
+                continue
+            if not has_extension(link.url, _IGNORED):
                 seen.setdefault(canonical_url(link.url), None)
         return list(seen)
 
