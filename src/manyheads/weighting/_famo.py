@@ -26,8 +26,8 @@ class FAMO(Weighting):
 
     Args:
         n_tasks: the number of tasks T.
-        lr: the logits' learning rate :math:`\alpha` (0.025 in the paper).
-        gamma: the logits' weight decay :math:`\gamma` (0.001 in the paper).
+        lr: the logits' learning rate :math:`\alpha` (0.025, the authors' code default).
+        gamma: the logits' weight decay :math:`\gamma` (0.01, the authors' code default).
         eps: added to every loss, which must be non-negative (lower bound 0).
 
     Example:
@@ -42,7 +42,7 @@ class FAMO(Weighting):
     step: Tensor
 
     def __init__(
-        self, n_tasks: int, *, lr: float = 0.025, gamma: float = 1e-3, eps: float = 1e-8
+        self, n_tasks: int, *, lr: float = 0.025, gamma: float = 0.01, eps: float = 1e-8
     ) -> None:
         super().__init__(n_tasks)
         if not (lr > 0 and gamma >= 0 and eps > 0):
