@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -12,8 +13,8 @@ from torch import Tensor, nn
 from manyheads._registry import did_you_mean
 from manyheads.architectures.base import Features, MTLModel, TaskTowers
 from manyheads.data.preprocess import InputSpec
+from manyheads.encoders._registry import build_input
 from manyheads.encoders.mlp import MLP
-from manyheads.encoders.tabular import TabularInput
 from manyheads.errors import InvalidParameterError
 from manyheads.tasks import list_task_types
 
@@ -86,6 +87,8 @@ class Cascade(MTLModel):
         text_dim: text bag width.
         dropout: dropout probability.
         norm: ``none``, ``batch`` or ``layer``.
+        encoder: the input encoder (``manyheads ls encoders``); ``tabular`` by default.
+        encoder_options: keyword options of the encoder.
 
     Raises:
         InvalidParameterError: ``order`` is not a permutation of the task names, ``kinds`` names
@@ -111,6 +114,8 @@ class Cascade(MTLModel):
         text_dim: int = 32,
         dropout: float = 0.0,
         norm: str = "none",
+        encoder: str = "tabular",
+        encoder_options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(heads)
         self.order = _check_order(order, self.task_names)
@@ -118,7 +123,13 @@ class Cascade(MTLModel):
         self.funnel = bool(funnel)
         if self.funnel:
             _check_funnel(heads, self.kinds)
-        self.input = TabularInput(spec, embed_dim=embed_dim, text_dim=text_dim)
+        self.input = build_input(
+            spec,
+            encoder=encoder,
+            encoder_options=encoder_options,
+            embed_dim=embed_dim,
+            text_dim=text_dim,
+        )
         self.bottom = MLP(self.input.out_dim, hidden, dropout=dropout, norm=norm)
         width = self.bottom.out_dim
         in_dims = {t: width for t in self.order}

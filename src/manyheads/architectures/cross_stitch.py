@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import pairwise
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from manyheads.architectures.base import Features, MTLModel, TaskTowers
 from manyheads.data.preprocess import InputSpec
+from manyheads.encoders._registry import build_input
 from manyheads.encoders.mlp import MLP
-from manyheads.encoders.tabular import TabularInput
 
 __all__ = ["CrossStitch", "cross_stitch_init"]
 
@@ -55,6 +56,8 @@ class CrossStitch(MTLModel):
         text_dim: text bag width.
         dropout: dropout probability.
         norm: ``none``, ``batch`` or ``layer``.
+        encoder: the input encoder (``manyheads ls encoders``); ``tabular`` by default.
+        encoder_options: keyword options of the encoder.
 
     Example:
         >>> m = CrossStitch(InputSpec(3, (), ()), {"a": 1, "b": 4}, hidden=[8, 8], tower=[4])
@@ -73,9 +76,17 @@ class CrossStitch(MTLModel):
         text_dim: int = 32,
         dropout: float = 0.0,
         norm: str = "none",
+        encoder: str = "tabular",
+        encoder_options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(heads)
-        self.input = TabularInput(spec, embed_dim=embed_dim, text_dim=text_dim)
+        self.input = build_input(
+            spec,
+            encoder=encoder,
+            encoder_options=encoder_options,
+            embed_dim=embed_dim,
+            text_dim=text_dim,
+        )
         widths = [self.input.out_dim, *hidden]
         self.columns = nn.ModuleDict(
             {

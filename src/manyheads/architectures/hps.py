@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from torch import Tensor, nn
 
 from manyheads.architectures.base import Features, MTLModel, TaskTowers
 from manyheads.data.preprocess import InputSpec
+from manyheads.encoders._registry import build_input
 from manyheads.encoders.mlp import MLP
-from manyheads.encoders.tabular import TabularInput
 
 __all__ = ["HPS"]
 
@@ -26,6 +27,8 @@ class HPS(MTLModel):
         text_dim: text bag width.
         dropout: dropout probability.
         norm: ``none``, ``batch`` or ``layer``.
+        encoder: the input encoder (``manyheads ls encoders``); ``tabular`` by default.
+        encoder_options: keyword options of the encoder.
 
     Example:
         >>> import torch
@@ -45,9 +48,17 @@ class HPS(MTLModel):
         text_dim: int = 32,
         dropout: float = 0.0,
         norm: str = "none",
+        encoder: str = "tabular",
+        encoder_options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(heads)
-        self.input = TabularInput(spec, embed_dim=embed_dim, text_dim=text_dim)
+        self.input = build_input(
+            spec,
+            encoder=encoder,
+            encoder_options=encoder_options,
+            embed_dim=embed_dim,
+            text_dim=text_dim,
+        )
         self.bottom = MLP(self.input.out_dim, hidden, dropout=dropout, norm=norm)
         self.towers = TaskTowers(self.bottom.out_dim, heads, tower, dropout=dropout, norm=norm)
 

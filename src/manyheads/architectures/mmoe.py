@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -10,7 +11,7 @@ from torch import Tensor, nn
 from manyheads.architectures._experts import FusedExperts, check_count, mix
 from manyheads.architectures.base import Features, MTLModel, TaskTowers
 from manyheads.data.preprocess import InputSpec
-from manyheads.encoders.tabular import TabularInput
+from manyheads.encoders._registry import build_input
 
 __all__ = ["MMoE"]
 
@@ -36,6 +37,8 @@ class MMoE(MTLModel):
         text_dim: text bag width.
         dropout: dropout probability.
         norm: ``none``, ``batch`` or ``layer``.
+        encoder: the input encoder (``manyheads ls encoders``); ``tabular`` by default.
+        encoder_options: keyword options of the encoder.
 
     Raises:
         InvalidParameterError: ``n_experts`` < 1 or an invalid ``dropout`` / ``norm``.
@@ -58,10 +61,18 @@ class MMoE(MTLModel):
         text_dim: int = 32,
         dropout: float = 0.0,
         norm: str = "none",
+        encoder: str = "tabular",
+        encoder_options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(heads)
         check_count("MMoE", "n_experts", n_experts)
-        self.input = TabularInput(spec, embed_dim=embed_dim, text_dim=text_dim)
+        self.input = build_input(
+            spec,
+            encoder=encoder,
+            encoder_options=encoder_options,
+            embed_dim=embed_dim,
+            text_dim=text_dim,
+        )
         width = self.input.out_dim
         self.experts = FusedExperts(width, n_experts, expert_hidden, dropout=dropout, norm=norm)
         self.gates = nn.ModuleDict({t: nn.Linear(width, n_experts) for t in heads})

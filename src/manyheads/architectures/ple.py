@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -10,7 +11,7 @@ from torch import Tensor, nn
 from manyheads.architectures._experts import FusedExperts, check_count, mix
 from manyheads.architectures.base import Features, MTLModel, TaskTowers
 from manyheads.data.preprocess import InputSpec
-from manyheads.encoders.tabular import TabularInput
+from manyheads.encoders._registry import build_input
 
 __all__ = ["PLE"]
 
@@ -97,6 +98,8 @@ class PLE(MTLModel):
         text_dim: text bag width.
         dropout: dropout probability.
         norm: ``none``, ``batch`` or ``layer``.
+        encoder: the input encoder (``manyheads ls encoders``); ``tabular`` by default.
+        encoder_options: keyword options of the encoder.
 
     Raises:
         InvalidParameterError: a count < 1 or an invalid ``dropout`` / ``norm``.
@@ -121,12 +124,20 @@ class PLE(MTLModel):
         text_dim: int = 32,
         dropout: float = 0.0,
         norm: str = "none",
+        encoder: str = "tabular",
+        encoder_options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(heads)
         check_count("PLE", "n_levels", n_levels)
         check_count("PLE", "shared_experts", shared_experts)
         check_count("PLE", "specific_experts", specific_experts)
-        self.input = TabularInput(spec, embed_dim=embed_dim, text_dim=text_dim)
+        self.input = build_input(
+            spec,
+            encoder=encoder,
+            encoder_options=encoder_options,
+            embed_dim=embed_dim,
+            text_dim=text_dim,
+        )
         levels: list[_CGCLevel] = []
         width = self.input.out_dim
         for j in range(n_levels):

@@ -5,14 +5,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from itertools import combinations
+from typing import Any
 
 from torch import Tensor, nn
 
 from manyheads._registry import did_you_mean
 from manyheads.architectures.base import Features, MTLModel, TaskTowers
 from manyheads.data.preprocess import InputSpec
+from manyheads.encoders._registry import build_input
 from manyheads.encoders.mlp import MLP
-from manyheads.encoders.tabular import TabularInput
 from manyheads.errors import InvalidParameterError
 
 __all__ = ["PENALTIES", "SoftSharing", "pairwise_distance"]
@@ -60,6 +61,8 @@ class SoftSharing(MTLModel):
         text_dim: text bag width.
         dropout: dropout probability.
         norm: ``none``, ``batch`` or ``layer``.
+        encoder: the input encoder (``manyheads ls encoders``); ``tabular`` by default.
+        encoder_options: keyword options of the encoder.
         penalty: ``l2`` (squared Euclidean) or ``l1`` (absolute) distance.
         penalty_weight: the factor of the penalty, >= 0.
 
@@ -86,6 +89,8 @@ class SoftSharing(MTLModel):
         text_dim: int = 32,
         dropout: float = 0.0,
         norm: str = "none",
+        encoder: str = "tabular",
+        encoder_options: dict[str, Any] | None = None,
         penalty: str = "l2",
         penalty_weight: float = 1e-3,
     ) -> None:
@@ -93,7 +98,16 @@ class SoftSharing(MTLModel):
         _check_penalty(penalty, penalty_weight)
         self.penalty_kind = penalty
         self.penalty_weight = float(penalty_weight)
-        inputs = {t: TabularInput(spec, embed_dim=embed_dim, text_dim=text_dim) for t in heads}
+        inputs = {
+            t: build_input(
+                spec,
+                encoder=encoder,
+                encoder_options=encoder_options,
+                embed_dim=embed_dim,
+                text_dim=text_dim,
+            )
+            for t in heads
+        }
         bottoms = {t: MLP(inputs[t].out_dim, hidden, dropout=dropout, norm=norm) for t in heads}
         self.inputs = nn.ModuleDict(inputs)
         self.bottoms = nn.ModuleDict(bottoms)

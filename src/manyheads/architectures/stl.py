@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from torch import Tensor, nn
 
 from manyheads.architectures.base import Features, MTLModel, TaskTowers
 from manyheads.data.preprocess import InputSpec
+from manyheads.encoders._registry import build_input
 from manyheads.encoders.mlp import MLP
-from manyheads.encoders.tabular import TabularInput
 
 __all__ = ["STL"]
 
@@ -29,6 +30,8 @@ class STL(MTLModel):
         text_dim: text bag width.
         dropout: dropout probability.
         norm: ``none``, ``batch`` or ``layer``.
+        encoder: the input encoder (``manyheads ls encoders``); ``tabular`` by default.
+        encoder_options: keyword options of the encoder.
     """
 
     def __init__(
@@ -42,9 +45,20 @@ class STL(MTLModel):
         text_dim: int = 32,
         dropout: float = 0.0,
         norm: str = "none",
+        encoder: str = "tabular",
+        encoder_options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(heads)
-        inputs = {t: TabularInput(spec, embed_dim=embed_dim, text_dim=text_dim) for t in heads}
+        inputs = {
+            t: build_input(
+                spec,
+                encoder=encoder,
+                encoder_options=encoder_options,
+                embed_dim=embed_dim,
+                text_dim=text_dim,
+            )
+            for t in heads
+        }
         bottoms = {t: MLP(inputs[t].out_dim, hidden, dropout=dropout, norm=norm) for t in heads}
         self.inputs = nn.ModuleDict(inputs)
         self.bottoms = nn.ModuleDict(bottoms)

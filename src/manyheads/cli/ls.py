@@ -7,13 +7,13 @@ from typing import Any
 
 __all__ = ["add_parser", "run"]
 
-WHAT = ("architectures", "weightings", "tasks", "metrics", "datasets")
+WHAT = ("architectures", "encoders", "weightings", "tasks", "metrics", "datasets")
 
 
 def add_parser(subparsers: Any) -> None:
     """Register the ``ls`` subcommand."""
     p: argparse.ArgumentParser = subparsers.add_parser(
-        "ls", help="list architectures, weightings, task types, metrics, datasets"
+        "ls", help="list architectures, encoders, weightings, task types, metrics, datasets"
     )
     p.add_argument("what", nargs="?", choices=WHAT, help="what to list (default: everything)")
     p.set_defaults(func=run)
@@ -24,6 +24,10 @@ def _rows(what: str) -> dict[str, str]:
         from manyheads.architectures._registry import ARCHITECTURES
 
         return ARCHITECTURES.describe()
+    if what == "encoders":
+        from manyheads.encoders import ENCODERS
+
+        return ENCODERS.describe()
     if what == "weightings":
         from manyheads.weighting._registry import WEIGHTINGS
 

@@ -6,11 +6,12 @@ import torch
 from torch import Tensor, nn
 
 from manyheads.data.preprocess import InputSpec
+from manyheads.encoders.base import InputEncoder
 
 __all__ = ["TabularInput"]
 
 
-class TabularInput(nn.Module):
+class TabularInput(InputEncoder):
     """Embeds one encoded row into a flat vector of width :attr:`out_dim`.
 
     All categorical columns share one embedding table through per-column offsets (one lookup per
