@@ -70,7 +70,7 @@ def test_proxies_rotate(tmp_path: Path) -> None:
         (tmp_path / "crawl.yaml").write_text(
             f"start_urls: ['{origin.url}/']\nallowed_domains: [127.0.0.1]\n"
             "store: sqlite:///c.db\nprogress_s: 0\nsafety: {allow_private: true}\n"
-            f"politeness: {{proxies: ['{proxy1.url}', '{proxy2.url}'], autothrottle: false}}\n"
+            f"politeness: {{proxies: ['{proxy1.url}', '{proxy2.url}'], autothrottle: true}}\n"
         )
         run_cli("crawl", "crawl.yaml", cwd=tmp_path)
         origin_paths = origin.log.paths()

@@ -52,16 +52,15 @@ def read_store(url: str, /) -> pd.DataFrame:
 
         if not os.path.exists(path):
             raise DataError(f"no crawl store at {path!r}; run `manyheads crawl` first.", path=url)
+    store = Store(full, create=False)
     try:
-        store = Store(full)
-        try:
-            records = store.read_records()
-        finally:
-            store.close()
+        records = store.read_records()
     except sa.exc.SQLAlchemyError as exc:
         raise DataError(
             f"cannot read the crawl store: {exc.__class__.__name__}: {exc}", path=url
         ) from None
+    finally:
+        store.close()
     columns = [*sorted({k for r in records for k in r if k != "url"}), "url"]
     return pd.DataFrame.from_records(records, columns=columns)
 

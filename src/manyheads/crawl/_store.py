@@ -119,6 +119,10 @@ class Store:
 
     Args:
         url: a SQLAlchemy URL (``sqlite:///crawl.db``, ``postgresql://user@host/db``) or a path.
+        create: create the tables when missing (a reader passes ``False``).
+
+    Raises:
+        DataError: the database cannot be reached, or (``create=False``) holds no crawl tables.
 
     Example:
         >>> store = Store("sqlite://")
@@ -129,15 +133,29 @@ class Store:
         [{'t': 1, 'url': 'http://h/a'}]
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, create: bool = True) -> None:
+        from manyheads.errors import DataError
+
         self.url = normalize_url(url)
         kwargs: dict[str, Any] = {}
         if self.url.startswith("sqlite"):
             kwargs["connect_args"] = {"timeout": 30}
-        self.engine = sa.create_engine(self.url, **kwargs)
+        try:
+            self.engine = sa.create_engine(self.url, **kwargs)
+        except (sa.exc.ArgumentError, ImportError) as exc:
+            raise DataError(f"not a usable store URL: {exc}", path=url) from None
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-        metadata.create_all(self.engine)
+        try:
+            if create:
+                metadata.create_all(self.engine)
+            elif not sa.inspect(self.engine).has_table("pages"):
+                raise DataError("holds no crawl tables (no 'pages' table).", path=url)
+        except sa.exc.SQLAlchemyError as exc:
+            self.engine.dispose()
+            orig = getattr(exc, "orig", None)
+            reason = str(orig) if orig is not None else str(exc)
+            raise DataError(f"cannot open the store: {reason.strip()}", path=url) from None
 
     def close(self) -> None:
         """Release the connections."""

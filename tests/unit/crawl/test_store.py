@@ -118,6 +118,21 @@ def test_read_store_missing_file(tmp_path: Path) -> None:
         read_store(f"sqlite:///{tmp_path / 'absent.db'}")
 
 
+def test_read_store_has_no_side_effects(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "other.db"
+    sqlite3.connect(path).close()
+    with pytest.raises(DataError, match="holds no crawl tables"):
+        read_store(str(path))
+    assert sqlite3.connect(path).execute("select count(*) from sqlite_master").fetchone() == (0,)
+
+
+def test_unreachable_server_is_a_data_error() -> None:
+    with pytest.raises(DataError, match="cannot open the store"):
+        Store("postgresql://postgres@127.0.0.1:1/none")
+
+
 @pytest.mark.parametrize(
     ("given", "expected"),
     [
