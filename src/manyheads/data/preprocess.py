@@ -5,6 +5,9 @@
 * categorical: a vocabulary from train; index 0 is reserved for unseen or missing values. All
   categorical columns share one embedding table through per-column offsets.
 * text: :class:`~manyheads.data.text.TextVocab` (word + hashed bigram ids, 0-padded).
+* image: cells are numpy arrays (``H x W`` or ``C x H x W``, any numeric dtype), all of one shape;
+  standardised per channel with the train mean/std into ``x["image:<col>"]`` ``[N, C, H, W]``
+  float32. The statistics live in ``model.json`` like every other state (nothing is pickled).
 """
 
 from __future__ import annotations
@@ -25,27 +28,37 @@ from manyheads.tasks.task import Task
 
 __all__ = ["INPUT_KINDS", "InputSpec", "TablePreprocessor", "infer_kind"]
 
-INPUT_KINDS = ("numeric", "categorical", "text")
+INPUT_KINDS = ("numeric", "categorical", "text", "image")
 
 
 @dataclass(frozen=True)
 class InputSpec:
-    """Sizes the input layer needs: numeric width, categorical cardinalities, text vocab sizes."""
+    """Sizes the input layer needs: numeric width, categorical cardinalities, text vocab sizes.
+
+    ``image_shapes`` holds ``(column, (C, H, W))`` for each image column (empty for tables).
+    """
 
     n_numeric: int
     cardinalities: tuple[int, ...]
     text_sizes: tuple[tuple[str, int], ...]
+    image_shapes: tuple[tuple[str, tuple[int, int, int]], ...] = ()
 
 
 def infer_kind(series: pd.Series) -> str:
-    """Guess ``numeric``, ``categorical`` or ``text`` for a column.
+    """Guess ``numeric``, ``categorical``, ``text`` or ``image`` for a column.
+
+    A column whose cells are 2-D or 3-D numpy arrays is ``image``.
 
     Example:
         >>> infer_kind(pd.Series([1.5, 2.0, 3.25]))
         'numeric'
         >>> infer_kind(pd.Series(["red", "blue", "red"]))
         'categorical'
+        >>> infer_kind(pd.Series([np.zeros((28, 28)), np.ones((28, 28))]))
+        'image'
     """
+    if series.dtype == object and len(series) and _is_image_cell(series.iloc[0]):
+        return "image"
     values = series[~missing_mask(series)]
     if pd.api.types.is_bool_dtype(values.dtype):
         return "categorical"
@@ -65,7 +78,7 @@ class TablePreprocessor:
     """Fits input encodings and task label states on train; encodes frames to tensors.
 
     Args:
-        inputs: column -> kind (``numeric``, ``categorical``, ``text``).
+        inputs: column -> kind (``numeric``, ``categorical``, ``text``, ``image``).
         tasks: the tasks whose labels are encoded.
         text_options: keyword arguments of :class:`TextVocab`.
 
@@ -89,6 +102,7 @@ class TablePreprocessor:
         self.numeric_: dict[str, dict[str, float | bool]] | None = None
         self.categorical_: dict[str, list[str]] = {}
         self.text_: dict[str, TextVocab] = {}
+        self.image_: dict[str, dict[str, list[float] | list[int]]] = {}
         self.task_states_: dict[str, dict[str, Any]] = {}
 
     # -- fitting -------------------------------------------------------------------------------
@@ -112,6 +126,8 @@ class TablePreprocessor:
                 miss = missing_mask(frame[col])
                 values = label_strings(frame[col][~miss])
                 self.categorical_[col] = sorted(values.unique().tolist())
+            elif kind == "image":
+                self.image_[col] = _image_stats(_images(frame, col, path, None))
             else:
                 vocab = TextVocab(**self.text_options)
                 self.text_[col] = vocab.fit(_texts(frame[col]))
@@ -143,6 +159,8 @@ class TablePreprocessor:
             x["cat"] = self._encode_categorical(frame)
         for col, vocab in self.text_.items():
             x[f"text:{col}"] = torch.from_numpy(vocab.encode(_texts(frame[col])))
+        for col, st in self.image_.items():
+            x[f"image:{col}"] = _standardise(_images(frame, col, path, st["shape"]), st)
         y: dict[str, torch.Tensor] = {}
         mask: dict[str, torch.Tensor] = {}
         if labels:
@@ -182,7 +200,10 @@ class TablePreprocessor:
         n_num = sum(2 if st["indicator"] else 1 for st in self.numeric_.values())
         cards = tuple(len(v) + 1 for v in self.categorical_.values())
         texts = tuple((col, vocab.n_ids) for col, vocab in self.text_.items())
-        return InputSpec(n_numeric=n_num, cardinalities=cards, text_sizes=texts)
+        images = tuple((col, _shape3(st["shape"])) for col, st in self.image_.items())
+        return InputSpec(
+            n_numeric=n_num, cardinalities=cards, text_sizes=texts, image_shapes=images
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready state: everything prediction needs to encode raw rows."""
@@ -191,6 +212,7 @@ class TablePreprocessor:
             "numeric": self.numeric_,
             "categorical": self.categorical_,
             "text": {col: v.to_dict() for col, v in self.text_.items()},
+            "image": self.image_,
             "task_states": self.task_states_,
             "text_options": self.text_options,
         }
@@ -202,6 +224,7 @@ class TablePreprocessor:
         pre.numeric_ = data["numeric"]
         pre.categorical_ = data["categorical"]
         pre.text_ = {col: TextVocab.from_dict(d) for col, d in data["text"].items()}
+        pre.image_ = dict(data.get("image", {}))  # absent in models saved before images
         pre.task_states_ = data["task_states"]
         return pre
 
@@ -232,3 +255,88 @@ def _numeric(frame: pd.DataFrame, col: str, path: str) -> tuple[np.ndarray, np.n
 def _texts(series: pd.Series) -> list[str]:
     miss = missing_mask(series)
     return [("" if m else str(v)) for v, m in zip(series.tolist(), miss, strict=True)]
+
+
+# -- images ------------------------------------------------------------------------------------
+def _is_image_cell(cell: object) -> bool:
+    return isinstance(cell, np.ndarray) and cell.ndim in (2, 3)
+
+
+def _as_array(cell: object) -> np.ndarray:
+    """A cell as an array; Parquet list-of-lists cells arrive as object arrays of arrays."""
+    arr = np.asarray(cell)
+    if arr.dtype == object and arr.ndim > 0 and arr.size:
+        arr = np.stack([_as_array(c) for c in arr])
+    return arr
+
+
+def _image_problem(cell: object, shape: tuple[int, ...] | None) -> tuple[str, tuple[int, ...]]:
+    """("", shape) for a usable image cell, else (what is wrong, ())."""
+    if cell is None or (isinstance(cell, float) and np.isnan(cell)):
+        return "a missing value (image cells cannot be empty)", ()
+    try:
+        arr = _as_array(cell)
+    except (ValueError, TypeError):
+        return "a ragged array (rows of different lengths)", ()
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        return f"a non-numeric value of type {type(cell).__name__} (dtype {arr.dtype})", ()
+    if arr.ndim not in (2, 3):
+        return f"an array of shape {arr.shape}; expected H x W or C x H x W", ()
+    got = arr.shape if arr.ndim == 3 else (1, *arr.shape)
+    if shape is not None and got != shape:
+        return f"an image of shape {got} (C, H, W); expected {shape} like the others", ()
+    return "", got
+
+
+def _images(
+    frame: pd.DataFrame, col: str, path: str, shape: list[int] | list[float] | None
+) -> np.ndarray:
+    """The image column as ``[N, C, H, W]`` (any numeric dtype), or a DataError naming the row."""
+    cells = frame[col].tolist()
+    want = None if shape is None else tuple(int(v) for v in shape)
+    try:  # fast path: one stack of equally shaped numeric arrays
+        stacked = np.stack(cells)
+        if stacked.ndim == 3:
+            stacked = stacked[:, None]
+        numeric = stacked.ndim == 4 and np.issubdtype(stacked.dtype, np.number)
+        if numeric and (want is None or stacked.shape[1:] == want):
+            return stacked
+    except (ValueError, TypeError):
+        pass
+    for position, cell in enumerate(cells):  # slow path: find the first bad row and say why
+        problem, got = _image_problem(cell, want)
+        if problem:
+            raise DataError(
+                f"image input expected (a numeric array, H x W or C x H x W, one shape for "
+                f"every row); got {problem}. Fix or drop the row.",
+                path=path,
+                line=first_line(frame, np.arange(len(cells)) == position),
+                column=col,
+            )
+        want = want or got
+    return np.stack([_as_array(c).reshape(want or ()) for c in cells])
+
+
+def _image_stats(images: np.ndarray) -> dict[str, list[float] | list[int]]:
+    """Per-channel train mean and std of ``images`` [N, C, H, W] (std 0 becomes 1)."""
+    mean = images.mean(axis=(0, 2, 3), dtype=np.float64)
+    var = np.stack([images[:, c].var(dtype=np.float64) for c in range(images.shape[1])])
+    std = np.sqrt(var)
+    return {
+        "shape": [int(v) for v in images.shape[1:]],
+        "mean": [float(v) for v in mean],
+        "std": [float(v) if v > 0 else 1.0 for v in std],
+    }
+
+
+def _standardise(images: np.ndarray, st: dict[str, list[float] | list[int]]) -> torch.Tensor:
+    """``(images - mean) / std`` per channel, as float32 ``[N, C, H, W]``."""
+    out = torch.from_numpy(np.ascontiguousarray(images)).to(torch.float32)
+    mean = torch.tensor(st["mean"], dtype=torch.float32).view(1, -1, 1, 1)
+    std = torch.tensor(st["std"], dtype=torch.float32).view(1, -1, 1, 1)
+    return (out - mean) / std
+
+
+def _shape3(shape: list[int] | list[float]) -> tuple[int, int, int]:
+    c, h, w = (int(v) for v in shape)
+    return (c, h, w)

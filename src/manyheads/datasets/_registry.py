@@ -49,12 +49,36 @@ def _census(**options: Any) -> DatasetSplits:
     return load_census_income(**options)
 
 
+def _multi_mnist(**options: Any) -> DatasetSplits:
+    from manyheads.datasets._multimnist import load_multi_mnist
+
+    return load_multi_mnist(**options)
+
+
+def _multi_fashion(**options: Any) -> DatasetSplits:
+    from manyheads.datasets._multimnist import load_multi_fashion
+
+    return load_multi_fashion(**options)
+
+
 DATASETS: Registry[DatasetSplits] = Registry("dataset")
 DATASETS.register(
     "census-income",
     _census,
     doc="UCI census-income (KDD), MMoE group 1: income>50K + never married "
     "(options: sample, group)",
+)
+DATASETS.register(
+    "multi-mnist",
+    _multi_mnist,
+    doc="MultiMNIST (Sener & Koltun 2018): left + right digit of an overlaid pair "
+    "(options: seed, n_train, n_test, interpolation)",
+)
+DATASETS.register(
+    "multi-fashion",
+    _multi_fashion,
+    doc="MultiFashion: MultiMNIST's construction on Fashion-MNIST "
+    "(options: seed, n_train, n_test, interpolation)",
 )
 
 

@@ -1,0 +1,272 @@
+"""MultiMNIST and MultiFashion, built as in Sener & Koltun (NeurIPS 2018, §6.1).
+
+For every image ``i`` of a split, a partner ``j`` is drawn uniformly from the same split (with
+replacement; ``j = i`` and equal digits are allowed, as in their code). On a 36 x 36 canvas the
+left item sits at ``[0:28, 0:28]`` and the right one at ``[6:34, 6:34]``; where they overlap the
+canvas keeps the pixel-wise maximum. The canvas is resized to 28 x 28 and the tasks are the
+classes of the left and right items. 60,000 train / 10,000 test images come from the raw IDX
+files in ``$MANYHEADS_DATA/mnist`` and ``$MANYHEADS_DATA/fashion-mnist`` (read with numpy; no
+torchvision); the last 10% of a seeded permutation of train is the validation split (Sener &
+Koltun select models on test; we never do).
+
+Resizing: ``torch.nn.functional.interpolate`` in ``bilinear`` mode with ``antialias=True`` (a
+triangle filter widened to the 36/28 downscale, like PIL's bilinear resize) by default. Their
+code used ``scipy.misc.imresize(interp="nearest")``; ``interpolation: nearest`` reproduces that
+with ``nearest-exact`` (pixel-centre sampling, as PIL's nearest). Pixels are rounded to uint8.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.nn import functional as F
+
+from manyheads.datasets._registry import DatasetSplits, data_root
+from manyheads.errors import DataError, InvalidParameterError
+from manyheads.tasks.task import Task
+
+__all__ = [
+    "INTERPOLATIONS",
+    "load_multi_fashion",
+    "load_multi_mnist",
+    "make_multi",
+    "overlay",
+    "read_idx",
+]
+
+INTERPOLATIONS = ("bilinear", "nearest")
+_FILES = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
+_MAGIC = {2049: 1, 2051: 3}  # IDX magic -> number of dimensions (uint8 labels / images)
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read a gzipped IDX file (LeCun's MNIST format) into a uint8 array.
+
+    Raises:
+        DataError: the file is missing or is not a uint8 IDX file of 1 or 3 dimensions.
+
+    Example:
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "labels-idx1-ubyte.gz"
+        >>> with gzip.open(path, "wb") as fh:
+        ...     _ = fh.write((2049).to_bytes(4, "big") + (3).to_bytes(4, "big") + bytes([7, 1, 4]))
+        >>> read_idx(path).tolist()
+        [7, 1, 4]
+    """
+    if not path.is_file():
+        raise DataError("IDX file not found; see the dataset folder's README.", path=str(path))
+    with gzip.open(path, "rb") as fh:
+        raw = fh.read()
+    magic = int.from_bytes(raw[:4], "big")
+    ndim = _MAGIC.get(magic)
+    if ndim is None:
+        raise DataError(
+            f"not a uint8 IDX file: magic number {magic}, expected 2049 (labels) or 2051 (images).",
+            path=str(path),
+        )
+    dims = [int.from_bytes(raw[4 + 4 * k : 8 + 4 * k], "big") for k in range(ndim)]
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if data.size != int(np.prod(dims)):
+        raise DataError(
+            f"truncated IDX file: header says {dims}, found {data.size} values.", path=str(path)
+        )
+    return data.reshape(dims)
+
+
+def overlay(
+    images: np.ndarray, partners: np.ndarray, *, interpolation: str = "bilinear"
+) -> np.ndarray:
+    """Sener & Koltun's composite of ``images[i]`` (left) and ``images[partners[i]]`` (right).
+
+    Args:
+        images: ``[N, 28, 28]`` uint8.
+        partners: ``[N]`` indices into ``images`` of each right item.
+        interpolation: ``bilinear`` (antialiased) or ``nearest`` (their original resize).
+
+    Returns:
+        ``[N, 28, 28]`` uint8: the 36 x 36 canvas (left at ``[0:28, 0:28]``, right at
+        ``[6:34, 6:34]``, pixel-wise max) resized to 28 x 28.
+
+    Example:
+        >>> img = np.zeros((1, 28, 28), dtype=np.uint8); img[0, 0, 0] = 255
+        >>> overlay(img, np.array([0]), interpolation="nearest")[0, 0, 0]
+        np.uint8(255)
+    """
+    if interpolation not in INTERPOLATIONS:
+        raise InvalidParameterError(
+            f"The 'interpolation' option of MultiMNIST must be one of "
+            f"{', '.join(INTERPOLATIONS)}. Got {interpolation!r} instead."
+        )
+    n = len(images)
+    canvas = np.zeros((n, 36, 36), dtype=np.uint8)
+    canvas[:, 0:28, 0:28] = images
+    canvas[:, 6:34, 6:34] = np.maximum(canvas[:, 6:34, 6:34], images[partners])
+    out = np.empty((n, 28, 28), dtype=np.uint8)
+    mode = "bilinear" if interpolation == "bilinear" else "nearest-exact"
+    for start in range(0, n, 8192):  # chunks keep the float copy small
+        chunk = torch.from_numpy(canvas[start : start + 8192]).unsqueeze(1).float()
+        if mode == "bilinear":
+            small = F.interpolate(
+                chunk, size=(28, 28), mode=mode, align_corners=False, antialias=True
+            )
+        else:
+            small = F.interpolate(chunk, size=(28, 28), mode=mode)
+        out[start : start + 8192] = small.squeeze(1).round().clamp(0, 255).to(torch.uint8).numpy()
+    return out
+
+
+def make_multi(
+    images: np.ndarray, labels: np.ndarray, *, seed: int, interpolation: str = "bilinear"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pair every image with a random partner of the same split and overlay them.
+
+    Args:
+        images: ``[N, 28, 28]`` uint8 of one split.
+        labels: ``[N]`` class of each image.
+        seed: seeds the partner draw.
+        interpolation: see :func:`overlay`.
+
+    Returns:
+        ``(pixels [N, 28, 28] uint8, left [N], right [N])``.
+
+    Example:
+        >>> imgs = np.zeros((4, 28, 28), dtype=np.uint8)
+        >>> pixels, left, right = make_multi(imgs, np.arange(4), seed=0)
+        >>> pixels.shape, left.tolist()
+        ((4, 28, 28), [0, 1, 2, 3])
+    """
+    partners = np.random.default_rng(seed).integers(0, len(images), size=len(images))
+    pixels = overlay(images, partners, interpolation=interpolation)
+    return pixels, labels.astype(np.int64), labels[partners].astype(np.int64)
+
+
+def _frame(pixels: np.ndarray, left: np.ndarray, right: np.ndarray, where: str) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {"image": pd.Series(list(pixels), dtype=object), "left": left, "right": right}
+    )
+    frame.index = pd.RangeIndex(1, len(frame) + 1)  # 1-based row numbers name bad rows
+    frame.attrs["path"] = where
+    frame.attrs["row_word"] = "row"
+    return frame
+
+
+def _subsample(frame: pd.DataFrame, n: int | None, name: str, seed: int) -> pd.DataFrame:
+    if n is None:
+        return frame
+    if isinstance(n, bool) or not isinstance(n, int) or not 10 <= n <= len(frame):
+        raise InvalidParameterError(
+            f"The '{name}' option of MultiMNIST must be an int in [10, {len(frame)}] or null. "
+            f"Got {n!r} instead."
+        )
+    keep = np.sort(np.random.default_rng(seed).choice(len(frame), size=n, replace=False))
+    part = frame.iloc[keep].copy()
+    part.attrs.update(frame.attrs)
+    return part
+
+
+def _load(
+    folder: str,
+    name: str,
+    *,
+    seed: int,
+    n_train: int | None,
+    n_test: int | None,
+    interpolation: str,
+) -> DatasetSplits:
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise InvalidParameterError(f"The 'seed' option of {name} must be an int. Got {seed!r}.")
+    root = data_root(folder)
+    frames = {}
+    for k, (split, (images_file, labels_file)) in enumerate(_FILES.items()):
+        images, labels = read_idx(root / images_file), read_idx(root / labels_file)
+        pixels, left, right = make_multi(
+            images, labels, seed=seed * 10 + k, interpolation=interpolation
+        )
+        frames[split] = _frame(pixels, left, right, f"{root / images_file}:{name}")
+    train = _subsample(frames["train"], n_train, "n_train", seed * 10 + 2)
+    test = _subsample(frames["test"], n_test, "n_test", seed * 10 + 3)
+    order = np.random.default_rng(seed * 10 + 4).permutation(len(train))
+    n_valid = max(1, len(train) // 10)
+    valid = train.iloc[np.sort(order[-n_valid:])].copy()
+    train = train.iloc[np.sort(order[:-n_valid])].copy()
+    for part in (train, valid):
+        part.attrs.update(test.attrs)
+        part.attrs["path"] = frames["train"].attrs["path"]
+    return DatasetSplits(
+        name=name,
+        train=train,
+        valid=valid,
+        test=test,
+        tasks=(Task("left", type="multiclass"), Task("right", type="multiclass")),
+        inputs={"image": "image"},
+        description=f"{name} (Sener & Koltun 2018 construction, seed {seed}, {interpolation})",
+    )
+
+
+def load_multi_mnist(
+    *,
+    seed: int = 0,
+    n_train: int | None = None,
+    n_test: int | None = None,
+    interpolation: str = "bilinear",
+) -> DatasetSplits:
+    """MultiMNIST from ``$MANYHEADS_DATA/mnist`` (Sener & Koltun, NeurIPS 2018, §6.1).
+
+    Args:
+        seed: seeds the partner draws, the subsamples and the validation split.
+        n_train: use this many of the 60,000 train images (seeded subset; 10% of them become
+            the validation split); None uses all.
+        n_test: use this many of the 10,000 test images; None uses all.
+        interpolation: ``bilinear`` (antialiased, default) or ``nearest`` (their original).
+
+    Returns:
+        Splits with an ``image`` column (28 x 28 uint8 arrays) and tasks ``left`` and ``right``
+        (multiclass, digits 0-9).
+
+    Raises:
+        DataError: ``$MANYHEADS_DATA`` or the IDX files are missing.
+        InvalidParameterError: a bad option.
+    """
+    return _load(
+        "mnist",
+        "multi-mnist",
+        seed=seed,
+        n_train=n_train,
+        n_test=n_test,
+        interpolation=interpolation,
+    )
+
+
+def load_multi_fashion(
+    *,
+    seed: int = 0,
+    n_train: int | None = None,
+    n_test: int | None = None,
+    interpolation: str = "bilinear",
+) -> DatasetSplits:
+    """MultiFashion: :func:`load_multi_mnist`'s construction on ``$MANYHEADS_DATA/fashion-mnist``.
+
+    Args:
+        seed: seeds the partner draws, the subsamples and the validation split.
+        n_train: use this many of the 60,000 train images; None uses all.
+        n_test: use this many of the 10,000 test images; None uses all.
+        interpolation: ``bilinear`` (antialiased, default) or ``nearest``.
+
+    Returns:
+        Splits with an ``image`` column and tasks ``left`` and ``right`` (classes 0-9).
+    """
+    return _load(
+        "fashion-mnist",
+        "multi-fashion",
+        seed=seed,
+        n_train=n_train,
+        n_test=n_test,
+        interpolation=interpolation,
+    )
