@@ -222,6 +222,21 @@ def _check_regex(where: str, pattern: str, problems: list[str]) -> None:
         problems.append(f"{where}: invalid regular expression {pattern!r} ({exc}).")
 
 
+def _check_selector(where: str, css: object, xpath: object, problems: list[str]) -> None:
+    """Run a CSS or XPath selector on an empty page, to report bad ones before crawling."""
+    from parsel import Selector
+
+    page = Selector(text="<html><body></body></html>")
+    try:
+        if isinstance(css, str):
+            page.css(css)
+        if isinstance(xpath, str):
+            page.xpath(xpath)
+    except Exception as exc:  # cssselect and lxml raise several error types
+        kind = "css" if isinstance(css, str) else "xpath"
+        problems.append(f"{where}.{kind} is not a valid selector ({exc}).")
+
+
 def _section(name: str, raw: object, problems: list[str]) -> dict[str, Any]:
     """Check one flat section; return the valid values (lists become tuples)."""
     if raw is None:
@@ -267,6 +282,8 @@ def _field(name: str, raw: object, problems: list[str]) -> FieldSpec | None:
         )
     if isinstance(raw.get("url_regex"), str):
         _check_regex(f"{where}.url_regex", raw["url_regex"], problems)
+    if isinstance(raw.get("css"), str) or isinstance(raw.get("xpath"), str):
+        _check_selector(where, raw.get("css"), raw.get("xpath"), problems)
     if raw.get("type", "str") not in FIELD_TYPES:
         problems.append(
             f"{where}.type must be one of {', '.join(FIELD_TYPES)}. Got {raw.get('type')!r}."

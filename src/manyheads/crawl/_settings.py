@@ -62,6 +62,7 @@ def build_settings(config: CrawlConfig, *, progress: bool = True) -> dict[str, A
             f"{_PKG}._recrawl.StoreAwareMiddleware": 560,
             f"{_PKG}._proxies.RotatingProxyMiddleware": 740 if p.proxies else None,
         },
+        "SPIDER_MIDDLEWARES": {f"{_PKG}._failures.SpiderErrorMiddleware": 1000},
         "ITEM_PIPELINES": {f"{_PKG}._pipelines.StorePipeline": 300},
         "EXTENSIONS": {
             f"{_PKG}._progress.ProgressLine": 500,

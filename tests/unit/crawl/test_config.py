@@ -110,3 +110,23 @@ def test_fingerprint_ignores_politeness() -> None:
     b = parse_config({"start_urls": ["http://h/"]})
     c = parse_config({"start_urls": ["http://h/"], "follow": {"max_depth": 2}})
     assert a.fingerprint() == b.fingerprint() != c.fingerprint()
+
+
+def test_bad_selectors_reported() -> None:
+    raw = {
+        "start_urls": ["http://h/"],
+        "items": {
+            "fields": {
+                "a": {"css": "h1::text["},
+                "b": {"xpath": "//h1[@"},
+                "c": {"xpath": "nosuchfn(//h1)"},
+            }
+        },
+    }
+    with pytest.raises(ConfigError) as info:
+        parse_config(raw)
+    problems = info.value.problems
+    assert len(problems) == 3
+    assert "'items.fields.a'.css is not a valid selector" in problems[0]
+    assert "'items.fields.b'.xpath is not a valid selector" in problems[1]
+    assert "Unregistered function" in problems[2]

@@ -76,3 +76,18 @@ def test_binary_detection() -> None:
     assert looks_binary(b"\x89PNG\r\n\x1a\n\x00\x00")
     assert not looks_binary("<p>héllo</p>".encode())
     assert not looks_binary(b"")
+
+
+def test_spider_errors_become_failures() -> None:
+    from scrapy.http import HtmlResponse
+    from scrapy.utils.test import get_crawler
+
+    from manyheads.crawl._failures import SpiderErrorMiddleware
+    from manyheads.crawl._items import FailureItem
+
+    crawler = get_crawler()
+    crawler.stats.open_spider()
+    mw = SpiderErrorMiddleware.from_crawler(crawler)
+    response = HtmlResponse("http://h/p#x", body=b"<p>x</p>", status=200)
+    (item,) = mw.process_spider_exception(response, ValueError("bad page"))
+    assert item == FailureItem("http://h/p", 200, "spider error: ValueError: bad page")
