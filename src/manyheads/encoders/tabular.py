@@ -56,8 +56,11 @@ class TabularInput(InputEncoder):
         if self.embedding is not None:
             offsets = self.offsets
             assert isinstance(offsets, Tensor)
-            emb = self.embedding(x["cat"] + offsets)  # [B, C, E]
-            parts.append(emb.flatten(1))
+            idx = (x["cat"] + offsets).reshape(-1)
+            # index_select rather than F.embedding: its backward is a plain index_add, ~4x faster
+            # on CPU than embedding_dense_backward (which sorts the indices).
+            emb = self.embedding.weight.index_select(0, idx)  # [B * C, E]
+            parts.append(emb.view(x["cat"].shape[0], -1))  # [B, C * E]
         for key, bag in zip(self.text_keys, self.text, strict=True):
             parts.append(bag(x[key]))  # [B, text_dim]
         return torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
