@@ -25,17 +25,20 @@ import pandas as pd
 import torch
 from torch.nn import functional as F
 
+from manyheads._registry import did_you_mean
 from manyheads.datasets._registry import DatasetSplits, data_root
 from manyheads.errors import DataError, InvalidParameterError
 from manyheads.tasks.task import Task
 
 __all__ = [
     "INTERPOLATIONS",
+    "compose",
     "load_multi_fashion",
     "load_multi_mnist",
     "make_multi",
     "overlay",
     "read_idx",
+    "resize",
 ]
 
 INTERPOLATIONS = ("bilinear", "nearest")
@@ -80,6 +83,55 @@ def read_idx(path: Path) -> np.ndarray:
     return data.reshape(dims)
 
 
+def compose(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """The 36 x 36 canvases: ``left`` at ``[0:28, 0:28]``, ``right`` at ``[6:34, 6:34]``, max.
+
+    Args:
+        left: ``[N, 28, 28]`` uint8.
+        right: ``[N, 28, 28]`` uint8.
+
+    Returns:
+        ``[N, 36, 36]`` uint8; in the overlap ``[6:28, 6:28]`` the pixel-wise maximum.
+
+    Example:
+        >>> ones = np.ones((1, 28, 28), dtype=np.uint8)
+        >>> int(compose(ones, 2 * ones).sum())  # 28*28*2 + (28*28 - 22*22) * 1
+        1868
+    """
+    canvas = np.zeros((len(left), 36, 36), dtype=np.uint8)
+    canvas[:, 0:28, 0:28] = left
+    canvas[:, 6:34, 6:34] = np.maximum(canvas[:, 6:34, 6:34], right)
+    return canvas
+
+
+def resize(canvas: np.ndarray, *, interpolation: str = "bilinear") -> np.ndarray:
+    """Resize ``[N, 36, 36]`` uint8 canvases to ``[N, 28, 28]`` uint8 (rounded).
+
+    Args:
+        canvas: the composites of :func:`compose`.
+        interpolation: ``bilinear`` (``antialias=True``) or ``nearest`` (``nearest-exact``).
+
+    Raises:
+        InvalidParameterError: an unknown ``interpolation``.
+
+    Example:
+        >>> resize(np.full((1, 36, 36), 7, dtype=np.uint8)).max()
+        np.uint8(7)
+    """
+    _check_interpolation(interpolation)
+    out = np.empty((len(canvas), 28, 28), dtype=np.uint8)
+    for start in range(0, len(canvas), 8192):  # chunks keep the float copy small
+        chunk = torch.from_numpy(canvas[start : start + 8192]).unsqueeze(1).float()
+        if interpolation == "bilinear":
+            small = F.interpolate(
+                chunk, size=(28, 28), mode="bilinear", align_corners=False, antialias=True
+            )
+        else:
+            small = F.interpolate(chunk, size=(28, 28), mode="nearest-exact")
+        out[start : start + 8192] = small.squeeze(1).round().clamp(0, 255).to(torch.uint8).numpy()
+    return out
+
+
 def overlay(
     images: np.ndarray, partners: np.ndarray, *, interpolation: str = "bilinear"
 ) -> np.ndarray:
@@ -88,38 +140,27 @@ def overlay(
     Args:
         images: ``[N, 28, 28]`` uint8.
         partners: ``[N]`` indices into ``images`` of each right item.
-        interpolation: ``bilinear`` (antialiased) or ``nearest`` (their original resize).
+        interpolation: see :func:`resize`.
 
     Returns:
-        ``[N, 28, 28]`` uint8: the 36 x 36 canvas (left at ``[0:28, 0:28]``, right at
-        ``[6:34, 6:34]``, pixel-wise max) resized to 28 x 28.
+        ``[N, 28, 28]`` uint8: :func:`compose` then :func:`resize`.
 
     Example:
         >>> img = np.zeros((1, 28, 28), dtype=np.uint8); img[0, 0, 0] = 255
         >>> overlay(img, np.array([0]), interpolation="nearest")[0, 0, 0]
         np.uint8(255)
     """
+    _check_interpolation(interpolation)  # before the work of compose
+    return resize(compose(images, images[partners]), interpolation=interpolation)
+
+
+def _check_interpolation(interpolation: object) -> None:
     if interpolation not in INTERPOLATIONS:
         raise InvalidParameterError(
             f"The 'interpolation' option of MultiMNIST must be one of "
             f"{', '.join(INTERPOLATIONS)}. Got {interpolation!r} instead."
+            f"{did_you_mean(str(interpolation), list(INTERPOLATIONS))}"
         )
-    n = len(images)
-    canvas = np.zeros((n, 36, 36), dtype=np.uint8)
-    canvas[:, 0:28, 0:28] = images
-    canvas[:, 6:34, 6:34] = np.maximum(canvas[:, 6:34, 6:34], images[partners])
-    out = np.empty((n, 28, 28), dtype=np.uint8)
-    mode = "bilinear" if interpolation == "bilinear" else "nearest-exact"
-    for start in range(0, n, 8192):  # chunks keep the float copy small
-        chunk = torch.from_numpy(canvas[start : start + 8192]).unsqueeze(1).float()
-        if mode == "bilinear":
-            small = F.interpolate(
-                chunk, size=(28, 28), mode=mode, align_corners=False, antialias=True
-            )
-        else:
-            small = F.interpolate(chunk, size=(28, 28), mode=mode)
-        out[start : start + 8192] = small.squeeze(1).round().clamp(0, 255).to(torch.uint8).numpy()
-    return out
 
 
 def make_multi(
@@ -182,6 +223,7 @@ def _load(
 ) -> DatasetSplits:
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise InvalidParameterError(f"The 'seed' option of {name} must be an int. Got {seed!r}.")
+    _check_interpolation(interpolation)
     root = data_root(folder)
     frames = {}
     for k, (split, (images_file, labels_file)) in enumerate(_FILES.items()):
@@ -233,6 +275,11 @@ def load_multi_mnist(
     Raises:
         DataError: ``$MANYHEADS_DATA`` or the IDX files are missing.
         InvalidParameterError: a bad option.
+
+    Example:
+        >>> data = load_multi_mnist(n_train=100, n_test=20)  # doctest: +SKIP
+        >>> len(data.train), len(data.valid), len(data.test)  # doctest: +SKIP
+        (90, 10, 20)
     """
     return _load(
         "mnist",
