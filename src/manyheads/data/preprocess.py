@@ -47,7 +47,7 @@ class InputSpec:
 def infer_kind(series: pd.Series) -> str:
     """Guess ``numeric``, ``categorical``, ``text`` or ``image`` for a column.
 
-    A column whose cells are 2-D or 3-D numpy arrays is ``image``.
+    A column whose cells are 2-D or 3-D numpy arrays, or lists of lists (JSONL), is ``image``.
 
     Example:
         >>> infer_kind(pd.Series([1.5, 2.0, 3.25]))
@@ -259,6 +259,8 @@ def _texts(series: pd.Series) -> list[str]:
 
 # -- images ------------------------------------------------------------------------------------
 def _is_image_cell(cell: object) -> bool:
+    if isinstance(cell, list):  # a JSONL image: rows of pixels (a token list has no inner list)
+        return bool(cell) and isinstance(cell[0], list)
     return isinstance(cell, np.ndarray) and cell.ndim in (2, 3)
 
 

@@ -85,6 +85,7 @@ def test_nested_lists_and_parquet_style_cells_are_images() -> None:
 def test_infer_kind_recognises_arrays() -> None:
     assert infer_kind(pd.Series(_rgb(3), dtype=object)) == "image"
     assert infer_kind(pd.Series([np.zeros((5, 5))] * 2, dtype=object)) == "image"
+    assert infer_kind(pd.Series([[[0, 1], [2, 3]], [[4, 5], [6, 7]]])) == "image"  # JSONL
     assert infer_kind(pd.Series(["a", "b", "a"])) == "categorical"
 
 
