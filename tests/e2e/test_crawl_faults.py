@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ items:
   fields:
     title: {{css: 'h1::text'}}
     text: {{extract: main_text}}
-store: 'sqlite:///{db}'
+store: {{url: 'sqlite:///{db}', raw_html: true}}
 limits: {{max_page_bytes: {max_bytes}, timeout_s: {timeout}}}
 politeness: {{autothrottle: false}}
 retries: {{times: 1, backoff_s: 0.1}}
@@ -107,6 +108,8 @@ def test_good_and_odd_pages_stored(fault_crawl: tuple[Store, list[str], str, flo
     assert "\ufffd" in records["/bad-utf8"]["title"]
     assert records["/malformed"]["title"].startswith("Malformed")
     assert records["/flaky"]["title"] == "Flaky recovered"
+    raw = zlib.decompress(rows["/gbk"]["raw_html"])
+    assert raw.decode("gbk").count("中文标题") == 2  # <title> and <h1>: the bytes as served
     assert "/ok/3" in rows  # reached through /redirect-ok
 
 
