@@ -398,6 +398,8 @@ def train_config(
         (directory / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
         attach_history(events, directory / "history.csv")
         attach_tensorboard(events, directory)
+        if s.relations_every:
+            _attach_relations(events, directory, model, train_t, tasks, pre, s.relations_every)
     result = train_model(
         model,
         method,
@@ -424,6 +426,34 @@ def train_config(
     if directory is not None:
         _write_run(run, directory)
     return run
+
+
+def _attach_relations(
+    events: Events,
+    directory: Path,
+    model: MTLModel,
+    table: Any,
+    tasks: list[Task],
+    pre: TablePreprocessor,
+    every: int,
+) -> None:
+    """Record task relations every ``every`` epochs into ``task_relations_history.json``."""
+    from manyheads.analysis import table_relations
+
+    if not [p for p in model.shared_parameters() if p.requires_grad]:
+        return  # nothing is shared: no gradients to compare
+    path = directory / "task_relations_history.json"
+
+    def epoch_end(epoch: int, **_: Any) -> None:
+        if epoch % every:
+            return
+        history = json.loads(path.read_text()) if path.exists() else []
+        rel = table_relations(model, table, tasks, pre.task_states_, max_batches=20)
+        history = [h for h in history if h["epoch"] < epoch]  # a resumed run rewrites its tail
+        history.append({"epoch": epoch, **json.loads(rel.to_json())})
+        path.write_text(json.dumps(json_safe(history), indent=1, allow_nan=False))
+
+    events.connect("epoch_end", epoch_end)
 
 
 def _final_metrics(

@@ -16,11 +16,14 @@ from typing import Any
 import pandas as pd
 import torch
 
+from manyheads.architectures.base import MTLModel
+from manyheads.data.tensors import EncodedTable
 from manyheads.engine.backward import shared_jacobian
 from manyheads.engine.loop import task_losses
 from manyheads.errors import InvalidParameterError
+from manyheads.tasks.task import Task
 
-__all__ = ["TaskRelations", "plot_relations", "task_relations"]
+__all__ = ["TaskRelations", "plot_relations", "table_relations", "task_relations"]
 
 
 @dataclass(frozen=True)
@@ -83,15 +86,42 @@ def task_relations(
                 f"The '{key}' parameter of task_relations must be an int >= 1. Got {value!r}."
             )
     model = run.model
-    shared = [p for p in model.shared_parameters() if p.requires_grad]
-    if not shared:
+    if not [p for p in model.shared_parameters() if p.requires_grad]:
         raise InvalidParameterError(
             f"The architecture '{run.architecture}' has no shared parameters, so its tasks have "
             "no gradients to compare. Analyse a run of a sharing architecture (hps, mmoe, ...)."
         )
     table = run.preprocessor.transform(data)
+    return table_relations(
+        model,
+        table,
+        run.tasks,
+        run.preprocessor.task_states_,
+        batch_size=batch_size,
+        max_batches=max_batches,
+        seed=seed,
+    )
+
+
+def table_relations(
+    model: MTLModel,
+    table: EncodedTable,
+    tasks: list[Task],
+    states: dict[str, dict[str, Any]],
+    *,
+    batch_size: int = 256,
+    max_batches: int = 50,
+    seed: int = 0,
+) -> TaskRelations:
+    """:func:`task_relations` on an already encoded table (used during training as well).
+
+    The model is put in eval mode (no dropout, frozen normalisation statistics) and its
+    parameters and gradients are left untouched; the batch order has its own generator, so
+    calling this between epochs does not change the training run.
+    """
+    shared = [p for p in model.shared_parameters() if p.requires_grad]
     device = shared[0].device
-    n = len(run.tasks)
+    n = len(tasks)
     cos_sum = torch.zeros(n, n, dtype=torch.float64)
     negative = torch.zeros(n, n, dtype=torch.float64)
     pairs = torch.zeros(n, n, dtype=torch.float64)
@@ -102,7 +132,7 @@ def task_relations(
         if n_batches == max_batches:
             break
         batch = batch.to(device)
-        losses = task_losses(model(batch.x), batch, run.tasks, run.preprocessor.task_states_)
+        losses = task_losses(model(batch.x), batch, tasks, states)
         jac = shared_jacobian(losses, shared).detach().double().cpu()  # [T, P]
         norms = jac.norm(dim=1)
         active = norms > 0
@@ -115,7 +145,7 @@ def task_relations(
     mean = torch.where(pairs > 0, cos_sum / pairs.clamp(min=1), torch.nan)
     rate = torch.where(pairs > 0, negative / pairs.clamp(min=1), torch.nan)
     return TaskRelations(
-        tasks=[t.name for t in run.tasks],
+        tasks=[t.name for t in tasks],
         cosine=mean.tolist(),
         conflict_rate=rate.tolist(),
         n_pairs=pairs.long().tolist(),

@@ -93,3 +93,27 @@ def test_plot_relations_writes_a_png(tmp_path: Path) -> None:
     run = mh.fit(_frame(80), tasks=TASKS, epochs=1)
     out = plot_relations(task_relations(run, _frame(80)), tmp_path / "h.png")
     assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_relations_recorded_during_training_do_not_change_the_run(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x": rng.normal(size=300), "z": rng.normal(size=300)})
+    df["a"], df["b"] = df.x * 2.0, df.z - df.x
+    tasks = [mh.Task("a", type="regression"), mh.Task("b", type="regression")]
+    options = {"dropout": 0.2, "norm": "batch"}
+    plain = mh.fit(df, tasks=tasks, epochs=3, batch_size=32, model_options=options)
+    watched = mh.fit(
+        df,
+        tasks=tasks,
+        epochs=3,
+        batch_size=32,
+        model_options=options,
+        relations_every=1,
+        output=tmp_path / "run",
+    )
+    assert plain.metrics is not None and watched.metrics is not None
+    assert watched.metrics["tasks"] == plain.metrics["tasks"]
+    history = json.loads((tmp_path / "run" / "task_relations_history.json").read_text())
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    assert history[-1]["tasks"] == ["a", "b"]
+    assert history[-1]["cosine"][0][0] == pytest.approx(1.0)

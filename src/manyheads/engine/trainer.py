@@ -51,6 +51,9 @@ class TrainSettings:
         seed: seeds initialisation, shuffling and dropout.
         eval_batch_size: batch size for evaluation and prediction.
         device: ``cpu``, ``cuda`` or ``auto``.
+        relations_every: every this many epochs, record the task relations (gradient cosine
+            and conflict rate on the shared parameters, over up to 20 training batches) into
+            ``task_relations_history.json`` of the run directory (None: never).
     """
 
     epochs: int = 20
@@ -71,6 +74,7 @@ class TrainSettings:
     seed: int = 0
     eval_batch_size: int = 8192
     device: str = "cpu"
+    relations_every: int | None = None
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
