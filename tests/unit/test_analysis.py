@@ -111,7 +111,8 @@ def test_relations_recorded_during_training_do_not_change_the_run(tmp_path: Path
         relations_every=1,
         output=tmp_path / "run",
     )
-    assert plain.metrics is not None and watched.metrics is not None
+    assert plain.metrics is not None
+    assert watched.metrics is not None
     assert watched.metrics["tasks"] == plain.metrics["tasks"]
     history = json.loads((tmp_path / "run" / "task_relations_history.json").read_text())
     assert [h["epoch"] for h in history] == [1, 2, 3]
