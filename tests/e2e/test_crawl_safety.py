@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import http.client
+import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -80,3 +82,46 @@ def test_proxies_rotate(tmp_path: Path) -> None:
     assert len(log1 + log2) == len(origin_paths)
     rows = Store(f"sqlite:///{tmp_path / 'c.db'}").page_rows()
     assert len(rows) == 7
+
+
+RESOLVER_ONLY = """
+import sys
+import manyheads.crawl._settings as settings
+from manyheads.crawl import parse_config, run_crawl
+
+build = settings.build_settings
+
+
+def without_middleware(config, progress=True):  # leave the resolver as the only guard
+    s = build(config, progress=progress)
+    s["DOWNLOADER_MIDDLEWARES"]["manyheads.crawl._safety.SafetyMiddleware"] = None
+    return s
+
+
+settings.build_settings = without_middleware
+port = sys.argv[1]
+cfg = parse_config({
+    "start_urls": [f"http://localhost:{port}/", f"http://127.0.0.1:{port}/p/1"],
+    "store": "sqlite:///c.db", "progress_s": 0, "retries": {"times": 0},
+})
+print(run_crawl(cfg, progress=False))
+"""
+
+
+def test_resolver_refuses_private_addresses_at_connection_time(tmp_path: Path) -> None:
+    script = tmp_path / "resolver_only.py"
+    script.write_text(RESOLVER_ONLY)
+    with serve_pages(PAGES) as server:
+        subprocess.run(
+            [sys.executable, str(script), str(server.port)],
+            cwd=tmp_path,
+            check=True,
+            capture_output=True,
+            timeout=120,
+            env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        )
+        requested = server.log.paths()
+    assert requested == []
+    failures = Store(f"sqlite:///{tmp_path / 'c.db'}").failures()
+    assert len(failures) == 2
+    assert all("DNS lookup failed" in f["error"] for f in failures)
