@@ -507,10 +507,9 @@ def json_safe(value: Any) -> Any:
 
 def _write_run(run: Run, directory: Path) -> None:
     run.save(directory)
-    for name in ("checkpoint.safetensors", "checkpoint.json"):
-        path = directory / name
-        if path.exists():
-            path.rename(directory / f"last_{name}")
+    checkpoint = directory / "checkpoint.json"
+    if checkpoint.exists():  # kept for inspection; a finished run is not resumed
+        checkpoint.rename(directory / "last_checkpoint.json")
     tmp = directory / "metrics.json.tmp"
     tmp.write_text(json.dumps(json_safe(run.metrics), indent=2, allow_nan=False))
     tmp.replace(directory / "metrics.json")

@@ -60,7 +60,11 @@ def save_checkpoint(
     best_model: dict[str, Tensor] | None,
     meta: dict[str, Any],
 ) -> None:
-    """Write ``checkpoint.safetensors`` and ``checkpoint.json`` atomically (JSON last)."""
+    """Write ``checkpoint-<epoch>.safetensors``, then ``checkpoint.json`` that points at it.
+
+    The JSON is replaced atomically and names its tensors file, and older tensor files are
+    removed only after it, so a process killed at any moment leaves a consistent checkpoint.
+    """
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     tensors |= {
         f"method.{k}": v.detach().cpu().contiguous() for k, v in method.state_dict().items()
@@ -70,16 +74,22 @@ def save_checkpoint(
     tensors |= {f"rng.{k}": v for k, v in rng.items()}
     if best_model is not None:
         tensors |= {f"best.{k}": v.detach().cpu().contiguous() for k, v in best_model.items()}
-    tmp = directory / "checkpoint.safetensors.tmp"
+    name = f"checkpoint-{int(meta['epoch']):05d}.safetensors"
+    tmp = directory / f"{name}.tmp"
     save_file(tensors, str(tmp))
-    os.replace(tmp, directory / "checkpoint.safetensors")
-    _atomic_write_json(directory / "checkpoint.json", {**meta, "optimizer": opt_meta})
+    os.replace(tmp, directory / name)
+    _atomic_write_json(
+        directory / "checkpoint.json", {**meta, "optimizer": opt_meta, "tensors_file": name}
+    )
+    for old in directory.glob("checkpoint-*.safetensors"):
+        if old.name != name:
+            old.unlink()
 
 
 def load_checkpoint(directory: Path) -> tuple[dict[str, dict[str, Tensor]], dict[str, Any]]:
     """Read a checkpoint: tensors grouped by prefix (model, method, optim, rng, best) and meta."""
-    tensors = load_file(str(directory / "checkpoint.safetensors"))
     meta: dict[str, Any] = json.loads((directory / "checkpoint.json").read_text())
+    tensors = load_file(str(directory / meta["tensors_file"]))
     groups: dict[str, dict[str, Tensor]] = {"model": {}, "method": {}, "rng": {}, "best": {}}
     optim: dict[str, Tensor] = {}
     for name, value in tensors.items():
