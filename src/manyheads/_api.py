@@ -1,6 +1,7 @@
 """The Python API a notebook user reaches for first: :func:`fit`, :class:`Run`, :func:`load`.
 
-The CLI is a thin layer over :func:`train_config`, which :func:`fit` shares.
+The CLI is a thin layer over :func:`train_config`, which :func:`fit` shares. :class:`Run` and
+:func:`load` live in :mod:`manyheads._run`.
 """
 
 from __future__ import annotations
@@ -11,19 +12,17 @@ import shutil
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any
 
-import numpy as np
 import pandas as pd
 import torch
 import yaml
 
-from manyheads._bundle import read_bundle, write_bundle
+from manyheads._run import Data, Run, as_frame, json_safe, load, task_metrics
 from manyheads._splits import Splits, load_splits
 from manyheads.architectures._registry import create_model
 from manyheads.architectures.base import MTLModel
 from manyheads.config.schema import DataConfig, ModelConfig, RunConfig
-from manyheads.data.io import read_table
 from manyheads.data.preprocess import TablePreprocessor, infer_kind
 from manyheads.engine.events import Events
 from manyheads.engine.loop import predict_outputs, score_outputs
@@ -34,140 +33,9 @@ from manyheads.tasks._registry import get_kind
 from manyheads.tasks.task import Task
 from manyheads.weighting._registry import create_weighting
 
-__all__ = ["Run", "fit", "load", "train_config"]
+__all__ = ["Run", "fit", "json_safe", "load", "train_config"]
 
 Log = Callable[[str], None]
-Data: TypeAlias = pd.DataFrame | str | Path
-
-
-def _frame(data: Data) -> pd.DataFrame:
-    if isinstance(data, pd.DataFrame):
-        frame = data.copy()
-        frame.index = pd.RangeIndex(1, len(frame) + 1)
-        frame.attrs.setdefault("path", "<DataFrame>")
-        return frame
-    return read_table(data)
-
-
-class Run:
-    """A trained multi-task model with everything needed to predict, evaluate and ship it.
-
-    Attributes:
-        model: the trained architecture (best validation epoch).
-        tasks: the task specifications.
-        preprocessor: the fitted input and label encoding.
-        metrics: the ``metrics.json`` content of the training run (None after :func:`load`
-            of a bundle without one).
-        history: one dict per epoch (losses and validation metrics).
-        directory: the run directory, if the run was written to disk.
-    """
-
-    def __init__(
-        self,
-        model: MTLModel,
-        tasks: list[Task],
-        preprocessor: TablePreprocessor,
-        *,
-        architecture: str,
-        options: dict[str, Any],
-        config: RunConfig | None = None,
-        metrics: dict[str, Any] | None = None,
-        history: list[dict[str, float]] | None = None,
-        directory: Path | None = None,
-    ) -> None:
-        self.model = model
-        self.tasks = tasks
-        self.preprocessor = preprocessor
-        self.architecture = architecture
-        self.options = options
-        self.config = config
-        self.metrics = metrics
-        self.history = history or []
-        self.directory = directory
-
-    @property
-    def n_parameters(self) -> int:
-        """Number of trainable parameters of the model."""
-        return sum(p.numel() for p in self.model.parameters() if p.requires_grad)
-
-    def _outputs(self, frame: pd.DataFrame, *, labels: bool) -> tuple[Any, dict[str, torch.Tensor]]:
-        table = self.preprocessor.transform(frame, labels=labels)
-        device = next(self.model.parameters()).device
-        return table, predict_outputs(self.model, table, batch_size=8192, device=device)
-
-    def predict(self, data: Data) -> pd.DataFrame:
-        """Predict every task for the rows of ``data`` (a DataFrame or a file path).
-
-        Returns:
-            One column per task (the class, or the value), plus ``<task>_proba`` for the
-            predicted class's probability (binary: the positive class's probability).
-        """
-        frame = _frame(data)
-        _, outputs = self._outputs(frame, labels=False)
-        columns: dict[str, np.ndarray] = {}
-        for t in self.tasks:
-            state = self.preprocessor.task_states_[t.name]
-            columns |= get_kind(t.type).predict(t, state, outputs[t.name])
-        return pd.DataFrame(columns)
-
-    def evaluate(self, data: Data, *, split: str = "test") -> dict[str, Any]:
-        """Every metric of every task on labelled ``data``, in the ``metrics.json`` layout."""
-        frame = _frame(data)
-        table, outputs = self._outputs(frame, labels=True)
-        scores = score_outputs(outputs, table, self.tasks, self.preprocessor.task_states_)
-        return {
-            "split": split,
-            "architecture": self.architecture,
-            "n_parameters": self.n_parameters,
-            "tasks": _task_metrics(self.tasks, scores),
-        }
-
-    def save(self, path: str | Path) -> Path:
-        """Write the model bundle (``model.safetensors`` + ``model.json``) into ``path``."""
-        directory = Path(path)
-        write_bundle(
-            directory,
-            model=self.model,
-            architecture=self.architecture,
-            options=self.options,
-            tasks=self.tasks,
-            preprocessor=self.preprocessor,
-        )
-        return directory
-
-
-def load(path: str | Path) -> Run:
-    """Load a run directory or model bundle written by :func:`fit` or :meth:`Run.save`.
-
-    Raises:
-        DataError: the directory holds no finished model.
-    """
-    directory = Path(path)
-    model, tasks, pre, meta = read_bundle(directory)
-    metrics_path = directory / "metrics.json"
-    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else None
-    return Run(
-        model,
-        tasks,
-        pre,
-        architecture=meta["architecture"],
-        options=meta["options"],
-        metrics=metrics,
-        directory=directory,
-    )
-
-
-def _task_metrics(tasks: list[Task], scores: dict[str, dict[str, float]]) -> dict[str, Any]:
-    out = {}
-    for t in tasks:
-        kind = get_kind(t.type)
-        primary = kind.metric_names(t)[0]
-        out[t.name] = {
-            "primary": primary,
-            "higher_is_better": kind.metric_directions[primary],
-            **scores[t.name],
-        }
-    return out
 
 
 def fit(
@@ -236,14 +104,14 @@ def fit(
         weighting_options=dict(weighting_options or {}),
         output=str(output) if output is not None else None,
     )
-    train_frame = _frame(train)
+    train_frame = as_frame(train)
     if valid is None:
         from manyheads._splits import split_frame
 
         train_frame, valid_frame = split_frame(train_frame, valid_fraction, seed=1)
     else:
-        valid_frame = _frame(valid)
-    splits = Splits(train_frame, valid_frame, _frame(test) if test is not None else None)
+        valid_frame = as_frame(valid)
+    splits = Splits(train_frame, valid_frame, as_frame(test) if test is not None else None)
     return train_config(config, splits=splits, quiet=quiet, log=None if quiet else print)
 
 
@@ -482,27 +350,9 @@ def _final_metrics(
         "n_parameters": run.n_parameters,
         "best_epoch": result.best_epoch,
         "epochs_run": len(result.history),
-        "tasks": _task_metrics(run.tasks, scores),
-        "valid": _task_metrics(run.tasks, valid_scores),
+        "tasks": task_metrics(run.tasks, scores),
+        "valid": task_metrics(run.tasks, valid_scores),
     }
-
-
-def json_safe(value: Any) -> Any:
-    """Replace NaN/inf (a metric on a split without labels) by None: strict JSON has no NaN.
-
-    Example:
-        >>> json_safe({"auc": float("nan"), "n": [1, 2.5]})
-        {'auc': None, 'n': [1, 2.5]}
-    """
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    if isinstance(value, float | np.floating):
-        return float(value) if np.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
 
 
 def _write_run(run: Run, directory: Path) -> None:
