@@ -329,11 +329,14 @@ def _final_metrics(
 ) -> dict[str, Any]:
     device = next(run.model.parameters()).device
     split, table = ("test", test_t) if test_t is not None else ("valid", valid_t)
-    began = time.perf_counter()
-    outputs = predict_outputs(
-        run.model, table, batch_size=config.train.eval_batch_size, device=device
-    )
-    infer_seconds = time.perf_counter() - began
+    timings = []
+    for _ in range(3):  # the fastest of 3 passes: one pass is at the mercy of other processes
+        began = time.perf_counter()
+        outputs = predict_outputs(
+            run.model, table, batch_size=config.train.eval_batch_size, device=device
+        )
+        timings.append(time.perf_counter() - began)
+    infer_seconds = min(timings)
     scores = score_outputs(outputs, table, run.tasks, run.preprocessor.task_states_)
     valid_out = predict_outputs(
         run.model, valid_t, batch_size=config.train.eval_batch_size, device=device
