@@ -65,6 +65,37 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(out, key=lambda e: -e["mean_over_tasks"])
 
 
+def markdown(report: dict[str, Any]) -> str:
+    """A Markdown table of a report: AUCs, Δm% against ``ew`` (same architecture), time."""
+    summary = report["summary"]
+    by_name = {e["method"]: e for e in summary}
+    tasks = [k for k in summary[0] if isinstance(summary[0][k], dict)]
+    base = by_name.get("ew")
+    rows = [
+        "| rank | method | "
+        + " | ".join(f"{t} AUC" for t in tasks)
+        + " | Δm% vs ew | s/run | seeds |",
+        "|---|---|" + "---|" * (len(tasks) + 3),
+    ]
+    seconds: dict[str, list[float]] = {}
+    for r in report["runs"]:
+        seconds.setdefault(r["method"], []).append(r["seconds"])
+    for rank, e in enumerate(summary, start=1):
+        cells = [f"{e[t]['mean']:.4f} ± {e[t]['std']:.4f}" for t in tasks]
+        if base is None:
+            delta = "—"
+        else:  # AUC: higher is better, so the sign is flipped (negative = better than ew)
+            terms = [-(e[t]["mean"] - base[t]["mean"]) / base[t]["mean"] for t in tasks]
+            delta = f"{100 * statistics.mean(terms):+.3f}"
+        time_cell = f"{statistics.mean(seconds[e['method']]):.0f}"
+        rows.append(
+            f"| {rank} | {e['method']} | "
+            + " | ".join(cells)
+            + f" | {delta} | {time_cell} | {e['n_seeds']} |"
+        )
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the grid and write the JSON report."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -75,7 +106,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", action="store_true", help="the 24k-row shipped sample")
     parser.add_argument("--budget", type=float, default=None, help="seconds before stopping")
     parser.add_argument("--json", default=None, help="write the results to this file")
+    parser.add_argument("--markdown", default=None, help="print the table of a saved JSON")
     args = parser.parse_args(argv)
+    if args.markdown:
+        with open(args.markdown) as fh:
+            print(markdown(json.load(fh)))
+        return 0
     data = load_dataset("census-income", sample=args.sample)
     methods = list_weightings() if args.methods == "all" else args.methods.split(",")
     seeds = [int(s) for s in args.seeds.split(",")]
