@@ -352,6 +352,11 @@ def _final_metrics(
         "inference_rows": table.n_rows,
         "n_parameters": run.n_parameters,
         "best_epoch": result.best_epoch,
+        **(
+            {"task_best_epochs": result.task_best_epochs}
+            if result.task_best_epochs is not None
+            else {}
+        ),
         "epochs_run": len(result.history),
         "tasks": task_metrics(run.tasks, scores),
         "valid": task_metrics(run.tasks, valid_scores),

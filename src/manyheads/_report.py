@@ -71,8 +71,10 @@ def _curve_plot(runs: dict[str, list[Run]]) -> str:
 _NOTE = (
     "Δm% = (100/T) Σ_t (−1)^h_t (M_t − M_t^stl) / M_t^stl on each task's primary metric "
     "(h_t = 1 when higher is better). **Negative Δm% means better than the single-task models "
-    "(stl).** Model selection (best epoch) used the validation split only; every metric below "
-    "comes from the {split} split. Mean ± standard deviation over seeds {seeds}."
+    "(stl).** Model selection (best epoch) used the validation split only; for stl each task's "
+    "weights come from its own best validation epoch, as separately trained single-task models "
+    "would. Every metric below comes from the {split} split. Mean ± standard deviation over "
+    "seeds {seeds}."
 )
 
 

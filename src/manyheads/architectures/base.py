@@ -61,6 +61,16 @@ class MTLModel(nn.Module, ABC):
         """An extra regularisation term of the objective, or None."""
         return None
 
+    def task_state_keys(self, task: str) -> list[str] | None:
+        """``state_dict`` keys that belong to ``task`` alone, if the tasks are independent.
+
+        Architectures whose tasks share nothing and do not interact (``stl``) return them, so
+        that each task's weights can be taken from its own best validation epoch, as separately
+        trained single-task models would be. Others return None.
+        """
+        del task
+        return None
+
 
 class TaskTowers(nn.Module):
     """One tower (an MLP) and one linear output layer per task.

@@ -78,6 +78,15 @@ class STL(MTLModel):
     def shared_parameters(self) -> list[nn.Parameter]:
         return []
 
+    def task_state_keys(self, task: str) -> list[str] | None:
+        prefixes = (
+            f"inputs.{task}.",
+            f"bottoms.{task}.",
+            f"towers.towers.{task}.",
+            f"towers.outputs.{task}.",
+        )
+        return [k for k in self.state_dict() if k.startswith(prefixes)]
+
     def task_parameters(self, task: str) -> list[nn.Parameter]:
         return [
             *self.inputs[task].parameters(),

@@ -109,6 +109,7 @@ class TrainResult:
     best_epoch: int = 0
     best_score: float = math.inf
     train_seconds: float = 0.0
+    task_best_epochs: dict[str, int] | None = None
 
 
 def _param_groups(
@@ -205,6 +206,7 @@ def train_model(
     result = TrainResult()
     start_epoch, step, stale = 1, 0, 0
     best_state: dict[str, Tensor] | None = None
+    per_task = PerTaskBest.for_model(model, tasks, s.monitor)
     if resume and checkpoint_dir is not None and (checkpoint_dir / "checkpoint.json").exists():
         groups, meta = load_checkpoint(checkpoint_dir)
         model.load_state_dict(groups["model"])
@@ -212,7 +214,10 @@ def train_model(
         optimizer.load_state_dict(optimizer_from_flat(groups["optim"], meta["optimizer"]))
         generator.set_state(groups["rng"]["shuffle"])
         torch.set_rng_state(groups["rng"]["torch"])
-        best_state = groups["best"] or None
+        best_state = {k: v for k, v in groups["best"].items() if not k.startswith("task::")}
+        best_state = best_state or None
+        if per_task is not None:
+            per_task.load(groups["best"], meta["task_best"])
         start_epoch, step, stale = meta["epoch"] + 1, meta["step"], meta["stale"]
         result = TrainResult(
             meta["history"], meta["best_epoch"], meta["best_score"], meta["train_seconds"]
@@ -257,6 +262,8 @@ def train_model(
             best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         else:
             stale += 1
+        if per_task is not None:
+            per_task.update(epoch, model, outputs, valid, states)
         events.send("epoch_end", epoch=epoch, record=record, history=result.history)
         if checkpoint_dir is not None:
             rng = {"shuffle": generator.get_state(), "torch": torch.get_rng_state()}
@@ -268,6 +275,7 @@ def train_model(
                 "best_epoch": result.best_epoch,
                 "best_score": result.best_score,
                 "train_seconds": result.train_seconds,
+                "task_best": per_task.meta() if per_task is not None else None,
             }
             save_checkpoint(
                 checkpoint_dir,
@@ -275,13 +283,103 @@ def train_model(
                 method=method,
                 optimizer=optimizer,
                 rng=rng,
-                best_model=best_state,
+                best_model=(best_state or {})
+                | (per_task.tensors() if per_task is not None else {}),
                 meta=meta,
             )
     if best_state is not None:
         model.load_state_dict(best_state)
+    if per_task is not None:
+        per_task.apply(model)
+        result.task_best_epochs = per_task.epochs()
     events.send("train_end", best_epoch=result.best_epoch)
     return result
+
+
+class PerTaskBest:
+    """For independent tasks (``stl``): each task's weights from its own best validation epoch.
+
+    A task's score is its validation loss when the monitor is ``loss``, else its primary metric
+    (the monitored metric for the monitored task), made lower-is-better.
+    """
+
+    def __init__(self, model: MTLModel, tasks: list[Task], monitor: str) -> None:
+        self.tasks = tasks
+        self.monitor = monitor
+        self.keys = {t.name: model.task_state_keys(t.name) or [] for t in tasks}
+        self.score = {t.name: math.inf for t in tasks}
+        self.epoch = {t.name: 0 for t in tasks}
+        self.state: dict[str, dict[str, Tensor]] = {t.name: {} for t in tasks}
+
+    @classmethod
+    def for_model(cls, model: MTLModel, tasks: list[Task], monitor: str) -> PerTaskBest | None:
+        """A selector if ``model`` declares independent tasks, else None."""
+        if any(model.task_state_keys(t.name) is None for t in tasks):
+            return None
+        return cls(model, tasks, monitor)
+
+    def _task_score(
+        self,
+        task: Task,
+        outputs: dict[str, Tensor],
+        valid: EncodedTable,
+        states: dict[str, dict[str, Any]],
+    ) -> float:
+        if self.monitor == "loss":
+            return evaluate_losses(outputs, valid, [task], states)[task.name]
+        kind = get_kind(task.type)
+        name, _, metric = self.monitor.partition(".")
+        metric = metric if name == task.name else kind.metric_names(task)[0]
+        value = kind.score(
+            task, states[task.name], outputs[task.name], valid.y[task.name], valid.mask[task.name]
+        )[metric]
+        if math.isnan(value):
+            return math.inf
+        return -value if kind.metric_directions[metric] else value
+
+    def update(
+        self,
+        epoch: int,
+        model: MTLModel,
+        outputs: dict[str, Tensor],
+        valid: EncodedTable,
+        states: dict[str, dict[str, Any]],
+    ) -> None:
+        """Keep each task's weights when its validation score improved."""
+        current = model.state_dict()
+        for task in self.tasks:
+            score = self._task_score(task, outputs, valid, states)
+            if score < self.score[task.name]:
+                self.score[task.name], self.epoch[task.name] = score, epoch
+                self.state[task.name] = {
+                    k: current[k].detach().cpu().clone() for k in self.keys[task.name]
+                }
+
+    def apply(self, model: MTLModel) -> None:
+        """Load every task's best weights into ``model``."""
+        merged = {k: v for state in self.state.values() for k, v in state.items()}
+        model.load_state_dict(merged, strict=False)
+
+    def epochs(self) -> dict[str, int]:
+        """Task name -> its best epoch."""
+        return dict(self.epoch)
+
+    def meta(self) -> dict[str, Any]:
+        """JSON-ready bookkeeping for checkpoints."""
+        return {"score": self.score, "epoch": self.epoch}
+
+    def tensors(self) -> dict[str, Tensor]:
+        """The kept weights, keyed ``task::<task>::<state key>`` for checkpoints."""
+        return {f"task::{t}::{k}": v for t, state in self.state.items() for k, v in state.items()}
+
+    def load(self, tensors: dict[str, Tensor], meta: dict[str, Any]) -> None:
+        """Restore from a checkpoint written with :meth:`tensors` and :meth:`meta`."""
+        self.score = {k: float(v) for k, v in meta["score"].items()}
+        self.epoch = {k: int(v) for k, v in meta["epoch"].items()}
+        for name, value in tensors.items():
+            if name.startswith("task::"):
+                _, task, key = name.split("::", 2)
+                self.state[task][key] = value
 
 
 def _record(

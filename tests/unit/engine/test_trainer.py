@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -43,8 +44,9 @@ def test_training_learns_the_toy_tasks(toy_frame: pd.DataFrame) -> None:
     assert tasks["score"]["r2"] > 0.9
 
 
+@pytest.mark.parametrize("architecture", ["hps", "stl"])
 def test_resume_after_interruption_matches_an_uninterrupted_run(
-    toy_frame: pd.DataFrame, tmp_path: Path
+    toy_frame: pd.DataFrame, tmp_path: Path, architecture: str
 ) -> None:
     toy_frame.to_csv(tmp_path / "toy.csv", index=False)
     raw = {
@@ -55,7 +57,7 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(
             "score": {"type": "regression"},
             "shade": {"type": "multiclass"},
         },
-        "model": {"architecture": "hps", "dropout": 0.1},
+        "model": {"architecture": architecture, "dropout": 0.1},
         "train": {"epochs": 4, "batch_size": 64, "schedule": "cosine"},
     }
     from manyheads.config.load import build_config
@@ -88,6 +90,7 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(
     assert resumed.metrics is not None
     assert full.metrics is not None
     assert resumed.metrics["tasks"] == full.metrics["tasks"]
+    assert resumed.metrics.get("task_best_epochs") == full.metrics.get("task_best_epochs")
     history = pd.read_csv(tmp_path / "cut" / "history.csv")
     assert history["epoch"].tolist() == [1, 2, 3, 4]
     saved = json.loads((tmp_path / "cut" / "metrics.json").read_text())
@@ -165,3 +168,36 @@ def test_rows_without_some_labels_still_train_the_other_tasks(
     saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert saved["tasks"]["score"]["rmse"] is None  # strict JSON: no NaN
     assert all(pd.notna(h["train_loss/score"]) for h in run.history)
+
+
+def test_stl_takes_each_task_from_its_own_best_validation_epoch(toy_frame: pd.DataFrame) -> None:
+    import torch
+
+    from manyheads.engine.loop import evaluate_losses, predict_outputs
+
+    frame = toy_frame.copy()
+    frame["score"] = frame["score"] + np.random.default_rng(1).normal(0, 3.0, len(frame))
+    valid = frame.iloc[:100]
+    run = mh.fit(
+        frame.iloc[100:],
+        valid=valid,
+        tasks=TASKS,
+        inputs=INPUTS,
+        architecture="stl",
+        epochs=8,
+        batch_size=16,
+        lr=0.03,
+        seed=0,
+    )
+    assert run.metrics is not None
+    best = run.metrics["task_best_epochs"]
+    history = pd.DataFrame(run.history)
+    for task in ("good", "score", "shade"):
+        column = history[f"valid_loss/{task}"]
+        assert best[task] == int(history["epoch"][column.idxmin()])
+    assert len(set(best.values())) > 1  # the tasks peaked at different epochs
+    table = run.preprocessor.transform(valid)
+    outputs = predict_outputs(run.model, table, batch_size=512, device=torch.device("cpu"))
+    losses = evaluate_losses(outputs, table, run.tasks, run.preprocessor.task_states_)
+    for task in ("good", "score", "shade"):
+        assert losses[task] == pytest.approx(history[f"valid_loss/{task}"].min(), rel=1e-5)
