@@ -13,7 +13,8 @@ import pytest
 import torch
 
 import manyheads as mh
-from manyheads._api import _frame, train_config
+from manyheads._api import train_config
+from manyheads._run import as_frame as _frame
 from manyheads._splits import Splits, split_frame
 from manyheads.aggregation import Aggregator
 from manyheads.weighting import Weighting, create_weighting, list_weightings

@@ -36,6 +36,7 @@ class BuildSummary:
     n_kept: int = 0
     splits: dict[str, int] = field(default_factory=dict)
     labels: dict[str, dict[str, int]] = field(default_factory=dict)
+    cleared: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def __str__(self) -> str:
         lines = [f"dataset build: {self.source} -> {self.output}"]
@@ -45,6 +46,9 @@ class BuildSummary:
         lines.append("  split: " + ", ".join(f"{k} {v}" for k, v in self.splits.items()))
         for name, counts in self.labels.items():
             lines.append(f"  label {name}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        for name, counts in self.cleared.items():
+            gone = ", ".join(f"{k} {v}" for k, v in counts.items())
+            lines.append(f"  label {name}: absent from train, cleared in valid/test: {gone}")
         return "\n".join(lines)
 
 
@@ -218,6 +222,8 @@ def build_dataset(source: str, config: BuildConfig, output: str | Path) -> Build
     if not len(frame):
         raise DataError("no rows left after the filters; loosen them.", path=source)
     _split(frame, config, source)
+    for spec in config.labels:
+        _clear_unseen(frame, spec.name, config.split_column, summary)
     summary.n_kept = len(frame)
     summary.splits = {
         k: int((frame[config.split_column] == k).sum()) for k in ("train", "valid", "test")
@@ -228,6 +234,23 @@ def build_dataset(source: str, config: BuildConfig, output: str | Path) -> Build
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     frame.to_parquet(output, index=False)
     return summary
+
+
+def _clear_unseen(
+    frame: pd.DataFrame, label: str, split_column: str, summary: BuildSummary
+) -> None:
+    """A label value that no train row has cannot be learned: make it a missing label elsewhere.
+
+    (The trainer refuses a class seen only at evaluation time; a rare class can land outside
+    train by the hash split alone.)
+    """
+    values = frame[label]
+    present = ~values.map(_missing)
+    seen = set(values[present & (frame[split_column] == "train")].astype(str))
+    unseen = present & ~values.astype(str).isin(seen)
+    if unseen.any():
+        summary.cleared[label] = dict(Counter(values[unseen].astype(str)).most_common())
+        frame.loc[unseen, label] = None
 
 
 def _apply(frame: pd.DataFrame, keep: Any, rule: str, summary: BuildSummary) -> pd.DataFrame:
@@ -245,6 +268,19 @@ def _split(frame: pd.DataFrame, config: BuildConfig, source: str) -> None:
             "(set split.key to a stable id column).",
             path=source,
         )
-    frame[config.split_column] = frame[config.split_key].map(
-        lambda k: split_of(str(k), valid=config.valid, test=config.test, salt=config.salt)
+    keys = frame[config.split_key].astype(str)
+    if config.split_key == "url":
+        # Hash the path and query only: the split survives a move to another host, port or
+        # scheme (a mirror, http -> https, a test server on a random port).
+        keys = keys.map(_url_path)
+    frame[config.split_column] = keys.map(
+        lambda k: split_of(k, valid=config.valid, test=config.test, salt=config.salt)
     )
+
+
+def _url_path(url: str) -> str:
+    """``/review/1?x=2`` from ``http://host:8000/review/1?x=2``."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")

@@ -159,3 +159,30 @@ def test_crawl_cli_config_error(tmp_path: Path, capsys: pytest.CaptureFixture[st
     err = capsys.readouterr().err
     assert "Did you mean 'concurrency'?" in err
     assert "Traceback" not in err
+
+
+def test_label_absent_from_train_is_cleared_and_reported(tmp_path: Path) -> None:
+    urls = [f"http://site:{8000 + i}/r/{i}" for i in range(400)]
+    rare = next(
+        u
+        for u in urls
+        if split_of("/r/" + u.rsplit("/", 1)[1], valid=0.1, test=0.1, salt="manyheads") == "test"
+    )
+    frame = pd.DataFrame(
+        {
+            "url": urls,
+            "text": [f"review number {i} text" for i in range(400)],
+            "category": ["Tops" if u != rare else "Trend" for u in urls],
+        }
+    )
+    frame.to_csv(tmp_path / "records.csv", index=False)
+    config = parse_build_config(
+        {"labels": {"department": {"from": "category"}}, "split": {"valid": 0.1, "test": 0.1}}
+    )
+    summary = build_dataset(str(tmp_path / "records.csv"), config, tmp_path / "out.parquet")
+    out = pd.read_parquet(tmp_path / "out.parquet")
+    row = out[out.url == rare].iloc[0]
+    assert row["split"] == "test"  # the host and port do not enter the hash
+    assert pd.isna(row["department"])
+    assert summary.cleared == {"department": {"Trend": 1}}
+    assert "absent from train, cleared in valid/test: Trend 1" in str(summary)
