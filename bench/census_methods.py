@@ -107,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=None, help="seconds before stopping")
     parser.add_argument("--json", default=None, help="write the results to this file")
     parser.add_argument("--markdown", default=None, help="print the table of a saved JSON")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the runs already in --json and run only the missing ones",
+    )
     args = parser.parse_args(argv)
     if args.markdown:
         with open(args.markdown) as fh:
@@ -116,8 +121,14 @@ def main(argv: list[str] | None = None) -> int:
     methods = list_weightings() if args.methods == "all" else args.methods.split(",")
     seeds = [int(s) for s in args.seeds.split(",")]
     began, rows, missing = time.perf_counter(), [], []
+    if args.resume and args.json:
+        with open(args.json) as fh:
+            rows = [r for r in json.load(fh)["runs"] if r["method"] in methods]
+    done = {(r["method"], r["seed"]) for r in rows}
     for method in methods:
         for seed in seeds:
+            if (method, seed) in done:
+                continue
             if args.budget is not None and time.perf_counter() - began > args.budget:
                 missing.append({"method": method, "seed": seed})
                 continue
