@@ -59,7 +59,8 @@ def fit(
     Args:
         train: the training table (DataFrame or file path).
         tasks: what to predict, e.g. ``[Task("income", type="binary")]``.
-        inputs: column -> ``numeric`` / ``categorical`` / ``text``; None infers them.
+        inputs: column -> ``numeric`` / ``categorical`` / ``text`` / ``image``; None infers
+            them.
         valid: validation data; if None, ``valid_fraction`` of train (seeded).
         test: test data, scored into ``run.metrics`` (never used for model selection).
         architecture: a name from :func:`list_architectures`, or a registered class such as

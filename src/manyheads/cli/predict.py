@@ -15,7 +15,11 @@ def add_parser(subparsers: Any) -> None:
         "predict", help="predict every task for the rows of a file"
     )
     p.add_argument("run_dir", metavar="RUN", help="a run directory or model bundle")
-    p.add_argument("data", help="a CSV / Parquet / JSONL file with the input columns")
+    p.add_argument(
+        "data",
+        help="a CSV / Parquet / JSONL file with the input columns (image "
+        "columns as nested lists: JSONL or Parquet, not CSV)",
+    )
     p.add_argument(
         "-o",
         "--output",
