@@ -79,7 +79,7 @@ def test_monitor_must_name_a_task_metric() -> None:
         "tasks": {"y": {"type": "binary"}},
         "train": {"monitor": "y.rmse"},
     }
-    with pytest.raises(ConfigError, match="'train.monitor' metric 'rmse' is not a metric"):
+    with pytest.raises(ConfigError, match=r"'train\.monitor' metric 'rmse' is not a metric"):
         build_config(raw)
 
 
