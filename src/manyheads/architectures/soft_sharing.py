@@ -7,13 +7,11 @@ from collections.abc import Sequence
 from itertools import combinations
 from typing import Any
 
-from torch import Tensor, nn
+from torch import Tensor
 
 from manyheads._registry import did_you_mean
-from manyheads.architectures.base import Features, MTLModel, TaskTowers
+from manyheads.architectures.stl import STL
 from manyheads.data.preprocess import InputSpec
-from manyheads.encoders._registry import build_input
-from manyheads.encoders.mlp import MLP
 from manyheads.errors import InvalidParameterError
 
 __all__ = ["PENALTIES", "SoftSharing", "pairwise_distance"]
@@ -41,7 +39,7 @@ def pairwise_distance(params: Sequence[Sequence[Tensor]], penalty: str = "l2") -
     return total
 
 
-class SoftSharing(MTLModel):
+class SoftSharing(STL):
     """Each task has its own input layer, bottom MLP and tower; a penalty ties the bottoms.
 
     The penalty is ``penalty_weight * sum_l sum_{t<s} ||W_t^l - W_s^l||^2`` over corresponding
@@ -49,8 +47,8 @@ class SoftSharing(MTLModel):
     the joint objective of Duong et al., ACL 2015, and the "L2-constrained" baseline of Ma et al.,
     KDD 2018), or the sum of absolute differences with ``penalty="l1"``. Nothing is shared:
     :meth:`shared_parameters` is empty and :meth:`forward_features` returns the tuple of per-task
-    bottom outputs. Sizes match :class:`~manyheads.architectures.STL`, which is ``SoftSharing``
-    with ``penalty_weight=0``.
+    bottom outputs. It is :class:`~manyheads.architectures.STL` plus the penalty (the same
+    modules and sizes), except that its tasks' best epochs are chosen together.
 
     Args:
         spec: input sizes from the fitted preprocessor.
@@ -94,35 +92,21 @@ class SoftSharing(MTLModel):
         penalty: str = "l2",
         penalty_weight: float = 1e-3,
     ) -> None:
-        super().__init__(heads)
         _check_penalty(penalty, penalty_weight)
+        super().__init__(
+            spec,
+            heads,
+            hidden=hidden,
+            tower=tower,
+            embed_dim=embed_dim,
+            text_dim=text_dim,
+            dropout=dropout,
+            norm=norm,
+            encoder=encoder,
+            encoder_options=encoder_options,
+        )
         self.penalty_kind = penalty
         self.penalty_weight = float(penalty_weight)
-        inputs = {
-            t: build_input(
-                spec,
-                encoder=encoder,
-                encoder_options=encoder_options,
-                embed_dim=embed_dim,
-                text_dim=text_dim,
-            )
-            for t in heads
-        }
-        bottoms = {t: MLP(inputs[t].out_dim, hidden, dropout=dropout, norm=norm) for t in heads}
-        self.inputs = nn.ModuleDict(inputs)
-        self.bottoms = nn.ModuleDict(bottoms)
-        width = next(iter(bottoms.values())).out_dim
-        self.towers = TaskTowers(width, heads, tower, dropout=dropout, norm=norm)
-
-    def forward_features(self, x: dict[str, Tensor]) -> Features:
-        return tuple(self.bottoms[t](self.inputs[t](x)) for t in self.task_names)
-
-    def forward_heads(self, features: Features) -> dict[str, Tensor]:
-        assert isinstance(features, tuple)
-        return {
-            t: self.towers.forward_task(t, h)
-            for t, h in zip(self.task_names, features, strict=True)
-        }
 
     def penalty(self) -> Tensor:
         """``penalty_weight`` times the summed pairwise distance of the tied parameters."""
@@ -132,15 +116,10 @@ class SoftSharing(MTLModel):
     def _tied_parameters(self, task: str) -> list[Tensor]:
         return [*self.inputs[task].parameters(), *self.bottoms[task].parameters()]
 
-    def shared_parameters(self) -> list[nn.Parameter]:
-        return []
-
-    def task_parameters(self, task: str) -> list[nn.Parameter]:
-        return [
-            *self.inputs[task].parameters(),
-            *self.bottoms[task].parameters(),
-            *self.towers.task_parameters(task),
-        ]
+    def task_state_keys(self, task: str) -> list[str] | None:
+        """None: the penalty couples the tasks, so their weights are selected together."""
+        del task
+        return None
 
 
 def _check_penalty(penalty: object, weight: object) -> None:
