@@ -20,10 +20,13 @@ import yaml
 
 from manyheads._run import Data, Run, as_frame, json_safe, load, task_metrics
 from manyheads._splits import Splits, load_splits
-from manyheads.architectures._registry import create_model
+from manyheads.architectures._registry import build_model
 from manyheads.architectures.base import MTLModel
 from manyheads.config.schema import DataConfig, ModelConfig, RunConfig
 from manyheads.data.preprocess import TablePreprocessor, infer_kind
+from manyheads.data.sampling import SourceSampler
+from manyheads.data.tensors import EncodedTable
+from manyheads.encoders._registry import text_options
 from manyheads.engine.events import Events
 from manyheads.engine.loop import predict_outputs, score_outputs
 from manyheads.engine.progress import attach_history, attach_progress, attach_tensorboard
@@ -245,19 +248,25 @@ def train_config(
     inputs = resolve_inputs(config, splits.train, say)
     config = dataclasses.replace(config, inputs=inputs)
     tasks = list(config.tasks)
-    pre = TablePreprocessor(inputs, tasks).fit(splits.train)
-    train_t = pre.transform(splits.train)
-    valid_t = pre.transform(splits.valid)
-    test_t = pre.transform(splits.test) if splits.test is not None else None
+    encoder = config.model.options.get("encoder", "tabular")
+    text = text_options(str(encoder), config.model.options.get("encoder_options"))
+    pre = TablePreprocessor(inputs, tasks, text_options=text)
+    sources: list[_SourceTables] = []
+    if splits.sources:
+        train_t, valid_t, test_t, sources = _encode_sources(pre, splits, config, say)
+    else:
+        pre.fit(splits.train)
+        train_t = pre.transform(splits.train)
+        valid_t = pre.transform(splits.valid)
+        test_t = pre.transform(splits.test) if splits.test is not None else None
     for name, table in (("train", train_t), ("valid", valid_t), ("test", test_t)):
         if table is not None:
             counts = ", ".join(f"{k}={v}" for k, v in table.labelled_counts().items())
             say(f"{name}: {table.n_rows} rows; labelled per task: {counts}")
     s = config.train
     torch.manual_seed(s.seed)
-    heads = {t.name: get_kind(t.type).out_dim(pre.task_states_[t.name]) for t in tasks}
     options = _model_options(config, say)
-    model = create_model(config.model.architecture, pre.spec, heads, **options)
+    model = build_model(config.model.architecture, pre.spec, tasks, pre.task_states_, options)
     method = _make_method(config)
     directory = Path(config.output) if config.output else None
     events = Events()
@@ -292,9 +301,107 @@ def train_config(
         directory=directory,
     )
     run.metrics = _final_metrics(run, config, result, valid_t, test_t)
+    if sources:
+        run.metrics |= _source_metrics(run, config, sources, train_t)
     if directory is not None:
         _write_run(run, directory)
     return run
+
+
+@dataclasses.dataclass(frozen=True)
+class _SourceTables:
+    name: str
+    tasks: list[Task]
+    valid: EncodedTable
+    test: EncodedTable | None
+
+
+def _with_labels(frame: pd.DataFrame, tasks: Sequence[Task]) -> pd.DataFrame:
+    """``frame`` with every absent label column added as missing (another source's tasks)."""
+    absent = [c for t in tasks for c in t.label_columns if c not in frame.columns]
+    if not absent:
+        return frame
+    out = frame.assign(
+        **{
+            c: pd.Series([None] * len(frame), index=frame.index, dtype=object)
+            for c in dict.fromkeys(absent)
+        }
+    )
+    out.attrs.update(frame.attrs)
+    return out
+
+
+def _encode_sources(
+    pre: TablePreprocessor, splits: Splits, config: RunConfig, say: Log
+) -> tuple[EncodedTable, EncodedTable, EncodedTable | None, list[_SourceTables]]:
+    """Fit on all sources' training rows (each task's labels from its own sources), encode
+    every source's splits on their own, and stack them; the train table samples across sources
+    as ``data.sampling`` says."""
+    tasks = list(config.tasks)
+    for src in splits.sources:
+        pre.check_inputs(src.train)
+    task_frames = {}
+    for task in tasks:
+        own = [s.train for s in splits.sources if task.name in s.tasks]
+        task_frames[task.name] = own[0] if len(own) == 1 else pd.concat(own)
+        task_frames[task.name].attrs.update(own[0].attrs)
+    pre.fit(splits.train, task_frames=task_frames)
+    pad = {f"ids:{col}": tok.pad_id_ for col, tok in pre.sequence_.items()}
+
+    def encode(frame: pd.DataFrame) -> EncodedTable:
+        return pre.transform(_with_labels(frame, tasks))
+
+    by_name = {t.name: t for t in tasks}
+    train_parts, valid_parts, test_parts, tables = [], [], [], []
+    for src in splits.sources:
+        train_parts.append(encode(src.train))
+        valid = encode(src.valid)
+        test = encode(src.test) if src.test is not None else None
+        valid_parts.append(valid)
+        if test is not None:
+            test_parts.append(test)
+        tables.append(_SourceTables(src.name, [by_name[t] for t in src.tasks], valid, test))
+    train = EncodedTable.concat(train_parts, pad=pad)
+    train.sampler = SourceSampler(
+        [t.n_rows for t in train_parts], config.data.sampling, config.data.temperature
+    )
+    described = train.sampler.describe([s.name for s in splits.sources])
+    say(
+        f"sampling {config.data.sampling}"
+        + (f" (T={config.data.temperature:g})" if config.data.sampling == "temperature" else "")
+        + "; per epoch: "
+        + ", ".join(f"{k} {v['examples_per_epoch']} of {v['rows']}" for k, v in described.items())
+    )
+    test_t = EncodedTable.concat(test_parts, pad=pad) if test_parts else None
+    return train, EncodedTable.concat(valid_parts, pad=pad), test_t, tables
+
+
+def _source_metrics(
+    run: Run, config: RunConfig, sources: list[_SourceTables], train: EncodedTable
+) -> dict[str, Any]:
+    """Per source: its tasks scored on its own test split (valid when it has none)."""
+    device = next(run.model.parameters()).device
+    out: dict[str, Any] = {}
+    for src in sources:
+        split, table = ("test", src.test) if src.test is not None else ("valid", src.valid)
+        outputs = predict_outputs(
+            run.model, table, batch_size=config.train.eval_batch_size, device=device
+        )
+        states = run.preprocessor.task_states_
+        scores = score_outputs(outputs, table, src.tasks, states)
+        out[src.name] = {
+            "split": split,
+            "rows": table.n_rows,
+            "tasks": task_metrics(src.tasks, scores),
+        }
+    assert train.sampler is not None
+    sampling = {
+        "mode": config.data.sampling,
+        "temperature": config.data.temperature if config.data.sampling == "temperature" else None,
+        "epoch_examples": train.sampler.n_rows,
+        "sources": train.sampler.describe([s.name for s in sources]),
+    }
+    return {"sources": out, "sampling": sampling}
 
 
 def _attach_relations(

@@ -14,11 +14,10 @@ from typing import Any
 
 from safetensors.torch import load_file, save_file
 
-from manyheads.architectures._registry import create_model
+from manyheads.architectures._registry import build_model
 from manyheads.architectures.base import MTLModel
 from manyheads.data.preprocess import TablePreprocessor
 from manyheads.errors import DataError
-from manyheads.tasks._registry import get_kind
 from manyheads.tasks.task import Task
 
 __all__ = ["FORMAT", "read_bundle", "write_bundle"]
@@ -75,8 +74,7 @@ def read_bundle(directory: Path) -> tuple[MTLModel, list[Task], TablePreprocesso
         )
     tasks = [Task.from_dict(d) for d in meta["tasks"]]
     pre = TablePreprocessor.from_dict(meta["preprocessor"], tasks)
-    heads = {t.name: get_kind(t.type).out_dim(pre.task_states_[t.name]) for t in tasks}
-    model = create_model(meta["architecture"], pre.spec, heads, **meta["options"])
+    model = build_model(meta["architecture"], pre.spec, tasks, pre.task_states_, meta["options"])
     model.load_state_dict(load_file(str(directory / "model.safetensors")))
     model.eval()
     return model, tasks, pre, meta

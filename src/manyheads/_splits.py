@@ -8,20 +8,36 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from manyheads.config.schema import RunConfig
+from manyheads.config.schema import DataConfig, RunConfig
 from manyheads.data.io import read_table
 from manyheads.errors import DataError
 
-__all__ = ["Splits", "load_splits", "split_frame"]
+__all__ = ["SourceSplits", "Splits", "load_splits", "split_frame"]
+
+
+@dataclass(frozen=True)
+class SourceSplits:
+    """The frames of one source of a multi-source run and the tasks it labels."""
+
+    name: str
+    tasks: tuple[str, ...]
+    train: pd.DataFrame
+    valid: pd.DataFrame
+    test: pd.DataFrame | None
 
 
 @dataclass(frozen=True)
 class Splits:
-    """The frames of one run; ``test`` may be absent."""
+    """The frames of one run; ``test`` may be absent.
+
+    A multi-source run also has ``sources``; ``train``/``valid``/``test`` then hold all
+    sources' rows stacked (each task's labels only in its own source's rows).
+    """
 
     train: pd.DataFrame
     valid: pd.DataFrame
     test: pd.DataFrame | None
+    sources: tuple[SourceSplits, ...] = ()
 
 
 def split_frame(
@@ -77,6 +93,8 @@ def _by_column(frame: pd.DataFrame, column: str) -> dict[str, pd.DataFrame]:
 def load_splits(config: RunConfig) -> tuple[Splits, RunConfig]:
     """Read or build the splits; fill tasks/inputs from a built-in dataset when not given."""
     d = config.data
+    if d.sources:
+        return _load_sources(config), config
     if d.dataset:
         from manyheads.datasets import load_dataset
 
@@ -100,3 +118,61 @@ def load_splits(config: RunConfig) -> tuple[Splits, RunConfig]:
     if valid is None:
         train, valid = split_frame(train, d.valid_fraction, d.split_seed + 1)
     return Splits(train, valid, test), config
+
+
+def _load_sources(config: RunConfig) -> Splits:
+    """Each source read and split on its own, its columns renamed, other tasks' labels removed."""
+    label_columns = {t.name: set(t.label_columns) for t in config.tasks}
+    sources = []
+    for i, src in enumerate(config.data.sources):
+        data = DataConfig(
+            train=src.train,
+            valid=src.valid,
+            test=src.test,
+            dataset=src.dataset,
+            dataset_options=dict(src.dataset_options),
+            valid_fraction=src.valid_fraction,
+            test_fraction=src.test_fraction,
+            split_seed=config.data.split_seed + 7919 * i,
+        )
+        splits, _ = load_splits(dataclasses.replace(config, data=data))
+        foreign = set().union(
+            *(cols for task, cols in label_columns.items() if task not in src.tasks)
+        ) - set().union(*(label_columns[t] for t in src.tasks))
+        frames = [
+            None if f is None else _prepare_source(f, src.columns, foreign)
+            for f in (splits.train, splits.valid, splits.test)
+        ]
+        train, valid, test = frames
+        assert train is not None
+        assert valid is not None
+        sources.append(SourceSplits(str(src.name), src.tasks, train, valid, test))
+    tests = [s.test for s in sources if s.test is not None]
+    return Splits(
+        train=_stack([s.train for s in sources], "train"),
+        valid=_stack([s.valid for s in sources], "valid"),
+        test=_stack(tests, "test") if tests else None,
+        sources=tuple(sources),
+    )
+
+
+def _prepare_source(frame: pd.DataFrame, rename: dict[str, str], foreign: set[str]) -> pd.DataFrame:
+    missing = [c for c in rename if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"the column(s) {missing} named in the source's 'columns' renames are missing. "
+            f"Columns present: {', '.join(map(str, frame.columns[:30]))}.",
+            path=str(frame.attrs.get("path")),
+        )
+    out = frame.rename(columns=rename)
+    out = out.drop(columns=[c for c in foreign if c in out.columns])
+    out.attrs.update(frame.attrs)
+    return out
+
+
+def _stack(frames: list[pd.DataFrame], split: str) -> pd.DataFrame:
+    stacked = pd.concat(frames, axis=0, ignore_index=False, sort=False)
+    stacked.attrs["path"] = (
+        f"<{split} of sources: " + ", ".join(str(f.attrs.get("path")) for f in frames) + ">"
+    )
+    return stacked

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from manyheads._api import Run, train_config
-from manyheads._splits import Splits, load_splits
+from manyheads._splits import load_splits
 from manyheads.architectures._registry import ARCHITECTURES, architecture_options
 from manyheads.config.schema import ModelConfig, RunConfig
 from manyheads.errors import InvalidParameterError
@@ -59,10 +59,12 @@ class Comparison:
     def table(self) -> str:
         """A Markdown table: variant, per-task primary metric mean ± std, Δm%, size, time."""
         tasks = list(self.variants[0]["tasks"])
+        sources = list(self.variants[0].get("delta_m_sources", {}))
         head = [
             "variant",
             *[f"{t} ({self.variants[0]['tasks'][t]['primary']})" for t in tasks],
             "Δm% vs stl",
+            *[f"Δm% {s}" for s in sources],
             "params",
             "train s",
             "infer ms/1k rows",
@@ -75,6 +77,9 @@ class Comparison:
                 cells.append(f"{m['mean']:.4f} ± {m['std']:.4f}")
             dm = v.get("delta_m")
             cells.append("—" if dm is None else f"{dm['mean']:+.2f} ± {dm['std']:.2f}")
+            for src in sources:
+                d = v["delta_m_sources"][src]
+                cells.append(f"{d['mean']:+.2f} ± {d['std']:.2f}")
             cells += [
                 f"{v['n_parameters']:,}",
                 f"{v['train_seconds']:.1f}",
@@ -131,7 +136,7 @@ def compare(
             runs.setdefault(name, []).append(
                 train_config(
                     cfg,
-                    splits=Splits(splits.train, splits.valid, splits.test),
+                    splits=splits,
                     quiet=quiet,
                     overwrite=overwrite,
                 )
@@ -197,6 +202,24 @@ def _add_delta_m(variants: list[dict[str, Any]], runs: dict[str, list[Run]]) -> 
             "std": float(np.std(per_seed)),
             "per_seed": per_seed,
         }
+        first = runs[v["name"]][0].metrics or {}
+        if "sources" in first:  # Δm of each source's own tasks, on its own test split
+            v["delta_m_sources"] = {}
+            for src, entry in first["sources"].items():
+                own = list(entry["tasks"])
+                seeds = [
+                    delta_m(
+                        {t: v["tasks"][t]["per_seed"][i] for t in own},
+                        {t: baseline[t] for t in own},
+                        higher,
+                    )
+                    for i in range(len(v["seeds"]))
+                ]
+                v["delta_m_sources"][src] = {
+                    "mean": float(np.mean(seeds)),
+                    "std": float(np.std(seeds)),
+                    "tasks": own,
+                }
 
 
 def save_json(comparison: Comparison) -> Path:

@@ -6,7 +6,7 @@ import inspect
 from typing import Any
 
 from manyheads._registry import Registry, did_you_mean
-from manyheads.architectures.base import MTLModel
+from manyheads.architectures.base import MTLModel, TaskTowers
 from manyheads.architectures.cascade import Cascade
 from manyheads.architectures.cross_stitch import CrossStitch
 from manyheads.architectures.hps import HPS
@@ -15,9 +15,18 @@ from manyheads.architectures.ple import PLE
 from manyheads.architectures.soft_sharing import SoftSharing
 from manyheads.architectures.stl import STL
 from manyheads.data.preprocess import InputSpec
+from manyheads.encoders.base import InputEncoder
 from manyheads.errors import InvalidParameterError
+from manyheads.tasks._registry import get_kind
+from manyheads.tasks.task import Task
 
-__all__ = ["ARCHITECTURES", "architecture_options", "create_model", "list_architectures"]
+__all__ = [
+    "ARCHITECTURES",
+    "architecture_options",
+    "build_model",
+    "create_model",
+    "list_architectures",
+]
 
 ARCHITECTURES: Registry[MTLModel] = Registry("architecture")
 ARCHITECTURES.register("stl", STL, doc="single-task: one independent network per task (baseline)")
@@ -69,3 +78,41 @@ def create_model(name: str, spec: InputSpec, heads: dict[str, int], /, **options
 def list_architectures() -> list[str]:
     """Names of the registered architectures."""
     return ARCHITECTURES.names()
+
+
+def build_model(
+    name: str,
+    spec: InputSpec,
+    tasks: list[Task],
+    states: dict[str, dict[str, Any]],
+    options: dict[str, Any],
+) -> MTLModel:
+    """Build architecture ``name`` for ``tasks`` (heads sized from their fitted label states).
+
+    Wires what the task types need beyond a head: token-level outputs for ``tagging`` tasks
+    (which need an encoder that emits per-token features) and CRF transition scores.
+
+    Raises:
+        InvalidParameterError: a token-level task without a token-level encoder.
+    """
+    heads = {t.name: get_kind(t.type).out_dim(states[t.name]) for t in tasks}
+    model = create_model(name, spec, heads, **options)
+    encoders = [m for m in model.modules() if isinstance(m, InputEncoder)]
+    model.token_level = any(getattr(m, "token_level", False) for m in encoders)
+    model.token_tasks = frozenset(t.name for t in tasks if get_kind(t.type).level == "token")
+    if model.token_tasks and not model.token_level:
+        raise InvalidParameterError(
+            f"The task(s) {', '.join(sorted(model.token_tasks))} predict one label per token: "
+            "they need a 'tokens' input and a sequence encoder (model.encoder: cnn, bilstm, "
+            "transformer or pretrained)."
+        )
+    for task in tasks:
+        if task.crf:
+            towers = getattr(model, "towers", None)  # every architecture's heads are TaskTowers
+            if not isinstance(towers, TaskTowers):
+                raise InvalidParameterError(
+                    f"Task '{task.name}' asks for a CRF, and architecture '{name}' has no "
+                    "TaskTowers heads to hold one."
+                )
+            towers.add_crf(task.name)
+    return model

@@ -7,6 +7,10 @@
   parameter is in the shared set or in exactly one task's set. Gradient aggregation operates on the
   shared set; each task set gets its own task's gradient.
 * ``penalty()`` is an extra regulariser added to the objective (soft sharing), or ``None``.
+* ``task_outputs(features)`` is what the loop and prediction call: ``forward_heads`` plus, when
+  the input encoder is token-level (``token_level``: features ``[B, 1 + W, D]`` whose position 0
+  is the pooled row representation), the selection of position 0 for row-level tasks and of the
+  W word positions for token-level tasks (``token_tasks``). Architectures need not know.
 """
 
 from __future__ import annotations
@@ -37,6 +41,10 @@ class MTLModel(nn.Module, ABC):
             raise ValueError("A multi-task model needs at least one task.")
         self.task_names: list[str] = list(heads)
         self.out_dims: dict[str, int] = dict(heads)
+        #: True when the input encoder emits ``[B, 1 + W, D]`` (set by ``build_model``).
+        self.token_level: bool = False
+        #: tasks with one output per token (``tagging``).
+        self.token_tasks: frozenset[str] = frozenset()
 
     @abstractmethod
     def forward_features(self, x: dict[str, Tensor]) -> Features:
@@ -46,8 +54,15 @@ class MTLModel(nn.Module, ABC):
     def forward_heads(self, features: Features) -> dict[str, Tensor]:
         """Per-task outputs from the shared representation."""
 
+    def task_outputs(self, features: Features) -> dict[str, Tensor]:
+        """Per-task outputs: ``[B]``/``[B, C]`` for row tasks, ``[B, W, C]`` for token tasks."""
+        out = self.forward_heads(features)
+        if not self.token_level:
+            return out
+        return {t: (o[:, 1:] if t in self.token_tasks else o[:, 0]) for t, o in out.items()}
+
     def forward(self, x: dict[str, Tensor]) -> dict[str, Tensor]:
-        return self.forward_heads(self.forward_features(x))
+        return self.task_outputs(self.forward_features(x))
 
     @abstractmethod
     def shared_parameters(self) -> list[nn.Parameter]:
@@ -100,15 +115,32 @@ class TaskTowers(nn.Module):
             mlp = MLP(dim, tower, dropout=dropout, norm=norm)
             self.towers[task] = mlp
             self.outputs[task] = nn.Linear(mlp.out_dim, width)
+        self.transitions = nn.ParameterDict()
+
+    def add_crf(self, task: str) -> None:
+        """Give ``task`` linear-chain CRF scores: a ``[C + 2, C]`` parameter (``C x C``
+        transitions, then start and end scores), appended to its per-token output as C + 2
+        extra positions, so the task type's loss and decoder can read them (see ``tagging``)."""
+        output = self.outputs[task]
+        assert isinstance(output, nn.Linear)
+        n_tags = output.out_features
+        self.transitions[task] = nn.Parameter(torch.zeros(n_tags + 2, n_tags))
 
     def forward_task(self, task: str, h: Tensor) -> Tensor:
-        """Output of ``task``'s tower for input ``h`` [B, D]: [B] for width 1, else [B, C]."""
+        """Output of ``task``'s tower for input ``h`` [B, D]: [B] for width 1, else [B, C].
+
+        Per-token input ``[B, L, D]`` gives ``[B, L, C]`` (``[B, L + C + 2, C]`` with a CRF).
+        """
         out: Tensor = self.outputs[task](self.towers[task](h))
+        if task in self.transitions and out.dim() == 3:
+            trans = self.transitions[task]
+            out = torch.cat([out, trans.unsqueeze(0).expand(out.shape[0], *trans.shape)], dim=1)
         return out.squeeze(-1) if out.shape[-1] == 1 else out
 
     def task_parameters(self, task: str) -> list[nn.Parameter]:
-        """The tower and output parameters of ``task``."""
-        return [*self.towers[task].parameters(), *self.outputs[task].parameters()]
+        """The tower, output (and CRF) parameters of ``task``."""
+        crf = [self.transitions[task]] if task in self.transitions else []
+        return [*self.towers[task].parameters(), *self.outputs[task].parameters(), *crf]
 
 
 def stack_tasks(outputs: dict[str, Tensor]) -> Tensor:

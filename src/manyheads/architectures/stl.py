@@ -85,7 +85,8 @@ class STL(MTLModel):
             f"towers.towers.{task}.",
             f"towers.outputs.{task}.",
         )
-        return [k for k in self.state_dict() if k.startswith(prefixes)]
+        crf = f"towers.transitions.{task}"
+        return [k for k in self.state_dict() if k.startswith(prefixes) or k == crf]
 
     def task_parameters(self, task: str) -> list[nn.Parameter]:
         return [

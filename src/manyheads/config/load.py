@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from manyheads._registry import did_you_mean
-from manyheads.config.schema import DataConfig, ModelConfig, RunConfig
+from manyheads.config.schema import SAMPLING, DataConfig, ModelConfig, RunConfig, SourceConfig
 from manyheads.engine.trainer import TrainSettings
 from manyheads.errors import ConfigError, ManyheadsError
 from manyheads.tasks.task import Task
@@ -165,6 +165,8 @@ def build_config(raw: dict[str, Any], *, source: str | None = None) -> RunConfig
     tasks = _build_tasks(
         _section(raw, "tasks", problems), problems, required=data is None or not data.dataset
     )
+    if data is not None and data.sources:
+        _check_source_tasks(data, tasks, problems)
     model = _build_model(_section(raw, "model", problems), problems)
     train_raw = _section(raw, "train", problems)
     train = _build_train(train_raw, problems)
@@ -198,17 +200,28 @@ def _build_data(section: dict[str, Any], problems: list[str]) -> DataConfig | No
         problems.append("'data.dataset_options' must be a mapping.")
     elif "dataset_options" in section:
         values["dataset_options"] = section["dataset_options"]
-    if not values.get("train") and not values.get("dataset"):
-        problems.append("'data.train' (a file) or 'data.dataset' (a built-in dataset) is required.")
-    if values.get("dataset"):
-        from manyheads.datasets import DATASETS
-
-        if values["dataset"] not in DATASETS:
-            names = DATASETS.names()
+    values.pop("sources", None)
+    if "sources" in section:
+        values["sources"] = _build_sources(section["sources"], problems)
+        if values.get("train") or values.get("dataset"):
             problems.append(
-                f"unknown dataset '{values['dataset']}' in 'data.dataset'."
-                f"{did_you_mean(values['dataset'], names)} Valid: {', '.join(names)}."
+                "'data.sources' replaces 'data.train'/'data.dataset': give the files of each "
+                "source inside its entry, and remove 'data.train'/'data.dataset'."
             )
+    elif not values.get("train") and not values.get("dataset"):
+        problems.append(
+            "'data.train' (a file), 'data.dataset' (a built-in dataset) or 'data.sources' "
+            "(several sources) is required."
+        )
+    if values.get("sampling", "proportional") not in SAMPLING:
+        problems.append(
+            f"'data.sampling' must be one of {', '.join(SAMPLING)}; got {values['sampling']!r}."
+            f"{did_you_mean(str(values['sampling']), list(SAMPLING))}"
+        )
+    if "temperature" in values and not values["temperature"] > 0:
+        problems.append(f"'data.temperature' must be > 0; got {values['temperature']!r}.")
+    if values.get("dataset"):
+        _check_dataset(values["dataset"], "data.dataset", problems)
     for key in ("valid_fraction", "test_fraction"):
         v = values.get(key)
         if v is not None and not 0.0 <= v < 1.0:
@@ -218,6 +231,56 @@ def _build_data(section: dict[str, Any], problems: list[str]) -> DataConfig | No
     except TypeError as exc:
         problems.append(f"data: {exc}")
         return None
+
+
+def _check_dataset(name: str, where: str, problems: list[str]) -> None:
+    from manyheads.datasets import DATASETS
+
+    if name not in DATASETS:
+        names = DATASETS.names()
+        problems.append(
+            f"unknown dataset '{name}' in '{where}'.{did_you_mean(name, names)} "
+            f"Valid: {', '.join(names)}."
+        )
+
+
+def _build_sources(value: Any, problems: list[str]) -> tuple[SourceConfig, ...]:
+    if not isinstance(value, list) or not value:
+        problems.append(
+            "'data.sources' must be a non-empty list of mappings, e.g. "
+            "[{train: reviews.csv, tasks: [rating]}, {train: ner.jsonl, tasks: [ner]}]."
+        )
+        return ()
+    valid = [f.name for f in dataclasses.fields(SourceConfig)]
+    sources = []
+    for i, entry in enumerate(value):
+        where = f"data.sources[{i}]."
+        if not isinstance(entry, dict):
+            problems.append(f"'{where[:-1]}' must be a mapping; got {entry!r}.")
+            continue
+        _unknown(list(entry), valid, where, problems)
+        values = _typed_fields(entry, SourceConfig, where, problems)
+        for key in ("dataset_options", "columns"):
+            if key in entry and not isinstance(entry[key], dict):
+                problems.append(f"'{where}{key}' must be a mapping.")
+                values.pop(key, None)
+        tasks = entry.get("tasks")
+        if not isinstance(tasks, list) or not tasks or not all(isinstance(t, str) for t in tasks):
+            problems.append(f"'{where}tasks' must be a non-empty list of task names.")
+            continue
+        values["tasks"] = tuple(tasks)
+        if bool(values.get("train")) == bool(values.get("dataset")):
+            problems.append(f"'{where}' needs exactly one of 'train' (a file) or 'dataset'.")
+            continue
+        if values.get("dataset"):
+            _check_dataset(values["dataset"], f"{where}dataset", problems)
+        values.setdefault("name", f"source{i}")
+        sources.append(SourceConfig(**values))
+    names = [s.name for s in sources]
+    dupes = sorted({str(n) for n in names if names.count(n) > 1})
+    if dupes:
+        problems.append(f"source names must be unique in 'data.sources'; repeated: {dupes}.")
+    return tuple(sources)
 
 
 def _build_inputs(value: Any, problems: list[str]) -> dict[str, str] | None:
@@ -327,6 +390,25 @@ def _build_weighting(section: dict[str, Any], problems: list[str]) -> tuple[str,
         problems.append("'train.weighting_options' must be a mapping.")
         options = {}
     return str(name), options
+
+
+def _check_source_tasks(data: DataConfig, tasks: list[Task], problems: list[str]) -> None:
+    names = [t.name for t in tasks]
+    claimed: set[str] = set()
+    for i, src in enumerate(data.sources):
+        for task in src.tasks:
+            claimed.add(task)
+            if task not in names:
+                problems.append(
+                    f"'data.sources[{i}].tasks' names unknown task '{task}'."
+                    f"{did_you_mean(task, names)} Tasks: {', '.join(names)}."
+                )
+    for name in names:
+        if name not in claimed:
+            problems.append(
+                f"task '{name}' is in no source: add it to the 'tasks' of the source that holds "
+                "its labels."
+            )
 
 
 def _cross_checks(

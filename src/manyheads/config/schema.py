@@ -12,7 +12,40 @@ from typing import Any
 from manyheads.engine.trainer import TrainSettings
 from manyheads.tasks.task import Task
 
-__all__ = ["DataConfig", "ModelConfig", "RunConfig"]
+__all__ = ["SAMPLING", "DataConfig", "ModelConfig", "RunConfig", "SourceConfig"]
+
+SAMPLING = ("proportional", "uniform", "temperature")
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One data source of a multi-source run: its files (or built-in dataset) and its tasks.
+
+    Rows of a source carry labels for its own ``tasks`` only; the other tasks' labels are
+    missing there (masked), so every task trains and is evaluated on its own source's splits.
+
+    Args:
+        tasks: the names of the tasks whose labels this source holds.
+        name: a short name for reports (defaults to ``source<i>``).
+        train: training file; ``valid``/``test`` as for ``data`` (or fractions of train).
+        dataset: a built-in dataset instead of files.
+        dataset_options: options of the built-in dataset.
+        columns: renames applied on reading, ``{column in the file: name used in the run}``,
+            so that sources with different column names feed one input or one task.
+        valid_fraction: share of train held out for validation when ``valid`` is absent.
+        test_fraction: share of train held out for test when ``test`` is absent.
+    """
+
+    tasks: tuple[str, ...]
+    name: str | None = None
+    train: str | None = None
+    valid: str | None = None
+    test: str | None = None
+    dataset: str | None = None
+    dataset_options: dict[str, Any] = field(default_factory=dict)
+    columns: dict[str, str] = field(default_factory=dict)
+    valid_fraction: float = 0.1
+    test_fraction: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -29,6 +62,13 @@ class DataConfig:
         test_fraction: share of train held out for test when ``test`` is absent.
         split_column: a column of ``train`` whose values ``train``/``valid``/``test`` assign rows.
         split_seed: seed of the random split (independent of the training seed).
+        sources: several data sources, each with its own tasks (then ``train`` and ``dataset``
+            stay empty); see :class:`SourceConfig`.
+        sampling: how training examples are drawn across sources: ``proportional`` to their
+            sizes, ``uniform`` (each source equally often), or ``temperature``
+            (``p_s ∝ n_s^(1/temperature)``, as in MT-DNN and T5 mixing). An epoch is always as
+            many examples as all sources' training rows together.
+        temperature: the sampling temperature (``temperature`` sampling; 1 = proportional).
     """
 
     train: str | None = None
@@ -40,6 +80,9 @@ class DataConfig:
     test_fraction: float = 0.0
     split_column: str | None = None
     split_seed: int = 0
+    sources: tuple[SourceConfig, ...] = ()
+    sampling: str = "proportional"
+    temperature: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -65,7 +108,16 @@ class RunConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved configuration in the YAML layout (written to ``config.yaml``)."""
-        data = {k: v for k, v in dataclasses.asdict(self.data).items() if v not in (None, {})}
+        data = {k: v for k, v in dataclasses.asdict(self.data).items() if v not in (None, {}, ())}
+        if self.data.sources:
+            data["sources"] = [
+                {
+                    k: (list(v) if isinstance(v, tuple) else v)
+                    for k, v in dataclasses.asdict(src).items()
+                    if v not in (None, {}, ())
+                }
+                for src in self.data.sources
+            ]
         train = dataclasses.asdict(self.train)
         train["weighting"] = self.weighting
         if self.weighting_options:

@@ -4,7 +4,13 @@
   0/1 missing indicator (for columns that had missing values in train).
 * categorical: a vocabulary from train; index 0 is reserved for unseen or missing values. All
   categorical columns share one embedding table through per-column offsets.
-* text: :class:`~manyheads.data.text.TextVocab` (word + hashed bigram ids, 0-padded).
+* text: :class:`~manyheads.data.text.TextVocab` (word + hashed bigram ids, 0-padded) for the
+  tabular encoder; ordered token ids (:class:`~manyheads.data.sequence.SequenceTokenizer`) when
+  the encoder reads sequences (``text_options["mode"] == "sequence"``): ``x["ids:<col>"]`` and
+  ``x["attn:<col>"]``.
+* tokens: a list of words per row (JSONL lists, CoNLL word columns; a string is split into
+  words). As text, plus ``x["first:<col>"]`` and ``x["wmask:<col>"]`` ``[N, W]`` that align
+  sub-word pieces to words, for one-label-per-word (``tagging``) tasks.
 * image: cells are numpy arrays (``H x W`` or ``C x H x W``, any numeric dtype), all of one shape;
   standardised per channel with the train mean/std into ``x["image:<col>"]`` ``[N, C, H, W]``
   float32. The statistics live in ``model.json`` like every other state (nothing is pickled).
@@ -19,6 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from manyheads.data.sequence import SequenceTokenizer
 from manyheads.data.tensors import EncodedTable
 from manyheads.data.text import TextVocab
 from manyheads.errors import DataError, NotFittedError
@@ -26,28 +33,48 @@ from manyheads.tasks._base import first_line, label_strings, missing_mask
 from manyheads.tasks._registry import get_kind
 from manyheads.tasks.task import Task
 
-__all__ = ["INPUT_KINDS", "InputSpec", "TablePreprocessor", "infer_kind"]
+__all__ = ["INPUT_KINDS", "InputSpec", "SequenceSpec", "TablePreprocessor", "infer_kind"]
 
-INPUT_KINDS = ("numeric", "categorical", "text", "image")
+INPUT_KINDS = ("numeric", "categorical", "text", "image", "tokens")
+
+
+@dataclass(frozen=True)
+class SequenceSpec:
+    """What a sequence encoder needs to know about one ``text``/``tokens`` column.
+
+    ``words`` is True for ``tokens`` columns (per-word features are expected). ``path`` is the
+    pretrained model directory whose tokenizer produced the ids (None for trained ones).
+    """
+
+    n_ids: int
+    pad_id: int
+    words: bool
+    max_length: int
+    tokenizer: str
+    path: str | None = None
 
 
 @dataclass(frozen=True)
 class InputSpec:
     """Sizes the input layer needs: numeric width, categorical cardinalities, text vocab sizes.
 
-    ``image_shapes`` holds ``(column, (C, H, W))`` for each image column (empty for tables).
+    ``image_shapes`` holds ``(column, (C, H, W))`` for each image column (empty for tables);
+    ``sequences`` holds ``(column, SequenceSpec)`` for text/tokens columns encoded as ordered
+    token ids (empty unless a sequence encoder asked for them).
     """
 
     n_numeric: int
     cardinalities: tuple[int, ...]
     text_sizes: tuple[tuple[str, int], ...]
     image_shapes: tuple[tuple[str, tuple[int, int, int]], ...] = ()
+    sequences: tuple[tuple[str, SequenceSpec], ...] = ()
 
 
 def infer_kind(series: pd.Series) -> str:
     """Guess ``numeric``, ``categorical``, ``text`` or ``image`` for a column.
 
-    A column whose cells are 2-D or 3-D numpy arrays, or lists of lists (JSONL), is ``image``.
+    A column whose cells are 2-D or 3-D numpy arrays, or lists of lists (JSONL), is ``image``;
+    one whose cells are lists of strings is ``tokens``.
 
     Example:
         >>> infer_kind(pd.Series([1.5, 2.0, 3.25]))
@@ -56,9 +83,13 @@ def infer_kind(series: pd.Series) -> str:
         'categorical'
         >>> infer_kind(pd.Series([np.zeros((28, 28)), np.ones((28, 28))]))
         'image'
+        >>> infer_kind(pd.Series([["EU", "rejects"], ["Peter"]]))
+        'tokens'
     """
     if series.dtype == object and len(series) and _is_image_cell(series.iloc[0]):
         return "image"
+    if series.dtype == object and len(series) and _is_token_cell(series.iloc[0]):
+        return "tokens"
     values = series[~missing_mask(series)]
     if pd.api.types.is_bool_dtype(values.dtype):
         return "categorical"
@@ -78,9 +109,11 @@ class TablePreprocessor:
     """Fits input encodings and task label states on train; encodes frames to tensors.
 
     Args:
-        inputs: column -> kind (``numeric``, ``categorical``, ``text``, ``image``).
+        inputs: column -> kind (``numeric``, ``categorical``, ``text``, ``image``, ``tokens``).
         tasks: the tasks whose labels are encoded.
-        text_options: keyword arguments of :class:`TextVocab`.
+        text_options: ``{"mode": "bag", ...}`` (default) passes the other keys to
+            :class:`TextVocab`; ``{"mode": "sequence", ...}`` passes them to
+            :class:`SequenceTokenizer` (what sequence encoders ask for).
 
     Example:
         >>> frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [0, 1, 0]})
@@ -94,7 +127,7 @@ class TablePreprocessor:
         inputs: dict[str, str],
         tasks: list[Task],
         *,
-        text_options: dict[str, int] | None = None,
+        text_options: dict[str, Any] | None = None,
     ) -> None:
         self.inputs = dict(inputs)
         self.tasks = list(tasks)
@@ -102,12 +135,37 @@ class TablePreprocessor:
         self.numeric_: dict[str, dict[str, float | bool]] | None = None
         self.categorical_: dict[str, list[str]] = {}
         self.text_: dict[str, TextVocab] = {}
+        self.sequence_: dict[str, SequenceTokenizer] = {}
         self.image_: dict[str, dict[str, list[float] | list[int]]] = {}
         self.task_states_: dict[str, dict[str, Any]] = {}
 
     # -- fitting -------------------------------------------------------------------------------
-    def fit(self, frame: pd.DataFrame) -> TablePreprocessor:
-        """Learn statistics, vocabularies and label states from the training frame."""
+    def check_inputs(self, frame: pd.DataFrame) -> None:
+        """Raise the DataError :meth:`fit` would raise for a bad input cell of ``frame``.
+
+        A multi-source run checks each source on its own first, so that the message names the
+        source's file and line rather than the stacked frame.
+        """
+        path = str(frame.attrs.get("path", "<train>"))
+        self._check_columns(frame, path)
+        for col, kind in self.inputs.items():
+            if kind == "numeric":
+                _numeric(frame, col, path)
+            elif kind == "image":
+                _images(frame, col, path, None)
+            elif kind in ("text", "tokens"):
+                _rows(frame, col, path, words=kind == "tokens")
+
+    def fit(
+        self, frame: pd.DataFrame, *, task_frames: dict[str, pd.DataFrame] | None = None
+    ) -> TablePreprocessor:
+        """Learn statistics, vocabularies and label states from the training frame.
+
+        Args:
+            frame: the training rows.
+            task_frames: task name -> the rows its label state is learnt from (a multi-source
+                run passes each task its own source, so label errors name that file).
+        """
         path = str(frame.attrs.get("path", "<train>"))
         self._check_columns(frame, path)
         self.numeric_ = {}
@@ -128,12 +186,25 @@ class TablePreprocessor:
                 self.categorical_[col] = sorted(values.unique().tolist())
             elif kind == "image":
                 self.image_[col] = _image_stats(_images(frame, col, path, None))
+            elif self._sequence_mode:
+                options = {k: v for k, v in self.text_options.items() if k != "mode"}
+                rows = _rows(frame, col, path, words=kind == "tokens")
+                self.sequence_[col] = SequenceTokenizer(**options).fit(rows)
             else:
-                vocab = TextVocab(**self.text_options)
-                self.text_[col] = vocab.fit(_texts(frame[col]))
+                vocab = TextVocab(**{k: v for k, v in self.text_options.items() if k != "mode"})
+                rows = _rows(frame, col, path, words=kind == "tokens")
+                self.text_[col] = vocab.fit(
+                    [r if isinstance(r, str) else " ".join(r) for r in rows]
+                )
         for task in self.tasks:
-            self.task_states_[task.name] = get_kind(task.type).fit(task, frame, path)
+            rows = (task_frames or {}).get(task.name, frame)
+            where = str(rows.attrs.get("path", path))
+            self.task_states_[task.name] = get_kind(task.type).fit(task, rows, where)
         return self
+
+    @property
+    def _sequence_mode(self) -> bool:
+        return self.text_options.get("mode") == "sequence"
 
     def _check_columns(self, frame: pd.DataFrame, path: str) -> None:
         for col in self.inputs:
@@ -158,7 +229,17 @@ class TablePreprocessor:
         if self.categorical_:
             x["cat"] = self._encode_categorical(frame)
         for col, vocab in self.text_.items():
-            x[f"text:{col}"] = torch.from_numpy(vocab.encode(_texts(frame[col])))
+            rows = _rows(frame, col, path, words=self.inputs[col] == "tokens")
+            texts = [r if isinstance(r, str) else " ".join(r) for r in rows]
+            x[f"text:{col}"] = torch.from_numpy(vocab.encode(texts))
+        for col, tok in self.sequence_.items():
+            words = self.inputs[col] == "tokens"
+            enc = tok.encode(_rows(frame, col, path, words=words), words=words)
+            x[f"ids:{col}"] = torch.from_numpy(enc.ids)
+            x[f"attn:{col}"] = torch.from_numpy(enc.attn)
+            if enc.first is not None and enc.wmask is not None:
+                x[f"first:{col}"] = torch.from_numpy(enc.first)
+                x[f"wmask:{col}"] = torch.from_numpy(enc.wmask)
         for col, st in self.image_.items():
             x[f"image:{col}"] = _standardise(_images(frame, col, path, st["shape"]), st)
         y: dict[str, torch.Tensor] = {}
@@ -167,7 +248,40 @@ class TablePreprocessor:
             for task in self.tasks:
                 state = self.task_states_[task.name]
                 y[task.name], mask[task.name] = get_kind(task.type).encode(task, state, frame, path)
+                if get_kind(task.type).level == "token":
+                    self._check_aligned(task, frame, path, x, mask[task.name])
         return EncodedTable(x=x, y=y, mask=mask, n_rows=len(frame))
+
+    def _check_aligned(
+        self,
+        task: Task,
+        frame: pd.DataFrame,
+        path: str,
+        x: dict[str, torch.Tensor],
+        mask: torch.Tensor,
+    ) -> None:
+        """A per-token task needs exactly one word per label, row by row."""
+        token_cols = [c for c, k in self.inputs.items() if k == "tokens"]
+        if len(token_cols) != 1 or f"wmask:{token_cols[0]}" not in x:
+            raise DataError(
+                f"task '{task.name}' has one label per token: it needs exactly one 'tokens' "
+                f"input read by a sequence encoder (inputs: {self.inputs}).",
+                path=path,
+            )
+        col = token_cols[0]
+        n_words = x[f"wmask:{col}"].sum(dim=1)
+        n_tags = mask.sum(dim=1) if mask.dim() == 2 else mask.long()
+        bad = (mask.reshape(len(mask), -1).any(dim=1) & (n_tags != n_words)).numpy()
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise DataError(
+                f"{int(n_words[i])} tokens in '{col}' but {int(n_tags[i])} tags in "
+                f"'{task.label_columns[0]}' (task '{task.name}'): every token needs exactly one "
+                "tag. Fix the row or drop it.",
+                path=path,
+                line=first_line(frame, bad),
+                column=task.label_columns[0],
+            )
 
     def _encode_numeric(self, frame: pd.DataFrame, path: str) -> torch.Tensor | None:
         assert self.numeric_ is not None
@@ -201,8 +315,26 @@ class TablePreprocessor:
         cards = tuple(len(v) + 1 for v in self.categorical_.values())
         texts = tuple((col, vocab.n_ids) for col, vocab in self.text_.items())
         images = tuple((col, _shape3(st["shape"])) for col, st in self.image_.items())
+        sequences = tuple(
+            (
+                col,
+                SequenceSpec(
+                    n_ids=tok.n_ids,
+                    pad_id=tok.pad_id_,
+                    words=self.inputs[col] == "tokens",
+                    max_length=tok.max_length,
+                    tokenizer=tok.tokenizer,
+                    path=tok.path,
+                ),
+            )
+            for col, tok in self.sequence_.items()
+        )
         return InputSpec(
-            n_numeric=n_num, cardinalities=cards, text_sizes=texts, image_shapes=images
+            n_numeric=n_num,
+            cardinalities=cards,
+            text_sizes=texts,
+            image_shapes=images,
+            sequences=sequences,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -213,6 +345,7 @@ class TablePreprocessor:
             "categorical": self.categorical_,
             "text": {col: v.to_dict() for col, v in self.text_.items()},
             "image": self.image_,
+            "sequence": {col: t.to_dict() for col, t in self.sequence_.items()},
             "task_states": self.task_states_,
             "text_options": self.text_options,
         }
@@ -225,6 +358,9 @@ class TablePreprocessor:
         pre.categorical_ = data["categorical"]
         pre.text_ = {col: TextVocab.from_dict(d) for col, d in data["text"].items()}
         pre.image_ = dict(data.get("image", {}))  # absent in models saved before images
+        pre.sequence_ = {
+            col: SequenceTokenizer.from_dict(d) for col, d in data.get("sequence", {}).items()
+        }
         pre.task_states_ = data["task_states"]
         return pre
 
@@ -255,6 +391,38 @@ def _numeric(frame: pd.DataFrame, col: str, path: str) -> tuple[np.ndarray, np.n
 def _texts(series: pd.Series) -> list[str]:
     miss = missing_mask(series)
     return [("" if m else str(v)) for v, m in zip(series.tolist(), miss, strict=True)]
+
+
+def _is_token_cell(cell: object) -> bool:
+    if isinstance(cell, np.ndarray) and cell.ndim == 1:  # Parquet lists arrive as arrays
+        cell = cell.tolist()
+    return isinstance(cell, list) and all(isinstance(w, str) for w in cell)
+
+
+def _rows(frame: pd.DataFrame, col: str, path: str, *, words: bool) -> list[str | list[str]]:
+    """Cells of a text/tokens column: strings, or word lists for ``tokens`` (a string cell is
+    kept as a string and split into words by the tokenizer; a missing cell is empty)."""
+    out: list[str | list[str]] = []
+    for position, cell in enumerate(frame[col].tolist()):
+        if isinstance(cell, np.ndarray) and cell.ndim == 1:
+            cell = cell.tolist()
+        if isinstance(cell, list):
+            if not words or not all(isinstance(w, str | int | float) for w in cell):
+                kind = "tokens" if words else "text"
+                raise DataError(
+                    f"{kind} input expected a string{' or a list of words' if words else ''}; "
+                    f"got a list {str(cell)[:60]}. Declare the column as 'tokens' for word "
+                    "lists, or fix the cell.",
+                    path=path,
+                    line=first_line(frame, np.arange(len(frame)) == position),
+                    column=col,
+                )
+            out.append([str(w) for w in cell])
+        elif cell is None or (isinstance(cell, float) and np.isnan(cell)):
+            out.append([] if words else "")
+        else:
+            out.append(str(cell))
+    return out
 
 
 # -- images ------------------------------------------------------------------------------------

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
+
+if TYPE_CHECKING:
+    from manyheads.data.sampling import SourceSampler
 
 __all__ = ["Batch", "EncodedTable"]
 
@@ -43,6 +48,41 @@ class EncodedTable:
     y: dict[str, Tensor]
     mask: dict[str, Tensor]
     n_rows: int
+    #: draws each shuffled epoch's rows across stacked sources (multi-source training).
+    sampler: SourceSampler | None = None
+
+    @classmethod
+    def concat(
+        cls, tables: Sequence[EncodedTable], *, pad: dict[str, int] | None = None
+    ) -> EncodedTable:
+        """Stack tables row-wise; per-token tensors of different widths are right-padded
+        (with ``pad[key]``, 0 by default: False for masks, padding for ids).
+
+        Example:
+            >>> a = EncodedTable({"ids:t": torch.ones(2, 3, dtype=torch.long)}, {}, {}, 2)
+            >>> b = EncodedTable({"ids:t": torch.ones(1, 5, dtype=torch.long)}, {}, {}, 1)
+            >>> EncodedTable.concat([a, b]).x["ids:t"].shape
+            torch.Size([3, 5])
+        """
+        pad = pad or {}
+
+        def stack(parts: list[Tensor], key: str) -> Tensor:
+            if parts[0].dim() >= 2 and parts[0].dtype in (torch.int64, torch.bool):
+                width = max(p.shape[1] for p in parts)
+                value = pad.get(key, 0)
+                parts = [
+                    F.pad(p, (0, 0) * (p.dim() - 2) + (0, width - p.shape[1]), value=value)
+                    for p in parts
+                ]
+            return torch.cat(parts)
+
+        first = tables[0]
+        return cls(
+            x={k: stack([t.x[k] for t in tables], k) for k in first.x},
+            y={k: stack([t.y[k] for t in tables], k) for k in first.y},
+            mask={k: stack([t.mask[k] for t in tables], k) for k in first.mask},
+            n_rows=sum(t.n_rows for t in tables),
+        )
 
     def take(self, index: Tensor) -> Batch:
         """Rows ``index`` as a :class:`Batch`."""
@@ -55,12 +95,16 @@ class EncodedTable:
     def batches(
         self, batch_size: int, *, generator: torch.Generator | None = None, drop_last: bool = False
     ) -> Iterator[Batch]:
-        """Yield batches; shuffled with ``generator`` when one is given, in order otherwise."""
-        if generator is not None:
+        """Yield batches; shuffled with ``generator`` when one is given (drawn by ``sampler``
+        across sources when there is one), in order otherwise."""
+        if generator is not None and self.sampler is not None:
+            order = self.sampler.order(generator)
+        elif generator is not None:
             order = torch.randperm(self.n_rows, generator=generator)
         else:
             order = torch.arange(self.n_rows)
-        stop = self.n_rows - (self.n_rows % batch_size if drop_last else 0)
+        n = len(order)
+        stop = n - (n % batch_size if drop_last else 0)
         for start in range(0, stop, batch_size):
             yield self.take(order[start : start + batch_size])
 

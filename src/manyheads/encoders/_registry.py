@@ -17,12 +17,24 @@ from typing import Any
 from manyheads._registry import Registry, did_you_mean
 from manyheads.data.preprocess import InputSpec
 from manyheads.encoders.base import InputEncoder
+from manyheads.encoders.bilstm import BiLSTM
+from manyheads.encoders.cnn import TextCNN
 from manyheads.encoders.lenet import LeNet
+from manyheads.encoders.pretrained import PretrainedTransformer, check_model_dir, default_model_path
 from manyheads.encoders.resnet18 import ResNet18
 from manyheads.encoders.tabular import TabularInput
+from manyheads.encoders.transformer import TextTransformer
 from manyheads.errors import InvalidParameterError
 
-__all__ = ["ENCODERS", "build_input", "list_encoders"]
+__all__ = [
+    "ENCODERS",
+    "PRETRAINED_TOKENIZER_OPTIONS",
+    "TEXT_OPTIONS",
+    "TOKENIZER_OPTIONS",
+    "build_input",
+    "list_encoders",
+    "text_options",
+]
 
 
 def _image_factory(cls: type[InputEncoder], name: str) -> Callable[..., InputEncoder]:
@@ -45,6 +57,44 @@ def _image_factory(cls: type[InputEncoder], name: str) -> Callable[..., InputEnc
     return factory
 
 
+#: Options of the trained tokenizers (:class:`~manyheads.data.sequence.SequenceTokenizer`) that
+#: the ``cnn``, ``bilstm`` and ``transformer`` encoders accept next to their network options.
+TOKENIZER_OPTIONS = ("tokenizer", "vocab_size", "min_count", "max_length", "lowercase", "path")
+#: The tokenizer option of the ``pretrained`` encoder (its tokenizer is the model's own).
+PRETRAINED_TOKENIZER_OPTIONS = ("max_length",)
+
+
+def _check_options(name: str, options: dict[str, Any], valid: list[str]) -> None:
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise InvalidParameterError(
+            f"Unknown option(s) {unknown} of the '{name}' encoder in "
+            f"model.encoder_options. Valid options: {', '.join(valid)}."
+            f"{did_you_mean(unknown[0], valid)}"
+        )
+
+
+def _network_options(cls: type[InputEncoder]) -> list[str]:
+    return [p for p in inspect.signature(cls).parameters if p not in ("spec", "embed_dim")]
+
+
+def _text_factory(
+    cls: type[InputEncoder], name: str, tokenizer_options: tuple[str, ...]
+) -> Callable[..., InputEncoder]:
+    """A factory for a sequence encoder: drops the tokenizer options (the preprocessor's, see
+    :data:`TEXT_OPTIONS`) and the text-bag width, names unknown options."""
+    network = _network_options(cls)
+
+    def factory(
+        spec: InputSpec, *, embed_dim: int = 8, text_dim: int = 32, **options: Any
+    ) -> InputEncoder:
+        del text_dim  # width of the tabular text bags; sequences are not bags
+        _check_options(name, options, [*network, *tokenizer_options])
+        return cls(spec, embed_dim=embed_dim, **{k: v for k, v in options.items() if k in network})
+
+    return factory
+
+
 ENCODERS: Registry[InputEncoder] = Registry("encoder")
 ENCODERS.register(
     "tabular", TabularInput, doc="numbers | categorical embeddings | text bags, concatenated"
@@ -59,6 +109,76 @@ ENCODERS.register(
     _image_factory(ResNet18, "resnet18"),
     doc="ResNet-18 (He et al. 2016), one image column -> 512*width (options: small_input, width)",
 )
+ENCODERS.register(
+    "cnn",
+    _text_factory(TextCNN, "cnn", TOKENIZER_OPTIONS),
+    doc="CNN of Kim 2014, one text/tokens column -> n_filters*len(widths) (options: widths, "
+    "n_filters, embedding_dim, dropout + tokenizer)",
+)
+ENCODERS.register(
+    "bilstm",
+    _text_factory(BiLSTM, "bilstm", TOKENIZER_OPTIONS),
+    doc="bidirectional LSTM, one text/tokens column -> 2*hidden (options: hidden, n_layers, "
+    "pooling, embedding_dim, dropout + tokenizer)",
+)
+ENCODERS.register(
+    "transformer",
+    _text_factory(TextTransformer, "transformer", TOKENIZER_OPTIONS),
+    doc="Transformer encoder from scratch, one text/tokens column -> d_model (options: d_model, "
+    "n_heads, n_layers, ff_dim, pooling, dropout + tokenizer)",
+)
+ENCODERS.register(
+    "pretrained",
+    _text_factory(PretrainedTransformer, "pretrained", PRETRAINED_TOKENIZER_OPTIONS),
+    doc="pretrained transformers model (default MiniLM-L6), one text/tokens column -> its "
+    "hidden size (options: path, freeze, pooling, max_length)",
+)
+
+
+#: Encoders that read ordered token ids register here how to tokenise: a function from the
+#: encoder's options to the preprocessor's ``text_options`` (``{"mode": "sequence", ...}``;
+#: see :class:`~manyheads.data.preprocess.TablePreprocessor`). Others get bags of words.
+TEXT_OPTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def _trained_tokenizer(name: str, cls: type[InputEncoder]) -> Callable[..., dict[str, Any]]:
+    def hook(options: dict[str, Any]) -> dict[str, Any]:
+        _check_options(name, options, [*_network_options(cls), *TOKENIZER_OPTIONS])
+        return {"mode": "sequence", **{k: options[k] for k in TOKENIZER_OPTIONS if k in options}}
+
+    return hook
+
+
+def _pretrained_tokenizer(options: dict[str, Any]) -> dict[str, Any]:
+    valid = [*_network_options(PretrainedTransformer), *PRETRAINED_TOKENIZER_OPTIONS]
+    _check_options("pretrained", options, valid)
+    path = options.get("path")
+    path = str(check_model_dir(path)) if path is not None else default_model_path()
+    return {
+        "mode": "sequence",
+        "tokenizer": "pretrained",
+        "path": path,
+        "max_length": options.get("max_length", 128),
+    }
+
+
+TEXT_OPTIONS["cnn"] = _trained_tokenizer("cnn", TextCNN)
+TEXT_OPTIONS["bilstm"] = _trained_tokenizer("bilstm", BiLSTM)
+TEXT_OPTIONS["transformer"] = _trained_tokenizer("transformer", TextTransformer)
+TEXT_OPTIONS["pretrained"] = _pretrained_tokenizer
+
+
+def text_options(encoder: str, encoder_options: dict[str, Any] | None) -> dict[str, Any]:
+    """How the preprocessor must encode text/tokens columns for ``encoder``.
+
+    Example:
+        >>> text_options("tabular", None)
+        {'mode': 'bag'}
+        >>> text_options("cnn", {"n_filters": 50, "vocab_size": 4000})
+        {'mode': 'sequence', 'vocab_size': 4000}
+    """
+    hook = TEXT_OPTIONS.get(encoder)
+    return {"mode": "bag"} if hook is None else hook(dict(encoder_options or {}))
 
 
 def build_input(

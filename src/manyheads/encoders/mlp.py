@@ -56,5 +56,10 @@ class MLP(nn.Module):
         self.out_dim = width
 
     def forward(self, x: Tensor) -> Tensor:
+        """``[..., in_dim] -> [..., out_dim]``; per-token features ``[B, L, D]`` are flattened
+        for the layers so that batch normalisation sees one sample per token."""
+        if x.dim() > 2:
+            out3: Tensor = self.net(x.reshape(-1, x.shape[-1]))
+            return out3.reshape(*x.shape[:-1], out3.shape[-1])
         out: Tensor = self.net(x)
         return out

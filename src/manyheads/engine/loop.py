@@ -63,7 +63,7 @@ def train_one_epoch(
         set_lr(step)
         optimizer.zero_grad(set_to_none=True)
         features = model.forward_features(batch.x)
-        losses = task_losses(model.forward_heads(features), batch, tasks, states)
+        losses = task_losses(model.task_outputs(features), batch, tasks, states)
         backward(losses, model, method, features=features, penalty=model.penalty())
         if clip_norm is not None:
             torch.nn.utils.clip_grad_norm_(params, clip_norm)

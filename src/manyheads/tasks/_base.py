@@ -41,6 +41,11 @@ class TaskKind(ABC):
     """One task type (``binary``, ``multiclass`` ...). Subclasses are registered by name."""
 
     name: ClassVar[str]
+    #: ``row``: one output per row; ``token``: one output per token of a ``tokens`` input
+    #: (the model's output ``[B, W, C]``, its target and mask ``[B, W]``).
+    level: ClassVar[str] = "row"
+    #: Task fields beyond the common ones that this type accepts (``scheme``, ``crf`` ...).
+    extra_fields: ClassVar[tuple[str, ...]] = ()
     #: metric name -> higher is better; the first entry is the default primary metric.
     metric_directions: ClassVar[dict[str, bool]]
     summary: ClassVar[str]
@@ -51,6 +56,13 @@ class TaskKind(ABC):
             raise InvalidParameterError(
                 f"Task '{task.name}' of type {self.name} takes one label 'column', not 'columns'."
             )
+        defaults = {"scheme": None, "crf": False, "image_size": None}
+        for key, default in defaults.items():
+            if key not in self.extra_fields and getattr(task, key) != default:
+                raise InvalidParameterError(
+                    f"Task '{task.name}' of type {self.name} does not take '{key}'"
+                    f" (only task types that use it do: see `manyheads ls tasks`)."
+                )
         if task.metrics is not None:
             unknown = [m for m in task.metrics if m not in self.metric_directions]
             if unknown:

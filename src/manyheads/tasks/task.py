@@ -25,6 +25,11 @@ class Task:
         label_smoothing: label smoothing of a multiclass cross-entropy, in [0, 1).
         class_weight: ``"balanced"`` weighs multiclass/binary classes by inverse train frequency.
         positive: the positive class of a binary task; ``None`` takes the larger of the two labels.
+        scheme: the tag scheme of a ``tagging`` task: ``bio``, ``bioes`` (entity-level metrics)
+            or ``none`` (tags such as POS, token accuracy only).
+        crf: a ``tagging`` task decodes with a linear-chain CRF output layer.
+        image_size: ``(width, height)`` in pixels of the images of a ``box`` task, so that
+            predicted boxes are also written in pixel coordinates.
 
     Example:
         >>> Task("income", type="binary").label_columns
@@ -43,6 +48,9 @@ class Task:
     label_smoothing: float = 0.0
     class_weight: str | None = None
     positive: str | None = None
+    scheme: str | None = None
+    crf: bool = False
+    image_size: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -55,6 +63,8 @@ class Task:
             object.__setattr__(self, "column", self.name)  # the label column defaults to the name
         if isinstance(self.metrics, Sequence) and not isinstance(self.metrics, tuple):
             object.__setattr__(self, "metrics", tuple(self.metrics))
+        if isinstance(self.image_size, Sequence) and not isinstance(self.image_size, tuple):
+            object.__setattr__(self, "image_size", tuple(self.image_size))
         from manyheads.tasks._registry import get_kind
 
         kind = get_kind(self.type)  # raises with the valid names
@@ -88,13 +98,17 @@ class Task:
             out["columns"] = list(self.columns)
         else:
             out["column"] = self.label_columns[0]
-        for key in ("loss", "class_weight", "positive"):
+        for key in ("loss", "class_weight", "positive", "scheme"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         if self.metrics is not None:
             out["metrics"] = list(self.metrics)
         if self.label_smoothing:
             out["label_smoothing"] = self.label_smoothing
+        if self.crf:
+            out["crf"] = True
+        if self.image_size is not None:
+            out["image_size"] = list(self.image_size)
         return out
 
     @classmethod

@@ -1,0 +1,238 @@
+"""Ordered token ids for sequence encoders (CNN, BiLSTM, Transformer, pretrained models).
+
+Two sources of a tokenizer, both from the ``tokenizers`` library:
+
+* trained on the training split (``wordpiece``, the default, or ``bpe``): BERT-style normalisation
+  (NFKC-like cleanup, lower case, CJK characters split one per token, so Chinese text is tokenised
+  by characters), punctuation-aware pre-tokenisation, ``[CLS] ... [SEP]`` around every row;
+* ``pretrained``: the model's own ``tokenizer.json`` from a local model directory.
+
+A row is either a string (``text`` inputs) or a list of words (``tokens`` inputs, e.g. CoNLL). For
+word lists the encoding also records, per word, the position of its first sub-word piece
+(``first``) and which word slots are real (``wmask``), so that per-word labels stay aligned to
+words however the tokenizer splits them. Words cut off by ``max_length`` keep a real slot (their
+label still counts) and point at position 0 (the ``[CLS]`` piece).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+
+from manyheads.errors import InvalidParameterError
+
+__all__ = ["TOKENIZERS", "EncodedSequences", "SequenceTokenizer", "split_words"]
+
+TOKENIZERS = ("wordpiece", "bpe", "pretrained")
+SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]")  # ids 0..3 of a trained vocabulary
+
+_SPLITTER = pre_tokenizers.BertPreTokenizer()
+
+
+def split_words(text: str) -> list[str]:
+    """Split a string into words the way the trained tokenizers do (whitespace, punctuation).
+
+    Example:
+        >>> split_words("Great dress, runs small!")
+        ['Great', 'dress', ',', 'runs', 'small', '!']
+    """
+    return [w for w, _ in _SPLITTER.pre_tokenize_str(text)]
+
+
+@dataclass
+class EncodedSequences:
+    """Padded id matrices of one column.
+
+    Attributes:
+        ids: ``[N, S]`` int64 token ids, padded with the tokenizer's pad id.
+        attn: ``[N, S]`` bool, True on real tokens.
+        first: ``[N, W]`` int64 position of each word's first piece (word lists only).
+        wmask: ``[N, W]`` bool, True on real word slots (word lists only).
+    """
+
+    ids: np.ndarray
+    attn: np.ndarray
+    first: np.ndarray | None = None
+    wmask: np.ndarray | None = None
+
+
+class SequenceTokenizer:
+    """Turn texts or word lists into padded token-id matrices.
+
+    Args:
+        tokenizer: ``wordpiece`` or ``bpe`` (trained on train), or ``pretrained``.
+        vocab_size: vocabulary size of a trained tokenizer (specials included).
+        min_count: a piece must occur this often in train to be learnt.
+        max_length: pieces kept per row, ``[CLS]`` and ``[SEP]`` included.
+        lowercase: lower-case before tokenising (trained tokenizers).
+        path: the model directory holding ``tokenizer.json`` (``pretrained``).
+
+    Example:
+        >>> tok = SequenceTokenizer(vocab_size=60, min_count=1).fit(["a red dress", "a blue hat"])
+        >>> enc = tok.encode([["a", "red", "hat"]], words=True)
+        >>> enc.ids.shape[0], enc.first.tolist(), enc.wmask.tolist()
+        (1, [[1, 2, 3]], [[True, True, True]])
+    """
+
+    def __init__(
+        self,
+        *,
+        tokenizer: str = "wordpiece",
+        vocab_size: int = 8000,
+        min_count: int = 2,
+        max_length: int = 128,
+        lowercase: bool = True,
+        path: str | None = None,
+    ) -> None:
+        if tokenizer not in TOKENIZERS:
+            raise InvalidParameterError(
+                f"The 'tokenizer' option must be one of {', '.join(TOKENIZERS)}. Got {tokenizer!r}."
+            )
+        if not isinstance(max_length, int) or max_length < 3:
+            raise InvalidParameterError(
+                f"The 'max_length' option must be an int >= 3. Got {max_length!r}."
+            )
+        if tokenizer == "pretrained" and not path:
+            raise InvalidParameterError("A 'pretrained' tokenizer needs the model 'path'.")
+        self.tokenizer = tokenizer
+        self.vocab_size = vocab_size
+        self.min_count = min_count
+        self.max_length = max_length
+        self.lowercase = lowercase
+        self.path = path
+        self.tokenizer_: Tokenizer | None = None
+        self.pad_id_ = 0
+
+    # -- fitting -------------------------------------------------------------------------------
+    def fit(self, rows: Sequence[str | Sequence[str]]) -> SequenceTokenizer:
+        """Train the vocabulary on the training rows (or load the pretrained tokenizer)."""
+        if self.tokenizer == "pretrained":
+            self.tokenizer_ = _pretrained(str(self.path))
+        else:
+            self.tokenizer_ = self._train(rows)
+        self.tokenizer_.no_padding()
+        self.tokenizer_.enable_truncation(self.max_length)
+        self.pad_id_ = _pad_id(self.tokenizer_)
+        return self
+
+    def _train(self, rows: Sequence[str | Sequence[str]]) -> Tokenizer:
+        if self.tokenizer == "bpe":
+            tok = Tokenizer(models.BPE(unk_token="[UNK]"))
+            trainer: Any = trainers.BpeTrainer(
+                vocab_size=self.vocab_size,
+                min_frequency=self.min_count,
+                special_tokens=list(SPECIALS),
+                show_progress=False,
+            )
+        else:
+            tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+            trainer = trainers.WordPieceTrainer(
+                vocab_size=self.vocab_size,
+                min_frequency=self.min_count,
+                special_tokens=list(SPECIALS),
+                show_progress=False,
+            )
+        tok.normalizer = normalizers.BertNormalizer(
+            clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=self.lowercase
+        )
+        tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        texts = [r if isinstance(r, str) else " ".join(r) for r in rows]
+        tok.train_from_iterator(texts, trainer=trainer)
+        tok.post_processor = processors.TemplateProcessing(
+            single="[CLS] $A [SEP]",
+            special_tokens=[
+                ("[CLS]", tok.token_to_id("[CLS]")),
+                ("[SEP]", tok.token_to_id("[SEP]")),
+            ],
+        )
+        return tok
+
+    # -- encoding ------------------------------------------------------------------------------
+    @property
+    def n_ids(self) -> int:
+        """Size of the id space (the embedding table)."""
+        assert self.tokenizer_ is not None, "fit() first"
+        return int(self.tokenizer_.get_vocab_size(with_added_tokens=True))
+
+    def encode(
+        self, rows: Sequence[str | Sequence[str]], *, words: bool = False
+    ) -> EncodedSequences:
+        """Encode rows; with ``words`` every row is a list of words and word slots are kept.
+
+        A string row given with ``words`` is split by :func:`split_words` first.
+        """
+        assert self.tokenizer_ is not None, "fit() first"
+        if not words:
+            texts = [r if isinstance(r, str) else " ".join(r) for r in rows]
+            encodings = self.tokenizer_.encode_batch(texts)
+        else:
+            lists = [split_words(r) if isinstance(r, str) else [str(w) for w in r] for r in rows]
+            encodings = self.tokenizer_.encode_batch(lists, is_pretokenized=True)
+        width = max([1, *(len(e.ids) for e in encodings)])
+        ids = np.full((len(encodings), width), self.pad_id_, dtype=np.int64)
+        attn = np.zeros((len(encodings), width), dtype=bool)
+        for i, e in enumerate(encodings):
+            ids[i, : len(e.ids)] = e.ids
+            attn[i, : len(e.ids)] = True
+        if not words:
+            return EncodedSequences(ids, attn)
+        n_words = [len(r) for r in lists]
+        w_width = max([1, *n_words])
+        first = np.zeros((len(encodings), w_width), dtype=np.int64)
+        wmask = np.zeros((len(encodings), w_width), dtype=bool)
+        for i, e in enumerate(encodings):
+            wmask[i, : n_words[i]] = True
+            seen: set[int] = set()
+            for pos, word in enumerate(e.word_ids):
+                if word is not None and word not in seen:
+                    seen.add(word)
+                    first[i, word] = pos
+        return EncodedSequences(ids, attn, first, wmask)
+
+    # -- metadata ------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready state; the tokenizer itself is stored as its JSON string."""
+        assert self.tokenizer_ is not None
+        return {
+            "tokenizer": self.tokenizer,
+            "vocab_size": self.vocab_size,
+            "min_count": self.min_count,
+            "max_length": self.max_length,
+            "lowercase": self.lowercase,
+            "path": self.path,
+            "state": self.tokenizer_.to_str(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SequenceTokenizer:
+        """Inverse of :meth:`to_dict` (needs no file: the tokenizer travels in the JSON)."""
+        tok = cls(**{k: v for k, v in data.items() if k != "state"})
+        tok.tokenizer_ = Tokenizer.from_str(data["state"])
+        tok.tokenizer_.no_padding()
+        tok.tokenizer_.enable_truncation(tok.max_length)
+        tok.pad_id_ = _pad_id(tok.tokenizer_)
+        return tok
+
+
+def _pretrained(path: str) -> Tokenizer:
+    file = Path(path) / "tokenizer.json"
+    if not file.exists():
+        raise InvalidParameterError(
+            f"No tokenizer.json in the pretrained model directory '{path}'. Point "
+            "model.encoder_options.path at a directory saved by transformers "
+            "(save_pretrained) that holds config.json, the weights and tokenizer.json."
+        )
+    return Tokenizer.from_file(str(file))
+
+
+def _pad_id(tok: Tokenizer) -> int:
+    for name in ("[PAD]", "<pad>", "<PAD>"):
+        found = tok.token_to_id(name)
+        if found is not None:
+            return int(found)
+    return 0

@@ -1,0 +1,156 @@
+"""Multi-source runs: each task from its own file, sampling across sources, per-source metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from manyheads._api import train_config
+from manyheads.config.load import build_config
+from manyheads.data.sampling import SourceSampler, source_probabilities
+from manyheads.errors import ConfigError, DataError
+
+
+def _write_sources(tmp_path: Path, n_a: int = 600, n_b: int = 200) -> dict[str, Path]:
+    """Source a: x -> binary a; source b: column 'feat' (renamed to x) -> regression b."""
+    rng = np.random.default_rng(0)
+    files = {}
+    xa = rng.normal(size=n_a)
+    a = pd.DataFrame({"x": xa, "a": (xa + 0.2 * rng.normal(size=n_a) > 0).astype(int)})
+    xb = rng.normal(size=n_b)
+    b = pd.DataFrame({"feat": xb, "b": 3.0 * xb + 0.1 * rng.normal(size=n_b)})
+    for name, frame in (("a", a), ("b", b)):
+        cut = int(len(frame) * 0.7)
+        for split, part in (("train", frame[:cut]), ("test", frame[cut:])):
+            path = tmp_path / f"{name}_{split}.csv"
+            part.to_csv(path, index=False)
+            files[f"{name}_{split}"] = path
+    return files
+
+
+def _config(files: dict[str, Path], **data: object) -> dict[str, object]:
+    return {
+        "data": {
+            "sources": [
+                {
+                    "name": "A",
+                    "train": str(files["a_train"]),
+                    "test": str(files["a_test"]),
+                    "tasks": ["a"],
+                },
+                {
+                    "name": "B",
+                    "train": str(files["b_train"]),
+                    "test": str(files["b_test"]),
+                    "tasks": ["b"],
+                    "columns": {"feat": "x"},
+                },
+            ],
+            **data,
+        },
+        "inputs": {"x": "numeric"},
+        "tasks": {"a": {"type": "binary"}, "b": {"type": "regression"}},
+        "model": {"architecture": "hps", "hidden": [16], "tower": [8]},
+        "train": {"epochs": 4, "batch_size": 32, "lr": 0.01},
+        "output": None,
+    }
+
+
+def test_each_source_trains_and_is_evaluated_on_its_own_splits(tmp_path: Path) -> None:
+    files = _write_sources(tmp_path)
+    run = train_config(build_config(_config(files, sampling="uniform")))
+    metrics = run.metrics
+    assert metrics is not None
+    sources = metrics["sources"]
+    assert set(sources) == {"A", "B"}
+    assert set(sources["A"]["tasks"]) == {"a"}
+    assert set(sources["B"]["tasks"]) == {"b"}
+    assert sources["A"]["tasks"]["a"]["n"] == 180  # A's own test rows, not B's
+    assert sources["B"]["tasks"]["b"]["n"] == 60
+    assert sources["A"]["tasks"]["a"]["auc"] > 0.9
+    assert sources["B"]["tasks"]["b"]["r2"] > 0.8
+    # the stacked metrics agree with the per-source ones (each task lives in one source)
+    assert metrics["tasks"]["a"]["auc"] == pytest.approx(sources["A"]["tasks"]["a"]["auc"])
+    sampling = metrics["sampling"]
+    assert sampling["mode"] == "uniform"
+    assert sampling["epoch_examples"] == 378 + 126  # 10% of each train held out for valid
+    per = sampling["sources"]
+    assert per["A"]["examples_per_epoch"] == per["B"]["examples_per_epoch"] == 252
+
+
+def test_temperature_changes_the_mix_and_not_the_epoch_length(tmp_path: Path) -> None:
+    files = _write_sources(tmp_path)
+    config = _config(files, sampling="temperature", temperature=2.0)
+    config["train"] = {"epochs": 1, "batch_size": 32}
+    run = train_config(build_config(config))
+    assert run.metrics is not None
+    per = run.metrics["sampling"]["sources"]
+    expected = source_probabilities([378, 126], "temperature", 2.0)
+    assert per["A"]["probability"] == pytest.approx(expected[0], abs=1e-6)
+    assert per["A"]["examples_per_epoch"] + per["B"]["examples_per_epoch"] == 504
+    assert 252 < per["A"]["examples_per_epoch"] < 378  # between uniform and proportional
+
+
+def test_a_bad_cell_names_its_own_source_file_and_line(tmp_path: Path) -> None:
+    files = _write_sources(tmp_path)
+    frame = pd.read_csv(files["b_train"])
+    frame["feat"] = frame["feat"].astype(object)
+    frame.loc[4, "feat"] = "n/a?"
+    frame.to_csv(files["b_train"], index=False)
+    with pytest.raises(DataError) as info:
+        train_config(build_config(_config(files)))
+    message = str(info.value)
+    assert "b_train.csv" in message
+    assert "line 6" in message  # header is line 1, row 4 (0-based) is line 6
+    assert "a_train.csv" not in message
+
+
+def test_source_config_problems_are_all_reported() -> None:
+    raw = {
+        "data": {
+            "train": "x.csv",
+            "sources": [{"train": "a.csv", "tasks": ["a", "zzz"]}, {"tasks": ["a"]}],
+            "sampling": "temprature",
+        },
+        "tasks": {"a": {"type": "binary"}, "b": {"type": "binary"}},
+    }
+    with pytest.raises(ConfigError) as info:
+        build_config(raw)
+    text = str(info.value)
+    assert "'data.sources' replaces 'data.train'" in text
+    assert "names unknown task 'zzz'" in text
+    assert "'data.sources[1].' needs exactly one of 'train' (a file) or 'dataset'" in text
+    assert "task 'b' is in no source" in text
+    assert "Did you mean 'temperature'?" in text
+
+
+def test_sampler_probabilities_counts_and_determinism() -> None:
+    assert source_probabilities([300, 100], "temperature", 1.0) == pytest.approx([0.75, 0.25])
+    sampler = SourceSampler([300, 100], "temperature", 1e9)  # T -> inf is uniform
+    assert sampler.counts == [200, 200]
+    first = sampler.order(torch.Generator().manual_seed(3))
+    again = sampler.order(torch.Generator().manual_seed(3))
+    assert torch.equal(first, again)
+    small = first[first >= 300] - 300
+    assert torch.bincount(small, minlength=100).tolist() == [2] * 100  # each row twice
+    large = first[first < 300]
+    assert len(set(large.tolist())) == 200  # subsampled without replacement
+
+
+def test_compare_reports_delta_m_per_source(tmp_path: Path) -> None:
+    from manyheads.compare import compare
+
+    files = _write_sources(tmp_path)
+    config = build_config(_config(files))
+    result = compare(
+        config, architectures=["hps"], weightings=["ew"], seeds=1, output=tmp_path / "cmp"
+    )
+    by_name = {v["name"]: v for v in result.variants}
+    assert set(by_name["hps+ew"]["delta_m_sources"]) == {"A", "B"}
+    assert by_name["stl"]["delta_m_sources"]["A"]["mean"] == pytest.approx(0.0)
+    assert by_name["hps+ew"]["delta_m_sources"]["B"]["tasks"] == ["b"]
+    assert "Δm% A" in result.table()
