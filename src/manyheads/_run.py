@@ -87,12 +87,18 @@ class Run:
             predicted class's probability (binary: the positive class's probability).
         """
         frame = as_frame(data)
-        _, outputs = self._outputs(frame, labels=False)
+        table, outputs = self._outputs(frame, labels=False)
         columns: dict[str, np.ndarray] = {}
+        words = [f"wmask:{c}" for c, k in self.preprocessor.inputs.items() if k == "tokens"]
         for t in self.tasks:
             state = self.preprocessor.task_states_[t.name]
-            columns |= get_kind(t.type).predict(t, state, outputs[t.name])
-        return pd.DataFrame(columns)
+            kind = get_kind(t.type)
+            if kind.level == "token" and words and words[0] in table.x:
+                # one tag per word of each row: the word slots tell each row's length
+                columns |= kind.predict_words(t, state, outputs[t.name], table.x[words[0]])
+            else:
+                columns |= kind.predict(t, state, outputs[t.name])
+        return pd.DataFrame(columns, index=pd.RangeIndex(len(frame)))
 
     def evaluate(self, data: Data, *, split: str = "test") -> dict[str, Any]:
         """Every metric of every task on labelled ``data``, in the ``metrics.json`` layout."""

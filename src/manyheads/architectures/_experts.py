@@ -38,14 +38,16 @@ def check_count(owner: str, name: str, value: object, minimum: int = 1) -> None:
 
 
 def mix(weights: Tensor, experts: Tensor) -> Tensor:
-    """Gate-weighted sum of expert outputs: weights [B, E], experts [B, E, H] -> [B, H].
+    """Gate-weighted sum of expert outputs: weights [..., E], experts [..., E, H] -> [..., H].
+
+    The leading dimensions are ``[B]``, or ``[B, L]`` for per-token features.
 
     Example:
         >>> mix(torch.tensor([[0.25, 0.75]]), torch.tensor([[[4.0], [8.0]]]))
         tensor([[7.]])
     """
     # An elementwise product and a sum: B tiny [1, E] x [E, H] bmm calls are slower on CPU.
-    return (weights.unsqueeze(-1) * experts).sum(dim=1)
+    return (weights.unsqueeze(-1) * experts).sum(dim=-2)
 
 
 class _FusedLinear(nn.Module):
@@ -112,10 +114,15 @@ class FusedExperts(nn.Module):
     Raises:
         InvalidParameterError: ``n_experts`` < 1, or an invalid ``dropout`` or ``norm``.
 
+    Per-token input ``[B, L, in]`` is flattened to ``[B * L, in]`` for the fused layers (so
+    batch normalisation sees one sample per token) and gives ``[B, L, E, out_dim]``.
+
     Example:
         >>> experts = FusedExperts(5, 3, [16, 8])
         >>> experts(torch.zeros(4, 5)).shape
         torch.Size([4, 3, 8])
+        >>> experts(torch.zeros(4, 7, 5)).shape
+        torch.Size([4, 7, 3, 8])
     """
 
     def __init__(
@@ -149,7 +156,14 @@ class FusedExperts(nn.Module):
         self.out_dim: int = widths[-1]
 
     def forward(self, x: Tensor) -> Tensor:
-        """Expert outputs for a batch ``x`` [B, in]: [B, E, out_dim]."""
+        """Expert outputs for a batch ``x`` [B, in]: [B, E, out_dim] (``[B, L, ...]`` per token)."""
+        if x.dim() > 2:
+            out = self._experts(x.reshape(-1, x.shape[-1]))  # [B * L, E, out]
+            return out.reshape(*x.shape[:-1], *out.shape[1:])
+        return self._experts(x)
+
+    def _experts(self, x: Tensor) -> Tensor:
+        """[B, in] -> [B, E, out_dim]."""
         if not self.layers:
             return x.unsqueeze(1).expand(-1, self.n_experts, -1)
         h = x

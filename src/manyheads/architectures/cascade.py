@@ -148,9 +148,9 @@ class Cascade(MTLModel):
         out: dict[str, Tensor] = {}
         previous: Tensor | None = None
         for t in self.order:
-            h = features if previous is None or self.funnel else torch.cat([features, previous], 1)
+            h = features if previous is None or self.funnel else torch.cat([features, previous], -1)
             out[t] = self.towers.forward_task(t, h)
-            previous = self._as_input(t, out[t])
+            previous = self._as_input(t, out[t], features)
         return out
 
     def forward_heads(self, features: Features) -> dict[str, Tensor]:
@@ -160,9 +160,17 @@ class Cascade(MTLModel):
             logits = dict(zip(self.order, joint, strict=True))
         return {t: logits[t] for t in self.task_names}
 
-    def _as_input(self, task: str, output: Tensor) -> Tensor:
-        """The prediction of ``task`` as a [B, width] input of the next tower."""
-        out = output.unsqueeze(-1) if output.dim() == 1 else output
+    def _as_input(self, task: str, output: Tensor, features: Tensor | None = None) -> Tensor:
+        """The prediction of ``task`` as a [B, width] input of the next tower.
+
+        For per-token ``features`` [B, L, D] it is [B, L, width] (a CRF task's transition rows,
+        appended after the L positions, are left out).
+        """
+        if features is not None and features.dim() == 3:
+            per_token = output[:, : features.shape[1]]
+            out = per_token.unsqueeze(-1) if self.out_dims[task] == 1 else per_token
+        else:
+            out = output.unsqueeze(-1) if output.dim() == 1 else output
         kind = self.kinds.get(task)
         if kind == "regression":
             return out

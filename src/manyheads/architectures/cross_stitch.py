@@ -109,7 +109,9 @@ class CrossStitch(MTLModel):
         for layer, alpha in enumerate(self.alphas):
             columns = [self._column(t)[layer] for t in self.task_names]
             stacked = torch.stack([col(x) for col, x in zip(columns, h, strict=True)])  # [T, B, D]
-            h = list(torch.einsum("ts,sbd->tbd", alpha, stacked).unbind(0))
+            # [T, B, L, D] for per-token features
+            equation = "ts,sbd->tbd" if stacked.dim() == 3 else "ts,sbld->tbld"
+            h = list(torch.einsum(equation, alpha, stacked).unbind(0))
         return {t: self.towers.forward_task(t, x) for t, x in zip(self.task_names, h, strict=True)}
 
     def _column(self, task: str) -> nn.ModuleList:

@@ -51,17 +51,20 @@ class _CGCLevel(nn.Module):
     def forward(
         self, inputs: dict[str, Tensor], shared_input: Tensor
     ) -> tuple[dict[str, Tensor], Tensor | None]:
-        """Task inputs {t: [B, D]} and shared input [B, D] -> next task inputs and shared input."""
+        """Task inputs {t: [B, D]} and shared input [B, D] -> next task inputs and shared input.
+
+        Per-token inputs ``[B, L, D]`` work the same way, every token gated on its own.
+        """
         shared = self.shared(shared_input)  # [B, S, H]
         specific = {t: self.specific[t](inputs[t]) for t in self.tasks}  # {t: [B, K, H]}
         outputs = {}
         for t in self.tasks:
             # eq. 1-3: g^k(x) = softmax(W_g^k x) [E_k, E_s]
             weights = torch.softmax(self.gates[t](inputs[t]), dim=-1)  # [B, K + S]
-            outputs[t] = mix(weights, torch.cat([specific[t], shared], dim=1))
+            outputs[t] = mix(weights, torch.cat([specific[t], shared], dim=-2))
         if self.shared_gate is None:
             return outputs, None
-        everything = torch.cat([*specific.values(), shared], dim=1)  # [B, T * K + S, H]
+        everything = torch.cat([*specific.values(), shared], dim=-2)  # [B, T * K + S, H]
         weights = torch.softmax(self.shared_gate(shared_input), dim=-1)
         return outputs, mix(weights, everything)
 

@@ -24,7 +24,8 @@ def add_parser(subparsers: Any) -> None:
         "-o",
         "--output",
         required=True,
-        help="output file (.csv or .parquet): one column per task (+ probabilities)",
+        help="output file (.csv, .parquet or .jsonl): one column per task (+ probabilities); "
+        "per-word tags are lists (JSONL or Parquet keep them as lists)",
     )
     p.add_argument(
         "--keep",
@@ -53,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
     tmp = out.with_name(out.name + ".tmp")
     if out.suffix in (".parquet", ".pq"):
         predictions.to_parquet(tmp, index=False)
+    elif out.suffix == ".jsonl":
+        predictions.to_json(tmp, orient="records", lines=True, force_ascii=False)
     else:
         predictions.to_csv(tmp, index=False)
     tmp.replace(out)

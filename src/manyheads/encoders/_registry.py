@@ -4,8 +4,10 @@ Every architecture builds its input layer through :func:`build_input`, so a new 
 (images, token sequences, a pretrained model) plugs into every architecture by registering one
 encoder here (``model.encoder: NAME`` and ``model.encoder_options: {...}`` in a config). An encoder
 is an ``nn.Module`` with an ``out_dim`` attribute whose ``forward(x: dict[str, Tensor])`` returns
-``[B, out_dim]``; its factory is called as ``factory(spec, embed_dim=..., text_dim=...,
-**encoder_options)``.
+``[B, out_dim]`` (``[B, 1 + W, out_dim]`` with ``token_level = True`` when it reads a ``tokens``
+column); its factory is called as ``factory(spec, embed_dim=..., text_dim=...,
+**encoder_options)``. Sequence encoders also register in :data:`TEXT_OPTIONS` how the
+preprocessor must tokenise for them.
 """
 
 from __future__ import annotations

@@ -249,7 +249,15 @@ def _weighting_backward(
         if shared:  # ||∇_W L_t||² is the diagonal of the last layer's Gramian
             norms = shared_gramian(losses, last_shared_layer(shared)).diagonal().clamp(min=0).sqrt()
         else:
-            grads = _batched_grads(losses, _features(features))
+            feats = _features(features)
+            if not feats:  # e.g. a frozen encoder straight into the heads
+                raise InvalidParameterError(
+                    f"GradNorm needs the gradients of trainable shared parameters or features, "
+                    f"and {type(model).__name__} has none (a frozen encoder with no trainable "
+                    "shared layer?). Add shared layers (e.g. hidden: [256]), unfreeze the "
+                    "encoder, or choose another weighting."
+                )
+            grads = _batched_grads(losses, feats)
             norms = torch.cat([g.reshape(losses.shape[0], -1) for g in grads], 1).norm(dim=1)
         method.observe_grad_norms(losses.detach(), norms.detach())
     weights = method(losses)

@@ -99,6 +99,14 @@ class TaskKind(ABC):
     def predict(self, task: Task, state: State, output: Tensor) -> dict[str, np.ndarray]:
         """Output columns for a prediction file, e.g. ``{"income": labels, "income_proba": p}``."""
 
+    def predict_words(
+        self, task: Task, state: State, output: Tensor, words: Tensor
+    ) -> dict[str, np.ndarray]:
+        """:meth:`predict` for a token-level task, given each row's word slots ``[N, W]`` bool
+        (one prediction per word of the row); row-level types ignore ``words``."""
+        del words
+        return self.predict(task, state, output)
+
     @abstractmethod
     def score(
         self, task: Task, state: State, output: Tensor, target: Tensor, mask: Tensor

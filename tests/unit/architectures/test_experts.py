@@ -103,3 +103,17 @@ def test_mix_is_a_convex_combination() -> None:
     weights = torch.softmax(torch.randn(3, 4), dim=-1)
     expected = (weights.unsqueeze(-1) * experts).sum(dim=1)
     torch.testing.assert_close(mix(weights, experts), expected)
+
+
+@pytest.mark.parametrize("norm", ["none", "layer", "batch"])
+def test_per_token_input_is_flattened(norm: str) -> None:
+    torch.manual_seed(0)
+    fused = FusedExperts(5, 3, [7, 4], norm=norm)
+    x = torch.randn(2, 6, 5)  # [B, L, in]
+    out = fused(x)
+    assert out.shape == (2, 6, 3, 4)
+    torch.testing.assert_close(out, fused(x.reshape(12, 5)).reshape(2, 6, 3, 4))
+    identity = FusedExperts(5, 3, [])
+    assert identity(x).shape == (2, 6, 3, 5)
+    weights = torch.softmax(torch.randn(2, 6, 3), dim=-1)
+    torch.testing.assert_close(mix(weights, out), (weights.unsqueeze(-1) * out).sum(dim=2))

@@ -1,0 +1,238 @@
+"""What the sequence encoders (cnn, bilstm, transformer, pretrained) share.
+
+* :func:`text_input` picks the ``text``/``tokens`` column an encoder reads;
+* :func:`trim` cuts a batch to its longest real row, so that padding costs nothing;
+* :func:`masked_mean`, :func:`masked_max` pool over the real tokens;
+* :func:`word_features` gathers each word's features at its first sub-word piece;
+* :class:`SequenceEncoder` is the base class: it wires the four together with the contract of
+  :class:`~manyheads.encoders.base.InputEncoder` (``[B, out_dim]`` for a ``text`` column,
+  ``[B, 1 + W, out_dim]`` with ``token_level = True`` for a ``tokens`` column) and appends the
+  numeric and categorical inputs of the row, if any, through a
+  :class:`~manyheads.encoders.tabular.TabularInput`.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+
+import torch
+from torch import Tensor
+
+from manyheads._registry import did_you_mean
+from manyheads.data.preprocess import InputSpec, SequenceSpec
+from manyheads.encoders.base import InputEncoder
+from manyheads.encoders.tabular import TabularInput
+from manyheads.errors import InvalidParameterError
+
+__all__ = [
+    "SequenceEncoder",
+    "check_choice",
+    "check_rate",
+    "check_size",
+    "masked_max",
+    "masked_mean",
+    "text_input",
+    "trim",
+    "word_features",
+]
+
+
+def text_input(spec: InputSpec, column: str | None, owner: str) -> tuple[str, SequenceSpec]:
+    """The ``text``/``tokens`` column that encoder ``owner`` reads, and its :class:`SequenceSpec`.
+
+    Args:
+        spec: input sizes from the fitted preprocessor.
+        column: the column to read; None picks the only one.
+        owner: the encoder's name, for error messages.
+
+    Raises:
+        InvalidParameterError: no sequence column, several and no ``column``, an unknown one, or
+            image inputs (which a sequence encoder cannot read).
+
+    Example:
+        >>> seq = SequenceSpec(n_ids=100, pad_id=0, words=False, max_length=64, tokenizer="bpe")
+        >>> text_input(InputSpec(0, (), (), (), (("review", seq),)), None, "cnn")[0]
+        'review'
+    """
+    sequences = dict(spec.sequences)
+    names = list(sequences)
+    if spec.image_shapes:
+        images = ", ".join(col for col, _ in spec.image_shapes)
+        raise InvalidParameterError(
+            f"The '{owner}' encoder reads text, and cannot read the image input(s) {images}. "
+            "Drop them from 'inputs', or use an image encoder (lenet, resnet18)."
+        )
+    if not names:
+        bags = ", ".join(col for col, _ in spec.text_sizes)
+        hint = f" (the text input(s) {bags} were encoded as bags of words)" if bags else ""
+        raise InvalidParameterError(
+            f"The '{owner}' encoder needs a 'text' or 'tokens' input encoded as token ids, but "
+            f"the inputs have none{hint}. Declare a column of strings as 'text' (or of word "
+            "lists as 'tokens') in 'inputs', e.g. inputs: {review: text}."
+        )
+    if column is None:
+        if len(names) > 1:
+            raise InvalidParameterError(
+                f"The '{owner}' encoder reads one text column, and the inputs have {len(names)}: "
+                f"{', '.join(names)}. Choose one with model.encoder_options: {{column: NAME}}."
+            )
+        column = names[0]
+    if column not in sequences:
+        raise InvalidParameterError(
+            f"The 'column' option of the '{owner}' encoder must be one of the text columns "
+            f"{', '.join(names)}. Got {column!r} instead.{did_you_mean(str(column), names)}"
+        )
+    return column, sequences[column]
+
+
+def trim(ids: Tensor, attn: Tensor) -> tuple[Tensor, Tensor]:
+    """Cut ``ids`` and ``attn`` [B, S] to the longest real row of the batch (rows are
+    left-aligned: real tokens first, then padding).
+
+    Example:
+        >>> ids, attn = trim(torch.tensor([[2, 5, 3, 0], [2, 3, 0, 0]]),
+        ...                  torch.tensor([[True, True, True, False], [True, True, False, False]]))
+        >>> ids.tolist()
+        [[2, 5, 3], [2, 3, 0]]
+    """
+    length = max(1, int(attn.sum(dim=1).max())) if attn.numel() else 1
+    if length == ids.shape[1]:
+        return ids, attn
+    return ids[:, :length], attn[:, :length]
+
+
+def masked_mean(hidden: Tensor, attn: Tensor) -> Tensor:
+    """Mean of ``hidden`` [B, S, H] over the real positions of ``attn`` [B, S]: [B, H].
+
+    Example:
+        >>> hidden, attn = torch.tensor([[[1.0], [3.0], [100.0]]]), torch.tensor([[1, 1, 0]]) > 0
+        >>> masked_mean(hidden, attn)
+        tensor([[2.]])
+    """
+    weights = attn.unsqueeze(-1).to(hidden.dtype)  # [B, S, 1]
+    return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
+
+
+def masked_max(hidden: Tensor, attn: Tensor) -> Tensor:
+    """Maximum of ``hidden`` [B, S, H] over the real positions of ``attn`` [B, S]: [B, H]
+    (0 for a row without real positions).
+
+    Example:
+        >>> hidden, attn = torch.tensor([[[1.0], [3.0], [100.0]]]), torch.tensor([[1, 1, 0]]) > 0
+        >>> masked_max(hidden, attn)
+        tensor([[3.]])
+    """
+    filled = hidden.masked_fill(~attn.unsqueeze(-1), -torch.inf)
+    out = filled.amax(dim=1)
+    return torch.where(attn.any(dim=1, keepdim=True), out, torch.zeros_like(out))
+
+
+def word_features(hidden: Tensor, first: Tensor, wmask: Tensor) -> Tensor:
+    """Each word's features, taken at its first sub-word piece: [B, W, H], 0 on empty slots.
+
+    Args:
+        hidden: per-piece features [B, S, H].
+        first: position of each word's first piece [B, W].
+        wmask: True on the real word slots [B, W].
+
+    Example:
+        >>> hidden = torch.arange(4.0).reshape(1, 4, 1)
+        >>> word_features(hidden, torch.tensor([[1, 3, 0]]), torch.tensor([[True, True, False]]))
+        tensor([[[1.],
+                 [3.],
+                 [0.]]])
+    """
+    index = first.unsqueeze(-1).expand(-1, -1, hidden.shape[-1])  # [B, W, H]
+    words = hidden.gather(1, index)
+    return words * wmask.unsqueeze(-1).to(words.dtype)
+
+
+def check_choice(owner: str, name: str, value: object, choices: tuple[str, ...]) -> str:
+    """``value`` if it is one of ``choices``, else an InvalidParameterError naming them."""
+    if not isinstance(value, str) or value not in choices:
+        raise InvalidParameterError(
+            f"The '{name}' option of the '{owner}' encoder must be one of {', '.join(choices)}. "
+            f"Got {value!r} instead.{did_you_mean(str(value), list(choices))}"
+        )
+    return value
+
+
+def check_size(owner: str, name: str, value: object) -> int:
+    """``value`` if it is an int >= 1, else an InvalidParameterError."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidParameterError(
+            f"The '{name}' option of the '{owner}' encoder must be an int >= 1. "
+            f"Got {value!r} instead."
+        )
+    return value
+
+
+def check_rate(owner: str, name: str, value: object) -> float:
+    """``value`` as a float if it is a probability in [0, 1), else an InvalidParameterError."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0.0 <= value < 1.0:
+        return float(value)
+    raise InvalidParameterError(
+        f"The '{name}' option of the '{owner}' encoder must be a float in [0, 1). "
+        f"Got {value!r} instead."
+    )
+
+
+class SequenceEncoder(InputEncoder):
+    """Base class of the encoders that read one column of token ids.
+
+    A subclass builds its network in ``__init__``, calls :meth:`set_width` with the width H of
+    its features, and implements :meth:`encode`: ``(ids, attn)`` [B, S] of a trimmed batch ->
+    ``(pooled [B, H], per-piece features [B, S, H])``. :meth:`forward` does the rest:
+
+    * ``text`` column: ``pooled`` -> ``[B, out_dim]``;
+    * ``tokens`` column (:attr:`token_level` True): ``[pooled, word_1 ... word_W]`` ->
+      ``[B, 1 + W, out_dim]``, each word's features taken at its first piece, 0 on empty slots;
+    * numeric and categorical inputs of the row (if any) go through a
+      :class:`~manyheads.encoders.tabular.TabularInput` (``embed_dim`` wide embeddings) and are
+      concatenated, to every position of a token-level output. Other text columns than the
+      chosen one are not read.
+
+    Args:
+        spec: input sizes from the fitted preprocessor.
+        column: the text column to read when there are several.
+        owner: the encoder's registry name, for error messages.
+        embed_dim: width of each categorical embedding of the side inputs.
+    """
+
+    #: True for a ``tokens`` column: the output is ``[B, 1 + W, out_dim]``.
+    token_level: bool
+
+    def __init__(self, spec: InputSpec, column: str | None, owner: str, *, embed_dim: int) -> None:
+        super().__init__()
+        self.column, self.sequence = text_input(spec, column, owner)
+        self.token_level = self.sequence.words
+        self.side = (
+            TabularInput(InputSpec(spec.n_numeric, spec.cardinalities, ()), embed_dim=embed_dim)
+            if spec.n_numeric or spec.cardinalities
+            else None
+        )
+        self.out_dim = 0
+
+    def set_width(self, width: int) -> None:
+        """Record the width of :meth:`encode`'s features; :attr:`out_dim` adds the side inputs."""
+        self.out_dim = width + (self.side.out_dim if self.side is not None else 0)
+
+    @abstractmethod
+    def encode(self, ids: Tensor, attn: Tensor) -> tuple[Tensor, Tensor]:
+        """``(pooled [B, H], per-piece features [B, S, H])`` of ids and attention [B, S]."""
+
+    def forward(self, x: dict[str, Tensor]) -> Tensor:
+        """``[B, out_dim]``, or ``[B, 1 + W, out_dim]`` for a ``tokens`` column."""
+        col = self.column
+        ids, attn = trim(x[f"ids:{col}"], x[f"attn:{col}"])
+        pooled, hidden = self.encode(ids, attn)
+        out = pooled
+        if self.token_level:
+            words = word_features(hidden, x[f"first:{col}"], x[f"wmask:{col}"])  # [B, W, H]
+            out = torch.cat([pooled.unsqueeze(1), words], dim=1)  # [B, 1 + W, H]
+        if self.side is None:
+            return out
+        side: Tensor = self.side(x)  # [B, S]
+        if out.dim() == 3:
+            side = side.unsqueeze(1).expand(-1, out.shape[1], -1)
+        return torch.cat([out, side], dim=-1)

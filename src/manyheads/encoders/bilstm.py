@@ -1,0 +1,99 @@
+"""A bidirectional LSTM over token embeddings (Graves & Schmidhuber 2005)."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from manyheads.data.preprocess import InputSpec
+from manyheads.encoders._text import (
+    SequenceEncoder,
+    check_choice,
+    check_rate,
+    check_size,
+    masked_max,
+    masked_mean,
+)
+
+__all__ = ["BiLSTM"]
+
+
+class BiLSTM(SequenceEncoder):
+    """Token embeddings -> stacked bidirectional LSTM -> pooled over the real tokens.
+
+    Each position's features are ``[→h_t ; ←h_t]``, the forward and backward states of the
+    last layer (Graves & Schmidhuber, Neural Networks 2005; the LSTM of Hochreiter & Schmidhuber
+    1997), so :attr:`out_dim` is ``2 * hidden``. The rows are packed by length, so the backward
+    direction starts at each row's last real token and padding never enters the states. The row
+    representation is the mean (or the maximum) of the features over the real tokens; for a
+    ``tokens`` column each word's features are those at its first sub-word piece (see
+    :class:`~manyheads.encoders._text.SequenceEncoder`).
+
+    Args:
+        spec: input sizes from the fitted preprocessor (one ``text``/``tokens`` column).
+        column: the text column to read when there are several.
+        embedding_dim: width of the token embeddings.
+        hidden: LSTM state width per direction.
+        n_layers: stacked LSTM layers.
+        dropout: dropout probability on the embeddings, between layers and on the output.
+        pooling: ``mean`` or ``max`` over the real tokens.
+        embed_dim: width of the categorical embeddings of side inputs (set by the architecture).
+
+    Tokenizer options (``model.encoder_options``, read by the preprocessor): ``tokenizer``
+    (``wordpiece``, ``bpe`` or ``pretrained`` with ``path``), ``vocab_size``, ``min_count``,
+    ``max_length``, ``lowercase``; see :class:`~manyheads.data.sequence.SequenceTokenizer`.
+
+    Raises:
+        InvalidParameterError: no usable text column, or a bad option value.
+
+    Example:
+        >>> import torch
+        >>> from manyheads.data.preprocess import SequenceSpec
+        >>> seq = SequenceSpec(n_ids=50, pad_id=0, words=False, max_length=16, tokenizer="bpe")
+        >>> enc = BiLSTM(InputSpec(0, (), (), (), (("review", seq),)), hidden=16)
+        >>> ids = torch.tensor([[2, 7, 9, 3, 0], [2, 5, 3, 0, 0]])
+        >>> enc({"ids:review": ids, "attn:review": ids != 0}).shape
+        torch.Size([2, 32])
+    """
+
+    def __init__(
+        self,
+        spec: InputSpec,
+        *,
+        column: str | None = None,
+        embedding_dim: int = 128,
+        hidden: int = 128,
+        n_layers: int = 1,
+        dropout: float = 0.0,
+        pooling: str = "mean",
+        embed_dim: int = 8,
+    ) -> None:
+        super().__init__(spec, column, "bilstm", embed_dim=embed_dim)
+        check_size("bilstm", "embedding_dim", embedding_dim)
+        check_size("bilstm", "hidden", hidden)
+        check_size("bilstm", "n_layers", n_layers)
+        rate = check_rate("bilstm", "dropout", dropout)
+        self.pooling = check_choice("bilstm", "pooling", pooling, ("mean", "max"))
+        self.embedding = nn.Embedding(
+            self.sequence.n_ids, embedding_dim, padding_idx=self.sequence.pad_id
+        )
+        self.lstm = nn.LSTM(
+            embedding_dim,
+            hidden,
+            num_layers=n_layers,
+            batch_first=True,
+            bidirectional=True,
+            dropout=rate if n_layers > 1 else 0.0,  # between layers only (warns for 1 layer)
+        )
+        self.dropout = nn.Dropout(rate)
+        self.set_width(2 * hidden)
+
+    def encode(self, ids: Tensor, attn: Tensor) -> tuple[Tensor, Tensor]:
+        lengths = attn.sum(dim=1).clamp(min=1).cpu()  # pack_padded_sequence wants them on CPU
+        emb = self.dropout(self.embedding(ids))  # [B, S, E]
+        packed = pack_padded_sequence(emb, lengths, batch_first=True, enforce_sorted=False)
+        out, _ = self.lstm(packed)
+        hidden, _ = pad_packed_sequence(out, batch_first=True, total_length=ids.shape[1])
+        hidden = self.dropout(hidden)  # [B, S, 2 * hidden], 0 past each row's end
+        pool = masked_mean if self.pooling == "mean" else masked_max
+        return pool(hidden, attn), hidden

