@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -64,3 +66,33 @@ def shared_data() -> Path:
     if os.environ.get("CI") == "true":
         pytest.fail("MANYHEADS_DATA is not set to the shared data folder in CI")
     pytest.skip("MANYHEADS_DATA is not set (set it to ../shared/data)")
+
+
+class CLI:
+    """Runs ``manyheads`` in a subprocess with a clean environment (one intra-op thread)."""
+
+    def __call__(
+        self, *args: str, cwd: Path, data: Path | None = None, timeout: float = 600
+    ) -> subprocess.CompletedProcess[str]:
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "PYTHONWARNINGS": "ignore::DeprecationWarning",
+            "OMP_NUM_THREADS": "1",
+            "HOME": str(cwd),
+        }
+        if data is not None:
+            env["MANYHEADS_DATA"] = str(data)
+        return subprocess.run(
+            [sys.executable, "-m", "manyheads.cli.main", *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+        )
+
+
+@pytest.fixture(scope="session")
+def cli() -> CLI:
+    """``cli("train", "cfg.yaml", cwd=tmp_path)`` -> the completed ``manyheads`` process."""
+    return CLI()

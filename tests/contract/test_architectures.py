@@ -1,10 +1,13 @@
 """Every registered architecture passes the same battery (timm ``test_models.py`` style).
 
 New entries of :func:`list_architectures` are covered automatically, built with their defaults.
+Architectures that read only images (they refuse the tabular inputs) get the same tasks on an
+image version of the toy problem.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,11 +19,39 @@ from torch import Tensor
 
 from manyheads.architectures import MTLModel, create_model, list_architectures
 from manyheads.architectures._registry import ARCHITECTURES
-from manyheads.testing import make_toy_problem
+from manyheads.data.preprocess import InputSpec
+from manyheads.errors import InvalidParameterError
+from manyheads.testing import ToyProblem, make_toy_problem
 
 TYPES = ("binary", "multiclass", "regression", "multilabel")
-PROBLEM = make_toy_problem(64, task_types=TYPES)
+TABULAR = make_toy_problem(64, task_types=TYPES)
 NAMES = list_architectures()
+
+
+def _image_problem(problem: ToyProblem, side: int = 16) -> ToyProblem:
+    """The same tasks, read from ``1 x side x side`` images: numeric input ``k`` is the
+    brightness of the ``k``-th 4 x 4 block, so the targets stay learnable from the pixels."""
+    num = problem.x["num"]  # [N, 6]
+    images = torch.zeros(problem.n_rows, 1, side, side)
+    for k in range(num.shape[1]):
+        r, c = 4 * (k // (side // 4)), 4 * (k % (side // 4))
+        images[:, 0, r : r + 4, c : c + 4] = num[:, k, None, None]
+    spec = InputSpec(0, (), (), (("img", (1, side, side)),))
+    return dataclasses.replace(problem, spec=spec, x={**problem.x, "image:img": images})
+
+
+def _reads_only_images(name: str) -> bool:
+    try:
+        create_model(name, TABULAR.spec, TABULAR.heads)
+    except InvalidParameterError as exc:
+        if "needs an image input" in str(exc):
+            return True
+        raise
+    return False
+
+
+IMAGES = _image_problem(TABULAR)
+PROBLEMS = {name: IMAGES if _reads_only_images(name) else TABULAR for name in NAMES}
 
 
 @pytest.fixture(autouse=True)
@@ -35,12 +66,15 @@ def _one_thread() -> Iterator[None]:
 
 def build(name: str, seed: int = 0, **options: object) -> MTLModel:
     torch.manual_seed(seed)
-    return create_model(name, PROBLEM.spec, PROBLEM.heads, **options)
+    return create_model(name, PROBLEMS[name].spec, PROBLEMS[name].heads, **options)
 
 
-def objective(model: MTLModel, mask: dict[str, Tensor] | None = None) -> tuple[Tensor, Tensor]:
+def objective(
+    name: str, model: MTLModel, mask: dict[str, Tensor] | None = None
+) -> tuple[Tensor, Tensor]:
     """(summed objective including the penalty, per-task losses [T])."""
-    losses = PROBLEM.loss(model(PROBLEM.x), mask)
+    problem = PROBLEMS[name]
+    losses = problem.loss(model(problem.x), mask)
     penalty = model.penalty()
     total = losses.sum() if penalty is None else losses.sum() + penalty
     return total, losses
@@ -48,8 +82,8 @@ def objective(model: MTLModel, mask: dict[str, Tensor] | None = None) -> tuple[T
 
 @pytest.mark.parametrize("name", NAMES)
 def test_output_shapes(name: str) -> None:
-    out = build(name)(PROBLEM.x)
-    n = PROBLEM.n_rows
+    out = build(name)(PROBLEMS[name].x)
+    n = PROBLEMS[name].n_rows
     expected = {"binary": (n,), "multiclass": (n, 3), "regression": (n,), "multilabel": (n, 3)}
     assert {t: tuple(o.shape) for t, o in out.items()} == expected
     assert all(torch.isfinite(o).all() for o in out.values())
@@ -67,7 +101,7 @@ def test_options_are_keyword_only_with_defaults(name: str) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_parameters_are_partitioned(name: str) -> None:
     model = build(name)
-    groups = [model.shared_parameters()] + [model.task_parameters(t) for t in PROBLEM.heads]
+    groups = [model.shared_parameters()] + [model.task_parameters(t) for t in PROBLEMS[name].heads]
     ids = [id(p) for group in groups for p in group]
     assert len(ids) == len(set(ids)), "a parameter is listed twice"
     assert sorted(ids) == sorted(id(p) for p in model.parameters())
@@ -77,12 +111,12 @@ def test_parameters_are_partitioned(name: str) -> None:
 def test_adam_steps_lower_the_loss(name: str) -> None:
     model = build(name)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-    before = objective(model)[0].item()
+    before = objective(name, model)[0].item()
     for _ in range(15):
         optimizer.zero_grad()
-        objective(model)[0].backward()
+        objective(name, model)[0].backward()
         optimizer.step()
-    assert objective(model)[0].item() < 0.9 * before
+    assert objective(name, model)[0].item() < 0.9 * before
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -91,37 +125,39 @@ def test_safetensors_round_trip(name: str, tmp_path: Path) -> None:
     save_file(model.state_dict(), tmp_path / "model.safetensors")
     fresh = build(name, seed=1).eval()
     fresh.load_state_dict(load_file(tmp_path / "model.safetensors"))
+    problem = PROBLEMS[name]
     with torch.no_grad():
-        expected, got = model(PROBLEM.x), fresh(PROBLEM.x)
-    for task in PROBLEM.heads:
+        expected, got = model(problem.x), fresh(problem.x)
+    for task in problem.heads:
         torch.testing.assert_close(got[task], expected[task], rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_task_without_labels(name: str) -> None:
-    model = build(name)
-    none = torch.zeros(PROBLEM.n_rows, dtype=torch.bool)
-    total, losses = objective(model, {"multiclass": none})
+    model, problem = build(name), PROBLEMS[name]
+    none = torch.zeros(problem.n_rows, dtype=torch.bool)
+    total, losses = objective(name, model, {"multiclass": none})
     total.backward()
     assert torch.isfinite(total)
-    assert losses[list(PROBLEM.heads).index("multiclass")].item() == 0.0
+    assert losses[list(problem.heads).index("multiclass")].item() == 0.0
     for param in model.parameters():
         assert param.grad is None or torch.isfinite(param.grad).all()
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_forward_is_heads_of_features(name: str) -> None:
-    model = build(name).eval()
+    model, problem = build(name).eval(), PROBLEMS[name]
     with torch.no_grad():
-        direct, composed = model(PROBLEM.x), model.forward_heads(model.forward_features(PROBLEM.x))
-    for task in PROBLEM.heads:
+        direct, composed = model(problem.x), model.forward_heads(model.forward_features(problem.x))
+    for task in problem.heads:
         torch.testing.assert_close(composed[task], direct[task], rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_deterministic_under_a_seed(name: str) -> None:
-    first, second = build(name, seed=3)(PROBLEM.x), build(name, seed=3)(PROBLEM.x)
-    for task in PROBLEM.heads:
+    problem = PROBLEMS[name]
+    first, second = build(name, seed=3)(problem.x), build(name, seed=3)(problem.x)
+    for task in problem.heads:
         torch.testing.assert_close(second[task], first[task], rtol=0, atol=0)
 
 
@@ -136,7 +172,7 @@ def test_penalty_is_none_or_a_finite_scalar(name: str) -> None:
 def test_norm_and_dropout_train_mode(name: str, norm: str) -> None:
     options = {"norm": norm, "dropout": 0.1}
     model = build(name, **{k: v for k, v in options.items() if k in _options(name)}).train()
-    total, _ = objective(model)
+    total, _ = objective(name, model)
     total.backward()
     assert torch.isfinite(total)
 

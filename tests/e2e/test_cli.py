@@ -4,27 +4,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "manyheads.cli.main", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={
-            "PATH": "/usr/bin:/bin",
-            "PYTHONWARNINGS": "ignore::DeprecationWarning",
-            "OMP_NUM_THREADS": "1",
-            "HOME": str(cwd),
-        },
-    )
+Cli = Callable[..., subprocess.CompletedProcess[str]]
 
 
 def _config(tmp_path: Path, files: dict[str, Path], **extra: str) -> Path:
@@ -44,9 +30,11 @@ output: {tmp_path / "run"}
     return path
 
 
-def test_train_eval_predict_on_census_rows(tmp_path: Path, census_files: dict[str, Path]) -> None:
+def test_train_eval_predict_on_census_rows(
+    cli: Cli, tmp_path: Path, census_files: dict[str, Path]
+) -> None:
     cfg = _config(tmp_path, census_files)
-    done = _cli("train", str(cfg), "train.epochs=3", "--quiet", cwd=tmp_path)
+    done = cli("train", str(cfg), "train.epochs=3", "--quiet", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     run = tmp_path / "run"
     for name in ("config.yaml", "model.safetensors", "model.json", "metrics.json", "history.csv"):
@@ -62,13 +50,13 @@ def test_train_eval_predict_on_census_rows(tmp_path: Path, census_files: dict[st
     assert metrics["tasks"]["never_married"]["auc"] > 0.95
 
     out = tmp_path / "pred.csv"
-    pred = _cli("predict", str(run), str(census_files["test"]), "-o", str(out), cwd=tmp_path)
+    pred = cli("predict", str(run), str(census_files["test"]), "-o", str(out), cwd=tmp_path)
     assert pred.returncode == 0, pred.stderr
     frame = pd.read_csv(out)
     assert list(frame.columns) == ["income", "income_proba", "never_married", "never_married_proba"]
     assert len(frame) == 600
 
-    ev = _cli("eval", str(run), str(census_files["test"]), cwd=tmp_path)
+    ev = cli("eval", str(run), str(census_files["test"]), cwd=tmp_path)
     assert ev.returncode == 0, ev.stderr
     assert json.loads(ev.stdout)["tasks"]["income"]["auc"] == pytest.approx(
         metrics["tasks"]["income"]["auc"], abs=1e-6
@@ -77,7 +65,7 @@ def test_train_eval_predict_on_census_rows(tmp_path: Path, census_files: dict[st
 
 
 def test_validate_reports_every_problem_and_exits_2(
-    tmp_path: Path, census_files: dict[str, Path]
+    cli: Cli, tmp_path: Path, census_files: dict[str, Path]
 ) -> None:
     cfg = _config(tmp_path, census_files)
     text = cfg.read_text().replace(
@@ -85,14 +73,14 @@ def test_validate_reports_every_problem_and_exits_2(
         "never_married: {type: regression}\n  age: {type: binary}\n  hours: {type: binary}",
     )
     cfg.write_text(text)
-    done = _cli("validate", str(cfg), cwd=tmp_path)
+    done = cli("validate", str(cfg), cwd=tmp_path)
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert "column 'age': task 'age' is binary but the column has 91 distinct label(s)" in (
         done.stderr
     )
     assert "label column 'hours' of task 'hours' not found" in done.stderr
-    ok = _cli("validate", str(_config(tmp_path, census_files)), cwd=tmp_path)
+    ok = cli("validate", str(_config(tmp_path, census_files)), cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr
     assert "OK" in ok.stdout
 
@@ -130,7 +118,12 @@ BAD_INPUTS = [
 
 @pytest.mark.parametrize(("case", "edits", "message"), BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
 def test_bad_input_exits_2_with_a_message_and_no_finished_run(
-    tmp_path: Path, census_files: dict[str, Path], case: str, edits: dict[str, str], message: str
+    cli: Cli,
+    tmp_path: Path,
+    census_files: dict[str, Path],
+    case: str,
+    edits: dict[str, str],
+    message: str,
 ) -> None:
     import re
 
@@ -140,7 +133,7 @@ def test_bad_input_exits_2_with_a_message_and_no_finished_run(
     for old, new in edits.items():
         text = text.replace(old.replace("TRAIN", str(census_files["train"])), new)
     cfg.write_text(text)
-    done = _cli("train", str(cfg), "--quiet", cwd=tmp_path)
+    done = cli("train", str(cfg), "--quiet", cwd=tmp_path)
     assert done.returncode == 2, (case, done.stderr)
     assert "Traceback" not in done.stderr
     assert re.search(message, done.stderr), done.stderr
@@ -149,7 +142,7 @@ def test_bad_input_exits_2_with_a_message_and_no_finished_run(
 
 
 def test_numeric_input_with_text_and_unseen_test_class(
-    tmp_path: Path, census_files: dict[str, Path]
+    cli: Cli, tmp_path: Path, census_files: dict[str, Path]
 ) -> None:
     test = pd.read_csv(census_files["test"], dtype=str, keep_default_na=False)
     test.loc[4, "age"] = "forty"
@@ -158,7 +151,7 @@ def test_numeric_input_with_text_and_unseen_test_class(
     cfg.write_text(
         cfg.read_text().replace("train: {", "inputs: {age: numeric, sex: categorical}\ntrain: {")
     )
-    done = _cli("train", str(cfg), "--quiet", cwd=tmp_path)
+    done = cli("train", str(cfg), "--quiet", cwd=tmp_path)
     assert done.returncode == 2
     assert f"{census_files['test']}, line 6, column 'age': numeric input expected, got 'forty'" in (
         done.stderr
@@ -166,7 +159,7 @@ def test_numeric_input_with_text_and_unseen_test_class(
     test.loc[4, "age"] = "40"
     test.loc[7, "never_married"] = "7"
     test.to_csv(census_files["test"], index=False)
-    done = _cli("train", str(cfg), "--quiet", cwd=tmp_path)
+    done = cli("train", str(cfg), "--quiet", cwd=tmp_path)
     assert done.returncode == 2
     assert (
         f"{census_files['test']}, line 9, column 'never_married': class '7' of task "
@@ -175,15 +168,15 @@ def test_numeric_input_with_text_and_unseen_test_class(
     assert not (tmp_path / "run").exists()
 
 
-def test_empty_file(tmp_path: Path, census_files: dict[str, Path]) -> None:
+def test_empty_file(cli: Cli, tmp_path: Path, census_files: dict[str, Path]) -> None:
     census_files["valid"].write_text("")
-    done = _cli("train", str(_config(tmp_path, census_files)), cwd=tmp_path)
+    done = cli("train", str(_config(tmp_path, census_files)), cwd=tmp_path)
     assert done.returncode == 2
     assert f"{census_files['valid']}: the file is empty" in done.stderr
 
 
-def test_ls_lists_every_family(tmp_path: Path) -> None:
-    done = _cli("ls", cwd=tmp_path)
+def test_ls_lists_every_family(cli: Cli, tmp_path: Path) -> None:
+    done = cli("ls", cwd=tmp_path)
     assert done.returncode == 0
     for word in (
         "architectures:",
@@ -200,9 +193,11 @@ def test_ls_lists_every_family(tmp_path: Path) -> None:
         assert word in done.stdout
 
 
-def test_compare_writes_reports_with_delta_m(tmp_path: Path, census_files: dict[str, Path]) -> None:
+def test_compare_writes_reports_with_delta_m(
+    cli: Cli, tmp_path: Path, census_files: dict[str, Path]
+) -> None:
     cfg = _config(tmp_path, census_files)
-    done = _cli(
+    done = cli(
         "compare",
         str(cfg),
         "--architectures",

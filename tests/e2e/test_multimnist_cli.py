@@ -3,34 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
 from manyheads.datasets import load_dataset
 
-
-def _cli(*args: str, cwd: Path, data: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "manyheads.cli.main", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "PYTHONWARNINGS": "ignore::DeprecationWarning",
-            "OMP_NUM_THREADS": "1",
-            "HOME": str(cwd),
-            "MANYHEADS_DATA": str(data),
-        },
-    )
+Cli = Callable[..., subprocess.CompletedProcess[str]]
 
 
-def test_train_and_predict_multi_mnist(tmp_path: Path, shared_data: Path) -> None:
+def test_train_and_predict_multi_mnist(cli: Cli, tmp_path: Path, shared_data: Path) -> None:
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text(
         f"""
@@ -40,7 +24,7 @@ train: {{epochs: 2, batch_size: 100, lr: 0.003}}
 output: {tmp_path / "run"}
 """
     )
-    done = _cli("train", str(cfg), "--quiet", cwd=tmp_path, data=shared_data)
+    done = cli("train", str(cfg), "--quiet", cwd=tmp_path, data=shared_data)
     assert done.returncode == 0, done.stderr
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["split"] == "test"
@@ -59,7 +43,7 @@ output: {tmp_path / "run"}
     source = tmp_path / "images.jsonl"
     source.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "pred.csv"
-    done = _cli(
+    done = cli(
         "predict", str(tmp_path / "run"), str(source), "-o", str(out), "--keep", "id",
         cwd=tmp_path, data=shared_data,
     )  # fmt: skip

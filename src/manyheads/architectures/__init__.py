@@ -3,6 +3,7 @@
 from manyheads.architectures._experts import FusedExperts
 from manyheads.architectures._registry import (
     ARCHITECTURES,
+    build_model,
     create_model,
     list_architectures,
 )
@@ -11,6 +12,7 @@ from manyheads.architectures.cascade import Cascade
 from manyheads.architectures.cross_stitch import CrossStitch
 from manyheads.architectures.hps import HPS
 from manyheads.architectures.mmoe import MMoE
+from manyheads.architectures.mtan import MTAN
 from manyheads.architectures.ple import PLE
 from manyheads.architectures.soft_sharing import SoftSharing
 from manyheads.architectures.stl import STL
@@ -18,6 +20,7 @@ from manyheads.architectures.stl import STL
 __all__ = [
     "ARCHITECTURES",
     "HPS",
+    "MTAN",
     "PLE",
     "STL",
     "Cascade",
@@ -28,6 +31,7 @@ __all__ = [
     "MTLModel",
     "SoftSharing",
     "TaskTowers",
+    "build_model",
     "create_model",
     "list_architectures",
 ]

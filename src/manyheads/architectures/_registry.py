@@ -11,6 +11,7 @@ from manyheads.architectures.cascade import Cascade
 from manyheads.architectures.cross_stitch import CrossStitch
 from manyheads.architectures.hps import HPS
 from manyheads.architectures.mmoe import MMoE
+from manyheads.architectures.mtan import MTAN
 from manyheads.architectures.ple import PLE
 from manyheads.architectures.soft_sharing import SoftSharing
 from manyheads.architectures.stl import STL
@@ -46,6 +47,7 @@ ARCHITECTURES.register(
 ARCHITECTURES.register(
     "cascade", Cascade, doc="cascade: towers chained in order; funnel=True is ESMM"
 )
+ARCHITECTURES.register("mtan", MTAN, doc="MTAN: shared CNN + a soft-attention network per task")
 
 
 def architecture_options(name: str) -> dict[str, inspect.Parameter]:

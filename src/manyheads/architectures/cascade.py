@@ -174,6 +174,10 @@ class Cascade(MTLModel):
         kind = self.kinds.get(task)
         if kind == "regression":
             return out
+        if kind == "box":  # the box itself (normalised corners), not a distribution
+            from manyheads.tasks._box import decode_boxes
+
+            return decode_boxes(out)
         if out.shape[-1] == 1 or kind == "multilabel":
             return torch.sigmoid(out)
         return torch.softmax(out, dim=-1)

@@ -17,8 +17,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("run_dir", metavar="RUN", help="a run directory or model bundle")
     p.add_argument(
         "data",
-        help="a CSV / Parquet / JSONL file with the input columns (image "
-        "columns as nested lists: JSONL or Parquet, not CSV)",
+        help="a CSV / Parquet / JSONL / NPZ / CoNLL file with the input columns (image "
+        "columns as nested lists: JSONL or Parquet, not CSV, or image file paths)",
     )
     p.add_argument(
         "-o",

@@ -310,9 +310,9 @@ def _build_tasks(section: dict[str, Any], problems: list[str], *, required: bool
             continue
         _unknown(list(spec), list(TASK_KEYS), f"tasks.{name}.", problems)
         if "type" not in spec:
-            problems.append(
-                f"'tasks.{name}.type' is required (binary | multiclass | multilabel | regression)."
-            )
+            from manyheads.tasks import list_task_types
+
+            problems.append(f"'tasks.{name}.type' is required ({' | '.join(list_task_types())}).")
             continue
         kwargs = {k: v for k, v in spec.items() if k in TASK_KEYS}
         for key in ("columns", "metrics"):

@@ -1,8 +1,10 @@
-"""Read CSV / CSV.gz / Parquet / JSONL files (or a crawl store URL) into a DataFrame.
+"""Read CSV / CSV.gz / Parquet / JSONL / CoNLL files (or a crawl store URL) into a DataFrame.
 
 The returned frame's index is the 1-based line of each row in the file (the CSV header is line 1,
-so the first data row is line 2; for Parquet it is the 1-based row number). Errors downstream use it
-to name the line.
+so the first data row is line 2; for Parquet it is the 1-based row number; for CoNLL files, whose
+rows are sentences, the line of the sentence's first word). Errors downstream use it to name the
+line. JSONL cells keep their JSON type: ``{"tokens": ["EU", "rejects"], "ner": ["B-ORG", "O"]}``
+gives list cells, what ``tokens`` inputs and ``tagging`` tasks read.
 """
 
 from __future__ import annotations
@@ -12,11 +14,23 @@ from pathlib import Path
 
 import pandas as pd
 
+from manyheads.data.conll import CONLL_SUFFIXES, is_conll, read_conll
 from manyheads.errors import DataError
 
 __all__ = ["SUFFIXES", "read_table"]
 
-SUFFIXES = (".csv", ".csv.gz", ".tsv", ".parquet", ".pq", ".jsonl", ".jsonl.gz", ".ndjson")
+SUFFIXES = (
+    ".csv",
+    ".csv.gz",
+    ".tsv",
+    ".parquet",
+    ".pq",
+    ".jsonl",
+    ".jsonl.gz",
+    ".ndjson",
+    ".npz",
+    *CONLL_SUFFIXES,
+)
 _STORE_PREFIXES = ("sqlite:", "postgresql:", "postgresql+psycopg:", "postgres:")
 
 
@@ -49,6 +63,8 @@ def read_table(source: str | Path) -> pd.DataFrame:
         )
     if path.is_dir():
         raise DataError("is a directory; expected a data file.", path=text)
+    if is_conll(path):
+        return read_conll(path)  # one row per sentence; see manyheads.data.conll
     if path.stat().st_size == 0:
         raise DataError("the file is empty; expected a header and at least one row.", path=text)
     name = path.name.lower()
@@ -57,6 +73,11 @@ def read_table(source: str | Path) -> pd.DataFrame:
         first = 2
     elif name.endswith((".parquet", ".pq")):
         frame = _read_parquet(path)
+        first = 1
+    elif name.endswith(".npz"):  # arrays 'images' + 1-D labels; see manyheads.data.images
+        from manyheads.data.images import read_npz
+
+        frame = read_npz(path)
         first = 1
     elif name.endswith((".jsonl", ".jsonl.gz", ".ndjson")):
         frame = _read_jsonl(path)
@@ -70,7 +91,8 @@ def read_table(source: str | Path) -> pd.DataFrame:
         raise DataError("the file has a header but no rows.", path=text)
     frame.index = pd.RangeIndex(first, first + len(frame))
     frame.attrs["path"] = text
-    frame.attrs["row_word"] = "row" if first == 1 and name.endswith((".parquet", ".pq")) else "line"
+    by_row = first == 1 and name.endswith((".parquet", ".pq", ".npz"))
+    frame.attrs["row_word"] = "row" if by_row else "line"
     return frame
 
 

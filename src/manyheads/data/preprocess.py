@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from manyheads.data.images import is_image_path, read_image_files
 from manyheads.data.sequence import SequenceTokenizer
 from manyheads.data.tensors import EncodedTable
 from manyheads.data.text import TextVocab
@@ -86,6 +87,8 @@ def infer_kind(series: pd.Series) -> str:
         >>> infer_kind(pd.Series([["EU", "rejects"], ["Peter"]]))
         'tokens'
     """
+    if len(series) and is_image_path(series.iloc[0]):
+        return "image"
     if series.dtype == object and len(series) and _is_image_cell(series.iloc[0]):
         return "image"
     if series.dtype == object and len(series) and _is_token_cell(series.iloc[0]):
@@ -461,7 +464,12 @@ def _image_problem(cell: object, shape: tuple[int, ...] | None) -> tuple[str, tu
 def _images(
     frame: pd.DataFrame, col: str, path: str, shape: list[int] | list[float] | None
 ) -> np.ndarray:
-    """The image column as ``[N, C, H, W]`` (any numeric dtype), or a DataError naming the row."""
+    """The image column as ``[N, C, H, W]`` (any numeric dtype), or a DataError naming the row.
+
+    Cells are arrays, or paths of PNG/JPEG files relative to the table's folder.
+    """
+    if len(frame) and is_image_path(frame[col].iloc[0]):
+        frame = frame.assign(**{col: read_image_files(frame, col, table=path)})
     cells = frame[col].tolist()
     want = None if shape is None else tuple(int(v) for v in shape)
     try:  # fast path: one stack of equally shaped numeric arrays

@@ -82,6 +82,59 @@ DATASETS.register(
 )
 
 
+def _fashion_loc(**options: Any) -> DatasetSplits:
+    from manyheads.datasets._fashion_loc import load_fashion_loc
+
+    return load_fashion_loc(**options)
+
+
+DATASETS.register(
+    "fashion-mnist-loc",
+    _fashion_loc,
+    doc="Fashion-MNIST localisation: class + box of one item on a cluttered 64 x 64 canvas "
+    "(options: seed, n_train, n_test, n_clutter)",
+)
+
+
+def _clothing(**options: Any) -> DatasetSplits:
+    from manyheads.datasets._reviews import load_clothing_reviews
+
+    return load_clothing_reviews(**options)
+
+
+def _sentences(**options: Any) -> DatasetSplits:
+    from manyheads.datasets._reviews import load_sentiment_sentences
+
+    return load_sentiment_sentences(**options)
+
+
+DATASETS.register(
+    "womens-clothing-reviews",
+    _clothing,
+    doc="clothing reviews (text): department 6-way + rating 5-way + recommended "
+    "(options: title, limit)",
+)
+DATASETS.register(
+    "sentiment-sentences",
+    _sentences,
+    doc="Kotzias et al. 2015 review sentences: sentiment + domain (amazon/imdb/yelp) "
+    "(options: limit)",
+)
+
+
+def _uner(**options: Any) -> DatasetSplits:
+    from manyheads.datasets._uner import load_uner_en_ewt
+
+    return load_uner_en_ewt(**options)
+
+
+DATASETS.register(
+    "uner-en-ewt",
+    _uner,
+    doc="UD English-EWT + Universal NER: UPOS tagging + NER (BIO) per word (options: limit)",
+)
+
+
 def load_dataset(name: str, /, **options: Any) -> DatasetSplits:
     """Load the built-in dataset ``name``."""
     return DATASETS.create(name, **options)

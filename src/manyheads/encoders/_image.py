@@ -30,7 +30,7 @@ def image_input(
     names = list(shapes)
     if not names:
         raise InvalidParameterError(
-            f"The '{owner}' encoder needs an image input, but the inputs have none. Declare a "
+            f"'{owner}' needs an image input, but the inputs have none. Declare a "
             f"column of arrays as 'image' in 'inputs' (e.g. inputs: {{pixels: image}}), or use "
             f"the 'tabular' encoder."
         )

@@ -88,5 +88,5 @@ def test_bad_width_is_named(width: object) -> None:
 
 
 def test_needs_an_image_column() -> None:
-    with pytest.raises(InvalidParameterError, match="'resnet18' encoder needs an image input"):
+    with pytest.raises(InvalidParameterError, match="'resnet18' needs an image input"):
         ResNet18(InputSpec(2, (), ()))

@@ -1,0 +1,333 @@
+"""Sequence tagging: one tag per token (POS, NER chunks), token cross-entropy or a linear CRF.
+
+A label cell is the list of a row's tags (a JSONL list, a CoNLL tag column; a string cell is split
+on whitespace), one per word of the row's ``tokens`` input; a missing cell is an unlabelled row
+(rows of another source in a multi-source run). The model's output is ``[B, W, C]`` (``[B, W + C +
+2, C]`` with ``crf``: the CRF parameter rides along, see :mod:`manyheads.tasks._crf`).
+
+Metrics: token ``accuracy``; with a chunk ``scheme`` (``bio``/``iob2``, ``bioes``) also the
+entity-level micro ``f1``, ``precision`` and ``recall`` of seqeval (Nakayama 2018): conlleval's
+rules for ``bio``, strict IOBES for ``bioes`` (an entity counts only if its tags are well formed
+and its span and type match exactly).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from manyheads._registry import did_you_mean
+from manyheads.errors import DataError, InvalidParameterError
+from manyheads.tasks._base import State, TaskKind, as_tensor, column_of, first_line, masked_mean
+from manyheads.tasks._crf import crf_log_likelihood, viterbi_decode
+from manyheads.tasks.task import Task
+
+__all__ = ["SCHEMES", "Tagging"]
+
+#: scheme name (as written in a task) -> canonical scheme (None: no chunks, accuracy only).
+SCHEMES: dict[str, str | None] = {"none": None, "bio": "bio", "iob2": "bio", "bioes": "bioes"}
+_PREFIXES = {"bio": ("B-", "I-"), "bioes": ("B-", "I-", "E-", "S-")}
+_ENTITY_METRICS = ("f1", "precision", "recall")
+
+
+class Tagging(TaskKind):
+    """One of C tags for every word of a ``tokens`` input; optional linear-chain CRF."""
+
+    name = "tagging"
+    level = "token"
+    extra_fields = ("scheme", "crf")
+    summary = (
+        "one tag per token (POS, NER); scheme none|bio|bioes, crf; "
+        "entity f1/precision/recall with a scheme (f1 primary), token accuracy"
+    )
+    metric_directions: ClassVar[dict[str, bool]] = {
+        "f1": True,
+        "precision": True,
+        "recall": True,
+        "accuracy": True,
+    }
+
+    def check_task(self, task: Task) -> None:
+        super().check_task(task)
+        if task.scheme is not None and task.scheme not in SCHEMES:
+            raise InvalidParameterError(
+                f"The 'scheme' of tagging task '{task.name}' must be one of "
+                f"{', '.join(SCHEMES)}. Got {task.scheme!r}."
+                f"{did_you_mean(str(task.scheme), list(SCHEMES))}"
+            )
+        if not isinstance(task.crf, bool):
+            raise InvalidParameterError(
+                f"The 'crf' of tagging task '{task.name}' must be true or false. Got {task.crf!r}."
+            )
+        for key in ("loss", "class_weight", "positive"):
+            if getattr(task, key) is not None:
+                raise InvalidParameterError(
+                    f"Tagging task '{task.name}' does not take '{key}' (its loss is the token "
+                    "cross-entropy, or the CRF negative log-likelihood with 'crf: true')."
+                )
+        if task.crf and task.label_smoothing:
+            raise InvalidParameterError(
+                f"The 'label_smoothing' of tagging task '{task.name}' applies to the token "
+                "cross-entropy, not to a CRF: remove one of 'label_smoothing' and 'crf'."
+            )
+        chunked = [m for m in task.metrics or () if m in _ENTITY_METRICS]
+        if chunked and _scheme(task) is None:
+            raise InvalidParameterError(
+                f"The metric(s) {chunked} of tagging task '{task.name}' count entities and need "
+                "a chunk 'scheme' (bio or bioes). Set 'scheme' or use 'accuracy'."
+            )
+
+    def metric_names(self, task: Task) -> tuple[str, ...]:
+        if task.metrics:
+            return task.metrics
+        return (*_ENTITY_METRICS, "accuracy") if _scheme(task) else ("accuracy",)
+
+    def fit(self, task: Task, frame: pd.DataFrame, path: str) -> State:
+        column = task.label_columns[0]
+        rows = tag_rows(column_of(task, frame, path), frame, path, column)
+        tags = sorted({tag for row in rows if row for tag in row})
+        if not tags:
+            raise DataError(
+                f"task '{task.name}' has no tags in the training data (every row is unlabelled).",
+                path=path,
+                column=column,
+            )
+        scheme = _scheme(task)
+        if scheme is not None:
+            _check_scheme(task, scheme, rows, frame, path)
+        return {"tags": tags}
+
+    def encode(
+        self, task: Task, state: State, frame: pd.DataFrame, path: str
+    ) -> tuple[Tensor, Tensor]:
+        column = task.label_columns[0]
+        rows = tag_rows(column_of(task, frame, path), frame, path, column)
+        lookup = {tag: i for i, tag in enumerate(state["tags"])}
+        width = max([1, *(len(r) for r in rows if r is not None)])
+        target = np.zeros((len(rows), width), dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=bool)
+        for i, row in enumerate(rows):
+            if row is None:
+                continue
+            unseen = [tag for tag in row if tag not in lookup]
+            if unseen:
+                known = state["tags"]
+                shown = ", ".join(known[:30]) + (", ..." if len(known) > 30 else "")
+                raise DataError(
+                    f"tag '{unseen[0]}' of task '{task.name}' was never seen in the training "
+                    f"data. Known tags: {shown}. Add it to the training data or fix the row.",
+                    path=path,
+                    line=first_line(frame, np.arange(len(rows)) == i),
+                    column=column,
+                )
+            target[i, : len(row)] = [lookup[tag] for tag in row]
+            mask[i, : len(row)] = True
+        return as_tensor(target, torch.int64), as_tensor(mask, torch.bool)
+
+    def out_dim(self, state: State) -> int:
+        return len(state["tags"])
+
+    def loss(
+        self, task: Task, state: State, output: Tensor, target: Tensor, mask: Tensor
+    ) -> Tensor:
+        """Mean token cross-entropy over labelled tokens, or with ``crf`` the mean negative
+        log-likelihood of the labelled sentences (Lample et al. 2016, eq. 2)."""
+        emissions, crf = split_output(output, crf=task.crf)
+        target, mask = _pad_slots(target, emissions.shape[1]), _pad_slots(mask, emissions.shape[1])
+        if crf is not None:
+            ll = crf_log_likelihood(emissions.float(), target, mask, crf.float())
+            return masked_mean(-ll, mask.any(dim=1))
+        n_tags = emissions.shape[-1]
+        per_token = F.cross_entropy(
+            emissions.reshape(-1, n_tags),
+            target.reshape(-1),
+            reduction="none",
+            label_smoothing=task.label_smoothing,
+        )
+        return masked_mean(per_token, mask.reshape(-1))
+
+    def predict(
+        self, task: Task, state: State, output: Tensor, *, mask: Tensor | None = None
+    ) -> dict[str, np.ndarray]:
+        """``{task: tag lists}``, one list per row.
+
+        Args:
+            mask: ``[N, W]`` bool, the real word slots of each row (the ``wmask:<col>`` of the
+                encoded ``tokens`` input). With it every list has the row's number of words and a
+                CRF decodes each sentence over its own words; without it every list has all W
+                slots of the padded output (trim them to the row's words).
+        """
+        emissions, crf = split_output(output, crf=task.crf)
+        if mask is None:
+            mask = torch.ones(emissions.shape[:2], dtype=torch.bool, device=emissions.device)
+        mask = _pad_slots(mask, emissions.shape[1])
+        paths = decode(emissions, mask, crf).cpu().numpy()
+        keep = mask.cpu().numpy()
+        names = np.asarray(state["tags"], dtype=object)
+        out = np.empty(len(paths), dtype=object)
+        for i in range(len(paths)):
+            out[i] = names[paths[i][keep[i]]].tolist()
+        return {task.name: out}
+
+    def predict_words(
+        self, task: Task, state: State, output: Tensor, words: Tensor
+    ) -> dict[str, np.ndarray]:
+        """:meth:`predict` with each row's word slots: lists as long as the rows."""
+        return self.predict(task, state, output, mask=words)
+
+    def score(
+        self, task: Task, state: State, output: Tensor, target: Tensor, mask: Tensor
+    ) -> dict[str, float]:
+        emissions, crf = split_output(output, crf=task.crf)
+        target, mask = _pad_slots(target, emissions.shape[1]), _pad_slots(mask, emissions.shape[1])
+        pred = decode(emissions, mask, crf).cpu().numpy()
+        m, y = mask.cpu().numpy(), target.cpu().numpy()
+        n = int(m.sum())
+        entities = _entity_scores(_scheme(task), state["tags"], y, pred, m) if n else {}
+        out: dict[str, float] = {}
+        for metric in self.metric_names(task):
+            if n == 0:
+                out[metric] = float("nan")
+            elif metric == "accuracy":
+                out[metric] = float((y[m] == pred[m]).mean())
+            else:
+                out[metric] = entities[metric]
+        out["n"] = n
+        return out
+
+
+def _scheme(task: Task) -> str | None:
+    return None if task.scheme is None else SCHEMES[task.scheme]
+
+
+def tag_rows(
+    series: pd.Series, frame: pd.DataFrame, path: str, column: str
+) -> list[list[str] | None]:
+    """Each cell as a list of tag strings; None for a missing (unlabelled) cell.
+
+    A list/tuple/array cell is taken as is (integer tags become their decimal string), a string
+    cell is split on whitespace; an empty cell or list is unlabelled.
+
+    Example:
+        >>> frame = pd.DataFrame({"y": [["B-PER", "O"], "NOUN VERB", None, []]})
+        >>> tag_rows(frame["y"], frame, "f.jsonl", "y")
+        [['B-PER', 'O'], ['NOUN', 'VERB'], None, None]
+    """
+    rows: list[list[str] | None] = []
+    for position, cell in enumerate(series.tolist()):
+        row = _tag_cell(cell)
+        if isinstance(row, str):
+            raise DataError(
+                f"expected a list of tags (one per token) or a string of space-separated tags; "
+                f"got {row}. Fix the row.",
+                path=path,
+                line=first_line(frame, np.arange(len(series)) == position),
+                column=column,
+            )
+        rows.append(row if row else None)
+    return rows
+
+
+def _tag_cell(cell: Any) -> list[str] | str | None:
+    """The tags of one cell, None when missing, or a string describing what is wrong."""
+    if isinstance(cell, str):
+        return cell.split()
+    if isinstance(cell, list | tuple | np.ndarray):
+        tags = []
+        for value in cell:
+            if isinstance(value, str) and value.strip():
+                tags.append(value.strip())
+            elif isinstance(value, int | np.integer) and not isinstance(value, bool):
+                tags.append(str(int(value)))
+            else:
+                return f"a list holding {value!r} of type {type(value).__name__}"
+        return tags
+    if cell is None or (isinstance(cell, float) and np.isnan(cell)) or cell is pd.NA:
+        return None
+    return f"{cell!r} of type {type(cell).__name__}"
+
+
+def _check_scheme(
+    task: Task, scheme: str, rows: list[list[str] | None], frame: pd.DataFrame, path: str
+) -> None:
+    """Every tag is ``O`` or ``<prefix>-<type>`` with a prefix of the scheme."""
+    prefixes = _PREFIXES[scheme]
+    for i, row in enumerate(rows):
+        bad = [t for t in row or () if t != "O" and not (t[:2] in prefixes and len(t) > 2)]
+        if bad:
+            raise DataError(
+                f"tag '{bad[0]}' of task '{task.name}' does not fit its scheme '{task.scheme}': "
+                f"expected O or {', '.join(p + 'TYPE' for p in prefixes)}. Fix the tag, or set "
+                "the task's 'scheme' to the file's scheme (none for tags without chunks).",
+                path=path,
+                line=first_line(frame, np.arange(len(rows)) == i),
+                column=task.label_columns[0],
+            )
+
+
+def split_output(output: Tensor, *, crf: bool) -> tuple[Tensor, Tensor | None]:
+    """A tagging output -> emissions ``[B, W, C]`` and the CRF parameter ``[C + 2, C]`` or None.
+
+    Example:
+        >>> emissions, crf = split_output(torch.zeros(2, 5 + 3 + 2, 3), crf=True)
+        >>> tuple(emissions.shape), tuple(crf.shape)
+        ((2, 5, 3), (5, 3))
+    """
+    if output.dim() == 2:  # a head of width 1 is squeezed to [B, W]
+        output = output.unsqueeze(-1)
+    if not crf:
+        return output, None
+    n_tags = output.shape[-1]
+    width = output.shape[1] - n_tags - 2
+    assert width >= 0, f"CRF output of shape {tuple(output.shape)} lacks its {n_tags + 2} rows"
+    return output[:, :width], output[0, width:]
+
+
+def decode(emissions: Tensor, mask: Tensor, crf: Tensor | None) -> Tensor:
+    """The predicted tag ids ``[B, W]``: per-token argmax, or the Viterbi path with a CRF."""
+    if crf is None:
+        return emissions.argmax(dim=-1)
+    return viterbi_decode(emissions.float(), mask, crf.float())
+
+
+def _pad_slots(values: Tensor, width: int) -> Tensor:
+    """Pad a target or mask ``[N, W']`` with 0 / False (unlabelled) slots to the output's W words.
+
+    A frame's tag width is its longest tag list; the output's is its longest word list, which is
+    longer when the longest rows are unlabelled (another source's rows).
+    """
+    extra = width - values.shape[1]
+    assert extra >= 0, f"{values.shape[1]} tag slots for an output of {width} words"
+    return F.pad(values, (0, extra)) if extra else values
+
+
+def _entity_scores(
+    scheme: str | None, tags: list[str], y: np.ndarray, pred: np.ndarray, mask: np.ndarray
+) -> dict[str, float]:
+    """Entity-level micro precision, recall and F1 (seqeval) over the labelled rows."""
+    if scheme is None:
+        return {}
+    from seqeval.metrics import (
+        f1_score,
+        precision_score,
+        recall_score,
+    )
+    from seqeval.scheme import IOBES
+
+    names = np.asarray(tags, dtype=object)
+    rows = [i for i in range(len(y)) if mask[i].any()]
+    gold = [names[y[i][mask[i]]].tolist() for i in rows]
+    found = [names[pred[i][mask[i]]].tolist() for i in rows]
+    options: dict[str, Any] = {"zero_division": 0}
+    if scheme == "bioes":
+        options |= {"mode": "strict", "scheme": IOBES}
+    return {
+        "f1": float(f1_score(gold, found, **options)),
+        "precision": float(precision_score(gold, found, **options)),
+        "recall": float(recall_score(gold, found, **options)),
+    }
