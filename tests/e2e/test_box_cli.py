@@ -96,3 +96,34 @@ output: {tmp_path / "run"}
     assert "divide pixel coordinates by the image width" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "run" / "metrics.json").exists()
+
+
+def test_an_unreadable_image_file_stops_training(cli: Cli, tmp_path: Path) -> None:
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(12):
+        name = f"img{i}.png"
+        Image.fromarray(rng.integers(0, 255, (16, 16), dtype=np.uint8)).save(tmp_path / name)
+        rows.append({"image": name, "label": i % 2})
+    (tmp_path / "img7.png").write_bytes(b"not a png")  # row 8 of the table: line 9
+    pd.DataFrame(rows).to_csv(tmp_path / "train.csv", index=False)
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(
+        f"""
+data: {{train: {tmp_path / "train.csv"}}}
+inputs: {{image: image}}
+tasks: {{label: {{type: binary}}}}
+model: {{architecture: hps, encoder: lenet, hidden: []}}
+train: {{epochs: 1, batch_size: 4}}
+output: {tmp_path / "run"}
+"""
+    )
+    done = cli("train", str(cfg), "--quiet", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "train.csv" in done.stderr
+    assert "line 9" in done.stderr
+    assert "img7.png" in done.stderr
+    assert not (tmp_path / "run" / "metrics.json").exists()
