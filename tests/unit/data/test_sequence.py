@@ -1,0 +1,91 @@
+"""Ordered token ids for sequence encoders: training, word alignment, CJK, round trips."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from manyheads.data.sequence import SequenceTokenizer, split_words
+from manyheads.errors import InvalidParameterError
+
+TEXTS = ["the dress fits well", "the red dress runs small", "lovely fabric, great fit"] * 5
+
+
+def test_rows_start_with_cls_end_with_sep_and_are_padded() -> None:
+    tok = SequenceTokenizer(vocab_size=80, min_count=1).fit(TEXTS)
+    enc = tok.encode(["the dress", "the red dress runs small"])
+    vocab = tok.tokenizer_.get_vocab()  # type: ignore[union-attr]
+    assert enc.ids[0, 0] == vocab["[CLS]"]
+    assert enc.ids[0, 3] == vocab["[SEP]"]
+    assert enc.ids[0, 4:].tolist() == [tok.pad_id_] * (enc.ids.shape[1] - 4)
+    assert enc.attn.sum(axis=1).tolist() == [4, 7]
+    assert enc.first is None
+
+
+def test_words_align_to_their_first_piece_and_truncation_keeps_the_slot() -> None:
+    tok = SequenceTokenizer(vocab_size=40, min_count=1, max_length=6).fit(TEXTS)
+    words = ["fabric", "unbelievably", "small", "dress", "fit", "well", "the"]
+    enc = tok.encode([words], words=True)
+    pieces = tok.tokenizer_.encode(words, is_pretokenized=True)  # type: ignore[union-attr]
+    firsts = {}
+    for position, word in enumerate(pieces.word_ids):
+        if word is not None:
+            firsts.setdefault(word, position)
+    assert enc.wmask is not None
+    assert enc.first is not None
+    assert enc.wmask.tolist() == [[True] * 7]  # every word keeps its slot (and label)
+    for word in range(7):
+        assert enc.first[0, word] == firsts.get(word, 0)  # cut-off words point at [CLS]
+    assert len(firsts) < 7  # max_length 6 cut some words off
+    assert len(set(pieces.word_ids) - {None}) == len(firsts)
+
+
+def test_a_string_cell_of_a_tokens_column_is_split_into_words() -> None:
+    tok = SequenceTokenizer(vocab_size=80, min_count=1).fit(TEXTS)
+    enc = tok.encode(["great fit, lovely"], words=True)
+    assert enc.wmask is not None
+    assert int(enc.wmask.sum()) == len(split_words("great fit, lovely")) == 4
+
+
+def test_chinese_text_is_tokenised_by_characters() -> None:
+    texts = ["我喜欢这件衣服", "这件衣服很好", "衣服太小了"] * 3
+    tok = SequenceTokenizer(vocab_size=60, min_count=1).fit(texts)
+    tokens = tok.tokenizer_.encode("这件衣服很好").tokens  # type: ignore[union-attr]
+    assert tokens == ["[CLS]", "这", "件", "衣", "服", "很", "好", "[SEP]"]
+
+
+@pytest.mark.parametrize("kind", ["wordpiece", "bpe"])
+def test_json_round_trip_encodes_identically(kind: str) -> None:
+    tok = SequenceTokenizer(tokenizer=kind, vocab_size=70, min_count=1).fit(TEXTS)
+    again = SequenceTokenizer.from_dict(json.loads(json.dumps(tok.to_dict())))
+    rows = [["the", "unseen", "dress"], ["small"]]
+    a, b = tok.encode(rows, words=True), again.encode(rows, words=True)
+    assert np.array_equal(a.ids, b.ids)
+    assert np.array_equal(a.first, b.first)  # type: ignore[arg-type]
+    assert again.n_ids == tok.n_ids
+
+
+def test_the_pretrained_tokenizer_is_the_model_s_own() -> None:
+    from manyheads.encoders.pretrained import default_model_path
+
+    tok = SequenceTokenizer(tokenizer="pretrained", path=str(default_model_path()), max_length=16)
+    tok.fit([])
+    enc = tok.encode(["a lovely dress"])
+    assert enc.ids[0, 0] == 101  # BERT's [CLS]
+    assert enc.ids[0, int(enc.attn[0].sum()) - 1] == 102  # [SEP]
+    assert tok.pad_id_ == 0
+    assert tok.n_ids == 30522
+
+
+def test_bad_options_are_named(tmp_path: Path) -> None:
+    with pytest.raises(InvalidParameterError, match="'tokenizer' option must be one of"):
+        SequenceTokenizer(tokenizer="sentencepiece")
+    with pytest.raises(InvalidParameterError, match="'max_length' option must be an int >= 3"):
+        SequenceTokenizer(max_length=2)
+    with pytest.raises(InvalidParameterError, match="needs the model 'path'"):
+        SequenceTokenizer(tokenizer="pretrained")
+    with pytest.raises(InvalidParameterError, match=r"No tokenizer\.json"):
+        SequenceTokenizer(tokenizer="pretrained", path=str(tmp_path)).fit([])
