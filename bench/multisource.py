@@ -171,11 +171,12 @@ def table(summary: list[dict[str, Any]]) -> str:
     ]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
 
-    def ms(x: dict[str, float] | None, scale: float = 1.0, sign: bool = False) -> str:
+    def ms(x: dict[str, float] | None, sign: bool = False) -> str:
         if x is None:
             return "—"
-        fmt = "+.2f" if sign else ".3f"
-        return f"{x['mean'] * scale:{fmt}} ± {x['std'] * scale:.3f}".replace(".3f", "")
+        if sign:
+            return f"{x['mean']:+.2f} ± {x['std']:.2f}"
+        return f"{x['mean']:.3f} ± {x['std']:.3f}"
 
     for e in summary:
         mix = " / ".join(str(e["sampling"]["sources"][s]["examples_per_epoch"]) for s in SOURCES)
