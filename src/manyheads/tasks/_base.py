@@ -46,13 +46,16 @@ class TaskKind(ABC):
     level: ClassVar[str] = "row"
     #: Task fields beyond the common ones that this type accepts (``scheme``, ``crf`` ...).
     extra_fields: ClassVar[tuple[str, ...]] = ()
+    #: True for types whose labels span several ``columns`` (multilabel, box); their own
+    #: ``check_task`` checks the columns, the base class the rest.
+    multi_column: ClassVar[bool] = False
     #: metric name -> higher is better; the first entry is the default primary metric.
     metric_directions: ClassVar[dict[str, bool]]
     summary: ClassVar[str]
 
     def check_task(self, task: Task) -> None:
         """Validate the type-specific fields of ``task`` (raise InvalidParameterError)."""
-        if task.columns is not None:
+        if task.columns is not None and not self.multi_column:
             raise InvalidParameterError(
                 f"Task '{task.name}' of type {self.name} takes one label 'column', not 'columns'."
             )

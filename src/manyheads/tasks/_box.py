@@ -112,6 +112,7 @@ class Box(TaskKind):
     name = "box"
     summary = "a bounding box (columns x1, y1, x2, y2 in [0, 1]); smooth_l1 or giou; iou, acc50"
     extra_fields: ClassVar[tuple[str, ...]] = ("image_size",)
+    multi_column = True
     metric_directions: ClassVar[dict[str, bool]] = {"iou": True, "acc50": True}
 
     def check_task(self, task: Task) -> None:
@@ -140,13 +141,7 @@ class Box(TaskKind):
                 f"The 'image_size' of box task '{task.name}' must be [width, height] in pixels "
                 f"(two ints >= 1), or null. Got {size!r} instead."
             )
-        if task.metrics is not None:
-            unknown = [m for m in task.metrics if m not in self.metric_directions]
-            if unknown:
-                raise InvalidParameterError(
-                    f"Unknown metric(s) {unknown} for task '{task.name}' of type box. "
-                    f"Valid: {', '.join(self.metric_directions)}."
-                )
+        super().check_task(task)
 
     def _values(self, task: Task, frame: pd.DataFrame, path: str) -> tuple[np.ndarray, np.ndarray]:
         """(boxes [N, 4] float, labelled [N] bool), or a DataError naming the first bad cell."""

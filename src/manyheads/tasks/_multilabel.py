@@ -25,6 +25,7 @@ class Multilabel(TaskKind):
     """Any subset of L labels, given as L 0/1 columns; a row with an empty cell is unlabelled."""
 
     name = "multilabel"
+    multi_column = True
     summary = "any subset of L labels (L 0/1 columns); BCE per label; micro_f1, macro_f1, mean_auc"
     metric_directions: ClassVar[dict[str, bool]] = {
         "micro_f1": True,
@@ -38,13 +39,7 @@ class Multilabel(TaskKind):
                 f"Multilabel task '{task.name}' needs 'columns': the list of its 0/1 label "
                 "columns, e.g. columns: [Action, Comedy]."
             )
-        if task.metrics is not None:
-            unknown = [m for m in task.metrics if m not in self.metric_directions]
-            if unknown:
-                raise InvalidParameterError(
-                    f"Unknown metric(s) {unknown} for multilabel task '{task.name}'. "
-                    f"Valid: {', '.join(self.metric_directions)}."
-                )
+        super().check_task(task)
 
     def _matrix(self, task: Task, frame: pd.DataFrame, path: str) -> tuple[np.ndarray, np.ndarray]:
         cols = []
