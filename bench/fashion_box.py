@@ -42,6 +42,7 @@ from typing import Any
 import torch
 
 import manyheads as mh
+from _common import mean_std as _mean_std
 from manyheads.compare import delta_m
 from manyheads.datasets import DatasetSplits, load_dataset
 
@@ -91,13 +92,6 @@ def run_one(
         "best_epoch": run.metrics["best_epoch"],
         "n_parameters": run.n_parameters,
         "seconds": round(time.perf_counter() - began, 1),
-    }
-
-
-def _mean_std(values: list[float]) -> dict[str, float]:
-    return {
-        "mean": statistics.mean(values),
-        "std": statistics.stdev(values) if len(values) > 1 else 0.0,
     }
 
 

@@ -29,6 +29,7 @@ from typing import Any
 import torch
 
 import manyheads as mh
+from _common import mean_std as _mean_std
 from manyheads.compare import delta_m
 from manyheads.datasets import DatasetSplits, load_dataset
 from manyheads.weighting import list_weightings
@@ -118,13 +119,6 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             entry["seconds"] = statistics.mean(r["seconds"] for r in runs)
             out.append(entry)
     return out
-
-
-def _mean_std(values: list[float]) -> dict[str, float]:
-    return {
-        "mean": statistics.mean(values),
-        "std": statistics.stdev(values) if len(values) > 1 else 0.0,
-    }
 
 
 def table(summary: list[dict[str, Any]]) -> str:

@@ -31,6 +31,7 @@ from typing import Any
 
 import torch
 
+from _common import mean_std as _mean_std
 from manyheads._api import train_config
 from manyheads._splits import load_splits
 from manyheads.compare import delta_m
@@ -144,13 +145,6 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         entry["seconds"] = statistics.mean(r["seconds"] for r in runs)
         out.append(entry)
     return out
-
-
-def _mean_std(values: list[float]) -> dict[str, float]:
-    return {
-        "mean": statistics.mean(values),
-        "std": statistics.stdev(values) if len(values) > 1 else 0.0,
-    }
 
 
 def table(summary: list[dict[str, Any]]) -> str:

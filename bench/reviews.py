@@ -27,6 +27,7 @@ from typing import Any
 
 import torch
 
+from _common import mean_std as _mean_std
 from manyheads._api import train_config
 from manyheads._splits import Splits
 from manyheads.compare import delta_m
@@ -89,13 +90,6 @@ def run_one(job: dict[str, Any], splits: Splits) -> dict[str, Any]:
         "n_parameters": run.metrics["n_parameters"],
         "train_seconds": run.metrics["train_seconds"],
         "seconds": round(time.perf_counter() - began, 1),
-    }
-
-
-def _mean_std(values: list[float]) -> dict[str, float]:
-    return {
-        "mean": statistics.mean(values),
-        "std": statistics.stdev(values) if len(values) > 1 else 0.0,
     }
 
 
