@@ -28,7 +28,7 @@ model:
   encoder_options: {{hidden: 32, embedding_dim: 32, max_length: 64}}
   hidden: []
   tower: [16]
-train: {{epochs: 2, batch_size: 64, lr: 0.005}}
+train: {{epochs: 4, batch_size: 32, lr: 0.005}}
 output: {output}
 """
 
