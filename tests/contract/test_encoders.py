@@ -22,8 +22,9 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
-from manyheads.architectures import list_architectures
+from manyheads.architectures import HPS, list_architectures
 from manyheads.architectures._registry import architecture_options, build_model, create_model
+from manyheads.architectures.base import TaskTowers
 from manyheads.data.preprocess import InputSpec, TablePreprocessor
 from manyheads.encoders import ENCODERS, InputEncoder, build_input, list_encoders
 from manyheads.encoders._registry import text_options
@@ -376,3 +377,30 @@ def test_gradnorm_needs_something_trainable_before_the_heads(tiny_model_dir: str
     losses = torch.stack([nn.functional.cross_entropy(out[t], labels(N_ROWS) % 2) for t in "ab"])
     with pytest.raises(InvalidParameterError, match=r"GradNorm needs .* HPS has none \(a frozen"):
         backward(losses, model, create_weighting("gradnorm", 2), features=features)
+
+
+def _towers(model: nn.Module) -> TaskTowers:
+    towers = model.towers
+    assert isinstance(towers, TaskTowers)
+    return towers
+
+
+@pytest.mark.parametrize("arch", ENCODER_ARCHS)
+@pytest.mark.parametrize("encoder", ["tabular", *TEXT])
+def test_text_encoders_default_to_linear_heads(
+    encoder: str, arch: str, tiny_model_dir: str
+) -> None:
+    # On a text encoder the default `tower` (and the `hidden` bottom of hps, stl and cascade) is
+    # empty: each head is one linear layer. Tables keep their MLP defaults; explicit widths win.
+    case = make_case("tabular") if encoder == "tabular" else _text_case(encoder, tiny_model_dir)
+    options = {"encoder": encoder, "encoder_options": case.options}
+    model = create_model(arch, case.spec, {"a": 1, "b": 3}, **options)
+    text = encoder != "tabular"
+    for task in ("a", "b"):
+        assert (len(list(_towers(model).towers[task].parameters())) == 0) is text
+    if isinstance(model, HPS):  # the heads read the encoder itself, or the 32-wide table tower
+        width = model.input.out_dim if text else 32
+        assert _towers(model).outputs["a"].in_features == width
+        assert (len(list(model.bottom.parameters())) == 0) is text
+    explicit = create_model(arch, case.spec, {"a": 1}, tower=[5], **options)
+    assert _towers(explicit).outputs["a"].in_features == 5

@@ -21,11 +21,43 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from manyheads.encoders._registry import TEXT_OPTIONS
 from manyheads.encoders.mlp import MLP
 
-__all__ = ["Features", "MTLModel", "TaskTowers"]
+__all__ = ["Features", "MTLModel", "TaskTowers", "default_widths"]
 
 Features = Tensor | tuple[Tensor, ...]
+
+#: Default widths of the MLPs stacked on the input encoder, for tables: ``hidden`` (the bottom)
+#: and ``tower`` (each task's). On a text encoder both default to ``()``.
+TABLE_HIDDEN = (128, 64)
+TABLE_TOWER = (32,)
+
+
+def default_widths(
+    widths: Sequence[int] | None, encoder: str, table_default: Sequence[int]
+) -> tuple[int, ...]:
+    """The layer widths an architecture uses: ``widths`` if given, else its default.
+
+    The defaults suit tables (:data:`TABLE_HIDDEN`, :data:`TABLE_TOWER`). On a text encoder
+    (every encoder with a tokenizer in :data:`~manyheads.encoders._registry.TEXT_OPTIONS`:
+    ``cnn``, ``bilstm``, ``transformer``, ``pretrained``) the default is no layer: the heads
+    are linear on the encoder's features, as in Kim (2014), BiLSTM taggers and
+    transformers' ``*ForSequenceClassification`` / ``*ForTokenClassification``. Fresh
+    narrow layers between a fine-tuned encoder and its heads learn slowly at a fine-tuning
+    learning rate: on uner-en-ewt, MiniLM with the table default ``hidden: [128, 64]``,
+    ``tower: [32]`` kept NER F1 at 0.0 after an epoch on 3,000 sentences, and 0.64 with
+    linear heads.
+
+    Example:
+        >>> default_widths(None, "tabular", TABLE_HIDDEN), default_widths(None, "bilstm", (32,))
+        ((128, 64), ())
+        >>> default_widths([16], "bilstm", TABLE_TOWER)
+        (16,)
+    """
+    if widths is not None:
+        return tuple(widths)
+    return () if encoder in TEXT_OPTIONS else tuple(table_default)
 
 
 class MTLModel(nn.Module, ABC):

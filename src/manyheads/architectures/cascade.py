@@ -11,7 +11,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from manyheads._registry import did_you_mean
-from manyheads.architectures.base import Features, MTLModel, TaskTowers
+from manyheads.architectures.base import (
+    TABLE_HIDDEN,
+    TABLE_TOWER,
+    Features,
+    MTLModel,
+    TaskTowers,
+    default_widths,
+)
 from manyheads.data.preprocess import InputSpec
 from manyheads.encoders._registry import build_input
 from manyheads.encoders.mlp import MLP
@@ -81,8 +88,10 @@ class Cascade(MTLModel):
         kinds: task name -> task type (``manyheads ls tasks``) for tasks whose prediction is not
             a sigmoid (1-wide) or softmax (multi-wide), e.g. ``{"price": "regression"}``.
         funnel: the ESMM form described above; all tasks must be 1-wide binary tasks.
-        hidden: widths of the shared bottom MLP.
-        tower: widths of each task tower.
+        hidden: widths of the shared bottom MLP (default ``(128, 64)``; ``()`` on a
+            text encoder, see :func:`~manyheads.architectures.base.default_widths`).
+        tower: widths of each task tower (default ``(32,)``; ``()`` on a text
+            encoder).
         embed_dim: categorical embedding width.
         text_dim: text bag width.
         dropout: dropout probability.
@@ -108,8 +117,8 @@ class Cascade(MTLModel):
         order: Sequence[str] | None = None,
         kinds: dict[str, str] | None = None,
         funnel: bool = False,
-        hidden: Sequence[int] = (128, 64),
-        tower: Sequence[int] = (32,),
+        hidden: Sequence[int] | None = None,
+        tower: Sequence[int] | None = None,
         embed_dim: int = 8,
         text_dim: int = 32,
         dropout: float = 0.0,
@@ -118,6 +127,8 @@ class Cascade(MTLModel):
         encoder_options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(heads)
+        hidden = default_widths(hidden, encoder, TABLE_HIDDEN)
+        tower = default_widths(tower, encoder, TABLE_TOWER)
         self.order = _check_order(order, self.task_names)
         self.kinds = _check_kinds(kinds, self.task_names)
         self.funnel = bool(funnel)

@@ -9,7 +9,13 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from manyheads.architectures.base import Features, MTLModel, TaskTowers
+from manyheads.architectures.base import (
+    TABLE_TOWER,
+    Features,
+    MTLModel,
+    TaskTowers,
+    default_widths,
+)
 from manyheads.data.preprocess import InputSpec
 from manyheads.encoders._registry import build_input
 from manyheads.encoders.mlp import MLP
@@ -51,7 +57,8 @@ class CrossStitch(MTLModel):
         spec: input sizes from the fitted preprocessor.
         heads: task name -> output width.
         hidden: widths of each task column.
-        tower: widths of each task tower.
+        tower: widths of each task tower (default ``(32,)``; ``()`` on a text
+            encoder).
         embed_dim: categorical embedding width.
         text_dim: text bag width.
         dropout: dropout probability.
@@ -71,7 +78,7 @@ class CrossStitch(MTLModel):
         heads: dict[str, int],
         *,
         hidden: Sequence[int] = (128, 64),
-        tower: Sequence[int] = (32,),
+        tower: Sequence[int] | None = None,
         embed_dim: int = 8,
         text_dim: int = 32,
         dropout: float = 0.0,
@@ -80,6 +87,7 @@ class CrossStitch(MTLModel):
         encoder_options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(heads)
+        tower = default_widths(tower, encoder, TABLE_TOWER)
         self.input = build_input(
             spec,
             encoder=encoder,

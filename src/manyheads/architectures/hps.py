@@ -7,7 +7,14 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from manyheads.architectures.base import Features, MTLModel, TaskTowers
+from manyheads.architectures.base import (
+    TABLE_HIDDEN,
+    TABLE_TOWER,
+    Features,
+    MTLModel,
+    TaskTowers,
+    default_widths,
+)
 from manyheads.data.preprocess import InputSpec
 from manyheads.encoders._registry import build_input
 from manyheads.encoders.mlp import MLP
@@ -21,8 +28,10 @@ class HPS(MTLModel):
     Args:
         spec: input sizes from the fitted preprocessor.
         heads: task name -> output width.
-        hidden: widths of the shared bottom MLP.
-        tower: widths of each task tower.
+        hidden: widths of the shared bottom MLP (default ``(128, 64)``; ``()`` on a
+            text encoder, see :func:`~manyheads.architectures.base.default_widths`).
+        tower: widths of each task tower (default ``(32,)``; ``()`` on a text
+            encoder).
         embed_dim: categorical embedding width.
         text_dim: text bag width.
         dropout: dropout probability.
@@ -42,8 +51,8 @@ class HPS(MTLModel):
         spec: InputSpec,
         heads: dict[str, int],
         *,
-        hidden: Sequence[int] = (128, 64),
-        tower: Sequence[int] = (32,),
+        hidden: Sequence[int] | None = None,
+        tower: Sequence[int] | None = None,
         embed_dim: int = 8,
         text_dim: int = 32,
         dropout: float = 0.0,
@@ -52,6 +61,8 @@ class HPS(MTLModel):
         encoder_options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(heads)
+        hidden = default_widths(hidden, encoder, TABLE_HIDDEN)
+        tower = default_widths(tower, encoder, TABLE_TOWER)
         self.input = build_input(
             spec,
             encoder=encoder,

@@ -9,7 +9,13 @@ import torch
 from torch import Tensor, nn
 
 from manyheads.architectures._experts import FusedExperts, check_count, mix
-from manyheads.architectures.base import Features, MTLModel, TaskTowers
+from manyheads.architectures.base import (
+    TABLE_TOWER,
+    Features,
+    MTLModel,
+    TaskTowers,
+    default_widths,
+)
 from manyheads.data.preprocess import InputSpec
 from manyheads.encoders._registry import build_input
 
@@ -32,7 +38,8 @@ class MMoE(MTLModel):
         heads: task name -> output width.
         n_experts: number of shared experts.
         expert_hidden: widths of each expert MLP.
-        tower: widths of each task tower.
+        tower: widths of each task tower (default ``(32,)``; ``()`` on a text
+            encoder).
         embed_dim: categorical embedding width.
         text_dim: text bag width.
         dropout: dropout probability.
@@ -56,7 +63,7 @@ class MMoE(MTLModel):
         *,
         n_experts: int = 8,
         expert_hidden: Sequence[int] = (64,),
-        tower: Sequence[int] = (32,),
+        tower: Sequence[int] | None = None,
         embed_dim: int = 8,
         text_dim: int = 32,
         dropout: float = 0.0,
@@ -65,6 +72,7 @@ class MMoE(MTLModel):
         encoder_options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(heads)
+        tower = default_widths(tower, encoder, TABLE_TOWER)
         check_count("MMoE", "n_experts", n_experts)
         self.input = build_input(
             spec,

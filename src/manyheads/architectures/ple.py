@@ -9,7 +9,13 @@ import torch
 from torch import Tensor, nn
 
 from manyheads.architectures._experts import FusedExperts, check_count, mix
-from manyheads.architectures.base import Features, MTLModel, TaskTowers
+from manyheads.architectures.base import (
+    TABLE_TOWER,
+    Features,
+    MTLModel,
+    TaskTowers,
+    default_widths,
+)
 from manyheads.data.preprocess import InputSpec
 from manyheads.encoders._registry import build_input
 
@@ -96,7 +102,8 @@ class PLE(MTLModel):
         shared_experts: number of shared experts per level.
         specific_experts: number of experts per task and level.
         expert_hidden: widths of each expert MLP.
-        tower: widths of each task tower.
+        tower: widths of each task tower (default ``(32,)``; ``()`` on a text
+            encoder).
         embed_dim: categorical embedding width.
         text_dim: text bag width.
         dropout: dropout probability.
@@ -122,7 +129,7 @@ class PLE(MTLModel):
         shared_experts: int = 2,
         specific_experts: int = 2,
         expert_hidden: Sequence[int] = (64,),
-        tower: Sequence[int] = (32,),
+        tower: Sequence[int] | None = None,
         embed_dim: int = 8,
         text_dim: int = 32,
         dropout: float = 0.0,
@@ -131,6 +138,7 @@ class PLE(MTLModel):
         encoder_options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(heads)
+        tower = default_widths(tower, encoder, TABLE_TOWER)
         check_count("PLE", "n_levels", n_levels)
         check_count("PLE", "shared_experts", shared_experts)
         check_count("PLE", "specific_experts", specific_experts)

@@ -54,7 +54,8 @@ class SoftSharing(STL):
         spec: input sizes from the fitted preprocessor.
         heads: task name -> output width.
         hidden: widths of each task's bottom MLP.
-        tower: widths of each task's tower.
+        tower: widths of each task's tower (default ``(32,)``; ``()`` on a text
+            encoder).
         embed_dim: categorical embedding width.
         text_dim: text bag width.
         dropout: dropout probability.
@@ -82,7 +83,7 @@ class SoftSharing(STL):
         heads: dict[str, int],
         *,
         hidden: Sequence[int] = (128, 64),
-        tower: Sequence[int] = (32,),
+        tower: Sequence[int] | None = None,
         embed_dim: int = 8,
         text_dim: int = 32,
         dropout: float = 0.0,
