@@ -100,6 +100,32 @@ def test_a_task_without_labels_breaks_nothing(name: str) -> None:
         assert out.abs().sum() > 0
 
 
+REUSES_JACOBIAN = [
+    n for n in NAMES if isinstance(m := create_weighting(n, 2), Aggregator) and m.reuses_jacobian
+]
+
+
+def test_the_jacobian_methods_reuse_one_buffer() -> None:
+    assert sorted(REUSES_JACOBIAN) == ["db_mtl", "graddrop", "moco"]
+
+
+@pytest.mark.parametrize("name", REUSES_JACOBIAN)
+def test_a_reused_jacobian_buffer_changes_nothing(name: str) -> None:
+    # The engine overwrites the buffer every step: a method that kept a reference to its input
+    # (or returned a view of it) would see the garbage written between steps.
+    fresh, reused = create_weighting(name, 3), create_weighting(name, 3)
+    assert isinstance(fresh, Aggregator)
+    assert isinstance(reused, Aggregator)
+    buffer = torch.empty(3, 12)
+    for step in range(4):
+        losses, grads = _inputs(3, seed=step)
+        expected = _apply(fresh, losses, grads.clone())
+        got = _apply(reused, losses, buffer.copy_(grads)).clone()
+        buffer.fill_(float("nan"))
+        torch.testing.assert_close(got, expected, rtol=0, atol=0)
+        torch.testing.assert_close(reused.state_dict(), fresh.state_dict(), rtol=0, atol=0)
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_state_dict_round_trips(name: str) -> None:
     losses, grads = _inputs(3)

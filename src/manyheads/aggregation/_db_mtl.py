@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 from torch import Tensor
 
@@ -38,6 +40,7 @@ class DBMTL(LazyStateMixin, Aggregator):
         tensor([2., 2.])
     """
 
+    reuses_jacobian: ClassVar[bool] = True  # keeps no reference to its input
     _lazy_buffers = ("ema",)
     ema: Tensor
     step: Tensor

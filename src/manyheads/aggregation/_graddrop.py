@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 from torch import Tensor
 
@@ -34,6 +36,8 @@ class GradDrop(Aggregator):
         tensor([4., 6.])
     """
 
+    reuses_jacobian: ClassVar[bool] = True  # keeps no reference to its input
+
     def __init__(self, n_tasks: int, *, leak: float = 0.0, seed: int = 0) -> None:
         super().__init__(n_tasks)
         if not 0.0 <= leak <= 1.0:
@@ -44,15 +48,19 @@ class GradDrop(Aggregator):
         self.rng = SeededRandom(seed)
 
     def forward(self, grads: Tensor) -> Tensor:
+        # P > U  <=>  sum_t g_t > (2U - 1) sum_t |g_t|, so with s = sign(sum g - (2U - 1) sum |g|)
+        # the kept sum is (sum g + s sum |g|) / 2 where s != 0, the positive part for s = 1 and
+        # the negative part for s = -1, and 0 where s = 0 (no division; every [P] vector is
+        # updated in place: fresh multi-megabyte temporaries cost page faults on every step).
         total = grads.sum(dim=0)  # [P]
-        l1 = grads.abs().sum(dim=0)  # sum of |g_t| (vector_norm(ord=1, dim=0) is 60x slower)
-        positive, negative = 0.5 * (total + l1), 0.5 * (total - l1)
-        purity = 0.5 * (
-            1.0 + total / (positive - negative).clamp(min=torch.finfo(grads.dtype).tiny)
-        )
+        work = torch.empty_like(total)
+        l1 = grads[0].abs()  # sum of |g_t|, row by row: no [T, P] temporary
+        for row in grads[1:]:
+            l1.add_(torch.abs(row, out=work))
         generator = self.rng.device_generator(grads.device)
-        draw = torch.rand(
-            grads.shape[1], generator=generator, device=grads.device, dtype=grads.dtype
-        )
-        kept = torch.where(purity > draw, positive, 0.0) + torch.where(purity < draw, negative, 0.0)
-        return self.leak * total + (1.0 - self.leak) * kept
+        work.uniform_(generator=generator)  # U
+        work.mul_(2.0).sub_(1.0).mul_(l1).sub_(total).neg_().sign_()  # s
+        kept = l1.mul_(work).add_(work.abs_().mul_(total)).mul_(0.5)
+        if self.leak == 0.0:
+            return kept
+        return kept.mul_(1.0 - self.leak).add_(total, alpha=self.leak)

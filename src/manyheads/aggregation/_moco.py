@@ -56,6 +56,7 @@ class MoCo(LazyStateMixin, Aggregator):
     """
 
     supports_rep_grad: ClassVar[bool] = False
+    reuses_jacobian: ClassVar[bool] = True  # keeps no reference to its input
     _lazy_buffers = ("y",)
     y: Tensor
     lambd: Tensor

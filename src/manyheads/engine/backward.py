@@ -64,11 +64,15 @@ def _batched_grads(losses: Tensor, inputs: list[Tensor]) -> list[Tensor]:
     ]
 
 
-def shared_jacobian(losses: Tensor, params: list[nn.Parameter]) -> Tensor:
+def shared_jacobian(
+    losses: Tensor, params: list[nn.Parameter], *, out: Tensor | None = None
+) -> Tensor:
     """Per-task gradients of ``losses`` [T] w.r.t. ``params``, flattened: ``[T, P]``.
 
     Shared linear layers get their rows from one vectorised backward of activation gradients
     ``δ_t`` and ``δ_tᵀ a`` (one batched matmul per layer) instead of a vmapped weight gradient.
+    ``out`` ([T, P], same dtype and device) receives the result instead of a fresh tensor: every
+    entry is overwritten, with zeros where a parameter gets no gradient.
 
     Example:
         >>> w = nn.Parameter(torch.tensor([1.0, 2.0]))
@@ -82,7 +86,13 @@ def shared_jacobian(losses: Tensor, params: list[nn.Parameter]) -> Tensor:
     for p in params:
         offsets[id(p)] = total
         total += p.numel()
-    jac = losses.new_zeros(n_tasks, total)  # written in place: no concatenation copy
+    if out is None:
+        jac = losses.new_zeros(n_tasks, total)  # written in place: no concatenation copy
+        unwritten: dict[int, nn.Parameter] = {}
+    else:
+        if out.shape != (n_tasks, total) or out.dtype != losses.dtype:
+            raise ValueError(f"out must be a [{n_tasks}, {total}] {losses.dtype} tensor")
+        jac, unwritten = out, {id(p): p for p in params}
     with torch.no_grad():
         for (node, weight, bias), delta in zip(linear, deltas, strict=True):
             if delta is None:
@@ -93,10 +103,34 @@ def shared_jacobian(losses: Tensor, params: list[nn.Parameter]) -> Tensor:
                 torch.mm(delta[t].T, a, out=jac[t, start : start + weight.numel()].view(shape))
             start = offsets[id(bias)]
             jac[:, start : start + bias.numel()] = delta.sum(dim=1)  # [T, out]
+            unwritten.pop(id(weight), None)
+            unwritten.pop(id(bias), None)
         for param, grad in rest:
             start = offsets[id(param)]
             jac[:, start : start + param.numel()] = grad.reshape(n_tasks, -1)
+            unwritten.pop(id(param), None)
+        for key, param in unwritten.items():  # unused this step: stale rows of `out`
+            jac[:, offsets[key] : offsets[key] + param.numel()] = 0.0
     return jac
+
+
+def _jacobian_buffer(
+    method: Aggregator, losses: Tensor, params: list[nn.Parameter]
+) -> Tensor | None:
+    """The aggregator's reusable ``[T, P]`` Jacobian buffer (``reuses_jacobian``), else None."""
+    if not method.reuses_jacobian:
+        return None
+    shape = (losses.shape[0], sum(p.numel() for p in params))
+    buffer: Tensor | None = getattr(method, "_jacobian_buffer", None)
+    stale = buffer is None or (buffer.shape, buffer.dtype, buffer.device) != (
+        shape,
+        losses.dtype,
+        losses.device,
+    )
+    if stale:
+        buffer = losses.new_empty(shape)
+        object.__setattr__(method, "_jacobian_buffer", buffer)  # not a buffer: never saved
+    return buffer
 
 
 def _linear_nodes(root: Node, params: list[nn.Parameter]) -> list[tuple[Any, Tensor, Tensor]]:
@@ -336,7 +370,8 @@ def backward(
             weights = method.weights(shared_gramian(losses, shared)).to(losses.dtype).detach()
             torch.autograd.backward((weights * losses).sum(), inputs=shared, retain_graph=True)
         else:
-            _write_grads(shared, method(shared_jacobian(losses, shared)))
+            buffer = _jacobian_buffer(method, losses, shared)
+            _write_grads(shared, method(shared_jacobian(losses, shared, out=buffer)))
         if penalty is not None and penalty.requires_grad:
             grads = torch.autograd.grad(penalty, shared, retain_graph=True, allow_unused=True)
             for p, g in zip(shared, grads, strict=True):

@@ -7,7 +7,7 @@ from manyheads.aggregation import Aggregator
 from manyheads.architectures import create_model
 from manyheads.data.preprocess import InputSpec
 from manyheads.engine.backward import backward, shared_jacobian
-from manyheads.weighting import EW, Static
+from manyheads.weighting import EW, Static, create_weighting
 
 
 class _Mean(Aggregator):
@@ -30,6 +30,31 @@ def test_jacobian_rows_equal_per_task_gradients() -> None:
     for t in range(2):
         grads = torch.autograd.grad(losses[t], shared, retain_graph=True)
         assert torch.allclose(jac[t], torch.cat([g.flatten() for g in grads]), atol=1e-6)
+
+
+def test_jacobian_into_a_dirty_buffer_equals_a_fresh_one() -> None:
+    model, losses = _model_and_losses()
+    unused = nn.Parameter(torch.ones(3))  # declared shared, no gradient this step: zero rows
+    shared = [*model.shared_parameters(), unused]
+    expected = shared_jacobian(losses, shared)
+    buffer = torch.full_like(expected, float("nan"))
+    got = shared_jacobian(losses, shared, out=buffer)
+    assert got.data_ptr() == buffer.data_ptr()
+    torch.testing.assert_close(got, expected, rtol=0, atol=0)
+    assert (got[:, -3:] == 0).all()
+
+
+def test_jacobian_methods_keep_one_buffer_across_steps() -> None:
+    model, _ = _model_and_losses()
+    method = create_weighting("graddrop", 2)
+    pointers = set()
+    for _ in range(3):
+        model.zero_grad()
+        out = model({"num": torch.randn(16, 4)})
+        losses = torch.stack([out["a"].pow(2).mean(), (out["b"] - 1).pow(2).mean()])
+        backward(losses, model, method)
+        pointers.add(method._jacobian_buffer.data_ptr())
+    assert len(pointers) == 1
 
 
 def test_mean_aggregator_equals_half_the_summed_gradient_on_shared_params() -> None:
