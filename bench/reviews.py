@@ -68,8 +68,9 @@ def run_one(job: dict[str, Any], splits: Splits) -> dict[str, Any]:
         "train": {
             "epochs": job["epochs"],
             "batch_size": job["batch_size"],
-            "lr": job["lr"] if job["lr"] else (5e-5 if pretrained else 1e-3),
-            "lr_task": 1e-3 if pretrained else None,
+            # the encoder (shared, or each task's own in stl) fine-tunes at lr_encoder
+            "lr": 1e-3,
+            "lr_encoder": (job["lr"] or 5e-5) if pretrained else job["lr"],
             "seed": job["seed"],
             "eval_batch_size": 256,
             "schedule": "cosine",
@@ -161,7 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=None, help="default 1e-3, 5e-5 pretrained")
+    parser.add_argument(
+        "--lr", type=float, default=None, help="encoder lr: default 1e-3, 5e-5 pretrained"
+    )
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--train-rows", type=int, default=None, help="first N training reviews")
     parser.add_argument("--valid-rows", type=int, default=None, help="first N validation reviews")

@@ -14,6 +14,7 @@ from torch import Tensor
 from manyheads.aggregation.base import Aggregator
 from manyheads.architectures.base import MTLModel
 from manyheads.data.tensors import EncodedTable
+from manyheads.encoders.base import InputEncoder
 from manyheads.engine.checkpoint import load_checkpoint, optimizer_from_flat, save_checkpoint
 from manyheads.engine.events import Events
 from manyheads.engine.loop import evaluate_losses, predict_outputs, score_outputs, train_one_epoch
@@ -38,6 +39,9 @@ class TrainSettings:
         lr: learning rate of every parameter group not set below.
         lr_shared: learning rate of the shared parameters (defaults to ``lr``).
         lr_task: learning rate of task-specific parameters (defaults to ``lr``).
+        lr_encoder: learning rate of the input encoders' parameters, shared or not (a
+            pretrained transformer: the shared one of ``hps``, each task's own in ``stl``);
+            takes precedence over ``lr_shared`` and ``lr_task`` (defaults to those).
         optimizer: ``adamw``, ``adam`` or ``sgd``.
         weight_decay: L2 weight decay (decoupled for AdamW).
         momentum: SGD momentum.
@@ -61,6 +65,7 @@ class TrainSettings:
     lr: float = 1e-3
     lr_shared: float | None = None
     lr_task: float | None = None
+    lr_encoder: float | None = None
     optimizer: str = "adamw"
     weight_decay: float = 0.0
     momentum: float = 0.9
@@ -91,8 +96,12 @@ class TrainSettings:
                 raise InvalidParameterError(
                     f"The '{key}' setting must be an int >= 1. Got {value!r}."
                 )
-        if not self.lr > 0:
-            raise InvalidParameterError(f"The 'lr' setting must be > 0. Got {self.lr!r}.")
+        for key in ("lr", "lr_shared", "lr_task", "lr_encoder"):
+            value = getattr(self, key)
+            if (value is not None or key == "lr") and not (
+                isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+            ):
+                raise InvalidParameterError(f"The '{key}' setting must be > 0. Got {value!r}.")
 
     def resolve_device(self) -> torch.device:
         """The torch device to train on."""
@@ -115,10 +124,20 @@ class TrainResult:
 def _param_groups(
     model: MTLModel, method: torch.nn.Module, s: TrainSettings
 ) -> list[dict[str, Any]]:
-    shared = list(model.shared_parameters())
-    task = [p for t in model.task_names for p in model.task_parameters(t)]
+    encoder: dict[int, torch.nn.Parameter] = {}
+    if s.lr_encoder is not None:
+        for module in model.modules():
+            if isinstance(module, InputEncoder):
+                encoder.update((id(p), p) for p in module.parameters())
+    shared = [p for p in model.shared_parameters() if id(p) not in encoder]
+    task = [p for t in model.task_names for p in model.task_parameters(t) if id(p) not in encoder]
     groups = []
-    for params, lr in ((shared, s.lr_shared), (task, s.lr_task), (list(method.parameters()), None)):
+    for params, lr in (
+        (list(encoder.values()), s.lr_encoder),
+        (shared, s.lr_shared),
+        (task, s.lr_task),
+        (list(method.parameters()), None),
+    ):
         if params:
             groups.append({"params": params, "lr": lr if lr is not None else s.lr})
     for g in groups:

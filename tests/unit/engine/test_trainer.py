@@ -145,6 +145,38 @@ def test_separate_learning_rates_for_shared_and_task_parameters(toy_frame: pd.Da
         assert torch.allclose(a, b, atol=1e-6)
 
 
+@pytest.mark.parametrize("architecture", ["stl", "hps"])
+def test_lr_encoder_sets_the_encoders_rate_shared_or_not(architecture: str) -> None:
+    # stl has no shared set: lr_task alone would move each task's pretrained encoder too
+    torch = pytest.importorskip("torch")
+    from manyheads.encoders.base import InputEncoder
+    from manyheads.engine.trainer import _param_groups
+    from manyheads.testing import make_toy_problem
+    from manyheads.weighting import create_weighting
+
+    problem = make_toy_problem(16)
+    model = mh.create_model(architecture, problem.spec, {"a": 1, "b": 3})
+    settings = TrainSettings(lr=1e-3, lr_task=2e-3, lr_encoder=5e-5)
+    method = create_weighting("uw", 2)
+    groups = _param_groups(model, method, settings)
+    encoders = [m for m in model.modules() if isinstance(m, InputEncoder)]
+    assert len(encoders) == (2 if architecture == "stl" else 1)
+    rate = {id(p): g["lr"] for g in groups for p in g["params"]}
+    assert all(rate[id(p)] == 5e-5 for m in encoders for p in m.parameters())
+    heads = [p for t in ("a", "b") for p in model.towers.task_parameters(t)]  # type: ignore[operator]
+    assert heads
+    assert all(rate[id(p)] == 2e-3 for p in heads)
+    everything = [*model.parameters(), *method.parameters()]  # each in exactly one group
+    assert sorted(id(p) for g in groups for p in g["params"]) == sorted(map(id, everything))
+    assert isinstance(groups[0]["params"][0], torch.nn.Parameter)
+
+
+@pytest.mark.parametrize("key", ["lr_encoder", "lr_task", "lr_shared"])
+def test_learning_rates_must_be_positive(key: str) -> None:
+    with pytest.raises(InvalidParameterError, match=rf"The '{key}' setting must be > 0. Got 0"):
+        TrainSettings(**{key: 0.0})  # type: ignore[arg-type]
+
+
 def test_rows_without_some_labels_still_train_the_other_tasks(
     toy_frame: pd.DataFrame, tmp_path: Path
 ) -> None:
