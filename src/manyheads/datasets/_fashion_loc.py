@@ -27,7 +27,7 @@ import pandas as pd
 import torch
 from torch.nn import functional as F
 
-from manyheads.datasets._multimnist import read_idx
+from manyheads.data.images import read_idx
 from manyheads.datasets._registry import DatasetSplits, data_root
 from manyheads.errors import InvalidParameterError
 from manyheads.tasks.task import Task

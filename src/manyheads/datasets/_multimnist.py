@@ -17,17 +17,15 @@ with ``nearest-exact`` (pixel-centre sampling, as PIL's nearest). Pixels are rou
 
 from __future__ import annotations
 
-import gzip
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import torch
 from torch.nn import functional as F
 
 from manyheads._registry import did_you_mean
+from manyheads.data.images import read_idx
 from manyheads.datasets._registry import DatasetSplits, data_root
-from manyheads.errors import DataError, InvalidParameterError
+from manyheads.errors import InvalidParameterError
 from manyheads.tasks.task import Task
 
 __all__ = [
@@ -46,41 +44,6 @@ _FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
     "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
 }
-_MAGIC = {2049: 1, 2051: 3}  # IDX magic -> number of dimensions (uint8 labels / images)
-
-
-def read_idx(path: Path) -> np.ndarray:
-    """Read a gzipped IDX file (LeCun's MNIST format) into a uint8 array.
-
-    Raises:
-        DataError: the file is missing or is not a uint8 IDX file of 1 or 3 dimensions.
-
-    Example:
-        >>> import tempfile
-        >>> path = Path(tempfile.mkdtemp()) / "labels-idx1-ubyte.gz"
-        >>> with gzip.open(path, "wb") as fh:
-        ...     _ = fh.write((2049).to_bytes(4, "big") + (3).to_bytes(4, "big") + bytes([7, 1, 4]))
-        >>> read_idx(path).tolist()
-        [7, 1, 4]
-    """
-    if not path.is_file():
-        raise DataError("IDX file not found; see the dataset folder's README.", path=str(path))
-    with gzip.open(path, "rb") as fh:
-        raw = fh.read()
-    magic = int.from_bytes(raw[:4], "big")
-    ndim = _MAGIC.get(magic)
-    if ndim is None:
-        raise DataError(
-            f"not a uint8 IDX file: magic number {magic}, expected 2049 (labels) or 2051 (images).",
-            path=str(path),
-        )
-    dims = [int.from_bytes(raw[4 + 4 * k : 8 + 4 * k], "big") for k in range(ndim)]
-    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
-    if data.size != int(np.prod(dims)):
-        raise DataError(
-            f"truncated IDX file: header says {dims}, found {data.size} values.", path=str(path)
-        )
-    return data.reshape(dims)
 
 
 def compose(left: np.ndarray, right: np.ndarray) -> np.ndarray:

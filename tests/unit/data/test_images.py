@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from manyheads.data.images import is_image_path, read_image_files, read_npz
+from manyheads.data.images import is_image_path, read_idx, read_image_files, read_npz
 from manyheads.data.io import read_table
 from manyheads.data.preprocess import TablePreprocessor, infer_kind
 from manyheads.errors import DataError
@@ -158,3 +159,61 @@ def test_paths_are_relative_to_the_given_table(tmp_path: Path) -> None:
     frame = pd.DataFrame({"img": ["a.png"]})
     arrays = read_image_files(frame, "img", table=str(tmp_path / "data" / "t.jsonl"))
     assert arrays.iloc[0].shape == (2, 3)
+
+
+# -- ARRAYS#ROW: one image of an .npz or IDX array, labels in the table ----------------------------
+def _write_idx(path: Path, images: np.ndarray, gz: bool) -> None:
+    header = (0x0800 + images.ndim).to_bytes(4, "big")
+    header += b"".join(int(d).to_bytes(4, "big") for d in images.shape)
+    payload = header + images.astype(np.uint8).tobytes()
+    path.write_bytes(gzip.compress(payload) if gz else payload)
+
+
+@pytest.mark.parametrize("name", ["imgs-idx3-ubyte.gz", "imgs-idx3-ubyte", "imgs.npz"])
+def test_cells_name_rows_of_an_image_array(tmp_path: Path, name: str) -> None:
+    images = np.arange(5 * 3 * 4, dtype=np.uint8).reshape(5, 3, 4)
+    if name.endswith(".npz"):
+        np.savez(tmp_path / name, images=images)
+    else:
+        _write_idx(tmp_path / name, images, gz=name.endswith(".gz"))
+    (tmp_path / "labels.csv").write_text(
+        f"img,y,x1\n{name}#4,1,0.1\n{name}#0,0,0.2\n {name}#2 ,1,0.3\n"
+    )
+    frame = read_table(tmp_path / "labels.csv")
+    assert infer_kind(frame["img"]) == "image"
+    arrays = read_image_files(frame, "img")
+    for got, row in zip(arrays, [4, 0, 2], strict=True):
+        np.testing.assert_array_equal(got, images[row])
+    pre = TablePreprocessor({"img": "image"}, [Task("y", type="binary")]).fit(frame)
+    assert pre.transform(frame).x["image:img"].shape == (3, 1, 3, 4)
+
+
+def test_a_row_past_the_end_of_the_array_is_named(tmp_path: Path) -> None:
+    _write_idx(tmp_path / "a-idx3-ubyte", np.zeros((2, 3, 3), np.uint8), gz=False)
+    with pytest.raises(
+        DataError,
+        match=r"table\.csv, line 3, column 'img': 'a-idx3-ubyte#2' names no image: the array "
+        r"has 2 images \(rows count from 0\)",
+    ):
+        read_image_files(_table(tmp_path, ["a-idx3-ubyte#1", "a-idx3-ubyte#2"]), "img")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, r"cannot read the image array 'b\.idx': .*cannot read as an IDX file"),
+        (b"\x00\x00\x0d\x03" + bytes(12), r"not a uint8 IDX file: magic number 3331"),
+        ((2051).to_bytes(4, "big") + (4).to_bytes(4, "big") * 3 + bytes(9), r"truncated IDX"),
+    ],
+)
+def test_a_bad_idx_file_is_named(tmp_path: Path, content: bytes | None, message: str) -> None:
+    if content is not None:
+        (tmp_path / "b.idx").write_bytes(content)
+    with pytest.raises(DataError, match=r"table\.csv, line 2, column 'img': .*" + message):
+        read_image_files(_table(tmp_path, ["b.idx#0"]), "img")
+
+
+def test_idx_labels_round_trip(tmp_path: Path) -> None:
+    labels = np.array([7, 1, 4], np.uint8)
+    _write_idx(tmp_path / "l-idx1-ubyte.gz", labels, gz=True)
+    np.testing.assert_array_equal(read_idx(tmp_path / "l-idx1-ubyte.gz"), labels)

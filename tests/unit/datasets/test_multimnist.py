@@ -88,8 +88,8 @@ def test_bad_options_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_read_idx_rejects_other_files(tmp_path: Path) -> None:
     path = tmp_path / "x.gz"
     with gzip.open(path, "wb") as fh:
-        fh.write((2052).to_bytes(4, "big") + bytes(8))
-    with pytest.raises(DataError, match="magic number 2052"):
+        fh.write((0x0D03).to_bytes(4, "big") + bytes(12))  # float32 values, not uint8
+    with pytest.raises(DataError, match="magic number 3331"):
         read_idx(path)
 
 
