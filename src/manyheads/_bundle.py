@@ -17,6 +17,7 @@ from safetensors.torch import load_file, save_file
 from manyheads.architectures._registry import build_model
 from manyheads.architectures.base import MTLModel
 from manyheads.data.preprocess import TablePreprocessor
+from manyheads.encoders.base import InputEncoder
 from manyheads.errors import DataError
 from manyheads.tasks.task import Task
 
@@ -35,8 +36,19 @@ def write_bundle(
     preprocessor: TablePreprocessor,
     extra: dict[str, Any] | None = None,
 ) -> None:
-    """Write the bundle into ``directory`` (weights first, then the JSON that makes it valid)."""
+    """Write the bundle into ``directory`` (weights first, then the JSON that makes it valid).
+
+    The encoders' :meth:`~manyheads.encoders.base.InputEncoder.bundle_options` join
+    ``options["encoder_options"]``, so loading reads no file outside the bundle.
+    """
     from manyheads import __version__
+
+    own: dict[str, Any] = {}
+    for module in model.modules():
+        if isinstance(module, InputEncoder):
+            own.update(module.bundle_options())
+    if own:
+        options = {**options, "encoder_options": {**(options.get("encoder_options") or {}), **own}}
 
     directory.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}

