@@ -435,3 +435,19 @@ def test_a_saved_pretrained_model_loads_without_its_source_directory(
     options = json.loads((bundle / "model.json").read_text())["options"]["encoder_options"]
     assert options["model_config"]["hidden_size"] == 32
     assert options["path"] == str(source)  # kept as a record of where it came from
+
+
+@pytest.mark.parametrize("arch", ["hps", "mmoe"])
+def test_batch_norm_on_per_token_features_is_refused(arch: str) -> None:
+    case = sequence_case("bilstm", words=True)
+    assert case.states is not None
+    options = _arch_options(arch, "bilstm", case.options) | {"norm": "batch"}
+    with pytest.raises(InvalidParameterError, match=r"model.norm 'batch' does not work on per-tok"):
+        build_model(arch, case.spec, [Task("label", type="multiclass")], case.states, options)
+    build_model(  # layer normalisation is per row: fine
+        arch,
+        case.spec,
+        [Task("label", type="multiclass")],
+        case.states,
+        options | {"norm": "layer"},
+    )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from torch import nn
+
 from manyheads._registry import Registry, did_you_mean
 from manyheads.architectures.base import MTLModel, TaskTowers
 from manyheads.architectures.cascade import Cascade
@@ -95,13 +97,20 @@ def build_model(
     (which need an encoder that emits per-token features) and CRF transition scores.
 
     Raises:
-        InvalidParameterError: a token-level task without a token-level encoder.
+        InvalidParameterError: a token-level task without a token-level encoder, or batch
+            normalisation on per-token features.
     """
     heads = {t.name: get_kind(t.type).out_dim(states[t.name]) for t in tasks}
     model = create_model(name, spec, heads, **options)
     encoders = [m for m in model.modules() if isinstance(m, InputEncoder)]
     model.token_level = any(getattr(m, "token_level", False) for m in encoders)
     model.token_tasks = frozenset(t.name for t in tasks if get_kind(t.type).level == "token")
+    batch_norm = any(isinstance(m, nn.BatchNorm1d) for m in model.modules())  # MLPs, experts
+    if model.token_level and batch_norm:
+        raise InvalidParameterError(
+            "model.norm 'batch' does not work on per-token features: the padded word slots "
+            "of each batch would enter the batch statistics. Use norm: layer (or none)."
+        )
     if model.token_tasks and not model.token_level:
         raise InvalidParameterError(
             f"The task(s) {', '.join(sorted(model.token_tasks))} predict one label per token: "
