@@ -234,11 +234,15 @@ def train_config(
     resume: bool = False,
     overwrite: bool = False,
     log: Log | None = None,
+    encodings: dict[str, Any] | None = None,
 ) -> Run:
     """Train from a typed configuration; write the run directory if ``config.output`` is set.
 
     Nothing is written before the data has been read and encoded without error, and
     ``metrics.json`` is written last, so a failed or killed run never looks finished.
+    ``encodings`` is a cache shared by several trainings on the same ``splits`` (``compare``):
+    the fitted preprocessor and encoded tables are reused when the inputs, tasks and text
+    options agree (they are never modified by training).
     """
     say: Log = log if log is not None else (lambda _msg: None)
     if splits is None:
@@ -250,19 +254,24 @@ def train_config(
     tasks = list(config.tasks)
     encoder = config.model.options.get("encoder", "tabular")
     text = text_options(str(encoder), config.model.options.get("encoder_options"))
-    pre = TablePreprocessor(inputs, tasks, text_options=text)
-    sources: list[_SourceTables] = []
-    if splits.sources:
-        train_t, valid_t, test_t, sources = _encode_sources(pre, splits, config, say)
+    key = json.dumps(
+        {
+            "inputs": inputs,
+            "tasks": [t.to_dict() for t in tasks],
+            "text": text,
+            "data": dataclasses.asdict(config.data),
+        },
+        sort_keys=True,
+        default=str,
+    )
+    encoded = encodings.get(key) if encodings is not None else None
+    if encoded is None:
+        encoded = _encode(TablePreprocessor(inputs, tasks, text_options=text), splits, config, say)
+        if encodings is not None:
+            encodings[key] = encoded
     else:
-        pre.fit(splits.train)
-        train_t = pre.transform(splits.train)
-        valid_t = pre.transform(splits.valid)
-        test_t = pre.transform(splits.test) if splits.test is not None else None
-    for name, table in (("train", train_t), ("valid", valid_t), ("test", test_t)):
-        if table is not None:
-            counts = ", ".join(f"{k}={v}" for k, v in table.labelled_counts().items())
-            say(f"{name}: {table.n_rows} rows; labelled per task: {counts}")
+        say("reusing the encoded data of an earlier run with the same inputs and tasks")
+    pre, train_t, valid_t, test_t = encoded.pre, encoded.train, encoded.valid, encoded.test
     s = config.train
     torch.manual_seed(s.seed)
     options = _model_options(config, say)
@@ -301,11 +310,39 @@ def train_config(
         directory=directory,
     )
     run.metrics = _final_metrics(run, config, result, valid_t, test_t)
-    if sources:
-        run.metrics |= _source_metrics(run, config, sources, train_t)
+    if encoded.sources:
+        run.metrics |= _source_metrics(run, config, encoded.sources, train_t)
     if directory is not None:
         _write_run(run, directory)
     return run
+
+
+@dataclasses.dataclass(frozen=True)
+class _Encoded:
+    """A fitted preprocessor and the splits it encoded (each source's too, if any)."""
+
+    pre: TablePreprocessor
+    train: EncodedTable
+    valid: EncodedTable
+    test: EncodedTable | None
+    sources: list[_SourceTables]
+
+
+def _encode(pre: TablePreprocessor, splits: Splits, config: RunConfig, say: Log) -> _Encoded:
+    """Fit ``pre`` on the training split(s) and encode every split."""
+    sources: list[_SourceTables] = []
+    if splits.sources:
+        train_t, valid_t, test_t, sources = _encode_sources(pre, splits, config, say)
+    else:
+        pre.fit(splits.train)
+        train_t = pre.transform(splits.train)
+        valid_t = pre.transform(splits.valid)
+        test_t = pre.transform(splits.test) if splits.test is not None else None
+    for name, table in (("train", train_t), ("valid", valid_t), ("test", test_t)):
+        if table is not None:
+            counts = ", ".join(f"{k}={v}" for k, v in table.labelled_counts().items())
+            say(f"{name}: {table.n_rows} rows; labelled per task: {counts}")
+    return _Encoded(pre, train_t, valid_t, test_t, sources)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -128,6 +128,7 @@ def compare(
     splits, config = load_splits(config)
     plan = [("stl", "ew")] + [(a, w) for a in architectures for w in weightings if a != "stl"]
     runs: dict[str, list[Run]] = {}
+    encodings: dict[str, Any] = {}  # the data is encoded once for every variant that can share it
     for arch, weighting in plan:
         name = "stl" if arch == "stl" else f"{arch}+{weighting}"
         for seed in seed_list:
@@ -139,6 +140,7 @@ def compare(
                     splits=splits,
                     quiet=quiet,
                     overwrite=overwrite,
+                    encodings=encodings,
                 )
             )
     split = "test" if splits.test is not None else "valid"

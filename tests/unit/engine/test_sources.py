@@ -154,3 +154,32 @@ def test_compare_reports_delta_m_per_source(tmp_path: Path) -> None:
     assert by_name["stl"]["delta_m_sources"]["A"]["mean"] == pytest.approx(0.0)
     assert by_name["hps+ew"]["delta_m_sources"]["B"]["tasks"] == ["b"]
     assert "Δm% A" in result.table()
+
+
+def test_compare_encodes_the_data_once_and_matches_separate_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from manyheads.compare import compare
+    from manyheads.data.preprocess import TablePreprocessor
+
+    fits = []
+    original = TablePreprocessor.fit
+
+    def counted(self: TablePreprocessor, *args: object, **kwargs: object) -> TablePreprocessor:
+        fits.append(1)
+        return original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(TablePreprocessor, "fit", counted)
+    files = _write_sources(tmp_path)
+    config = build_config(_config(files))
+    result = compare(
+        config, architectures=["hps", "mmoe"], weightings=["ew"], seeds=2, output=tmp_path / "c"
+    )
+    assert len(fits) == 1  # stl, hps and mmoe x 2 seeds share one fitted preprocessor
+    mmoe_model = {"architecture": "mmoe", "tower": [8]}  # compare drops hps's hidden for mmoe
+    alone = train_config(build_config({**_config(files), "model": mmoe_model}))
+    assert alone.metrics is not None
+    mmoe = next(v for v in result.variants if v["name"] == "mmoe+ew")
+    for task in ("a", "b"):
+        primary = alone.metrics["tasks"][task]["primary"]
+        assert mmoe["tasks"][task]["per_seed"][0] == alone.metrics["tasks"][task][primary]
