@@ -36,12 +36,10 @@ SETUPS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {"embedding_dim": 128, "hidden": 128, "dropout": 0.3, "min_count": 1},
         {"lr": 2e-3, "batch_size": 32},
     ),
-    # one rate for every parameter: stl has no shared set, so lr_task would hit its encoders too;
-    # linear warm-up over a tenth of an epoch, then cosine decay (the usual fine-tuning recipe)
-    "pretrained": (
-        {"max_length": 192},
-        {"lr": 1e-4, "batch_size": 32, "schedule": "cosine", "warmup_epochs": 0.1},
-    ),
+    # the encoder (shared, or each task's own in stl) at lr_encoder, the linear heads at lr;
+    # constant: in one epoch a cosine decay with warm-up halved NER F1 (0.64 -> 0.31-0.34 on
+    # 3,000 sentences, hps, NER alone)
+    "pretrained": ({"max_length": 192}, {"lr": 1e-3, "lr_encoder": 1e-4, "batch_size": 32}),
 }
 METRICS = (("pos", "accuracy"), ("ner", "f1"))
 
