@@ -4,6 +4,7 @@
         --datasets multi-mnist,multi-fashion --seeds 0,1,2 --epochs 4 --json out.json
     python bench/multimnist.py --n-train 2000 --n-test 500 --epochs 1 --seeds 0   # quick check
     python bench/multimnist.py --weightings all                                   # every method
+    python bench/multimnist.py --merge seeds01.json seed2.json                    # one table
 
 Every run trains on the dataset's train split (54,000 overlaid pairs), selects the epoch with the
 lowest validation loss (6,000 pairs held out of train) and reports left/right test accuracy
@@ -161,7 +162,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="trainings run at once")
     parser.add_argument("--budget", type=float, default=None, help="seconds before stopping")
     parser.add_argument("--json", default=None, help="write the results to this file")
+    parser.add_argument(
+        "--merge",
+        nargs="+",
+        default=None,
+        metavar="JSON",
+        help="print the table of the runs in these reports (e.g. seeds run separately), train none",
+    )
     args = parser.parse_args(argv)
+    if args.merge:
+        merged: list[dict[str, Any]] = []
+        for path in args.merge:
+            with open(path) as fh:
+                merged += json.load(fh)["runs"]
+        print(table(summarise(merged)))
+        return 0
     names = (
         ["stl", *list_weightings(), "mgda_ub"]
         if args.weightings == "all"
