@@ -171,11 +171,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.merge:
-        merged: list[dict[str, Any]] = []
-        for path in args.merge:
+        merged: dict[tuple[str, str, int], dict[str, Any]] = {}
+        for path in args.merge:  # a (dataset, variant, seed) run twice counts once: the first
             with open(path) as fh:
-                merged += json.load(fh)["runs"]
-        print(table(summarise(merged)))
+                for row in json.load(fh)["runs"]:
+                    merged.setdefault((row["dataset"], row["variant"], row["seed"]), row)
+        print(table(summarise(list(merged.values()))))
         return 0
     names = (
         ["stl", *list_weightings(), "mgda_ub"]
