@@ -99,6 +99,7 @@ def config(
             "lr": args.lr,
             "seed": seed,
             "eval_batch_size": 256,
+            "group_by_length": args.group_by_length,
         },
         "output": None,
     }
@@ -204,6 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clothing-limit", type=int, default=None)
     parser.add_argument("--uner-limit", type=int, default=None)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument(
+        "--group-by-length", action="store_true", help="batches of rows of similar length"
+    )
     parser.add_argument("--json", default=None)
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--markdown", action="store_true")

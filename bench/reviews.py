@@ -75,6 +75,7 @@ def run_one(job: dict[str, Any], splits: Splits) -> dict[str, Any]:
             "seed": job["seed"],
             "eval_batch_size": 256,
             "schedule": "constant" if pretrained else "cosine",
+            "group_by_length": job.get("group_by_length", False),
         },
         "output": None,
     }
@@ -170,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--valid-rows", type=int, default=None, help="first N validation reviews")
     parser.add_argument("--test-rows", type=int, default=None, help="first N test reviews")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument(
+        "--group-by-length", action="store_true", help="batches of reviews of similar length"
+    )
     parser.add_argument("--json", default=None)
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--markdown", action="store_true")
@@ -200,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
                     "batch_size": args.batch_size,
                     "lr": args.lr,
                     "max_length": args.max_length,
+                    "group_by_length": args.group_by_length,
                 }
                 row = run_one(job, splits)
                 done.append(row)

@@ -66,6 +66,7 @@ def run_one(data: Any, encoder: str, architecture: str, seed: int, args: Any) ->
         monitor=args.monitor,
         device=args.device,
         eval_batch_size=256,
+        group_by_length=args.group_by_length,
         **settings,
     )
     assert run.metrics is not None
@@ -158,6 +159,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--monitor", default="loss", help="loss or TASK.METRIC, e.g. ner.f1")
     parser.add_argument("--device", default="auto", help="cpu, cuda or auto")
     parser.add_argument("--limit", type=int, default=None, help="first N sentences per split")
+    parser.add_argument(
+        "--group-by-length",
+        action="store_true",
+        help="train on batches of sentences of similar length (train.group_by_length)",
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
     parser.add_argument("--json", default=None, help="write the results to this file")
     parser.add_argument("--markdown", default=None, help="print the table of a saved JSON")
@@ -209,6 +215,7 @@ def _write(args: argparse.Namespace, rows: list[dict[str, Any]]) -> dict[str, An
         "epochs": args.epochs,
         "limit": args.limit,
         "monitor": args.monitor,
+        "group_by_length": args.group_by_length,
         "runs": rows,
         "summary": summarise(rows),
     }

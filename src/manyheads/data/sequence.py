@@ -2,7 +2,7 @@
 
 Two sources of a tokenizer, both from the ``tokenizers`` library:
 
-* trained on the training split (``wordpiece``, the default, or ``bpe``): BERT-style normalisation
+* trained on the training split (``bpe``, the default, or ``wordpiece``): BERT-style normalisation
   (NFKC-like cleanup, lower case, CJK characters split one per token, so Chinese text is tokenised
   by characters), punctuation-aware pre-tokenisation, ``[CLS] ... [SEP]`` around every row;
 * ``pretrained``: the model's own ``tokenizer.json`` from a local model directory.
@@ -28,7 +28,7 @@ from manyheads.errors import InvalidParameterError
 
 __all__ = ["TOKENIZERS", "EncodedSequences", "SequenceTokenizer", "split_words"]
 
-TOKENIZERS = ("wordpiece", "bpe", "pretrained")
+TOKENIZERS = ("bpe", "wordpiece", "pretrained")
 SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]")  # ids 0..3 of a trained vocabulary
 
 _SPLITTER = pre_tokenizers.BertPreTokenizer()
@@ -65,7 +65,11 @@ class SequenceTokenizer:
     """Turn texts or word lists into padded token-id matrices.
 
     Args:
-        tokenizer: ``wordpiece`` or ``bpe`` (trained on train), or ``pretrained``.
+        tokenizer: ``bpe`` or ``wordpiece`` (trained on train), or ``pretrained``. ``bpe``
+            is the default because it is deterministic: the WordPiece trainer of
+            ``tokenizers`` 0.23.3 numbers its ``##`` pieces in hash-map order, so two trainings
+            on the same rows can give different vocabularies and even different merges
+            (huggingface/tokenizers#1794), and then the same seed does not give the same model.
         vocab_size: vocabulary size of a trained tokenizer (specials included).
         min_count: a piece must occur this often in train to be learnt.
         max_length: pieces kept per row, ``[CLS]`` and ``[SEP]`` included.
@@ -82,7 +86,7 @@ class SequenceTokenizer:
     def __init__(
         self,
         *,
-        tokenizer: str = "wordpiece",
+        tokenizer: str = "bpe",
         vocab_size: int = 8000,
         min_count: int = 2,
         max_length: int = 128,

@@ -13,7 +13,10 @@ from torch import Tensor
 if TYPE_CHECKING:
     from manyheads.data.sampling import SourceSampler
 
-__all__ = ["Batch", "EncodedTable"]
+__all__ = ["GROUP_BATCHES", "Batch", "EncodedTable", "length_groups"]
+
+#: batches per length group: rows are sorted by length within groups of this many batches.
+GROUP_BATCHES = 50
 
 
 @dataclass
@@ -92,22 +95,74 @@ class EncodedTable:
             mask={k: v.index_select(0, index) for k, v in self.mask.items()},
         )
 
+    def lengths(self) -> Tensor | None:
+        """Real tokens per row ``[n_rows]``, summed over the text inputs (``attn:<col>``);
+        None when the table has no text input."""
+        attn = [v for k, v in self.x.items() if k.startswith("attn:")]
+        if not attn:
+            return None
+        return torch.stack([a.sum(dim=1) for a in attn]).sum(dim=0)
+
     def batches(
-        self, batch_size: int, *, generator: torch.Generator | None = None, drop_last: bool = False
+        self,
+        batch_size: int,
+        *,
+        generator: torch.Generator | None = None,
+        drop_last: bool = False,
+        group_by_length: bool = False,
+        order: Tensor | None = None,
     ) -> Iterator[Batch]:
-        """Yield batches; shuffled with ``generator`` when one is given (drawn by ``sampler``
-        across sources when there is one), in order otherwise."""
+        """Yield batches of rows ``order`` (all rows in order by default); shuffled with
+        ``generator`` when one is given (drawn by ``sampler`` across sources when there is
+        one). With ``group_by_length`` too, rows of similar length share a batch (see
+        :func:`length_groups`), so trimming each batch to its longest row saves the padding.
+        """
         if generator is not None and self.sampler is not None:
             order = self.sampler.order(generator)
         elif generator is not None:
             order = torch.randperm(self.n_rows, generator=generator)
-        else:
+        elif order is None:
             order = torch.arange(self.n_rows)
-        n = len(order)
-        stop = n - (n % batch_size if drop_last else 0)
-        for start in range(0, stop, batch_size):
-            yield self.take(order[start : start + batch_size])
+        lengths = self.lengths() if group_by_length and generator is not None else None
+        if lengths is not None and generator is not None:
+            chunks = length_groups(order, lengths, batch_size, generator)
+        else:
+            chunks = list(torch.split(order, batch_size))
+        if drop_last:
+            chunks = [c for c in chunks if len(c) == batch_size]
+        for chunk in chunks:
+            yield self.take(chunk)
 
     def labelled_counts(self) -> dict[str, int]:
         """Number of labelled rows per task."""
         return {task: int(m.sum()) for task, m in self.mask.items()}
+
+
+def length_groups(
+    order: Tensor, lengths: Tensor, batch_size: int, generator: torch.Generator
+) -> list[Tensor]:
+    """Cut the shuffled rows ``order`` into batches of rows of similar length, in random order.
+
+    ``order`` is split into groups of :data:`GROUP_BATCHES` batches; each group is sorted by
+    length (longest first) and cut into batches, and the batches of the epoch are shuffled.
+    Every row still comes once per epoch, batches stay random in composition across epochs,
+    and only the last batch of the epoch can be short. This is the length-grouped sampling of
+    ``transformers``' ``group_by_length`` and AllenNLP's bucket iterator.
+
+    Example:
+        >>> g = torch.Generator().manual_seed(0)
+        >>> lengths = torch.tensor([1, 9, 2, 8, 3, 7])
+        >>> batches = length_groups(torch.randperm(6, generator=g), lengths, 2, g)
+        >>> sorted(sorted(lengths[b].tolist()) for b in batches)
+        [[1, 2], [3, 7], [8, 9]]
+    """
+    group = batch_size * GROUP_BATCHES
+    batches: list[Tensor] = []
+    for part in torch.split(order, group):
+        ranked = part[torch.argsort(lengths[part], descending=True, stable=True)]
+        batches.extend(torch.split(ranked, batch_size))
+    if not batches:
+        return []
+    last = batches.pop() if len(batches[-1]) < batch_size else None
+    shuffled = [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
+    return [*shuffled, last] if last is not None else shuffled

@@ -39,8 +39,9 @@ class TextCNN(SequenceEncoder):
         embed_dim: width of the categorical embeddings of side inputs (set by the architecture).
 
     Tokenizer options (``model.encoder_options``, read by the preprocessor): ``tokenizer``
-    (``wordpiece``, ``bpe`` or ``pretrained`` with ``path``), ``vocab_size``, ``min_count``,
-    ``max_length``, ``lowercase``; see :class:`~manyheads.data.sequence.SequenceTokenizer`.
+    (``bpe``, the default, ``wordpiece`` or ``pretrained`` with ``path``), ``vocab_size``,
+    ``min_count``, ``max_length``, ``lowercase``; see
+    :class:`~manyheads.data.sequence.SequenceTokenizer`.
 
     Raises:
         InvalidParameterError: no usable text column, or a bad option value.

@@ -42,8 +42,8 @@ class TextTransformer(SequenceEncoder):
         embed_dim: width of the categorical embeddings of side inputs (set by the architecture).
 
     Tokenizer options (``model.encoder_options``, read by the preprocessor): ``tokenizer``
-    (``wordpiece``, ``bpe`` or ``pretrained`` with ``path``), ``vocab_size``, ``min_count``,
-    ``max_length`` (also the number of learned positions), ``lowercase``; see
+    (``bpe``, the default, ``wordpiece`` or ``pretrained`` with ``path``), ``vocab_size``,
+    ``min_count``, ``max_length`` (also the number of learned positions), ``lowercase``; see
     :class:`~manyheads.data.sequence.SequenceTokenizer`.
 
     Raises:

@@ -52,13 +52,17 @@ def train_one_epoch(
     clip_norm: float | None,
     events: Events,
     device: torch.device,
+    group_by_length: bool = False,
 ) -> tuple[Tensor, int]:
-    """Train one epoch; return the mean training loss per task ``[T]`` and the next step."""
+    """Train one epoch; return the mean training loss per task ``[T]`` and the next step.
+
+    With ``group_by_length``, each batch holds rows of similar length (text inputs)."""
     model.train()
     total = torch.zeros(len(tasks), dtype=torch.float64)
     counts = torch.zeros(len(tasks), dtype=torch.float64)
     params = [p for p in model.parameters() if p.requires_grad]
-    for batch in table.batches(batch_size, generator=generator):
+    batches = table.batches(batch_size, generator=generator, group_by_length=group_by_length)
+    for batch in batches:
         batch = batch.to(device)
         set_lr(step)
         optimizer.zero_grad(set_to_none=True)
@@ -86,14 +90,24 @@ def train_one_epoch(
 def predict_outputs(
     model: MTLModel, table: EncodedTable, *, batch_size: int, device: torch.device
 ) -> dict[str, Tensor]:
-    """Raw head outputs for every row of ``table``, concatenated on the CPU."""
+    """Raw head outputs for every row of ``table``, concatenated on the CPU in row order.
+
+    Rows with text inputs run shortest first, so that each trimmed batch carries little
+    padding; the outputs are put back in row order."""
     model.eval()
+    lengths = table.lengths()
+    order = None if lengths is None else torch.argsort(lengths, stable=True)
     parts: dict[str, list[Tensor]] = {t: [] for t in model.task_names}
-    for batch in table.batches(batch_size):
+    for batch in table.batches(batch_size, order=order):
         out = model(batch.to(device).x)
         for t, v in out.items():
             parts[t].append(v.float().cpu())
-    return {t: torch.cat(v) for t, v in parts.items()}
+    joined = {t: torch.cat(v) for t, v in parts.items()}
+    if order is None:
+        return joined
+    inverse = torch.empty_like(order)
+    inverse[order] = torch.arange(len(order))
+    return {t: v[inverse] for t, v in joined.items()}
 
 
 def evaluate_losses(

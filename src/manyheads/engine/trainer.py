@@ -55,6 +55,9 @@ class TrainSettings:
         seed: seeds initialisation, shuffling and dropout.
         eval_batch_size: batch size for evaluation and prediction.
         device: ``cpu``, ``cuda`` or ``auto``.
+        group_by_length: put rows of similar length (text inputs) in the same training batch,
+            so that trimming each batch to its longest row saves most of the padding; batches
+            are still drawn at random (see :func:`~manyheads.data.tensors.length_groups`).
         relations_every: every this many epochs, record the task relations (gradient cosine
             and conflict rate on the shared parameters, over up to 20 training batches) into
             ``task_relations_history.json`` of the run directory (None: never).
@@ -80,6 +83,7 @@ class TrainSettings:
     eval_batch_size: int = 8192
     device: str = "cpu"
     relations_every: int | None = None
+    group_by_length: bool = False
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -96,6 +100,11 @@ class TrainSettings:
                 raise InvalidParameterError(
                     f"The '{key}' setting must be an int >= 1. Got {value!r}."
                 )
+        if not isinstance(self.group_by_length, bool):
+            raise InvalidParameterError(
+                f"The 'group_by_length' setting must be true or false. "
+                f"Got {self.group_by_length!r}."
+            )
         for key in ("lr", "lr_shared", "lr_task", "lr_encoder"):
             value = getattr(self, key)
             if (value is not None or key == "lr") and not (
@@ -216,6 +225,13 @@ def train_model(
     completed epoch and ends with the same weights and metrics as an uninterrupted run.
     """
     s = settings
+    if s.group_by_length and train.lengths() is None:
+        raise InvalidParameterError(
+            "The 'group_by_length' setting needs token sequences (a text or tokens input read "
+            "by a sequence encoder: model.encoder cnn, bilstm, transformer or pretrained); this "
+            f"run's encoded inputs are {sorted(train.x)}. Remove train.group_by_length or set "
+            "model.encoder."
+        )
     device = s.resolve_device()
     model.to(device)
     method.to(device)
@@ -269,6 +285,7 @@ def train_model(
             clip_norm=s.clip_norm,
             events=events,
             device=device,
+            group_by_length=s.group_by_length,
         )
         method.end_epoch(train_losses.to(torch.float32))
         result.train_seconds += time.perf_counter() - began

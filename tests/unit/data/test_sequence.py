@@ -57,6 +57,20 @@ def test_chinese_text_is_tokenised_by_characters() -> None:
     assert tokens == ["[CLS]", "这", "件", "衣", "服", "很", "好", "[SEP]"]
 
 
+def test_the_default_tokenizer_trains_the_same_vocabulary_every_time() -> None:
+    # tokenizers' WordPiece trainer numbers its ## pieces in hash-map order (tokenizers#1794):
+    # the default must not, or the same seed trains a different model
+    rng = np.random.default_rng(0)
+    words = [f"{a}{b}" for a in ("re", "un", "pre", "dis", "over") for b in ("fit", "size", "wash")]
+    texts = [" ".join(rng.choice(words, size=8)) for _ in range(300)]
+    first = SequenceTokenizer(vocab_size=200, min_count=1).fit(texts).tokenizer_
+    assert first is not None
+    for _ in range(5):
+        again = SequenceTokenizer(vocab_size=200, min_count=1).fit(texts).tokenizer_
+        assert again is not None
+        assert again.to_str() == first.to_str()
+
+
 @pytest.mark.parametrize("kind", ["wordpiece", "bpe"])
 def test_json_round_trip_encodes_identically(kind: str) -> None:
     tok = SequenceTokenizer(tokenizer=kind, vocab_size=70, min_count=1).fit(TEXTS)

@@ -44,9 +44,11 @@ def test_training_learns_the_toy_tasks(toy_frame: pd.DataFrame) -> None:
     assert tasks["score"]["r2"] > 0.9
 
 
-@pytest.mark.parametrize("architecture", ["hps", "stl"])
+@pytest.mark.parametrize(
+    ("architecture", "grouped"), [("hps", False), ("stl", False), ("hps", True)]
+)
 def test_resume_after_interruption_matches_an_uninterrupted_run(
-    toy_frame: pd.DataFrame, tmp_path: Path, architecture: str
+    toy_frame: pd.DataFrame, tmp_path: Path, architecture: str, grouped: bool
 ) -> None:
     toy_frame.to_csv(tmp_path / "toy.csv", index=False)
     raw = {
@@ -57,8 +59,17 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(
             "score": {"type": "regression"},
             "shade": {"type": "multiclass"},
         },
-        "model": {"architecture": architecture, "dropout": 0.1},
-        "train": {"epochs": 4, "batch_size": 64, "schedule": "cosine"},
+        "model": {
+            "architecture": architecture,
+            "dropout": 0.1,
+            **({"encoder": "bilstm", "encoder_options": {"hidden": 8}} if grouped else {}),
+        },
+        "train": {
+            "epochs": 4,
+            "batch_size": 64,
+            "schedule": "cosine",
+            "group_by_length": grouped,
+        },
     }
     from manyheads.config.load import build_config
 
@@ -169,6 +180,18 @@ def test_lr_encoder_sets_the_encoders_rate_shared_or_not(architecture: str) -> N
     everything = [*model.parameters(), *method.parameters()]  # each in exactly one group
     assert sorted(id(p) for g in groups for p in g["params"]) == sorted(map(id, everything))
     assert isinstance(groups[0]["params"][0], torch.nn.Parameter)
+
+
+def test_group_by_length_needs_a_text_input(toy_frame: pd.DataFrame) -> None:
+    with pytest.raises(InvalidParameterError, match=r"must be true or false\. Got 'yes'"):
+        TrainSettings(group_by_length="yes")  # type: ignore[arg-type]
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"The 'group_by_length' setting needs token sequences \(a text or tokens input read "
+        r"by a sequence encoder: .*\); this run's encoded inputs are \['cat', 'num', "
+        r"'text:review'\]\. Remove train.group_by_length or set model.encoder\.",
+    ):
+        _fit(toy_frame, group_by_length=True)
 
 
 @pytest.mark.parametrize("key", ["lr_encoder", "lr_task", "lr_shared"])
