@@ -17,6 +17,7 @@ from manyheads.datasets import list_datasets, load_dataset
 from manyheads.errors import (
     ConfigError,
     DataError,
+    DataWarning,
     InvalidParameterError,
     ManyheadsError,
     NotFittedError,
@@ -28,6 +29,7 @@ __all__ = [
     "Aggregator",
     "ConfigError",
     "DataError",
+    "DataWarning",
     "EncodedTable",
     "InvalidParameterError",
     "MTLModel",

@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "DataError",
+    "DataWarning",
     "InvalidParameterError",
     "ManyheadsError",
     "NotFittedError",
@@ -82,3 +83,8 @@ class ConfigError(ManyheadsError, ValueError):
 
 class NotFittedError(ManyheadsError, RuntimeError):
     """A learned object (preprocessor, model) was used before it was fitted."""
+
+
+class DataWarning(UserWarning):
+    """Input data was used, but part of it was lost on the way (for example words past a
+    sequence encoder's ``max_length``); the message says how much and how to keep it."""

@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +30,7 @@ from manyheads.data.images import is_image_path, read_image_files
 from manyheads.data.sequence import SequenceTokenizer
 from manyheads.data.tensors import EncodedTable
 from manyheads.data.text import TextVocab
-from manyheads.errors import DataError, NotFittedError
+from manyheads.errors import DataError, DataWarning, NotFittedError
 from manyheads.tasks._base import first_line, label_strings, missing_mask
 from manyheads.tasks._registry import get_kind
 from manyheads.tasks.task import Task
@@ -243,6 +244,8 @@ class TablePreprocessor:
             if enc.first is not None and enc.wmask is not None:
                 x[f"first:{col}"] = torch.from_numpy(enc.first)
                 x[f"wmask:{col}"] = torch.from_numpy(enc.wmask)
+            if enc.cut is not None and enc.cut.any():
+                _warn_cut(path, col, enc.cut, tok.max_length)
         for col, st in self.image_.items():
             x[f"image:{col}"] = _standardise(_images(frame, col, path, st["shape"]), st)
         y: dict[str, torch.Tensor] = {}
@@ -518,3 +521,16 @@ def _standardise(images: np.ndarray, st: dict[str, list[float] | list[int]]) -> 
 def _shape3(shape: list[int] | list[float]) -> tuple[int, int, int]:
     c, h, w = (int(v) for v in shape)
     return (c, h, w)
+
+
+def _warn_cut(path: str, col: str, cut: np.ndarray, max_length: int) -> None:
+    """Say how many words lost every piece to ``max_length`` (they still count in metrics)."""
+    rows = int((cut > 0).sum())
+    warnings.warn(
+        f"{path}: column '{col}': {int(cut.sum())} words in {rows} of {len(cut)} rows come "
+        f"after the first {max_length} pieces (model.encoder_options.max_length) and are "
+        "predicted from the first piece, [CLS]; their labels still count in the metrics. "
+        "Raise max_length to keep them.",
+        DataWarning,
+        stacklevel=3,
+    )

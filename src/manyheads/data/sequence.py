@@ -53,12 +53,15 @@ class EncodedSequences:
         attn: ``[N, S]`` bool, True on real tokens.
         first: ``[N, W]`` int64 position of each word's first piece (word lists only).
         wmask: ``[N, W]`` bool, True on real word slots (word lists only).
+        cut: ``[N]`` int64 words per row with no piece left after truncation to
+            ``max_length`` (word lists only); their ``first`` points at position 0.
     """
 
     ids: np.ndarray
     attn: np.ndarray
     first: np.ndarray | None = None
     wmask: np.ndarray | None = None
+    cut: np.ndarray | None = None
 
 
 class SequenceTokenizer:
@@ -189,6 +192,7 @@ class SequenceTokenizer:
         w_width = max([1, *n_words])
         first = np.zeros((len(encodings), w_width), dtype=np.int64)
         wmask = np.zeros((len(encodings), w_width), dtype=bool)
+        cut = np.zeros(len(encodings), dtype=np.int64)
         for i, e in enumerate(encodings):
             wmask[i, : n_words[i]] = True
             seen: set[int] = set()
@@ -196,7 +200,10 @@ class SequenceTokenizer:
                 if word is not None and word not in seen:
                     seen.add(word)
                     first[i, word] = pos
-        return EncodedSequences(ids, attn, first, wmask)
+            # a word with no piece at all (e.g. only control characters) is not cut: it
+            # never had one; a cut word comes after the last word that kept a piece
+            cut[i] = n_words[i] - 1 - max(seen) if seen and len(e.overflowing) else 0
+        return EncodedSequences(ids, attn, first, wmask, cut)
 
     # -- metadata ------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -103,3 +103,36 @@ def test_bad_options_are_named(tmp_path: Path) -> None:
         SequenceTokenizer(tokenizer="pretrained")
     with pytest.raises(InvalidParameterError, match=r"No tokenizer\.json"):
         SequenceTokenizer(tokenizer="pretrained", path=str(tmp_path)).fit([])
+
+
+def test_words_past_max_length_are_counted_as_cut() -> None:
+    tok = SequenceTokenizer(vocab_size=60, min_count=1, max_length=6).fit(["a red dress", "a hat"])
+    enc = tok.encode([["a", "red", "hat", "a", "dress", "red", "hat"], ["a", "hat"]], words=True)
+    # [CLS] + 4 words + [SEP] fit in 6 pieces: the last 3 words of row 0 have no piece left
+    assert enc.cut is not None
+    assert enc.cut.tolist() == [3, 0]
+    assert enc.first is not None
+    assert enc.first[0].tolist() == [1, 2, 3, 4, 0, 0, 0]
+
+
+def test_preprocessing_warns_with_the_count_of_cut_words() -> None:
+    import pandas as pd
+
+    from manyheads.data.preprocess import TablePreprocessor
+    from manyheads.errors import DataWarning
+    from manyheads.tasks import Task
+
+    rows = [["a", "red", "dress"] * 4, ["a", "hat"], ["red"] * 9]
+    frame = pd.DataFrame({"words": rows, "t": [["X"] * len(r) for r in rows]})
+    frame.attrs["path"] = "dev.jsonl"
+    options = {"mode": "sequence", "max_length": 8, "min_count": 1, "vocab_size": 60}
+    pre = TablePreprocessor({"words": "tokens"}, [Task("t", type="tagging")], text_options=options)
+    pre.fit(frame)
+    with pytest.warns(DataWarning) as caught:
+        pre.transform(frame, labels=False)
+    message = str(caught[0].message)
+    assert message == (
+        "dev.jsonl: column 'words': 9 words in 2 of 3 rows come after the first 8 pieces "
+        "(model.encoder_options.max_length) and are predicted from the first piece, [CLS]; "
+        "their labels still count in the metrics. Raise max_length to keep them."
+    )
