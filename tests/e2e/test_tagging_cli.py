@@ -86,6 +86,25 @@ def test_train_and_predict_pos_and_ner(cli: Cli, tmp_path: Path) -> None:
     assert len(frame) == 20
 
 
+def test_words_cut_by_max_length_are_reported_and_training_goes_on(
+    cli: Cli, tmp_path: Path
+) -> None:
+    _files(tmp_path)
+    cfg = _config(tmp_path, "train.jsonl", "dev.jsonl", "test.jsonl")
+    cfg.write_text(cfg.read_text().replace("min_count: 1}", "min_count: 1, max_length: 6}"))
+    done = cli("train", str(cfg), "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    n_cut = sum(max(0, len(r["tokens"]) - 4) for r in sentences(60, 0))  # [CLS] 4 words [SEP]
+    n_rows = sum(len(r["tokens"]) > 4 for r in sentences(60, 0))
+    assert (
+        f"manyheads train: warning: train.jsonl: column 'tokens': {n_cut} words "
+        f"in {n_rows} of 60 rows come after the first 6 pieces"
+    ) in done.stderr
+    assert "manyheads train: warning: dev.jsonl: column 'tokens': " in done.stderr
+    assert "warnings.warn" not in done.stderr  # no source line
+    assert (tmp_path / "run" / "metrics.json").exists()
+
+
 def test_conll_files_train_with_a_crf(cli: Cli, tmp_path: Path) -> None:
     for name, seed in (("train", 0), ("dev", 1), ("test", 2)):
         blocks = []

@@ -10,9 +10,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
-from manyheads.errors import ManyheadsError
+from manyheads.errors import DataWarning, ManyheadsError
 
 __all__ = ["build_parser", "main"]
 
@@ -66,7 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        code: int = args.func(args)
+        with _plain_data_warnings(args.command):
+            code: int = args.func(args)
     except ManyheadsError as exc:
         print(f"manyheads {args.command}: error: {exc}", file=sys.stderr)
         return 2
@@ -74,6 +78,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"manyheads {args.command}: interrupted", file=sys.stderr)
         return 130
     return code
+
+
+@contextmanager
+def _plain_data_warnings(command: str) -> Iterator[None]:
+    """Print a :class:`DataWarning` as ``manyheads VERB: warning: ...``, once per message,
+    without the source line Python adds; other warnings keep Python's format."""
+    original = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], *rest: Any, **kw: Any) -> None:
+        if issubclass(category, DataWarning):
+            print(f"manyheads {command}: warning: {message}", file=sys.stderr)
+        else:
+            original(message, category, *rest, **kw)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = original
 
 
 if __name__ == "__main__":  # pragma: no cover
