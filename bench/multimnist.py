@@ -87,6 +87,7 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
         lr=job["lr"],
         optimizer="adam",
         seed=job["seed"],
+        device=job.get("device", "cpu"),
     )
     assert run.metrics is not None
     return {
@@ -160,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-train", type=int, default=None, help="subsample train (quick runs)")
     parser.add_argument("--n-test", type=int, default=None, help="subsample test (quick runs)")
     parser.add_argument("--jobs", type=int, default=1, help="trainings run at once")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     parser.add_argument("--budget", type=float, default=None, help="seconds before stopping")
     parser.add_argument("--json", default=None, help="write the results to this file")
     parser.add_argument(
@@ -196,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
             "dropout": args.dropout,
             "n_train": args.n_train,
             "n_test": args.n_test,
+            "device": args.device,
         }
         for seed in args.seeds.split(",")
         for dataset in args.datasets.split(",")

@@ -31,19 +31,20 @@ from manyheads.engine.backward import backward
 from manyheads.weighting import create_weighting, list_weightings
 
 IN_DIM, HIDDEN, BATCH = 256, (1024, 1024, 256), 64
+#: where every step runs (``--device``).
+DEVICE = torch.device("cpu")
 
 
 def _model(n_tasks: int) -> HPS:
     torch.manual_seed(0)
     heads = {f"t{i}": 1 for i in range(n_tasks)}
-    return HPS(InputSpec(IN_DIM, (), ()), heads, hidden=HIDDEN, tower=())
+    return HPS(InputSpec(IN_DIM, (), ()), heads, hidden=HIDDEN, tower=()).to(DEVICE)
 
 
 def _batch(n_tasks: int) -> tuple[dict[str, Tensor], Tensor]:
     g = torch.Generator().manual_seed(1)
-    return {"num": torch.randn(BATCH, IN_DIM, generator=g)}, torch.randn(
-        BATCH, n_tasks, generator=g
-    )
+    x = torch.randn(BATCH, IN_DIM, generator=g).to(DEVICE)
+    return {"num": x}, torch.randn(BATCH, n_tasks, generator=g).to(DEVICE)
 
 
 def _task_losses(model: HPS, features: Any, y: Tensor) -> list[Tensor]:
@@ -58,8 +59,14 @@ def _losses(model: HPS, features: Any, y: Tensor) -> Tensor:
 Step = Callable[[], None]
 
 
+def _sync() -> None:
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize(DEVICE)
+
+
 def interleaved(steps: list[Step | None], repeats: int, warmup: int = 2) -> list[float | None]:
-    """Median ms of each step, timed in alternation (fair on a shared, noisy CPU)."""
+    """Median ms of each step, timed in alternation (fair on a shared, noisy CPU); on a GPU
+    each step is timed from a synchronised start to a synchronised end."""
     live = [s for s in steps if s is not None]
     for _ in range(warmup):
         for s in live:
@@ -68,8 +75,10 @@ def interleaved(steps: list[Step | None], repeats: int, warmup: int = 2) -> list
     for _ in range(repeats):
         for k, s in enumerate(steps):
             if s is not None:
+                _sync()
                 began = time.perf_counter()
                 s()
+                _sync()
                 times[k].append((time.perf_counter() - began) * 1000.0)
     return [statistics.median(t) if t else None for t in times]
 
@@ -77,7 +86,7 @@ def interleaved(steps: list[Step | None], repeats: int, warmup: int = 2) -> list
 def ours(name: str, n_tasks: int, rep: bool) -> Step:
     """One manyheads training step with method ``name``."""
     model = _model(n_tasks)
-    method = create_weighting(name, n_tasks, **({"rep_grad": True} if rep else {}))
+    method = create_weighting(name, n_tasks, **({"rep_grad": True} if rep else {})).to(DEVICE)
     params = [*model.parameters(), *method.parameters()]
     opt = torch.optim.SGD(params, lr=1e-3)
     x, y = _batch(n_tasks)
@@ -169,7 +178,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=10, help="timed steps (fewer at T >= 40)")
     parser.add_argument("--no-torchjd", action="store_true", help="skip the TorchJD timings")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
     args = parser.parse_args(argv)
+    global DEVICE
+    DEVICE = torch.device(args.device)
     torch.set_num_threads(args.threads)  # >1 spin-waits badly on a shared 2-core CPU
     methods = list_weightings() if args.methods == "all" else args.methods.split(",")
     results: list[dict[str, Any]] = []
@@ -203,7 +215,9 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(row), flush=True)
     report = {
         "machine": f"{platform.machine()} {torch.get_num_threads()} threads, torch "
-        f"{torch.__version__}",
+        f"{torch.__version__}"
+        + (f", {torch.cuda.get_device_name(DEVICE)}" if DEVICE.type == "cuda" else ""),
+        "device": str(DEVICE),
         "batch": BATCH,
         "results": results,
     }
