@@ -67,6 +67,7 @@ def run_one(data: Any, encoder: str, architecture: str, seed: int, args: Any) ->
         device=args.device,
         eval_batch_size=256,
         group_by_length=args.group_by_length,
+        batch_by=args.batch_by,
         **settings,
     )
     assert run.metrics is not None
@@ -164,6 +165,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="train on batches of sentences of similar length (train.group_by_length)",
     )
+    parser.add_argument(
+        "--batch-by",
+        default="rows",
+        choices=("rows", "tokens"),
+        help="tokens: length-grouped batches of about batch-size x mean length pieces",
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
     parser.add_argument("--json", default=None, help="write the results to this file")
     parser.add_argument("--markdown", default=None, help="print the table of a saved JSON")
@@ -216,6 +223,7 @@ def _write(args: argparse.Namespace, rows: list[dict[str, Any]]) -> dict[str, An
         "limit": args.limit,
         "monitor": args.monitor,
         "group_by_length": args.group_by_length,
+        "batch_by": args.batch_by,
         "runs": rows,
         "summary": summarise(rows),
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 import torch
 import torch.nn.functional as F
@@ -17,6 +17,16 @@ __all__ = ["GROUP_BATCHES", "Batch", "EncodedTable", "length_groups"]
 
 #: batches per length group: rows are sorted by length within groups of this many batches.
 GROUP_BATCHES = 50
+
+
+class BatchOptions(TypedDict, total=False):
+    """Keyword options of :meth:`EncodedTable.batches` (see :meth:`EncodedTable.batch_indices`)."""
+
+    generator: torch.Generator | None
+    drop_last: bool
+    group_by_length: bool
+    batch_tokens: int | None
+    order: Tensor | None
 
 
 @dataclass
@@ -103,19 +113,27 @@ class EncodedTable:
             return None
         return torch.stack([a.sum(dim=1) for a in attn]).sum(dim=0)
 
-    def batches(
+    def batches(self, batch_size: int, **options: Unpack[BatchOptions]) -> Iterator[Batch]:
+        """Yield the batches of :meth:`batch_indices` (same arguments)."""
+        for chunk in self.batch_indices(batch_size, **options):
+            yield self.take(chunk)
+
+    def batch_indices(
         self,
         batch_size: int,
         *,
         generator: torch.Generator | None = None,
         drop_last: bool = False,
         group_by_length: bool = False,
+        batch_tokens: int | None = None,
         order: Tensor | None = None,
-    ) -> Iterator[Batch]:
-        """Yield batches of rows ``order`` (all rows in order by default); shuffled with
-        ``generator`` when one is given (drawn by ``sampler`` across sources when there is
-        one). With ``group_by_length`` too, rows of similar length share a batch (see
-        :func:`length_groups`), so trimming each batch to its longest row saves the padding.
+    ) -> list[Tensor]:
+        """Row indices of each batch over rows ``order`` (all rows in order by default);
+        shuffled with ``generator`` when one is given (drawn by ``sampler`` across sources
+        when there is one). With ``group_by_length`` too, rows of similar length share a batch
+        of ``batch_size`` rows, or of up to ``batch_tokens`` padded pieces when that is given
+        (see :func:`length_groups`), so trimming each batch to its longest row saves the
+        padding.
         """
         if generator is not None and self.sampler is not None:
             order = self.sampler.order(generator)
@@ -123,15 +141,20 @@ class EncodedTable:
             order = torch.randperm(self.n_rows, generator=generator)
         elif order is None:
             order = torch.arange(self.n_rows)
-        lengths = self.lengths() if group_by_length and generator is not None else None
+        grouped = (group_by_length or batch_tokens is not None) and generator is not None
+        lengths = self.lengths() if grouped else None
         if lengths is not None and generator is not None:
-            chunks = length_groups(order, lengths, batch_size, generator)
+            chunks = length_groups(order, lengths, batch_size, generator, batch_tokens=batch_tokens)
         else:
             chunks = list(torch.split(order, batch_size))
-        if drop_last:
+        if drop_last and batch_tokens is None:
             chunks = [c for c in chunks if len(c) == batch_size]
-        for chunk in chunks:
-            yield self.take(chunk)
+        return chunks
+
+    def mean_length(self) -> float | None:
+        """Mean real tokens per row (see :meth:`lengths`), None without a text input."""
+        lengths = self.lengths()
+        return None if lengths is None or not len(lengths) else float(lengths.float().mean())
 
     def labelled_counts(self) -> dict[str, int]:
         """Number of labelled rows per task."""
@@ -139,15 +162,26 @@ class EncodedTable:
 
 
 def length_groups(
-    order: Tensor, lengths: Tensor, batch_size: int, generator: torch.Generator
+    order: Tensor,
+    lengths: Tensor,
+    batch_size: int,
+    generator: torch.Generator,
+    *,
+    batch_tokens: int | None = None,
 ) -> list[Tensor]:
     """Cut the shuffled rows ``order`` into batches of rows of similar length, in random order.
 
-    ``order`` is split into groups of :data:`GROUP_BATCHES` batches; each group is sorted by
-    length (longest first) and cut into batches, and the batches of the epoch are shuffled.
-    Every row still comes once per epoch, batches stay random in composition across epochs,
-    and only the last batch of the epoch can be short. This is the length-grouped sampling of
-    ``transformers``' ``group_by_length`` and AllenNLP's bucket iterator.
+    ``order`` is split into groups of :data:`GROUP_BATCHES` × ``batch_size`` rows; each group
+    is sorted by length (longest first) and cut into batches, and the batches of the epoch are
+    shuffled. Every row still comes once per epoch and batches stay random in composition
+    across epochs. This is the length-grouped sampling of ``transformers``'
+    ``group_by_length`` and AllenNLP's bucket iterator.
+
+    A batch holds ``batch_size`` rows (only the epoch's last batch can be short), or, with
+    ``batch_tokens``, as many rows as fit in that many padded pieces (rows × the longest row,
+    at least one row), as fairseq's ``max_tokens`` does: then every batch carries about the
+    same number of tokens, so a per-token loss weighs every token of the epoch alike instead
+    of favouring the tokens of short rows.
 
     Example:
         >>> g = torch.Generator().manual_seed(0)
@@ -155,14 +189,26 @@ def length_groups(
         >>> batches = length_groups(torch.randperm(6, generator=g), lengths, 2, g)
         >>> sorted(sorted(lengths[b].tolist()) for b in batches)
         [[1, 2], [3, 7], [8, 9]]
+        >>> batches = length_groups(torch.randperm(6, generator=g), lengths, 2, g, batch_tokens=9)
+        >>> sorted(sorted(lengths[b].tolist()) for b in batches)
+        [[1, 2, 3], [7], [8], [9]]
     """
     group = batch_size * GROUP_BATCHES
     batches: list[Tensor] = []
     for part in torch.split(order, group):
         ranked = part[torch.argsort(lengths[part], descending=True, stable=True)]
-        batches.extend(torch.split(ranked, batch_size))
+        if batch_tokens is None:
+            batches.extend(torch.split(ranked, batch_size))
+            continue
+        sizes = lengths[ranked].tolist()
+        start = 0
+        while start < len(sizes):
+            rows = max(1, batch_tokens // max(1, int(sizes[start])))
+            batches.append(ranked[start : start + rows])
+            start += rows
     if not batches:
         return []
-    last = batches.pop() if len(batches[-1]) < batch_size else None
+    short = batch_tokens is None and len(batches[-1]) < batch_size
+    last = batches.pop() if short else None
     shuffled = [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
     return [*shuffled, last] if last is not None else shuffled

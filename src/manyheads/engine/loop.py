@@ -53,15 +53,22 @@ def train_one_epoch(
     events: Events,
     device: torch.device,
     group_by_length: bool = False,
+    batch_tokens: int | None = None,
 ) -> tuple[Tensor, int]:
     """Train one epoch; return the mean training loss per task ``[T]`` and the next step.
 
-    With ``group_by_length``, each batch holds rows of similar length (text inputs)."""
+    With ``group_by_length``, each batch holds rows of similar length (text inputs); with
+    ``batch_tokens``, as many of them as fit in that many padded pieces."""
     model.train()
     total = torch.zeros(len(tasks), dtype=torch.float64)
     counts = torch.zeros(len(tasks), dtype=torch.float64)
     params = [p for p in model.parameters() if p.requires_grad]
-    batches = table.batches(batch_size, generator=generator, group_by_length=group_by_length)
+    batches = table.batches(
+        batch_size,
+        generator=generator,
+        group_by_length=group_by_length,
+        batch_tokens=batch_tokens,
+    )
     for batch in batches:
         batch = batch.to(device)
         set_lr(step)

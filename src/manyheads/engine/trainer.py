@@ -26,6 +26,7 @@ from manyheads.weighting.base import Weighting
 __all__ = ["OPTIMIZERS", "SCHEDULES", "TrainResult", "TrainSettings", "train_model"]
 
 OPTIMIZERS = ("adamw", "adam", "sgd")
+BATCH_BY = ("rows", "tokens")
 SCHEDULES = ("constant", "cosine", "step")
 
 
@@ -58,6 +59,10 @@ class TrainSettings:
         group_by_length: put rows of similar length (text inputs) in the same training batch,
             so that trimming each batch to its longest row saves most of the padding; batches
             are still drawn at random (see :func:`~manyheads.data.tensors.length_groups`).
+        batch_by: ``rows`` (``batch_size`` rows per batch) or ``tokens``: length-grouped
+            batches of about ``batch_size`` × the mean train row length in padded pieces, so
+            that every batch carries about as many tokens and a per-token loss (``tagging``)
+            weighs every token alike; implies ``group_by_length``.
         relations_every: every this many epochs, record the task relations (gradient cosine
             and conflict rate on the shared parameters, over up to 20 training batches) into
             ``task_relations_history.json`` of the run directory (None: never).
@@ -84,6 +89,7 @@ class TrainSettings:
     device: str = "cpu"
     relations_every: int | None = None
     group_by_length: bool = False
+    batch_by: str = "rows"
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -100,6 +106,10 @@ class TrainSettings:
                 raise InvalidParameterError(
                     f"The '{key}' setting must be an int >= 1. Got {value!r}."
                 )
+        if self.batch_by not in BATCH_BY:
+            raise InvalidParameterError(
+                f"The 'batch_by' setting must be one of {BATCH_BY}. Got {self.batch_by!r}."
+            )
         if not isinstance(self.group_by_length, bool):
             raise InvalidParameterError(
                 f"The 'group_by_length' setting must be true or false. "
@@ -160,6 +170,23 @@ def _optimizer(groups: list[dict[str, Any]], s: TrainSettings) -> torch.optim.Op
     if s.optimizer == "adam":
         return torch.optim.Adam(groups, lr=s.lr, weight_decay=s.weight_decay)
     return torch.optim.AdamW(groups, lr=s.lr, weight_decay=s.weight_decay)
+
+
+def _batch_tokens(s: TrainSettings, train: EncodedTable) -> int | None:
+    """The padded-piece budget of a batch (``batch_by: tokens``), else None; refuses length
+    grouping on a table without token sequences."""
+    mean = train.mean_length()
+    key = "batch_by" if s.batch_by == "tokens" else "group_by_length"
+    if (s.group_by_length or s.batch_by == "tokens") and mean is None:
+        raise InvalidParameterError(
+            f"The '{key}' setting needs token sequences (a text or tokens input read "
+            "by a sequence encoder: model.encoder cnn, bilstm, transformer or pretrained); this "
+            f"run's encoded inputs are {sorted(train.x)}. Remove train.{key} or set "
+            "model.encoder."
+        )
+    if s.batch_by != "tokens" or mean is None:
+        return None
+    return max(1, round(s.batch_size * mean))
 
 
 def lr_factor(step: int, *, steps_per_epoch: int, s: TrainSettings) -> float:
@@ -225,19 +252,18 @@ def train_model(
     completed epoch and ends with the same weights and metrics as an uninterrupted run.
     """
     s = settings
-    if s.group_by_length and train.lengths() is None:
-        raise InvalidParameterError(
-            "The 'group_by_length' setting needs token sequences (a text or tokens input read "
-            "by a sequence encoder: model.encoder cnn, bilstm, transformer or pretrained); this "
-            f"run's encoded inputs are {sorted(train.x)}. Remove train.group_by_length or set "
-            "model.encoder."
-        )
+    batch_tokens = _batch_tokens(s, train)
     device = s.resolve_device()
     model.to(device)
     method.to(device)
     optimizer = _optimizer(_param_groups(model, method, s), s)
     generator = torch.Generator().manual_seed(s.seed)
     steps_per_epoch = math.ceil(train.n_rows / s.batch_size)
+    if batch_tokens is not None:  # as many batches as a seeded draw of the epoch makes
+        draw = torch.Generator().manual_seed(s.seed)
+        steps_per_epoch = len(
+            train.batch_indices(s.batch_size, generator=draw, batch_tokens=batch_tokens)
+        )
     result = TrainResult()
     start_epoch, step, stale = 1, 0, 0
     best_state: dict[str, Tensor] | None = None
@@ -286,6 +312,7 @@ def train_model(
             events=events,
             device=device,
             group_by_length=s.group_by_length,
+            batch_tokens=batch_tokens,
         )
         method.end_epoch(train_losses.to(torch.float32))
         result.train_seconds += time.perf_counter() - began

@@ -37,6 +37,28 @@ def test_length_groups_take_every_row_once_and_cuts_the_padding() -> None:
     assert longest != sorted(longest, reverse=True)
 
 
+def test_token_budget_batches_carry_about_the_same_number_of_tokens() -> None:
+    g = torch.Generator().manual_seed(0)
+    lengths = torch.randint(1, 101, (2000,), generator=g)
+    budget = 16 * 50
+    batches = length_groups(torch.randperm(2000, generator=g), lengths, 16, g, batch_tokens=budget)
+    assert torch.equal(torch.cat(batches).sort().values, torch.arange(2000))
+    padded = sorted(int(lengths[b].max()) * len(b) for b in batches)
+    assert padded[-1] <= budget  # no row is longer than the budget here
+    # every batch but the last of each of the 3 groups is full to within one longest row
+    assert padded[3] > budget - 100
+    sizes = [len(b) for b in batches]  # while the rows per batch vary widely
+    assert min(sizes) <= 9
+    assert max(sizes) >= 50
+
+
+def test_a_row_longer_than_the_token_budget_gets_a_batch_of_its_own() -> None:
+    g = torch.Generator().manual_seed(0)
+    lengths = torch.tensor([50, 3, 3])
+    batches = length_groups(torch.arange(3), lengths, 2, g, batch_tokens=10)
+    assert sorted(len(b) for b in batches) == [1, 2]
+
+
 def test_length_groups_are_seeded_and_changes_between_epochs() -> None:
     lengths = torch.arange(1, 201)
 

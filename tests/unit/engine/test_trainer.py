@@ -48,7 +48,7 @@ def test_training_learns_the_toy_tasks(toy_frame: pd.DataFrame) -> None:
     ("architecture", "grouped"), [("hps", False), ("stl", False), ("hps", True)]
 )
 def test_resume_after_interruption_matches_an_uninterrupted_run(
-    toy_frame: pd.DataFrame, tmp_path: Path, architecture: str, grouped: bool
+    toy_frame: pd.DataFrame, tmp_path: Path, architecture: str, grouped: bool | str
 ) -> None:
     toy_frame.to_csv(tmp_path / "toy.csv", index=False)
     raw = {
@@ -68,7 +68,8 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(
             "epochs": 4,
             "batch_size": 64,
             "schedule": "cosine",
-            "group_by_length": grouped,
+            "group_by_length": grouped is True,
+            "batch_by": "tokens" if grouped == "tokens" else "rows",
         },
     }
     from manyheads.config.load import build_config
@@ -185,6 +186,10 @@ def test_lr_encoder_sets_the_encoders_rate_shared_or_not(architecture: str) -> N
 def test_group_by_length_needs_a_text_input(toy_frame: pd.DataFrame) -> None:
     with pytest.raises(InvalidParameterError, match=r"must be true or false\. Got 'yes'"):
         TrainSettings(group_by_length="yes")  # type: ignore[arg-type]
+    with pytest.raises(InvalidParameterError, match=r"The 'batch_by' setting must be one of"):
+        TrainSettings(batch_by="words")
+    with pytest.raises(InvalidParameterError, match=r"The 'batch_by' setting needs token seq"):
+        _fit(toy_frame, batch_by="tokens")
     with pytest.raises(
         InvalidParameterError,
         match=r"The 'group_by_length' setting needs token sequences \(a text or tokens input read "
