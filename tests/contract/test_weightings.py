@@ -16,7 +16,7 @@ import manyheads as mh
 from manyheads._api import train_config
 from manyheads._run import as_frame as _frame
 from manyheads._splits import Splits, split_frame
-from manyheads.aggregation import Aggregator
+from manyheads.aggregation import Aggregator, ColumnwiseAggregator
 from manyheads.weighting import Weighting, create_weighting, list_weightings
 
 NAMES = list_weightings()
@@ -106,7 +106,12 @@ REUSES_JACOBIAN = [
 
 
 def test_the_jacobian_methods_reuse_one_buffer() -> None:
-    assert sorted(REUSES_JACOBIAN) == ["db_mtl", "graddrop", "moco"]
+    assert sorted(REUSES_JACOBIAN) == ["db_mtl", "moco"]
+
+
+def test_graddrop_is_the_columnwise_method() -> None:
+    columnwise = [n for n in NAMES if isinstance(create_weighting(n, 2), ColumnwiseAggregator)]
+    assert columnwise == ["graddrop"]
 
 
 @pytest.mark.parametrize("name", REUSES_JACOBIAN)

@@ -12,7 +12,13 @@ from manyheads.aggregation._moco import MoCo
 from manyheads.aggregation._nash_mtl import NashMTL
 from manyheads.aggregation._pcgrad import PCGrad
 from manyheads.aggregation._upgrad import UPGrad
-from manyheads.aggregation.base import Aggregator, GramianAggregator
+from manyheads.aggregation.base import (
+    Aggregator,
+    ColumnwiseAggregator,
+    GramianAggregator,
+    JacobianTarget,
+    RunningJacobianAggregator,
+)
 
 __all__ = [
     "DBMTL",
@@ -21,12 +27,15 @@ __all__ = [
     "Aggregator",
     "AlignedMTL",
     "CAGrad",
+    "ColumnwiseAggregator",
     "FairGrad",
     "GradDrop",
     "GradVac",
     "GramianAggregator",
+    "JacobianTarget",
     "MoCo",
     "NashMTL",
     "PCGrad",
+    "RunningJacobianAggregator",
     "UPGrad",
 ]

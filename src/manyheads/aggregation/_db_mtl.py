@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import torch
 from torch import Tensor
 
 from manyheads.aggregation._lazy import LazyStateMixin
-from manyheads.aggregation.base import Aggregator
+from manyheads.aggregation.base import JacobianTarget, RunningJacobianAggregator
 from manyheads.errors import InvalidParameterError
 
 __all__ = ["DBMTL"]
 
 
-class DBMTL(LazyStateMixin, Aggregator):
+class DBMTL(LazyStateMixin, RunningJacobianAggregator):
     r"""Dual-balancing multi-task learning (Lin et al., 2023, "Dual-Balancing for Multi-Task
     Learning").
 
@@ -40,7 +38,6 @@ class DBMTL(LazyStateMixin, Aggregator):
         tensor([2., 2.])
     """
 
-    reuses_jacobian: ClassVar[bool] = True  # keeps no reference to its input
     _lazy_buffers = ("ema",)
     ema: Tensor
     step: Tensor
@@ -58,24 +55,37 @@ class DBMTL(LazyStateMixin, Aggregator):
         self.beta, self.beta_sigma, self.eps = float(beta), float(beta_sigma), float(eps)
         self.register_buffer("ema", torch.zeros(0))
         self.register_buffer("step", torch.zeros((), dtype=torch.long))
+        self._squares: Tensor | None = None  # the step's sums over the written blocks
         self.register_buffer("losses", torch.ones(n_tasks), persistent=False)
 
     def observe_losses(self, losses: Tensor) -> None:
         self.losses = losses.detach().clone()
 
-    def forward(self, grads: Tensor) -> Tensor:
+    def jacobian_target(self, n_params: int, like: Tensor) -> JacobianTarget:
+        # Eq. 4 is the engine's write, ema <- beta_k ema + (1 - beta_k) J_t / (L_t + eps),
+        # fused into the matrix products that compute J (the first step starts the EMA at
+        # it); the row norms are summed per written block, in cache.
         self.step.add_(1)
-        inverse = 1.0 / (self.losses.to(grads) + self.eps)  # ∇ log(L + ε) = g / (L + ε)
-        if self.ema.shape != grads.shape:
-            self.ema = grads.detach() * inverse.unsqueeze(1)
-        else:
-            beta = self.beta / float(self.step) ** self.beta_sigma
-            scale = ((1.0 - beta) * inverse).unsqueeze(1)  # [T, 1]: no [T, P] temporary
-            self.ema.mul_(beta).addcmul_(grads.detach(), scale.expand_as(grads))
-        ema: Tensor = self.ema
-        norms = ema.norm(dim=1)  # [T]
+        inverse = 1.0 / (self.losses.to(like) + self.eps)  # ∇ log(L + ε) = g / (L + ε)
+        squares = like.new_zeros(self.n_tasks)
+        self._squares = squares
+
+        def visit(block: Tensor, start: int) -> None:
+            del start
+            squares.add_(torch.linalg.vecdot(block, block))
+
+        if self.ema.shape != (self.n_tasks, n_params) or self.ema.dtype != like.dtype:
+            self.ema = like.new_empty(self.n_tasks, n_params)
+            return JacobianTarget(self.ema, 0.0, inverse, visit)
+        beta = self.beta / float(self.step) ** self.beta_sigma
+        return JacobianTarget(self.ema, beta, (1.0 - beta) * inverse, visit)
+
+    def aggregate_target(self, target: JacobianTarget) -> Tensor:
+        if self._squares is None:
+            raise RuntimeError("DBMTL.aggregate_target needs jacobian_target() first")
+        norms = self._squares.clamp(min=0.0).sqrt()  # [T]
         scale = torch.where(norms > 0, norms.max() / norms.clamp(min=1e-30), 0.0)
-        update: Tensor = scale @ ema
+        update: Tensor = scale.to(target.buffer.dtype) @ target.buffer
         return update
 
     def reset(self) -> None:

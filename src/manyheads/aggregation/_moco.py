@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from manyheads.aggregation._lazy import LazyStateMixin
-from manyheads.aggregation.base import Aggregator
+from manyheads.aggregation.base import JacobianTarget, RunningJacobianAggregator
 from manyheads.errors import InvalidParameterError
 
 __all__ = ["MoCo", "project_simplex"]
@@ -29,7 +29,7 @@ def project_simplex(v: Tensor) -> Tensor:
     return (v - theta).clamp(min=0.0)
 
 
-class MoCo(LazyStateMixin, Aggregator):
+class MoCo(LazyStateMixin, RunningJacobianAggregator):
     r"""MoCo (Fernando et al., ICLR 2023, "Mitigating Gradient Bias in Multi-objective Learning:
     A Provably Convergent Approach").
 
@@ -56,7 +56,6 @@ class MoCo(LazyStateMixin, Aggregator):
     """
 
     supports_rep_grad: ClassVar[bool] = False
-    reuses_jacobian: ClassVar[bool] = True  # keeps no reference to its input
     _lazy_buffers = ("y",)
     y: Tensor
     lambd: Tensor
@@ -84,23 +83,38 @@ class MoCo(LazyStateMixin, Aggregator):
         self.register_buffer("y", torch.zeros(0))
         self.register_buffer("lambd", torch.full((n_tasks,), 1.0 / n_tasks))
         self.register_buffer("step", torch.zeros((), dtype=torch.long))
+        self._pending: tuple[Tensor, Tensor, Tensor] | None = (
+            None  # the step's sums over the written blocks
+        )
 
-    def forward(self, grads: Tensor) -> Tensor:
+    def jacobian_target(self, n_params: int, like: Tensor) -> JacobianTarget:
+        # Eq. 9 is the engine's write, y <- (1 - beta_k) y + beta_k J, fused into the matrix
+        # products that compute J. The weight step needs only Y Yᵀ λ and diag(Y Yᵀ), not the
+        # T x T Gramian (T² P multiply-adds): per written block, u = Yᵀλ and Y u, in cache.
         self.step.add_(1)
-        k = float(self.step)
-        beta = self.beta / k**self.beta_sigma
-        gamma = self.gamma / k**self.gamma_sigma
-        if self.y.shape != grads.shape:
-            self.y = torch.zeros_like(grads)
-        y: Tensor = self.y
-        y.mul_(1.0 - beta).add_(grads.detach(), alpha=beta)  # [T, P], in place
-        gram = y @ y.T
-        gram = gram / gram.diagonal().max().clamp(min=torch.finfo(gram.dtype).tiny)
-        eye = torch.eye(self.n_tasks, device=grads.device, dtype=grads.dtype)
-        lambd = self.lambd.to(grads.dtype)
-        lambd = project_simplex(lambd - gamma * (gram + self.rho * eye) @ lambd)
+        beta = self.beta / float(self.step) ** self.beta_sigma
+        if self.y.shape != (self.n_tasks, n_params) or self.y.dtype != like.dtype:
+            self.y = like.new_zeros(self.n_tasks, n_params)
+        lambd = self.lambd.to(like.dtype)
+        gram_lambd, diagonal = like.new_zeros(self.n_tasks), like.new_zeros(self.n_tasks)
+        self._pending = (lambd, gram_lambd, diagonal)
+
+        def visit(block: Tensor, start: int) -> None:
+            del start
+            gram_lambd.addmv_(block, lambd @ block)  # Y (Yᵀ λ)
+            diagonal.add_(torch.linalg.vecdot(block, block))  # ||y_t||²
+
+        return JacobianTarget(self.y, 1.0 - beta, like.new_full((self.n_tasks,), beta), visit)
+
+    def aggregate_target(self, target: JacobianTarget) -> Tensor:
+        if self._pending is None:
+            raise RuntimeError("MoCo.aggregate_target needs jacobian_target() first")
+        lambd, gram_lambd, diagonal = self._pending
+        scale = diagonal.max().clamp(min=torch.finfo(diagonal.dtype).tiny)  # largest ||y_t||²
+        gamma = self.gamma / float(self.step) ** self.gamma_sigma
+        lambd = project_simplex(lambd - gamma * (gram_lambd / scale + self.rho * lambd))
         self.lambd.copy_(lambd)
-        return lambd @ y
+        return lambd @ target.buffer
 
     def reset(self) -> None:
         self.y = torch.zeros(0, device=self.lambd.device)

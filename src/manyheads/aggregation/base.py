@@ -14,12 +14,22 @@ Two small extensions of the contract, both checked by the engine:
   (DB-MTL differentiates ``log L_t``).
 * :class:`GramianAggregator` methods need only the Gramian ``G = J Jᵀ`` and return
   ``wᵀ J`` for task weights ``w = weights(G)``.
+* A method that keeps a running ``[T, P]`` matrix (MoCo's tracked Jacobian, DB-MTL's gradient
+  EMA) names it in :meth:`Aggregator.jacobian_target`: the engine then writes the step's
+  Jacobian straight into it, ``buffer ← keep · buffer + scale_t · J_t``, inside the matrix
+  products that compute ``J`` (no separate ``[T, P]`` Jacobian, no separate blend), and shows
+  each written column block to the method's ``visit`` while the block is in cache (row norms,
+  ``Y Yᵀ λ``: no extra pass over ``[T, P]``). :meth:`Aggregator.aggregate_target` then finishes
+  the step.
+* :class:`ColumnwiseAggregator` methods (GradDrop) decide each coordinate from its own column
+  of ``J``: the engine streams ``J`` in column blocks and never holds ``[T, P]``.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
@@ -27,7 +37,51 @@ from torch import Tensor, nn
 
 from manyheads.errors import InvalidParameterError
 
-__all__ = ["Aggregator", "GramianAggregator", "solve_active"]
+__all__ = [
+    "Aggregator",
+    "ColumnwiseAggregator",
+    "GramianAggregator",
+    "JacobianTarget",
+    "RunningJacobianAggregator",
+    "blend_into",
+    "solve_active",
+]
+
+
+@dataclass(frozen=True)
+class JacobianTarget:
+    """Where the engine writes a step's Jacobian: ``buffer ← keep · buffer + scale[:, None] · J``.
+
+    Attributes:
+        buffer: ``[T, P]``, kept by the aggregator across steps. With ``keep == 0`` its old
+            content is ignored (it may hold anything, NaN included).
+        keep: the factor of the old content that stays.
+        scale: ``[T]``, the factor of each task's new row.
+        visit: called as ``visit(block, start)`` with every written ``[T, n]`` column block of
+            ``buffer`` (columns ``start .. start + n``) right after it is written, while it is
+            in cache; the blocks cover the columns once, in no particular order.
+    """
+
+    buffer: Tensor
+    keep: float
+    scale: Tensor
+    visit: Callable[[Tensor, int], None] | None = None
+
+
+def blend_into(target: JacobianTarget, grads: Tensor) -> None:
+    """Write ``grads`` [T, n] into ``target.buffer`` [T, n] as the target asks (no visit).
+
+    Example:
+        >>> buffer = torch.full((2, 1), float("nan"))
+        >>> blend_into(JacobianTarget(buffer, 0.0, torch.tensor([1.0, 2.0])), torch.ones(2, 1))
+        >>> buffer.flatten().tolist()
+        [1.0, 2.0]
+    """
+    scale = target.scale.to(grads.dtype).unsqueeze(1)
+    if target.keep == 0.0:  # the old content may be garbage: overwrite, never multiply it
+        torch.mul(grads, scale, out=target.buffer)
+    else:
+        target.buffer.mul_(target.keep).addcmul_(grads, scale.expand_as(grads))
 
 
 class Aggregator(nn.Module, ABC):
@@ -89,6 +143,31 @@ class Aggregator(nn.Module, ABC):
     def forward(self, grads: Tensor) -> Tensor:
         """The update ``[P]`` from per-task gradients ``[T, P]``."""
 
+    def jacobian_target(self, n_params: int, like: Tensor) -> JacobianTarget | None:
+        """Where the engine should write this step's ``[T, n_params]`` Jacobian, or None.
+
+        None (the default unless ``reuses_jacobian``): the engine passes a fresh tensor to
+        :meth:`forward`. With ``reuses_jacobian`` one buffer, kept on the aggregator (not saved),
+        is overwritten every step. Called once per step, just before the write, so a method
+        may advance its step counter here.
+        """
+        if not self.reuses_jacobian:
+            return None
+        shape = (self.n_tasks, n_params)
+        buffer: Tensor | None = getattr(self, "_jacobian_buffer", None)
+        if buffer is None or (buffer.shape, buffer.dtype, buffer.device) != (
+            shape,
+            like.dtype,
+            like.device,
+        ):
+            buffer = like.new_empty(shape)
+            object.__setattr__(self, "_jacobian_buffer", buffer)  # not a buffer: never saved
+        return JacobianTarget(buffer, 0.0, like.new_ones(self.n_tasks))
+
+    def aggregate_target(self, target: JacobianTarget) -> Tensor:
+        """The update ``[P]`` once the engine has written (and visited) ``target``."""
+        return self(target.buffer)
+
     def observe_losses(self, losses: Tensor) -> None:
         """Called by the engine with the step's detached losses ``[T]`` before aggregating."""
         del losses
@@ -116,6 +195,52 @@ class GramianAggregator(Aggregator):
         gramian = grads @ grads.T  # [T, T]
         weights = self.weights(gramian).to(grads.dtype)
         return weights @ grads
+
+
+class RunningJacobianAggregator(Aggregator):
+    """An aggregator that keeps a running ``[T, P]`` matrix the engine writes the Jacobian into.
+
+    Subclasses implement :meth:`jacobian_target` (the matrix, how to blend the step's Jacobian
+    into it, what to accumulate per block) and :meth:`aggregate_target`; :meth:`forward` does
+    the same on a materialised Jacobian, so both paths are one method.
+    """
+
+    reuses_jacobian: ClassVar[bool] = True  # keeps no reference to its input
+
+    @abstractmethod
+    def jacobian_target(self, n_params: int, like: Tensor) -> JacobianTarget: ...
+
+    @abstractmethod
+    def aggregate_target(self, target: JacobianTarget) -> Tensor: ...
+
+    def forward(self, grads: Tensor) -> Tensor:
+        target = self.jacobian_target(grads.shape[1], grads)
+        blend_into(target, grads.detach())
+        if target.visit is not None:
+            target.visit(target.buffer, 0)
+        return self.aggregate_target(target)
+
+
+class ColumnwiseAggregator(Aggregator):
+    """An aggregator whose update at each coordinate reads only that coordinate's column of ``J``.
+
+    The engine calls :meth:`begin` once per step, then :meth:`combine` on column blocks of the
+    Jacobian in any order, so that ``[T, P]`` is never held (each block lives in cache).
+    Per-step randomness is drawn in :meth:`begin` for all ``P`` coordinates at once, so the
+    result does not depend on the blocks.
+    """
+
+    def begin(self, n_params: int, like: Tensor) -> None:
+        """Start a step over ``n_params`` coordinates (``like`` gives dtype and device)."""
+        del n_params, like
+
+    @abstractmethod
+    def combine(self, columns: Tensor, start: int) -> Tensor:
+        """The update ``[n]`` of the columns ``[T, n]`` at coordinates ``start .. start + n``."""
+
+    def forward(self, grads: Tensor) -> Tensor:
+        self.begin(grads.shape[1], grads)
+        return self.combine(grads, 0)
 
 
 def solve_active(

@@ -120,6 +120,19 @@ def test_graddrop_keeps_one_sign_per_coordinate_and_leak_one_is_the_sum() -> Non
     assert torch.allclose(GradDrop(3, leak=1.0)(grads), grads.sum(0))
 
 
+@pytest.mark.parametrize(("positive", "negative", "purity"), [(1.0, -3.0, 0.25), (3.0, -1.0, 0.75)])
+def test_graddrop_keeps_the_positive_sign_with_probability_the_sign_purity(
+    positive: float, negative: float, purity: float
+) -> None:
+    # Eq. 1: P = (1 + sum g / sum |g|) / 2; the positive side is kept when P > U, U ~ U(0, 1).
+    n = 200_000
+    grads = torch.tensor([[positive], [negative]]).expand(2, n).contiguous()
+    update = GradDrop(2, seed=3)(grads)
+    assert set(update.unique().tolist()) == {positive, negative}
+    share = float((update == positive).double().mean())
+    assert abs(share - purity) < 4 * (purity * (1 - purity) / n) ** 0.5  # 4 standard errors
+
+
 def test_gradvac_leaves_gradients_above_their_targets_alone() -> None:
     grads = torch.tensor([[1.0, 0.2], [0.3, 1.0]])
     method = GradVac(2)
