@@ -5,6 +5,7 @@
     python bench/multimnist.py --n-train 2000 --n-test 500 --epochs 1 --seeds 0   # quick check
     python bench/multimnist.py --weightings all                                   # every method
     python bench/multimnist.py --merge seeds01.json seed2.json                    # one table
+    python bench/multimnist.py --weightings ew --no-stl --json ew.json   # stl is in another report
 
 Every run trains on the dataset's train split (54,000 overlaid pairs), selects the epoch with the
 lowest validation loss (6,000 pairs held out of train) and reports left/right test accuracy
@@ -165,6 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=None, help="seconds before stopping")
     parser.add_argument("--json", default=None, help="write the results to this file")
     parser.add_argument(
+        "--no-stl",
+        action="store_true",
+        help="do not add the stl baseline (merge with a report that has it, for Δm%%)",
+    )
+    parser.add_argument(
         "--merge",
         nargs="+",
         default=None,
@@ -185,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.weightings == "all"
         else args.weightings.split(",")
     )
-    if "stl" not in names:
+    if "stl" not in names and not args.no_stl:
         names.insert(0, "stl")  # the Δm% baseline
     jobs = [
         {
