@@ -22,6 +22,7 @@ import argparse
 import json
 import statistics
 import time
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -198,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"unknown encoder(s) {unknown}; this benchmark has {', '.join(SETUPS)}")
     data = load_dataset("uner-en-ewt", limit=args.limit)
     rows: list[dict[str, Any]] = []
-    if args.resume and args.json:
+    if args.resume and args.json and Path(args.json).exists():  # a first run starts it
         with open(args.json) as fh:
             rows = json.load(fh)["runs"]
     done = {(r["encoder"], r["architecture"], r["seed"]) for r in rows}
