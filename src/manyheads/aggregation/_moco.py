@@ -83,9 +83,8 @@ class MoCo(LazyStateMixin, RunningJacobianAggregator):
         self.register_buffer("y", torch.zeros(0))
         self.register_buffer("lambd", torch.full((n_tasks,), 1.0 / n_tasks))
         self.register_buffer("step", torch.zeros((), dtype=torch.long))
-        self._pending: tuple[Tensor, Tensor, Tensor] | None = (
-            None  # the step's sums over the written blocks
-        )
+        # the step's weights and sums over the written blocks: (λ, Y Yᵀ λ, diag Y Yᵀ)
+        self._pending: tuple[Tensor, Tensor, Tensor] | None = None
 
     def jacobian_target(self, n_params: int, like: Tensor) -> JacobianTarget:
         # Eq. 9 is the engine's write, y <- (1 - beta_k) y + beta_k J, fused into the matrix

@@ -113,6 +113,26 @@ def test_moco_tracks_its_jacobian_in_one_buffer_and_graddrop_holds_none() -> Non
     assert not hasattr(graddrop, "_jacobian_buffer")
 
 
+class _ReusingMean(_Mean):
+    reuses_jacobian = True
+
+
+def test_an_aggregator_that_reuses_the_jacobian_gets_one_buffer_and_the_same_update() -> None:
+    model, _ = _model_and_losses()
+    reusing, fresh = _ReusingMean(2), _Mean(2)
+    pointers = set()
+    for x in _steps(model, 3):
+        model.zero_grad()
+        backward(_losses(model, x), model, fresh)
+        expected = [p.grad.clone() for p in model.shared_parameters()]
+        model.zero_grad()
+        backward(_losses(model, x), model, reusing)
+        pointers.add(reusing._jacobian_buffer.data_ptr())
+        for p, g in zip(model.shared_parameters(), expected, strict=True):
+            torch.testing.assert_close(p.grad, g, rtol=0, atol=0)
+    assert len(pointers) == 1
+
+
 def test_mean_aggregator_equals_half_the_summed_gradient_on_shared_params() -> None:
     model, losses = _model_and_losses()
     backward(losses, model, _Mean(2))
