@@ -211,7 +211,9 @@ class RunningJacobianAggregator(Aggregator):
     def jacobian_target(self, n_params: int, like: Tensor) -> JacobianTarget: ...
 
     @abstractmethod
-    def aggregate_target(self, target: JacobianTarget) -> Tensor: ...
+    def aggregate_target(self, target: JacobianTarget) -> Tensor:
+        """The update ``[P]``: a new tensor, not a view of any state (the engine keeps it as
+        the ``.grad`` of the shared parameters)."""
 
     def forward(self, grads: Tensor) -> Tensor:
         target = self.jacobian_target(grads.shape[1], grads)
@@ -235,12 +237,15 @@ class ColumnwiseAggregator(Aggregator):
         del n_params, like
 
     @abstractmethod
-    def combine(self, columns: Tensor, start: int) -> Tensor:
-        """The update ``[n]`` of the columns ``[T, n]`` at coordinates ``start .. start + n``."""
+    def combine(self, columns: Tensor, start: int, out: Tensor) -> None:
+        """Write the update of the columns ``[T, n]`` at coordinates ``start .. start + n``
+        into ``out`` ``[n]`` (``columns`` may be scratch memory: keep no reference to it)."""
 
     def forward(self, grads: Tensor) -> Tensor:
         self.begin(grads.shape[1], grads)
-        return self.combine(grads, 0)
+        update = grads.new_empty(grads.shape[1])
+        self.combine(grads, 0, update)
+        return update
 
 
 def solve_active(

@@ -37,6 +37,7 @@ from manyheads.aggregation.base import (
     ColumnwiseAggregator,
     GramianAggregator,
     JacobianTarget,
+    RunningJacobianAggregator,
     blend_into,
 )
 from manyheads.architectures.base import Features, MTLModel
@@ -219,7 +220,7 @@ def columnwise_update(
                 columns = block.dense
             else:
                 columns = losses.new_zeros(n_tasks, n)
-            update[block.start : block.stop] = method.combine(columns, block.start)
+            method.combine(columns, block.start, update[block.start : block.stop])
     return update
 
 
@@ -352,12 +353,17 @@ def _features(features: Features | None) -> list[Tensor]:
     return [f for f in items if f.requires_grad]
 
 
-def _write_grads(params: list[nn.Parameter], update: Tensor) -> None:
+def _write_grads(params: list[nn.Parameter], update: Tensor, *, owned: bool = False) -> None:
+    """Add ``update`` [P] to the ``.grad`` of ``params``; ``owned``: no one else holds
+    ``update``, so an empty ``.grad`` may become a view of it instead of a copy."""
     offset = 0
     for p in params:
         n = p.numel()
         piece = update[offset : offset + n].view_as(p)
-        p.grad = piece.clone() if p.grad is None else p.grad + piece
+        if p.grad is None:
+            p.grad = piece if owned else piece.clone()
+        else:
+            p.grad = p.grad + piece
         offset += n
 
 
@@ -472,9 +478,10 @@ def backward(
             weights = method.weights(shared_gramian(losses, shared)).to(losses.dtype).detach()
             torch.autograd.backward((weights * losses).sum(), inputs=shared, retain_graph=True)
         elif isinstance(method, ColumnwiseAggregator):
-            _write_grads(shared, columnwise_update(losses, shared, method))
-        else:
-            _write_grads(shared, _jacobian_update(losses, shared, method))
+            _write_grads(shared, columnwise_update(losses, shared, method), owned=True)
+        else:  # a running-Jacobian method's update is a fresh tensor (its contract)
+            owned = isinstance(method, RunningJacobianAggregator)
+            _write_grads(shared, _jacobian_update(losses, shared, method), owned=owned)
         if penalty is not None and penalty.requires_grad:
             grads = torch.autograd.grad(penalty, shared, retain_graph=True, allow_unused=True)
             for p, g in zip(shared, grads, strict=True):

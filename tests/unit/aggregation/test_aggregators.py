@@ -112,12 +112,23 @@ def test_aligned_mtl_update_has_equal_components_on_orthogonal_gradients() -> No
     assert torch.allclose(update, torch.tensor([0.5, 0.5]))
 
 
-def test_graddrop_keeps_one_sign_per_coordinate_and_leak_one_is_the_sum() -> None:
-    grads = _conflicting(3, 200)
-    update = GradDrop(3)(grads)
+@pytest.mark.parametrize("n_tasks", [1, 2, 3, 6])  # row-by-row sums up to 4 tasks, then reductions
+def test_graddrop_keeps_one_sign_per_coordinate_and_leak_one_is_the_sum(n_tasks: int) -> None:
+    grads = _conflicting(n_tasks, 2000)
+    update = GradDrop(n_tasks)(grads)
     positive, negative = grads.clamp(min=0).sum(0), grads.clamp(max=0).sum(0)
     assert torch.all(torch.isclose(update, positive) | torch.isclose(update, negative))
-    assert torch.allclose(GradDrop(3, leak=1.0)(grads), grads.sum(0))
+    if n_tasks > 1:  # both sides occur
+        assert bool(torch.isclose(update, positive).any() and torch.isclose(update, negative).any())
+    assert torch.allclose(GradDrop(n_tasks, leak=1.0)(grads), grads.sum(0))
+
+
+def test_graddrop_leak_mixes_the_sum_into_the_kept_side() -> None:
+    # Σ_t (ℓ + (1 - ℓ) M_t) g_t = ℓ Σ g + (1 - ℓ) kept, with the same draws for the same seed
+    grads = _conflicting(3, 500)
+    kept = GradDrop(3, seed=5)(grads)
+    mixed = GradDrop(3, leak=0.3, seed=5)(grads)
+    assert torch.allclose(mixed, 0.3 * grads.sum(0) + 0.7 * kept)
 
 
 @pytest.mark.parametrize(("positive", "negative", "purity"), [(1.0, -3.0, 0.25), (3.0, -1.0, 0.75)])
