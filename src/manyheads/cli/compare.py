@@ -13,7 +13,7 @@ __all__ = ["add_parser", "run"]
 def add_parser(subparsers: Any) -> None:
     """Register the ``compare`` subcommand."""
     p: argparse.ArgumentParser = subparsers.add_parser(
-        "compare", help="train architectures × weightings × seeds and report Δm% vs stl"
+        "compare", help="train architectures × weightings × seeds and report Δm%% vs stl"
     )
     add_config_args(p)
     p.add_argument(
