@@ -13,7 +13,10 @@ trainer's AdamW param groups, one call per step on a one-batch table. Plain: the
 pooling, two ``nn.Linear`` heads, summed cross-entropy, ``torch.optim.AdamW``. Both see the same
 batches (tokenised beforehand, padded to the batch's longest row, at most ``--max-length``
 pieces), timed in alternation in one process; ``ratio`` is manyheads' median over plain's
-(target <= 1.1).
+(target <= 1.1). With ``--precision bf16`` both loops run their forward under bfloat16 autocast
+(``train.precision: bf16``; the plain loop wraps its forward in ``torch.autocast`` the same way),
+and manyheads' float32 step is timed in the same alternation, so ``bf16_speedup`` is its float32
+time over its bfloat16 time.
 
 (b) **Inference.** Rows per second of the multi-task model above against the T = 2 single-task
 models it replaces (the same network with one head each), run one after the other on the same
@@ -98,7 +101,11 @@ def manyheads_model(pre: TablePreprocessor, tasks: list[Task], max_length: int) 
 
 
 def manyheads_step(
-    pre: TablePreprocessor, tables: list[EncodedTable], batch_size: int, max_length: int
+    pre: TablePreprocessor,
+    tables: list[EncodedTable],
+    batch_size: int,
+    max_length: int,
+    precision: str = "fp32",
 ) -> Step:
     """One manyheads training step per call: ``train_one_epoch`` on the next one-batch table."""
     model = manyheads_model(pre, pre.tasks, max_length)
@@ -125,6 +132,7 @@ def manyheads_step(
             clip_norm=None,
             events=Events(),
             device=torch.device("cpu"),
+            precision=precision,
         )
         calls[0] += 1
 
@@ -162,7 +170,10 @@ def plain_batches(texts: list[list[str]], max_length: int) -> list[dict[str, Ten
 
 
 def plain_step(
-    batches: list[dict[str, Tensor]], labels: list[list[Tensor]], widths: list[int]
+    batches: list[dict[str, Tensor]],
+    labels: list[list[Tensor]],
+    widths: list[int],
+    precision: str = "fp32",
 ) -> Step:
     model = PlainModel(widths)
     optimizer = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=0.0)
@@ -172,9 +183,11 @@ def plain_step(
         k = calls[0] % len(batches)
         model.train()
         optimizer.zero_grad(set_to_none=True)
-        outputs = model(batches[k]["input_ids"], batches[k]["attention_mask"])
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+            outputs = model(batches[k]["input_ids"], batches[k]["attention_mask"])
         loss = sum(
-            nn.functional.cross_entropy(o, y) for o, y in zip(outputs, labels[k], strict=True)
+            nn.functional.cross_entropy(o.float(), y)
+            for o, y in zip(outputs, labels[k], strict=True)
         )
         assert isinstance(loss, Tensor)
         loss.backward()  # type: ignore[no-untyped-call]
@@ -206,11 +219,16 @@ def training(frame: pd.DataFrame, args: argparse.Namespace) -> dict[str, Any]:
         assert torch.equal(ids[:, :width], theirs["input_ids"]), "tokenisations differ"
     labels = [[t.y[name] for name in TASKS] for t in tables]
     widths = [get_kind(t.type).out_dim(pre.task_states_[t.name]) for t in pre.tasks]
-    mine_s, plain_s = interleaved(
-        [manyheads_step(pre, tables, size, args.max_length), plain_step(batches, labels, widths)],
-        args.steps,
-    )
-    return {
+    steps = [
+        manyheads_step(pre, tables, size, args.max_length, args.precision),
+        plain_step(batches, labels, widths, args.precision),
+    ]
+    if args.precision == "bf16":  # manyheads' float32 step in the same alternation
+        steps.append(manyheads_step(pre, tables, size, args.max_length))
+    times = interleaved(steps, args.steps)
+    mine_s, plain_s = times[:2]
+    out = {
+        "precision": args.precision,
         "batch_size": size,
         "max_length": args.max_length,
         "mean_pieces": round(float(table.x[f"attn:{TEXT}"].sum(1).float().mean()), 1),
@@ -218,6 +236,10 @@ def training(frame: pd.DataFrame, args: argparse.Namespace) -> dict[str, Any]:
         "plain_ms": round(plain_s * 1e3, 1),
         "ratio": round(mine_s / plain_s, 3),
     }
+    if args.precision == "bf16":
+        out["manyheads_fp32_ms"] = round(times[2] * 1e3, 1)
+        out["bf16_speedup"] = round(times[2] / mine_s, 3)
+    return out
 
 
 def inference(frame: pd.DataFrame, args: argparse.Namespace) -> dict[str, Any]:
@@ -256,8 +278,17 @@ def markdown(report: dict[str, Any]) -> str:
             "|---|---:|---:|",
             f"| manyheads (`train_one_epoch`) | {t['manyheads_ms']} | {t['ratio']} |",
             f"| plain transformers + PyTorch | {t['plain_ms']} | 1.0 |",
+            *(
+                [
+                    f"| manyheads in float32 | {t['manyheads_fp32_ms']} | bf16 speedup "
+                    f"{t['bf16_speedup']} |"
+                ]
+                if "bf16_speedup" in t
+                else []
+            ),
             "",
-            f"(batch {t['batch_size']}, max_length {t['max_length']}, "
+            f"(precision {t.get('precision', 'fp32')}, batch {t['batch_size']}, "
+            f"max_length {t['max_length']}, "
             f"{t['mean_pieces']} pieces per row on average)",
             "",
             f"| inference, {i['rows']} rows | rows / s | speedup |",
@@ -278,6 +309,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-length", type=int, default=64, help="pieces kept per review")
     parser.add_argument("--rows", type=int, default=256, help="rows of the inference test")
     parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
+    parser.add_argument(
+        "--precision", default="fp32", choices=("fp32", "bf16"), help="training forward dtype"
+    )
     parser.add_argument("--json", default=None, help="write the results to this file")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     args = parser.parse_args(argv)

@@ -69,6 +69,7 @@ def run_one(data: Any, encoder: str, architecture: str, seed: int, args: Any) ->
         eval_batch_size=256,
         group_by_length=args.group_by_length,
         batch_by=args.batch_by,
+        precision=args.precision,
         **settings,
     )
     assert run.metrics is not None
@@ -172,6 +173,12 @@ def _parser() -> argparse.ArgumentParser:
         choices=("rows", "tokens"),
         help="tokens: length-grouped batches of about batch-size x mean length pieces",
     )
+    parser.add_argument(
+        "--precision",
+        default="fp32",
+        choices=("fp32", "bf16"),
+        help="bf16: the training forward under bfloat16 autocast (train.precision)",
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
     parser.add_argument("--json", default=None, help="write the results to this file")
     parser.add_argument("--markdown", default=None, help="print the table of a saved JSON")
@@ -225,6 +232,7 @@ def _write(args: argparse.Namespace, rows: list[dict[str, Any]]) -> dict[str, An
         "monitor": args.monitor,
         "group_by_length": args.group_by_length,
         "batch_by": args.batch_by,
+        "precision": args.precision,
         "runs": rows,
         "summary": summarise(rows),
     }

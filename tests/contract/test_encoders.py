@@ -226,8 +226,10 @@ def test_save_load_gives_identical_outputs(name: str, tmp_path: Path) -> None:
         torch.testing.assert_close(fresh(case.x), enc(case.x), rtol=0, atol=0)
 
 
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
 @pytest.mark.parametrize("name", list_encoders())
-def test_one_step_lowers_the_loss(name: str) -> None:
+def test_one_step_lowers_the_loss(name: str, precision: str) -> None:
+    # bf16: `train.precision: bf16`, the forward under bfloat16 autocast, weights float32
     _needs_extra(name)
     case, enc = make_case(name), build(name)
     torch.manual_seed(0)
@@ -235,11 +237,17 @@ def test_one_step_lowers_the_loss(name: str) -> None:
     params = [p for p in [*enc.parameters(), *head.parameters()] if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=case.lr)
     y = labels(N_ROWS)
-    before = nn.functional.cross_entropy(head(pooled(enc(case.x))), y)
+
+    def loss() -> Tensor:
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+            logits = head(pooled(enc(case.x)))
+        return nn.functional.cross_entropy(logits.float(), y)
+
+    before = loss()
     before.backward()  # type: ignore[no-untyped-call]
+    assert all(p.grad is not None and p.grad.dtype == torch.float32 for p in params)
     optimizer.step()
-    after = nn.functional.cross_entropy(head(pooled(enc(case.x))), y)
-    assert after.item() < before.item()
+    assert loss().item() < before.item()
 
 
 # -- text encoders: token-level output under every architecture -------------------------------

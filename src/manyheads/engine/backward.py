@@ -112,11 +112,13 @@ def _jacobian_blocks(losses: Tensor, params: list[nn.Parameter]) -> tuple[int, l
             stop = min(rows, r + step)
             blocks.append(_Block(start + r * width, start + stop * width, delta[:, :, r:stop], a))
         start = offsets[id(bias)]
-        blocks.append(_Block(start, start + bias.numel(), dense=delta.sum(dim=1)))  # [T, out]
+        bias_rows = delta.sum(dim=1, dtype=losses.dtype)  # [T, out]
+        blocks.append(_Block(start, start + bias.numel(), dense=bias_rows))
         written.update((id(weight), id(bias)))
     for param, grad in rest:
         start = offsets[id(param)]
-        blocks.append(_Block(start, start + param.numel(), dense=grad.reshape(n_tasks, -1)))
+        dense = grad.reshape(n_tasks, -1).to(losses.dtype)
+        blocks.append(_Block(start, start + param.numel(), dense=dense))
         written.add(id(param))
     for param in params:  # unused this step: zero columns
         if id(param) not in written:
@@ -129,8 +131,9 @@ def _write_block(block: _Block, target: JacobianTarget, scaled: bool) -> None:
     dst = target.buffer
     if block.delta is not None and block.inputs is not None:
         n_tasks, batch, rows = block.delta.shape
-        delta = block.delta * target.scale.view(-1, 1, 1) if scaled else block.delta
-        a = block.inputs
+        delta = block.delta.to(dst.dtype)  # bf16 under autocast: the Jacobian is float32
+        delta = delta * target.scale.view(-1, 1, 1) if scaled else delta
+        a = block.inputs.to(dst.dtype)
         # [T, r, in] (+)= δᵀ a for every task in one batched GEMM; beta 0 ignores the old content
         dst.view(n_tasks, rows, a.shape[1]).baddbmm_(
             delta.transpose(1, 2), a.expand(n_tasks, batch, a.shape[1]), beta=target.keep
@@ -224,46 +227,60 @@ def columnwise_update(
     return update
 
 
+def _parameter_leaf(node: Any, parents: dict[Any, int] | None = None) -> Any:
+    """The ``AccumulateGrad`` node of a parameter, seen through one dtype cast (autocast),
+    else None; with ``parents``, None unless every node on the way is used once."""
+    chain = [node]
+    if node is not None and type(node).__name__ == "ToCopyBackward0":
+        chain.append(node.next_functions[0][0])
+    leaf = chain[-1]
+    if leaf is None or type(leaf).__name__ != "AccumulateGrad":
+        return None
+    if parents is not None and any(parents.get(n, 0) != 1 for n in chain):
+        return None
+    return leaf
+
+
 def _linear_nodes(root: Node, params: list[nn.Parameter]) -> list[tuple[Any, Tensor, Tensor]]:
     """``(addmm node, weight, bias)`` of each shared linear layer used once in the graph."""
     wanted = {id(p) for p in params}
     parents: dict[Any, int] = {}
     seen: set[Any] = set()
     stack: list[Any] = [root]
-    found: list[tuple[Any, Tensor, Tensor]] = []
+    found: list[Any] = []
     while stack:
         node = stack.pop()
         if node in seen:
             continue
         seen.add(node)
         if type(node).__name__ == "AddmmBackward0":
-            bias, _, transpose = (edge[0] for edge in node.next_functions)
-            weight = transpose.next_functions[0][0] if transpose is not None else None
+            bias_edge, _, transpose = (edge[0] for edge in node.next_functions)
             if (
-                bias is not None
-                and weight is not None
+                transpose is not None
                 and type(transpose).__name__ == "TBackward0"
-                and type(bias).__name__ == type(weight).__name__ == "AccumulateGrad"
-                and id(bias.variable) in wanted
-                and id(weight.variable) in wanted
                 and getattr(node, "_saved_alpha", 1) == 1 == getattr(node, "_saved_beta", 1)
                 and getattr(node, "_saved_mat1", None) is not None
             ):
-                found.append((node, weight.variable, bias.variable))
+                found.append(node)
         for child, _ in node.next_functions:
             if child is not None:
                 parents[child] = parents.get(child, 0) + 1
                 stack.append(child)
-
-    def used_once(node: Any, weight: Tensor, bias: Tensor) -> bool:
-        transpose = node.next_functions[2][0]
-        return (
-            parents[transpose] == 1
-            and parents[transpose.next_functions[0][0]] == 1
-            and (parents[node.next_functions[0][0]] == 1)
-        )
-
-    return [entry for entry in found if used_once(*entry)]
+    out: list[tuple[Any, Tensor, Tensor]] = []
+    for node in found:
+        bias_edge, _, transpose = (edge[0] for edge in node.next_functions)
+        if parents[transpose] != 1:
+            continue
+        weight = _parameter_leaf(transpose.next_functions[0][0], parents)
+        bias = _parameter_leaf(bias_edge, parents)
+        if (
+            weight is not None
+            and bias is not None
+            and id(weight.variable) in wanted
+            and id(bias.variable) in wanted
+        ):
+            out.append((node, weight.variable, bias.variable))
+    return out
 
 
 def _task_deltas(
@@ -310,13 +327,14 @@ def shared_gramian(losses: Tensor, params: list[nn.Parameter]) -> Tensor:
         for (node, _, _), delta in zip(linear, deltas, strict=True):
             if delta is None:
                 continue
-            a = node._saved_mat1  # [B, in]
+            a = node._saved_mat1.to(losses.dtype)  # [B, in] (bf16 under autocast)
+            delta = delta.to(losses.dtype)
             mixed = torch.einsum("bc,tco->tbo", a @ a.T, delta)  # [T, B, out]
             gramian += torch.einsum("tbo,sbo->ts", mixed, delta)  # weight part
             bias = delta.sum(dim=1)  # [T, out]
             gramian += bias @ bias.T
         for _, grad in rest:
-            flat = grad.reshape(n_tasks, -1)
+            flat = grad.reshape(n_tasks, -1).to(losses.dtype)
             gramian += flat @ flat.T
     return gramian
 
@@ -331,7 +349,8 @@ def feature_jacobian(losses: Tensor, features: list[Tensor]) -> Tensor:
                 [2., 4.]])
     """
     n_tasks = losses.shape[0]
-    return torch.cat([g.reshape(n_tasks, -1) for g in _batched_grads(losses, features)], 1)
+    grads = _batched_grads(losses, features)  # bf16 features under autocast: aggregate in float
+    return torch.cat([g.reshape(n_tasks, -1).to(losses.dtype) for g in grads], 1)
 
 
 def last_shared_layer(params: list[nn.Parameter]) -> list[nn.Parameter]:
@@ -388,7 +407,8 @@ def _weighting_backward(
                     "encoder, or choose another weighting."
                 )
             grads = _batched_grads(losses, feats)
-            norms = torch.cat([g.reshape(losses.shape[0], -1) for g in grads], 1).norm(dim=1)
+            flat = [g.reshape(losses.shape[0], -1).to(losses.dtype) for g in grads]
+            norms = torch.cat(flat, 1).norm(dim=1)
         method.observe_grad_norms(losses.detach(), norms.detach())
     weights = method(losses)
     objective = (weights * losses).sum()
@@ -426,7 +446,7 @@ def _rep_backward(
     update = method(feature_jacobian(losses, feats))
     pieces, offset = [], 0
     for f in feats:
-        pieces.append(update[offset : offset + f.numel()].view_as(f))
+        pieces.append(update[offset : offset + f.numel()].view_as(f).to(f.dtype))
         offset += f.numel()
     missing = [p for p in shared if p.grad is None]
     torch.autograd.backward(feats, grad_tensors=pieces, inputs=shared, retain_graph=True)

@@ -54,11 +54,13 @@ def train_one_epoch(
     device: torch.device,
     group_by_length: bool = False,
     batch_tokens: int | None = None,
+    precision: str = "fp32",
 ) -> tuple[Tensor, int]:
     """Train one epoch; return the mean training loss per task ``[T]`` and the next step.
 
     With ``group_by_length``, each batch holds rows of similar length (text inputs); with
-    ``batch_tokens``, as many of them as fit in that many padded pieces."""
+    ``batch_tokens``, as many of them as fit in that many padded pieces. With ``precision``
+    ``bf16`` the forward runs under bfloat16 autocast and the losses in float32."""
     model.train()
     total = torch.zeros(len(tasks), dtype=torch.float64)
     counts = torch.zeros(len(tasks), dtype=torch.float64)
@@ -73,8 +75,12 @@ def train_one_epoch(
         batch = batch.to(device)
         set_lr(step)
         optimizer.zero_grad(set_to_none=True)
-        features = model.forward_features(batch.x)
-        losses = task_losses(model.task_outputs(features), batch, tasks, states)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+            features = model.forward_features(batch.x)
+            outputs = model.task_outputs(features)
+        if precision == "bf16":
+            outputs = {name: out.float() for name, out in outputs.items()}
+        losses = task_losses(outputs, batch, tasks, states)
         backward(losses, model, method, features=features, penalty=model.penalty())
         if clip_norm is not None:
             torch.nn.utils.clip_grad_norm_(params, clip_norm)

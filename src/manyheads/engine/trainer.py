@@ -23,10 +23,11 @@ from manyheads.tasks._registry import get_kind
 from manyheads.tasks.task import Task
 from manyheads.weighting.base import Weighting
 
-__all__ = ["OPTIMIZERS", "SCHEDULES", "TrainResult", "TrainSettings", "train_model"]
+__all__ = ["OPTIMIZERS", "PRECISIONS", "SCHEDULES", "TrainResult", "TrainSettings", "train_model"]
 
 OPTIMIZERS = ("adamw", "adam", "sgd")
 BATCH_BY = ("rows", "tokens")
+PRECISIONS = ("fp32", "bf16")
 SCHEDULES = ("constant", "cosine", "step")
 
 
@@ -63,6 +64,11 @@ class TrainSettings:
             batches of about ``batch_size`` × the mean train row length in padded pieces, so
             that every batch carries about as many tokens and a per-token loss (``tagging``)
             weighs every token alike; implies ``group_by_length``.
+        precision: ``fp32``, or ``bf16``: the training forward runs under
+            ``torch.autocast`` in bfloat16 (matrix products and convolutions in bfloat16,
+            weights, optimiser state, losses and the balancing methods in float32; no loss
+            scaling is needed). About 1.8 × faster MiniLM fine-tuning on a CPU with AVX512-BF16,
+            the usual choice on recent GPUs. Validation, test and predictions stay in float32.
         relations_every: every this many epochs, record the task relations (gradient cosine
             and conflict rate on the shared parameters, over up to 20 training batches) into
             ``task_relations_history.json`` of the run directory (None: never).
@@ -90,6 +96,7 @@ class TrainSettings:
     relations_every: int | None = None
     group_by_length: bool = False
     batch_by: str = "rows"
+    precision: str = "fp32"
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -109,6 +116,10 @@ class TrainSettings:
         if self.batch_by not in BATCH_BY:
             raise InvalidParameterError(
                 f"The 'batch_by' setting must be one of {BATCH_BY}. Got {self.batch_by!r}."
+            )
+        if self.precision not in PRECISIONS:
+            raise InvalidParameterError(
+                f"The 'precision' setting must be one of {PRECISIONS}. Got {self.precision!r}."
             )
         if not isinstance(self.group_by_length, bool):
             raise InvalidParameterError(
@@ -313,6 +324,7 @@ def train_model(
             device=device,
             group_by_length=s.group_by_length,
             batch_tokens=batch_tokens,
+            precision=s.precision,
         )
         method.end_epoch(train_losses.to(torch.float32))
         result.train_seconds += time.perf_counter() - began

@@ -70,3 +70,55 @@ def test_hps_linear_layers_take_the_jacobian_free_path() -> None:
     assert losses.grad_fn is not None
     found = _linear_nodes(losses.grad_fn, model.shared_parameters())
     assert len(found) == 2  # the two layers of the default shared bottom (128, 64)
+
+
+def _autocast_step(seed: int = 0) -> tuple[torch.nn.Module, torch.Tensor, dict[str, torch.Tensor]]:
+    torch.manual_seed(seed)
+    model = create_model("hps", InputSpec(5, (4, 3), ()), {"a": 1, "b": 3, "c": 1})
+    x = {"num": torch.randn(24, 5), "cat": torch.randint(0, 3, (24, 2))}
+    return model, torch.zeros(0), x
+
+
+def _losses(out: dict[str, torch.Tensor]) -> torch.Tensor:
+    out = {k: v.float() for k, v in out.items()}
+    return torch.stack(
+        [out["a"].pow(2).mean(), out["b"].logsumexp(1).mean(), (out["c"] - 1).abs().mean()]
+    )
+
+
+def test_linear_layers_take_the_jacobian_free_path_under_bf16_autocast() -> None:
+    from manyheads.engine.backward import _linear_nodes
+
+    model, _, x = _autocast_step()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(x)
+    losses = _losses(out)
+    assert losses.grad_fn is not None
+    assert len(_linear_nodes(losses.grad_fn, model.shared_parameters())) == 2
+
+
+BF16_CASES = [
+    *(("ew", "uw", "gradnorm", *GRAMIAN, "graddrop", "moco", "db_mtl")),
+    "mgda+rep",
+    "upgrad+rep",
+]
+
+
+@pytest.mark.parametrize("case", BF16_CASES)
+def test_bf16_autocast_step_is_float32_and_close_to_the_float32_step(case: str) -> None:
+    # under autocast the shared layers compute in bfloat16; the engine aggregates in float32
+    name, _, rep = case.partition("+")
+    grads = []
+    for precision in (torch.float32, torch.bfloat16):
+        model, _, x = _autocast_step()
+        method = create_weighting(name, 3, **({"rep_grad": True} if rep else {}))
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == torch.bfloat16):
+            features = model.forward_features(x)
+            out = model.task_outputs(features)
+        backward(_losses(out), model, method, features=features)
+        shared = model.shared_parameters()
+        assert all(p.grad is not None and p.grad.dtype == torch.float32 for p in shared)
+        grads.append(torch.cat([p.grad.flatten() for p in shared]))
+    assert bool(torch.isfinite(grads[1]).all())
+    cosine = torch.nn.functional.cosine_similarity(grads[0], grads[1], dim=0)
+    assert cosine > 0.98, float(cosine)

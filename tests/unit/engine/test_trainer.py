@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 import manyheads as mh
 from manyheads.engine.trainer import TrainSettings, lr_factor
@@ -42,6 +43,28 @@ def test_training_learns_the_toy_tasks(toy_frame: pd.DataFrame) -> None:
     assert tasks["good"]["auc"] > 0.98
     assert tasks["shade"]["accuracy"] > 0.95
     assert tasks["score"]["r2"] > 0.9
+
+
+def test_bf16_training_learns_the_toy_tasks_with_float32_weights(
+    toy_frame: pd.DataFrame,
+) -> None:
+    run = mh.fit(
+        toy_frame, tasks=TASKS, inputs=INPUTS, epochs=30, batch_size=64, lr=0.01, precision="bf16"
+    )
+    assert run.metrics is not None
+    tasks = run.metrics["tasks"]
+    assert tasks["good"]["auc"] > 0.98
+    assert tasks["shade"]["accuracy"] > 0.95
+    assert tasks["score"]["r2"] > 0.9
+    assert all(p.dtype == torch.float32 for p in run.model.parameters())
+
+
+def test_precision_must_be_fp32_or_bf16() -> None:
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"The 'precision' setting must be one of \('fp32', 'bf16'\)\. Got 'fp16'",
+    ):
+        TrainSettings(precision="fp16")
 
 
 @pytest.mark.parametrize(
