@@ -70,6 +70,8 @@ def run_one(data: Any, encoder: str, architecture: str, seed: int, args: Any) ->
         group_by_length=args.group_by_length,
         batch_by=args.batch_by,
         precision=args.precision,
+        schedule=args.schedule,
+        warmup_epochs=args.warmup_epochs,
         **settings,
     )
     assert run.metrics is not None
@@ -179,6 +181,10 @@ def _parser() -> argparse.ArgumentParser:
         choices=("fp32", "bf16"),
         help="bf16: the training forward under bfloat16 autocast (train.precision)",
     )
+    parser.add_argument(
+        "--schedule", default="constant", help="train.schedule: constant, cosine, linear, step"
+    )
+    parser.add_argument("--warmup-epochs", type=float, default=0.0, help="train.warmup_epochs")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
     parser.add_argument("--json", default=None, help="write the results to this file")
     parser.add_argument("--markdown", default=None, help="print the table of a saved JSON")
@@ -233,6 +239,8 @@ def _write(args: argparse.Namespace, rows: list[dict[str, Any]]) -> dict[str, An
         "group_by_length": args.group_by_length,
         "batch_by": args.batch_by,
         "precision": args.precision,
+        "schedule": args.schedule,
+        "warmup_epochs": args.warmup_epochs,
         "runs": rows,
         "summary": summarise(rows),
     }

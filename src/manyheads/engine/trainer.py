@@ -28,7 +28,7 @@ __all__ = ["OPTIMIZERS", "PRECISIONS", "SCHEDULES", "TrainResult", "TrainSetting
 OPTIMIZERS = ("adamw", "adam", "sgd")
 BATCH_BY = ("rows", "tokens")
 PRECISIONS = ("fp32", "bf16")
-SCHEDULES = ("constant", "cosine", "step")
+SCHEDULES = ("constant", "cosine", "linear", "step")
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,8 @@ class TrainSettings:
         optimizer: ``adamw``, ``adam`` or ``sgd``.
         weight_decay: L2 weight decay (decoupled for AdamW).
         momentum: SGD momentum.
-        schedule: ``constant``, ``cosine`` or ``step`` learning-rate schedule.
+        schedule: ``constant``, ``cosine``, ``linear`` (to zero at the end of the last epoch,
+            the usual transformer fine-tuning schedule) or ``step`` learning-rate schedule.
         warmup_epochs: linear warm-up length in epochs (may be fractional).
         step_size: epochs between decays of the ``step`` schedule.
         gamma: decay factor of the ``step`` schedule.
@@ -217,6 +218,8 @@ def lr_factor(step: int, *, steps_per_epoch: int, s: TrainSettings) -> float:
     progress = (step - warmup) / total
     if s.schedule == "cosine":
         return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+    if s.schedule == "linear":
+        return max(0.0, 1.0 - progress)
     if s.schedule == "step":
         return float(s.gamma ** ((step // steps_per_epoch) // max(1, s.step_size)))
     return 1.0

@@ -157,6 +157,11 @@ def test_lr_schedules() -> None:
     assert lr_factor(0, steps_per_epoch=4, s=s) == pytest.approx(0.25)
     assert lr_factor(4, steps_per_epoch=4, s=s) == pytest.approx(1.0)
     assert lr_factor(8, steps_per_epoch=4, s=s) == pytest.approx(0.5)
+    linear = TrainSettings(epochs=3, schedule="linear", warmup_epochs=1)  # 4 warm-up, 8 decay
+    assert lr_factor(3, steps_per_epoch=4, s=linear) == pytest.approx(1.0)
+    assert lr_factor(4, steps_per_epoch=4, s=linear) == pytest.approx(1.0)
+    assert lr_factor(8, steps_per_epoch=4, s=linear) == pytest.approx(0.5)
+    assert lr_factor(11, steps_per_epoch=4, s=linear) == pytest.approx(0.125)
 
 
 def test_bad_setting_is_refused_with_its_name() -> None:
