@@ -100,19 +100,24 @@ def config(
             "seed": seed,
             "eval_batch_size": 256,
             "group_by_length": args.group_by_length,
+            # stl is each task's own single-task model: always the plain per-task mean
+            "task_loss": "mean" if arch == "stl" else args.task_loss,
         },
         "output": None,
     }
 
 
-def variants(temperatures: list[float]) -> list[tuple[str, str, str, float]]:
+def variants(
+    temperatures: list[float], task_loss: str = "mean"
+) -> list[tuple[str, str, str, float]]:
     """(name, architecture, sampling, temperature) of every variant."""
+    suffix = "" if task_loss == "mean" else f" {task_loss}"
     out = [
         ("stl", "stl", "proportional", 1.0),
-        ("hps proportional", "hps", "proportional", 1.0),
-        ("hps uniform", "hps", "uniform", 1.0),
+        (f"hps proportional{suffix}", "hps", "proportional", 1.0),
+        (f"hps uniform{suffix}", "hps", "uniform", 1.0),
     ]
-    out += [(f"hps T={t:g}", "hps", "temperature", t) for t in temperatures]
+    out += [(f"hps T={t:g}{suffix}", "hps", "temperature", t) for t in temperatures]
     return out
 
 
@@ -208,6 +213,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--group-by-length", action="store_true", help="batches of rows of similar length"
     )
+    parser.add_argument(
+        "--task-loss",
+        default="mean",
+        choices=("mean", "share"),
+        help="train.task_loss of the multi-task variants (stl keeps mean)",
+    )
     parser.add_argument("--json", default=None)
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--markdown", action="store_true")
@@ -221,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         done = json.loads(path.read_text())["runs"]
     splits = None
     for seed in (int(s) for s in args.seeds.split(",")):
-        for name, arch, sampling, temperature in variants(temps):
+        for name, arch, sampling, temperature in variants(temps, args.task_loss):
             if any((r["variant"], r["seed"]) == (name, seed) for r in done):
                 continue
             cfg = build_config(config(args, arch, sampling, temperature, seed))

@@ -17,7 +17,14 @@ from manyheads.tasks._registry import get_kind
 from manyheads.tasks.task import Task
 from manyheads.weighting.base import Weighting
 
-__all__ = ["evaluate_losses", "predict_outputs", "score_outputs", "task_losses", "train_one_epoch"]
+__all__ = [
+    "evaluate_losses",
+    "label_shares",
+    "predict_outputs",
+    "score_outputs",
+    "task_losses",
+    "train_one_epoch",
+]
 
 States = dict[str, dict[str, Any]]
 
@@ -34,6 +41,19 @@ def task_losses(
             for t in tasks
         ]
     )
+
+
+def label_shares(batch: Batch, tasks: list[Task]) -> Tensor:
+    """The share of the batch's rows that carry each task's label, ``[T]`` (a tagging row
+    counts when any of its tokens is labelled).
+
+    Example:
+        >>> mask = {"a": torch.tensor([True, False, False, False]), "b": torch.ones(4, dtype=bool)}
+        >>> label_shares(Batch({}, {}, mask), [Task("a", type="binary"), Task("b", type="binary")])
+        tensor([0.2500, 1.0000])
+    """
+    rows = [batch.mask[t.name].reshape(batch.mask[t.name].shape[0], -1).any(1) for t in tasks]
+    return torch.stack([r.float().mean() for r in rows])
 
 
 def train_one_epoch(
@@ -55,12 +75,15 @@ def train_one_epoch(
     group_by_length: bool = False,
     batch_tokens: int | None = None,
     precision: str = "fp32",
+    task_loss: str = "mean",
 ) -> tuple[Tensor, int]:
     """Train one epoch; return the mean training loss per task ``[T]`` and the next step.
 
     With ``group_by_length``, each batch holds rows of similar length (text inputs); with
     ``batch_tokens``, as many of them as fit in that many padded pieces. With ``precision``
-    ``bf16`` the forward runs under bfloat16 autocast and the losses in float32."""
+    ``bf16`` the forward runs under bfloat16 autocast and the losses in float32. With
+    ``task_loss`` ``share`` each task's loss is scaled by :func:`label_shares` before the
+    balancing method sees it (the returned epoch means are not)."""
     model.train()
     total = torch.zeros(len(tasks), dtype=torch.float64)
     counts = torch.zeros(len(tasks), dtype=torch.float64)
@@ -81,11 +104,13 @@ def train_one_epoch(
         if precision == "bf16":
             outputs = {name: out.float() for name, out in outputs.items()}
         losses = task_losses(outputs, batch, tasks, states)
+        detached = losses.detach().to("cpu", torch.float64)
+        if task_loss == "share":
+            losses = losses * label_shares(batch, tasks).to(losses)
         backward(losses, model, method, features=features, penalty=model.penalty())
         if clip_norm is not None:
             torch.nn.utils.clip_grad_norm_(params, clip_norm)
         optimizer.step()
-        detached = losses.detach().to("cpu", torch.float64)
         labelled = torch.tensor([float(batch.mask[t.name].any()) for t in tasks])
         total += detached * labelled
         counts += labelled

@@ -23,11 +23,20 @@ from manyheads.tasks._registry import get_kind
 from manyheads.tasks.task import Task
 from manyheads.weighting.base import Weighting
 
-__all__ = ["OPTIMIZERS", "PRECISIONS", "SCHEDULES", "TrainResult", "TrainSettings", "train_model"]
+__all__ = [
+    "OPTIMIZERS",
+    "PRECISIONS",
+    "SCHEDULES",
+    "TASK_LOSSES",
+    "TrainResult",
+    "TrainSettings",
+    "train_model",
+]
 
 OPTIMIZERS = ("adamw", "adam", "sgd")
 BATCH_BY = ("rows", "tokens")
 PRECISIONS = ("fp32", "bf16")
+TASK_LOSSES = ("mean", "share")
 SCHEDULES = ("constant", "cosine", "linear", "step")
 
 
@@ -70,6 +79,14 @@ class TrainSettings:
             weights, optimiser state, losses and the balancing methods in float32; no loss
             scaling is needed). About 1.8 × faster MiniLM fine-tuning on a CPU with AVX512-BF16,
             the usual choice on recent GPUs. Validation, test and predictions stay in float32.
+        task_loss: ``mean``: each task's loss is the mean over the batch's rows (tokens) that
+            carry its label, so a task weighs the same in every step that has one of its
+            labels however few; ``share``: that mean times the share of the batch's rows that
+            carry the label (the task's summed loss over the batch size), so a task weighs in
+            proportion to how many of its rows are drawn. With several sources, ``share``
+            makes ``data.sampling`` set the task mix (T5's examples-proportional and
+            temperature mixing); with ``mean`` sampling changes only how many rows each task's
+            mean averages.
         relations_every: every this many epochs, record the task relations (gradient cosine
             and conflict rate on the shared parameters, over up to 20 training batches) into
             ``task_relations_history.json`` of the run directory (None: never).
@@ -98,6 +115,7 @@ class TrainSettings:
     group_by_length: bool = False
     batch_by: str = "rows"
     precision: str = "fp32"
+    task_loss: str = "mean"
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -121,6 +139,10 @@ class TrainSettings:
         if self.precision not in PRECISIONS:
             raise InvalidParameterError(
                 f"The 'precision' setting must be one of {PRECISIONS}. Got {self.precision!r}."
+            )
+        if self.task_loss not in TASK_LOSSES:
+            raise InvalidParameterError(
+                f"The 'task_loss' setting must be one of {TASK_LOSSES}. Got {self.task_loss!r}."
             )
         if not isinstance(self.group_by_length, bool):
             raise InvalidParameterError(
@@ -328,6 +350,7 @@ def train_model(
             group_by_length=s.group_by_length,
             batch_tokens=batch_tokens,
             precision=s.precision,
+            task_loss=s.task_loss,
         )
         method.end_epoch(train_losses.to(torch.float32))
         result.train_seconds += time.perf_counter() - began

@@ -10,9 +10,17 @@ import pytest
 import torch
 
 from manyheads._api import train_config
+from manyheads.architectures import create_model
 from manyheads.config.load import build_config
+from manyheads.data.preprocess import InputSpec
 from manyheads.data.sampling import SourceSampler, source_probabilities
-from manyheads.errors import ConfigError, DataError
+from manyheads.data.tensors import EncodedTable
+from manyheads.engine.events import Events
+from manyheads.engine.loop import train_one_epoch
+from manyheads.engine.trainer import TrainSettings
+from manyheads.errors import ConfigError, DataError, InvalidParameterError
+from manyheads.tasks.task import Task
+from manyheads.weighting import create_weighting
 
 
 def _write_sources(tmp_path: Path, n_a: int = 600, n_b: int = 200) -> dict[str, Path]:
@@ -183,3 +191,59 @@ def test_compare_encodes_the_data_once_and_matches_separate_runs(
     for task in ("a", "b"):
         primary = alone.metrics["tasks"][task]["primary"]
         assert mmoe["tasks"][task]["per_seed"][0] == alone.metrics["tasks"][task][primary]
+
+
+@pytest.mark.parametrize("task_loss", ["mean", "share"])
+def test_task_loss_share_scales_each_task_by_its_labelled_rows(task_loss: str) -> None:
+    # one batch of 4 rows; task b is labelled on one: with `share` its loss (and so the step
+    # on its own head) is a quarter of the `mean` one, task a's is unchanged
+    tasks = [Task("a", type="regression"), Task("b", type="regression")]
+    g = torch.Generator().manual_seed(0)
+    table = EncodedTable(
+        x={"num": torch.randn(4, 3, generator=g)},
+        y={"a": torch.randn(4, generator=g), "b": torch.randn(4, generator=g)},
+        mask={"a": torch.ones(4, dtype=torch.bool), "b": torch.tensor([True, False, False, False])},
+        n_rows=4,
+    )
+    steps = {}
+    for mode in ("mean", task_loss):
+        torch.manual_seed(0)
+        model = create_model("hps", InputSpec(3, (), ()), {"a": 1, "b": 1}, hidden=[8], tower=[])
+        before = {t: [p.detach().clone() for p in model.task_parameters(t)] for t in "ab"}
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        train_one_epoch(
+            model,
+            table,
+            tasks=tasks,
+            states={"a": {"mean": 0.0, "std": 1.0}, "b": {"mean": 0.0, "std": 1.0}},
+            method=create_weighting("ew", 2),
+            optimizer=optimizer,
+            set_lr=lambda _: None,
+            step=0,
+            epoch=1,
+            batch_size=4,
+            generator=torch.Generator().manual_seed(0),
+            clip_norm=None,
+            events=Events(),
+            device=torch.device("cpu"),
+            task_loss=mode,
+        )
+        steps[mode] = {
+            t: torch.cat(
+                [
+                    (p - q).flatten()
+                    for p, q in zip(model.task_parameters(t), before[t], strict=True)
+                ]
+            )
+            for t in "ab"
+        }
+    scale = 0.25 if task_loss == "share" else 1.0
+    torch.testing.assert_close(steps[task_loss]["b"], scale * steps["mean"]["b"])
+    torch.testing.assert_close(steps[task_loss]["a"], steps["mean"]["a"])
+
+
+def test_task_loss_must_be_mean_or_share() -> None:
+    with pytest.raises(
+        InvalidParameterError, match=r"The 'task_loss' setting must be one of \('mean', 'share'\)"
+    ):
+        TrainSettings(task_loss="sum")
