@@ -19,6 +19,7 @@ in ``--json`` and trains only the missing ones.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import time
@@ -54,9 +55,10 @@ def run_one(data: Any, encoder: str, architecture: str, seed: int, args: Any) ->
     if args.batch_size is not None:
         settings["batch_size"] = args.batch_size
     began = time.perf_counter()
+    tasks = [dataclasses.replace(t, crf=True) if t.name in args.crf else t for t in data.tasks]
     run = mh.fit(
         data.train,
-        tasks=list(data.tasks),
+        tasks=tasks,
         inputs=data.inputs,
         valid=data.valid,
         test=data.test,
@@ -185,6 +187,12 @@ def _parser() -> argparse.ArgumentParser:
         "--schedule", default="constant", help="train.schedule: constant, cosine, linear, step"
     )
     parser.add_argument("--warmup-epochs", type=float, default=0.0, help="train.warmup_epochs")
+    parser.add_argument(
+        "--crf",
+        default="",
+        type=lambda text: [t for t in text.split(",") if t],
+        help="comma-separated tasks with a CRF output layer (tagging crf: true), e.g. ner",
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
     parser.add_argument("--json", default=None, help="write the results to this file")
     parser.add_argument("--markdown", default=None, help="print the table of a saved JSON")
@@ -240,6 +248,7 @@ def _write(args: argparse.Namespace, rows: list[dict[str, Any]]) -> dict[str, An
         "batch_by": args.batch_by,
         "precision": args.precision,
         "schedule": args.schedule,
+        "crf": args.crf,
         "warmup_epochs": args.warmup_epochs,
         "runs": rows,
         "summary": summarise(rows),
