@@ -227,18 +227,16 @@ def columnwise_update(
     return update
 
 
-def _parameter_leaf(node: Any, parents: dict[Any, int] | None = None) -> Any:
-    """The ``AccumulateGrad`` node of a parameter, seen through one dtype cast (autocast),
-    else None; with ``parents``, None unless every node on the way is used once."""
+def _parameter_leaf(node: Any, parents: dict[Any, int]) -> Any:
+    """The ``AccumulateGrad`` node of a parameter behind ``node``, seen through one dtype cast
+    (autocast's weight casts), if every node on the way is used once in the graph; else None."""
     chain = [node]
     if node is not None and type(node).__name__ == "ToCopyBackward0":
         chain.append(node.next_functions[0][0])
     leaf = chain[-1]
     if leaf is None or type(leaf).__name__ != "AccumulateGrad":
         return None
-    if parents is not None and any(parents.get(n, 0) != 1 for n in chain):
-        return None
-    return leaf
+    return leaf if all(parents.get(n, 0) == 1 for n in chain) else None
 
 
 def _linear_nodes(root: Node, params: list[nn.Parameter]) -> list[tuple[Any, Tensor, Tensor]]:
