@@ -104,13 +104,14 @@ def train_one_epoch(
         if precision == "bf16":
             outputs = {name: out.float() for name, out in outputs.items()}
         losses = task_losses(outputs, batch, tasks, states)
-        detached = losses.detach().to("cpu", torch.float64)
+        raw = losses.detach()  # recorded unscaled
         if task_loss == "share":
             losses = losses * label_shares(batch, tasks).to(losses)
         backward(losses, model, method, features=features, penalty=model.penalty())
         if clip_norm is not None:
             torch.nn.utils.clip_grad_norm_(params, clip_norm)
         optimizer.step()
+        detached = raw.to("cpu", torch.float64)
         labelled = torch.tensor([float(batch.mask[t.name].any()) for t in tasks])
         total += detached * labelled
         counts += labelled
