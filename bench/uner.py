@@ -2,7 +2,7 @@
 
     python bench/uner.py --seeds 0,1,2 --epochs 10 --json uner.json
     python bench/uner.py --encoders bilstm --seeds 0 --epochs 1 --limit 1000   # smoke run
-    python bench/uner.py --markdown uner.json
+    python bench/uner.py --markdown uner.json [more.json ...]
 
 For each encoder (``bilstm``, ``pretrained`` = the bundled MiniLM-L6), architecture and seed it
 trains both tagging tasks of ``uner-en-ewt`` with :func:`manyheads.fit` (linear heads on the
@@ -195,7 +195,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
     parser.add_argument("--json", default=None, help="write the results to this file")
-    parser.add_argument("--markdown", default=None, help="print the table of a saved JSON")
+    parser.add_argument(
+        "--markdown",
+        nargs="+",
+        default=None,
+        help="print the table of saved JSON reports (their runs merged, e.g. seeds run apart)",
+    )
     parser.add_argument(
         "--resume",
         action="store_true",
@@ -208,8 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the grid, writing the JSON report after every run."""
     args = _parser().parse_args(argv)
     if args.markdown:
-        with open(args.markdown) as fh:
-            print(markdown(json.load(fh)))
+        runs = [r for path in args.markdown for r in json.loads(Path(path).read_text())["runs"]]
+        print(markdown({"summary": summarise(runs)}))
         return 0
     if args.threads is not None:
         torch.set_num_threads(args.threads)
