@@ -118,32 +118,24 @@ class TrainSettings:
     task_loss: str = "mean"
 
     def __post_init__(self) -> None:
-        if self.optimizer not in OPTIMIZERS:
-            raise InvalidParameterError(
-                f"The 'optimizer' setting must be one of {OPTIMIZERS}. Got {self.optimizer!r}."
-            )
-        if self.schedule not in SCHEDULES:
-            raise InvalidParameterError(
-                f"The 'schedule' setting must be one of {SCHEDULES}. Got {self.schedule!r}."
-            )
+        choices = {
+            "optimizer": OPTIMIZERS,
+            "schedule": SCHEDULES,
+            "batch_by": BATCH_BY,
+            "precision": PRECISIONS,
+            "task_loss": TASK_LOSSES,
+        }
+        for key, allowed in choices.items():
+            if getattr(self, key) not in allowed:
+                raise InvalidParameterError(
+                    f"The '{key}' setting must be one of {allowed}. Got {getattr(self, key)!r}."
+                )
         for key in ("epochs", "batch_size", "eval_batch_size"):
             value = getattr(self, key)
             if not isinstance(value, int) or value < 1:
                 raise InvalidParameterError(
                     f"The '{key}' setting must be an int >= 1. Got {value!r}."
                 )
-        if self.batch_by not in BATCH_BY:
-            raise InvalidParameterError(
-                f"The 'batch_by' setting must be one of {BATCH_BY}. Got {self.batch_by!r}."
-            )
-        if self.precision not in PRECISIONS:
-            raise InvalidParameterError(
-                f"The 'precision' setting must be one of {PRECISIONS}. Got {self.precision!r}."
-            )
-        if self.task_loss not in TASK_LOSSES:
-            raise InvalidParameterError(
-                f"The 'task_loss' setting must be one of {TASK_LOSSES}. Got {self.task_loss!r}."
-            )
         if not isinstance(self.group_by_length, bool):
             raise InvalidParameterError(
                 f"The 'group_by_length' setting must be true or false. "
