@@ -57,8 +57,7 @@ class GradDrop(ColumnwiseAggregator):
         # (MT19937) still took 1.4 ms for the words, NumPy's SFC64 takes half that.
         words = -(-n_params // 4)
         if like.device.type == "cpu":
-            seed = int(self.rng.draw(lambda g: torch.randint(0, 2**62, (1,), generator=g)))
-            raw = np.random.SFC64(seed).random_raw(words).view(np.int64)
+            raw = np.random.SFC64(self.rng.seed()).random_raw(words).view(np.int64)
             draws = torch.from_numpy(raw)
         else:
             draws = self._draws if self._draws is not None else torch.empty(0, dtype=torch.int64)
@@ -74,7 +73,15 @@ class GradDrop(ColumnwiseAggregator):
         k = self._draws.view(torch.int16)[start : start + n]
         grads = columns.detach()
         scratch = self._scratch
-        if scratch is None or scratch.shape[1] < n or scratch.dtype != grads.dtype:
+        if (
+            scratch is None
+            or scratch.shape[1] < n
+            or (scratch.dtype, scratch.device)
+            != (
+                grads.dtype,
+                grads.device,
+            )
+        ):
             scratch = grads.new_empty(2, n)
             self._scratch = scratch  # kept across blocks and steps, never saved
         l1, work = scratch[0, :n], scratch[1, :n]

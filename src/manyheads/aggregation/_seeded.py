@@ -45,7 +45,10 @@ class SeededRandom(nn.Module):
         """A random permutation of ``range(n)``."""
         return [int(i) for i in self.draw(lambda g: torch.randperm(n, generator=g))]
 
+    def seed(self) -> int:
+        """A fresh seed in [0, 2^62) drawn from the stored generator (for another generator)."""
+        return int(self.draw(lambda g: torch.randint(0, 2**62, (1,), generator=g)))
+
     def device_generator(self, device: torch.device) -> torch.Generator:
         """A generator on ``device`` seeded from the stored one (draws stay on the device)."""
-        seed = int(self.draw(lambda g: torch.randint(0, 2**62, (1,), generator=g)))
-        return torch.Generator(device=device).manual_seed(seed)
+        return torch.Generator(device=device).manual_seed(self.seed())
