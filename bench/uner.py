@@ -84,6 +84,11 @@ def run_one(data: Any, encoder: str, architecture: str, seed: int, args: Any) ->
         "seed": seed,
         "scores": {f"{t}_{m}": tasks[t][m] for t, m in METRICS},
         "best_epoch": run.metrics.get("best_epoch"),
+        # per epoch: validation losses and primary metrics, to see where each task peaks
+        "history": [
+            {k: round(v, 5) for k, v in record.items() if k == "epoch" or k.startswith("valid_")}
+            for record in run.history
+        ],
         "seconds": round(time.perf_counter() - began, 1),
     }
 

@@ -135,13 +135,21 @@ class Tagging(TaskKind):
     def loss(
         self, task: Task, state: State, output: Tensor, target: Tensor, mask: Tensor
     ) -> Tensor:
-        """Mean token cross-entropy over labelled tokens, or with ``crf`` the mean negative
-        log-likelihood of the labelled sentences (Lample et al. 2016, eq. 2)."""
+        """Mean token cross-entropy over labelled tokens, or with ``crf`` the negative
+        log-likelihood of the labelled sentences (Lample et al. 2016, eq. 2) per labelled token.
+
+        The CRF loss is summed over sentences and divided by the labelled tokens (pytorch-crf's
+        ``token_mean``), so it is in nats per token like the cross-entropy of the other tagging
+        tasks: a per-sentence mean is about a sentence's length times larger, and under equal
+        weights it took the shared encoder from a POS task beside it (UNER, MiniLM ``hps``:
+        UPOS 94.5 with the per-sentence NLL, against 96.4 without a CRF).
+        """
         emissions, crf = split_output(output, crf=task.crf)
         target, mask = _pad_slots(target, emissions.shape[1]), _pad_slots(mask, emissions.shape[1])
         if crf is not None:
             ll = crf_log_likelihood(emissions.float(), target, mask, crf.float())
-            return masked_mean(-ll, mask.any(dim=1))
+            labelled = mask.any(dim=1)
+            return -(ll * labelled).sum() / mask.sum().clamp(min=1)
         n_tags = emissions.shape[-1]
         per_token = F.cross_entropy(
             emissions.reshape(-1, n_tags),
