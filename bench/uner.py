@@ -3,6 +3,7 @@
     python bench/uner.py --seeds 0,1,2 --epochs 10 --json uner.json
     python bench/uner.py --encoders bilstm --seeds 0 --epochs 1 --limit 1000   # smoke run
     python bench/uner.py --markdown uner.json [more.json ...]
+    python bench/uner.py --encoders pretrained --architectures hps --weighting uw --crf ner ...
 
 For each encoder (``bilstm``, ``pretrained`` = the bundled MiniLM-L6), architecture and seed it
 trains both tagging tasks of ``uner-en-ewt`` with :func:`manyheads.fit` (linear heads on the
@@ -12,7 +13,9 @@ default) and reports test UPOS accuracy and NER entity F1 (seqeval, conlleval ru
 is the mean and standard deviation over seeds and Δm% of each variant against the mean of ``stl``
 with the same encoder (per seed, then mean ± std; Maninis et al. 2019): negative is better, as
 everywhere in manyheads. Note that the NER training labels are UNER's pre-release v0 (see the data
-README), so the F1 is not exactly the paper's setting. ``--resume`` keeps the runs already stored
+README), so the F1 is not exactly the paper's setting. ``--weighting`` (and ``--task-weights``
+with ``static``) sets the loss weighting of the multi-task variants, which are then labelled by
+it (``hps uw``); ``stl`` trains each task alone. ``--resume`` keeps the runs already stored
 in ``--json`` and trains only the missing ones.
 """
 
@@ -56,6 +59,9 @@ def run_one(data: Any, encoder: str, architecture: str, seed: int, args: Any) ->
         settings["batch_size"] = args.batch_size
     began = time.perf_counter()
     tasks = [dataclasses.replace(t, crf=True) if t.name in args.crf else t for t in data.tasks]
+    weighting = "ew" if architecture == "stl" else args.weighting  # stl: each task alone
+    if architecture != "stl" and args.task_weights:
+        tasks = [dataclasses.replace(t, weight=args.task_weights.get(t.name, 1.0)) for t in tasks]
     run = mh.fit(
         data.train,
         tasks=tasks,
@@ -63,6 +69,7 @@ def run_one(data: Any, encoder: str, architecture: str, seed: int, args: Any) ->
         valid=data.valid,
         test=data.test,
         architecture=architecture,
+        weighting=weighting,
         model_options={"encoder": encoder, "encoder_options": options},
         epochs=args.epochs,
         seed=seed,
@@ -81,6 +88,7 @@ def run_one(data: Any, encoder: str, architecture: str, seed: int, args: Any) ->
     return {
         "encoder": encoder,
         "architecture": architecture,
+        "variant": _variant(architecture, weighting, args.task_weights),
         "seed": seed,
         "scores": {f"{t}_{m}": tasks[t][m] for t, m in METRICS},
         "best_epoch": run.metrics.get("best_epoch"),
@@ -93,11 +101,25 @@ def run_one(data: Any, encoder: str, architecture: str, seed: int, args: Any) ->
     }
 
 
+def _variant(architecture: str, weighting: str, task_weights: dict[str, float]) -> str:
+    """The row label: the architecture, with its weighting and task weights where not plain."""
+    if architecture == "stl":
+        return architecture
+    label = architecture if weighting == "ew" else f"{architecture} {weighting}"
+    if task_weights:
+        label += " " + ",".join(f"{k}={v:g}" for k, v in sorted(task_weights.items()))
+    return label
+
+
+def _key(row: dict[str, Any]) -> tuple[str, str]:
+    return row["encoder"], row.get("variant", row["architecture"])
+
+
 def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Mean and std per (encoder, architecture) and Δm% of hps against stl (same encoder)."""
+    """Mean and std per (encoder, variant) and Δm% of each variant against stl (same encoder)."""
     out = []
-    for encoder, architecture in dict.fromkeys((r["encoder"], r["architecture"]) for r in rows):
-        runs = [r for r in rows if (r["encoder"], r["architecture"]) == (encoder, architecture)]
+    for encoder, architecture in dict.fromkeys(_key(r) for r in rows):
+        runs = [r for r in rows if _key(r) == (encoder, architecture)]
         entry: dict[str, Any] = {
             "encoder": encoder,
             "architecture": architecture,
@@ -117,11 +139,7 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             None,
         )
         keys = [f"{t}_{m}" for t, m in METRICS]
-        runs = [
-            r
-            for r in rows
-            if (r["encoder"], r["architecture"]) == (entry["encoder"], entry["architecture"])
-        ]
+        runs = [r for r in rows if _key(r) == (entry["encoder"], entry["architecture"])]
         if base is None or any(base[k]["mean"] == 0 for k in keys):
             entry["delta_m"] = None
             continue
@@ -198,6 +216,15 @@ def _parser() -> argparse.ArgumentParser:
         type=lambda text: [t for t in text.split(",") if t],
         help="comma-separated tasks with a CRF output layer (tagging crf: true), e.g. ner",
     )
+    parser.add_argument(
+        "--weighting", default="ew", help="loss weighting of the multi-task variants (stl: ew)"
+    )
+    parser.add_argument(
+        "--task-weights",
+        default={},
+        type=lambda text: {k: float(v) for k, v in (p.split("=") for p in text.split(",") if p)},
+        help="static task weights of the multi-task variants, e.g. ner=2 (with --weighting static)",
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
     parser.add_argument("--json", default=None, help="write the results to this file")
     parser.add_argument(
@@ -233,11 +260,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.resume and args.json and Path(args.json).exists():  # a first run starts it
         with open(args.json) as fh:
             rows = json.load(fh)["runs"]
-    done = {(r["encoder"], r["architecture"], r["seed"]) for r in rows}
+    done = {(*_key(r), r["seed"]) for r in rows}
     for encoder in encoders:
         for architecture in architectures:
             for seed in seeds:
-                if (encoder, architecture, seed) in done:
+                label = _variant(
+                    architecture,
+                    "ew" if architecture == "stl" else args.weighting,
+                    args.task_weights,
+                )
+                if (encoder, label, seed) in done:
                     continue
                 rows.append(run_one(data, encoder, architecture, seed, args))
                 print(json.dumps(rows[-1]), flush=True)
@@ -259,6 +291,8 @@ def _write(args: argparse.Namespace, rows: list[dict[str, Any]]) -> dict[str, An
         "precision": args.precision,
         "schedule": args.schedule,
         "crf": args.crf,
+        "weighting": args.weighting,
+        "task_weights": args.task_weights,
         "warmup_epochs": args.warmup_epochs,
         "runs": rows,
         "summary": summarise(rows),
