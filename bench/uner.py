@@ -59,7 +59,7 @@ def run_one(data: Any, encoder: str, architecture: str, seed: int, args: Any) ->
         settings["batch_size"] = args.batch_size
     began = time.perf_counter()
     tasks = [dataclasses.replace(t, crf=True) if t.name in args.crf else t for t in data.tasks]
-    weighting = "ew" if architecture == "stl" else args.weighting  # stl: each task alone
+    weighting = _weighting(architecture, args)
     if architecture != "stl" and args.task_weights:
         tasks = [dataclasses.replace(t, weight=args.task_weights.get(t.name, 1.0)) for t in tasks]
     run = mh.fit(
@@ -99,6 +99,11 @@ def run_one(data: Any, encoder: str, architecture: str, seed: int, args: Any) ->
         ],
         "seconds": round(time.perf_counter() - began, 1),
     }
+
+
+def _weighting(architecture: str, args: Any) -> str:
+    """The loss weighting of a variant: ``--weighting``, or ``ew`` for stl (each task alone)."""
+    return "ew" if architecture == "stl" else str(args.weighting)
 
 
 def _variant(architecture: str, weighting: str, task_weights: dict[str, float]) -> str:
@@ -264,11 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     for encoder in encoders:
         for architecture in architectures:
             for seed in seeds:
-                label = _variant(
-                    architecture,
-                    "ew" if architecture == "stl" else args.weighting,
-                    args.task_weights,
-                )
+                label = _variant(architecture, _weighting(architecture, args), args.task_weights)
                 if (encoder, label, seed) in done:
                     continue
                 rows.append(run_one(data, encoder, architecture, seed, args))
