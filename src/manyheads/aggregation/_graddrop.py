@@ -76,11 +76,8 @@ class GradDrop(ColumnwiseAggregator):
         if (
             scratch is None
             or scratch.shape[1] < n
-            or (scratch.dtype, scratch.device)
-            != (
-                grads.dtype,
-                grads.device,
-            )
+            or scratch.dtype != grads.dtype
+            or scratch.device != grads.device
         ):
             scratch = grads.new_empty(2, n)
             self._scratch = scratch  # kept across blocks and steps, never saved
