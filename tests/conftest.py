@@ -82,6 +82,8 @@ class CLI:
         }
         if data is not None:
             env["MANYHEADS_DATA"] = str(data)
+        if "PYTHONPATH" in os.environ:  # a git worktree's src/ over the editable install
+            env["PYTHONPATH"] = os.environ["PYTHONPATH"]
         return subprocess.run(
             [sys.executable, "-m", "manyheads.cli.main", *args],
             cwd=cwd,
