@@ -305,7 +305,7 @@ def train_config(
     stamp = _fingerprint(config, pre, train_t, valid_t, test_t) if directory else None
     restored = None
     if directory is not None and resume:  # checked before anything in it is written
-        restored = _resume_point(directory, model, method, s, stamp)
+        restored = _resume_point(directory, model, method, s, stamp, overwrite=overwrite)
     if directory is not None:
         _prepare_output(directory, resume=resume, overwrite=overwrite)
         (directory / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
@@ -351,8 +351,15 @@ def _resume_point(
     method: Any,
     settings: TrainSettings,
     fingerprint: dict[str, Any] | None,
+    *,
+    overwrite: bool,
 ) -> ResumePoint:
     """The checkpoint ``--resume`` continues, read and checked (refuses a finished run)."""
+    if overwrite:
+        raise InvalidParameterError(
+            "--resume and --overwrite exclude each other: --resume continues the run in "
+            f"'{directory}', --overwrite replaces it. Pass one of them."
+        )
     if (directory / "metrics.json").exists():
         raise InvalidParameterError(
             f"Nothing to resume in '{directory}': the run there has finished (metrics.json). "

@@ -323,14 +323,26 @@ def _show(value: Any) -> str:
 _ABSENT = object()
 
 
-def _when(mtime: float) -> str:
-    return datetime.datetime.fromtimestamp(mtime, datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+def _rows(entry: Any) -> str:
+    if entry is _ABSENT or entry is None:
+        return "no rows"
+    return f"{entry['rows']} rows, sha256 {str(entry['sha256'])[:12]}"
 
 
-def fingerprint_changes(saved: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
+def _stat(entry: Any) -> str:
+    if entry is None:
+        return "(not read)"
+    when = datetime.datetime.fromtimestamp(float(entry["mtime"]), datetime.UTC)
+    return f"{entry['size']} bytes, modified {when:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def fingerprint_changes(
+    saved: Mapping[str, Any], current: Mapping[str, Any], *, more_epochs: bool = True
+) -> list[str]:
     """One line per difference between two :func:`fingerprint` results (old → new).
 
-    ``train.epochs`` may grow (a user extends a run); every other change is listed.
+    With ``more_epochs``, ``train.epochs`` may grow (a user extends a run); every other change
+    is listed.
 
     Example:
         >>> old = fingerprint({"train": {"lr": 0.1, "epochs": 2}}, data={}, encodings={})
@@ -344,9 +356,10 @@ def fingerprint_changes(saved: Mapping[str, Any], current: Mapping[str, Any]) ->
         old, new = old_cfg.get(key, _ABSENT), new_cfg.get(key, _ABSENT)
         if old == new:
             continue
-        if key == "train.epochs" and isinstance(old, int) and isinstance(new, int) and new > old:
+        grows = isinstance(old, int) and isinstance(new, int) and new > old
+        if key == "train.epochs" and more_epochs and grows:
             continue
-        note = " (epochs may grow, not shrink)" if key == "train.epochs" else ""
+        note = " (epochs may grow, not shrink)" if key == "train.epochs" and more_epochs else ""
         lines.append(f"{key}: {_show(old)} → {_show(new)}{note}")
     old_data, new_data = dict(saved.get("data") or {}), dict(current.get("data") or {})
     data_changed = False
@@ -355,30 +368,19 @@ def fingerprint_changes(saved: Mapping[str, Any], current: Mapping[str, Any]) ->
         if old == new:
             continue
         data_changed = True
-
-        def rows(entry: Any) -> str:
-            if entry is _ABSENT or entry is None:
-                return "no rows"
-            return f"{entry['rows']} rows, sha256 {str(entry['sha256'])[:12]}"
-
-        lines.append(f"data ({split} split, encoded): {rows(old)} → {rows(new)}")
+        lines.append(f"data ({split} split, encoded): {_rows(old)} → {_rows(new)}")
+    old_enc, new_enc = dict(saved.get("encodings") or {}), dict(current.get("encodings") or {})
+    for name in sorted(set(old_enc) | set(new_enc)):
+        if old_enc.get(name) != new_enc.get(name):
+            data_changed = True
+            lines.append(
+                f"encodings.{name}: the encoding learnt from the training data changed "
+                f"({str(old_enc.get(name, '-'))[:12]} → {str(new_enc.get(name, '-'))[:12]})"
+            )
     if data_changed:
         old_files, new_files = dict(saved.get("files") or {}), dict(current.get("files") or {})
         for name in sorted(set(old_files) | set(new_files)):
             a, b = old_files.get(name), new_files.get(name)
             if a != b:
-
-                def stat(entry: Any) -> str:
-                    if entry is None:
-                        return "(not read)"
-                    return f"{entry['size']} bytes, modified {_when(float(entry['mtime']))}"
-
-                lines.append(f"data file {name}: {stat(a)} → {stat(b)}")
-    old_enc, new_enc = dict(saved.get("encodings") or {}), dict(current.get("encodings") or {})
-    for name in sorted(set(old_enc) | set(new_enc)):
-        if old_enc.get(name) != new_enc.get(name):
-            lines.append(
-                f"encodings.{name}: the encoding learnt from the training data changed "
-                f"({str(old_enc.get(name, '-'))[:12]} → {str(new_enc.get(name, '-'))[:12]})"
-            )
+                lines.append(f"data file {name}: {_stat(a)} → {_stat(b)}")
     return lines
