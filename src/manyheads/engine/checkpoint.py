@@ -206,8 +206,8 @@ def load_checkpoint(directory: Path) -> tuple[dict[str, dict[str, Tensor]], dict
     path = directory / meta["tensors_file"]
     if not path.is_file():
         raise DataError(
-            "the checkpoint's tensors file is missing (checkpoint.json names it). Start the run "
-            "again with --overwrite instead of --resume.",
+            "the checkpoint's tensors file is missing or not a file (checkpoint.json names "
+            "it). Start the run again with --overwrite instead of --resume.",
             path=str(path),
         )
     try:

@@ -458,7 +458,8 @@ def read_resume_point(
                 + "\nRestore the old values to resume (train.epochs may grow to extend a run), "
                 "or train into another 'output' (or --overwrite) to start again."
             )
-    _check_fits(groups, meta, model, method, settings, directory / str(meta["tensors_file"]))
+    where = f"{directory / 'checkpoint.json'} (tensors: {directory / meta['tensors_file']})"
+    _check_fits(groups, meta, model, method, settings, where)
     return groups, meta
 
 
@@ -468,7 +469,7 @@ def _check_fits(
     model: MTLModel,
     method: torch.nn.Module,
     s: TrainSettings,
-    path: Path,
+    path: str,
 ) -> None:
     """Raise a DataError naming ``path`` unless every tensor fits ``model``, ``method`` and
     the optimiser ``s`` builds (keys, shapes, dtypes)."""
@@ -553,7 +554,7 @@ def _check_fits(
             + "; ".join(problems[:6])
             + ". It is damaged, or was written by another version: start the run again with "
             "--overwrite instead of --resume.",
-            path=str(path),
+            path=path,
         )
 
 
