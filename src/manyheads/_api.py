@@ -27,7 +27,7 @@ from manyheads.data.preprocess import TablePreprocessor, infer_kind
 from manyheads.data.sampling import SourceSampler
 from manyheads.data.tensors import EncodedTable
 from manyheads.encoders._registry import text_options
-from manyheads.engine.checkpoint import fingerprint, remove_checkpoint
+from manyheads.engine.checkpoint import fingerprint, remove_checkpoint, split_digest
 from manyheads.engine.events import Events
 from manyheads.engine.loop import predict_outputs, score_outputs
 from manyheads.engine.progress import attach_history, attach_progress, attach_tensorboard
@@ -302,7 +302,7 @@ def train_config(
     directory = Path(config.output) if config.output else None
     events = Events()
     attach_progress(events, quiet=quiet, log=say)
-    stamp = _fingerprint(config, pre, train_t, valid_t, test_t) if directory else None
+    stamp = _fingerprint(config, encoded) if directory else None
     restored = None
     if directory is not None and resume:  # checked before anything in it is written
         restored = _resume_point(directory, model, method, s, stamp, overwrite=overwrite)
@@ -370,24 +370,19 @@ def _resume_point(
     )
 
 
-def _fingerprint(
-    config: RunConfig,
-    pre: TablePreprocessor,
-    train: EncodedTable,
-    valid: EncodedTable,
-    test: EncodedTable | None,
-) -> dict[str, Any]:
+def _fingerprint(config: RunConfig, encoded: _Encoded) -> dict[str, Any]:
     """What a resume must share with the run: configuration, encoded data and encodings."""
-
-    def tensors(table: EncodedTable | None) -> tuple[int, dict[str, torch.Tensor]] | None:
-        if table is None:
-            return None
-        named = {f"x.{k}": v for k, v in table.x.items()}
-        named |= {f"y.{k}": v for k, v in table.y.items()}
-        named |= {f"mask.{k}": v for k, v in table.mask.items()}
-        return table.n_rows, named
-
-    state = pre.to_dict()
+    splits = {"train": encoded.train, "valid": encoded.valid, "test": encoded.test}
+    if not encoded.digests:
+        for name, table in splits.items():
+            if table is None:
+                encoded.digests[name] = None
+                continue
+            named = {f"x.{k}": v for k, v in table.x.items()}
+            named |= {f"y.{k}": v for k, v in table.y.items()}
+            named |= {f"mask.{k}": v for k, v in table.mask.items()}
+            encoded.digests[name] = split_digest(table.n_rows, named)
+    state = encoded.pre.to_dict()
     labels = state.pop("task_states")
     encodings = {f"labels.{t}": v for t, v in labels.items()}
     encodings |= {f"inputs.{k}": v for k, v in state.items()}
@@ -396,7 +391,7 @@ def _fingerprint(
     files += [f for src in data.sources for f in (src.train, src.valid, src.test) if f]
     return fingerprint(
         config.to_dict(),
-        data={"train": tensors(train), "valid": tensors(valid), "test": tensors(test)},
+        data=encoded.digests,
         encodings=encodings,
         files=files,
     )
@@ -411,6 +406,8 @@ class _Encoded:
     valid: EncodedTable
     test: EncodedTable | None
     sources: list[_SourceTables]
+    #: split -> its digest for resume fingerprints, computed once per encoding (``compare``).
+    digests: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def _encode(pre: TablePreprocessor, splits: Splits, config: RunConfig, say: Log) -> _Encoded:

@@ -38,6 +38,7 @@ __all__ = [
     "optimizer_to_flat",
     "remove_checkpoint",
     "save_checkpoint",
+    "split_digest",
     "table_digest",
 ]
 
@@ -258,6 +259,11 @@ def table_digest(tensors: Mapping[str, Tensor]) -> str:
     return digest.hexdigest()
 
 
+def split_digest(n_rows: int, tensors: Mapping[str, Tensor]) -> dict[str, Any]:
+    """The fingerprint of one encoded split: its row count and :func:`table_digest`."""
+    return {"rows": int(n_rows), "sha256": table_digest(tensors)}
+
+
 def _flatten(data: Any, prefix: str, out: dict[str, Any]) -> None:
     if isinstance(data, Mapping) and data:
         for key, value in data.items():
@@ -274,7 +280,7 @@ def _digest(data: Any) -> str:
 def fingerprint(
     config: Mapping[str, Any],
     *,
-    data: Mapping[str, tuple[int, Mapping[str, Tensor]] | None],
+    data: Mapping[str, Mapping[str, Any] | None],
     encodings: Mapping[str, Any],
     files: list[str] | None = None,
 ) -> dict[str, Any]:
@@ -283,8 +289,7 @@ def fingerprint(
     Args:
         config: the resolved configuration in its YAML layout; every key is kept (flattened
             to dotted keys) except ``output``, the run directory itself.
-        data: split name -> its row count and encoded tensors (None for an absent split),
-            kept as a digest.
+        data: split name -> its :func:`split_digest` (None for an absent split).
         encodings: name -> an encoding (input vocabularies, label classes ...), kept as digests.
         files: data files, kept with their size and modification time to explain a change.
 
@@ -305,10 +310,7 @@ def fingerprint(
         stats[name] = {"size": st.st_size, "mtime": st.st_mtime}
     return {
         "config": flat,
-        "data": {
-            split: None if table is None else {"rows": table[0], "sha256": table_digest(table[1])}
-            for split, table in data.items()
-        },
+        "data": {split: None if entry is None else dict(entry) for split, entry in data.items()},
         "encodings": {name: _digest(value) for name, value in encodings.items()},
         "files": stats,
     }

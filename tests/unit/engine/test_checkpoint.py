@@ -13,6 +13,7 @@ from manyheads.engine.checkpoint import (
     fingerprint_changes,
     load_checkpoint,
     remove_checkpoint,
+    split_digest,
     table_digest,
 )
 from manyheads.errors import DataError
@@ -66,9 +67,10 @@ def test_the_output_directory_is_not_part_of_the_fingerprint() -> None:
 def test_changed_data_is_listed_with_its_file(tmp_path: Path) -> None:
     path = tmp_path / "toy.csv"
     path.write_text("x\n1\n")
-    old = _fp(data={"train": (1, {"x": torch.ones(1)}), "test": None}, files=[str(path)])
+    files = [str(path)]
+    old = _fp(data={"train": split_digest(1, {"x": torch.ones(1)}), "test": None}, files=files)
     path.write_text("x\n1\n2\n")
-    new = _fp(data={"train": (2, {"x": torch.ones(2)}), "test": None}, files=[str(path)])
+    new = _fp(data={"train": split_digest(2, {"x": torch.ones(2)}), "test": None}, files=files)
     lines = fingerprint_changes(old, new)
     assert lines[0].startswith("data (train split, encoded): 1 rows, sha256 ")
     assert " → 2 rows, sha256 " in lines[0]
@@ -80,9 +82,9 @@ def test_changed_data_is_listed_with_its_file(tmp_path: Path) -> None:
 def test_a_touched_but_equal_file_is_no_change(tmp_path: Path) -> None:
     path = tmp_path / "toy.csv"
     path.write_text("x\n1\n")
-    old = _fp(data={"train": (1, {"x": torch.ones(1)})}, files=[str(path)])
+    old = _fp(data={"train": split_digest(1, {"x": torch.ones(1)})}, files=[str(path)])
     path.write_text("x\n1\n")  # same bytes, new mtime
-    new = _fp(data={"train": (1, {"x": torch.ones(1)})}, files=[str(path)])
+    new = _fp(data={"train": split_digest(1, {"x": torch.ones(1)})}, files=[str(path)])
     assert fingerprint_changes(old, new) == []
 
 
