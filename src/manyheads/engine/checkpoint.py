@@ -140,6 +140,10 @@ def remove_checkpoint(directory: Path) -> None:
             path.unlink(missing_ok=True)
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _read_meta(path: Path) -> dict[str, Any]:
     try:
         meta = json.loads(path.read_bytes().decode("utf-8"))
@@ -170,6 +174,21 @@ def _read_meta(path: Path) -> dict[str, Any]:
                 f"'epoch' must be >= 1 and 'step', 'stale' >= 0; got {meta['epoch']}, "
                 f"{meta['step']}, {meta['stale']}"
             )
+        history = meta["history"]
+        if len(history) != meta["epoch"] or not all(
+            isinstance(h, dict) and all(_is_number(v) for v in h.values()) for h in history
+        ):
+            problems.append(
+                f"'history' must hold one object of numbers per epoch ({meta['epoch']})"
+            )
+        if not 0 <= meta["best_epoch"] <= meta["epoch"]:
+            problems.append(f"'best_epoch' must be in [0, {meta['epoch']}]")
+        task_best = meta["task_best"]
+        if task_best is not None and not all(
+            isinstance(task_best.get(k), dict) and all(map(_is_number, task_best[k].values()))
+            for k in ("score", "epoch")
+        ):
+            problems.append("'task_best' must hold 'score' and 'epoch' objects of numbers")
         opt = meta["optimizer"]
         if not isinstance(opt.get("param_groups"), list) or not isinstance(
             opt.get("scalars"), dict

@@ -133,7 +133,7 @@ def test_a_checkpoint_without_its_tensors_names_the_file(tmp_path: Path) -> None
         "epoch": 1,
         "step": 2,
         "stale": 0,
-        "history": [],
+        "history": [{"epoch": 1.0, "valid_score": 0.5}],
         "best_epoch": 1,
         "best_score": 0.5,
         "train_seconds": 0.1,
