@@ -33,6 +33,7 @@ __all__ = [
     "PRECISIONS",
     "SCHEDULES",
     "TASK_LOSSES",
+    "ResumePoint",
     "TrainResult",
     "TrainSettings",
     "read_resume_point",
