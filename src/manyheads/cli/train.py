@@ -26,6 +26,12 @@ def add_parser(subparsers: Any) -> None:
         help="continue an interrupted run from its last completed epoch",
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
+    p.add_argument(
+        "--keep-checkpoint",
+        action="store_true",
+        help="keep the last checkpoint (with the optimiser state) when the run finishes; "
+        "by default it is deleted",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=run)
 
@@ -42,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
         resume=args.resume,
         overwrite=args.overwrite,
         log=None if args.quiet else say,
+        keep_checkpoint=args.keep_checkpoint,
     )
     from manyheads._api import json_safe
 
