@@ -280,6 +280,7 @@ def train_model(
     completed epoch and ends with the same weights and metrics as an uninterrupted run.
     """
     s = settings
+    method.reset()  # a run starts from the method's initial state (seeded draws included)
     batch_tokens = _batch_tokens(s, train)
     device = s.resolve_device()
     model.to(device)
