@@ -47,5 +47,7 @@ class AlignedMTL(GramianAggregator):
         self.reduction = check_reduction("AlignedMTL", reduction)
 
     def weights(self, gramian: Tensor) -> Tensor:
-        weights = solve_active(gramian, self.solver)
-        return weights * self.n_tasks if self.reduction == "sum" else weights
+        if self.reduction == "mean":
+            return solve_active(gramian, self.solver)
+        # the sum of the aligned rows: a task without a gradient adds a zero row (rank cut)
+        return solve_active(gramian, lambda sub: self.solver(sub) * sub.shape[0])

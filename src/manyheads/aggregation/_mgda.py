@@ -41,7 +41,8 @@ def min_norm_weights(gramian: Tensor) -> Tensor:
     2G_{12}), 0, 1)`. For T > 2 the quadratic program is solved by quadprog's active-set method
     (Goldfarb-Idnani, finite) in float64 after the change of variables
     :math:`\alpha_t = u_t / \|g_t\|` (unit diagonal, so that gradients of very different norms do
-    not ruin the conditioning), with a ridge of ``1e-12`` that keeps the program strictly convex;
+    not ruin the conditioning), with a ridge of ``1e-12`` (plus twice any negative eigenvalue
+    left by round-off) that keeps the program strictly convex;
     the ridge's bias is then removed by solving the KKT system on the solution's support (kept
     when feasible and no worse). The result is exact up to float64 round-off (relative error of
     :math:`\|J^\top\alpha\|^2` below 1e-6 on the tested families).
@@ -65,7 +66,9 @@ def min_norm_weights(gramian: Tensor) -> Tensor:
         unit = gram * d[:, None] * d[None, :]
         constraints = np.concatenate([d[:, None], np.eye(n)], axis=1)  # [n, 1 + n]
         bounds = np.concatenate([[1.0], np.zeros(n)])
-        u = quadprog.solve_qp(unit + 1e-12 * np.eye(n), np.zeros(n), constraints, bounds, 1)[0]
+        # a Gramian computed in float32 may have eigenvalues a little below 0: shift them up
+        ridge = 1e-12 + 2.0 * max(0.0, -float(np.linalg.eigvalsh(unit)[0]))
+        u = quadprog.solve_qp(unit + ridge * np.eye(n), np.zeros(n), constraints, bounds, 1)[0]
         w = np.clip(d * u, 0.0, None)
         w = w / w.sum()
         support = np.flatnonzero(u > 1e-9 * u.max())

@@ -25,7 +25,10 @@ def _newton(gram: Tensor, alpha: Tensor, *, tol: float, max_iters: int) -> tuple
             return alpha, True
         grad = g_alpha - 1.0 / alpha
         hess = gram + torch.diag(1.0 / alpha**2)
-        step = torch.linalg.solve(hess, grad)
+        try:
+            step = torch.linalg.solve(hess, grad)
+        except RuntimeError:  # α diverging: no solution (Pareto stationary)
+            return alpha, False
         t, current = 1.0, f(alpha)
         while bool(((alpha - t * step) <= 0).any()) or f(alpha - t * step) > current:
             t *= 0.5
