@@ -224,3 +224,33 @@ def test_unknown_option_names_the_valid_ones() -> None:
 def test_bad_parameters_are_named(factory: object, message: str) -> None:
     with pytest.raises(InvalidParameterError, match=message):
         factory()  # type: ignore[operator]
+
+
+def test_upgrad_options_reach_the_user_through_the_registry() -> None:
+    method = create_weighting("upgrad", 3, pref_vector=[1.0, 2.0, 3.0], reg_eps=1e-3, norm_eps=0.0)
+    assert isinstance(method, UPGrad)
+    projector = method.solver.projector
+    assert (projector.reg_eps, projector.norm_eps) == (1e-3, 0.0)
+    assert method.solver.pref_vector is not None
+    assert method.solver.pref_vector.tolist() == [1.0, 2.0, 3.0]
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"pref_vector": [1.0, 2.0]}, "'pref_vector' parameter of UPGrad must be a list of 3"),
+        ({"pref_vector": [1.0, -2.0, 1.0]}, "positive finite numbers"),
+        ({"reg_eps": -1.0}, "'reg_eps' parameter of UPGrad must be a float in \\[0, inf\\)"),
+        ({"norm_eps": float("inf")}, "'norm_eps' parameter of UPGrad"),
+        ({"solver": "cvxpy"}, "'solver' parameter of UPGrad must be one of \\('quadprog',\\)"),
+    ],
+)
+def test_upgrad_refuses_bad_options(options: dict[str, object], match: str) -> None:
+    with pytest.raises(InvalidParameterError, match=match):
+        create_weighting("upgrad", 3, **options)
+
+
+@pytest.mark.parametrize("name", ["cagrad", "aligned_mtl"])
+def test_reduction_option_is_checked(name: str) -> None:
+    with pytest.raises(InvalidParameterError, match=r"'reduction' parameter .* one of"):
+        create_weighting(name, 2, reduction="avg")

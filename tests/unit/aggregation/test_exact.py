@@ -32,6 +32,8 @@ from manyheads.aggregation import (
     CAGrad,
     FairGrad,
     GradDrop,
+    GradVac,
+    MoCo,
     NashMTL,
     PCGrad,
     UPGrad,
@@ -460,6 +462,81 @@ def test_graddrop_rep_grad_purity_is_per_feature_over_the_batch() -> None:
     assert torch.allclose(got, want, atol=1e-12)
     # the same mask for every sample of a feature: a per-(sample, feature) rule would differ
     assert not torch.allclose(got, GradDrop(3, seed=5)(jac))
+
+
+# --- GradVac: LibMTL's GradVac step on the vectors -------------------------------------------
+
+
+def _gradvac(jac: torch.Tensor, orders: list[list[int]], phi_hat: np.ndarray) -> torch.Tensor:
+    """Wang et al. Eq. 3-4 as LibMTL writes them (cosine with the current projected row)."""
+    out = torch.zeros(jac.shape[1], dtype=torch.float64)
+    for i in range(jac.shape[0]):
+        g = jac[i].clone()
+        for j in orders[i]:
+            if j == i or float(jac[j].norm()) == 0 or float(g.norm()) == 0:
+                continue
+            phi = float(g @ jac[j] / (g.norm() * jac[j].norm()))
+            target = phi_hat[i, j]
+            if phi < target:
+                root = math.sqrt(1 - target**2)
+                w = float(g.norm()) * (target * math.sqrt(1 - phi**2) - phi * root)
+                g = g + w / (float(jac[j].norm()) * root + 1e-12) * jac[j]
+            phi_hat[i, j] = 0.5 * target + 0.5 * phi
+        out += g
+    return out
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@EXAMPLES
+@given(case=cases.filter(lambda c: c[2] != "near_parallel"))
+def test_gradvac_is_the_papers_step(case: tuple[int, int, str], dtype: torch.dtype) -> None:
+    """Two steps (the targets move): 1e-6 (float64), 1e-3 (float32) of the largest gradient.
+    (``near_parallel``: cosines within round-off of the targets flip the test ``φ < φ̂``.)"""
+    seed, n, family = case
+    method = GradVac(n, seed=seed % 1000)
+    rng = SeededRandom(seed % 1000)
+    phi_hat = np.zeros((n, n))
+    for step in range(2):
+        jac, ref = _cast(_jacobian(seed + step, n, family), dtype)
+        update = method(jac)
+        want = _gradvac(ref, [rng.permutation(n) for _ in range(n)], phi_hat)
+        scale = float(ref.norm(dim=1).max())
+        _close(update, want, 0.0, (1e-6 if dtype == torch.float64 else 1e-3) * scale)
+
+
+# --- MoCo: Eq. 9-11 on the vectors ----------------------------------------------------------
+
+
+def _simplex(v: torch.Tensor) -> torch.Tensor:
+    """Projection onto the simplex by bisection on the threshold (not the sort-based rule)."""
+    lo, hi = float(v.min()) - 1.0, float(v.max())
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if float((v - mid).clamp(min=0).sum()) > 1.0:
+            lo = mid
+        else:
+            hi = mid
+    return (v - 0.5 * (lo + hi)).clamp(min=0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@EXAMPLES
+@given(case=cases)
+def test_moco_is_its_documented_step(case: tuple[int, int, str], dtype: torch.dtype) -> None:
+    """Three steps: Y ← Y - β_k (Y - J) from Y = 0, λ ← Π_Δ(λ - γ_k Y Yᵀ λ / max diag),
+    update Yᵀ λ. 1e-6 (float64: MoCo keeps λ in a float32 buffer), 1e-4 (float32) relative."""
+    seed, n, family = case
+    method = MoCo(n)
+    y = torch.zeros(n, 12, dtype=torch.float64)
+    lambd = torch.full((n,), 1.0 / n, dtype=torch.float64)
+    for step in range(1, 4):
+        jac, ref = _cast(_jacobian(seed + step, n, family), dtype)
+        update = method(jac)
+        y = y - 0.5 / step**0.5 * (y - ref)
+        gram = y @ y.T
+        lambd = _simplex(lambd - 0.1 / step**0.5 * gram @ lambd / gram.diagonal().max())
+        want = lambd @ y
+        _close(update, want, 1e-6 if dtype == torch.float64 else 1e-4, 1e-12)
 
 
 # --- seeded methods start over on reset() ---------------------------------------------------
