@@ -23,6 +23,9 @@ Two small extensions of the contract, both checked by the engine:
   the step.
 * :class:`ColumnwiseAggregator` methods (GradDrop) decide each coordinate from its own column
   of ``J``: the engine streams ``J`` in column blocks and never holds ``[T, P]``.
+* In ``rep_grad`` mode the engine calls :meth:`Aggregator.aggregate_features` with the
+  gradients at the shared features and the features themselves (GradDrop reads their signs and
+  sums over the batch); by default it aggregates the flattened gradients.
 """
 
 from __future__ import annotations
