@@ -74,8 +74,22 @@ _NOTE = (
     "(stl).** Model selection (best epoch) used the validation split only; for stl each task's "
     "weights come from its own best validation epoch, as separately trained single-task models "
     "would. Every metric below comes from the {split} split. Mean ± standard deviation over "
-    "seeds {seeds}."
+    "seeds {seeds}.{absolute}"
 )
+
+
+def _absolute_note(comparison: Comparison) -> str:
+    """The note's sentence on tasks that Δm% scores by absolute difference (empty if none)."""
+    tasks = sorted(
+        {t for v in comparison.variants for t in v.get("delta_m", {}).get("absolute_tasks", [])}
+    )
+    if not tasks:
+        return ""
+    return (
+        f" Δm% for {', '.join(tasks)} (a metric that can be ≤ 0, such as r2, or an stl value "
+        "≤ 0): the term is the absolute difference ×100, (−1)^h_t · 100 (M_t − M_t^stl), as a "
+        "relative difference to a baseline ≤ 0 has no meaning."
+    )
 
 
 def write_reports(comparison: Comparison, runs: dict[str, list[Run]]) -> None:
@@ -86,7 +100,7 @@ def write_reports(comparison: Comparison, runs: dict[str, list[Run]]) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     save_json(comparison)
     seeds = comparison.variants[0]["seeds"]
-    note = _NOTE.format(split=comparison.split, seeds=seeds)
+    note = _NOTE.format(split=comparison.split, seeds=seeds, absolute=_absolute_note(comparison))
     table = comparison.table()
     (directory / "report.md").write_text(f"# manyheads comparison\n\n{note}\n\n{table}\n")
     plots = [_metric_plot(comparison), _curve_plot(runs)]

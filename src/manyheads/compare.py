@@ -6,7 +6,9 @@ time, inference time, and Δm% against ``stl`` (Maninis et al. 2019; Navon et al
 
     Δm% = (100 / T) · Σ_t (−1)^{h_t} (M_t − M_t^stl) / M_t^stl,   h_t = 1 if higher is better,
 
-on each task's primary metric. Negative Δm% means better than single-task models.
+on each task's primary metric (for a metric that can be <= 0, such as r2, or a baseline <= 0:
+the absolute difference ×100 instead, see :func:`delta_m`). Negative Δm% means better than
+single-task models.
 """
 
 from __future__ import annotations
@@ -26,26 +28,61 @@ from manyheads.architectures._registry import ARCHITECTURES, architecture_option
 from manyheads.config.schema import ModelConfig, RunConfig
 from manyheads.errors import DataError, InvalidParameterError
 
-__all__ = ["Comparison", "compare", "delta_m"]
+__all__ = ["SIGNED_METRICS", "Comparison", "absolute_tasks", "compare", "delta_m"]
 
 Log = Callable[[str], None]
 
 
+#: primary metrics whose values can be zero or negative (a model worse than the mean predicts
+#: r2 < 0): a relative difference to them has no meaning, so Δm% uses their absolute difference.
+SIGNED_METRICS = frozenset({"r2"})
+
+
 def delta_m(
-    metrics: dict[str, float], baseline: dict[str, float], higher_is_better: dict[str, bool]
+    metrics: dict[str, float],
+    baseline: dict[str, float],
+    higher_is_better: dict[str, bool],
+    *,
+    absolute: frozenset[str] | set[str] = frozenset(),
 ) -> float:
-    """Δm% of ``metrics`` against ``baseline`` over their shared tasks (negative is better).
+    r"""Δm% of ``metrics`` against ``baseline`` over their shared tasks (negative is better).
+
+    Each task contributes :math:`(-1)^{h_t} \cdot 100 (M_t - B_t) / B_t` (Maninis et al. 2019;
+    Navon et al. 2022), :math:`h_t = 1` when higher is better, and Δm% is their mean. That
+    relative difference needs a positive baseline: for a task in ``absolute`` (a metric that can
+    be zero or negative, such as r2: :data:`SIGNED_METRICS`) or whose baseline is ``<= 0``, the
+    task contributes :math:`(-1)^{h_t} \cdot 100 (M_t - B_t)` instead, the absolute difference
+    in hundredths of the metric (an r2 from -0.2 to 0.1 counts -30, better, where the relative
+    rule would read +150, worse; a zero baseline no longer divides by zero). The report names
+    the tasks scored this way (:func:`absolute_tasks`).
 
     Example:
         >>> delta_m({"a": 0.9, "b": 1.0}, {"a": 0.8, "b": 2.0}, {"a": True, "b": False})
         -31.25
+        >>> round(delta_m({"r": 0.1}, {"r": -0.2}, {"r": True}, absolute={"r"}), 6)
+        -30.0
     """
     terms = []
     for task, value in metrics.items():
         base = baseline[task]
         sign = -1.0 if higher_is_better[task] else 1.0
-        terms.append(sign * (value - base) / base)
+        if task in absolute or base <= 0:
+            terms.append(sign * (value - base))
+        else:
+            terms.append(sign * (value - base) / base)
     return float(100.0 * np.mean(terms))
+
+
+def absolute_tasks(primary: dict[str, str], baseline: dict[str, float]) -> set[str]:
+    """The tasks that :func:`delta_m` scores by absolute difference: a primary metric in
+    :data:`SIGNED_METRICS` or a baseline ``<= 0``.
+
+    Example:
+        >>> primary, baseline = {"a": "r2", "b": "auc", "c": "f1"}, {"a": 0.3, "b": 0.7, "c": 0.0}
+        >>> sorted(absolute_tasks(primary, baseline))
+        ['a', 'c']
+    """
+    return {t for t, m in primary.items() if m in SIGNED_METRICS or baseline.get(t, 1.0) <= 0}
 
 
 @dataclass
@@ -297,15 +334,17 @@ def _add_delta_m(variants: list[dict[str, Any]], runs: dict[str, list[Run]]) -> 
     base = next(v for v in variants if v["name"] == "stl")
     baseline = {t: m["mean"] for t, m in base["tasks"].items()}
     higher = {t: m["higher_is_better"] for t, m in base["tasks"].items()}
+    absolute = absolute_tasks({t: m["primary"] for t, m in base["tasks"].items()}, baseline)
     for v in variants:
         per_seed = []
         for i in range(len(v["seeds"])):
             values = {t: m["per_seed"][i] for t, m in v["tasks"].items()}
-            per_seed.append(delta_m(values, baseline, higher))
+            per_seed.append(delta_m(values, baseline, higher, absolute=absolute))
         v["delta_m"] = {
             "mean": float(np.mean(per_seed)),
             "std": float(np.std(per_seed)),
             "per_seed": per_seed,
+            "absolute_tasks": sorted(absolute & set(v["tasks"])),
         }
         first = runs[v["name"]][0].metrics or {}
         if "sources" in first:  # Δm of each source's own tasks, on its own test split
@@ -317,6 +356,7 @@ def _add_delta_m(variants: list[dict[str, Any]], runs: dict[str, list[Run]]) -> 
                         {t: v["tasks"][t]["per_seed"][i] for t in own},
                         {t: baseline[t] for t in own},
                         higher,
+                        absolute=absolute,
                     )
                     for i in range(len(v["seeds"]))
                 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from torch import Tensor
 from torchjd.aggregation import AlignedMTLWeighting
 
-from manyheads.aggregation.base import GramianAggregator, solve_active
+from manyheads.aggregation.base import GramianAggregator, check_reduction, solve_active
 from manyheads.errors import InvalidParameterError
 
 __all__ = ["AlignedMTL"]
@@ -18,21 +18,25 @@ class AlignedMTL(GramianAggregator):
     Multi-Task Learning").
 
     Replaces the Jacobian by :math:`\hat J = \sqrt{\lambda_{min}}\, U \Sigma^{-1} V^\top`
-    (their Eq. 10: eigendecomposition of the Gramian, condition number 1) and returns the mean of
-    its rows, via TorchJD 0.18's ``AlignedMTLWeighting``. With ``rep_grad`` it is Aligned-MTL-UB.
+    (their Eq. 10: eigendecomposition of the Gramian, condition number 1, eigenvalues below
+    ``max · T · eps`` dropped as rank-deficient), via TorchJD 0.18's ``AlignedMTLWeighting``, and
+    returns the sum of its rows as the authors' code does (``grads[0].sum(-1)`` in their
+    ``AlignedMTLBalancer``; their learning rates assume it). TorchJD returns the mean, 1/T of
+    it: ``reduction="mean"``. With ``rep_grad`` it is Aligned-MTL-UB.
 
     Args:
         n_tasks: the number of tasks T.
         scale_mode: the eigenvalue that sets the scale: ``min`` (the paper), ``median`` or
             ``rmse``.
+        reduction: ``"sum"`` (the authors' step, default) or ``"mean"`` (TorchJD's, 1/T of it).
 
     Example:
         >>> import torch
         >>> AlignedMTL(2)(torch.tensor([[2.0, 0.0], [0.0, 1.0]]))
-        tensor([0.5000, 0.5000])
+        tensor([1., 1.])
     """
 
-    def __init__(self, n_tasks: int, *, scale_mode: str = "min") -> None:
+    def __init__(self, n_tasks: int, *, scale_mode: str = "min", reduction: str = "sum") -> None:
         super().__init__(n_tasks)
         if scale_mode not in _SCALES:
             raise InvalidParameterError(
@@ -40,6 +44,10 @@ class AlignedMTL(GramianAggregator):
                 f"Got {scale_mode!r}."
             )
         self.solver = AlignedMTLWeighting(scale_mode=scale_mode)  # type: ignore[arg-type]
+        self.reduction = check_reduction("AlignedMTL", reduction)
 
     def weights(self, gramian: Tensor) -> Tensor:
-        return solve_active(gramian, self.solver)
+        if self.reduction == "mean":
+            return solve_active(gramian, self.solver)
+        # the sum of the aligned rows: a task without a gradient adds a zero row (rank cut)
+        return solve_active(gramian, lambda sub: self.solver(sub) * sub.shape[0])

@@ -9,7 +9,7 @@ import torch
 from scipy.optimize import minimize
 from torch import Tensor
 
-from manyheads.aggregation.base import GramianAggregator
+from manyheads.aggregation.base import GramianAggregator, check_reduction
 from manyheads.errors import InvalidParameterError
 
 __all__ = ["CAGrad", "cagrad_weights"]
@@ -55,26 +55,36 @@ class CAGrad(GramianAggregator):
     the dual (Eq. 3): :math:`w^* = \arg\min_{w \in \Delta} g_w^\top g_0 + \sqrt\phi \|g_w\|`,
     :math:`\phi = c^2 \|g_0\|^2`, and :math:`d = g_0 + \frac{\sqrt\phi}{\|g_{w^*}\|} g_{w^*}`,
     rescaled by :math:`1 / (1 + c^2)` as in the authors' code. The dual is solved on the Gramian
-    with SciPy's SLSQP (the authors' solver), so TorchJD's cvxpy extra is not needed.
+    with SciPy's SLSQP (the authors' solver, default tolerance), so TorchJD's cvxpy extra is not
+    needed. By default (``reduction="sum"``) the update is then multiplied by T, as the authors'
+    code does "to match the sum loss" (``overwrite_grad`` in their NYUv2 and Cityscapes
+    experiments): their learning rates assume this step, which is that of the sum of the losses
+    when the gradients agree. ``reduction="mean"`` gives the 1/T scale of the paper's
+    :math:`d` (and of LibMTL and TorchJD).
 
     Args:
         n_tasks: the number of tasks T.
-        c: the radius scale, >= 0 (0 gives the mean gradient).
+        c: the radius scale, >= 0 (0 gives the mean gradient, times T by default).
+        reduction: ``"sum"`` (the authors' step, default) or ``"mean"`` (1/T of it).
 
     Example:
         >>> CAGrad(2, c=0.0)(torch.tensor([[1.0, 0.0], [0.0, 1.0]]))
+        tensor([1., 1.])
+        >>> CAGrad(2, c=0.0, reduction="mean")(torch.tensor([[1.0, 0.0], [0.0, 1.0]]))
         tensor([0.5000, 0.5000])
     """
 
     supports_rep_grad: ClassVar[bool] = False
 
-    def __init__(self, n_tasks: int, *, c: float = 0.4) -> None:
+    def __init__(self, n_tasks: int, *, c: float = 0.4, reduction: str = "sum") -> None:
         super().__init__(n_tasks)
         if not c >= 0:
             raise InvalidParameterError(
                 f"The 'c' parameter of CAGrad must be a float in [0, inf). Got {c!r}."
             )
         self.c = float(c)
+        self.reduction = check_reduction("CAGrad", reduction)
 
     def weights(self, gramian: Tensor) -> Tensor:
-        return cagrad_weights(gramian, self.c)
+        weights = cagrad_weights(gramian, self.c)
+        return weights * self.n_tasks if self.reduction == "sum" else weights

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -13,6 +15,10 @@ from manyheads.errors import InvalidParameterError
 __all__ = ["GradDrop"]
 
 
+def _uniform(n: int, generator: torch.Generator) -> Tensor:
+    return torch.rand(n, generator=generator)
+
+
 class GradDrop(ColumnwiseAggregator):
     r"""Gradient sign dropout (Chen et al., NeurIPS 2020, "Just Pick a Sign: Optimizing Deep
     Multitask Models with Gradient Sign Dropout").
@@ -22,7 +28,11 @@ class GradDrop(ColumnwiseAggregator):
     :math:`M_t = \mathbb 1[P > U]\mathbb 1[g_t > 0] + \mathbb 1[P < U]\mathbb 1[g_t < 0]`
     (Eq. 2); the update is :math:`\sum_t (\ell + (1 - \ell) M_t) g_t` with the leak
     :math:`\ell` (0 in the paper's main results). The paper applies it to the gradients at the
-    shared activations (``rep_grad``); on the shared parameters it is the same rule per weight.
+    shared activations :math:`A` (``rep_grad``, :meth:`aggregate_features`): there the gradients
+    are first multiplied by :math:`\mathrm{sign}(A)` and summed over the batch (Section 3.3,
+    "batch-separated gradients"; LibMTL does the same), so that :math:`P`, :math:`U` and the
+    masks are per feature, and each sample's gradient :math:`\nabla_A L_t` is then masked by its
+    feature's :math:`M_t`. On the shared parameters it is the same rule per weight.
     :math:`U` is drawn with 15 bits of resolution (:math:`U = (k + 1/2)/2^{15}`, so the keep
     probability differs from :math:`P` by at most :math:`2^{-16}`): each step takes a seed
     from a generator stored in the state dict and draws with NumPy's SFC64 on a CPU, with the
@@ -49,6 +59,37 @@ class GradDrop(ColumnwiseAggregator):
         self.rng = SeededRandom(seed)
         self._draws: Tensor | None = None  # this step's random words (not state: redrawn)
         self._scratch: Tensor | None = None  # two work rows of a block
+
+    def aggregate_features(self, grads: Tensor, features: list[Tensor]) -> Tensor:
+        """GradDrop at the shared features (the paper's setting): purity per feature over
+        the batch, masks applied to every sample's gradient.
+
+        Example:
+            >>> a = torch.tensor([[1.0, -1.0], [1.0, 1.0]])  # [B = 2, D = 2]
+            >>> j = torch.tensor([[1.0, 2.0, 3.0, 4.0], [-1.0, 1.0, -1.0, 1.0]])  # [T, B·D]
+            >>> GradDrop(2).aggregate_features(j, [a]).shape
+            torch.Size([4])
+        """
+        n_tasks = grads.shape[0]
+        pieces, offset = [], 0
+        for feature in features:
+            n = feature.numel()
+            g = grads[:, offset : offset + n].detach().reshape(n_tasks, feature.shape[0], -1)
+            sign = feature.detach().reshape(1, feature.shape[0], -1).sign().to(g.dtype)
+            pure = (g * sign).sum(dim=1)  # [T, D]: sign(A) ∘ ∇_A L_t summed over the batch
+            purity = 0.5 * (1.0 + pure.sum(0) / pure.abs().sum(0).clamp(min=1e-30))  # [D]
+            u = self.rng.draw(partial(_uniform, pure.shape[1]))  # U per feature [D]
+            u = u.to(g.device, g.dtype)
+            keep = (purity > u) & (pure > 0) | (purity < u) & (pure < 0)  # [T, D]
+            factor = self.leak + (1.0 - self.leak) * keep.to(g.dtype)
+            pieces.append((g * factor.unsqueeze(1)).sum(0).reshape(-1))  # [B·D]
+            offset += n
+        return torch.cat(pieces)
+
+    def reset(self) -> None:
+        """Restore the seeded generator: a new run draws the same sequence."""
+        self.rng.reset()
+        self._draws = None
 
     def begin(self, n_params: int, like: Tensor) -> None:
         # One draw per coordinate for the whole step (the blocks read slices): 15 random bits

@@ -17,7 +17,8 @@ class IMTL(GramianAggregator):
     Finds weights :math:`\alpha` with :math:`\sum_t \alpha_t = 1` such that the update
     :math:`g = \sum_t \alpha_t g_t` has equal projections :math:`g^\top u_t` onto every unit
     gradient :math:`u_t = g_t / \|g_t\|` (their Eq. 8, closed form Eq. 13), computed on the Gramian
-    with a pseudo-inverse by TorchJD 0.18's ``IMTLGWeighting`` (robust to dependent rows).
+    with a pseudo-inverse by TorchJD 0.18's ``IMTLGWeighting`` (robust to dependent rows), in
+    float64.
 
     Args:
         n_tasks: the number of tasks T.
@@ -33,4 +34,5 @@ class IMTL(GramianAggregator):
         self.solver = IMTLGWeighting()
 
     def weights(self, gramian: Tensor) -> Tensor:
-        return solve_active(gramian, self.solver)
+        # in float64: a float32 pseudo-inverse loses widely scaled tasks
+        return solve_active(gramian.double(), self.solver).to(gramian.dtype)

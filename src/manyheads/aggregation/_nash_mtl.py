@@ -13,26 +13,8 @@ from manyheads.errors import InvalidParameterError
 __all__ = ["NashMTL", "nash_weights"]
 
 
-def nash_weights(
-    gramian: Tensor, start: Tensor | None = None, *, tol: float = 1e-8, max_iters: int = 100
-) -> Tensor:
-    r"""Solve :math:`G\alpha = 1/\alpha`, :math:`\alpha > 0`, by damped Newton steps.
-
-    The equation is the stationarity condition of the strictly convex
-    :math:`f(\alpha) = \frac12 \alpha^\top G \alpha - \sum_t \log \alpha_t`, so Newton's method
-    with a backtracking line search that keeps :math:`\alpha > 0` converges from any positive
-    start.
-
-    Example:
-        >>> nash_weights(torch.tensor([[4.0, 0.0], [0.0, 1.0]]))
-        tensor([0.5000, 1.0000])
-    """
-    gram = gramian.detach().double().cpu()
-    n = gram.shape[0]
-    gram = gram + 1e-10 * gram.diagonal().mean() * torch.eye(n, dtype=gram.dtype)
-    alpha = 1.0 / gram.diagonal().sqrt() / n**0.5
-    if start is not None and bool((start > 0).all()):
-        alpha = start.detach().double().cpu()
+def _newton(gram: Tensor, alpha: Tensor, *, tol: float, max_iters: int) -> tuple[Tensor, bool]:
+    """Damped Newton on ``f(α) = ½ αᵀGα - Σ log α``; returns ``(α, converged)``."""
 
     def f(a: Tensor) -> float:
         return float(0.5 * a @ gram @ a - a.log().sum())
@@ -40,17 +22,62 @@ def nash_weights(
     for _ in range(max_iters):
         g_alpha = gram @ alpha
         if float((alpha * g_alpha - 1.0).abs().max()) < tol:
-            break
+            return alpha, True
         grad = g_alpha - 1.0 / alpha
         hess = gram + torch.diag(1.0 / alpha**2)
-        step = torch.linalg.solve(hess, grad)
+        try:
+            step = torch.linalg.solve(hess, grad)
+        except RuntimeError:  # α diverging: no solution (Pareto stationary)
+            return alpha, False
         t, current = 1.0, f(alpha)
         while bool(((alpha - t * step) <= 0).any()) or f(alpha - t * step) > current:
             t *= 0.5
-            if t < 1e-10:
-                break
+            if t < 1e-12:
+                return alpha, False
         alpha = alpha - t * step
-    out: Tensor = alpha.to(gramian.device, gramian.dtype)
+    g_alpha = gram @ alpha
+    return alpha, float((alpha * g_alpha - 1.0).abs().max()) < tol
+
+
+def nash_weights(
+    gramian: Tensor, start: Tensor | None = None, *, tol: float = 1e-10, max_iters: int = 100
+) -> Tensor:
+    r"""Solve :math:`G\alpha = 1/\alpha`, :math:`\alpha > 0`, by damped Newton steps.
+
+    The equation is the stationarity condition of the strictly convex
+    :math:`f(\alpha) = \frac12 \alpha^\top G \alpha - \sum_t \log \alpha_t`, so Newton's
+    method with a backtracking line search that keeps :math:`\alpha > 0` converges from any
+    positive start. It is solved in float64 on the unit-diagonal Gramian
+    :math:`\hat G = D G D`, :math:`D = \mathrm{diag}(1/\|g_t\|)`: with :math:`\alpha = D\beta`
+    the condition is exactly :math:`\hat G \beta = 1/\beta`, so gradient norms that differ by
+    many orders of magnitude neither bias the solution nor spoil the conditioning. It stops when
+    :math:`\max_t |\alpha_t (G\alpha)_t - 1| <` ``tol``. ``G`` must have a positive diagonal
+    (see :func:`solve_active`).
+
+    A solution exists unless a non-negative combination of the gradients is zero (a Pareto
+    stationary point, where the bargaining problem is unbounded); only then, when Newton does not
+    converge, the condition is solved for :math:`\hat G + 10^{-10} I` instead, which keeps the
+    weights finite at the same relative scale for every task.
+
+    Example:
+        >>> nash_weights(torch.tensor([[4.0, 0.0], [0.0, 1.0]]))
+        tensor([0.5000, 1.0000])
+    """
+    gram = gramian.detach().double().cpu()
+    gram = 0.5 * (gram + gram.T)
+    n = gram.shape[0]
+    d = gram.diagonal().rsqrt()  # α = d ⊙ β
+    unit = gram * d[:, None] * d[None, :]
+    beta = torch.full((n,), n**-0.5, dtype=torch.float64)
+    if start is not None and len(start) == n and bool((start > 0).all()):
+        beta = start.detach().double().cpu() / d
+    solved, converged = _newton(unit, beta, tol=tol, max_iters=max_iters)
+    if not converged:
+        ridge = unit + 1e-10 * torch.eye(n, dtype=torch.float64)
+        solved, _ = _newton(
+            ridge, torch.full((n,), n**-0.5, dtype=torch.float64), tol=tol, max_iters=max_iters
+        )
+    out: Tensor = (d * solved).to(gramian.device, gramian.dtype)
     return out
 
 
@@ -60,11 +87,13 @@ class NashMTL(GramianAggregator):
     The update :math:`\sum_t \alpha_t g_t` with :math:`\alpha` the solution of their Eq. (4)
     (Theorem 5.1), :math:`G^\top G \alpha = 1/\alpha` with :math:`G` the matrix of task gradients,
     i.e. ``gramian @ alpha == 1 / alpha``. The authors approximate it by a sequence of convex
-    programs (cvxpy); we solve the same condition exactly by Newton's method on its convex
-    potential (:func:`nash_weights`). The previous solution (buffer ``alpha``, saved with
-    checkpoints) warm-starts the next and is reused between updates when ``update_every > 1``
-    (the authors' speed-up). Tasks with an all-zero gradient are left out. Clip with the trainer's
-    ``clip_norm`` (the authors clip at 1).
+    programs (cvxpy, ECOS) on the Gramian divided by its Frobenius norm, with constraints
+    :math:`\alpha_t (G\alpha)_t \ge 1` in the original scale, so their weights are on this
+    scale too; we solve the condition by Newton's method on its convex potential to a relative
+    residual below 1e-10 (:func:`nash_weights`, no regulariser). The previous solution (buffer
+    ``alpha``, saved with checkpoints) warm-starts the next and is reused between updates when
+    ``update_every > 1`` (the authors' speed-up). Tasks with an all-zero gradient are left out.
+    Clip with the trainer's ``clip_norm`` (the authors clip at 1).
 
     Args:
         n_tasks: the number of tasks T.

@@ -70,3 +70,7 @@ class PCGrad(GramianAggregator):
         n = gramian.shape[0]
         orders = [self.rng.permutation(n) for _ in range(n)]
         return pcgrad_coefficients(gramian, orders).sum(dim=0)
+
+    def reset(self) -> None:
+        """Restore the seeded generator: a new run draws the same sequence."""
+        self.rng.reset()

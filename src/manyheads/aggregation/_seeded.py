@@ -30,7 +30,20 @@ class SeededRandom(nn.Module):
 
     def __init__(self, seed: int = 0) -> None:
         super().__init__()
+        self.initial_seed = int(seed)
         self.register_buffer("rng_state", torch.Generator().manual_seed(int(seed)).get_state())
+
+    def reset(self) -> None:
+        """Restore the generator to its seed: the draws start over.
+
+        Example:
+            >>> rng = SeededRandom(3)
+            >>> first = rng.seed()
+            >>> rng.reset()
+            >>> rng.seed() == first
+            True
+        """
+        self.rng_state.copy_(torch.Generator().manual_seed(self.initial_seed).get_state())
 
     def draw(self, fn: _Draw) -> Tensor:
         """Call ``fn(generator)`` with the stored CPU generator and store its new state."""

@@ -2,36 +2,98 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
+import torch
 from torch import Tensor
 from torchjd.aggregation import UPGradWeighting
+from torchjd.linalg import QuadprogProjector
 
 from manyheads.aggregation.base import GramianAggregator, solve_active
+from manyheads.errors import InvalidParameterError
 
 __all__ = ["UPGrad"]
+
+_SOLVERS = ("quadprog",)
 
 
 class UPGrad(GramianAggregator):
     r"""Unconflicting projection of gradients (Quinton & Rey, 2024, "Jacobian Descent for
     Multi-Objective Optimization").
 
-    Each row :math:`g_t` is projected onto the dual cone
-    :math:`\{x : G x \ge 0\}` of the Jacobian (their Eq. 5, solved as a quadratic program on the
-    Gramian by TorchJD 0.18's ``UPGradWeighting``), and the projections are averaged. The update
-    therefore has a non-negative inner product with every task gradient.
+    Each row :math:`g_t`, scaled by its preference :math:`p_t`, is projected onto the dual cone
+    :math:`\{x : G x \ge 0\}` of the Jacobian (their Eq. 5; Proposition 1 turns it into the
+    quadratic program :math:`\min_{v \ge p_t e_t} v^\top G v` on the Gramian), and the
+    projections are summed, by TorchJD 0.18's ``UPGradWeighting`` with its quadprog projector.
+    That projector first divides the Gramian by its trace (plus ``norm_eps``) and adds
+    ``reg_eps`` to its diagonal, so the conditions :math:`J u \ge 0` hold up to that
+    regularisation. The default preference is uniform (:math:`1/T`): the mean of the
+    projections, the paper's :math:`\mathcal A_{UPGrad}`.
 
     Args:
         n_tasks: the number of tasks T.
+        pref_vector: T positive task preferences (None: all ``1/T``).
+        norm_eps: added to the Gramian's trace before dividing by it (TorchJD's default 1e-4).
+        reg_eps: added to the diagonal of the normalised Gramian (TorchJD's default 1e-4).
+        solver: the QP solver, ``"quadprog"`` (the one TorchJD 0.18 ships).
 
     Example:
-        >>> import torch
         >>> u = UPGrad(2)(torch.tensor([[-4.0, 1.0, 1.0], [6.0, 1.0, 1.0]]))
         >>> bool(((torch.tensor([[-4.0, 1.0, 1.0], [6.0, 1.0, 1.0]]) @ u) >= 0).all())
         True
     """
 
-    def __init__(self, n_tasks: int) -> None:
+    def __init__(
+        self,
+        n_tasks: int,
+        *,
+        pref_vector: Sequence[float] | None = None,
+        norm_eps: float = 1e-4,
+        reg_eps: float = 1e-4,
+        solver: str = "quadprog",
+    ) -> None:
         super().__init__(n_tasks)
-        self.solver = UPGradWeighting()
+        pref: Tensor | None = None
+        if pref_vector is not None:
+            values = list(pref_vector) if isinstance(pref_vector, Sequence) else None
+            if (
+                values is None
+                or isinstance(pref_vector, str)
+                or len(values) != n_tasks
+                or not all(
+                    isinstance(v, int | float) and not isinstance(v, bool) and 0 < v < math.inf
+                    for v in values
+                )
+            ):
+                raise InvalidParameterError(
+                    f"The 'pref_vector' parameter of UPGrad must be a list of {n_tasks} "
+                    f"positive finite numbers (one per task). Got {pref_vector!r}."
+                )
+            pref = torch.tensor([float(v) for v in values], dtype=torch.float64)
+        for name, value in (("norm_eps", norm_eps), ("reg_eps", reg_eps)):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not 0 <= value < math.inf
+            ):
+                raise InvalidParameterError(
+                    f"The '{name}' parameter of UPGrad must be a float in [0, inf). Got {value!r}."
+                )
+        if solver not in _SOLVERS:
+            raise InvalidParameterError(
+                f"The 'solver' parameter of UPGrad must be one of {_SOLVERS}. Got {solver!r}."
+            )
+        self.pref_vector = pref
+        self.solver = UPGradWeighting(
+            pref, projector=QuadprogProjector(norm_eps=float(norm_eps), reg_eps=float(reg_eps))
+        )
 
     def weights(self, gramian: Tensor) -> Tensor:
+        active = gramian.diagonal() > 0
+        if self.pref_vector is None or bool(active.all()):
+            pref = self.pref_vector
+        else:
+            pref = self.pref_vector[active.cpu()]
+        self.solver.pref_vector = None if pref is None else pref.to(gramian.device, gramian.dtype)
         return solve_active(gramian, self.solver)

@@ -23,6 +23,9 @@ Two small extensions of the contract, both checked by the engine:
   the step.
 * :class:`ColumnwiseAggregator` methods (GradDrop) decide each coordinate from its own column
   of ``J``: the engine streams ``J`` in column blocks and never holds ``[T, P]``.
+* In ``rep_grad`` mode the engine calls :meth:`Aggregator.aggregate_features` with the
+  gradients at the shared features and the features themselves (GradDrop reads their signs and
+  sums over the batch); by default it aggregates the flattened gradients.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ __all__ = [
     "JacobianTarget",
     "RunningJacobianAggregator",
     "blend_into",
+    "check_reduction",
     "solve_active",
 ]
 
@@ -142,6 +146,16 @@ class Aggregator(nn.Module, ABC):
     @abstractmethod
     def forward(self, grads: Tensor) -> Tensor:
         """The update ``[P]`` from per-task gradients ``[T, P]``."""
+
+    def aggregate_features(self, grads: Tensor, features: list[Tensor]) -> Tensor:
+        """The update ``[B·D]`` in ``rep_grad`` mode from the gradients ``[T, B·D]`` at the
+        shared ``features`` (each ``[B, ...]``, concatenated in order after flattening).
+
+        The default aggregates the flattened gradients like parameter gradients; a method whose
+        rule reads the features themselves (GradDrop's signs, batch sums) overrides it.
+        """
+        del features
+        return self(grads)
 
     def jacobian_target(self, n_params: int, like: Tensor) -> JacobianTarget | None:
         """Where the engine should write this step's ``[T, n_params]`` Jacobian, or None.
@@ -248,25 +262,44 @@ class ColumnwiseAggregator(Aggregator):
         return update
 
 
-def solve_active(
-    gramian: Tensor, solve: Callable[[Tensor], Tensor], *, tol: float = 1e-12
-) -> Tensor:
+def solve_active(gramian: Tensor, solve: Callable[[Tensor], Tensor]) -> Tensor:
     """Run ``solve`` on the sub-Gramian of tasks with a non-zero gradient; others get weight 0.
 
-    A task without a label in the batch has an all-zero gradient row. For methods whose solution
-    is undefined or degenerate then (a zero vertex makes MGDA's min-norm point zero, Nash-MTL's
-    ``1/α`` diverges), that task is simply left out of the step.
+    A task without a label in the batch has an all-zero gradient row (``G[t, t] == 0``). For
+    methods whose solution is undefined or degenerate then (a zero vertex makes MGDA's min-norm
+    point zero, Nash-MTL's ``1/α`` diverges), that task is left out of the step. Only an exactly
+    zero gradient counts as absent: a small one, however small next to the others, is a task
+    with labels and keeps its place in the method's solution.
 
     Example:
-        >>> g = torch.tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+        >>> g = torch.tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 1e-30]])
         >>> solve_active(g, lambda sub: torch.ones(sub.shape[0]))
         tensor([1., 0., 1.])
     """
-    diag = gramian.diagonal()
-    active = diag > tol * diag.max().clamp(min=torch.finfo(gramian.dtype).tiny)
+    active = gramian.diagonal() > 0
     if bool(active.all()):
         return solve(gramian)
     weights = gramian.new_zeros(gramian.shape[0])
     if bool(active.any()):
         weights[active] = solve(gramian[active][:, active]).to(gramian.dtype)
     return weights
+
+
+_REDUCTIONS = ("sum", "mean")
+
+
+def check_reduction(owner: str, reduction: str) -> str:
+    """Check a ``reduction`` option (``"sum"``: the authors' step, ``"mean"``: 1/T of it).
+
+    Raises:
+        InvalidParameterError: ``reduction`` is not one of ``"sum"``, ``"mean"``.
+
+    Example:
+        >>> check_reduction("CAGrad", "mean")
+        'mean'
+    """
+    if reduction not in _REDUCTIONS:
+        raise InvalidParameterError(
+            f"The 'reduction' parameter of {owner} must be one of {_REDUCTIONS}. Got {reduction!r}."
+        )
+    return reduction

@@ -441,7 +441,7 @@ def _rep_backward(
             f"rep_grad=True needs the shared features of the step, but {type(model).__name__} "
             "gave none that require a gradient. Remove the 'rep_grad' option."
         )
-    update = method(feature_jacobian(losses, feats))
+    update = method.aggregate_features(feature_jacobian(losses, feats), feats)
     pieces, offset = [], 0
     for f in feats:
         pieces.append(update[offset : offset + f.numel()].view_as(f).to(f.dtype))

@@ -296,6 +296,7 @@ def train_model(
         DataError: the checkpoint is damaged or does not fit the model.
     """
     s = settings
+    method.reset()  # a run starts from the method's initial state (seeded draws included)
     batch_tokens = _batch_tokens(s, train)
     device = s.resolve_device()
     model.to(device)

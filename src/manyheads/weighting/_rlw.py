@@ -36,3 +36,7 @@ class RLW(Weighting):
     def forward(self, losses: Tensor) -> Tensor:
         draw = self.rng.draw(lambda g: torch.randn(self.n_tasks, generator=g))
         return torch.softmax(draw, dim=0).to(losses.device, losses.dtype)
+
+    def reset(self) -> None:
+        """Restore the seeded generator: a new run draws the same sequence."""
+        self.rng.reset()

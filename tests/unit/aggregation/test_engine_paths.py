@@ -122,3 +122,25 @@ def test_bf16_autocast_step_is_float32_and_close_to_the_float32_step(case: str) 
     assert bool(torch.isfinite(grads[1]).all())
     cosine = torch.nn.functional.cosine_similarity(grads[0], grads[1], dim=0)
     assert cosine > 0.98, float(cosine)
+
+
+def test_graddrop_rep_grad_step_backpropagates_its_per_feature_rule() -> None:
+    from manyheads.engine.backward import feature_jacobian
+
+    model, _, x = _autocast_step()
+    method = create_weighting("graddrop", 3, rep_grad=True, seed=2)
+    reference = copy.deepcopy(method)
+    features = model.forward_features(x)
+    losses = _losses(model.task_outputs(features))
+    feats = [features] if isinstance(features, torch.Tensor) else list(features)
+    update = reference.aggregate_features(feature_jacobian(losses, feats), feats)
+    shared = model.shared_parameters()
+    pieces, offset = [], 0
+    for f in feats:
+        pieces.append(update[offset : offset + f.numel()].view_as(f))
+        offset += f.numel()
+    expected = torch.autograd.grad(feats, shared, pieces, retain_graph=True, allow_unused=True)
+    backward(losses, model, method, features=features)
+    for p, e in zip(shared, expected, strict=True):
+        assert p.grad is not None
+        assert torch.allclose(p.grad, torch.zeros_like(p) if e is None else e, atol=1e-6)

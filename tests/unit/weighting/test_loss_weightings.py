@@ -101,3 +101,44 @@ def test_gradnorm_moves_weight_towards_the_task_with_the_smaller_gradient() -> N
     weights = method(torch.ones(2))
     assert weights[0] > weights[1]
     assert torch.isclose(weights.sum(), torch.tensor(2.0))
+
+
+def test_rlw_restarts_its_draws_on_reset() -> None:
+    method = RLW(3, seed=4)
+    first = [method(torch.ones(3)) for _ in range(3)]
+    method.reset()
+    again = [method(torch.ones(3)) for _ in range(3)]
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
+    assert not torch.equal(first[0], first[1])
+
+
+def test_a_training_run_starts_by_resetting_its_method(
+    toy_frame: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import manyheads as mh
+
+    draws: list[list[float]] = []
+    original = RLW.forward
+
+    def spy(self: RLW, losses: torch.Tensor) -> torch.Tensor:
+        out = original(self, losses)
+        draws.append(out.tolist())
+        return out
+
+    resets: list[int] = []
+    original_reset = RLW.reset
+
+    def spy_reset(self: RLW) -> None:
+        resets.append(1)
+        original_reset(self)
+
+    monkeypatch.setattr(RLW, "forward", spy)
+    monkeypatch.setattr(RLW, "reset", spy_reset)
+    tasks = [mh.Task("good", type="binary"), mh.Task("score", type="regression")]
+    inputs = {"x": "numeric", "x2": "numeric"}
+    kwargs = {"weighting": "rlw", "epochs": 1, "batch_size": 256, "seed": 1}
+    mh.fit(toy_frame, tasks=tasks, inputs=inputs, **kwargs)  # type: ignore[arg-type]
+    assert resets == [1]
+    first, draws[:] = list(draws), []
+    mh.fit(toy_frame, tasks=tasks, inputs=inputs, **kwargs)  # type: ignore[arg-type]
+    assert draws == first  # same seed, reset at the start: the same draws
