@@ -312,7 +312,11 @@ def _build_tasks(section: dict[str, Any], problems: list[str], *, required: bool
             if key in kwargs and isinstance(kwargs[key], list):
                 kwargs[key] = tuple(kwargs[key])
         weight = kwargs.get("weight")
-        if isinstance(weight, float) and not math.isfinite(weight):
+        if (
+            isinstance(weight, int | float)
+            and not isinstance(weight, bool)
+            and not (math.isfinite(weight) and weight >= 0)
+        ):
             problems.append(f"'tasks.{name}.weight' must be a finite number >= 0. Got {weight!r}.")
             continue
         try:
