@@ -71,8 +71,14 @@ def _describe(exc: yaml.YAMLError) -> str:
     if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}"
-        what = " ".join(str(p) for p in (exc.context, exc.problem) if p)
-        return f"invalid YAML at {where}: {what}."
+        started = ""
+        if exc.context and exc.context_mark is not None:
+            start = exc.context_mark
+            started = (
+                f" ({exc.context}, which starts at line {start.line + 1}, "
+                f"column {start.column + 1})"
+            )
+        return f"invalid YAML at {where}: {exc.problem}{started}."
     return f"invalid YAML: {exc}"
 
 
