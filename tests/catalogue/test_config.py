@@ -233,7 +233,8 @@ FILES = [
         ("not UTF-8", "line 3, column 6"),
         id="not-utf8",
     ),
-    pytest.param(b"", ("'data.train'",), id="empty-file"),
+    pytest.param(b"", ("the file is empty",), id="empty-file"),
+    pytest.param(b"# nothing yet\n", ("the file is empty",), id="only-comments"),
     pytest.param(
         b"data: {train: train.csv\ntasks: []\n", ("line 2, column 6",), id="yaml-syntax-error"
     ),

@@ -29,7 +29,13 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     unreadable or non-UTF-8 file, a syntax error or a duplicate key names the file and line."""
     data = read_yaml_file(path)
     if data is None:
-        data = {}
+        raise ConfigError(
+            [
+                "the file is empty (or holds only comments): a config needs at least 'data' and "
+                "'tasks', e.g. data: {train: train.csv} and tasks: {income: {type: binary}}."
+            ],
+            source=str(path),
+        )
     if not isinstance(data, dict):
         raise ConfigError(
             ["the file must hold a mapping (key: value) at the top level"], source=str(path)
@@ -64,15 +70,21 @@ def apply_overrides(raw: dict[str, Any], overrides: list[tuple[list[str], Any]])
         node[path[-1]] = value
 
 
-def load_config(path: str | Path | None, overrides: list[str] | None = None) -> RunConfig:
-    """Read a config file, apply overrides, validate, and return the typed configuration."""
+def load_config(
+    path: str | Path | None, overrides: list[str] | None = None, *, hardware: bool = True
+) -> RunConfig:
+    """Read a config file, apply overrides, validate, and return the typed configuration.
+
+    ``hardware``: refuse a ``train.device`` this machine lacks (off to read a finished run's
+    ``config.yaml`` elsewhere, as ``manyheads analyze`` does).
+    """
     raw = read_yaml(path) if path is not None else {}
     try:
         parsed = parse_overrides(overrides or [])
     except ConfigError as exc:
         raise ConfigError(exc.problems, source=str(path) if path is not None else None) from None
     apply_overrides(raw, parsed)
-    return build_config(raw, source=str(path) if path is not None else None)
+    return build_config(raw, source=str(path) if path is not None else None, hardware=hardware)
 
 
 # -- building with all problems collected ------------------------------------------------------
@@ -125,7 +137,9 @@ def _section(raw: dict[str, Any], key: str, problems: list[str]) -> dict[str, An
     return value
 
 
-def build_config(raw: dict[str, Any], *, source: str | None = None) -> RunConfig:
+def build_config(
+    raw: dict[str, Any], *, source: str | None = None, hardware: bool = True
+) -> RunConfig:
     """Turn a raw mapping into a :class:`RunConfig`; raise one ConfigError listing all problems."""
     problems: list[str] = []
     _unknown(list(raw), list(SECTIONS), "", problems)
@@ -138,7 +152,7 @@ def build_config(raw: dict[str, Any], *, source: str | None = None) -> RunConfig
         _check_source_tasks(data, tasks, problems)
     model = _build_model(_section(raw, "model", problems), problems)
     train_raw = _section(raw, "train", problems)
-    train = _build_train(train_raw, problems)
+    train = _build_train(train_raw, problems, hardware=hardware)
     weighting, weighting_options = _build_weighting(train_raw, problems)
     output = raw.get("output", "runs/example")
     if output is not None and not isinstance(output, str):
@@ -399,11 +413,13 @@ def _model_range(key: str, annotation: str, value: Any) -> str | None:
     return None
 
 
-def _build_train(section: dict[str, Any], problems: list[str]) -> TrainSettings | None:
+def _build_train(
+    section: dict[str, Any], problems: list[str], *, hardware: bool
+) -> TrainSettings | None:
     valid = [f.name for f in dataclasses.fields(TrainSettings)] + list(TRAIN_EXTRA)
     _unknown(list(section), valid, "train.", problems)
     values = _typed_fields(section, TrainSettings, "train.", problems)
-    found = TrainSettings.check(values, hardware=True)
+    found = TrainSettings.check(values, hardware=hardware)
     problems.extend(f"'train.{key}' {message}" for key, message in found)
     if found:
         return None

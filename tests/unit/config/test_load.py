@@ -159,6 +159,9 @@ def test_cuda_is_refused_on_a_machine_without_it(
     with pytest.raises(ConfigError, match=r"'train\.device' is 'cuda', and this machine has no"):
         load_config(_write(tmp_path, BASE), ["train.device=cuda"])
     assert load_config(_write(tmp_path, BASE), ["train.device=auto"]).train.device == "auto"
+    # a finished run's config.yaml is read on any machine (manyheads analyze)
+    cfg = load_config(_write(tmp_path, BASE), ["train.device=cuda"], hardware=False)
+    assert cfg.train.device == "cuda"
 
 
 @pytest.mark.parametrize("key", ["test_fraction", "valid_fraction", "valid", "split_column"])
@@ -184,7 +187,7 @@ def test_a_source_fraction_has_a_range() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("", r"'data\.train' \(a file\)"),
+        ("", r"the file is empty \(or holds only comments\)"),
         ("- a\n- b\n", "must hold a mapping"),
         ("data: {train: t.csv\n", r"invalid YAML at line 2, column 1"),
     ],
