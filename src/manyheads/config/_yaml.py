@@ -152,6 +152,13 @@ def read_yaml_file(path: str | Path, *, what: str = "config") -> Any:
 def yaml_value(text: str, *, override: str) -> Any:
     """The value of a ``key=value`` override, read as YAML by the same rules as a file.
 
+    Args:
+        text: the part after ``=``.
+        override: the whole argument, named in errors.
+
+    Raises:
+        ConfigError: the value is not valid YAML.
+
     Example:
         >>> yaml_value("1e-3", override="train.lr=1e-3")
         0.001

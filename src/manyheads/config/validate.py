@@ -85,6 +85,12 @@ def dry_run(config: RunConfig) -> list[str]:
     ``train.weighting_options.c``). The settings' ranges and the device were checked when the
     config was loaded.
 
+    Args:
+        config: a loaded configuration.
+
+    Returns:
+        One line per problem (empty when ``train`` will build everything).
+
     Example:
         >>> from manyheads.config.load import build_config
         >>> raw = {"data": {"train": "t.csv"}, "tasks": {"y": {"type": "binary"}},

@@ -137,6 +137,13 @@ class TrainSettings:
         ``device`` is ``cpu``, ``auto``, ``cuda``, ``cuda:N`` or ``mps``; with ``hardware``,
         a device that this machine lacks is a problem too.
 
+        Args:
+            values: setting name -> value (a config's ``train:`` section, typed).
+            hardware: also refuse a device this machine does not have.
+
+        Returns:
+            ``(key, message)`` per problem, in field order after the choices.
+
         Example:
             >>> [key for key, _ in TrainSettings.check({"gamma": -1, "optimizer": "adamx"})]
             ['optimizer', 'gamma']
