@@ -3,8 +3,9 @@
 Rules, the same everywhere (documented in ``docs/config.md``):
 
 - safe loading only (no Python objects);
-- numbers in YAML 1.2 form are numbers: ``1e-3``, ``1E3`` and ``5e+2`` are floats (YAML 1.1,
-  PyYAML's default, reads them as strings unless they have a dot: ``1.0e-3``);
+- numbers in YAML 1.2 form are numbers: ``1e-3``, ``1E3``, ``1.5e3`` and ``.5e-3`` are floats
+  (YAML 1.1, PyYAML's default, reads them as strings: it wants a dot and a signed exponent,
+  ``1.0e-3``);
 - a key may appear once in a mapping (plain YAML silently keeps the last one);
 - every error is a :class:`~manyheads.errors.ConfigError` naming the file (or the override),
   the line and the column.
@@ -23,7 +24,7 @@ from manyheads.errors import ConfigError
 __all__ = ["load_yaml", "read_yaml_file", "yaml_value"]
 
 #: YAML 1.2 core-schema floats that YAML 1.1 does not know: an exponent without a dot.
-_FLOAT_12 = re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
+_FLOAT_12 = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)[eE][-+]?[0-9]+$")
 
 
 class _Loader(yaml.SafeLoader):
@@ -35,7 +36,7 @@ _Loader.yaml_implicit_resolvers = {
     key: list(value) for key, value in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Loader.add_implicit_resolver(  # type: ignore[no-untyped-call]
-    "tag:yaml.org,2002:float", _FLOAT_12, list("-+0123456789")
+    "tag:yaml.org,2002:float", _FLOAT_12, list("-+0123456789.")
 )
 
 

@@ -18,6 +18,9 @@ from manyheads.errors import ConfigError
         ("1E3", 1000.0),
         ("-2e+2", -200.0),
         ("5e-05", 5e-05),
+        ("1.5e3", 1500.0),
+        (".5e-3", 5e-4),
+        ("-.5E2", -50.0),
         ("1.0e-3", 1e-3),  # YAML 1.1 form still works
         ("0.5", 0.5),
         (".inf", float("inf")),
