@@ -139,7 +139,10 @@ def _attributed(
 def _weighting_problems(config: RunConfig) -> list[str]:
     from manyheads.weighting._registry import create_weighting
 
-    n_tasks = max(len(config.tasks), 2)  # a built-in dataset brings its tasks
+    n_tasks = len(config.tasks)
+    if not n_tasks:  # a built-in dataset brings its tasks: a per-task option says how many
+        sizes = [len(v) for v in config.weighting_options.values() if isinstance(v, list)]
+        n_tasks = sizes[0] if sizes else 2
     fixed: dict[str, Any] = {}
     if config.weighting == "static" and "weights" not in config.weighting_options:
         fixed["weights"] = [t.weight for t in config.tasks] if config.tasks else [1.0] * n_tasks

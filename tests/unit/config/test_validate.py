@@ -73,3 +73,12 @@ def test_static_weights_come_from_the_tasks() -> None:
     raw = _raw(train={"weighting": "static", "weighting_options": {"weights": [1.0]}})
     [problem] = dry_run(build_config(raw))
     assert problem.startswith("'train.weighting_options.weights'")
+
+
+def test_a_built_in_dataset_brings_its_tasks() -> None:
+    # no tasks in the config: the per-task option's length stands for the task count
+    raw = {
+        "data": {"dataset": "census-income"},
+        "train": {"weighting": "static", "weighting_options": {"weights": [1.0, 2.0, 0.5]}},
+    }
+    assert dry_run(build_config(raw)) == []
