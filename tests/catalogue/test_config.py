@@ -101,6 +101,10 @@ SETTINGS = [
     ("data", "valid_fraction", "1.5"),
     ("data", "test_fraction", "-0.1"),
     ("data", "split_seed", "-1"),
+    ("data", "temperature", ".inf"),
+    ("model", "n_experts", "100000"),
+    ("model", "penalty_weight", "-1"),
+    ("train", "warmup_epochs", ".nan"),
 ]
 
 
