@@ -217,16 +217,25 @@ def test_a_setting_the_dry_run_refuses(
 
 
 def test_validate_reports_every_problem_at_once(run: Run, tmp_path: Path) -> None:
+    # settings refused on loading and options only the dry run refuses, in one message
     _project(tmp_path, _config(model="{architecture: mmoe, n_experts: 0, norm: zz}"))
     outcome = run(
         "validate",
         "cfg.yaml",
         "train.weighting=cagrad",
         "train.weighting_options.c=-5",
+        "train.clip_norm=-1",
+        "model.dropout=1.5",
         cwd=tmp_path,
     )
     assert_refused(
-        outcome, "3 problems", "'model.n_experts'", "'model.norm'", "'train.weighting_options.c'"
+        outcome,
+        "cfg.yaml: 5 problems",
+        "'model.n_experts'",
+        "'model.norm'",
+        "'train.weighting_options.c'",
+        "'train.clip_norm'",
+        "'model.dropout'",
     )
 
 

@@ -30,17 +30,16 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Validate, print OK and a summary, or raise a ConfigError listing every problem."""
     from manyheads.config.load import load_config
-    from manyheads.config.validate import dry_run, validate_data
+    from manyheads.config.validate import validate_data
     from manyheads.errors import ConfigError
 
-    config = load_config(args.config, args.overrides)
-    problems = dry_run(config)
+    # the dry run's problems come with every other problem of the config
+    config = load_config(args.config, args.overrides, dry_run=True)
     summary: list[str] = []
     if not args.no_data:
-        found, summary = validate_data(config)
-        problems.extend(found)
-    if problems:
-        raise ConfigError(problems, source=args.config)
+        problems, summary = validate_data(config)
+        if problems:
+            raise ConfigError(problems, source=args.config)
     for line in summary:
         print(line)
     print(f"{args.config}: OK")

@@ -71,12 +71,18 @@ def apply_overrides(raw: dict[str, Any], overrides: list[tuple[list[str], Any]])
 
 
 def load_config(
-    path: str | Path | None, overrides: list[str] | None = None, *, hardware: bool = True
+    path: str | Path | None,
+    overrides: list[str] | None = None,
+    *,
+    hardware: bool = True,
+    dry_run: bool = False,
 ) -> RunConfig:
     """Read a config file, apply overrides, validate, and return the typed configuration.
 
     ``hardware``: refuse a ``train.device`` this machine lacks (off to read a finished run's
-    ``config.yaml`` elsewhere, as ``manyheads analyze`` does).
+    ``config.yaml`` elsewhere, as ``manyheads analyze`` does). ``dry_run``: also build the
+    balancing method and the model (:func:`manyheads.config.validate.dry_run`), so that their
+    problems are listed with every other one (``manyheads validate``).
     """
     raw = read_yaml(path) if path is not None else {}
     try:
@@ -84,7 +90,8 @@ def load_config(
     except ConfigError as exc:
         raise ConfigError(exc.problems, source=str(path) if path is not None else None) from None
     apply_overrides(raw, parsed)
-    return build_config(raw, source=str(path) if path is not None else None, hardware=hardware)
+    source = str(path) if path is not None else None
+    return build_config(raw, source=source, hardware=hardware, dry_run=dry_run)
 
 
 # -- building with all problems collected ------------------------------------------------------
@@ -138,7 +145,11 @@ def _section(raw: dict[str, Any], key: str, problems: list[str]) -> dict[str, An
 
 
 def build_config(
-    raw: dict[str, Any], *, source: str | None = None, hardware: bool = True
+    raw: dict[str, Any],
+    *,
+    source: str | None = None,
+    hardware: bool = True,
+    dry_run: bool = False,
 ) -> RunConfig:
     """Turn a raw mapping into a :class:`RunConfig`; raise one ConfigError listing all problems."""
     problems: list[str] = []
@@ -158,6 +169,8 @@ def build_config(
     if output is not None and not isinstance(output, str):
         problems.append(f"'output' must be a directory path (string); got {output!r}.")
     _cross_checks(tasks, inputs, train, problems)
+    if dry_run and model is not None:
+        _dry_run(tasks, inputs, model, weighting, weighting_options, problems)
     if problems:
         raise ConfigError(problems, source=source)
     assert data is not None
@@ -441,6 +454,37 @@ def _build_weighting(section: dict[str, Any], problems: list[str]) -> tuple[str,
         problems.append("'train.weighting_options' must be a mapping.")
         options = {}
     return str(name), options
+
+
+def _dry_run(
+    tasks: list[Task],
+    inputs: dict[str, str] | None,
+    model: ModelConfig,
+    weighting: str,
+    weighting_options: dict[str, Any],
+    problems: list[str],
+) -> None:
+    """The dry run's problems, added to the others (the sections it builds from are valid
+    enough: the data and training settings play no part in it)."""
+    from manyheads.config.validate import dry_run
+    from manyheads.data.preprocess import INPUT_KINDS
+    from manyheads.weighting._registry import WEIGHTINGS
+
+    if weighting not in WEIGHTINGS:
+        weighting, weighting_options = "ew", {}  # already reported
+    if inputs is not None and any(kind not in INPUT_KINDS for kind in inputs.values()):
+        inputs = None  # already reported
+    reported = {k for k in model.options if any(f"model.{k}'" in p for p in problems)}
+    options = {k: v for k, v in model.options.items() if k not in reported}
+    config = RunConfig(
+        data=DataConfig(train="-"),
+        tasks=tuple(tasks),
+        inputs=inputs,
+        model=ModelConfig(model.architecture, options),
+        weighting=weighting,
+        weighting_options=weighting_options,
+    )
+    problems.extend(dry_run(config))
 
 
 def _check_source_tasks(data: DataConfig, tasks: list[Task], problems: list[str]) -> None:

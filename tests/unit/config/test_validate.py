@@ -82,3 +82,20 @@ def test_a_built_in_dataset_brings_its_tasks() -> None:
         "train": {"weighting": "static", "weighting_options": {"weights": [1.0, 2.0, 0.5]}},
     }
     assert dry_run(build_config(raw)) == []
+
+
+def test_the_dry_run_joins_the_other_problems_of_the_config() -> None:
+    from manyheads.errors import ConfigError
+
+    raw = _raw(
+        model={"architecture": "mmoe", "n_experts": 0, "dropout": 1.5},
+        train={"clip_norm": -1, "weighting": "cagrad", "weighting_options": {"c": -5}},
+    )
+    with pytest.raises(ConfigError) as info:
+        build_config(raw, dry_run=True)
+    problems = info.value.problems
+    assert len(problems) == 4  # dropout is reported once, by its range
+    assert [p for p in problems if "dropout" in p] == [
+        "'model.dropout' must be a number in [0, 1) (the share of units dropped). Got 1.5."
+    ]
+    assert dry_run(build_config(_raw(), dry_run=True)) == []
