@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -119,14 +118,14 @@ class TrainSettings:
     task_loss: str = "mean"
 
     def __post_init__(self) -> None:
-        problems = self.check({f.name: getattr(self, f.name) for f in fields(self)})
+        problems = self.check({name: getattr(self, name) for name in self.__dataclass_fields__})
         if problems:
             raise InvalidParameterError(
                 " ".join(f"The '{key}' setting {message}" for key, message in problems)
             )
 
     @staticmethod
-    def check(values: Mapping[str, Any], *, hardware: bool = False) -> list[tuple[str, str]]:
+    def check(values: dict[str, Any], *, hardware: bool = False) -> list[tuple[str, str]]:
         """Every problem of the settings ``values`` (field name -> value; absent fields keep
         their defaults), as ``(key, "must be ... Got ...")`` pairs; empty when all are valid.
 
@@ -150,7 +149,7 @@ class TrainSettings:
             >>> TrainSettings.check({"clip_norm": -1})
             [('clip_norm', 'must be a finite number > 0 (or null: no clipping). Got -1.')]
         """
-        merged = {f.name: f.default for f in fields(TrainSettings)}
+        merged = {name: f.default for name, f in TrainSettings.__dataclass_fields__.items()}
         merged.update(values)
         problems: list[tuple[str, str]] = []
         choices = {
