@@ -223,6 +223,18 @@ def _prepare_output(directory: Path, *, resume: bool, overwrite: bool) -> None:
     directory.mkdir(parents=True, exist_ok=True)
 
 
+def _refuse_early(config: RunConfig, *, overwrite: bool) -> None:
+    """What can be refused before any data is read: a finished run in ``output`` (checked
+    again by :func:`_prepare_output` when it writes) and the balancing method's options."""
+    if config.output and not overwrite and (Path(config.output) / "metrics.json").exists():
+        raise InvalidParameterError(
+            f"The output directory '{config.output}' already holds a finished run. Choose "
+            "another 'output', or pass --overwrite to replace it."
+        )
+    if config.tasks:  # a built-in dataset brings its tasks with its data
+        _make_method(config)
+
+
 def _make_method(config: RunConfig) -> Any:
     options = dict(config.weighting_options)
     if config.weighting == "static" and "weights" not in options:
@@ -268,6 +280,7 @@ def train_config(
     ``keep_checkpoint`` (then ``checkpoint.json`` is kept as ``last_checkpoint.json``).
     """
     say: Log = log if log is not None else (lambda _msg: None)
+    _refuse_early(config, overwrite=overwrite)
     if splits is None:
         splits, config = load_splits(config)
     _check_tasks(config.tasks, config.inputs)

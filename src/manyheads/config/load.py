@@ -6,12 +6,12 @@ Precedence: defaults < config file < command-line overrides (later overrides win
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from manyheads._registry import did_you_mean
+from manyheads.config._yaml import read_yaml_file, yaml_value
 from manyheads.config.schema import SAMPLING, DataConfig, ModelConfig, RunConfig, SourceConfig
 from manyheads.engine.trainer import TrainSettings
 from manyheads.errors import ConfigError, ManyheadsError
@@ -24,50 +24,21 @@ TASK_KEYS = tuple(f.name for f in dataclasses.fields(Task) if f.name != "name")
 TRAIN_EXTRA = ("weighting", "weighting_options")
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe loader that refuses duplicate keys (plain YAML silently keeps the last one)."""
-
-
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node)  # type: ignore[no-untyped-call]
-        if key in seen:
-            raise ConfigError(
-                [
-                    f"duplicate key '{key}' at line {key_node.start_mark.line + 1}: each key "
-                    "(task name, column, setting) may appear once in a mapping."
-                ]
-            )
-        seen.add(key)
-    return loader.construct_mapping(node)
-
-
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_mapping,
-)
-
-
 def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping safely; duplicate keys and syntax errors name the file and line."""
-    p = Path(path)
-    if not p.exists():
-        raise ConfigError([f"config file not found: {p}"])
-    loader = _UniqueKeyLoader(p.read_text(encoding="utf-8"))  # a SafeLoader subclass
-    try:
-        data = loader.get_single_data()
-    except ConfigError as exc:
-        raise ConfigError(exc.problems, source=str(p)) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError([f"invalid YAML: {exc}"], source=str(p)) from None
-    finally:
-        loader.dispose()  # type: ignore[no-untyped-call]
+    """Read a YAML mapping by the package's rules (:mod:`manyheads.config._yaml`); a missing,
+    unreadable or non-UTF-8 file, a syntax error or a duplicate key names the file and line."""
+    data = read_yaml_file(path)
     if data is None:
-        data = {}
+        raise ConfigError(
+            [
+                "the file is empty (or holds only comments): a config needs at least 'data' and "
+                "'tasks', e.g. data: {train: train.csv} and tasks: {income: {type: binary}}."
+            ],
+            source=str(path),
+        )
     if not isinstance(data, dict):
         raise ConfigError(
-            ["the file must hold a mapping (key: value) at the top level"], source=str(p)
+            ["the file must hold a mapping (key: value) at the top level"], source=str(path)
         )
     return data
 
@@ -84,7 +55,7 @@ def parse_overrides(items: list[str]) -> list[tuple[list[str], Any]]:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise ConfigError([f"override '{item}' must look like key.path=value"])
-        out.append((key.split("."), yaml.safe_load(value) if value else None))
+        out.append((key.split("."), yaml_value(value, override=item) if value else None))
     return out
 
 
@@ -99,11 +70,28 @@ def apply_overrides(raw: dict[str, Any], overrides: list[tuple[list[str], Any]])
         node[path[-1]] = value
 
 
-def load_config(path: str | Path | None, overrides: list[str] | None = None) -> RunConfig:
-    """Read a config file, apply overrides, validate, and return the typed configuration."""
+def load_config(
+    path: str | Path | None,
+    overrides: list[str] | None = None,
+    *,
+    hardware: bool = True,
+    dry_run: bool = False,
+) -> RunConfig:
+    """Read a config file, apply overrides, validate, and return the typed configuration.
+
+    ``hardware``: refuse a ``train.device`` this machine lacks (off to read a finished run's
+    ``config.yaml`` elsewhere, as ``manyheads analyze`` does). ``dry_run``: also build the
+    balancing method and the model (:func:`manyheads.config.validate.dry_run`), so that their
+    problems are listed with every other one (``manyheads validate``).
+    """
     raw = read_yaml(path) if path is not None else {}
-    apply_overrides(raw, parse_overrides(overrides or []))
-    return build_config(raw, source=str(path) if path is not None else None)
+    try:
+        parsed = parse_overrides(overrides or [])
+    except ConfigError as exc:
+        raise ConfigError(exc.problems, source=str(path) if path is not None else None) from None
+    apply_overrides(raw, parsed)
+    source = str(path) if path is not None else None
+    return build_config(raw, source=source, hardware=hardware, dry_run=dry_run)
 
 
 # -- building with all problems collected ------------------------------------------------------
@@ -156,7 +144,13 @@ def _section(raw: dict[str, Any], key: str, problems: list[str]) -> dict[str, An
     return value
 
 
-def build_config(raw: dict[str, Any], *, source: str | None = None) -> RunConfig:
+def build_config(
+    raw: dict[str, Any],
+    *,
+    source: str | None = None,
+    hardware: bool = True,
+    dry_run: bool = False,
+) -> RunConfig:
     """Turn a raw mapping into a :class:`RunConfig`; raise one ConfigError listing all problems."""
     problems: list[str] = []
     _unknown(list(raw), list(SECTIONS), "", problems)
@@ -169,12 +163,14 @@ def build_config(raw: dict[str, Any], *, source: str | None = None) -> RunConfig
         _check_source_tasks(data, tasks, problems)
     model = _build_model(_section(raw, "model", problems), problems)
     train_raw = _section(raw, "train", problems)
-    train = _build_train(train_raw, problems)
+    train = _build_train(train_raw, problems, hardware=hardware)
     weighting, weighting_options = _build_weighting(train_raw, problems)
     output = raw.get("output", "runs/example")
     if output is not None and not isinstance(output, str):
         problems.append(f"'output' must be a directory path (string); got {output!r}.")
     _cross_checks(tasks, inputs, train, problems)
+    if dry_run and model is not None:
+        _dry_run(tasks, inputs, model, weighting, weighting_options, problems)
     if problems:
         raise ConfigError(problems, source=source)
     assert data is not None
@@ -218,8 +214,28 @@ def _build_data(section: dict[str, Any], problems: list[str]) -> DataConfig | No
             f"'data.sampling' must be one of {', '.join(SAMPLING)}; got {values['sampling']!r}."
             f"{did_you_mean(str(values['sampling']), list(SAMPLING))}"
         )
-    if "temperature" in values and not values["temperature"] > 0:
-        problems.append(f"'data.temperature' must be > 0; got {values['temperature']!r}.")
+    if "temperature" in values and not (
+        values["temperature"] > 0 and math.isfinite(values["temperature"])
+    ):
+        problems.append(
+            f"'data.temperature' must be a finite number > 0; got {values['temperature']!r}."
+        )
+    if "split_seed" in values and values["split_seed"] < 0:
+        problems.append(f"'data.split_seed' must be an int >= 0; got {values['split_seed']!r}.")
+    if "sources" in section:
+        if "split_column" in section:
+            problems.append(
+                "'data.split_column' is not used with 'data.sources' (sources have no split "
+                "column): give each source its 'valid'/'test' files or fractions, and remove "
+                "'data.split_column'."
+            )
+        for key in ("valid_fraction", "test_fraction", "valid", "test"):
+            if key in section:
+                problems.append(
+                    f"'data.{key}' is not used with 'data.sources' (each source is split on "
+                    f"its own): set '{key}' inside each entry of 'data.sources', and remove "
+                    f"'data.{key}'."
+                )
     if values.get("dataset"):
         _check_dataset(values["dataset"], "data.dataset", problems)
     for key in ("valid_fraction", "test_fraction"):
@@ -274,6 +290,10 @@ def _build_sources(value: Any, problems: list[str]) -> tuple[SourceConfig, ...]:
             continue
         if values.get("dataset"):
             _check_dataset(values["dataset"], f"{where}dataset", problems)
+        for key in ("valid_fraction", "test_fraction"):
+            v = values.get(key)
+            if v is not None and not 0.0 <= v < 1.0:
+                problems.append(f"'{where}{key}' must be in [0, 1); got {v!r}.")
         values.setdefault("name", f"source{i}")
         sources.append(SourceConfig(**values))
     names = [s.name for s in sources]
@@ -318,6 +338,14 @@ def _build_tasks(section: dict[str, Any], problems: list[str], *, required: bool
         for key in ("columns", "metrics"):
             if key in kwargs and isinstance(kwargs[key], list):
                 kwargs[key] = tuple(kwargs[key])
+        weight = kwargs.get("weight")
+        if (
+            isinstance(weight, int | float)
+            and not isinstance(weight, bool)
+            and not (math.isfinite(weight) and weight >= 0)
+        ):
+            problems.append(f"'tasks.{name}.weight' must be a finite number >= 0. Got {weight!r}.")
+            continue
         try:
             tasks.append(Task(str(name), **kwargs))
         except ManyheadsError as exc:
@@ -361,18 +389,54 @@ def _build_model(section: dict[str, Any], problems: list[str]) -> ModelConfig | 
             annotation = annotation.replace(generic, plain)
         if not _type_ok(value, annotation):
             problems.append(f"'model.{key}' must be of type {param.annotation}; got {value!r}.")
+            continue
+        message = _model_range(key, str(param.annotation), value)
+        if message is not None:
+            problems.append(f"'model.{key}' {message}")
     return ModelConfig(architecture=arch, options=options)
 
 
-def _build_train(section: dict[str, Any], problems: list[str]) -> TrainSettings | None:
+#: The largest layer width, expert count or embedding size a config may ask for: a 16384 x 16384
+#: layer alone holds 268 M weights (1 GiB in float32); a larger value is a typo (``1e12``).
+MAX_WIDTH = 16384
+
+
+def _model_range(key: str, annotation: str, value: Any) -> str | None:
+    """``"must be ... Got ..."`` for a model option outside its range, else None (ranges in
+    docs/config.md; the architecture checks the rest when it is built)."""
+    if annotation.startswith("Sequence[int]") and isinstance(value, list | tuple):
+        for i, width in enumerate(value):
+            if not (isinstance(width, int) and not isinstance(width, bool)) or not (
+                1 <= width <= MAX_WIDTH
+            ):
+                return (
+                    f"must be a list of ints in [1, {MAX_WIDTH}] (layer widths). "
+                    f"Got {width!r} at position {i}."
+                )
+    elif annotation == "int" and not isinstance(value, bool) and isinstance(value, int):
+        if not 0 <= value <= MAX_WIDTH:
+            return f"must be an int in [0, {MAX_WIDTH}]. Got {value!r}."
+    elif annotation == "float" and isinstance(value, int | float) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            return f"must be a finite number. Got {value!r}."
+        if key == "dropout" and not 0.0 <= value < 1.0:
+            return f"must be a number in [0, 1) (the share of units dropped). Got {value!r}."
+        if key != "dropout" and value < 0:
+            return f"must be a finite number >= 0. Got {value!r}."
+    return None
+
+
+def _build_train(
+    section: dict[str, Any], problems: list[str], *, hardware: bool
+) -> TrainSettings | None:
     valid = [f.name for f in dataclasses.fields(TrainSettings)] + list(TRAIN_EXTRA)
     _unknown(list(section), valid, "train.", problems)
     values = _typed_fields(section, TrainSettings, "train.", problems)
-    try:
-        return TrainSettings(**values)
-    except ManyheadsError as exc:
-        problems.append(f"train: {exc}")
+    found = TrainSettings.check(values, hardware=hardware)
+    problems.extend(f"'train.{key}' {message}" for key, message in found)
+    if found:
         return None
+    return TrainSettings(**values)
 
 
 def _build_weighting(section: dict[str, Any], problems: list[str]) -> tuple[str, dict[str, Any]]:
@@ -390,6 +454,37 @@ def _build_weighting(section: dict[str, Any], problems: list[str]) -> tuple[str,
         problems.append("'train.weighting_options' must be a mapping.")
         options = {}
     return str(name), options
+
+
+def _dry_run(
+    tasks: list[Task],
+    inputs: dict[str, str] | None,
+    model: ModelConfig,
+    weighting: str,
+    weighting_options: dict[str, Any],
+    problems: list[str],
+) -> None:
+    """The dry run's problems, added to the others (the sections it builds from are valid
+    enough: the data and training settings play no part in it)."""
+    from manyheads.config.validate import dry_run
+    from manyheads.data.preprocess import INPUT_KINDS
+    from manyheads.weighting._registry import WEIGHTINGS
+
+    if weighting not in WEIGHTINGS:
+        weighting, weighting_options = "ew", {}  # already reported
+    if inputs is not None and any(kind not in INPUT_KINDS for kind in inputs.values()):
+        inputs = None  # already reported
+    reported = {k for k in model.options if any(f"model.{k}'" in p for p in problems)}
+    options = {k: v for k, v in model.options.items() if k not in reported}
+    config = RunConfig(
+        data=DataConfig(train="-"),
+        tasks=tuple(tasks),
+        inputs=inputs,
+        model=ModelConfig(model.architecture, options),
+        weighting=weighting,
+        weighting_options=weighting_options,
+    )
+    problems.extend(dry_run(config))
 
 
 def _check_source_tasks(data: DataConfig, tasks: list[Task], problems: list[str]) -> None:

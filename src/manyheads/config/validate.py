@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from manyheads._splits import load_splits
 from manyheads.config.schema import RunConfig
 from manyheads.data.preprocess import TablePreprocessor, infer_kind
 from manyheads.errors import DataError, ManyheadsError
 from manyheads.tasks._registry import get_kind
 
-__all__ = ["validate_data"]
+__all__ = ["dry_run", "validate_data"]
+
+#: Encoders whose dry run would load pretrained weights: only their options and files are
+#: checked (the weights are read when ``train`` builds the model).
+_LOADS_WEIGHTS = ("pretrained",)
+#: Encoders of image inputs (the dry run needs the image size, which comes from the data).
+_READS_IMAGES = ("lenet", "resnet18")
 
 
 def validate_data(config: RunConfig) -> tuple[list[str], list[str]]:
@@ -65,3 +73,135 @@ def validate_data(config: RunConfig) -> tuple[list[str], list[str]]:
         except DataError as exc:
             problems.append(str(exc))
     return problems, summary
+
+
+def dry_run(config: RunConfig) -> list[str]:
+    """Build what ``train`` builds before it reads data, and return every problem found.
+
+    The balancing method with its options, the text encoding options and the model (from the
+    declared ``inputs``, or a stand-in input of each kind the encoder reads when they are
+    inferred from the data; heads of a stand-in size): whatever raises here would stop
+    ``train``. Each problem names its key path (``model.dropout``,
+    ``train.weighting_options.c``). The settings' ranges and the device were checked when the
+    config was loaded.
+
+    Args:
+        config: a loaded configuration.
+
+    Returns:
+        One line per problem (empty when ``train`` will build everything).
+
+    Example:
+        >>> from manyheads.config.load import build_config
+        >>> raw = {"data": {"train": "t.csv"}, "tasks": {"y": {"type": "binary"}},
+        ...        "train": {"weighting": "cagrad", "weighting_options": {"c": -5}}}
+        >>> dry_run(build_config(raw))
+        ["'train.weighting_options.c': The 'c' parameter of CAGrad must be a float in [0, inf). Got -5."]
+    """  # noqa: E501
+    problems = _weighting_problems(config)
+    problems.extend(_model_problems(config))
+    return problems
+
+
+def _attributed(
+    build: Any,
+    options: dict[str, Any],
+    where: str,
+    fixed: dict[str, Any] | None = None,
+    together: tuple[str, ...] = (),
+) -> list[str]:
+    """Problems of ``build(**fixed, **options)``, each option tried on its own so that every
+    bad one is named; the options in ``together`` are tried as one (named by the last of them
+    present). A failure no single option explains is reported for ``where``."""
+    fixed = fixed or {}
+    try:
+        build(**fixed, **options)
+        return []
+    except ManyheadsError as exc:
+        whole = str(exc)
+    except Exception as exc:  # train would stop on it too: say what it was
+        whole = f"{type(exc).__name__}: {exc}"
+    units = [(k, {k: v}) for k, v in options.items() if k not in together]
+    joint = {k: options[k] for k in together if k in options}
+    if joint:
+        units.append((list(joint)[-1], joint))
+    problems = []
+    for key, unit in units:
+        try:
+            build(**fixed, **unit)
+        except ManyheadsError as exc:
+            problems.append(f"'{where}.{key}': {exc}")
+        except Exception:  # not this option alone: reported as a whole
+            continue
+    return problems or [f"'{where}': {whole}"]
+
+
+def _weighting_problems(config: RunConfig) -> list[str]:
+    from manyheads.weighting._registry import create_weighting
+
+    n_tasks = len(config.tasks)
+    if not n_tasks:  # a built-in dataset brings its tasks: a per-task option says how many
+        sizes = [len(v) for v in config.weighting_options.values() if isinstance(v, list)]
+        n_tasks = sizes[0] if sizes else 2
+    fixed: dict[str, Any] = {}
+    if config.weighting == "static" and "weights" not in config.weighting_options:
+        fixed["weights"] = [t.weight for t in config.tasks] if config.tasks else [1.0] * n_tasks
+
+    def build(**options: Any) -> Any:
+        return create_weighting(config.weighting, n_tasks, **options)
+
+    return _attributed(build, dict(config.weighting_options), "train.weighting_options", fixed)
+
+
+def _model_problems(config: RunConfig) -> list[str]:
+    import warnings
+
+    from manyheads.architectures._registry import architecture_options, build_model
+    from manyheads.data.preprocess import InputSpec, SequenceSpec
+    from manyheads.encoders._registry import text_options
+
+    model = config.model
+    valid = architecture_options(model.architecture)
+    options = {k: v for k, v in model.options.items() if k in valid}
+    encoder = str(options.get("encoder", "tabular"))
+    try:
+        text = text_options(encoder, options.get("encoder_options"))
+    except ManyheadsError as exc:
+        return [f"'model.encoder_options': {exc}"]
+    if encoder in _LOADS_WEIGHTS:
+        return []
+    sequence = text.get("mode") == "sequence"
+    inputs = config.inputs
+    if inputs is None and (encoder in _READS_IMAGES or model.architecture == "mtan"):
+        return []  # image inputs inferred from the data: their size comes from the data
+    if inputs is None:  # inferred from the data: stand in with what the encoder reads
+        token_level = any(get_kind(t.type).level == "token" for t in config.tasks)
+        kind = ("tokens" if token_level else "text") if sequence else "numeric"
+        inputs = {"input": kind}
+    if "image" in inputs.values():
+        return []  # the image size comes from the data
+    n_numeric, cards, texts, seqs = 0, [], [], []
+    for col, kind in inputs.items():
+        if kind == "numeric":
+            n_numeric += 1
+        elif kind == "categorical":
+            cards.append(3)
+        elif kind in ("text", "tokens") and sequence:
+            seqs.append((col, SequenceSpec(16, 0, kind == "tokens", 8, "word")))
+        elif kind in ("text", "tokens"):
+            texts.append((col, 16))
+    spec = InputSpec(n_numeric, tuple(cards), tuple(texts), (), tuple(seqs))
+    if "kinds" in valid and "kinds" not in options:
+        options["kinds"] = {t.name: t.type for t in config.tasks}
+    state = {"classes": [0, 1, 2], "tags": ["O", "B", "I"], "labels": ["a", "b"]}
+    states = {t.name: dict(state) for t in config.tasks}
+    tasks = list(config.tasks)
+
+    def build(**opts: Any) -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. torch on zero-width stand-in layers
+            return build_model(model.architecture, spec, tasks, states, opts)
+
+    if not tasks:
+        return []
+    return _attributed(build, options, "model", together=("encoder", "encoder_options"))

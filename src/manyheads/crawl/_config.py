@@ -442,17 +442,10 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     Raises:
         ConfigError: a missing or unreadable file, bad YAML, or any invalid key/value.
     """
-    import yaml
+    from manyheads.config._yaml import read_yaml_file, yaml_value
 
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(
-            [f"cannot read the crawl config: {exc.strerror}."], source=str(path)
-        ) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError([f"invalid YAML: {exc}"], source=str(path)) from None
+    data = read_yaml_file(path, what="crawl config")
     data = dict(data) if isinstance(data, Mapping) else data
     problems = []
     for item in overrides:
@@ -461,7 +454,7 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
             problems.append(f"override {item!r} must look like key.sub=value.")
             continue
         if isinstance(data, dict):
-            _set_dotted(data, key, yaml.safe_load(value))
+            _set_dotted(data, key, yaml_value(value, override=item))
     if problems:
         raise ConfigError(problems, source=str(path))
     return parse_config(data, source=str(path))

@@ -221,16 +221,9 @@ def parse_build_config(raw: object, *, source: str | None = None) -> BuildConfig
 
 def load_build_config(path: str | Path | None) -> BuildConfig:
     """Read and validate a dataset YAML file (``None``: all defaults)."""
-    import yaml
+    from manyheads.config._yaml import read_yaml_file
 
     if path is None:
         return parse_build_config({})
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(
-            [f"cannot read the dataset config: {exc.strerror}."], source=str(path)
-        ) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError([f"invalid YAML: {exc}"], source=str(path)) from None
+    data = read_yaml_file(path, what="dataset config")
     return parse_build_config(data, source=str(path))

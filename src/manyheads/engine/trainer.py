@@ -73,7 +73,7 @@ class TrainSettings:
         monitor: ``loss`` (weighted validation loss) or ``TASK.METRIC`` (e.g. ``income.auc``).
         seed: seeds initialisation, shuffling and dropout.
         eval_batch_size: batch size for evaluation and prediction.
-        device: ``cpu``, ``cuda`` or ``auto``.
+        device: ``cpu``, ``cuda``, ``cuda:N``, ``mps`` or ``auto`` (a GPU when there is one).
         group_by_length: put rows of similar length (text inputs) in the same training batch,
             so that trimming each batch to its longest row saves most of the padding; batches
             are still drawn at random (see :func:`~manyheads.data.tensors.length_groups`).
@@ -125,6 +125,40 @@ class TrainSettings:
     task_loss: str = "mean"
 
     def __post_init__(self) -> None:
+        problems = self.check({name: getattr(self, name) for name in self.__dataclass_fields__})
+        if problems:
+            raise InvalidParameterError(
+                " ".join(f"The '{key}' setting {message}" for key, message in problems)
+            )
+
+    @staticmethod
+    def check(values: dict[str, Any], *, hardware: bool = False) -> list[tuple[str, str]]:
+        """Every problem of the settings ``values`` (field name -> value; absent fields keep
+        their defaults), as ``(key, "must be ... Got ...")`` pairs; empty when all are valid.
+
+        Ranges (``docs/config.md``): every number must be finite; ``epochs``, ``batch_size``,
+        ``eval_batch_size``, ``step_size`` and ``relations_every`` ints >= 1; ``patience`` an
+        int >= 1; ``lr`` and the group rates > 0; ``weight_decay`` and ``warmup_epochs`` >= 0;
+        ``momentum`` in [0, 1); ``gamma`` in (0, 1]; ``clip_norm`` > 0; ``seed`` an int >= 0.
+        ``device`` is ``cpu``, ``auto``, ``cuda``, ``cuda:N`` or ``mps``; with ``hardware``,
+        a device that this machine lacks is a problem too.
+
+        Args:
+            values: setting name -> value (a config's ``train:`` section, typed).
+            hardware: also refuse a device this machine does not have.
+
+        Returns:
+            ``(key, message)`` per problem, in field order after the choices.
+
+        Example:
+            >>> [key for key, _ in TrainSettings.check({"gamma": -1, "optimizer": "adamx"})]
+            ['optimizer', 'gamma']
+            >>> TrainSettings.check({"clip_norm": -1})
+            [('clip_norm', 'must be a finite number > 0 (or null: no clipping). Got -1.')]
+        """
+        merged = {name: f.default for name, f in TrainSettings.__dataclass_fields__.items()}
+        merged.update(values)
+        problems: list[tuple[str, str]] = []
         choices = {
             "optimizer": OPTIMIZERS,
             "schedule": SCHEDULES,
@@ -133,33 +167,124 @@ class TrainSettings:
             "task_loss": TASK_LOSSES,
         }
         for key, allowed in choices.items():
-            if getattr(self, key) not in allowed:
-                raise InvalidParameterError(
-                    f"The '{key}' setting must be one of {allowed}. Got {getattr(self, key)!r}."
-                )
-        for key in ("epochs", "batch_size", "eval_batch_size"):
-            value = getattr(self, key)
-            if not isinstance(value, int) or value < 1:
-                raise InvalidParameterError(
-                    f"The '{key}' setting must be an int >= 1. Got {value!r}."
-                )
-        if not isinstance(self.group_by_length, bool):
-            raise InvalidParameterError(
-                f"The 'group_by_length' setting must be true or false. "
-                f"Got {self.group_by_length!r}."
+            if merged[key] not in allowed:
+                problems.append((key, f"must be one of {allowed}. Got {merged[key]!r}."))
+        for key, (low, high, integer, optional) in _RANGES.items():
+            message = _range_problem(merged[key], low, high, integer=integer, optional=optional)
+            if message is not None:
+                problems.append((key, message))
+        if not isinstance(merged["group_by_length"], bool):
+            problems.append(
+                ("group_by_length", f"must be true or false. Got {merged['group_by_length']!r}.")
             )
-        for key in ("lr", "lr_shared", "lr_task", "lr_encoder"):
-            value = getattr(self, key)
-            if (value is not None or key == "lr") and not (
-                isinstance(value, int | float) and not isinstance(value, bool) and value > 0
-            ):
-                raise InvalidParameterError(f"The '{key}' setting must be > 0. Got {value!r}.")
+        if not isinstance(merged["monitor"], str):
+            problems.append(
+                ("monitor", f"must be 'loss' or TASK.METRIC. Got {merged['monitor']!r}.")
+            )
+        message = _device_problem(merged["device"], hardware=hardware)
+        if message is not None:
+            problems.append(("device", message))
+        return problems
 
     def resolve_device(self) -> torch.device:
-        """The torch device to train on."""
+        """The torch device to train on.
+
+        Raises:
+            InvalidParameterError: the device is not on this machine.
+        """
+        message = _device_problem(self.device, hardware=True)
+        if message is not None:
+            raise InvalidParameterError(f"The 'device' setting {message}")
         if self.device == "auto":
             return torch.device("cuda" if torch.cuda.is_available() else "cpu")
         return torch.device(self.device)
+
+
+#: (low, high, integer, what null means or False) of every numeric setting; a bound in ``()``
+#: is open (``(0.0,)``: > 0), a plain number is closed, None is unbounded (docs/config.md).
+_Bound = float | tuple[float] | None
+_RANGES: dict[str, tuple[_Bound, _Bound, bool, str | bool]] = {
+    "epochs": (1, None, True, False),
+    "batch_size": (1, None, True, False),
+    "eval_batch_size": (1, None, True, False),
+    "lr": ((0.0,), None, False, False),
+    "lr_shared": ((0.0,), None, False, "the value of lr"),
+    "lr_task": ((0.0,), None, False, "the value of lr"),
+    "lr_encoder": ((0.0,), None, False, "the value of lr"),
+    "weight_decay": (0.0, None, False, False),
+    "momentum": (0.0, (1.0,), False, False),
+    "warmup_epochs": (0.0, None, False, False),
+    "step_size": (1, None, True, False),
+    "gamma": ((0.0,), 1.0, False, False),
+    "clip_norm": ((0.0,), None, False, "no clipping"),
+    "patience": (1, None, True, "never stop early"),
+    "seed": (0, None, True, False),
+    "relations_every": (1, None, True, "never"),
+}
+
+
+def _range_problem(
+    value: Any, low: _Bound, high: _Bound, *, integer: bool, optional: str | bool
+) -> str | None:
+    """``"must be ... Got ..."`` when ``value`` is outside its range, else None."""
+    if value is None and optional:
+        return None
+    if low is not None and high is not None:
+        lo = f"({low[0]:g}" if isinstance(low, tuple) else f"[{low:g}"
+        hi = f"{high[0]:g})" if isinstance(high, tuple) else f"{high:g}]"
+        bounds = f"in {lo}, {hi}"
+    elif low is not None:
+        bounds = f"> {low[0]:g}" if isinstance(low, tuple) else f">= {low:g}"
+    else:
+        bounds = f"< {high[0]:g}" if isinstance(high, tuple) else f"<= {high:g}"
+    what = f"an int {bounds}" if integer else f"a finite number {bounds}"
+    if optional:
+        what += f" (or null: {optional})"
+    expected = f"must be {what}. Got {value!r}."
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not is_number or (integer and not isinstance(value, int)):
+        return expected
+    if not math.isfinite(value):
+        return expected
+    for bound, above in ((low, True), (high, False)):
+        if bound is None:
+            continue
+        limit, open_ = (bound[0], True) if isinstance(bound, tuple) else (bound, False)
+        if above and (value < limit or (open_ and value == limit)):
+            return expected
+        if not above and (value > limit or (open_ and value == limit)):
+            return expected
+    return None
+
+
+def _device_problem(device: Any, *, hardware: bool) -> str | None:
+    """``"must be ... Got ..."`` for a device name torch does not know (or, with
+    ``hardware``, one this machine lacks), else None."""
+    expected = "must be 'cpu', 'auto', 'cuda', 'cuda:N' or 'mps'"
+    if not isinstance(device, str):
+        return f"{expected}. Got {device!r}."
+    kind, _, index = device.partition(":")
+    if device in ("cpu", "auto"):
+        return None
+    if kind not in ("cuda", "mps") or (index and not (index.isdigit() and kind == "cuda")):
+        return f"{expected}. Got {device!r}."
+    if not hardware:
+        return None
+    if kind == "mps":
+        if not torch.backends.mps.is_available():
+            return "is 'mps', and this machine has no Apple GPU (MPS). Use 'cpu' or 'auto'."
+        return None
+    if not torch.cuda.is_available():
+        return (
+            f"is {device!r}, and this machine has no CUDA GPU (torch.cuda.is_available() is "
+            "False). Use 'cpu', or 'auto' (a GPU when there is one)."
+        )
+    if index and int(index) >= torch.cuda.device_count():
+        return (
+            f"is {device!r}, and this machine has {torch.cuda.device_count()} CUDA GPU(s) "
+            f"(cuda:0 to cuda:{torch.cuda.device_count() - 1})."
+        )
+    return None
 
 
 @dataclass

@@ -229,7 +229,10 @@ def test_group_by_length_needs_a_text_input(toy_frame: pd.DataFrame) -> None:
 
 @pytest.mark.parametrize("key", ["lr_encoder", "lr_task", "lr_shared"])
 def test_learning_rates_must_be_positive(key: str) -> None:
-    with pytest.raises(InvalidParameterError, match=rf"The '{key}' setting must be > 0. Got 0"):
+    with pytest.raises(
+        InvalidParameterError,
+        match=rf"The '{key}' setting must be a finite number > 0 \(or null: the value of lr\)",
+    ):
         TrainSettings(**{key: 0.0})  # type: ignore[arg-type]
 
 
