@@ -223,10 +223,12 @@ def _prepare_output(directory: Path, *, resume: bool, overwrite: bool) -> None:
     directory.mkdir(parents=True, exist_ok=True)
 
 
-def _refuse_early(config: RunConfig, *, overwrite: bool) -> None:
+def _refuse_early(config: RunConfig, *, overwrite: bool, resume: bool) -> None:
     """What can be refused before any data is read: a finished run in ``output`` (checked
     again by :func:`_prepare_output` when it writes) and the balancing method's options."""
-    if config.output and not overwrite and (Path(config.output) / "metrics.json").exists():
+    if config.output and resume:
+        _refuse_resume(Path(config.output), overwrite=overwrite)
+    elif config.output and not overwrite and (Path(config.output) / "metrics.json").exists():
         raise InvalidParameterError(
             f"The output directory '{config.output}' already holds a finished run. Choose "
             "another 'output', or pass --overwrite to replace it."
@@ -280,7 +282,7 @@ def train_config(
     ``keep_checkpoint`` (then ``checkpoint.json`` is kept as ``last_checkpoint.json``).
     """
     say: Log = log if log is not None else (lambda _msg: None)
-    _refuse_early(config, overwrite=overwrite)
+    _refuse_early(config, overwrite=overwrite, resume=resume)
     if splits is None:
         splits, config = load_splits(config)
     _check_tasks(config.tasks, config.inputs)
@@ -369,6 +371,14 @@ def _resume_point(
     overwrite: bool,
 ) -> ResumePoint:
     """The checkpoint ``--resume`` continues, read and checked (refuses a finished run)."""
+    _refuse_resume(directory, overwrite=overwrite)
+    return read_resume_point(
+        directory, model=model, method=method, settings=settings, fingerprint=fingerprint
+    )
+
+
+def _refuse_resume(directory: Path, *, overwrite: bool) -> None:
+    """``--resume`` with ``--overwrite``, or of a finished run: nothing to continue."""
     if overwrite:
         raise InvalidParameterError(
             "--resume and --overwrite exclude each other: --resume continues the run in "
@@ -379,9 +389,6 @@ def _resume_point(
             f"Nothing to resume in '{directory}': the run there has finished (metrics.json). "
             "Train into another 'output' to train again (or pass --overwrite to replace it)."
         )
-    return read_resume_point(
-        directory, model=model, method=method, settings=settings, fingerprint=fingerprint
-    )
 
 
 def _fingerprint(config: RunConfig, encoded: _Encoded) -> dict[str, Any]:

@@ -36,7 +36,7 @@ def test_every_bad_option_is_named_by_its_key_path() -> None:
         "'model.n_experts'",
         "'model.norm'",
     ]
-    assert "Valid options: c, rep_grad" in problems[1]
+    assert "Valid options: c, reduction, rep_grad" in problems[1]
 
 
 def test_the_encoder_and_its_options_are_tried_together() -> None:
