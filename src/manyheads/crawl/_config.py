@@ -509,6 +509,12 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
         raise ConfigError(
             [f"cannot read the crawl config: {exc.strerror}."], source=str(path)
         ) from None
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            [f"line {line}: not UTF-8 (byte {exc.object[exc.start]:#x}); save the file as UTF-8."],
+            source=str(path),
+        ) from None
     except yaml.YAMLError as exc:
         raise ConfigError([f"invalid YAML: {exc}"], source=str(path)) from None
     data = dict(data) if isinstance(data, Mapping) else data
@@ -518,8 +524,14 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
         if not sep or not key:
             problems.append(f"override {item!r} must look like key.sub=value.")
             continue
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            problems.append(f"override {item!r}: the value is not valid YAML ({problem}).")
+            continue
         if isinstance(data, dict):
-            _set_dotted(data, key, yaml.safe_load(value))
+            _set_dotted(data, key, parsed)
     if problems:
         raise ConfigError([redact(p) for p in problems], source=str(path))
     return parse_config(data, source=str(path))
