@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import subprocess
 import sys
@@ -75,16 +76,27 @@ def test_proxies_rotate(tmp_path: Path) -> None:
         (tmp_path / "crawl.yaml").write_text(
             f"start_urls: ['{origin.url}/']\nallowed_domains: [127.0.0.1]\n"
             "store: sqlite:///c.db\nprogress_s: 0\nsafety: {allow_private: true}\n"
-            f"politeness: {{proxies: ['{proxy1.url}', '{proxy2.url}'], autothrottle: true}}\n"
+            f"politeness: {{proxies: ['{_secret(proxy1.url)}', '{_secret(proxy2.url)}'], "
+            "autothrottle: true}\nlog_level: DEBUG\n"
         )
-        run_cli("crawl", "crawl.yaml", cwd=tmp_path)
+        proc = run_cli("crawl", "crawl.yaml", cwd=tmp_path)
         origin_paths = origin.log.paths()
     assert log1, "both proxies must carry requests"
     assert log2, "both proxies must carry requests"
     assert all(p.startswith(origin.url) for p in log1 + log2)
     assert len(log1 + log2) == len(origin_paths)
-    rows = Store(f"sqlite:///{tmp_path / 'c.db'}").page_rows()
-    assert len(rows) == 7
+    store = Store(f"sqlite:///{tmp_path / 'c.db'}")
+    assert len(store.page_rows()) == 7
+    # The proxies' password is in no log line (DEBUG logs settings and requests), nor stored.
+    assert "Overridden settings" in proc.stderr
+    assert "pxsecret" not in proc.stdout + proc.stderr
+    (run,) = store.runs()
+    assert "pxsecret" not in json.dumps(run, default=str)
+    assert f"{_secret(proxy1.url).replace('pxsecret', '***')}" in run["config"]
+
+
+def _secret(url: str) -> str:
+    return url.replace("http://", "http://px:pxsecret@")
 
 
 RESOLVER_ONLY = """
