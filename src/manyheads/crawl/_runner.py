@@ -190,18 +190,20 @@ def run_crawl(config: CrawlConfig, *, progress: bool = True) -> CrawlSummary:
             stored as ``failed`` with the failures).
         DataError: the store cannot be opened, or is an existing file that is not a crawl store.
     """
-    from scrapy.crawler import CrawlerProcess
-
-    from manyheads.crawl._settings import build_settings
-    from manyheads.crawl._spider import ConfigSpider
-    from manyheads.crawl._state import CrawlState
-
+    # Everything that can be refused without a request is refused before a file is written.
     if config.jobdir:
         check_jobdir(Path(config.jobdir))
     refused = start_url_refusals(config)
     if len(refused) == len({canonical_url(u) for u in config.start_urls}):
         raise _refused_error(refused, crawled=False)
     store = Store(config.store.url)
+
+    from scrapy.crawler import CrawlerProcess
+
+    from manyheads.crawl._settings import build_settings
+    from manyheads.crawl._spider import ConfigSpider
+    from manyheads.crawl._state import CrawlState
+
     run_id, resumed = _open_run(store, config)
     state = CrawlState(config, store, run_id, resumed=resumed, known=store.known_pages())
     process = CrawlerProcess(build_settings(config, progress=progress))

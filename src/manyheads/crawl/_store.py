@@ -149,7 +149,11 @@ class Store:
             raise DataError(f"not a usable store URL: {redact(str(exc))}", path=shown) from None
         if self.engine.dialect.name == "sqlite":
             if create:
-                _refuse_foreign_sqlite(self.engine.url.database, shown)
+                try:
+                    _refuse_foreign_sqlite(self.engine.url.database, shown)
+                except DataError:
+                    self.engine.dispose()
+                    raise
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         try:
             if create:
