@@ -67,9 +67,7 @@ class CheckedRedirectMiddleware(RedirectMiddleware):
             and response.status in _REDIRECT_STATUSES
             and not request.meta.get("dont_redirect", False)
         ):
-            target = urljoin(request.url, safe_url_string(location))
-            if location.startswith(b"//"):
-                target = f"{split_host(request.url)[0]}:{safe_url_string(location)}"
+            target = urljoin(request.url, safe_url_string(location))  # "//host/x" keeps the scheme
             if split_host(target)[0] not in SCHEMES:
                 raise IgnoreRequest(refusal(target, self.domains))
         result: Request | Response = super().process_response(request, response)
