@@ -67,6 +67,17 @@ def check_jobdir(jobdir: Path) -> None:
 
     Raises:
         ConfigError: ``jobdir`` is a file, or holds other files (which are left untouched).
+
+    Example:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> check_jobdir(folder)  # empty: fine
+        >>> _ = (folder / "thesis.tex").write_text("mine")
+        >>> check_jobdir(folder)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        manyheads.errors.ConfigError: 1 problem in the configuration:
+          - 'jobdir': '...' holds files that are not a crawl job's (thesis.tex). ...
     """
     if not jobdir.exists():
         return
@@ -120,6 +131,16 @@ def start_url_refusals(config: CrawlConfig) -> dict[str, str]:
 
     Checks what needs no request: the host against ``allowed_domains``, and (unless
     ``safety.allow_private``) whether it resolves to a non-public address.
+
+    Example:
+        >>> from manyheads.crawl import parse_config
+        >>> urls = ["http://10.0.0.1/", "http://93.184.216.34/", "http://b.org/"]
+        >>> domains = ["10.0.0.1", "93.184.216.34"]
+        >>> config = parse_config({"start_urls": urls, "allowed_domains": domains})
+        >>> for url, reason in start_url_refusals(config).items():
+        ...     print(url, reason[:60])
+        http://10.0.0.1/ refused: '10.0.0.1' resolves to the private or loopback addr
+        http://b.org/ refused: host 'b.org' is not in allowed_domains (10.0.0.1, 9
     """
     from manyheads.crawl._safety import private_reason
     from manyheads.crawl._urls import SCHEMES, canonical_url, host_allowed, split_host
