@@ -41,6 +41,9 @@ EXPECTED_FAILURES = {
     "/big-chunked": "size",
     "/binary": "binary",
     "/offsite-redirect": "allowed_domains",
+    "/file-redirect": "redirect to file:///etc/passwd (scheme 'file' not allowed",
+    "/ftp-redirect": "redirect to ftp://127.0.0.1/pub (scheme 'ftp' not allowed",
+    "/meta-offsite": "meta refresh to http://localhost:",
 }
 MAX_BYTES = 100_000
 TIMEOUT_S = 1.5
@@ -102,6 +105,15 @@ class FaultSite:
             return 301, {"Location": "/ok/3"}, b""
         if path == "/offsite-redirect":
             return 302, {"Location": f"http://localhost:{self.port}/ok/2"}, b""
+        if path == "/file-redirect":
+            return 302, {"Location": "file:///etc/passwd"}, b""
+        if path == "/ftp-redirect":
+            return 301, {"Location": "ftp://127.0.0.1/pub"}, b""
+        if path == "/meta-offsite":
+            refresh = (
+                f"<meta http-equiv='refresh' content='0; url=http://localhost:{self.port}/ok/1'>"
+            )
+            return 200, html, _html("Moved", refresh)
         if path == "/big":
             return 200, html, _html("big", "x" * (MAX_BYTES * 3))
         if path == "/binary":

@@ -95,6 +95,9 @@ def test_every_failure_recorded(fault_crawl: tuple[Store, list[str], str, float]
     assert failures["/e500"]["status"] == 500
     assert failures["/e503"]["status"] == 503
     assert failures["/e404"]["status"] == 404
+    # Refused redirects name the reason and the target, never just "HTTP 302".
+    assert "offsite" in failures["/meta-offsite"]["error"]
+    assert failures["/file-redirect"]["status"] is None
 
 
 def test_good_and_odd_pages_stored(fault_crawl: tuple[Store, list[str], str, float]) -> None:

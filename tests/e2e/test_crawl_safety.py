@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import subprocess
 import sys
@@ -31,15 +32,18 @@ def test_private_addresses_refused(tmp_path: Path) -> None:
             "allowed_domains: [127.0.0.1, localhost]\n"
             "store: sqlite:///c.db\nprogress_s: 0\n"
         )
-        proc = run_cli("crawl", "crawl.yaml", cwd=tmp_path)
+        proc = run_cli("crawl", "crawl.yaml", cwd=tmp_path, check=False)
         requested = server.log.paths()
     assert requested == [], "a private address was contacted"
-    failures = {f["url"]: f["error"] for f in Store(f"sqlite:///{tmp_path / 'c.db'}").failures()}
-    assert "private or loopback address 127.0.0.1" in failures[f"{server.url}/"]
+    # Every start URL is refused before a request: exit 2, the reason per URL, no store.
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert f"{server.url}/: refused: '127.0.0.1' resolves to the private or loopback" in proc.stderr
     # A name is refused after resolution: localhost resolves to a loopback address.
-    local = failures[f"http://localhost:{server.port}/p/1"]
-    assert "'localhost' resolves to the private or loopback address" in local
-    assert "0 pages" in proc.stdout
+    local = f"http://localhost:{server.port}/p/1: refused: 'localhost' resolves to the private"
+    assert local in proc.stderr
+    assert "Every start URL was refused" in proc.stderr
+    assert not (tmp_path / "c.db").exists()
 
 
 def _forwarding_proxy(log: list[str]) -> Any:
@@ -72,22 +76,35 @@ def test_proxies_rotate(tmp_path: Path) -> None:
         (tmp_path / "crawl.yaml").write_text(
             f"start_urls: ['{origin.url}/']\nallowed_domains: [127.0.0.1]\n"
             "store: sqlite:///c.db\nprogress_s: 0\nsafety: {allow_private: true}\n"
-            f"politeness: {{proxies: ['{proxy1.url}', '{proxy2.url}'], autothrottle: true}}\n"
+            f"politeness: {{proxies: ['{_secret(proxy1.url)}', '{_secret(proxy2.url)}'], "
+            "autothrottle: true}\nlog_level: DEBUG\n"
         )
-        run_cli("crawl", "crawl.yaml", cwd=tmp_path)
+        proc = run_cli("crawl", "crawl.yaml", cwd=tmp_path)
         origin_paths = origin.log.paths()
     assert log1, "both proxies must carry requests"
     assert log2, "both proxies must carry requests"
     assert all(p.startswith(origin.url) for p in log1 + log2)
     assert len(log1 + log2) == len(origin_paths)
-    rows = Store(f"sqlite:///{tmp_path / 'c.db'}").page_rows()
-    assert len(rows) == 7
+    store = Store(f"sqlite:///{tmp_path / 'c.db'}")
+    assert len(store.page_rows()) == 7
+    # The proxies' password is in no log line (DEBUG logs settings and requests), nor stored.
+    assert "Overridden settings" in proc.stderr
+    assert "pxsecret" not in proc.stdout + proc.stderr
+    (run,) = store.runs()
+    assert "pxsecret" not in json.dumps(run, default=str)
+    assert f"{_secret(proxy1.url).replace('pxsecret', '***')}" in run["config"]
+
+
+def _secret(url: str) -> str:
+    return url.replace("http://", "http://px:pxsecret@")
 
 
 RESOLVER_ONLY = """
 import sys
+import manyheads.crawl._runner as runner
 import manyheads.crawl._settings as settings
 from manyheads.crawl import parse_config, run_crawl
+from manyheads.errors import ConfigError
 
 build = settings.build_settings
 
@@ -99,12 +116,16 @@ def without_middleware(config, progress=True):  # leave the resolver as the only
 
 
 settings.build_settings = without_middleware
+runner.start_url_refusals = lambda config: {}  # and no check before the crawl either
 port = sys.argv[1]
 cfg = parse_config({
     "start_urls": [f"http://localhost:{port}/", f"http://127.0.0.1:{port}/p/1"],
     "store": "sqlite:///c.db", "progress_s": 0, "retries": {"times": 0},
 })
-print(run_crawl(cfg, progress=False))
+try:
+    print(run_crawl(cfg, progress=False))
+except ConfigError as exc:  # every start URL refused: reported after the crawl
+    print(exc)
 """
 
 
@@ -112,16 +133,20 @@ def test_resolver_refuses_private_addresses_at_connection_time(tmp_path: Path) -
     script = tmp_path / "resolver_only.py"
     script.write_text(RESOLVER_ONLY)
     with serve_pages(PAGES) as server:
-        subprocess.run(
+        proc = subprocess.run(
             [sys.executable, str(script), str(server.port)],
             cwd=tmp_path,
             check=True,
             capture_output=True,
             timeout=120,
             env={**os.environ, "PYTHONWARNINGS": "ignore"},
+            text=True,
         )
         requested = server.log.paths()
     assert requested == []
-    failures = Store(f"sqlite:///{tmp_path / 'c.db'}").failures()
+    store = Store(f"sqlite:///{tmp_path / 'c.db'}")
+    failures = store.failures()
     assert len(failures) == 2
     assert all("DNS lookup failed" in f["error"] for f in failures)
+    assert "Every start URL was refused, so nothing was crawled" in proc.stdout
+    assert [r["status"] for r in store.runs()] == ["failed"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-__all__ = ["add_parser", "run"]
+__all__ = ["CRAWL_MODULES", "add_parser", "require_crawl_extra", "run"]
 
 
 def add_parser(subparsers: Any) -> None:
@@ -27,11 +27,43 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
+#: What ``manyheads crawl`` imports from the ``crawl`` extra (pyproject.toml).
+CRAWL_MODULES = ("scrapy", "parsel", "w3lib", "sqlalchemy", "trafilatura", "datasketch")
+
+
+def require_crawl_extra() -> None:
+    """Raise a :class:`ManyheadsError` naming the extra when a crawl dependency is missing."""
+    import importlib
+
+    from manyheads.errors import ManyheadsError
+
+    missing = []
+    for module in CRAWL_MODULES:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(module)
+    if missing:
+        raise ManyheadsError(
+            f"the crawler needs the 'crawl' extra, which is not installed (missing: "
+            f"{', '.join(missing)}). Install it with: pip install 'manyheads[crawl]' "
+            "(from a checkout: pip install -c constraints.txt -e '.[crawl]')."
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     """Validate the config, crawl, print the run's summary."""
+    from manyheads.errors import ConfigError
+
+    require_crawl_extra()
     from manyheads.crawl import load_config, run_crawl
 
     config = load_config(args.config, args.overrides)
-    summary = run_crawl(config, progress=not args.quiet)
+    try:
+        summary = run_crawl(config, progress=not args.quiet)
+    except ConfigError as exc:
+        if exc.source is not None:
+            raise
+        raise ConfigError(exc.problems, source=args.config) from None
     print(summary)
     return 0

@@ -42,22 +42,25 @@ def read_store(url: str, /) -> pd.DataFrame:
     import pandas as pd
     import sqlalchemy as sa
 
+    from manyheads.crawl._redact import redact
     from manyheads.crawl._store import Store, normalize_url
     from manyheads.errors import DataError
 
     full = normalize_url(url)
+    shown = redact(url)
     if full.startswith("sqlite:///") and full != "sqlite:///":
         path = full[len("sqlite:///") :]
         import os
 
         if not os.path.exists(path):
-            raise DataError(f"no crawl store at {path!r}; run `manyheads crawl` first.", path=url)
+            raise DataError(f"no crawl store at {path!r}; run `manyheads crawl` first.", path=shown)
     store = Store(full, create=False)
     try:
         records = store.read_records()
     except sa.exc.SQLAlchemyError as exc:
         raise DataError(
-            f"cannot read the crawl store: {exc.__class__.__name__}: {exc}", path=url
+            f"cannot read the crawl store: {exc.__class__.__name__}: {redact(str(exc))}",
+            path=shown,
         ) from None
     finally:
         store.close()

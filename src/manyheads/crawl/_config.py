@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from manyheads._registry import did_you_mean
+from manyheads.crawl._redact import redact
 from manyheads.errors import ConfigError
 
 __all__ = [
+    "STORE_EXTENSIONS",
     "CrawlConfig",
     "FieldSpec",
     "FollowSpec",
@@ -28,6 +30,7 @@ __all__ = [
     "StoreSpec",
     "load_config",
     "parse_config",
+    "store_url_problem",
 ]
 
 FIELD_TYPES = ("str", "int", "float", "bool")
@@ -323,6 +326,57 @@ def _items(raw: object, problems: list[str]) -> ItemsSpec:
     return ItemsSpec(match=match, fields=tuple(s for s in specs if s is not None), workers=workers)
 
 
+#: File extensions that make a bare path a SQLite store (``crawl.db`` -> ``sqlite:///crawl.db``).
+STORE_EXTENSIONS = (".db", ".sqlite", ".sqlite3")
+_STORE_BACKENDS = ("sqlite", "postgresql", "postgres")
+_STORE_FORMS = (
+    "a SQLAlchemy URL (sqlite:///path/to/crawl.db, postgresql://user@host/db, "
+    "postgresql+psycopg://user@host:5432/db) or a path ending in " + ", ".join(STORE_EXTENSIONS)
+)
+
+
+def store_url_problem(url: str) -> str | None:
+    """Why ``url`` is not a crawl store address, or None when it is one.
+
+    Accepted: ``sqlite:///PATH`` (or ``sqlite://`` in memory), ``postgresql://...``,
+    ``postgres://...`` and ``postgresql+DRIVER://...``, or a bare path ending in one of
+    :data:`STORE_EXTENSIONS`. Anything else would silently become a SQLite file of that name.
+
+    Example:
+        >>> store_url_problem("sqlite:///crawl.db") is None, store_url_problem("c.sqlite") is None
+        (True, True)
+        >>> print(store_url_problem("not a url at all"))  # doctest: +ELLIPSIS
+        'store.url' must be a SQLAlchemy URL (sqlite:///path/to/crawl.db, ... .db, .sqlite, ...
+    """
+    bad = f"'store.url' must be {_STORE_FORMS}. Got {url!r}."
+    scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.\-]*)://", url)
+    if scheme is None:
+        if "://" in url or not url.lower().endswith(STORE_EXTENSIONS) or url.strip() != url:
+            return bad
+        return None
+    backend = scheme.group(1).split("+")[0].lower()
+    if backend not in _STORE_BACKENDS:
+        return (
+            f"'store.url' uses the database {backend!r}; a crawl store is SQLite or "
+            f"PostgreSQL: {_STORE_FORMS}. Got {url!r}."
+        )
+    if backend == "sqlite" and not (
+        url.startswith(f"{scheme.group(1)}:///") or url.endswith("://")
+    ):
+        return (
+            f"'store.url': a SQLite URL has three slashes before a relative path and four "
+            f"before an absolute one (sqlite:///crawl.db, sqlite:////data/crawl.db). Got {url!r}."
+        )
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(url)
+    except (ArgumentError, ValueError) as exc:
+        return f"'store.url' is not a valid SQLAlchemy URL ({exc}): {_STORE_FORMS}. Got {url!r}."
+    return None
+
+
 def _start(raw: Mapping[str, Any], problems: list[str]) -> tuple[str, ...]:
     urls = raw.get("start_urls")
     if isinstance(urls, str):
@@ -377,6 +431,10 @@ def parse_config(raw: object, *, source: str | None = None) -> CrawlConfig:
         store_raw = {"url": store_raw}
     sections = {n: _section(n, raw.get(n), problems) for n in _SECTIONS if n != "store"}
     store = _section("store", store_raw, problems)
+    if isinstance(store.get("url"), str):
+        problem = store_url_problem(store["url"])
+        if problem is not None:
+            problems.append(problem)
     for i, pattern in enumerate(
         sections["follow"].get("allow", ()) + sections["follow"].get("deny", ())
     ):
@@ -384,7 +442,7 @@ def parse_config(raw: object, *, source: str | None = None) -> CrawlConfig:
     items = _items(raw.get("items"), problems)
     extra = _top_scalars(raw, problems)
     if problems:
-        raise ConfigError(problems, source=source)
+        raise ConfigError([redact(p) for p in problems], source=source)
     return CrawlConfig(
         start_urls=start,
         allowed_domains=tuple(d.lower() for d in domains),
@@ -456,5 +514,5 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
         if isinstance(data, dict):
             _set_dotted(data, key, yaml_value(value, override=item))
     if problems:
-        raise ConfigError(problems, source=str(path))
+        raise ConfigError([redact(p) for p in problems], source=str(path))
     return parse_config(data, source=str(path))

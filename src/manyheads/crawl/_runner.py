@@ -7,6 +7,7 @@ start a fresh process for each.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import time
 from dataclasses import asdict, dataclass
@@ -14,9 +15,19 @@ from pathlib import Path
 from typing import Any
 
 from manyheads.crawl._config import CrawlConfig
+from manyheads.crawl._redact import RedactingFilter, redact
 from manyheads.crawl._store import Store
+from manyheads.crawl._urls import canonical_url
+from manyheads.errors import ConfigError
 
-__all__ = ["CrawlSummary", "run_crawl"]
+__all__ = [
+    "JOBDIR_MARKER",
+    "SCRAPY_JOB_FILES",
+    "CrawlSummary",
+    "check_jobdir",
+    "run_crawl",
+    "start_url_refusals",
+]
 
 
 @dataclass(frozen=True)
@@ -42,6 +53,126 @@ class CrawlSummary:
         )
 
 
+#: The file that marks a folder as a job directory manyheads created (see docs/crawl.md).
+JOBDIR_MARKER = ".manyheads-jobdir"
+#: What Scrapy writes into a JOBDIR (``scrapy.utils.job``, the scheduler, ``SpiderState``).
+SCRAPY_JOB_FILES = ("requests.queue", "requests.seen", "spider.state")
+
+
+def check_jobdir(jobdir: Path) -> None:
+    """Refuse a ``jobdir`` that holds anything but a job directory's files.
+
+    A new crawl deletes the previous job's files, so the folder must be new, empty, or hold only
+    what Scrapy and manyheads write there (:data:`SCRAPY_JOB_FILES`, :data:`JOBDIR_MARKER`).
+
+    Raises:
+        ConfigError: ``jobdir`` is a file, or holds other files (which are left untouched).
+
+    Example:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> check_jobdir(folder)  # empty: fine
+        >>> _ = (folder / "thesis.tex").write_text("mine")
+        >>> check_jobdir(folder)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        manyheads.errors.ConfigError: 1 problem in the configuration:
+          - 'jobdir': '...' holds files that are not a crawl job's (thesis.tex). ...
+    """
+    if not jobdir.exists():
+        return
+    if not jobdir.is_dir():
+        raise ConfigError(
+            [
+                f"'jobdir': {str(jobdir)!r} is a file, not a directory. Name a new folder, "
+                "e.g. jobdir: crawl-job (manyheads creates it)."
+            ]
+        )
+    foreign = sorted(p.name for p in jobdir.iterdir() if p.name not in _JOB_ENTRIES)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (
+            f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+        )
+        raise ConfigError(
+            [
+                f"'jobdir': {str(jobdir)!r} holds files that are not a crawl job's ({shown}). "
+                "A new crawl clears its job directory, so manyheads uses only a new or empty "
+                "folder, or one it created. Nothing was deleted. Name a new folder, e.g. "
+                "jobdir: crawl-job."
+            ]
+        )
+
+
+_JOB_ENTRIES = frozenset((*SCRAPY_JOB_FILES, JOBDIR_MARKER))
+
+
+def _clear_jobdir(jobdir: Path) -> None:
+    """Delete the previous job's files (only those; :func:`check_jobdir` ran first)."""
+    for name in SCRAPY_JOB_FILES:
+        path = jobdir / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+
+
+def _mark_jobdir(jobdir: Path) -> None:
+    jobdir.mkdir(parents=True, exist_ok=True)
+    marker = jobdir / JOBDIR_MARKER
+    if not marker.exists():
+        marker.write_text(
+            "manyheads crawl job directory (Scrapy JOBDIR). A new crawl deletes the job files "
+            f"here ({', '.join(SCRAPY_JOB_FILES)}) and nothing else.\n"
+        )
+
+
+def start_url_refusals(config: CrawlConfig) -> dict[str, str]:
+    """Start URLs that the crawl would refuse before sending a byte, with the reason.
+
+    Checks what needs no request: the host against ``allowed_domains``, and (unless
+    ``safety.allow_private``) whether it resolves to a non-public address.
+
+    Example:
+        >>> from manyheads.crawl import parse_config
+        >>> urls = ["http://10.0.0.1/", "http://93.184.216.34/", "http://b.org/"]
+        >>> domains = ["10.0.0.1", "93.184.216.34"]
+        >>> config = parse_config({"start_urls": urls, "allowed_domains": domains})
+        >>> for url, reason in start_url_refusals(config).items():
+        ...     print(url, reason[:60])
+        http://10.0.0.1/ refused: '10.0.0.1' resolves to the private or loopback addr
+        http://b.org/ refused: host 'b.org' is not in allowed_domains (10.0.0.1, 9
+    """
+    from manyheads.crawl._safety import private_reason
+    from manyheads.crawl._urls import SCHEMES, canonical_url, host_allowed, split_host
+
+    refused: dict[str, str] = {}
+    for url in config.start_urls:
+        scheme, host = split_host(url)
+        if scheme not in SCHEMES:
+            refused[url] = f"refused: scheme {scheme!r} (only http and https are crawled)"
+        elif not host_allowed(host, config.allowed_domains):
+            refused[url] = (
+                f"refused: host {host!r} is not in allowed_domains "
+                f"({', '.join(config.allowed_domains)}); add it there"
+            )
+        elif not config.safety.allow_private and host is not None:
+            reason = private_reason(host)
+            if reason is not None:
+                refused[url] = reason
+    return {canonical_url(u): r for u, r in refused.items()}
+
+
+def _refused_error(reasons: dict[str, str], *, crawled: bool) -> ConfigError:
+    """One problem per start URL with its reason; the last one says what happened."""
+    when = "nothing was crawled" if crawled else "nothing was requested and no store was written"
+    lines = [f"'start_urls': {url}: {reason}" for url, reason in reasons.items()]
+    lines[-1] += (
+        f". Every start URL was refused, so {when}; fix the URLs, allowed_domains, "
+        "safety.allow_private or the robots.txt rules named above."
+    )
+    return ConfigError([redact(line) for line in lines])
+
+
 def _open_run(store: Store, config: CrawlConfig) -> tuple[int, bool]:
     fingerprint = config.fingerprint()
     unfinished = store.unfinished_run(fingerprint)
@@ -52,10 +183,14 @@ def _open_run(store: Store, config: CrawlConfig) -> tuple[int, bool]:
         # A run left "running" was killed: Scrapy's JOBDIR state is not flushed on SIGKILL and
         # may hold requests marked seen but never fetched. The store is the truth; start over.
         if status == "running" and jobdir is not None and jobdir.exists():
-            shutil.rmtree(jobdir)
+            _clear_jobdir(jobdir)
+        if jobdir is not None:
+            _mark_jobdir(jobdir)
         return run_id, True
-    if jobdir is not None and jobdir.exists():
-        shutil.rmtree(jobdir)
+    if jobdir is not None:
+        if jobdir.exists():
+            _clear_jobdir(jobdir)
+        _mark_jobdir(jobdir)
     return store.start_run(fingerprint, config=json.dumps(asdict(config), default=str)), False
 
 
@@ -68,17 +203,34 @@ def run_crawl(config: CrawlConfig, *, progress: bool = True) -> CrawlSummary:
 
     Returns:
         the run's summary; the same facts are in the store's ``crawl_runs`` table.
+
+    Raises:
+        ConfigError: ``jobdir`` holds files that are not a crawl job's; or every start URL was
+            refused (before the crawl when no request is needed to know it: no store is
+            written then; after it for robots.txt, redirects and failed requests: the run is
+            stored as ``failed`` with the failures).
+        DataError: the store cannot be opened, or is an existing file that is not a crawl store.
     """
+    # Everything that can be refused without a request is refused before a file is written.
+    if config.jobdir:
+        check_jobdir(Path(config.jobdir))
+    refused = start_url_refusals(config)
+    if len(refused) == len({canonical_url(u) for u in config.start_urls}):
+        raise _refused_error(refused, crawled=False)
+    store = Store(config.store.url)
+
     from scrapy.crawler import CrawlerProcess
 
     from manyheads.crawl._settings import build_settings
     from manyheads.crawl._spider import ConfigSpider
     from manyheads.crawl._state import CrawlState
 
-    store = Store(config.store.url)
     run_id, resumed = _open_run(store, config)
     state = CrawlState(config, store, run_id, resumed=resumed, known=store.known_pages())
     process = CrawlerProcess(build_settings(config, progress=progress))
+    # Scrapy logs its settings (proxies) and requests: its handlers print them redacted.
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter())
     crawler = process.create_crawler(ConfigSpider)
     started = time.monotonic()
     process.crawl(crawler, crawl_state=state)
@@ -86,8 +238,15 @@ def run_crawl(config: CrawlConfig, *, progress: bool = True) -> CrawlSummary:
     stats: dict[str, Any] = dict(crawler.stats.get_stats() if crawler.stats else {})
     reason = str(stats.get("finish_reason", "unknown"))
     status = "paused" if reason == "shutdown" else "finished"
+    starts = list(dict.fromkeys(canonical_url(u) for u in config.start_urls))
+    fetched, failed = store.outcomes(run_id, starts)
+    all_refused = status == "finished" and not fetched and set(failed) == set(starts)
+    if all_refused:
+        status, reason = "failed", "every start URL refused"
     store.finish_run(run_id, status=status, reason=reason, stats=stats)
     store.close()
+    if all_refused:
+        raise _refused_error({u: failed[u] for u in starts}, crawled=True)
     return CrawlSummary(
         run_id=run_id,
         resumed=resumed,

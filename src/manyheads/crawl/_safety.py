@@ -21,7 +21,7 @@ from twisted.internet.error import DNSLookupError
 
 from manyheads.crawl._urls import SCHEMES, host_allowed, split_host
 
-__all__ = ["SafeResolver", "SafetyMiddleware", "is_public_address"]
+__all__ = ["SafeResolver", "SafetyMiddleware", "is_public_address", "private_reason"]
 
 
 def is_public_address(address: str) -> bool:
@@ -85,6 +85,28 @@ async def _private_reason(host: str) -> str | None:
         except OSError as exc:
             return f"refused: cannot resolve {host!r} ({exc})"
         addresses = sorted({str(info[4][0]) for info in infos})
+    return _verdict(host, addresses)
+
+
+def private_reason(host: str) -> str | None:
+    """:func:`_private_reason` without an event loop (checks start URLs before a crawl).
+
+    Example:
+        >>> print(private_reason("127.0.0.1"))  # doctest: +ELLIPSIS
+        refused: '127.0.0.1' resolves to the private or loopback address 127.0.0.1 (set ...)
+    """
+    try:
+        addresses = [str(ipaddress.ip_address(host.strip("[]")))]
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+        except OSError as exc:
+            return f"refused: cannot resolve {host!r} ({exc})"
+        addresses = sorted({str(info[4][0]) for info in infos})
+    return _verdict(host, addresses)
+
+
+def _verdict(host: str, addresses: list[str]) -> str | None:
     for address in addresses:
         if not is_public_address(address):
             return (

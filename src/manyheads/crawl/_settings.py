@@ -58,6 +58,8 @@ def build_settings(config: CrawlConfig, *, progress: bool = True) -> dict[str, A
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
             f"{_PKG}._redirect.CheckedRedirectMiddleware": 600,
+            "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+            f"{_PKG}._redirect.CheckedMetaRefreshMiddleware": 580,
             f"{_PKG}._retry.BackoffRetryMiddleware": 550,
             f"{_PKG}._recrawl.StoreAwareMiddleware": 560,
             f"{_PKG}._proxies.RotatingProxyMiddleware": 740 if p.proxies else None,

@@ -21,7 +21,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-__all__ = ["KnownPage", "Store", "normalize_url"]
+from manyheads.crawl._redact import redact
+
+__all__ = ["CRAWL_TABLES", "KnownPage", "Store", "normalize_url"]
 
 metadata = sa.MetaData()
 
@@ -137,25 +139,32 @@ class Store:
         from manyheads.errors import DataError
 
         self.url = normalize_url(url)
+        shown = redact(url)  # errors name the store without its password
         kwargs: dict[str, Any] = {}
         if self.url.startswith("sqlite"):
             kwargs["connect_args"] = {"timeout": 30}
         try:
             self.engine = sa.create_engine(self.url, **kwargs)
         except (sa.exc.ArgumentError, ImportError) as exc:
-            raise DataError(f"not a usable store URL: {exc}", path=url) from None
+            raise DataError(f"not a usable store URL: {redact(str(exc))}", path=shown) from None
         if self.engine.dialect.name == "sqlite":
+            if create:
+                try:
+                    _refuse_foreign_sqlite(self.engine.url.database, shown)
+                except DataError:
+                    self.engine.dispose()
+                    raise
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         try:
             if create:
                 metadata.create_all(self.engine)
             elif not sa.inspect(self.engine).has_table("pages"):
-                raise DataError("holds no crawl tables (no 'pages' table).", path=url)
+                raise DataError("holds no crawl tables (no 'pages' table).", path=shown)
         except sa.exc.SQLAlchemyError as exc:
             self.engine.dispose()
             orig = getattr(exc, "orig", None)
-            reason = str(orig) if orig is not None else str(exc)
-            raise DataError(f"cannot open the store: {reason.strip()}", path=url) from None
+            reason = redact(str(orig) if orig is not None else str(exc))
+            raise DataError(f"cannot open the store: {reason.strip()}", path=shown) from None
 
     def close(self) -> None:
         """Release the connections."""
@@ -171,7 +180,7 @@ class Store:
                     fingerprint=fingerprint,
                     started_at=_now(),
                     status="running",
-                    config=config,
+                    config=redact(config),
                     n_attempts=1,
                 )
             )
@@ -189,7 +198,8 @@ class Store:
         )
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
-        if row is None or row.status == "finished":
+        # "failed": every start URL was refused; nothing to continue, the next run starts anew.
+        if row is None or row.status in ("finished", "failed"):
             return None
         return int(row.id), str(row.status)
 
@@ -214,7 +224,7 @@ class Store:
                     status=status,
                     finish_reason=reason,
                     finished_at=_now(),
-                    stats=json.dumps(stats, default=str, sort_keys=True),
+                    stats=redact(json.dumps(stats, default=str, sort_keys=True)),
                 )
             )
 
@@ -269,7 +279,7 @@ class Store:
         if not rows:
             return
         now = _now()
-        rows = [{"at": now, **r} for r in rows]
+        rows = [{"at": now, **r, "error": redact(str(r["error"]))} for r in rows]
         stmt = _upsert(self.engine, failures)
         update = {
             "at": stmt.excluded.at,
@@ -296,6 +306,19 @@ class Store:
             query = query.where(failures.c.run_id == run_id)
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings().all()]
+
+    def outcomes(self, run_id: int, urls: list[str]) -> tuple[set[str], dict[str, str]]:
+        """Of ``urls``: those stored (fetched or checked) by ``run_id``, and their failures."""
+        with self.engine.connect() as conn:
+            stored = conn.execute(
+                sa.select(pages.c.url).where(pages.c.url.in_(urls), pages.c.run_id == run_id)
+            ).all()
+            failed = conn.execute(
+                sa.select(failures.c.url, failures.c.error).where(
+                    failures.c.url.in_(urls), failures.c.run_id == run_id
+                )
+            ).all()
+        return {str(r.url) for r in stored}, {str(r.url): str(r.error) for r in failed}
 
     def content_hashes(self) -> dict[str, str]:
         """Content hash -> the first URL (alphabetically) holding it, over item pages."""
@@ -328,6 +351,56 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
         return [{**json.loads(f or "{}"), "url": u} for u, f in rows]
+
+
+#: The tables of a crawl store; an existing SQLite file is written into only when it has them.
+CRAWL_TABLES = ("pages", "crawl_runs", "failures")
+
+
+def _refuse_foreign_sqlite(database: str | None, shown: str) -> None:
+    """Refuse to write into an existing file that is not a crawl store (nor an empty database).
+
+    ``create_all`` would add the crawl tables to a user's database, and SQLite would turn a
+    user's file into a WAL database; only a new file, an empty one, an empty database or a
+    crawl store is written into.
+    """
+    import os
+    import sqlite3
+
+    from manyheads.errors import DataError
+
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    if os.path.isdir(database):
+        raise DataError(
+            "is a directory; the store must be a SQLite file (e.g. sqlite:///crawl.db).",
+            path=shown,
+        )
+    if not os.path.exists(database) or os.path.getsize(database) == 0:
+        return
+    with open(database, "rb") as handle:
+        header = handle.read(16)
+    if header != b"SQLite format 3\x00":
+        raise DataError(
+            "exists and is not a SQLite database, so it is not a manyheads crawl store; it "
+            "was left untouched. Crawl into a new file (store: sqlite:///crawl.db) or move it.",
+            path=shown,
+        )
+    try:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
+            rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        conn.close()
+    except sqlite3.Error as exc:
+        raise DataError(f"cannot read the SQLite file: {exc}.", path=shown) from None
+    tables = sorted(str(r[0]) for r in rows)
+    if tables and not set(CRAWL_TABLES) <= set(tables):
+        raise DataError(
+            f"is a SQLite database with the tables {', '.join(tables[:8])}"
+            f"{' ...' if len(tables) > 8 else ''} but it is not a manyheads crawl store (tables "
+            f"{', '.join(CRAWL_TABLES)}); it was left untouched. Crawl into a new file "
+            "(store: sqlite:///crawl.db).",
+            path=shown,
+        )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -165,11 +165,13 @@ def _read_store(url: str) -> pd.DataFrame:
             "Install it with: pip install 'manyheads[crawl]'.",
             path=url,
         ) from None
+    from manyheads.crawl._redact import redact
+
     frame = read_store(url)
     if len(frame) == 0:
-        raise DataError("the crawl store has no records.", path=url)
+        raise DataError("the crawl store has no records.", path=redact(url))
     frame = frame.reset_index(drop=True)
     frame.index = pd.RangeIndex(1, 1 + len(frame))
-    frame.attrs["path"] = url
+    frame.attrs["path"] = redact(url)  # named in errors: never with its password
     frame.attrs["row_word"] = "row"
     return frame

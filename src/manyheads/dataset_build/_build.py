@@ -39,7 +39,9 @@ class BuildSummary:
     cleared: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def __str__(self) -> str:
-        lines = [f"dataset build: {self.source} -> {self.output}"]
+        from manyheads.crawl._redact import redact
+
+        lines = [f"dataset build: {redact(self.source)} -> {self.output}"]
         lines.append(f"  {'rows read':<40}{self.n_read:>8}")
         lines += [f"  {'dropped: ' + rule:<40}{n:>8}" for rule, n in self.dropped]
         lines.append(f"  {'rows kept':<40}{self.n_kept:>8}")

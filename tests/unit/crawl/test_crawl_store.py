@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -145,3 +146,68 @@ def test_unreachable_server_is_a_data_error() -> None:
 )
 def test_normalize_url(given: str, expected: str) -> None:
     assert normalize_url(given) == expected
+
+
+def _with_password(url: str, password: str) -> str:
+    scheme, rest = url.split("://", 1)
+    user, host = rest.split("@", 1)
+    return f"{scheme}://{user}:{password}@{host}"
+
+
+def test_postgres_password_never_shown(postgres_url: str) -> None:
+    # The private cluster trusts every connection, so a password is accepted and ignored.
+    missing = _with_password(postgres_url.rsplit("/", 1)[0] + "/no_such_db", "topsecret")
+    with pytest.raises(DataError) as caught:
+        Store(missing)
+    assert "topsecret" not in str(caught.value)
+    assert "postgres:***@127.0.0.1" in str(caught.value)
+    assert "no_such_db" in str(caught.value)
+    with pytest.raises(DataError) as caught:
+        read_store(missing)
+    assert "topsecret" not in str(caught.value)
+
+    url = _with_password(fresh_database(postgres_url, f"t_{uuid.uuid4().hex[:12]}"), "topsecret")
+    store = Store(url)
+    config = {"store": {"url": url}, "proxies": ["http://px:pxsecret@10.0.0.1:3128"]}
+    run = store.start_run("fp", config=json.dumps(config))
+    store.write_failures(
+        [dict(run_id=run, url="http://h/a", status=None, error="TunnelError: http://px:pxsecret@p")]
+    )
+    store.finish_run(run, status="finished", reason="finished", stats={"proxy": url})
+    (row,) = store.runs()
+    stored = json.dumps(row, default=str) + json.dumps(store.failures(), default=str)
+    store.close()
+    assert "topsecret" not in stored
+    assert "pxsecret" not in stored
+    assert "postgres:***@127.0.0.1" in row["config"]
+    assert "px:***@10.0.0.1" in row["config"]
+
+
+def test_existing_files_that_are_not_crawl_stores_are_refused(tmp_path: Path) -> None:
+    csv = tmp_path / "data.db"
+    csv.write_text("id,text\n1,mine\n")
+    with pytest.raises(DataError, match=r"not a SQLite database.*left untouched"):
+        Store(str(csv))
+    assert csv.read_text() == "id,text\n1,mine\n"
+
+    other = tmp_path / "other.db"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE customers (id INTEGER)")
+    conn.commit()
+    conn.close()
+    before = other.read_bytes()
+    with pytest.raises(DataError, match="tables customers but it is not a manyheads crawl store"):
+        Store(f"sqlite:///{other}")
+    assert other.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.db", "other.db"]
+
+
+def test_new_empty_and_crawl_store_files_are_used(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    for path in (tmp_path / "new.db", empty):
+        Store(str(path)).close()
+        Store(str(path)).close()  # a crawl store now: opened again
+    empty_database = tmp_path / "empty-database.sqlite"
+    sqlite3.connect(empty_database).close()
+    Store(str(empty_database)).close()

@@ -186,3 +186,11 @@ def test_label_absent_from_train_is_cleared_and_reported(tmp_path: Path) -> None
     assert pd.isna(row["department"])
     assert summary.cleared == {"department": {"Trend": 1}}
     assert "absent from train, cleared in valid/test: Trend 1" in str(summary)
+
+
+def test_summary_never_shows_a_store_password() -> None:
+    from manyheads.dataset_build._build import BuildSummary
+
+    text = str(BuildSummary(source="postgresql://crawler:pw123@db/crawl", output="out.parquet"))
+    assert "pw123" not in text
+    assert "postgresql://crawler:***@db/crawl -> out.parquet" in text
