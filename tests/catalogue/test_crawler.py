@@ -223,7 +223,7 @@ def test_config_not_utf8(run: Run, tmp_path: Path) -> None:
 def test_config_is_a_directory(run: Run, tmp_path: Path) -> None:
     (tmp_path / "crawl.yaml").mkdir()
     outcome = run("crawl", "crawl.yaml", cwd=tmp_path)
-    assert_refused(outcome, "crawl.yaml", "Is a directory")
+    assert_refused(outcome, "crawl.yaml", "is a directory")
 
 
 # Refused when the store is opened: an existing file that is not a crawl store is never written.

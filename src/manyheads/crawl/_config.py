@@ -511,8 +511,13 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
         if not sep or not key:
             problems.append(f"override {item!r} must look like key.sub=value.")
             continue
+        try:
+            parsed = yaml_value(value, override=item)
+        except ConfigError as exc:  # reported with the file's other problems
+            problems.extend(exc.problems)
+            continue
         if isinstance(data, dict):
-            _set_dotted(data, key, yaml_value(value, override=item))
+            _set_dotted(data, key, parsed)
     if problems:
         raise ConfigError([redact(p) for p in problems], source=str(path))
     return parse_config(data, source=str(path))
