@@ -7,6 +7,7 @@ the loop's bookkeeping, so that a resumed run ends exactly where an uninterrupte
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -46,8 +47,27 @@ def optimizer_from_flat(tensors: dict[str, Tensor], meta: dict[str, Any]) -> dic
 
 def _atomic_write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2))
+    tmp.write_text(json.dumps(_strict(data), indent=2, allow_nan=False))
     os.replace(tmp, path)
+
+
+def _strict(value: Any) -> Any:
+    """Strict JSON: a non-finite float (an initial best score of inf, a NaN metric) becomes
+    ``{"float": "inf"}``, which :func:`_unstrict` reads back."""
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return {"float": repr(value)}
+    return value
+
+
+def _unstrict(value: dict[str, Any]) -> Any:
+    """``json.loads`` object hook, the inverse of :func:`_strict`."""
+    if len(value) == 1 and isinstance(value.get("float"), str):
+        return float(value["float"])
+    return value
 
 
 def save_checkpoint(
@@ -88,7 +108,9 @@ def save_checkpoint(
 
 def load_checkpoint(directory: Path) -> tuple[dict[str, dict[str, Tensor]], dict[str, Any]]:
     """Read a checkpoint: tensors grouped by prefix (model, method, optim, rng, best) and meta."""
-    meta: dict[str, Any] = json.loads((directory / "checkpoint.json").read_text())
+    meta: dict[str, Any] = json.loads(
+        (directory / "checkpoint.json").read_text(), object_hook=_unstrict
+    )
     tensors = load_file(str(directory / meta["tensors_file"]))
     groups: dict[str, dict[str, Tensor]] = {"model": {}, "method": {}, "rng": {}, "best": {}}
     optim: dict[str, Tensor] = {}
