@@ -28,7 +28,8 @@ Data: TypeAlias = pd.DataFrame | str | Path
 def as_frame(data: Data) -> pd.DataFrame:
     if isinstance(data, pd.DataFrame):
         frame = data.copy()
-        frame.index = pd.RangeIndex(1, len(frame) + 1)
+        if "path" not in data.attrs:  # a file's rows (read_table) keep their lines
+            frame.index = pd.RangeIndex(1, len(frame) + 1)
         frame.attrs.setdefault("path", "<DataFrame>")
         return frame
     return read_table(data)
