@@ -539,7 +539,7 @@ def _images(
             stacked = stacked[:, None]
         numeric = stacked.ndim == 4 and np.issubdtype(stacked.dtype, np.number)
         if numeric and (want is None or stacked.shape[1:] == want):
-            return stacked
+            return _finite_pixels(frame, col, path, stacked)
     except (ValueError, TypeError):
         pass
     for position, cell in enumerate(cells):  # slow path: find the first bad row and say why
@@ -553,7 +553,23 @@ def _images(
                 column=col,
             )
         want = want or got
-    return np.stack([_as_array(c).reshape(want or ()) for c in cells])
+    return _finite_pixels(
+        frame, col, path, np.stack([_as_array(c).reshape(want or ()) for c in cells])
+    )
+
+
+def _finite_pixels(frame: pd.DataFrame, col: str, path: str, images: np.ndarray) -> np.ndarray:
+    """``images`` [N, C, H, W], or a DataError naming the first row with a NaN or ±inf pixel
+    (an image has no missing pixels: docs/reliability.md, "Non-finite numbers")."""
+    if not np.issubdtype(images.dtype, np.floating) or np.isfinite(images).all():
+        return images
+    bad = ~np.isfinite(images.reshape(len(images), -1)).all(axis=1)
+    raise DataError(
+        "image pixels must be finite numbers; this image holds NaN or ±inf. Fix or drop the row.",
+        path=path,
+        line=first_line(frame, bad),
+        column=col,
+    )
 
 
 def _image_stats(images: np.ndarray) -> dict[str, list[float] | list[int]]:

@@ -103,3 +103,12 @@ def test_a_non_finite_regression_label_is_an_error(cell: object) -> None:
     frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "r": [0.5, cell, 1.5]}, index=[2, 3, 4])
     with pytest.raises(DataError, match=r"line 3, column 'r': regression task 'r'"):
         TablePreprocessor({"x": "numeric"}, [Task("r", type="regression")]).fit(frame)
+
+
+@pytest.mark.parametrize("pixel", [np.nan, np.inf])
+def test_a_non_finite_pixel_is_an_error_naming_the_row(pixel: float) -> None:
+    images = [np.zeros((4, 4)), np.zeros((4, 4)), np.zeros((4, 4))]
+    images[1][2, 3] = pixel
+    frame = pd.DataFrame({"img": images}, index=[1, 2, 3])
+    with pytest.raises(DataError, match=r"line 2, column 'img': image pixels must be finite"):
+        TablePreprocessor({"img": "image"}, []).fit(frame)
