@@ -215,10 +215,10 @@ def _check_records(text: str, sep: str, path: Path) -> list[int]:
 
 
 def _check_header(header: list[str], sep: str, path: Path, line: int) -> None:
-    names = [h.strip() for h in header]
+    names = list(header)  # pandas renames exact repeats (age, age.1); empty names are unnamed
     seen: dict[str, int] = {}
     for position, name in enumerate(names, start=1):
-        if name in seen:
+        if name.strip() and name in seen:
             raise DataError(
                 f"columns {seen[name]} and {position} are both named '{name}'. Column names "
                 "must be unique: rename one.",

@@ -106,3 +106,9 @@ def test_a_truncated_gzip_is_a_data_error(tmp_path: Path, name: str) -> None:
     (tmp_path / name).write_bytes(data[: len(data) // 2])
     with pytest.raises(DataError, match=rf"{name}: the gzip archive is truncated"):
         read_table(tmp_path / name)
+
+
+def test_empty_header_names_are_not_duplicates(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text("x,,\n1,,\n")
+    assert read_table(path).columns.tolist() == ["x", "Unnamed: 1", "Unnamed: 2"]
