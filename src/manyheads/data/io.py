@@ -173,14 +173,14 @@ def _check_records(text: str, sep: str, path: Path) -> list[int]:
         lines: list[int] = []
         counts: list[int] = []
         header: list[str] | None = None
-        previous = 0
+        header_line = previous = 0
         try:
             for record in reader:
                 first, previous = previous + 1, reader.line_num
                 if not record or (len(record) == 1 and not record[0].strip()):
                     continue
                 if header is None:
-                    header = record
+                    header, header_line = record, first
                     continue
                 lines.append(first)
                 counts.append(len(record))
@@ -192,7 +192,6 @@ def _check_records(text: str, sep: str, path: Path) -> list[int]:
             ) from None
         if header is None:
             raise DataError("the file is empty; expected a header and rows.", path=str(path))
-        header_line = 1
     else:
         raw_lines = text.split("\n")
         keep = [i for i, line in enumerate(raw_lines) if line.strip()]

@@ -112,3 +112,10 @@ def test_empty_header_names_are_not_duplicates(tmp_path: Path) -> None:
     path = tmp_path / "a.csv"
     path.write_text("x,,\n1,,\n")
     assert read_table(path).columns.tolist() == ["x", "Unnamed: 1", "Unnamed: 2"]
+
+
+def test_a_duplicate_header_after_blank_lines_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text('\n\nx,x\n1,"a"\n')
+    with pytest.raises(DataError, match=r"a.csv, line 3: columns 1 and 2 are both named 'x'"):
+        read_table(path)
