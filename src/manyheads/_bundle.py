@@ -20,7 +20,7 @@ from manyheads.architectures._registry import build_model
 from manyheads.architectures.base import MTLModel
 from manyheads.data.preprocess import TablePreprocessor
 from manyheads.encoders.base import InputEncoder
-from manyheads.errors import DataError, ManyheadsError
+from manyheads.errors import DataError, InvalidParameterError, ManyheadsError
 from manyheads.tasks.task import Task
 
 __all__ = ["FORMAT", "read_bundle", "write_bundle"]
@@ -52,11 +52,6 @@ def write_bundle(
     if own:
         options = {**options, "encoder_options": {**(options.get("encoder_options") or {}), **own}}
 
-    directory.mkdir(parents=True, exist_ok=True)
-    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    tmp = directory / "model.safetensors.tmp"
-    save_file(tensors, str(tmp), metadata={"format": FORMAT})
-    os.replace(tmp, directory / "model.safetensors")
     meta = {
         "format": FORMAT,
         "version": __version__,
@@ -66,8 +61,20 @@ def write_bundle(
         "preprocessor": preprocessor.to_dict(),
         **(extra or {}),
     }
+    try:
+        text = json.dumps(meta, indent=1, allow_nan=False)  # strict JSON: no NaN, no Infinity
+    except ValueError:
+        raise InvalidParameterError(
+            f"model.json would hold the non-finite number at '{_non_finite(meta)}'; every "
+            "setting and statistic must be finite (docs/reliability.md). Set a finite value."
+        ) from None
+    directory.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    tmp = directory / "model.safetensors.tmp"
+    save_file(tensors, str(tmp), metadata={"format": FORMAT})
+    os.replace(tmp, directory / "model.safetensors")
     tmp_json = directory / "model.json.tmp"
-    tmp_json.write_text(json.dumps(meta, indent=1, allow_nan=False))
+    tmp_json.write_text(text)
     os.replace(tmp_json, directory / "model.json")
 
 
@@ -125,6 +132,27 @@ def read_bundle(directory: Path) -> tuple[MTLModel, list[Task], TablePreprocesso
         ) from None
     model.eval()
     return model, tasks, pre, meta
+
+
+def _non_finite(value: Any, key: str = "") -> str:
+    """The key path of the first NaN or ±inf in ``value`` ("" if none).
+
+    Example:
+        >>> _non_finite({"tasks": [{"weight": 1.0}, {"weight": float("inf")}]})
+        'tasks[1].weight'
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return key
+    items: Any = ()
+    if isinstance(value, dict):
+        items = ((f"{key}.{k}" if key else str(k), v) for k, v in value.items())
+    elif isinstance(value, list | tuple):
+        items = ((f"{key}[{i}]", v) for i, v in enumerate(value))
+    for sub, v in items:
+        found = _non_finite(v, sub)
+        if found:
+            return found
+    return ""
 
 
 _FIX = "The bundle was edited or damaged: train the model again or restore the file."
