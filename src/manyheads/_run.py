@@ -16,6 +16,7 @@ from manyheads.config.schema import RunConfig
 from manyheads.data.io import read_table
 from manyheads.data.preprocess import TablePreprocessor
 from manyheads.engine.loop import predict_outputs, score_outputs
+from manyheads.errors import DataError
 from manyheads.tasks._registry import get_kind
 from manyheads.tasks.task import Task
 
@@ -27,7 +28,8 @@ Data: TypeAlias = pd.DataFrame | str | Path
 def as_frame(data: Data) -> pd.DataFrame:
     if isinstance(data, pd.DataFrame):
         frame = data.copy()
-        frame.index = pd.RangeIndex(1, len(frame) + 1)
+        if "path" not in data.attrs:  # a file's rows (read_table) keep their lines
+            frame.index = pd.RangeIndex(1, len(frame) + 1)
         frame.attrs.setdefault("path", "<DataFrame>")
         return frame
     return read_table(data)
@@ -135,7 +137,16 @@ def load(path: str | Path) -> Run:
     directory = Path(path)
     model, tasks, pre, meta = read_bundle(directory)
     metrics_path = directory / "metrics.json"
-    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else None
+    metrics = None
+    if metrics_path.exists():
+        try:
+            metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise DataError(
+                f"cannot read the run's metrics ({exc}). Restore the file or delete it (the "
+                "model loads without it).",
+                path=str(metrics_path),
+            ) from None
     return Run(
         model,
         tasks,

@@ -9,6 +9,7 @@ saves the result as ``task_relations.json`` in the run directory and draws a T x
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -45,8 +46,18 @@ class TaskRelations:
     n_batches: int
 
     def to_json(self) -> str:
-        """The relations as a JSON document."""
-        return json.dumps(asdict(self), indent=2)
+        """The relations as a strict JSON document (a NaN cosine, of a pair that never met in
+        a batch, is null)."""
+
+        def strict(value: Any) -> Any:
+            if isinstance(value, list):
+                return [strict(v) for v in value]
+            if isinstance(value, float) and not math.isfinite(value):
+                return None
+            return value
+
+        data = {k: strict(v) for k, v in asdict(self).items()}
+        return json.dumps(data, indent=2, allow_nan=False)
 
 
 def task_relations(

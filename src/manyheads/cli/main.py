@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
@@ -76,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI and return its exit code (0 ok, 2 bad input, 130 interrupted)."""
+    """Run the CLI and return its exit code (0 ok, 2 bad input, 130 interrupted, 141 when
+    the reader of stdout left, as ``| head`` does)."""
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:
@@ -91,6 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with _plain_data_warnings(args.command):
             code: int = args.func(args)
+            sys.stdout.flush()  # a closed pipe shows here, not at exit
     except ManyheadsError as exc:
         print(f"manyheads {args.command}: error: {exc}", file=sys.stderr)
         return 2
@@ -109,7 +112,37 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    except BrokenPipeError:  # `manyheads eval ... | head`: the reader left; stop quietly
+        _silence_stdout()
+        return 141  # 128 + SIGPIPE, what a shell reports for other tools
+    except OSError as exc:  # a last resort: each file boundary should raise a DataError
+        print(f"manyheads {args.command}: error: {_os_error(exc)}", file=sys.stderr)
+        return 2
     return code
+
+
+def _os_error(exc: OSError) -> str:
+    """``path: reason.`` of an OSError, naming every file it involves.
+
+    Example:
+        >>> _os_error(PermissionError(13, "Permission denied", "run/eval-test.json"))
+        'run/eval-test.json: Permission denied. Check the path and its permissions.'
+    """
+    names = [str(f) for f in (exc.filename, exc.filename2) if f is not None]
+    reason = exc.strerror or str(exc)
+    where = f"{' -> '.join(names)}: " if names else ""
+    return f"{where}{reason}. Check the path and its permissions."
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that Python's final flush meets no closed pipe."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass  # stdout is no file (captured in tests): nothing will flush to the pipe
 
 
 @contextmanager

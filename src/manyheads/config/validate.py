@@ -45,7 +45,10 @@ def validate_data(config: RunConfig) -> tuple[list[str], list[str]]:
             )
             continue
         try:
-            TablePreprocessor({col: input_kind}, []).fit(train)
+            pre = TablePreprocessor({col: input_kind}, []).fit(train)
+            for other in (splits.valid, splits.test):  # their cells are encoded by train too
+                if other is not None:
+                    pre.transform(other, labels=False)
         except DataError as exc:
             problems.append(str(exc))
     frames = [("train", train), ("valid", splits.valid), ("test", splits.test)]

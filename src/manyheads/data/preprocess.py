@@ -177,8 +177,10 @@ class TablePreprocessor:
             if kind == "numeric":
                 values, missing = _numeric(frame, col, path)
                 observed = values[~missing]
-                mean = float(observed.mean()) if observed.size else 0.0
-                std = float(observed.std()) if observed.size else 1.0
+                with np.errstate(over="ignore", invalid="ignore"):  # overflow: checked below
+                    mean = float(observed.mean()) if observed.size else 0.0
+                    std = float(observed.std()) if observed.size else 1.0
+                _check_statistics(frame, col, path, values, missing, mean, std)
                 self.numeric_[col] = {
                     "mean": mean,
                     "std": std if std > 0 else 1.0,
@@ -295,6 +297,7 @@ class TablePreprocessor:
         for col, st in self.numeric_.items():
             values, missing = _numeric(frame, col, path)
             z = (np.where(missing, st["mean"], values) - st["mean"]) / st["std"]
+            _check_float32(frame, col, path, z)
             blocks.append(z)
             if st["indicator"]:
                 blocks.append(missing.astype(np.float64))
@@ -372,14 +375,18 @@ class TablePreprocessor:
 
 
 def _numeric(frame: pd.DataFrame, col: str, path: str) -> tuple[np.ndarray, np.ndarray]:
+    """(values with 0 where missing, missing mask). Empty and NaN cells are missing; ±inf
+    is a DataError naming the cell (docs/reliability.md, "Non-finite numbers")."""
     series = frame[col]
     if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series):
         values = series.to_numpy(dtype=float, na_value=np.nan)
-        return np.nan_to_num(values, nan=0.0), ~np.isfinite(values)
+        _refuse_inf(frame, col, path, values, "numeric input")
+        return np.nan_to_num(values, nan=0.0), np.isnan(values)
     raw = series.astype("string").str.strip()
-    empty = (raw.isna() | raw.eq("")).to_numpy(dtype=bool)
+    empty = (raw.isna() | raw.eq("") | raw.str.lower().eq("nan")).to_numpy(dtype=bool)
     parsed = pd.to_numeric(raw.where(~pd.Series(empty, index=raw.index)), errors="coerce")
     values = parsed.to_numpy(dtype=float, na_value=np.nan)
+    _refuse_inf(frame, col, path, values, "numeric input")
     bad = ~np.isfinite(values) & ~empty
     if bad.any():
         cell = series.to_numpy()[np.flatnonzero(bad)[0]]
@@ -392,6 +399,57 @@ def _numeric(frame: pd.DataFrame, col: str, path: str) -> tuple[np.ndarray, np.n
         )
     missing = ~np.isfinite(values)
     return np.nan_to_num(values, nan=0.0), missing
+
+
+def _refuse_inf(frame: pd.DataFrame, col: str, path: str, values: np.ndarray, what: str) -> None:
+    """±inf in a numeric column is an error, never a missing value (one rule for every
+    reader: docs/reliability.md, "Non-finite numbers")."""
+    bad = np.isinf(values)
+    if bad.any():
+        raise DataError(
+            f"{what} must be a finite number; got {values[np.flatnonzero(bad)[0]]}. Leave the "
+            "cell empty (or NaN) for a missing value, or fix it.",
+            path=path,
+            line=first_line(frame, bad),
+            column=col,
+        )
+
+
+def _check_statistics(
+    frame: pd.DataFrame,
+    col: str,
+    path: str,
+    values: np.ndarray,
+    missing: np.ndarray,
+    mean: float,
+    std: float,
+) -> None:
+    """A finite value whose square overflows makes the column's std infinite: name it."""
+    if np.isfinite(mean) and np.isfinite(std):
+        return
+    magnitude = np.where(missing, 0.0, np.abs(values))
+    largest = magnitude == magnitude.max()
+    raise DataError(
+        f"the value {values[np.flatnonzero(largest)[0]]:g} is too large: the column's "
+        f"{'mean' if not np.isfinite(mean) else 'standard deviation'} overflows to infinity. "
+        "Rescale the column (e.g. to other units or a logarithm) or fix the cell.",
+        path=path,
+        line=first_line(frame, largest),
+        column=col,
+    )
+
+
+def _check_float32(frame: pd.DataFrame, col: str, path: str, z: np.ndarray) -> None:
+    """A standardised value beyond float32's range would reach the model as ±inf."""
+    bad = ~(np.abs(z) <= np.finfo(np.float32).max)
+    if bad.any():
+        raise DataError(
+            "the value is too far from the training values: standardised, it overflows "
+            "float32 (the model's precision). Fix the cell or rescale the column.",
+            path=path,
+            line=first_line(frame, bad),
+            column=col,
+        )
 
 
 def _texts(series: pd.Series) -> list[str]:
@@ -481,7 +539,7 @@ def _images(
             stacked = stacked[:, None]
         numeric = stacked.ndim == 4 and np.issubdtype(stacked.dtype, np.number)
         if numeric and (want is None or stacked.shape[1:] == want):
-            return stacked
+            return _finite_pixels(frame, col, path, stacked)
     except (ValueError, TypeError):
         pass
     for position, cell in enumerate(cells):  # slow path: find the first bad row and say why
@@ -495,7 +553,23 @@ def _images(
                 column=col,
             )
         want = want or got
-    return np.stack([_as_array(c).reshape(want or ()) for c in cells])
+    return _finite_pixels(
+        frame, col, path, np.stack([_as_array(c).reshape(want or ()) for c in cells])
+    )
+
+
+def _finite_pixels(frame: pd.DataFrame, col: str, path: str, images: np.ndarray) -> np.ndarray:
+    """``images`` [N, C, H, W], or a DataError naming the first row with a NaN or ±inf pixel
+    (an image has no missing pixels: docs/reliability.md, "Non-finite numbers")."""
+    if not np.issubdtype(images.dtype, np.floating) or np.isfinite(images).all():
+        return images
+    bad = ~np.isfinite(images.reshape(len(images), -1)).all(axis=1)
+    raise DataError(
+        "image pixels must be finite numbers; this image holds NaN or ±inf. Fix or drop the row.",
+        path=path,
+        line=first_line(frame, bad),
+        column=col,
+    )
 
 
 def _image_stats(images: np.ndarray) -> dict[str, list[float] | list[int]]:

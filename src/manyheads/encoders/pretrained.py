@@ -66,7 +66,7 @@ def check_model_dir(path: str | os.PathLike[str]) -> Path:
     directory = Path(path).expanduser()
     missing = []
     if directory.is_dir():
-        weights = [*directory.glob("*.safetensors"), *directory.glob("pytorch_model*.bin")]
+        weights = list(directory.glob("*.safetensors"))  # never pickles (pytorch_model.bin)
         missing = [n for n in ("config.json", "tokenizer.json") if not (directory / n).is_file()]
         missing += [] if weights else ["model.safetensors"]
     if not directory.is_dir() or missing:
@@ -74,8 +74,10 @@ def check_model_dir(path: str | os.PathLike[str]) -> Path:
         raise InvalidParameterError(
             f"The 'path' option of the 'pretrained' encoder must be a local model directory "
             f"holding config.json, the weights (model.safetensors) and tokenizer.json, as "
-            f"written by transformers' save_pretrained(). Got '{path}': {found}. Leave 'path' "
-            "out for the bundled MiniLM-L6 (the 'text' extra)."
+            f"written by transformers' save_pretrained(). Got '{path}': {found}. Weights in a "
+            "pickled pytorch_model.bin are not loaded: re-save them with "
+            "save_pretrained(safe_serialization=True). Leave 'path' out for the bundled "
+            "MiniLM-L6 (the 'text' extra)."
         )
     return directory
 
@@ -95,7 +97,7 @@ def load_pretrained(path: str | os.PathLike[str]) -> Any:
     bars.disable_progress_bar()
     try:
         model = transformers.AutoModel.from_pretrained(
-            str(directory), dtype=torch.float32, local_files_only=True
+            str(directory), dtype=torch.float32, local_files_only=True, use_safetensors=True
         )
     except (OSError, ValueError, KeyError) as error:
         raise InvalidParameterError(

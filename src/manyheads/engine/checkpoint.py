@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -92,8 +93,27 @@ def optimizer_from_flat(tensors: dict[str, Tensor], meta: dict[str, Any]) -> dic
 
 def _atomic_write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2))
+    tmp.write_text(json.dumps(_strict(data), indent=2, allow_nan=False))
     os.replace(tmp, path)
+
+
+def _strict(value: Any) -> Any:
+    """Strict JSON: a non-finite float (an initial best score of inf, a NaN metric) becomes
+    ``{"float": "inf"}``, which :func:`_unstrict` reads back."""
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return {"float": repr(value)}
+    return value
+
+
+def _unstrict(value: dict[str, Any]) -> Any:
+    """``json.loads`` object hook, the inverse of :func:`_strict`."""
+    if len(value) == 1 and isinstance(value.get("float"), str):
+        return float(value["float"])
+    return value
 
 
 def save_checkpoint(
@@ -146,7 +166,7 @@ def _is_number(value: Any) -> bool:
 
 def _read_meta(path: Path) -> dict[str, Any]:
     try:
-        meta = json.loads(path.read_bytes().decode("utf-8"))
+        meta = json.loads(path.read_bytes().decode("utf-8"), object_hook=_unstrict)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DataError(
             f"the checkpoint is not valid JSON ({exc}); the file is damaged. Start the run "

@@ -36,7 +36,7 @@ class Regression(TaskKind):
     def _values(self, task: Task, frame: pd.DataFrame, path: str) -> tuple[np.ndarray, np.ndarray]:
         series = column_of(task, frame, path)
         raw = series.astype("string").str.strip()
-        empty = raw.isna() | raw.eq("")
+        empty = raw.isna() | raw.eq("") | raw.str.lower().eq("nan")  # NaN: unlabelled
         values = pd.to_numeric(raw.where(~empty), errors="coerce")
         bad = (values.isna() & ~empty).to_numpy(dtype=bool)
         if bad.any():
@@ -49,6 +49,16 @@ class Regression(TaskKind):
                 column=task.label_columns[0],
             )
         v = values.to_numpy(dtype=float, na_value=np.nan)
+        inf = np.isinf(v)  # NaN/empty: unlabelled; ±inf: an error (docs/reliability.md)
+        if inf.any():
+            raise DataError(
+                f"regression task '{task.name}' needs finite numbers, got "
+                f"{v[np.flatnonzero(inf)[0]]}. Leave the cell empty for a missing label, or "
+                "fix it.",
+                path=path,
+                line=first_line(frame, inf),
+                column=task.label_columns[0],
+            )
         mask = np.isfinite(v)
         return np.where(mask, v, 0.0), mask
 
@@ -60,14 +70,35 @@ class Regression(TaskKind):
                 path=path,
                 column=task.label_columns[0],
             )
-        std = float(v[mask].std())
-        return {"mean": float(v[mask].mean()), "std": std if std > 0 else 1.0}
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow: refused below
+            mean, std = float(v[mask].mean()), float(v[mask].std())
+        if not (np.isfinite(mean) and np.isfinite(std)):
+            largest = np.abs(v) == np.abs(v).max()
+            raise DataError(
+                f"regression task '{task.name}': the label {v[np.flatnonzero(largest)[0]]:g} "
+                "is too large: the labels' mean or standard deviation overflows to infinity. "
+                "Rescale the labels (e.g. to other units or a logarithm) or fix the cell.",
+                path=path,
+                line=first_line(frame, largest),
+                column=task.label_columns[0],
+            )
+        return {"mean": mean, "std": std if std > 0 else 1.0}
 
     def encode(
         self, task: Task, state: State, frame: pd.DataFrame, path: str
     ) -> tuple[Tensor, Tensor]:
         v, mask = self._values(task, frame, path)
         z = np.where(mask, (v - state["mean"]) / state["std"], 0.0)
+        far = ~(np.abs(z) <= np.finfo(np.float32).max)  # would reach the loss as ±inf
+        if far.any():
+            raise DataError(
+                f"regression task '{task.name}': the label {v[np.flatnonzero(far)[0]]:g} is too "
+                "far from the training labels: standardised, it overflows float32. Fix the "
+                "cell or rescale the labels.",
+                path=path,
+                line=first_line(frame, far),
+                column=task.label_columns[0],
+            )
         return as_tensor(z, torch.float32), as_tensor(mask, torch.bool)
 
     def out_dim(self, state: State) -> int:

@@ -58,3 +58,64 @@ def test_unknown_suffix(tmp_path: Path) -> None:
     (tmp_path / "x.xlsx").write_text("junk")
     with pytest.raises(DataError, match="unknown file format"):
         read_table(tmp_path / "x.xlsx")
+
+
+def test_csv_index_is_each_record_first_line_across_quoted_newlines_and_blanks(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text('x,y\n1,"two\nlines"\n\n2,b\n   \n3,"c,d"\n')
+    frame = read_table(path)
+    assert frame.index.tolist() == [2, 5, 7]
+    assert frame["y"].tolist() == ["two\nlines", "b", "c,d"]
+
+
+def test_a_large_csv_without_quotes_keeps_its_lines(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv.gz"
+    path.write_bytes(gzip.compress(("x,y\n" + "1,a\n\n" * 1000).encode()))
+    assert read_table(path).index.tolist()[:3] == [2, 4, 6]
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("x,y\n1,a\n2\n", r"a.csv, line 3: expected 2 fields \(as the header has\), found 1"),
+        ('x,y\n1,"a\nb"\n2,b,c\n', r"a.csv, line 4: expected 2 fields .*found 3"),
+        ("x,y,x\n1,a,2\n", r"a.csv, line 1: columns 1 and 3 are both named 'x'"),
+        ("x;y\n1;a\n", r"a.csv, line 1: .*semicolon"),
+    ],
+)
+def test_csv_structure_errors_name_the_line(tmp_path: Path, text: str, match: str) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text(text)
+    with pytest.raises(DataError, match=match):
+        read_table(path)
+
+
+def test_a_latin1_csv_names_line_and_encoding(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_bytes("x,y\n1,a\n2,caf\xe9\n".encode("latin-1"))
+    with pytest.raises(DataError, match=r"a.csv, line 3: not UTF-8 text: byte 0xe9 .*cp1252"):
+        read_table(path)
+
+
+@pytest.mark.parametrize("name", ["a.csv.gz", "a.jsonl.gz"])
+def test_a_truncated_gzip_is_a_data_error(tmp_path: Path, name: str) -> None:
+    row = "x,y\n1,a\n" if name.startswith("a.csv") else '{"x": 1}\n'
+    data = gzip.compress((row * 2000).encode())
+    (tmp_path / name).write_bytes(data[: len(data) // 2])
+    with pytest.raises(DataError, match=rf"{name}: the gzip archive is truncated"):
+        read_table(tmp_path / name)
+
+
+def test_empty_header_names_are_not_duplicates(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text("x,,\n1,,\n")
+    assert read_table(path).columns.tolist() == ["x", "Unnamed: 1", "Unnamed: 2"]
+
+
+def test_a_duplicate_header_after_blank_lines_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text('\n\nx,x\n1,"a"\n')
+    with pytest.raises(DataError, match=r"a.csv, line 3: columns 1 and 2 are both named 'x'"):
+        read_table(path)

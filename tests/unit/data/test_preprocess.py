@@ -72,3 +72,43 @@ def test_round_trip_keeps_the_encoding(toy_frame: pd.DataFrame) -> None:
     for key in a.x:
         assert torch.equal(a.x[key], b.x[key])
     assert torch.equal(a.y["good"], b.y["good"])
+
+
+@pytest.mark.parametrize("cell", [np.inf, -np.inf, "inf", "-Infinity"])
+def test_infinite_numeric_input_is_an_error_naming_the_cell(cell: object) -> None:
+    frame = pd.DataFrame({"x": [1.0, cell, 3.0]}, index=[2, 3, 4])
+    frame.attrs["path"] = "t.csv"
+    with pytest.raises(DataError, match=r"t.csv, line 3, column 'x': numeric input must be"):
+        TablePreprocessor({"x": "numeric"}, []).fit(frame)
+
+
+@pytest.mark.parametrize("cell", [np.nan, "NaN", "", None])
+def test_nan_and_empty_numeric_input_are_missing(cell: object) -> None:
+    frame = pd.DataFrame({"x": [1.0, cell, 3.0]}, dtype=object if cell in ("NaN", "") else None)
+    pre = TablePreprocessor({"x": "numeric"}, []).fit(frame)
+    assert pre.numeric_ == {"x": {"mean": 2.0, "std": 1.0, "indicator": True}}
+
+
+def test_a_value_whose_square_overflows_is_named() -> None:
+    frame = pd.DataFrame({"x": [1.0, 1e308, 3.0]}, index=[2, 3, 4])
+    with pytest.raises(DataError, match=r"line 3, column 'x': the value 1e\+308 is too large"):
+        TablePreprocessor({"x": "numeric"}, []).fit(frame)
+    pre = TablePreprocessor({"x": "numeric"}, []).fit(frame.iloc[[0, 2]])
+    with pytest.raises(DataError, match=r"line 3, column 'x': .*overflows float32"):
+        pre.transform(frame)
+
+
+@pytest.mark.parametrize("cell", [np.inf, "inf", 1e308])
+def test_a_non_finite_regression_label_is_an_error(cell: object) -> None:
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "r": [0.5, cell, 1.5]}, index=[2, 3, 4])
+    with pytest.raises(DataError, match=r"line 3, column 'r': regression task 'r'"):
+        TablePreprocessor({"x": "numeric"}, [Task("r", type="regression")]).fit(frame)
+
+
+@pytest.mark.parametrize("pixel", [np.nan, np.inf])
+def test_a_non_finite_pixel_is_an_error_naming_the_row(pixel: float) -> None:
+    images = [np.zeros((4, 4)), np.zeros((4, 4)), np.zeros((4, 4))]
+    images[1][2, 3] = pixel
+    frame = pd.DataFrame({"img": images}, index=[1, 2, 3])
+    with pytest.raises(DataError, match=r"line 2, column 'img': image pixels must be finite"):
+        TablePreprocessor({"img": "image"}, []).fit(frame)

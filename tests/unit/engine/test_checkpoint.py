@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
 import torch
 
 from manyheads.engine.checkpoint import (
+    _atomic_write_json,
+    _unstrict,
     fingerprint,
     fingerprint_changes,
     load_checkpoint,
@@ -145,3 +148,17 @@ def test_a_checkpoint_without_its_tensors_names_the_file(tmp_path: Path) -> None
     (tmp_path / "checkpoint.json").write_text(json.dumps(meta))
     with pytest.raises(DataError, match=r"checkpoint-00001\.safetensors: the checkpoint's tensors"):
         load_checkpoint(tmp_path)
+
+
+def test_non_finite_state_is_strict_json_and_round_trips(tmp_path: Path) -> None:
+    path = tmp_path / "checkpoint.json"
+    data = {"best_score": math.inf, "history": [{"auc": math.nan, "loss": 0.5}], "low": -math.inf}
+    _atomic_write_json(path, data)
+    text = path.read_text()
+    assert "Infinity" not in text
+    assert "NaN" not in text
+    back = json.loads(text, object_hook=_unstrict)
+    assert back["best_score"] == math.inf
+    assert back["low"] == -math.inf
+    assert math.isnan(back["history"][0]["auc"])
+    assert back["history"][0]["loss"] == 0.5
