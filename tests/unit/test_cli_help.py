@@ -48,3 +48,49 @@ def test_public_names_load_on_first_use() -> None:
     assert mh.Task.__name__ == "Task"
     with pytest.raises(AttributeError, match="has no attribute 'nope'"):
         _ = mh.nope  # type: ignore[attr-defined]
+
+
+def _eager_ls_rows() -> dict[str, dict[str, str]]:
+    """What ``manyheads ls`` printed when the registries imported every class: the registered
+    docs, and for task types and metrics what the resolved classes say."""
+    from manyheads import _catalogue
+    from manyheads.tasks import get_kind
+
+    kinds = _catalogue.TASK_KINDS.names()
+    return {
+        "architectures": _catalogue.ARCHITECTURES.describe(),
+        "encoders": _catalogue.ENCODERS.describe(),
+        "weightings": _catalogue.WEIGHTINGS.describe(),
+        "tasks": {name: get_kind(name).summary for name in kinds},
+        "metrics": {
+            name: ", ".join(
+                f"{m} ({'higher' if up else 'lower'} is better{', primary' if i == 0 else ''})"
+                for i, (m, up) in enumerate(get_kind(name).metric_directions.items())
+            )
+            for name in kinds
+        },
+        "datasets": _catalogue.DATASETS.describe(),
+    }
+
+
+@pytest.mark.parametrize("what", [[], ["weightings"]], ids=["ls", "ls-weightings"])
+def test_ls_imports_no_torch_sklearn_or_pandas_and_lists_what_the_classes_say(
+    what: list[str],
+) -> None:
+    # `manyheads ls` took ~3 s because each registry imported its classes (and so torch).
+    code = (
+        "import sys\n"
+        "from manyheads.cli.main import main\n"
+        f"code = main(['ls', *{what!r}])\n"
+        "heavy = sorted({'torch', 'sklearn', 'pandas'} & set(sys.modules))\n"
+        "print(code, heavy)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    *listing, last = done.stdout.strip().splitlines()
+    assert last == "0 []"
+    rows = _eager_ls_rows()
+    expected = []
+    for family in what or list(rows):
+        width = max(len(name) for name in rows[family])
+        expected += [f"{family}:", *(f"  {n:<{width}}  {d}" for n, d in rows[family].items())]
+    assert listing == expected

@@ -1,4 +1,4 @@
-"""The architecture registry, filled from one explicit list (``manyheads ls architectures``)."""
+"""The architecture registry (filled in :mod:`manyheads._catalogue`) and how models are built."""
 
 from __future__ import annotations
 
@@ -7,16 +7,9 @@ from typing import Any
 
 from torch import nn
 
-from manyheads._registry import Registry, did_you_mean
+from manyheads._catalogue import ARCHITECTURES
+from manyheads._registry import did_you_mean
 from manyheads.architectures.base import MTLModel, TaskTowers
-from manyheads.architectures.cascade import Cascade
-from manyheads.architectures.cross_stitch import CrossStitch
-from manyheads.architectures.hps import HPS
-from manyheads.architectures.mmoe import MMoE
-from manyheads.architectures.mtan import MTAN
-from manyheads.architectures.ple import PLE
-from manyheads.architectures.soft_sharing import SoftSharing
-from manyheads.architectures.stl import STL
 from manyheads.data.preprocess import InputSpec
 from manyheads.encoders.base import InputEncoder
 from manyheads.errors import InvalidParameterError
@@ -30,26 +23,6 @@ __all__ = [
     "create_model",
     "list_architectures",
 ]
-
-ARCHITECTURES: Registry[MTLModel] = Registry("architecture")
-ARCHITECTURES.register("stl", STL, doc="single-task: one independent network per task (baseline)")
-ARCHITECTURES.register("hps", HPS, doc="hard parameter sharing: shared bottom + task towers")
-ARCHITECTURES.register(
-    "mmoe", MMoE, doc="multi-gate mixture of experts: shared experts, a gate per task"
-)
-ARCHITECTURES.register(
-    "ple", PLE, doc="progressive layered extraction: stacked shared + task experts"
-)
-ARCHITECTURES.register(
-    "cross_stitch", CrossStitch, doc="cross-stitch: task columns mixed by learned units"
-)
-ARCHITECTURES.register(
-    "soft_sharing", SoftSharing, doc="soft sharing: task networks tied by an L2/L1 penalty"
-)
-ARCHITECTURES.register(
-    "cascade", Cascade, doc="cascade: towers chained in order; funnel=True is ESMM"
-)
-ARCHITECTURES.register("mtan", MTAN, doc="MTAN: shared CNN + a soft-attention network per task")
 
 
 def architecture_options(name: str) -> dict[str, inspect.Parameter]:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from manyheads._registry import Registry
 
 __all__ = ["add_parser", "run"]
 
@@ -20,33 +23,25 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _rows(what: str) -> dict[str, str]:
-    if what == "architectures":
-        from manyheads.architectures._registry import ARCHITECTURES
+    # The catalogue holds names and docs only: listing imports neither torch nor pandas.
+    from manyheads import _catalogue
 
-        return ARCHITECTURES.describe()
-    if what == "encoders":
-        from manyheads.encoders import ENCODERS
-
-        return ENCODERS.describe()
-    if what == "weightings":
-        from manyheads.weighting._registry import WEIGHTINGS
-
-        return WEIGHTINGS.describe()
-    if what == "datasets":
-        from manyheads.datasets import DATASETS
-
-        return DATASETS.describe()
-    from manyheads.tasks import TASK_KINDS, get_kind
-
-    if what == "tasks":
-        return TASK_KINDS.describe()
-    return {
-        name: ", ".join(
-            f"{m} ({'higher' if up else 'lower'} is better{', primary' if i == 0 else ''})"
-            for i, (m, up) in enumerate(get_kind(name).metric_directions.items())
-        )
-        for name in TASK_KINDS.names()
+    if what == "metrics":
+        return {
+            name: ", ".join(
+                f"{m} ({'higher' if up else 'lower'} is better{', primary' if i == 0 else ''})"
+                for i, (m, up) in enumerate(_catalogue.TASK_METRICS[name].items())
+            )
+            for name in _catalogue.TASK_KINDS.names()
+        }
+    registries: dict[str, Registry[Any]] = {
+        "architectures": _catalogue.ARCHITECTURES,
+        "encoders": _catalogue.ENCODERS,
+        "weightings": _catalogue.WEIGHTINGS,
+        "tasks": _catalogue.TASK_KINDS,
+        "datasets": _catalogue.DATASETS,
     }
+    return registries[what].describe()
 
 
 def run(args: argparse.Namespace) -> int:

@@ -16,7 +16,8 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from manyheads._registry import Registry, did_you_mean
+from manyheads._catalogue import ENCODERS
+from manyheads._registry import did_you_mean
 from manyheads.data.preprocess import InputSpec
 from manyheads.encoders.base import InputEncoder
 from manyheads.encoders.bilstm import BiLSTM
@@ -24,7 +25,6 @@ from manyheads.encoders.cnn import TextCNN
 from manyheads.encoders.lenet import LeNet
 from manyheads.encoders.pretrained import PretrainedTransformer, check_model_dir, default_model_path
 from manyheads.encoders.resnet18 import ResNet18
-from manyheads.encoders.tabular import TabularInput
 from manyheads.encoders.transformer import TextTransformer
 from manyheads.errors import InvalidParameterError
 
@@ -97,43 +97,14 @@ def _text_factory(
     return factory
 
 
-ENCODERS: Registry[InputEncoder] = Registry("encoder")
-ENCODERS.register(
-    "tabular", TabularInput, doc="numbers | categorical embeddings | text bags, concatenated"
-)
-ENCODERS.register(
-    "lenet",
-    _image_factory(LeNet, "lenet"),
-    doc="LeNet of Sener & Koltun 2018 (MultiMNIST), one image column -> 50 (options: dropout)",
-)
-ENCODERS.register(
-    "resnet18",
-    _image_factory(ResNet18, "resnet18"),
-    doc="ResNet-18 (He et al. 2016), one image column -> 512*width (options: small_input, width)",
-)
-ENCODERS.register(
-    "cnn",
-    _text_factory(TextCNN, "cnn", TOKENIZER_OPTIONS),
-    doc="CNN of Kim 2014, one text/tokens column -> n_filters*len(widths) (options: widths, "
-    "n_filters, embedding_dim, dropout + tokenizer)",
-)
-ENCODERS.register(
-    "bilstm",
-    _text_factory(BiLSTM, "bilstm", TOKENIZER_OPTIONS),
-    doc="bidirectional LSTM, one text/tokens column -> 2*hidden (options: hidden, n_layers, "
-    "pooling, embedding_dim, dropout + tokenizer)",
-)
-ENCODERS.register(
-    "transformer",
-    _text_factory(TextTransformer, "transformer", TOKENIZER_OPTIONS),
-    doc="Transformer encoder from scratch, one text/tokens column -> d_model (options: d_model, "
-    "n_heads, n_layers, ff_dim, pooling, dropout + tokenizer)",
-)
-ENCODERS.register(
-    "pretrained",
-    _text_factory(PretrainedTransformer, "pretrained", PRETRAINED_TOKENIZER_OPTIONS),
-    doc="pretrained transformers model (default MiniLM-L6), one text/tokens column -> its "
-    "hidden size (options: path, freeze, pooling, max_length)",
+# The factories that ENCODERS (filled in manyheads._catalogue) names; "tabular" is TabularInput.
+lenet_factory = _image_factory(LeNet, "lenet")
+resnet18_factory = _image_factory(ResNet18, "resnet18")
+cnn_factory = _text_factory(TextCNN, "cnn", TOKENIZER_OPTIONS)
+bilstm_factory = _text_factory(BiLSTM, "bilstm", TOKENIZER_OPTIONS)
+transformer_factory = _text_factory(TextTransformer, "transformer", TOKENIZER_OPTIONS)
+pretrained_factory = _text_factory(
+    PretrainedTransformer, "pretrained", PRETRAINED_TOKENIZER_OPTIONS
 )
 
 

@@ -1,4 +1,4 @@
-"""The registry of balancing methods, filled from one explicit list (``manyheads ls weightings``).
+"""The registry of balancing methods, filled in :mod:`manyheads._catalogue` (``manyheads ls``).
 
 It holds loss weightings (:class:`~manyheads.weighting.Weighting`) and gradient aggregators
 (:class:`~manyheads.aggregation.Aggregator`) under one switch, ``train.weighting``; options come
@@ -11,69 +11,17 @@ class's docstring and in ``docs/benchmarks.md``.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
 from typing import Any
 
-from manyheads._registry import Registry, did_you_mean
-from manyheads.aggregation._aligned_mtl import AlignedMTL
-from manyheads.aggregation._cagrad import CAGrad
-from manyheads.aggregation._db_mtl import DBMTL
-from manyheads.aggregation._fairgrad import FairGrad
-from manyheads.aggregation._graddrop import GradDrop
-from manyheads.aggregation._gradvac import GradVac
-from manyheads.aggregation._imtl import IMTL
-from manyheads.aggregation._mgda import MGDA
-from manyheads.aggregation._moco import MoCo
-from manyheads.aggregation._nash_mtl import NashMTL
-from manyheads.aggregation._pcgrad import PCGrad
-from manyheads.aggregation._upgrad import UPGrad
+from manyheads._catalogue import WEIGHTINGS
+from manyheads._registry import did_you_mean
 from manyheads.aggregation.base import Aggregator
 from manyheads.errors import InvalidParameterError
-from manyheads.weighting._dwa import DWA
-from manyheads.weighting._ew import EW
-from manyheads.weighting._famo import FAMO
-from manyheads.weighting._gls import GLS
-from manyheads.weighting._gradnorm import GradNorm
-from manyheads.weighting._imtl_l import IMTLL
-from manyheads.weighting._rlw import RLW
-from manyheads.weighting._static import Static
-from manyheads.weighting._stch import STCH
-from manyheads.weighting._uw import UW
 from manyheads.weighting.base import Weighting
 
 __all__ = ["WEIGHTINGS", "create_weighting", "list_weightings"]
 
 Method = Weighting | Aggregator
-
-WEIGHTINGS: Registry[Method] = Registry("weighting")
-_ENTRIES: list[tuple[str, Callable[..., Method], str]] = [
-    # loss weightings
-    ("ew", EW, "equal weights: the plain sum of task losses"),
-    ("static", Static, "fixed per-task weights from each task's 'weight'"),
-    ("uw", UW, "uncertainty weighting (Kendall et al. 2018)"),
-    ("dwa", DWA, "dynamic weight average (Liu et al. 2019)"),
-    ("rlw", RLW, "random loss weighting (Lin et al. 2022)"),
-    ("gls", GLS, "geometric loss strategy (Chennupati et al. 2019)"),
-    ("imtl_l", IMTLL, "IMTL loss balance (Liu et al. 2021)"),
-    ("famo", FAMO, "fast adaptive multitask optimisation (Liu et al. 2023)"),
-    ("stch", STCH, "smooth Tchebycheff scalarisation (Lin et al. 2024)"),
-    ("gradnorm", GradNorm, "gradient normalisation (Chen et al. 2018)"),
-    ("db_mtl", DBMTL, "dual-balancing MTL (Lin et al. 2023); needs task gradients"),
-    # gradient aggregators
-    ("mgda", MGDA, "min-norm point of the task gradients (Sener & Koltun 2018)"),
-    ("pcgrad", PCGrad, "projecting conflicting gradients (Yu et al. 2020)"),
-    ("graddrop", GradDrop, "gradient sign dropout (Chen et al. 2020)"),
-    ("gradvac", GradVac, "gradient vaccine (Wang et al. 2021)"),
-    ("imtl", IMTL, "IMTL gradient balance (Liu et al. 2021)"),
-    ("cagrad", CAGrad, "conflict-averse gradient descent (Liu et al. 2021)"),
-    ("nash_mtl", NashMTL, "Nash bargaining solution (Navon et al. 2022)"),
-    ("moco", MoCo, "multi-objective gradient correction (Fernando et al. 2023)"),
-    ("aligned_mtl", AlignedMTL, "aligned gradients (Senushkin et al. 2023)"),
-    ("fairgrad", FairGrad, "alpha-fair resource allocation (Ban & Ji 2024)"),
-    ("upgrad", UPGrad, "unconflicting projection of gradients (Quinton & Rey 2024)"),
-]
-for _name, _factory, _doc in _ENTRIES:
-    WEIGHTINGS.register(_name, _factory, doc=_doc)
 
 
 def _check_options(name: str, options: dict[str, Any]) -> None:
@@ -122,9 +70,10 @@ def create_weighting(name: str, n_tasks: int, /, **options: Any) -> Method:
 
 
 def _rep_grad_names() -> list[str]:
+    factories = {n: WEIGHTINGS.get(n) for n in WEIGHTINGS}
     return [
         n
-        for n, factory, _ in _ENTRIES
+        for n, factory in factories.items()
         if isinstance(factory, type)
         and issubclass(factory, Aggregator)
         and factory.supports_rep_grad
