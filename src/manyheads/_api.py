@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,6 +17,14 @@ import pandas as pd
 import torch
 import yaml
 
+from manyheads._files import (
+    atomic_write_text,
+    check_output_dir,
+    clear_owned,
+    data_paths,
+    os_error,
+    write_marker,
+)
 from manyheads._run import Data, Run, as_frame, json_safe, load, task_metrics
 from manyheads._splits import Splits, load_splits
 from manyheads.architectures._registry import build_model
@@ -188,7 +195,28 @@ def resolve_inputs(
     return inputs
 
 
-def _prepare_output(directory: Path, *, resume: bool, overwrite: bool) -> None:
+def check_run_output(
+    config: RunConfig, *, resume: bool, overwrite: bool, protect: Sequence[str | Path] = ()
+) -> Path | None:
+    """Refuse an ``output`` that would put a user's files at risk, before any data is read.
+
+    The rule (README, "Command line"; :mod:`manyheads._files`): a run goes into a folder of
+    its own, marked by ``.manyheads-run``; never ``.``, a folder above the working directory,
+    a folder holding the config or a data file, a file, an unwritable place, or a non-empty
+    folder without the marker. A finished run is replaced only with ``--overwrite``, an
+    unfinished one continued with ``--resume``.
+
+    Raises:
+        InvalidParameterError: naming the folder, what is wrong and the fix.
+    """
+    if config.output is None:
+        return None
+    directory = check_output_dir(
+        config.output,
+        protect=[*protect, *data_paths(config)],
+        # an unfinished run of a version without the marker: --resume may continue it
+        allow=lambda d: resume and (d / "checkpoint.json").exists(),
+    )
     finished = (directory / "metrics.json").exists()
     started = (directory / "checkpoint.json").exists()
     if finished and not overwrite:
@@ -201,9 +229,15 @@ def _prepare_output(directory: Path, *, resume: bool, overwrite: bool) -> None:
             f"The output directory '{directory}' holds an unfinished run. Pass --resume to "
             "continue it, or --overwrite to start again."
         )
-    if overwrite and directory.exists():
-        shutil.rmtree(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def _prepare_output(directory: Path, *, resume: bool, overwrite: bool) -> None:
+    """Clear the old run's files (``--overwrite``: only the files a run writes) and write the
+    marker first. The folder was checked by :func:`check_run_output`."""
+    if overwrite:
+        clear_owned(directory)
+    write_marker(directory)
 
 
 def _make_method(config: RunConfig) -> Any:
@@ -235,6 +269,7 @@ def train_config(
     overwrite: bool = False,
     log: Log | None = None,
     encodings: dict[str, Any] | None = None,
+    protect: Sequence[str | Path] = (),
 ) -> Run:
     """Train from a typed configuration; write the run directory if ``config.output`` is set.
 
@@ -242,9 +277,12 @@ def train_config(
     ``metrics.json`` is written last, so a failed or killed run never looks finished.
     ``encodings`` is a cache shared by several trainings on the same ``splits`` (``compare``):
     the fitted preprocessor and encoded tables are reused when the inputs, tasks and text
-    options agree (they are never modified by training).
+    options agree (they are never modified by training). ``protect`` names files the output
+    folder must not hold (the config file); the output folder is checked before any data is
+    read (:func:`check_run_output`).
     """
     say: Log = log if log is not None else (lambda _msg: None)
+    directory = check_run_output(config, resume=resume, overwrite=overwrite, protect=protect)
     if splits is None:
         splits, config = load_splits(config)
     _check_tasks(config.tasks, config.inputs)
@@ -277,12 +315,13 @@ def train_config(
     options = _model_options(config, say)
     model = build_model(config.model.architecture, pre.spec, tasks, pre.task_states_, options)
     method = _make_method(config)
-    directory = Path(config.output) if config.output else None
     events = Events()
     attach_progress(events, quiet=quiet, log=say)
     if directory is not None:
         _prepare_output(directory, resume=resume, overwrite=overwrite)
-        (directory / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+        atomic_write_text(
+            directory / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False)
+        )
         attach_history(events, directory / "history.csv")
         attach_tensorboard(events, directory)
         if s.relations_every:
@@ -511,10 +550,14 @@ def _final_metrics(
 
 
 def _write_run(run: Run, directory: Path) -> None:
-    run.save(directory)
-    checkpoint = directory / "checkpoint.json"
-    if checkpoint.exists():  # kept for inspection; a finished run is not resumed
-        checkpoint.rename(directory / "last_checkpoint.json")
-    tmp = directory / "metrics.json.tmp"
-    tmp.write_text(json.dumps(json_safe(run.metrics), indent=2, allow_nan=False))
-    tmp.replace(directory / "metrics.json")
+    try:
+        run.save(directory)
+        checkpoint = directory / "checkpoint.json"
+        if checkpoint.exists():  # kept for inspection; a finished run is not resumed
+            checkpoint.replace(directory / "last_checkpoint.json")
+    except OSError as exc:
+        raise os_error(exc, directory, "write the run") from None
+    # metrics.json last: its presence says the run finished
+    atomic_write_text(
+        directory / "metrics.json", json.dumps(json_safe(run.metrics), indent=2, allow_nan=False)
+    )

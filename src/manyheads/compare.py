@@ -21,6 +21,13 @@ from typing import Any
 import numpy as np
 
 from manyheads._api import Run, train_config
+from manyheads._files import (
+    COMPARE_MARKER,
+    atomic_write_text,
+    check_output_dir,
+    data_paths,
+    write_marker,
+)
 from manyheads._splits import load_splits
 from manyheads.architectures._registry import ARCHITECTURES, architecture_options
 from manyheads.config.schema import ModelConfig, RunConfig
@@ -125,7 +132,10 @@ def compare(
     if not seed_list:
         raise InvalidParameterError("compare needs at least one seed.")
     out = Path(output if output is not None else (config.output or "runs/compare"))
+    # the folder rule of a run (manyheads._files), checked before the data is read
+    check_output_dir(out, marker=COMPARE_MARKER, protect=data_paths(config))
     splits, config = load_splits(config)
+    write_marker(out, marker=COMPARE_MARKER, kind="compare")
     plan = [("stl", "ew")] + [(a, w) for a in architectures for w in weightings if a != "stl"]
     runs: dict[str, list[Run]] = {}
     encodings: dict[str, Any] = {}  # the data is encoded once for every variant that can share it
@@ -236,5 +246,5 @@ def save_json(comparison: Comparison) -> Path:
     }
     from manyheads._api import json_safe
 
-    path.write_text(json.dumps(json_safe(data), indent=2, allow_nan=False))
+    atomic_write_text(path, json.dumps(json_safe(data), indent=2, allow_nan=False))
     return path

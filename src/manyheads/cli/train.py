@@ -16,8 +16,9 @@ def add_parser(subparsers: Any) -> None:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "train",
         help="train one multi-task model from a config",
-        description="Train one model. Writes config.yaml, model.safetensors, model.json, "
-        "metrics.json, history.csv and TensorBoard events into the config's 'output'.",
+        description="Train one model. Writes .manyheads-run (first), config.yaml, "
+        "model.safetensors, model.json, metrics.json, history.csv and TensorBoard events "
+        "into the config's 'output'.",
     )
     add_config_args(p)
     p.add_argument(
@@ -25,7 +26,13 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         help="continue an interrupted run from its last completed epoch",
     )
-    p.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run in 'output': removes only the files a run writes, and only in a "
+        "folder marked .manyheads-run (never '.', a folder holding your config or data, or "
+        "a folder manyheads did not write)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=run)
 
@@ -42,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
         resume=args.resume,
         overwrite=args.overwrite,
         log=None if args.quiet else say,
+        protect=[args.config],
     )
     from manyheads._api import json_safe
 
