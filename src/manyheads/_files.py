@@ -193,6 +193,11 @@ into (or over) the folder you work in. Set 'output' to a new folder, e.g. output
             "manyheads writes a run into a folder of its own and never into (or over) the folder "
             f"you work in. Set '{setting}' to a new folder, e.g. {setting}=runs/my-run."
         )
+    if path.exists() and not path.is_dir():
+        raise InvalidParameterError(
+            f"The '{setting}' setting {text!r} is an existing file, not a folder. Set "
+            f"'{setting}' to a new folder, e.g. {setting}=runs/my-run."
+        )
     for file in protect:
         if _within(_resolved(Path(file)), full):
             raise InvalidParameterError(
@@ -200,11 +205,6 @@ into (or over) the folder you work in. Set 'output' to a new folder, e.g. output
                 f"(its config or data): manyheads never writes a run over your files. Set "
                 f"'{setting}' to a new folder, e.g. {setting}=runs/my-run."
             )
-    if path.exists() and not path.is_dir():
-        raise InvalidParameterError(
-            f"The '{setting}' setting {text!r} is an existing file, not a folder. Set "
-            f"'{setting}' to a new folder, e.g. {setting}=runs/my-run."
-        )
     if path.is_dir():
         try:
             entries = [e.name for e in os.scandir(path)]

@@ -43,6 +43,10 @@ def run(args: argparse.Namespace) -> int:
     from manyheads.config.load import load_config
 
     config = load_config(args.config, args.overrides)
+    if config.output is None:  # `output:` or `output=`: the run would be trained and thrown away
+        from manyheads._files import check_output_dir
+
+        check_output_dir("")
     result = train_config(
         config,
         quiet=args.quiet,
