@@ -503,7 +503,7 @@ def _attach_relations(
         rel = table_relations(model, table, tasks, pre.task_states_, max_batches=20)
         history = [h for h in history if h["epoch"] < epoch]  # a resumed run rewrites its tail
         history.append({"epoch": epoch, **json.loads(rel.to_json())})
-        path.write_text(json.dumps(json_safe(history), indent=1, allow_nan=False))
+        atomic_write_text(path, json.dumps(json_safe(history), indent=1, allow_nan=False))
 
     events.connect("epoch_end", epoch_end)
 

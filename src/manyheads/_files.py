@@ -51,6 +51,7 @@ RUN_FILES: tuple[str, ...] = (
     "checkpoint-*.safetensors",
     "events.out.tfevents.*",
     "task_relations_history.json",
+    "task_relations.json",
     "eval-*.json",
     "*.json.tmp",
     "*.safetensors.tmp",

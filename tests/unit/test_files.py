@@ -227,3 +227,21 @@ def test_eval_rewrites_its_own_file_and_says_when_it_cannot_save(
     for said in ("not saved", "eval-rows.json", "-o FILE"):
         assert said in out.err
     assert "Traceback" not in out.err
+
+
+def test_saving_a_bundle_below_a_file_names_the_folder(trained: Path, tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine\n")
+    with pytest.raises(DataError, match=r"notes\.txt/bundle: cannot write the model bundle"):
+        mh.load(trained).save(tmp_path / "notes.txt" / "bundle")
+    assert (tmp_path / "notes.txt").read_text() == "mine\n"
+
+
+def test_compare_marks_its_folder_and_overwrite_keeps_a_users_file(project: Path) -> None:
+    argv = ["compare", "cfg.yaml", "--architectures", "hps", "--weightings", "ew", "--seeds", "1"]
+    assert main([*argv, "-o", "cmp", "--quiet"]) == 0
+    assert (project / "cmp" / ".manyheads-compare").exists()
+    assert (project / "cmp" / "hps-ew-seed0" / RUN_MARKER).exists()
+    (project / "cmp" / "mine.txt").write_text("keep\n")
+    assert main([*argv, "-o", "cmp", "--quiet", "--overwrite"]) == 0
+    assert (project / "cmp" / "mine.txt").read_text() == "keep\n"
+    assert (project / "cmp" / "comparison.json").exists()
