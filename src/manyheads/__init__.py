@@ -8,22 +8,25 @@ Example:
 
 __version__ = "0.1.0"
 
-from manyheads._api import Run, fit, load, train_config
-from manyheads.aggregation import Aggregator
-from manyheads.architectures import MTLModel, create_model, list_architectures
-from manyheads.config import RunConfig, load_config
-from manyheads.data import EncodedTable, TablePreprocessor, read_table
-from manyheads.datasets import list_datasets, load_dataset
-from manyheads.errors import (
-    ConfigError,
-    DataError,
-    DataWarning,
-    InvalidParameterError,
-    ManyheadsError,
-    NotFittedError,
-)
-from manyheads.tasks import Task, list_task_types
-from manyheads.weighting import Weighting, create_weighting, list_weightings
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the names below load on first use (PEP 562): `manyheads --help` needs no torch
+    from manyheads._api import Run, fit, load, train_config
+    from manyheads.aggregation import Aggregator
+    from manyheads.architectures import MTLModel, create_model, list_architectures
+    from manyheads.config import RunConfig, load_config
+    from manyheads.data import EncodedTable, TablePreprocessor, read_table
+    from manyheads.datasets import list_datasets, load_dataset
+    from manyheads.errors import (
+        ConfigError,
+        DataError,
+        DataWarning,
+        InvalidParameterError,
+        ManyheadsError,
+        NotFittedError,
+    )
+    from manyheads.tasks import Task, list_task_types
+    from manyheads.weighting import Weighting, create_weighting, list_weightings
 
 __all__ = [
     "Aggregator",
@@ -54,3 +57,50 @@ __all__ = [
     "read_table",
     "train_config",
 ]
+
+
+#: Public name -> the module that defines it, imported on first access.
+_LAZY: dict[str, str] = {
+    "Aggregator": "manyheads.aggregation",
+    "ConfigError": "manyheads.errors",
+    "DataError": "manyheads.errors",
+    "DataWarning": "manyheads.errors",
+    "EncodedTable": "manyheads.data",
+    "InvalidParameterError": "manyheads.errors",
+    "MTLModel": "manyheads.architectures",
+    "ManyheadsError": "manyheads.errors",
+    "NotFittedError": "manyheads.errors",
+    "Run": "manyheads._api",
+    "RunConfig": "manyheads.config",
+    "TablePreprocessor": "manyheads.data",
+    "Task": "manyheads.tasks",
+    "Weighting": "manyheads.weighting",
+    "create_model": "manyheads.architectures",
+    "create_weighting": "manyheads.weighting",
+    "fit": "manyheads._api",
+    "list_architectures": "manyheads.architectures",
+    "list_datasets": "manyheads.datasets",
+    "list_task_types": "manyheads.tasks",
+    "list_weightings": "manyheads.weighting",
+    "load": "manyheads._api",
+    "load_config": "manyheads.config",
+    "load_dataset": "manyheads.datasets",
+    "read_table": "manyheads.data",
+    "train_config": "manyheads._api",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name from its module on first use and cache it (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'manyheads' has no attribute '{name}'")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

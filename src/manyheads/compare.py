@@ -31,7 +31,7 @@ from manyheads._files import (
 from manyheads._splits import load_splits
 from manyheads.architectures._registry import ARCHITECTURES, architecture_options
 from manyheads.config.schema import ModelConfig, RunConfig
-from manyheads.errors import InvalidParameterError
+from manyheads.errors import DataError, InvalidParameterError
 
 __all__ = ["Comparison", "compare", "delta_m"]
 
@@ -120,10 +120,21 @@ def compare(
     quiet: bool = True,
     overwrite: bool = False,
     log: Log | None = None,
+    resume: bool = False,
+    keep_checkpoint: bool = False,
 ) -> Comparison:
     """Train every variant and write ``comparison.json``, ``report.md`` and ``report.html``.
 
-    ``stl`` is always trained (with ``ew``) as the baseline of Δm%.
+    ``stl`` is always trained (with ``ew``) as the baseline of Δm%. A folder that already
+    holds variant runs is refused unless ``resume`` (continue an interrupted comparison:
+    finished variants are kept, unfinished ones resume from their checkpoints, missing ones
+    are trained) or ``overwrite`` (train every variant again). ``keep_checkpoint`` keeps each
+    variant's last checkpoint (see :func:`~manyheads._api.train_config`).
+
+    Raises:
+        InvalidParameterError: the folder holds variant runs and neither ``resume`` nor
+            ``overwrite`` is set; both are set; or a kept variant was trained with another
+            configuration.
     """
     say: Log = log if log is not None else (lambda _m: None)
     for arch in architectures:
@@ -134,16 +145,23 @@ def compare(
     out = Path(output if output is not None else (config.output or "runs/compare"))
     # the folder rule of a run (manyheads._files), checked before the data is read
     check_output_dir(out, marker=COMPARE_MARKER, protect=data_paths(config))
+    plan = [("stl", "ew")] + [(a, w) for a in architectures for w in weightings if a != "stl"]
+    planned = [_variant_config(config, a, w, s, out) for a, w in plan for s in seed_list]
+    _check_existing(out, planned, resume=resume, overwrite=overwrite)  # before the data loads
     splits, config = load_splits(config)
     write_marker(out, marker=COMPARE_MARKER, kind="compare")
-    plan = [("stl", "ew")] + [(a, w) for a in architectures for w in weightings if a != "stl"]
     runs: dict[str, list[Run]] = {}
     encodings: dict[str, Any] = {}  # the data is encoded once for every variant that can share it
     for arch, weighting in plan:
         name = "stl" if arch == "stl" else f"{arch}+{weighting}"
         for seed in seed_list:
-            say(f"training {name} seed {seed}")
             cfg = _variant_config(config, arch, weighting, seed, out)
+            state = _state(Path(str(cfg.output))) if resume else None
+            if state == "finished":
+                say(f"keeping the finished {name} seed {seed}")
+                runs.setdefault(name, []).append(_finished_run(cfg))
+                continue
+            say(f"{'resuming' if state else 'training'} {name} seed {seed}")
             runs.setdefault(name, []).append(
                 train_config(
                     cfg,
@@ -151,6 +169,8 @@ def compare(
                     quiet=quiet,
                     overwrite=overwrite,
                     encodings=encodings,
+                    resume=state == "unfinished",
+                    keep_checkpoint=keep_checkpoint,
                 )
             )
     split = "test" if splits.test is not None else "valid"
@@ -161,6 +181,84 @@ def compare(
 
     write_reports(result, runs)
     return result
+
+
+def _state(directory: Path) -> str | None:
+    """``finished``, ``unfinished`` (it holds a checkpoint) or None (nothing to keep)."""
+    if (directory / "metrics.json").exists():
+        return "finished"
+    if (directory / "checkpoint.json").exists():
+        return "unfinished"
+    return None
+
+
+def _check_existing(out: Path, configs: list[RunConfig], *, resume: bool, overwrite: bool) -> None:
+    """Refuse a folder with variant runs in it unless ``resume`` or ``overwrite``."""
+    if resume and overwrite:
+        raise InvalidParameterError(
+            "compare: --resume and --overwrite exclude each other (--resume keeps the finished "
+            "variants, --overwrite trains every variant again). Pass one of them."
+        )
+    if resume or overwrite:
+        return
+    found = []
+    for cfg in configs:
+        directory = Path(str(cfg.output))
+        state = _state(directory)
+        if state is not None:
+            found.append(f"{directory.name} ({state})")
+    if found:
+        raise InvalidParameterError(
+            f"The comparison folder '{out}' already holds {len(found)} variant run(s): "
+            f"{', '.join(found[:6])}{' ...' if len(found) > 6 else ''}. Pass --resume to "
+            "continue the comparison (finished variants are kept, unfinished ones resume), "
+            "--overwrite to train every variant again, or choose another -o/--output."
+        )
+
+
+def _finished_run(config: RunConfig) -> Run:
+    """A finished variant's run, read back (refused if it was trained with another config)."""
+    import pandas as pd
+    import yaml
+
+    from manyheads._run import load
+    from manyheads.engine.checkpoint import fingerprint, fingerprint_changes
+
+    directory = Path(str(config.output))
+    path = directory / "config.yaml"
+    try:
+        saved = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise DataError(
+            f"cannot read the finished variant's configuration ({exc}); delete the folder "
+            f"'{directory}' to train the variant again.",
+            path=str(path),
+        ) from None
+    current = config.to_dict()
+    if not isinstance(saved, dict):
+        saved = {}
+    if config.inputs is None:  # the run recorded the inputs it inferred
+        saved.pop("inputs", None)
+    changes = fingerprint_changes(
+        fingerprint(saved, data={}, encodings={}),
+        fingerprint(current, data={}, encodings={}),
+        more_epochs=False,
+    )
+    if changes:
+        raise InvalidParameterError(
+            f"Cannot keep the finished variant in '{directory}': it was trained with another "
+            "configuration:\n"
+            + "\n".join(f"  - {c}" for c in changes)
+            + "\nRestore the old values, or pass --overwrite to train every variant again."
+        )
+    run = load(directory)
+    history = directory / "history.csv"
+    if history.exists():
+        run.history = [
+            {str(k): float(v) for k, v in row.items()}
+            for row in pd.read_csv(history).to_dict("records")
+        ]
+    return run
 
 
 def _summarise(name: str, runs: list[Run]) -> dict[str, Any]:
@@ -184,8 +282,13 @@ def _summarise(name: str, runs: list[Run]) -> dict[str, Any]:
             },
             "n": entry["n"],
         }
-    total_rows = sum(r.metrics["inference_rows"] for r in runs if r.metrics)
-    infer = sum(r.metrics["inference_seconds"] for r in runs if r.metrics)
+    # the median over seeds of each run's median pass: one slow pass (another process, a cold
+    # cache) no longer sets the column, as a pooled sum let it
+    per_1k = [
+        1e6 * r.metrics["inference_seconds"] / max(1, r.metrics["inference_rows"])
+        for r in runs
+        if r.metrics
+    ]
     return {
         "name": name,
         "architecture": first["architecture"],
@@ -193,7 +296,7 @@ def _summarise(name: str, runs: list[Run]) -> dict[str, Any]:
         "seeds": [r.metrics["seed"] for r in runs if r.metrics],
         "n_parameters": first["n_parameters"],
         "train_seconds": float(np.mean([r.metrics["train_seconds"] for r in runs if r.metrics])),
-        "inference_ms_per_1k": 1e6 * infer / max(1, total_rows),
+        "inference_ms_per_1k": float(np.median(per_1k)),
         "best_epochs": [r.metrics["best_epoch"] for r in runs if r.metrics],
         "tasks": tasks,
         "runs": [str(r.directory) for r in runs],

@@ -196,7 +196,13 @@ def test_resume_reproduces_the_uninterrupted_run(name: str, tmp_path: Path) -> N
         df, tasks=TASKS, weighting=name, epochs=2, batch_size=16, output=tmp_path / "full"
     )
     half = mh.fit(
-        df, tasks=TASKS, weighting=name, epochs=1, batch_size=16, output=tmp_path / "half"
+        df,
+        tasks=TASKS,
+        weighting=name,
+        epochs=1,
+        batch_size=16,
+        output=tmp_path / "half",
+        keep_checkpoint=True,
     )
     directory = tmp_path / "half"
     (directory / "metrics.json").unlink()  # make it look interrupted after epoch 1

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from manyheads.cli.main import VERBS, main
@@ -23,3 +26,25 @@ def test_every_verb_prints_its_help(verb: str, capsys: pytest.CaptureFixture[str
         main([verb, "--help"])
     assert stop.value.code == 0
     assert f"usage: manyheads {verb}" in capsys.readouterr().out
+
+
+def test_help_imports_neither_torch_nor_sklearn() -> None:
+    # `manyheads --help` took seconds because the package imported torch at import time.
+    code = (
+        "import sys\n"
+        "from manyheads.cli.main import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = sorted({'torch', 'sklearn', 'pandas'} & set(sys.modules))\n"
+        "print(heavy)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_public_names_load_on_first_use() -> None:
+    import manyheads as mh
+
+    assert set(mh.__all__) <= set(dir(mh))
+    assert mh.Task.__name__ == "Task"
+    with pytest.raises(AttributeError, match="has no attribute 'nope'"):
+        _ = mh.nope  # type: ignore[attr-defined]

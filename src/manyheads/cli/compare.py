@@ -29,6 +29,17 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--seeds", type=int, default=3, help="number of seeds (0..N-1)")
     p.add_argument("-o", "--output", help="report directory (default: the config's output)")
     p.add_argument("--overwrite", action="store_true", help="replace existing variant runs")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted comparison: keep finished variants, resume unfinished "
+        "ones from their checkpoints, train missing ones",
+    )
+    p.add_argument(
+        "--keep-checkpoint",
+        action="store_true",
+        help="keep each variant's last checkpoint (with the optimiser state) when it finishes",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=run)
 
@@ -54,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
         quiet=True,
         overwrite=args.overwrite,
         log=None if args.quiet else say,
+        resume=args.resume,
+        keep_checkpoint=args.keep_checkpoint,
     )
     print(result.table())
     print(

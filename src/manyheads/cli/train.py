@@ -33,6 +33,12 @@ def add_parser(subparsers: Any) -> None:
         "folder marked .manyheads-run (never '.', a folder holding your config or data, or "
         "a folder manyheads did not write)",
     )
+    p.add_argument(
+        "--keep-checkpoint",
+        action="store_true",
+        help="keep the last checkpoint (with the optimiser state) when the run finishes; "
+        "by default it is deleted",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=run)
 
@@ -54,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         log=None if args.quiet else say,
         protect=[args.config],
+        keep_checkpoint=args.keep_checkpoint,
     )
     from manyheads._api import json_safe
 

@@ -15,10 +15,15 @@ from manyheads.aggregation.base import Aggregator
 from manyheads.architectures.base import MTLModel
 from manyheads.data.tensors import EncodedTable
 from manyheads.encoders.base import InputEncoder
-from manyheads.engine.checkpoint import load_checkpoint, optimizer_from_flat, save_checkpoint
+from manyheads.engine.checkpoint import (
+    fingerprint_changes,
+    load_checkpoint,
+    optimizer_from_flat,
+    save_checkpoint,
+)
 from manyheads.engine.events import Events
 from manyheads.engine.loop import evaluate_losses, predict_outputs, score_outputs, train_one_epoch
-from manyheads.errors import InvalidParameterError
+from manyheads.errors import DataError, InvalidParameterError
 from manyheads.tasks._registry import get_kind
 from manyheads.tasks.task import Task
 from manyheads.weighting.base import Weighting
@@ -28,8 +33,10 @@ __all__ = [
     "PRECISIONS",
     "SCHEDULES",
     "TASK_LOSSES",
+    "ResumePoint",
     "TrainResult",
     "TrainSettings",
+    "read_resume_point",
     "train_model",
 ]
 
@@ -273,11 +280,20 @@ def train_model(
     events: Events,
     checkpoint_dir: Path | None = None,
     resume: bool = False,
+    fingerprint: dict[str, Any] | None = None,
+    restored: ResumePoint | None = None,
 ) -> TrainResult:
     """Train ``model`` in place, keep the best validation epoch, checkpoint after every epoch.
 
-    With ``resume`` and a checkpoint in ``checkpoint_dir``, training continues after the last
-    completed epoch and ends with the same weights and metrics as an uninterrupted run.
+    With ``resume``, training continues after the last completed epoch of the checkpoint in
+    ``checkpoint_dir`` (``restored``, if the caller read and checked it already with
+    :func:`read_resume_point`) and ends with the same weights and metrics as an uninterrupted
+    run. ``fingerprint`` is stored in every checkpoint; a resume whose fingerprint differs is
+    refused.
+
+    Raises:
+        InvalidParameterError: ``resume`` without a checkpoint, or with a changed fingerprint.
+        DataError: the checkpoint is damaged or does not fit the model.
     """
     s = settings
     batch_tokens = _batch_tokens(s, train)
@@ -296,8 +312,14 @@ def train_model(
     start_epoch, step, stale = 1, 0, 0
     best_state: dict[str, Tensor] | None = None
     per_task = PerTaskBest.for_model(model, tasks, s.monitor)
-    if resume and checkpoint_dir is not None and (checkpoint_dir / "checkpoint.json").exists():
-        groups, meta = load_checkpoint(checkpoint_dir)
+    if resume and restored is None:
+        if checkpoint_dir is None:
+            raise InvalidParameterError("resume needs a run directory ('output') to resume.")
+        restored = read_resume_point(
+            checkpoint_dir, model=model, method=method, settings=s, fingerprint=fingerprint
+        )
+    if resume and restored is not None:
+        groups, meta = restored
         model.load_state_dict(groups["model"])
         method.load_state_dict(groups["method"])
         optimizer.load_state_dict(optimizer_from_flat(groups["optim"], meta["optimizer"]))
@@ -369,6 +391,7 @@ def train_model(
                 "best_score": result.best_score,
                 "train_seconds": result.train_seconds,
                 "task_best": per_task.meta() if per_task is not None else None,
+                "fingerprint": fingerprint or {},
             }
             save_checkpoint(
                 checkpoint_dir,
@@ -387,6 +410,153 @@ def train_model(
         result.task_best_epochs = per_task.epochs()
     events.send("train_end", best_epoch=result.best_epoch)
     return result
+
+
+#: A checkpoint read by :func:`read_resume_point`: tensors by group, and ``checkpoint.json``.
+ResumePoint = tuple[dict[str, dict[str, Tensor]], dict[str, Any]]
+
+
+def read_resume_point(
+    directory: Path,
+    *,
+    model: MTLModel,
+    method: torch.nn.Module,
+    settings: TrainSettings,
+    fingerprint: dict[str, Any] | None,
+) -> ResumePoint:
+    """Read the checkpoint in ``directory`` and check that this run can continue it.
+
+    Nothing is loaded into ``model`` or ``method``: a caller checks first, writes after.
+
+    Args:
+        directory: the run directory.
+        model: the model the run builds (its state's keys and shapes are compared).
+        method: the balancing method (its state's keys and shapes are compared).
+        settings: the run's settings (they build the optimiser whose state is compared).
+        fingerprint: the run's fingerprint; None skips that comparison.
+
+    Raises:
+        InvalidParameterError: no checkpoint in ``directory`` (nothing to resume), or the
+            configuration, data or encodings changed since it was written (every change is
+            listed, old → new; ``train.epochs`` may grow).
+        DataError: the checkpoint is damaged or does not fit the model (names the file).
+    """
+    if not (directory / "checkpoint.json").is_file():
+        raise InvalidParameterError(
+            f"Nothing to resume in '{directory}': it holds no checkpoint.json (a run writes "
+            "one after each epoch, and deletes it when it finishes unless --keep-checkpoint). "
+            "Drop --resume to start the run."
+        )
+    groups, meta = load_checkpoint(directory)
+    if fingerprint is not None:
+        changes = fingerprint_changes(meta["fingerprint"], fingerprint)
+        if changes:
+            raise InvalidParameterError(
+                f"Cannot resume the run in '{directory}': {len(changes)} thing(s) changed since "
+                "its checkpoint was written, so the resumed run would not be the run that "
+                "config.yaml describes:\n"
+                + "\n".join(f"  - {c}" for c in changes)
+                + "\nRestore the old values to resume (train.epochs may grow to extend a run), "
+                "or train into another 'output' (or --overwrite) to start again."
+            )
+    where = f"{directory / 'checkpoint.json'} (tensors: {directory / meta['tensors_file']})"
+    _check_fits(groups, meta, model, method, settings, where)
+    return groups, meta
+
+
+def _check_fits(
+    groups: dict[str, dict[str, Tensor]],
+    meta: dict[str, Any],
+    model: MTLModel,
+    method: torch.nn.Module,
+    s: TrainSettings,
+    path: str,
+) -> None:
+    """Raise a DataError naming ``path`` unless every tensor fits ``model``, ``method`` and
+    the optimiser ``s`` builds (keys, shapes, dtypes)."""
+    problems: list[str] = []
+    want = model.state_dict()
+
+    def compare(group: str, saved: dict[str, Tensor], expected: dict[str, Tensor]) -> None:
+        missing = sorted(set(expected) - set(saved))
+        extra = sorted(set(saved) - set(expected))
+        if missing:
+            problems.append(f"{group}: missing {', '.join(missing[:3])}")
+        if extra:
+            problems.append(f"{group}: unexpected {', '.join(extra[:3])}")
+        for key in sorted(set(saved) & set(expected)):
+            got, exp = saved[key], expected[key]
+            lazy = group == "method" and exp.numel() == 0  # takes its shape from the checkpoint
+            if (got.shape != exp.shape and not lazy) or got.dtype != exp.dtype:
+                problems.append(
+                    f"{group}.{key}: expected {exp.dtype} {list(exp.shape)}, "
+                    f"found {got.dtype} {list(got.shape)}"
+                )
+
+    compare("model", groups["model"], want)
+    compare("method", groups["method"], method.state_dict())
+    best = {k: v for k, v in groups["best"].items() if not k.startswith("task::")}
+    if best:
+        compare("best", best, want)
+    per_task = {k: v for k, v in groups["best"].items() if k.startswith("task::")}
+    if per_task:
+        compare(
+            "best",
+            {k.removeprefix("task::"): v for k, v in per_task.items()},
+            {
+                f"{t}::{k}": want[k]
+                for t in model.task_names
+                for k in model.task_state_keys(t) or []
+                if f"task::{t}::{k}" in per_task
+            },
+        )
+    task_best = meta["task_best"]
+    independent = all(model.task_state_keys(t) is not None for t in model.task_names)
+    if (task_best is not None) != independent or (
+        task_best is not None
+        and not all(
+            isinstance(task_best.get(k), dict) and set(task_best[k]) == set(model.task_names)
+            for k in ("score", "epoch")
+        )
+    ):
+        problems.append("checkpoint.json 'task_best' does not fit the architecture's tasks")
+    rng = groups["rng"]
+    for name, expected in (
+        ("shuffle", torch.Generator().get_state()),
+        ("torch", torch.get_rng_state()),
+    ):
+        got = rng.get(name)
+        if got is None or got.dtype != expected.dtype or got.shape != expected.shape:
+            problems.append(f"rng.{name}: expected a {list(expected.shape)} random-number state")
+    extra_rng = sorted(set(rng) - {"shuffle", "torch"})
+    if extra_rng:
+        problems.append(f"rng: unexpected {', '.join(extra_rng)}")
+    probe = _optimizer(_param_groups(model, method, s), s)
+    params = [p for g in probe.param_groups for p in g["params"]]
+    for idx in meta["optimizer"]["scalars"]:
+        if not str(idx).isdigit() or int(idx) >= len(params):
+            problems.append(f"optimizer.scalars.{idx}: the optimiser has {len(params)} parameters")
+    for name, value in groups["optim"].items():
+        idx = name.split(".", 2)[1]
+        if int(idx) >= len(params):
+            problems.append(f"{name}: the optimiser has {len(params)} parameters")
+        elif value.dim() > 0 and value.shape != params[int(idx)].shape:
+            problems.append(
+                f"{name}: expected {list(params[int(idx)].shape)}, found {list(value.shape)}"
+            )
+    if not problems:
+        try:
+            probe.load_state_dict(optimizer_from_flat(groups["optim"], meta["optimizer"]))
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+            problems.append(f"optimiser state: {exc}")
+    if problems:
+        raise DataError(
+            f"the checkpoint does not fit this run's model ({len(problems)} problem(s)): "
+            + "; ".join(problems[:6])
+            + ". It is damaged, or was written by another version: start the run again with "
+            "--overwrite instead of --resume.",
+            path=path,
+        )
 
 
 class PerTaskBest:
