@@ -144,7 +144,15 @@ def compare(
         raise InvalidParameterError("compare needs at least one seed.")
     out = Path(output if output is not None else (config.output or "runs/compare"))
     # the folder rule of a run (manyheads._files), checked before the data is read
-    check_output_dir(out, marker=COMPARE_MARKER, protect=data_paths(config))
+    check_output_dir(
+        out,
+        marker=COMPARE_MARKER,
+        protect=data_paths(config),
+        # --resume of a comparison written before the marker: it holds variant runs
+        allow=lambda d: (
+            resume and any(d.glob("*-seed*/checkpoint.json")) | any(d.glob("*-seed*/metrics.json"))
+        ),
+    )
     plan = [("stl", "ew")] + [(a, w) for a in architectures for w in weightings if a != "stl"]
     planned = [_variant_config(config, a, w, s, out) for a, w in plan for s in seed_list]
     _check_existing(out, planned, resume=resume, overwrite=overwrite)  # before the data loads

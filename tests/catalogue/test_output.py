@@ -130,6 +130,14 @@ def _data_config(data: str, output: str) -> Case:
     return make
 
 
+def _data_beside_config(root: Path) -> tuple[Path, list[str], list[str], Path]:
+    (root / "sub" / "d").mkdir(parents=True)
+    _frame().to_csv(root / "sub" / "d" / "train.csv", index=False)
+    (root / "sub" / "cfg.yaml").write_text(CONFIG.replace("data/train.csv", "d/train.csv"))
+    argv = ["train", "sub/cfg.yaml", "output=sub/d", "--overwrite"]
+    return root, argv, ["sub/d", "train.csv", "reads"], root / "sub" / "d"
+
+
 def _empty_output(root: Path) -> tuple[Path, list[str], list[str], Path]:
     (root / "cfg2.yaml").write_text(CONFIG.replace("output: runs/r", 'output: ""'))
     return root, ["train", "cfg2.yaml"], ["'output'", "empty"], root
@@ -182,6 +190,7 @@ CASES = [
         ),
         id="marked-run-holds-the-data",
     ),
+    pytest.param(_data_beside_config, id="output-holds-data-relative-to-the-config"),
     pytest.param(
         _data_config("data: {train: data/train.csv, test: held/test.csv}", "held"),
         id="output-holds-the-test-file",

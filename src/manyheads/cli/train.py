@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
 from manyheads.cli._common import add_config_args, say
@@ -46,12 +47,11 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Train and print the run's test (or validation) metrics as JSON."""
     from manyheads._api import train_config
+    from manyheads._files import check_output_dir, data_paths
     from manyheads.config.load import load_config
 
     config = load_config(args.config, args.overrides)
     if config.output is None:  # `output:` or `output=`: the run would be trained and thrown away
-        from manyheads._files import check_output_dir
-
         check_output_dir("")
     result = train_config(
         config,
@@ -59,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
         resume=args.resume,
         overwrite=args.overwrite,
         log=None if args.quiet else say,
-        protect=[args.config],
+        # the config, and its data files also as read relative to the config's folder
+        protect=[args.config, *(Path(args.config).parent / p for p in data_paths(config))],
         keep_checkpoint=args.keep_checkpoint,
     )
     from manyheads._api import json_safe
