@@ -259,6 +259,16 @@ def _prepare_output(directory: Path, *, resume: bool, overwrite: bool) -> None:
     write_marker(directory)
 
 
+def _in_folder(exc: OSError, directory: Path) -> bool:
+    """Whether ``exc`` is about a file in the run directory."""
+    if not exc.filename:
+        return False
+    try:
+        return directory.resolve() in Path(str(exc.filename)).resolve().parents
+    except (OSError, RuntimeError):
+        return False
+
+
 def _make_method(config: RunConfig) -> Any:
     options = dict(config.weighting_options)
     if config.weighting == "static" and "weights" not in options:
@@ -355,20 +365,25 @@ def train_config(
         attach_tensorboard(events, directory)
         if s.relations_every:
             _attach_relations(events, directory, model, train_t, tasks, pre, s.relations_every)
-    result = train_model(
-        model,
-        method,
-        train_t,
-        valid_t,
-        tasks=tasks,
-        states=pre.task_states_,
-        settings=s,
-        events=events,
-        checkpoint_dir=directory,
-        resume=resume,
-        fingerprint=stamp,
-        restored=restored,
-    )
+    try:
+        result = train_model(
+            model,
+            method,
+            train_t,
+            valid_t,
+            tasks=tasks,
+            states=pre.task_states_,
+            settings=s,
+            events=events,
+            checkpoint_dir=directory,
+            resume=resume,
+            fingerprint=stamp,
+            restored=restored,
+        )
+    except OSError as exc:  # writing history, checkpoints or events: disk full, permissions
+        if directory is None or not _in_folder(exc, directory):
+            raise
+        raise os_error(exc, exc.filename, "write the run's file") from None
     run = Run(
         model,
         tasks,

@@ -245,3 +245,20 @@ def test_compare_marks_its_folder_and_overwrite_keeps_a_users_file(project: Path
     assert main([*argv, "-o", "cmp", "--quiet", "--overwrite"]) == 0
     assert (project / "cmp" / "mine.txt").read_text() == "keep\n"
     assert (project / "cmp" / "comparison.json").exists()
+
+
+def test_a_write_error_during_training_names_the_file(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from manyheads.engine import trainer
+
+    def full(*_: object, **__: object) -> None:
+        path = project / "runs" / "r" / "checkpoint-1.safetensors"
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(trainer, "save_checkpoint", full)
+    assert main(["train", "cfg.yaml", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "checkpoint-1.safetensors: cannot write the run's file: no space left" in err
+    assert "Traceback" not in err
+    assert not (project / "runs" / "r" / "metrics.json").exists()
