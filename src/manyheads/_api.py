@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -19,6 +18,14 @@ import pandas as pd
 import torch
 import yaml
 
+from manyheads._files import (
+    atomic_write_text,
+    check_output_dir,
+    clear_owned,
+    data_paths,
+    os_error,
+    write_marker,
+)
 from manyheads._run import Data, Run, as_frame, json_safe, load, task_metrics
 from manyheads._splits import Splits, load_splits
 from manyheads.architectures._registry import build_model
@@ -205,9 +212,32 @@ def resolve_inputs(
     return inputs
 
 
-def _prepare_output(directory: Path, *, resume: bool, overwrite: bool) -> None:
+def check_run_output(
+    config: RunConfig, *, resume: bool, overwrite: bool, protect: Sequence[str | Path] = ()
+) -> Path | None:
+    """Refuse an ``output`` that would put a user's files at risk, before any data is read.
+
+    The rule (README, "Command line"; :mod:`manyheads._files`): a run goes into a folder of
+    its own, marked by ``.manyheads-run``; never ``.``, a folder above the working directory,
+    a folder holding the config or a data file, a file, an unwritable place, or a non-empty
+    folder without the marker. A finished run is replaced only with ``--overwrite``, an
+    unfinished one continued with ``--resume``.
+
+    Raises:
+        InvalidParameterError: naming the folder, what is wrong and the fix.
+    """
+    if config.output is None:
+        return None
+    directory = check_output_dir(
+        config.output,
+        protect=[*protect, *data_paths(config)],
+        # an unfinished run of a version without the marker: --resume may continue it
+        allow=lambda d: resume and (d / "checkpoint.json").exists(),
+    )
     finished = (directory / "metrics.json").exists()
     started = (directory / "checkpoint.json").exists()
+    if resume:  # the refusals of _resume_point, before the data is read
+        _check_resume(directory, overwrite=overwrite)
     if finished and not overwrite:
         raise InvalidParameterError(
             f"The output directory '{directory}' already holds a finished run. Choose another "
@@ -218,23 +248,25 @@ def _prepare_output(directory: Path, *, resume: bool, overwrite: bool) -> None:
             f"The output directory '{directory}' holds an unfinished run. Pass --resume to "
             "continue it, or --overwrite to start again."
         )
-    if overwrite and directory.exists():
-        shutil.rmtree(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    return directory
 
 
-def _refuse_early(config: RunConfig, *, overwrite: bool, resume: bool) -> None:
-    """What can be refused before any data is read: a finished run in ``output`` (checked
-    again by :func:`_prepare_output` when it writes) and the balancing method's options."""
-    if config.output and resume:
-        _refuse_resume(Path(config.output), overwrite=overwrite)
-    elif config.output and not overwrite and (Path(config.output) / "metrics.json").exists():
-        raise InvalidParameterError(
-            f"The output directory '{config.output}' already holds a finished run. Choose "
-            "another 'output', or pass --overwrite to replace it."
-        )
-    if config.tasks:  # a built-in dataset brings its tasks with its data
-        _make_method(config)
+def _prepare_output(directory: Path, *, resume: bool, overwrite: bool) -> None:
+    """Clear the old run's files (``--overwrite``: only the files a run writes) and write the
+    marker first. The folder was checked by :func:`check_run_output`."""
+    if overwrite:
+        clear_owned(directory)
+    write_marker(directory)
+
+
+def _in_folder(exc: OSError, directory: Path) -> bool:
+    """Whether ``exc`` is about a file in the run directory."""
+    if not exc.filename:
+        return False
+    try:
+        return directory.resolve() in Path(str(exc.filename)).resolve().parents
+    except (OSError, RuntimeError):
+        return False
 
 
 def _make_method(config: RunConfig) -> Any:
@@ -267,6 +299,7 @@ def train_config(
     log: Log | None = None,
     encodings: dict[str, Any] | None = None,
     keep_checkpoint: bool = False,
+    protect: Sequence[str | Path] = (),
 ) -> Run:
     """Train from a typed configuration; write the run directory if ``config.output`` is set.
 
@@ -274,7 +307,9 @@ def train_config(
     ``metrics.json`` is written last, so a failed or killed run never looks finished.
     ``encodings`` is a cache shared by several trainings on the same ``splits`` (``compare``):
     the fitted preprocessor and encoded tables are reused when the inputs, tasks and text
-    options agree (they are never modified by training).
+    options agree (they are never modified by training). ``protect`` names files the output
+    folder must not hold (the config file); the output folder is checked before any data is
+    read (:func:`check_run_output`).
 
     With ``resume``, the checkpoint is read and checked against this run (its configuration,
     data and encodings: :func:`~manyheads.engine.checkpoint.fingerprint`) before anything in
@@ -282,7 +317,9 @@ def train_config(
     ``keep_checkpoint`` (then ``checkpoint.json`` is kept as ``last_checkpoint.json``).
     """
     say: Log = log if log is not None else (lambda _msg: None)
-    _refuse_early(config, overwrite=overwrite, resume=resume)
+    directory = check_run_output(config, resume=resume, overwrite=overwrite, protect=protect)
+    if config.tasks:  # the method's options, before any data (a dataset brings its tasks)
+        _make_method(config)
     if splits is None:
         splits, config = load_splits(config)
     _check_tasks(config.tasks, config.inputs)
@@ -315,7 +352,6 @@ def train_config(
     options = _model_options(config, say)
     model = build_model(config.model.architecture, pre.spec, tasks, pre.task_states_, options)
     method = _make_method(config)
-    directory = Path(config.output) if config.output else None
     events = Events()
     attach_progress(events, quiet=quiet, log=say)
     stamp = _fingerprint(config, encoded) if directory else None
@@ -324,25 +360,32 @@ def train_config(
         restored = _resume_point(directory, model, method, s, stamp, overwrite=overwrite)
     if directory is not None:
         _prepare_output(directory, resume=resume, overwrite=overwrite)
-        (directory / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+        atomic_write_text(
+            directory / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False)
+        )
         attach_history(events, directory / "history.csv")
         attach_tensorboard(events, directory)
         if s.relations_every:
             _attach_relations(events, directory, model, train_t, tasks, pre, s.relations_every)
-    result = train_model(
-        model,
-        method,
-        train_t,
-        valid_t,
-        tasks=tasks,
-        states=pre.task_states_,
-        settings=s,
-        events=events,
-        checkpoint_dir=directory,
-        resume=resume,
-        fingerprint=stamp,
-        restored=restored,
-    )
+    try:
+        result = train_model(
+            model,
+            method,
+            train_t,
+            valid_t,
+            tasks=tasks,
+            states=pre.task_states_,
+            settings=s,
+            events=events,
+            checkpoint_dir=directory,
+            resume=resume,
+            fingerprint=stamp,
+            restored=restored,
+        )
+    except OSError as exc:  # writing history, checkpoints or events: disk full, permissions
+        if directory is None or not _in_folder(exc, directory):
+            raise
+        raise os_error(exc, exc.filename, "write the run's file") from None
     run = Run(
         model,
         tasks,
@@ -371,14 +414,14 @@ def _resume_point(
     overwrite: bool,
 ) -> ResumePoint:
     """The checkpoint ``--resume`` continues, read and checked (refuses a finished run)."""
-    _refuse_resume(directory, overwrite=overwrite)
+    _check_resume(directory, overwrite=overwrite)
     return read_resume_point(
         directory, model=model, method=method, settings=settings, fingerprint=fingerprint
     )
 
 
-def _refuse_resume(directory: Path, *, overwrite: bool) -> None:
-    """``--resume`` with ``--overwrite``, or of a finished run: nothing to continue."""
+def _check_resume(directory: Path, *, overwrite: bool) -> None:
+    """Refuse ``--resume`` with ``--overwrite``, and on a finished run."""
     if overwrite:
         raise InvalidParameterError(
             "--resume and --overwrite exclude each other: --resume continues the run in "
@@ -567,7 +610,7 @@ def _attach_relations(
         rel = table_relations(model, table, tasks, pre.task_states_, max_batches=20)
         history = [h for h in history if h["epoch"] < epoch]  # a resumed run rewrites its tail
         history.append({"epoch": epoch, **json.loads(rel.to_json())})
-        path.write_text(json.dumps(json_safe(history), indent=1, allow_nan=False))
+        atomic_write_text(path, json.dumps(json_safe(history), indent=1, allow_nan=False))
 
     events.connect("epoch_end", epoch_end)
 
@@ -616,13 +659,20 @@ def _final_metrics(
 
 
 def _write_run(run: Run, directory: Path, *, keep_checkpoint: bool = False) -> None:
-    run.save(directory)
-    tmp = directory / "metrics.json.tmp"
-    tmp.write_text(json.dumps(json_safe(run.metrics), indent=2, allow_nan=False))
-    tmp.replace(directory / "metrics.json")
+    try:
+        run.save(directory)
+    except OSError as exc:
+        raise os_error(exc, directory, "write the run") from None
+    # metrics.json last among the run's results: its presence says the run finished
+    atomic_write_text(
+        directory / "metrics.json", json.dumps(json_safe(run.metrics), indent=2, allow_nan=False)
+    )
     # after metrics.json, so that a run killed before it can still be resumed
     checkpoint = directory / "checkpoint.json"
-    if keep_checkpoint and checkpoint.exists():  # kept for inspection; not resumed
-        checkpoint.replace(directory / "last_checkpoint.json")
-    elif not keep_checkpoint:
-        remove_checkpoint(directory)
+    try:
+        if keep_checkpoint and checkpoint.exists():  # kept for inspection; not resumed
+            checkpoint.replace(directory / "last_checkpoint.json")
+        elif not keep_checkpoint:
+            remove_checkpoint(directory)
+    except OSError as exc:
+        raise os_error(exc, directory, "remove the finished run's checkpoint") from None

@@ -115,16 +115,27 @@ class Run:
         }
 
     def save(self, path: str | Path) -> Path:
-        """Write the model bundle (``model.safetensors`` + ``model.json``) into ``path``."""
+        """Write the model bundle (``model.safetensors`` + ``model.json``) into ``path``.
+
+        Each file is written to a temporary file and renamed (the weights first).
+
+        Raises:
+            DataError: the folder cannot be created or written (naming it).
+        """
+        from manyheads._files import os_error
+
         directory = Path(path)
-        write_bundle(
-            directory,
-            model=self.model,
-            architecture=self.architecture,
-            options=self.options,
-            tasks=self.tasks,
-            preprocessor=self.preprocessor,
-        )
+        try:
+            write_bundle(
+                directory,
+                model=self.model,
+                architecture=self.architecture,
+                options=self.options,
+                tasks=self.tasks,
+                preprocessor=self.preprocessor,
+            )
+        except OSError as exc:
+            raise os_error(exc, directory, "write the model bundle") from None
         return directory
 
 

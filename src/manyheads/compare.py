@@ -23,6 +23,13 @@ from typing import Any
 import numpy as np
 
 from manyheads._api import Run, train_config
+from manyheads._files import (
+    COMPARE_MARKER,
+    atomic_write_text,
+    check_output_dir,
+    data_paths,
+    write_marker,
+)
 from manyheads._splits import load_splits
 from manyheads.architectures._registry import ARCHITECTURES, architecture_options
 from manyheads.config.schema import ModelConfig, RunConfig
@@ -173,10 +180,21 @@ def compare(
     if not seed_list:
         raise InvalidParameterError("compare needs at least one seed.")
     out = Path(output if output is not None else (config.output or "runs/compare"))
+    # the folder rule of a run (manyheads._files), checked before the data is read
+    check_output_dir(
+        out,
+        marker=COMPARE_MARKER,
+        protect=data_paths(config),
+        # --resume of a comparison written before the marker: it holds variant runs
+        allow=lambda d: (
+            resume and any(d.glob("*-seed*/checkpoint.json")) | any(d.glob("*-seed*/metrics.json"))
+        ),
+    )
     plan = [("stl", "ew")] + [(a, w) for a in architectures for w in weightings if a != "stl"]
     planned = [_variant_config(config, a, w, s, out) for a, w in plan for s in seed_list]
     _check_existing(out, planned, resume=resume, overwrite=overwrite)  # before the data loads
     splits, config = load_splits(config)
+    write_marker(out, marker=COMPARE_MARKER, kind="compare")
     runs: dict[str, list[Run]] = {}
     encodings: dict[str, Any] = {}  # the data is encoded once for every variant that can share it
     for arch, weighting in plan:
@@ -379,5 +397,5 @@ def save_json(comparison: Comparison) -> Path:
     }
     from manyheads._api import json_safe
 
-    path.write_text(json.dumps(json_safe(data), indent=2, allow_nan=False))
+    atomic_write_text(path, json.dumps(json_safe(data), indent=2, allow_nan=False))
     return path

@@ -21,8 +21,20 @@ def add_parser(subparsers: Any) -> None:
     build.add_argument(
         "source", metavar="STORE", help="crawl.db, a sqlite:/// or postgresql:// URL, or a table"
     )
-    build.add_argument("--config", "-c", help="dataset YAML (default: clean and split only)")
-    build.add_argument("-o", "--output", required=True, help="the Parquet file to write")
+    build.add_argument(
+        "--config",
+        "-c",
+        help="dataset YAML (default: clean the text columns, drop exact and near duplicates of "
+        "the main text column only ('text', else the longest text column; never a short label "
+        "field), and split; docs/crawl.md)",
+    )
+    build.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="the Parquet file to write (an existing file is replaced only with --overwrite)",
+    )
+    build.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.set_defaults(func=run)
 
 
@@ -31,6 +43,6 @@ def run(args: argparse.Namespace) -> int:
     from manyheads.dataset_build import build_dataset, load_build_config
 
     config = load_build_config(args.config)
-    summary = build_dataset(args.source, config, args.output)
+    summary = build_dataset(args.source, config, args.output, overwrite=args.overwrite)
     print(summary)
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,23 +21,42 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument(
         "-o",
         "--output",
-        help="write the metrics JSON here (default: RUN/eval-<data file stem>.json)",
+        help="write the metrics JSON here (default: RUN/eval-<data file stem>.json); an "
+        "existing file other than that default is replaced only with --overwrite",
     )
+    p.add_argument("--overwrite", action="store_true", help="replace an existing -o file")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print (and optionally write) the metrics."""
-    from manyheads._api import load
+    """Print the metrics and save them (``-o``, or ``RUN/eval-<stem>.json``).
 
+    ``-o`` is checked before the run and the data are read. When the default file cannot be
+    written (a read-only run folder), the metrics are still printed and a warning says so.
+    """
+    from manyheads._api import json_safe, load
+    from manyheads._files import atomic_write_text, check_output_file
+    from manyheads.errors import DataError
+
+    out: Path | None = None
+    if args.output:
+        out = check_output_file(args.output, overwrite=args.overwrite)
     metrics = load(args.run_dir).evaluate(args.data, split=Path(args.data).name)
-    from manyheads._api import json_safe
-
     text = json.dumps(json_safe(metrics), indent=2, allow_nan=False)
-    print(text)
+    print(text, flush=True)
+    if out is not None:
+        atomic_write_text(out, text)
+        return 0
     stem = Path(args.data).name.split(".")[0]
-    out = Path(args.output) if args.output else Path(args.run_dir) / f"eval-{stem}.json"
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(out)
+    default = Path(args.run_dir) / f"eval-{stem}.json"
+    try:
+        # eval-*.json in a run folder is manyheads's own file: replaced without --overwrite
+        check_output_file(default, overwrite=True)
+        atomic_write_text(default, text)
+    except DataError as exc:
+        print(
+            f"manyheads eval: warning: the metrics are printed above but were not saved: {exc} "
+            "Pass -o FILE.json to save them elsewhere.",
+            file=sys.stderr,
+        )
     return 0

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
-__all__ = ["add_parser", "run"]
+__all__ = ["EXTENSIONS", "add_parser", "run"]
+
+#: The output files ``predict -o`` can write.
+EXTENSIONS: tuple[str, ...] = (".csv", ".parquet", ".pq", ".jsonl")
 
 
 def add_parser(subparsers: Any) -> None:
@@ -25,8 +27,10 @@ def add_parser(subparsers: Any) -> None:
         "--output",
         required=True,
         help="output file (.csv, .parquet or .jsonl): one column per task (+ probabilities); "
-        "per-word tags are lists (JSONL or Parquet keep them as lists)",
+        "per-word tags are lists (JSONL or Parquet keep them as lists). An existing file is "
+        "replaced only with --overwrite",
     )
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.add_argument(
         "--keep",
         nargs="*",
@@ -40,9 +44,12 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Predict and write the output atomically (no half-written file on error)."""
     from manyheads._api import load
+    from manyheads._files import atomic_write, check_output_file
     from manyheads.data.io import read_table
     from manyheads.errors import DataError
 
+    # checked before the model and the data are read
+    out = check_output_file(args.output, overwrite=args.overwrite, extensions=EXTENSIONS)
     frame = read_table(args.data)
     missing = [c for c in args.keep if c not in frame.columns]
     if missing:
@@ -50,14 +57,12 @@ def run(args: argparse.Namespace) -> int:
     predictions = load(args.run_dir).predict(frame)
     for col in reversed(args.keep):
         predictions.insert(0, col, frame[col].to_numpy())
-    out = Path(args.output)
-    tmp = out.with_name(out.name + ".tmp")
-    if out.suffix in (".parquet", ".pq"):
-        predictions.to_parquet(tmp, index=False)
-    elif out.suffix == ".jsonl":
-        predictions.to_json(tmp, orient="records", lines=True, force_ascii=False)
-    else:
-        predictions.to_csv(tmp, index=False)
-    tmp.replace(out)
+    with atomic_write(out) as tmp:
+        if out.name.lower().endswith((".parquet", ".pq")):
+            predictions.to_parquet(tmp, index=False)
+        elif out.name.lower().endswith(".jsonl"):
+            predictions.to_json(tmp, orient="records", lines=True, force_ascii=False)
+        else:
+            predictions.to_csv(tmp, index=False)
     print(f"wrote {len(predictions)} rows to {out}")
     return 0

@@ -37,13 +37,25 @@ class BuildSummary:
     splits: dict[str, int] = field(default_factory=dict)
     labels: dict[str, dict[str, int]] = field(default_factory=dict)
     cleared: dict[str, dict[str, int]] = field(default_factory=dict)
+    dedupe: str = ""
+    dropped_rows: dict[str, list[str]] = field(default_factory=dict)
+
+    #: Dropped rows listed per rule in the printed summary (all are in ``dropped_rows``).
+    SHOWN = 5
 
     def __str__(self) -> str:
         from manyheads.crawl._redact import redact
 
         lines = [f"dataset build: {redact(self.source)} -> {self.output}"]
         lines.append(f"  {'rows read':<40}{self.n_read:>8}")
-        lines += [f"  {'dropped: ' + rule:<40}{n:>8}" for rule, n in self.dropped]
+        if self.dedupe:
+            lines.append(f"  dedupe: {self.dedupe}")
+        for rule, n in self.dropped:
+            lines.append(f"  {'dropped: ' + rule:<40}{n:>8}")
+            rows = self.dropped_rows.get(rule, [])
+            lines += [f"    {row}" for row in rows[: self.SHOWN]]
+            if len(rows) > self.SHOWN:
+                lines.append(f"    ... and {len(rows) - self.SHOWN} more")
         lines.append(f"  {'rows kept':<40}{self.n_kept:>8}")
         lines.append("  split: " + ", ".join(f"{k} {v}" for k, v in self.splits.items()))
         for name, counts in self.labels.items():
@@ -163,23 +175,43 @@ def _texts(frame: pd.DataFrame, column: str) -> Any:
     return frame[column].map(lambda v: "" if _missing(v) else str(v))
 
 
-def _not_exact_duplicate(frame: pd.DataFrame, column: str) -> Any:
+def _keys(frame: pd.DataFrame) -> list[str]:
+    """How a row is named in the summary: its URL, else its 1-based row number."""
+    if "url" in frame.columns:
+        return [str(u) for u in frame["url"]]
+    return [f"row {i + 1}" for i in range(len(frame))]
+
+
+def _not_exact_duplicate(frame: pd.DataFrame, column: str) -> list[str | None]:
+    """None (kept) or the key of the first row with the same normalised, non-empty text."""
     from manyheads.crawl._dedupe import content_hash
 
-    return ~_texts(frame, column).map(content_hash).duplicated(keep="first")
+    first: dict[str, str] = {}
+    out: list[str | None] = []
+    for key, text in zip(_keys(frame), _texts(frame, column), strict=True):
+        if not text.strip():  # an empty text duplicates nothing
+            out.append(None)
+            continue
+        digest = content_hash(text)
+        out.append(first.get(digest))
+        first.setdefault(digest, key)
+    return out
 
 
-def _not_near_duplicate(frame: pd.DataFrame, column: str, threshold: float) -> list[bool]:
+def _not_near_duplicate(frame: pd.DataFrame, column: str, threshold: float) -> list[str | None]:
+    """None (kept) or the key of a kept row whose text is a near duplicate."""
     from manyheads.crawl._dedupe import NearDuplicateIndex, minhash_signature
 
     index = NearDuplicateIndex(threshold)
-    keys = frame["url"] if "url" in frame.columns else frame.index.astype(str)
-    pairs = zip(keys, _texts(frame, column), strict=True)
-    return [index.add(str(k), minhash_signature(t)) is None for k, t in pairs]
+    pairs = zip(_keys(frame), _texts(frame, column), strict=True)
+    return [index.add(k, minhash_signature(t)) for k, t in pairs]
 
 
 def _dedupe(config: BuildConfig, column: str | None) -> list[Rule]:
-    """Duplicate rules: exact (normalised-text hash), then near (MinHash LSH); first URL wins."""
+    """Duplicate rules: exact (normalised-text hash), then near (MinHash LSH); first URL wins.
+
+    Each maps the frame to one entry per row: None (kept) or the key of the row it repeats.
+    """
     if column is None:
         return []
     rules: list[Rule] = []
@@ -191,20 +223,75 @@ def _dedupe(config: BuildConfig, column: str | None) -> list[Rule]:
     return rules
 
 
-def build_dataset(source: str, config: BuildConfig, output: str | Path) -> BuildSummary:
+#: The shortest median length (characters) of a column that is a page's main text by default.
+MAIN_TEXT_CHARS = 20
+
+
+def main_text_column(
+    frame: pd.DataFrame, config: BuildConfig, text_cols: tuple[str, ...]
+) -> tuple[str | None, str]:
+    """The column duplicates are found on, and why (for the summary).
+
+    ``dedupe.column`` when set; else the first configured ``text`` column; else ``text``; else
+    the string column with the longest median length, if that is at least
+    :data:`MAIN_TEXT_CHARS` (a page's text, never a short label such as a category). None: no
+    deduplication.
+    """
+    if config.dedupe_column:
+        return config.dedupe_column, f"on {config.dedupe_column} (dedupe.column)"
+    if config.text:
+        return config.text[0], f"on {config.text[0]} (the first 'text' column)"
+    if "text" in frame.columns:
+        return "text", "on text (the main text column)"
+    skip = {"url", config.split_key, *(lab.source for lab in config.labels)}
+    lengths = {
+        str(c): float(_texts(frame, str(c)).map(len).median()) if len(frame) else 0.0
+        for c in text_cols
+        if c not in skip
+    }
+    best = max(lengths, key=lambda c: lengths[c], default=None)
+    if best is None or lengths[best] < MAIN_TEXT_CHARS:
+        return None, (
+            "off (no main text column: no 'text' column and no string column with a median "
+            f"length of {MAIN_TEXT_CHARS}+ characters; set dedupe.column)"
+        )
+    return best, f"on {best} (the longest text column, median {lengths[best]:.0f} characters)"
+
+
+def build_dataset(
+    source: str, config: BuildConfig, output: str | Path, *, overwrite: bool = False
+) -> BuildSummary:
     """Read records, clean, filter, deduplicate, label and split them; write Parquet.
 
     Args:
         source: a crawl store (``crawl.db``, ``sqlite:///crawl.db``, ``postgresql://...``) or
             a CSV/Parquet/JSONL table.
         config: the build config.
-        output: the Parquet file to write (with a ``split`` column).
+        output: the Parquet file to write (with a ``split`` column); its folder is created.
+            Written to a temporary file and renamed.
+        overwrite: replace an existing ``output`` (else it is refused, before reading).
 
     Raises:
-        DataError: unreadable source, unknown columns, or nothing left after the filters.
+        DataError: unreadable source, unknown columns, nothing left after the filters, or an
+            output that exists (without ``overwrite``), is the source, or cannot be written.
     """
     import pandas as pd
 
+    from manyheads._files import atomic_write, check_output_file, os_error
+
+    out = Path(output)
+    try:
+        if out.resolve() == Path(source).resolve():
+            raise DataError("is the source of the build; write the table elsewhere.", path=str(out))
+    except (OSError, RuntimeError):
+        pass
+    if out.parent.exists() or not out.name.lower().endswith(".parquet"):
+        check_output_file(out, overwrite=overwrite, extensions=(".parquet",))
+    else:  # the folder is created at the end: what exists of it must be a writable folder
+        folder = out.parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        check_output_file(folder / out.name, overwrite=True, extensions=(".parquet",))
     frame = _select(read_source(source), config, source)
     _check_columns(frame, config, source)
     summary = BuildSummary(source=source, output=str(output), n_read=len(frame))
@@ -215,9 +302,17 @@ def build_dataset(source: str, config: BuildConfig, output: str | Path) -> Build
     )
     for col in text_cols:
         frame[col] = frame[col].map(clean_text)
-    dedupe_col = config.dedupe_column or (text_cols[0] if text_cols else None)
-    for rule, keep in [*_filters(config), *_dedupe(config, dedupe_col)]:
+    dedupe_col, summary.dedupe = main_text_column(frame, config, tuple(text_cols))
+    for rule, keep in _filters(config):
         frame = _apply(frame, keep(frame), rule, summary)
+    for rule, repeats in _dedupe(config, dedupe_col):
+        found = repeats(frame)
+        summary.dropped_rows[rule] = [
+            f"{key} (same as {first})"
+            for key, first in zip(_keys(frame), found, strict=True)
+            if first is not None
+        ]
+        frame = _apply(frame, [f is None for f in found], rule, summary)
     for spec in config.labels:
         labels = [map_label(spec, v) for v in frame[spec.source].tolist()]
         frame[spec.name] = pd.Series(labels, index=frame.index, dtype=object)
@@ -233,8 +328,13 @@ def build_dataset(source: str, config: BuildConfig, output: str | Path) -> Build
     for spec in config.labels:
         counts = Counter("(missing)" if _missing(v) else str(v) for v in frame[spec.name])
         summary.labels[spec.name] = dict(counts.most_common())
-    Path(output).parent.mkdir(parents=True, exist_ok=True)
-    frame.to_parquet(output, index=False)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise os_error(exc, out.parent, "create the output folder") from None
+    check_output_file(out, overwrite=overwrite, extensions=(".parquet",))
+    with atomic_write(out) as tmp:
+        frame.to_parquet(tmp, index=False)
     return summary
 
 
@@ -260,6 +360,8 @@ def _apply(frame: pd.DataFrame, keep: Any, rule: str, summary: BuildSummary) -> 
 
     mask = np.asarray(keep, dtype=bool)
     summary.dropped.append((rule, int((~mask).sum())))
+    if rule not in summary.dropped_rows:
+        summary.dropped_rows[rule] = [k for k, m in zip(_keys(frame), mask, strict=True) if not m]
     return frame[mask].reset_index(drop=True)
 
 

@@ -194,3 +194,82 @@ def test_summary_never_shows_a_store_password() -> None:
     text = str(BuildSummary(source="postgresql://crawler:pw123@db/crawl", output="out.parquet"))
     assert "pw123" not in text
     assert "postgresql://crawler:***@db/crawl -> out.parquet" in text
+
+
+def _reviews(n: int = 36) -> pd.DataFrame:
+    """``n`` distinct reviews and a 3-value category: the first string column, alphabetically
+    and in order, which the old default deduplicated on (keeping 3 rows)."""
+    words = ["soft", "warm", "tight", "loose", "bright", "dull", "cheap", "sturdy", "thin"]
+    return pd.DataFrame(
+        {
+            "url": [f"http://h/r/{i}" for i in range(n)],
+            "category": [("Tops", "Dresses", "Jackets")[i % 3] for i in range(n)],
+            "review": [
+                f"Review {i}: the fabric is {words[i % 9]} and {words[(i // 9) % 9]}, "
+                f"I wore it {i} times before it changed."
+                for i in range(n)
+            ],
+            "rating": [1 + i % 5 for i in range(n)],
+        }
+    )
+
+
+def test_default_build_keeps_every_distinct_page_never_keying_on_a_label(tmp_path: Path) -> None:
+    _reviews().to_parquet(tmp_path / "records.parquet", index=False)
+    summary = build_dataset(
+        str(tmp_path / "records.parquet"), parse_build_config({}), tmp_path / "plain.parquet"
+    )
+    assert summary.n_read == summary.n_kept == 36
+    assert len(pd.read_parquet(tmp_path / "plain.parquet")) == 36
+    assert summary.dedupe.startswith("on review (the longest text column")
+
+
+def test_default_build_drops_repeated_text_and_lists_every_dropped_row(tmp_path: Path) -> None:
+    frame = _reviews()
+    repeats = frame.iloc[[3, 7]].assign(url=["http://h/r/x1", "http://h/r/x2"])
+    pd.concat([frame, repeats]).to_parquet(tmp_path / "records.parquet", index=False)
+    summary = build_dataset(
+        str(tmp_path / "records.parquet"), parse_build_config({}), tmp_path / "plain.parquet"
+    )
+    assert summary.n_kept == 36
+    assert dict(summary.dropped)["exact duplicates"] == 2
+    assert summary.dropped_rows["exact duplicates"] == [
+        "http://h/r/x1 (same as http://h/r/3)",
+        "http://h/r/x2 (same as http://h/r/7)",
+    ]
+    assert sum(n for _, n in summary.dropped) == summary.n_read - summary.n_kept
+    text = str(summary)
+    assert "http://h/r/x1 (same as http://h/r/3)" in text
+    assert "dedupe: on review" in text
+
+
+def test_default_build_without_a_main_text_does_not_dedupe(tmp_path: Path) -> None:
+    frame = _reviews()[["url", "category", "rating"]]
+    frame.to_parquet(tmp_path / "records.parquet", index=False)
+    summary = build_dataset(
+        str(tmp_path / "records.parquet"), parse_build_config({}), tmp_path / "plain.parquet"
+    )
+    assert summary.n_kept == 36
+    assert summary.dedupe.startswith("off (no main text column")
+    assert "set dedupe.column" in str(summary)
+
+
+def test_cli_build_replaces_its_output_only_with_overwrite(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _reviews().to_parquet(tmp_path / "records.parquet", index=False)
+    out = str(tmp_path / "o.parquet")
+    argv = ["dataset", "build", str(tmp_path / "records.parquet"), "-o", out]
+    assert main(argv) == 0
+    assert main(argv) == 2
+    assert "already exists. Pass --overwrite" in capsys.readouterr().err
+    assert main([*argv, "--overwrite"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.parquet", "records.parquet"]
+
+
+def test_cli_build_help_says_what_the_default_does(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["dataset", "build", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "drop exact and near duplicates of the main text column only" in out
+    assert "never a short label field" in out

@@ -1,0 +1,374 @@
+"""Where manyheads writes, and the rule that keeps a user's files safe (README, "Command line").
+
+A run directory holds a marker, ``.manyheads-run`` (written first), that names the files a run
+writes (:data:`RUN_FILES`). ``--overwrite`` removes only those files, and only from a folder
+that holds the marker; every other file there is kept. manyheads never writes into the working
+directory itself, a folder above it, a folder that holds the run's config or data, or a
+non-empty folder without the marker. Single output files (``predict -o``, ``eval -o``,
+``dataset build -o``) are written to a temporary file in the same folder and renamed, and an
+existing file is replaced only with ``--overwrite``. Every ``OSError`` at these boundaries
+becomes a :class:`~manyheads.errors.DataError` naming the path.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from manyheads.errors import DataError, InvalidParameterError
+
+__all__ = [
+    "COMPARE_FILES",
+    "COMPARE_MARKER",
+    "RUN_FILES",
+    "RUN_MARKER",
+    "atomic_write",
+    "atomic_write_text",
+    "check_output_dir",
+    "check_output_file",
+    "clear_owned",
+    "data_paths",
+    "os_error",
+    "write_marker",
+]
+
+#: The marker file of a run directory (JSON: tool, kind, the patterns of the files it writes).
+RUN_MARKER = ".manyheads-run"
+#: The files a training run writes (``fnmatch`` patterns); ``--overwrite`` removes only these.
+RUN_FILES: tuple[str, ...] = (
+    RUN_MARKER,
+    "config.yaml",
+    "history.csv",
+    "metrics.json",
+    "model.json",
+    "model.safetensors",
+    "checkpoint.json",
+    "last_checkpoint.json",
+    "checkpoint-*.safetensors",
+    "events.out.tfevents.*",
+    "task_relations_history.json",
+    "task_relations.json",
+    "eval-*.json",
+    "*.json.tmp",
+    "*.safetensors.tmp",
+    ".*.tmp",
+)
+#: The marker of a ``compare`` directory and the files ``compare`` writes next to its variants.
+COMPARE_MARKER = ".manyheads-compare"
+COMPARE_FILES: tuple[str, ...] = (
+    COMPARE_MARKER,
+    "comparison.json",
+    "report.md",
+    "report.html",
+    ".*.tmp",
+)
+
+
+def os_error(exc: OSError, path: str | Path, doing: str) -> DataError:
+    """A :class:`DataError` naming ``path``, what failed and the fix, for an ``OSError``.
+
+    Example:
+        >>> print(os_error(PermissionError(13, "Permission denied"), "out.csv", "write"))
+        out.csv: cannot write: permission denied. Choose a folder you can write to.
+    """
+    reason = (exc.strerror or exc.__class__.__name__).lower()
+    fixes = {
+        "PermissionError": "Choose a folder you can write to.",
+        "IsADirectoryError": "Name a file, not a folder.",
+        "NotADirectoryError": "A part of the path is a file, not a folder: fix the path.",
+        "FileNotFoundError": "Create the folder first, or fix the path.",
+    }
+    fix = fixes.get(exc.__class__.__name__, "")
+    if getattr(exc, "errno", None) == 28:  # ENOSPC
+        fix = "Free some disk space, or write elsewhere."
+    return DataError(f"cannot {doing}: {reason}.{' ' + fix if fix else ''}", path=str(path))
+
+
+def data_paths(config: object) -> list[Path]:
+    """The files a run config reads (``data.train/valid/test`` and each source's)."""
+    data = getattr(config, "data", None)
+    if data is None:
+        return []
+    holders = [data, *getattr(data, "sources", ())]
+    out = []
+    for holder in holders:
+        for name in ("train", "valid", "test"):
+            value = getattr(holder, name, None)
+            if not isinstance(value, str) or not value:
+                continue
+            if value.startswith("sqlite:///"):
+                value = value[len("sqlite:///") :]
+            elif "://" in value:
+                continue
+            out.append(Path(value))
+    return out
+
+
+def _within(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.expanduser().resolve()
+    except (OSError, RuntimeError):
+        return path.absolute()
+
+
+def _marker_kind(directory: Path, marker: str) -> bool:
+    path = directory / marker
+    try:
+        return path.is_file() and json.loads(path.read_text()).get("tool") == "manyheads"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _unwritable(folder: Path) -> str:
+    """'' if a file can be created in ``folder``, else why not (a probe created and removed:
+    permission bits alone do not tell, e.g. for root or on a read-only mount)."""
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return "not writable"
+    probe = folder / f".manyheads-probe-{os.getpid()}"
+    try:
+        probe.mkdir()
+        probe.rmdir()
+    except FileExistsError:
+        return ""
+    except OSError as exc:
+        return f"not writable ({(exc.strerror or exc.__class__.__name__).lower()})"
+    return ""
+
+
+def _owned(name: str, patterns: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def check_output_dir(
+    directory: str | Path,
+    *,
+    setting: str = "output",
+    protect: Iterable[str | Path] = (),
+    marker: str = RUN_MARKER,
+    allow: Callable[[Path], bool] | None = None,
+) -> Path:
+    """Refuse an output folder that would put a user's files at risk; return it as a Path.
+
+    Nothing is written here: the checks run before any data is read.
+
+    Args:
+        directory: the output folder.
+        setting: the name of the setting, for the message.
+        protect: files the run reads (its config, its data): a folder holding one is refused.
+        marker: the marker that makes a non-empty folder manyheads's own.
+        allow: a non-empty folder without the marker for which this returns True is accepted
+            (an unfinished run of an older version that ``--resume`` continues).
+
+    Raises:
+        InvalidParameterError: the folder is empty-named, ``.``, above the working directory,
+            holds a protected file, is a file, is not writable, or is a non-empty folder that
+            manyheads did not write.
+
+    Example:
+        >>> check_output_dir(".")
+        Traceback (most recent call last):
+        ...
+        manyheads.errors.InvalidParameterError: The 'output' setting is '.', the working \
+directory (or a folder above it): manyheads writes a run into a folder of its own and never \
+into (or over) the folder you work in. Set 'output' to a new folder, e.g. output=runs/my-run.
+    """
+    text = str(directory)
+    if not text.strip():
+        raise InvalidParameterError(
+            f"The '{setting}' setting is empty: the run would train and save nothing. Set it to "
+            "a new folder, e.g. output=runs/my-run."
+        )
+    path = Path(text)
+    full = _resolved(path)
+    if _within(_resolved(Path.cwd()), full):
+        raise InvalidParameterError(
+            f"The '{setting}' setting is {text!r}, the working directory (or a folder above it): "
+            "manyheads writes a run into a folder of its own and never into (or over) the folder "
+            f"you work in. Set '{setting}' to a new folder, e.g. {setting}=runs/my-run."
+        )
+    if path.exists() and not path.is_dir():
+        raise InvalidParameterError(
+            f"The '{setting}' setting {text!r} is an existing file, not a folder. Set "
+            f"'{setting}' to a new folder, e.g. {setting}=runs/my-run."
+        )
+    for file in protect:
+        if _within(_resolved(Path(file)), full):
+            raise InvalidParameterError(
+                f"The '{setting}' folder {text!r} holds {str(file)!r}, a file this run reads "
+                f"(its config or data): manyheads never writes a run over your files. Set "
+                f"'{setting}' to a new folder, e.g. {setting}=runs/my-run."
+            )
+    if path.is_dir():
+        try:
+            entries = [e.name for e in os.scandir(path)]
+        except OSError as exc:
+            raise InvalidParameterError(
+                str(os_error(exc, path, "read the output folder"))
+            ) from None
+        if entries and not _marker_kind(path, marker) and not (allow and allow(path)):
+            shown = ", ".join(sorted(entries)[:5]) + (", ..." if len(entries) > 5 else "")
+            raise InvalidParameterError(
+                f"The '{setting}' folder {text!r} already holds files ({shown}) and no "
+                f"{marker} marker: it is not a folder manyheads wrote, so nothing in it is "
+                f"replaced, --overwrite or not. Set '{setting}' to a new or empty folder."
+            )
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    problem = "a file, not a folder" if not existing.is_dir() else _unwritable(existing)
+    if problem:
+        raise InvalidParameterError(
+            f"The '{setting}' folder {text!r} cannot be created or written: {str(existing)!r} is "
+            f"{problem}. Choose a folder you can write to."
+        )
+    return path
+
+
+def write_marker(directory: Path, *, marker: str = RUN_MARKER, kind: str = "run") -> None:
+    """Create ``directory`` and write its marker first (before any other file)."""
+    from manyheads import __version__
+
+    files = RUN_FILES if marker == RUN_MARKER else COMPARE_FILES
+    body = {"tool": "manyheads", "kind": kind, "version": __version__, "files": list(files)}
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise os_error(exc, directory, "create the output folder") from None
+    atomic_write_text(directory / marker, json.dumps(body, indent=1) + "\n")
+
+
+def clear_owned(
+    directory: Path, *, marker: str = RUN_MARKER, subdirs: Callable[[Path], bool] | None = None
+) -> list[str]:
+    """Remove the files manyheads writes from ``directory`` (never any other file).
+
+    Only a folder holding ``marker`` is touched. ``subdirs(path)`` says which sub-folders to
+    clear in turn (``compare``'s variant runs); a sub-folder left empty is removed.
+
+    Returns:
+        The names removed.
+    """
+    if not _marker_kind(directory, marker):
+        return []
+    patterns = RUN_FILES if marker == RUN_MARKER else COMPARE_FILES
+    removed = []
+    for entry in sorted(directory.iterdir()):
+        try:
+            if entry.is_dir() and not entry.is_symlink():
+                if subdirs is not None and subdirs(entry):
+                    removed += [f"{entry.name}/{n}" for n in clear_owned(entry)]
+                    if not any(entry.iterdir()):
+                        entry.rmdir()
+                continue
+            if _owned(entry.name, patterns) and entry.name != marker:
+                entry.unlink()
+                removed.append(entry.name)
+        except OSError as exc:
+            raise os_error(exc, entry, "remove the old run's file") from None
+    return removed
+
+
+def check_output_file(
+    path: str | Path,
+    *,
+    overwrite: bool,
+    extensions: tuple[str, ...] | None = None,
+    owned: bool = False,
+    option: str = "-o",
+) -> Path:
+    """Refuse an output file that cannot be written, or would replace a user's file.
+
+    Args:
+        path: the file to write.
+        overwrite: ``--overwrite`` was given (replace an existing file).
+        extensions: the accepted endings (lower case, with the dot), if limited.
+        owned: the file is one manyheads writes (``eval-*.json`` in a run directory): an
+            existing one is replaced without ``--overwrite``.
+        option: the option that named the path, for the message.
+
+    Raises:
+        DataError: naming the path, what is wrong and the fix.
+
+    Example:
+        >>> check_output_file("out.xlsx", overwrite=False, extensions=(".csv", ".parquet"))
+        Traceback (most recent call last):
+        ...
+        manyheads.errors.DataError: out.xlsx: cannot write this file type. Accepted \
+extensions for -o: .csv, .parquet.
+    """
+    out = Path(path)
+    if not str(path).strip():
+        raise DataError(f"{option} is empty: name the file to write.", path=str(path))
+    if out.is_dir():
+        raise DataError(f"is a folder; {option} names a file to write.", path=str(path))
+    name = out.name.lower()
+    if extensions is not None and not name.endswith(extensions):
+        raise DataError(
+            f"cannot write this file type. Accepted extensions for {option}: "
+            f"{', '.join(extensions)}.",
+            path=str(path),
+        )
+    parent = out.parent
+    if not parent.exists():
+        raise DataError(
+            f"the folder {str(parent)!r} does not exist. Create it first, or write elsewhere.",
+            path=str(path),
+        )
+    if not parent.is_dir():
+        raise DataError(f"{str(parent)!r} is a file, not a folder: fix the path.", path=str(path))
+    problem = _unwritable(parent)
+    if problem:
+        raise DataError(
+            f"the folder {str(parent)!r} is {problem}. Choose a folder you can write to.",
+            path=str(path),
+        )
+    if out.exists() and not overwrite and not owned:
+        raise DataError(
+            "already exists. Pass --overwrite to replace it, or choose another name.",
+            path=str(path),
+        )
+    return out
+
+
+@contextmanager
+def atomic_write(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path in the same folder; on success rename it to ``path``.
+
+    On any error the temporary file is removed and ``path`` is left as it was; an ``OSError``
+    becomes a :class:`DataError` naming ``path``.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> out = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+        >>> with atomic_write(out) as tmp:
+        ...     _ = tmp.write_text("hi")
+        >>> out.read_text()
+        'hi'
+    """
+    out = Path(path)
+    # a hidden name in the same folder (a rename across file systems is not atomic), created
+    # by the writer with the usual permissions
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise os_error(exc, out, "write") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file and a rename."""
+    with atomic_write(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
