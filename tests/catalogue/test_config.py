@@ -20,6 +20,8 @@ from tests.catalogue._harness import (
     snapshot,
 )
 
+from manyheads._files import write_marker
+
 TRAIN_CSV = "x,c,y\n" + "".join(f"{i / 10:.1f},{'ab'[i % 2]},{(i // 2) % 2}\n" for i in range(40))
 
 
@@ -318,6 +320,7 @@ def test_rep_grad_is_refused_before_the_data_is_read(run: Run, tmp_path: Path) -
 def test_a_finished_output_is_refused_before_the_data_is_read(run: Run, tmp_path: Path) -> None:
     _project(tmp_path, _config(data="{train: absent.csv}"))
     (tmp_path / "run").mkdir()
+    write_marker(tmp_path / "run")  # a finished run's folder, as manyheads writes it
     (tmp_path / "run" / "metrics.json").write_text("{}")
     before = snapshot(tmp_path)
     outcome = run("train", "cfg.yaml", cwd=tmp_path)
