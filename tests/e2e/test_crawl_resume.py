@@ -67,8 +67,11 @@ def _crawls(tmp: Path) -> dict[str, Any]:
     out: dict[str, Any] = {"db": str(db)}
     with serve_pages(pages, delay_s=0.03) as server:
         (tmp / "crawl.yaml").write_text(
-            review_crawl_yaml(server.url, f"sqlite:///{db}")
-            + "politeness: {autothrottle: false, concurrency_per_domain: 4}\n"
+            # 4 at once (not the site config's 16), so that the kill lands midway; a second
+            # 'politeness' key would be refused as a duplicate
+            review_crawl_yaml(server.url, f"sqlite:///{db}").replace(
+                "concurrency_per_domain: 16", "concurrency_per_domain: 4"
+            )
         )
         _kill_midway(tmp, db, at_least=60)
         store = Store(f"sqlite:///{db}")
