@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from torch import Tensor, nn
 
 from manyheads.data.preprocess import InputSpec
 from manyheads.encoders._image import image_input
-from manyheads.encoders.base import InputEncoder
+from manyheads.encoders.base import EncoderInfo, InputEncoder
 from manyheads.errors import InvalidParameterError
 
 __all__ = ["LeNet"]
@@ -44,6 +46,8 @@ class LeNet(InputEncoder):
         >>> enc({"image:img": torch.zeros(2, 1, 28, 28)}).shape
         torch.Size([2, 50])
     """
+
+    info: ClassVar[EncoderInfo] = EncoderInfo(reads=("image",))
 
     def __init__(self, spec: InputSpec, *, column: str | None = None, dropout: float = 0.5) -> None:
         super().__init__()
