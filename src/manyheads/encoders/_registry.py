@@ -29,6 +29,7 @@ from manyheads.errors import InvalidParameterError
 __all__ = [
     "ENCODERS",
     "TOKENIZER_OPTIONS",
+    "EncoderInfo",
     "build_input",
     "encoder_info",
     "encoder_option_names",
