@@ -38,7 +38,7 @@ class LeNet(InputEncoder):
 
     Raises:
         InvalidParameterError: no usable image column, a bad ``dropout``, or an image smaller
-            than 12 x 12.
+            than 16 x 16.
 
     Example:
         >>> import torch
@@ -61,7 +61,7 @@ class LeNet(InputEncoder):
         h, w = ((height - 4) // 2 - 4) // 2, ((width - 4) // 2 - 4) // 2
         if h < 1 or w < 1:
             raise InvalidParameterError(
-                f"The lenet encoder needs images of at least 12 x 12 pixels. Got {height} x "
+                f"The lenet encoder needs images of at least 16 x 16 pixels. Got {height} x "
                 f"{width} in '{self.key}'; use the resnet18 encoder with small_input: true."
             )
         self.conv1 = nn.Conv2d(channels, 10, kernel_size=5)
