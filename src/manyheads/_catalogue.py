@@ -62,8 +62,7 @@ for _name, _target, _doc in [
 ]:
     ARCHITECTURES.register_lazy(_name, _target, _doc)
 
-# The image and sequence encoders' factories are built in the encoder registry module.
-_ENC = "manyheads.encoders._registry"
+# Each encoder class carries its metadata (``info``: what it reads, its tokenizer options).
 ENCODERS: Registry[InputEncoder] = Registry("encoder")
 for _name, _target, _doc in [
     (
@@ -73,35 +72,35 @@ for _name, _target, _doc in [
     ),
     (
         "lenet",
-        f"{_ENC}:lenet_factory",
+        "manyheads.encoders.lenet:LeNet",
         "LeNet of Sener & Koltun 2018 (MultiMNIST), one image column -> 50 (options: dropout)",
     ),
     (
         "resnet18",
-        f"{_ENC}:resnet18_factory",
+        "manyheads.encoders.resnet18:ResNet18",
         "ResNet-18 (He et al. 2016), one image column -> 512*width (options: small_input, width)",
     ),
     (
         "cnn",
-        f"{_ENC}:cnn_factory",
+        "manyheads.encoders.cnn:TextCNN",
         "CNN of Kim 2014, one text/tokens column -> n_filters*len(widths) (options: widths, "
         "n_filters, embedding_dim, dropout + tokenizer)",
     ),
     (
         "bilstm",
-        f"{_ENC}:bilstm_factory",
+        "manyheads.encoders.bilstm:BiLSTM",
         "bidirectional LSTM, one text/tokens column -> 2*hidden (options: hidden, n_layers, "
         "pooling, embedding_dim, dropout + tokenizer)",
     ),
     (
         "transformer",
-        f"{_ENC}:transformer_factory",
+        "manyheads.encoders.transformer:TextTransformer",
         "Transformer encoder from scratch, one text/tokens column -> d_model (options: d_model, "
         "n_heads, n_layers, ff_dim, pooling, dropout + tokenizer)",
     ),
     (
         "pretrained",
-        f"{_ENC}:pretrained_factory",
+        "manyheads.encoders.pretrained:PretrainedTransformer",
         "pretrained transformers model (default MiniLM-L6), one text/tokens column -> its "
         "hidden size (options: path, freeze, pooling, max_length)",
     ),

@@ -18,8 +18,14 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor
 
 from manyheads.architectures import MTLModel, create_model, list_architectures
-from manyheads.architectures._registry import ARCHITECTURES
+from manyheads.architectures._registry import (
+    ARCHITECTURES,
+    ENCODER_OPTIONS,
+    architecture_options,
+    encoder_argument,
+)
 from manyheads.data.preprocess import InputSpec
+from manyheads.encoders import InputEncoder, build_input
 from manyheads.errors import InvalidParameterError
 from manyheads.testing import ToyProblem, make_toy_problem
 
@@ -92,10 +98,33 @@ def test_output_shapes(name: str) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_options_are_keyword_only_with_defaults(name: str) -> None:
     params = list(inspect.signature(ARCHITECTURES.get(name)).parameters.values())
-    assert [p.name for p in params[:2]] == ["spec", "heads"]
+    assert params[0].name in ("encoder", "make_encoder", "spec")  # see architectures.base
+    assert params[1].name == "heads"
     for p in params[2:]:
         assert p.kind is inspect.Parameter.KEYWORD_ONLY, p.name
         assert p.default is not inspect.Parameter.empty, p.name
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_encoder_is_received_not_built(name: str) -> None:
+    """An architecture holds the encoder(s) it is given, built by ``build_input`` only."""
+    factory = ARCHITECTURES.get(name)
+    how = encoder_argument(factory)
+    if how == "spec":  # reads its inputs itself, and takes no encoder option
+        assert not set(ENCODER_OPTIONS) & set(architecture_options(name))
+        return
+    assert set(ENCODER_OPTIONS) <= set(architecture_options(name))
+    problem = PROBLEMS[name]
+    made: list[InputEncoder] = []
+
+    def make_encoder() -> InputEncoder:
+        made.append(build_input(problem.spec))
+        return made[-1]
+
+    model = factory(make_encoder() if how == "encoder" else make_encoder, problem.heads)
+    held = [m for m in model.modules() if isinstance(m, InputEncoder)]
+    assert len(made) == (1 if how == "encoder" else len(problem.heads))
+    assert [id(m) for m in held] == [id(m) for m in made]
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -27,15 +27,23 @@ from manyheads.architectures import HPS, list_architectures
 from manyheads.architectures._registry import architecture_options, build_model, create_model
 from manyheads.architectures.base import TaskTowers
 from manyheads.data.preprocess import InputSpec, TablePreprocessor
-from manyheads.encoders import ENCODERS, InputEncoder, build_input, list_encoders
-from manyheads.encoders._registry import text_options
+from manyheads.encoders import (
+    ENCODERS,
+    EncoderInfo,
+    InputEncoder,
+    build_input,
+    encoder_info,
+    list_encoders,
+)
+from manyheads.encoders._registry import encoder_option_names, text_options
 from manyheads.engine.backward import backward
 from manyheads.errors import InvalidParameterError
 from manyheads.tasks import Task
 from manyheads.testing import make_toy_problem
 from manyheads.weighting import create_weighting
 
-TEXT = ("cnn", "bilstm", "transformer", "pretrained")
+#: The encoders that read token ids (their metadata says so): cnn, bilstm, transformer, pretrained.
+TEXT = tuple(name for name in list_encoders() if encoder_info(name).token_ids)
 #: The architectures built on an input encoder (mtan reads images into its own network).
 ENCODER_ARCHS = [a for a in list_architectures() if "encoder" in architecture_options(a)]
 N_ROWS = 8
@@ -188,6 +196,25 @@ def test_every_encoder_has_a_case_and_a_doc() -> None:
         assert docs[name], name
         if name != "pretrained":
             make_case(name)
+
+
+@pytest.mark.parametrize("name", list_encoders())
+def test_metadata_entry_matches_the_encoder(name: str) -> None:
+    """One metadata entry per encoder (``info``), consistent with its options and its case."""
+    info = encoder_info(name)
+    assert isinstance(info, EncoderInfo)
+    assert info.reads, name
+    assert set(info.reads) <= {"numeric", "categorical", "text", "tokens", "image"}
+    assert set(info.tokenizer_options) <= set(encoder_option_names(name))
+    assert not info.tokenizer_options or info.token_ids  # only token-id encoders tokenise
+    assert not info.position_limit or info.token_ids
+    if name == "pretrained":  # its case and tokenizer need the text extra
+        assert info.loads_weights
+        return
+    assert text_options(name, {})["mode"] == ("sequence" if info.token_ids else "bag")
+    spec = make_case(name).spec
+    assert bool(spec.image_shapes) == ("image" in info.reads)
+    assert bool(spec.sequences) == info.token_ids
 
 
 @pytest.mark.parametrize("name", list_encoders())

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
+from collections.abc import Callable
 from typing import Any
 
 from torch import nn
@@ -11,6 +13,7 @@ from manyheads._catalogue import ARCHITECTURES
 from manyheads._registry import did_you_mean
 from manyheads.architectures.base import MTLModel, TaskTowers
 from manyheads.data.preprocess import InputSpec
+from manyheads.encoders._registry import build_input
 from manyheads.encoders.base import InputEncoder
 from manyheads.errors import InvalidParameterError
 from manyheads.tasks._registry import get_kind
@@ -18,21 +21,59 @@ from manyheads.tasks.task import Task
 
 __all__ = [
     "ARCHITECTURES",
+    "ENCODER_OPTIONS",
     "architecture_options",
     "build_model",
     "create_model",
+    "encoder_argument",
     "list_architectures",
 ]
 
 
+#: The model options that configure its input encoder (:func:`build_input`'s keywords); an
+#: architecture that receives an encoder accepts them next to its own.
+ENCODER_OPTIONS: dict[str, inspect.Parameter] = {
+    k: p
+    for k, p in inspect.signature(build_input).parameters.items()
+    if p.kind is inspect.Parameter.KEYWORD_ONLY
+}
+
+
+def encoder_argument(factory: Callable[..., MTLModel]) -> str:
+    """How the architecture ``factory`` takes its input: the name of its first parameter.
+
+    ``encoder`` (a built encoder), ``make_encoder`` (a factory of encoders) or ``spec`` (the
+    input sizes; the architecture reads the inputs itself). See
+    :mod:`manyheads.architectures.base`.
+
+    Example:
+        >>> encoder_argument(ARCHITECTURES.get("hps")), encoder_argument(ARCHITECTURES.get("stl"))
+        ('encoder', 'make_encoder')
+    """
+    first = next(iter(inspect.signature(factory).parameters), "")
+    if first not in ("encoder", "make_encoder", "spec"):
+        raise TypeError(
+            f"The first parameter of architecture {getattr(factory, '__name__', factory)!r} must "
+            f"be 'encoder', 'make_encoder' or 'spec'. Got {first!r} instead."
+        )
+    return first
+
+
 def architecture_options(name: str) -> dict[str, inspect.Parameter]:
-    """Keyword options the architecture ``name`` accepts (besides ``spec`` and ``heads``)."""
-    params = inspect.signature(ARCHITECTURES.get(name)).parameters
-    return {k: p for k, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    """Keyword options the architecture ``name`` accepts: its own and, if it receives an input
+    encoder, the encoder options (:data:`ENCODER_OPTIONS`)."""
+    factory = ARCHITECTURES.get(name)
+    params = inspect.signature(factory).parameters
+    own = {k: p for k, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    return own if encoder_argument(factory) == "spec" else {**own, **ENCODER_OPTIONS}
 
 
 def create_model(name: str, spec: InputSpec, heads: dict[str, int], /, **options: Any) -> MTLModel:
     """Build the architecture ``name`` for the given inputs and heads.
+
+    The input encoder is built here, once, from the encoder options (``encoder``,
+    ``encoder_options``, ``embed_dim``, ``text_dim``) and passed to the architecture before any
+    of its own modules is built, so the parameters are drawn in the same order as ever.
 
     Raises:
         InvalidParameterError: unknown architecture or option (with the closest valid name).
@@ -49,7 +90,14 @@ def create_model(name: str, spec: InputSpec, heads: dict[str, int], /, **options
                 f"Unknown option '{key}' for architecture '{name}'. Valid options: "
                 f"{', '.join(valid)}.{did_you_mean(key, list(valid))}"
             )
-    return ARCHITECTURES.create(name, spec, heads, **options)
+    factory = ARCHITECTURES.get(name)
+    how = encoder_argument(factory)
+    if how == "spec":
+        return factory(spec, heads, **options)
+    own = {k: v for k, v in options.items() if k not in ENCODER_OPTIONS}
+    encoding = {k: v for k, v in options.items() if k in ENCODER_OPTIONS}
+    make_encoder = functools.partial(build_input, spec, **encoding)
+    return factory(make_encoder() if how == "encoder" else make_encoder, heads, **own)
 
 
 def list_architectures() -> list[str]:

@@ -11,6 +11,16 @@
   the input encoder is token-level (``token_level``: features ``[B, 1 + W, D]`` whose position 0
   is the pooled row representation), the selection of position 0 for row-level tasks and of the
   W word positions for token-level tasks (``token_tasks``). Architectures need not know.
+
+An architecture does not build its input encoder: :func:`~manyheads.architectures.create_model`
+builds it once from the model's options (:func:`~manyheads.encoders.build_input`) and passes it
+in, as the constructor's first argument, which the argument's name selects:
+
+* ``encoder``: the built :class:`~manyheads.encoders.base.InputEncoder` (most architectures);
+* ``make_encoder``: a zero-argument factory of it, for architectures with one encoder per task
+  (``stl``, ``soft_sharing``); each call builds a fresh encoder;
+* ``spec``: the :class:`~manyheads.data.preprocess.InputSpec`, for an architecture that reads
+  the inputs itself (``mtan``); it takes none of the encoder options.
 """
 
 from __future__ import annotations
@@ -21,7 +31,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from manyheads.encoders._registry import TEXT_OPTIONS
+from manyheads.encoders.base import InputEncoder
 from manyheads.encoders.mlp import MLP
 
 __all__ = ["Features", "MTLModel", "TaskTowers", "default_widths"]
@@ -35,13 +45,13 @@ TABLE_TOWER = (32,)
 
 
 def default_widths(
-    widths: Sequence[int] | None, encoder: str, table_default: Sequence[int]
+    widths: Sequence[int] | None, encoder: InputEncoder, table_default: Sequence[int]
 ) -> tuple[int, ...]:
     """The layer widths an architecture uses: ``widths`` if given, else its default.
 
-    The defaults suit tables (:data:`TABLE_HIDDEN`, :data:`TABLE_TOWER`). On a text encoder
-    (every encoder with a tokenizer in :data:`~manyheads.encoders._registry.TEXT_OPTIONS`:
-    ``cnn``, ``bilstm``, ``transformer``, ``pretrained``) the default is no layer: the heads
+    The defaults suit tables (:data:`TABLE_HIDDEN`, :data:`TABLE_TOWER`). On an ``encoder``
+    that reads token ids (``info.token_ids``: ``cnn``, ``bilstm``, ``transformer``,
+    ``pretrained``) the default is no layer: the heads
     are linear on the encoder's features, as in Kim (2014), BiLSTM taggers and
     transformers' ``*ForSequenceClassification`` / ``*ForTokenClassification``. Fresh
     narrow layers between a fine-tuned encoder and its heads learn slowly at a fine-tuning
@@ -50,14 +60,16 @@ def default_widths(
     linear heads.
 
     Example:
-        >>> default_widths(None, "tabular", TABLE_HIDDEN), default_widths(None, "bilstm", (32,))
-        ((128, 64), ())
-        >>> default_widths([16], "bilstm", TABLE_TOWER)
+        >>> from manyheads.data.preprocess import InputSpec
+        >>> from manyheads.encoders import TabularInput
+        >>> default_widths(None, TabularInput(InputSpec(3, (), ())), TABLE_HIDDEN)
+        (128, 64)
+        >>> default_widths([16], TabularInput(InputSpec(3, (), ())), TABLE_TOWER)
         (16,)
     """
     if widths is not None:
         return tuple(widths)
-    return () if encoder in TEXT_OPTIONS else tuple(table_default)
+    return () if type(encoder).info.token_ids else tuple(table_default)
 
 
 class MTLModel(nn.Module, ABC):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -19,8 +18,7 @@ from manyheads.architectures.base import (
     TaskTowers,
     default_widths,
 )
-from manyheads.data.preprocess import InputSpec
-from manyheads.encoders._registry import build_input
+from manyheads.encoders.base import InputEncoder
 from manyheads.encoders.mlp import MLP
 from manyheads.errors import InvalidParameterError
 from manyheads.tasks import list_task_types
@@ -82,7 +80,8 @@ class Cascade(MTLModel):
     converted"), given for every row. :meth:`tower_logits` returns the conditional logits.
 
     Args:
-        spec: input sizes from the fitted preprocessor.
+        encoder: the input encoder, built from the model options by
+            :func:`~manyheads.architectures.create_model`.
         heads: task name -> output width.
         order: the task names in cascade order; ``None`` keeps the order of ``heads``.
         kinds: task name -> task type (``manyheads ls tasks``) for tasks whose prediction is not
@@ -92,26 +91,25 @@ class Cascade(MTLModel):
             text encoder, see :func:`~manyheads.architectures.base.default_widths`).
         tower: widths of each task tower (default ``(32,)``; ``()`` on a text
             encoder).
-        embed_dim: categorical embedding width.
-        text_dim: text bag width.
         dropout: dropout probability.
         norm: ``none``, ``batch`` or ``layer``.
-        encoder: the input encoder (``manyheads ls encoders``); ``tabular`` by default.
-        encoder_options: keyword options of the encoder.
 
     Raises:
         InvalidParameterError: ``order`` is not a permutation of the task names, ``kinds`` names
             an unknown task or type, or ``funnel`` is set with a non-binary task.
 
     Example:
-        >>> m = Cascade(InputSpec(3, (), ()), {"click": 1, "buy": 1}, funnel=True, hidden=[8])
+        >>> from manyheads.data.preprocess import InputSpec
+        >>> from manyheads.encoders import TabularInput
+        >>> enc = TabularInput(InputSpec(3, (), ()))
+        >>> m = Cascade(enc, {"click": 1, "buy": 1}, funnel=True, hidden=[8])
         >>> {k: tuple(v.shape) for k, v in m({"num": torch.zeros(2, 3)}).items()}
         {'click': (2,), 'buy': (2,)}
     """
 
     def __init__(
         self,
-        spec: InputSpec,
+        encoder: InputEncoder,
         heads: dict[str, int],
         *,
         order: Sequence[str] | None = None,
@@ -119,12 +117,8 @@ class Cascade(MTLModel):
         funnel: bool = False,
         hidden: Sequence[int] | None = None,
         tower: Sequence[int] | None = None,
-        embed_dim: int = 8,
-        text_dim: int = 32,
         dropout: float = 0.0,
         norm: str = "none",
-        encoder: str = "tabular",
-        encoder_options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(heads)
         hidden = default_widths(hidden, encoder, TABLE_HIDDEN)
@@ -134,13 +128,7 @@ class Cascade(MTLModel):
         self.funnel = bool(funnel)
         if self.funnel:
             _check_funnel(heads, self.kinds)
-        self.input = build_input(
-            spec,
-            encoder=encoder,
-            encoder_options=encoder_options,
-            embed_dim=embed_dim,
-            text_dim=text_dim,
-        )
+        self.input = encoder
         self.bottom = MLP(self.input.out_dim, hidden, dropout=dropout, norm=norm)
         width = self.bottom.out_dim
         in_dims = {t: width for t in self.order}

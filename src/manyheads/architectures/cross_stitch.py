@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import pairwise
-from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -16,8 +15,7 @@ from manyheads.architectures.base import (
     TaskTowers,
     default_widths,
 )
-from manyheads.data.preprocess import InputSpec
-from manyheads.encoders._registry import build_input
+from manyheads.encoders.base import InputEncoder
 from manyheads.encoders.mlp import MLP
 
 __all__ = ["CrossStitch", "cross_stitch_init"]
@@ -54,47 +52,37 @@ class CrossStitch(MTLModel):
     :meth:`forward_heads`.
 
     Args:
-        spec: input sizes from the fitted preprocessor.
+        encoder: the input encoder, built from the model options by
+            :func:`~manyheads.architectures.create_model`.
         heads: task name -> output width.
         hidden: widths of each task column.
         tower: widths of each task tower (default ``(32,)``; ``()`` on a text
             encoder).
-        embed_dim: categorical embedding width.
-        text_dim: text bag width.
         dropout: dropout probability.
         norm: ``none``, ``batch`` or ``layer``.
-        encoder: the input encoder (``manyheads ls encoders``); ``tabular`` by default.
-        encoder_options: keyword options of the encoder.
 
     Example:
-        >>> m = CrossStitch(InputSpec(3, (), ()), {"a": 1, "b": 4}, hidden=[8, 8], tower=[4])
+        >>> from manyheads.data.preprocess import InputSpec
+        >>> from manyheads.encoders import TabularInput
+        >>> enc = TabularInput(InputSpec(3, (), ()))
+        >>> m = CrossStitch(enc, {"a": 1, "b": 4}, hidden=[8, 8], tower=[4])
         >>> {k: tuple(v.shape) for k, v in m({"num": torch.zeros(2, 3)}).items()}
         {'a': (2,), 'b': (2, 4)}
     """
 
     def __init__(
         self,
-        spec: InputSpec,
+        encoder: InputEncoder,
         heads: dict[str, int],
         *,
         hidden: Sequence[int] = (128, 64),
         tower: Sequence[int] | None = None,
-        embed_dim: int = 8,
-        text_dim: int = 32,
         dropout: float = 0.0,
         norm: str = "none",
-        encoder: str = "tabular",
-        encoder_options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(heads)
         tower = default_widths(tower, encoder, TABLE_TOWER)
-        self.input = build_input(
-            spec,
-            encoder=encoder,
-            encoder_options=encoder_options,
-            embed_dim=embed_dim,
-            text_dim=text_dim,
-        )
+        self.input = encoder
         widths = [self.input.out_dim, *hidden]
         self.columns = nn.ModuleDict(
             {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from torch import Tensor, nn
 
@@ -15,8 +14,7 @@ from manyheads.architectures.base import (
     TaskTowers,
     default_widths,
 )
-from manyheads.data.preprocess import InputSpec
-from manyheads.encoders._registry import build_input
+from manyheads.encoders.base import InputEncoder
 from manyheads.encoders.mlp import MLP
 
 __all__ = ["HPS"]
@@ -26,50 +24,40 @@ class HPS(MTLModel):
     """Shared input layer and bottom MLP; each task has its own tower and output layer.
 
     Args:
-        spec: input sizes from the fitted preprocessor.
+        encoder: the input encoder, built from the model options by
+            :func:`~manyheads.architectures.create_model`.
         heads: task name -> output width.
         hidden: widths of the shared bottom MLP (default ``(128, 64)``; ``()`` on a
             text encoder, see :func:`~manyheads.architectures.base.default_widths`).
         tower: widths of each task tower (default ``(32,)``; ``()`` on a text
             encoder).
-        embed_dim: categorical embedding width.
-        text_dim: text bag width.
         dropout: dropout probability.
         norm: ``none``, ``batch`` or ``layer``.
-        encoder: the input encoder (``manyheads ls encoders``); ``tabular`` by default.
-        encoder_options: keyword options of the encoder.
 
     Example:
         >>> import torch
-        >>> m = HPS(InputSpec(3, (), ()), {"a": 1, "b": 4}, hidden=[8], tower=[4])
+        >>> from manyheads.data.preprocess import InputSpec
+        >>> from manyheads.encoders import TabularInput
+        >>> enc = TabularInput(InputSpec(3, (), ()))
+        >>> m = HPS(enc, {"a": 1, "b": 4}, hidden=[8], tower=[4])
         >>> {k: tuple(v.shape) for k, v in m({"num": torch.zeros(2, 3)}).items()}
         {'a': (2,), 'b': (2, 4)}
     """
 
     def __init__(
         self,
-        spec: InputSpec,
+        encoder: InputEncoder,
         heads: dict[str, int],
         *,
         hidden: Sequence[int] | None = None,
         tower: Sequence[int] | None = None,
-        embed_dim: int = 8,
-        text_dim: int = 32,
         dropout: float = 0.0,
         norm: str = "none",
-        encoder: str = "tabular",
-        encoder_options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(heads)
         hidden = default_widths(hidden, encoder, TABLE_HIDDEN)
         tower = default_widths(tower, encoder, TABLE_TOWER)
-        self.input = build_input(
-            spec,
-            encoder=encoder,
-            encoder_options=encoder_options,
-            embed_dim=embed_dim,
-            text_dim=text_dim,
-        )
+        self.input = encoder
         self.bottom = MLP(self.input.out_dim, hidden, dropout=dropout, norm=norm)
         self.towers = TaskTowers(self.bottom.out_dim, heads, tower, dropout=dropout, norm=norm)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -16,8 +15,7 @@ from manyheads.architectures.base import (
     TaskTowers,
     default_widths,
 )
-from manyheads.data.preprocess import InputSpec
-from manyheads.encoders._registry import build_input
+from manyheads.encoders.base import InputEncoder
 
 __all__ = ["MMoE"]
 
@@ -34,53 +32,43 @@ class MMoE(MTLModel):
     :meth:`forward_heads`.
 
     Args:
-        spec: input sizes from the fitted preprocessor.
+        encoder: the input encoder, built from the model options by
+            :func:`~manyheads.architectures.create_model`.
         heads: task name -> output width.
         n_experts: number of shared experts.
         expert_hidden: widths of each expert MLP.
         tower: widths of each task tower (default ``(32,)``; ``()`` on a text
             encoder).
-        embed_dim: categorical embedding width.
-        text_dim: text bag width.
         dropout: dropout probability.
         norm: ``none``, ``batch`` or ``layer``.
-        encoder: the input encoder (``manyheads ls encoders``); ``tabular`` by default.
-        encoder_options: keyword options of the encoder.
 
     Raises:
         InvalidParameterError: ``n_experts`` < 1 or an invalid ``dropout`` / ``norm``.
 
     Example:
-        >>> m = MMoE(InputSpec(3, (), ()), {"a": 1, "b": 4}, n_experts=2, expert_hidden=[8])
+        >>> from manyheads.data.preprocess import InputSpec
+        >>> from manyheads.encoders import TabularInput
+        >>> enc = TabularInput(InputSpec(3, (), ()))
+        >>> m = MMoE(enc, {"a": 1, "b": 4}, n_experts=2, expert_hidden=[8])
         >>> {k: tuple(v.shape) for k, v in m({"num": torch.zeros(2, 3)}).items()}
         {'a': (2,), 'b': (2, 4)}
     """
 
     def __init__(
         self,
-        spec: InputSpec,
+        encoder: InputEncoder,
         heads: dict[str, int],
         *,
         n_experts: int = 8,
         expert_hidden: Sequence[int] = (64,),
         tower: Sequence[int] | None = None,
-        embed_dim: int = 8,
-        text_dim: int = 32,
         dropout: float = 0.0,
         norm: str = "none",
-        encoder: str = "tabular",
-        encoder_options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(heads)
         tower = default_widths(tower, encoder, TABLE_TOWER)
         check_count("MMoE", "n_experts", n_experts)
-        self.input = build_input(
-            spec,
-            encoder=encoder,
-            encoder_options=encoder_options,
-            embed_dim=embed_dim,
-            text_dim=text_dim,
-        )
+        self.input = encoder
         width = self.input.out_dim
         self.experts = FusedExperts(width, n_experts, expert_hidden, dropout=dropout, norm=norm)
         self.gates = nn.ModuleDict({t: nn.Linear(width, n_experts) for t in heads})

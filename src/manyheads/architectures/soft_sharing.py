@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import combinations
-from typing import Any
 
 from torch import Tensor
 
 from manyheads._registry import did_you_mean
 from manyheads.architectures.stl import STL
-from manyheads.data.preprocess import InputSpec
+from manyheads.encoders.base import InputEncoder
 from manyheads.errors import InvalidParameterError
 
 __all__ = ["PENALTIES", "SoftSharing", "pairwise_distance"]
@@ -51,17 +50,14 @@ class SoftSharing(STL):
     modules and sizes), except that its tasks' best epochs are chosen together.
 
     Args:
-        spec: input sizes from the fitted preprocessor.
+        make_encoder: builds a fresh input encoder (one per task), made from the model
+            options by :func:`~manyheads.architectures.create_model`.
         heads: task name -> output width.
         hidden: widths of each task's bottom MLP.
         tower: widths of each task's tower (default ``(32,)``; ``()`` on a text
             encoder).
-        embed_dim: categorical embedding width.
-        text_dim: text bag width.
         dropout: dropout probability.
         norm: ``none``, ``batch`` or ``layer``.
-        encoder: the input encoder (``manyheads ls encoders``); ``tabular`` by default.
-        encoder_options: keyword options of the encoder.
         penalty: ``l2`` (squared Euclidean) or ``l1`` (absolute) distance.
         penalty_weight: the factor of the penalty, >= 0.
 
@@ -69,8 +65,12 @@ class SoftSharing(STL):
         InvalidParameterError: an unknown ``penalty`` or a negative ``penalty_weight``.
 
     Example:
+        >>> from functools import partial
         >>> import torch
-        >>> m = SoftSharing(InputSpec(3, (), ()), {"a": 1, "b": 4}, hidden=[8], tower=[4])
+        >>> from manyheads.data.preprocess import InputSpec
+        >>> from manyheads.encoders import TabularInput
+        >>> make_encoder = partial(TabularInput, InputSpec(3, (), ()))
+        >>> m = SoftSharing(make_encoder, {"a": 1, "b": 4}, hidden=[8], tower=[4])
         >>> {k: tuple(v.shape) for k, v in m({"num": torch.zeros(2, 3)}).items()}
         {'a': (2,), 'b': (2, 4)}
         >>> m.penalty().item() > 0
@@ -79,32 +79,24 @@ class SoftSharing(STL):
 
     def __init__(
         self,
-        spec: InputSpec,
+        make_encoder: Callable[[], InputEncoder],
         heads: dict[str, int],
         *,
         hidden: Sequence[int] = (128, 64),
         tower: Sequence[int] | None = None,
-        embed_dim: int = 8,
-        text_dim: int = 32,
         dropout: float = 0.0,
         norm: str = "none",
-        encoder: str = "tabular",
-        encoder_options: dict[str, Any] | None = None,
         penalty: str = "l2",
         penalty_weight: float = 1e-3,
     ) -> None:
         _check_penalty(penalty, penalty_weight)
         super().__init__(
-            spec,
+            make_encoder,
             heads,
             hidden=hidden,
             tower=tower,
-            embed_dim=embed_dim,
-            text_dim=text_dim,
             dropout=dropout,
             norm=norm,
-            encoder=encoder,
-            encoder_options=encoder_options,
         )
         self.penalty_kind = penalty
         self.penalty_weight = float(penalty_weight)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
 from torch import Tensor, nn
 
@@ -15,8 +14,7 @@ from manyheads.architectures.base import (
     TaskTowers,
     default_widths,
 )
-from manyheads.data.preprocess import InputSpec
-from manyheads.encoders._registry import build_input
+from manyheads.encoders.base import InputEncoder
 from manyheads.encoders.mlp import MLP
 
 __all__ = ["STL"]
@@ -29,47 +27,41 @@ class STL(MTLModel):
     has block-diagonal gradients), but faster. Sizes match :class:`~manyheads.architectures.HPS`.
 
     Args:
-        spec: input sizes from the fitted preprocessor.
+        make_encoder: builds a fresh input encoder (one per task), made from the model
+            options by :func:`~manyheads.architectures.create_model`.
         heads: task name -> output width.
         hidden: widths of each task's bottom MLP (default ``(128, 64)``; ``()`` on a
             text encoder, see :func:`~manyheads.architectures.base.default_widths`).
         tower: widths of each task's tower (default ``(32,)``; ``()`` on a text
             encoder).
-        embed_dim: categorical embedding width.
-        text_dim: text bag width.
         dropout: dropout probability.
         norm: ``none``, ``batch`` or ``layer``.
-        encoder: the input encoder (``manyheads ls encoders``); ``tabular`` by default.
-        encoder_options: keyword options of the encoder.
+
+    Example:
+        >>> from functools import partial
+        >>> import torch
+        >>> from manyheads.data.preprocess import InputSpec
+        >>> from manyheads.encoders import TabularInput
+        >>> m = STL(partial(TabularInput, InputSpec(3, (), ())), {"a": 1, "b": 4}, hidden=[8])
+        >>> {k: tuple(v.shape) for k, v in m({"num": torch.zeros(2, 3)}).items()}
+        {'a': (2,), 'b': (2, 4)}
     """
 
     def __init__(
         self,
-        spec: InputSpec,
+        make_encoder: Callable[[], InputEncoder],
         heads: dict[str, int],
         *,
         hidden: Sequence[int] | None = None,
         tower: Sequence[int] | None = None,
-        embed_dim: int = 8,
-        text_dim: int = 32,
         dropout: float = 0.0,
         norm: str = "none",
-        encoder: str = "tabular",
-        encoder_options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(heads)
-        hidden = default_widths(hidden, encoder, TABLE_HIDDEN)
-        tower = default_widths(tower, encoder, TABLE_TOWER)
-        inputs = {
-            t: build_input(
-                spec,
-                encoder=encoder,
-                encoder_options=encoder_options,
-                embed_dim=embed_dim,
-                text_dim=text_dim,
-            )
-            for t in heads
-        }
+        inputs = {t: make_encoder() for t in heads}
+        first = next(iter(inputs.values()))
+        hidden = default_widths(hidden, first, TABLE_HIDDEN)
+        tower = default_widths(tower, first, TABLE_TOWER)
         bottoms = {t: MLP(inputs[t].out_dim, hidden, dropout=dropout, norm=norm) for t in heads}
         self.inputs = nn.ModuleDict(inputs)
         self.bottoms = nn.ModuleDict(bottoms)

@@ -12,12 +12,6 @@ from manyheads.tasks._registry import get_kind
 
 __all__ = ["dry_run", "validate_data"]
 
-#: Encoders whose dry run would load pretrained weights: only their options and files are
-#: checked (the weights are read when ``train`` builds the model).
-_LOADS_WEIGHTS = ("pretrained",)
-#: Encoders of image inputs (the dry run needs the image size, which comes from the data).
-_READS_IMAGES = ("lenet", "resnet18")
-
 
 def validate_data(config: RunConfig) -> tuple[list[str], list[str]]:
     """Return (problems, summary lines) for ``config`` and its data; never trains."""
@@ -161,7 +155,7 @@ def _model_problems(config: RunConfig) -> list[str]:
 
     from manyheads.architectures._registry import architecture_options, build_model
     from manyheads.data.preprocess import InputSpec, SequenceSpec
-    from manyheads.encoders._registry import text_options
+    from manyheads.encoders._registry import ENCODERS, EncoderInfo, encoder_info, text_options
 
     model = config.model
     valid = architecture_options(model.architecture)
@@ -171,11 +165,15 @@ def _model_problems(config: RunConfig) -> list[str]:
         text = text_options(encoder, options.get("encoder_options"))
     except ManyheadsError as exc:
         return [f"'model.encoder_options': {exc}"]
-    if encoder in _LOADS_WEIGHTS:
+    # An encoder that loads pretrained weights: only its options and files are checked (the
+    # weights are read when ``train`` builds the model). Image inputs: the dry run needs their
+    # size, which comes from the data.
+    info = encoder_info(encoder) if encoder in ENCODERS else EncoderInfo(reads=())
+    if info.loads_weights:
         return []
     sequence = text.get("mode") == "sequence"
     inputs = config.inputs
-    if inputs is None and (encoder in _READS_IMAGES or model.architecture == "mtan"):
+    if inputs is None and ("image" in info.reads or model.architecture == "mtan"):
         return []  # image inputs inferred from the data: their size comes from the data
     if inputs is None:  # inferred from the data: stand in with what the encoder reads
         token_level = any(get_kind(t.type).level == "token" for t in config.tasks)

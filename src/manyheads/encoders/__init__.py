@@ -1,8 +1,8 @@
 """Input layers and encoders shared by the architectures."""
 
-from manyheads.encoders._registry import ENCODERS, build_input, list_encoders
+from manyheads.encoders._registry import ENCODERS, build_input, encoder_info, list_encoders
 from manyheads.encoders._text import SequenceEncoder
-from manyheads.encoders.base import InputEncoder
+from manyheads.encoders.base import EncoderInfo, InputEncoder
 from manyheads.encoders.bilstm import BiLSTM
 from manyheads.encoders.cnn import TextCNN
 from manyheads.encoders.lenet import LeNet
@@ -16,6 +16,7 @@ __all__ = [
     "ENCODERS",
     "MLP",
     "BiLSTM",
+    "EncoderInfo",
     "InputEncoder",
     "LeNet",
     "PretrainedTransformer",
@@ -25,5 +26,6 @@ __all__ = [
     "TextCNN",
     "TextTransformer",
     "build_input",
+    "encoder_info",
     "list_encoders",
 ]

@@ -1,13 +1,16 @@
 """The input-encoder registry: what turns one encoded batch ``x`` into a feature vector.
 
-Every architecture builds its input layer through :func:`build_input`, so a new kind of input
-(images, token sequences, a pretrained model) plugs into every architecture by registering one
-encoder here (``model.encoder: NAME`` and ``model.encoder_options: {...}`` in a config). An encoder
-is an ``nn.Module`` with an ``out_dim`` attribute whose ``forward(x: dict[str, Tensor])`` returns
-``[B, out_dim]`` (``[B, 1 + W, out_dim]`` with ``token_level = True`` when it reads a ``tokens``
-column); its factory is called as ``factory(spec, embed_dim=..., text_dim=...,
-**encoder_options)``. Sequence encoders also register in :data:`TEXT_OPTIONS` how the
-preprocessor must tokenise for them.
+The model's input encoder is built once, by :func:`build_input`, from ``model.encoder``,
+``model.encoder_options`` and the model's ``embed_dim`` / ``text_dim``, and passed to the
+architecture (:func:`~manyheads.architectures.create_model`). A new kind of input (images, token
+sequences, a pretrained model) thus plugs into every architecture by registering one encoder in
+:mod:`manyheads._catalogue` (``docs/extending.md``). An encoder is an ``nn.Module`` with an
+``out_dim`` attribute whose ``forward(x: dict[str, Tensor])`` returns ``[B, out_dim]``
+(``[B, 1 + W, out_dim]`` with ``token_level = True`` when it reads a ``tokens`` column); its
+factory (usually the class) is called as ``factory(spec, **encoder_options)``, plus
+``embed_dim`` / ``text_dim`` if its signature has them. Its metadata is the class attribute
+``info`` (:class:`~manyheads.encoders.base.EncoderInfo`) and how the preprocessor must
+tokenise for it is its ``preprocessor_options`` (:func:`text_options`).
 """
 
 from __future__ import annotations
@@ -19,51 +22,63 @@ from typing import Any
 from manyheads._catalogue import ENCODERS
 from manyheads._registry import did_you_mean
 from manyheads.data.preprocess import InputSpec
-from manyheads.encoders.base import InputEncoder
-from manyheads.encoders.bilstm import BiLSTM
-from manyheads.encoders.cnn import TextCNN
-from manyheads.encoders.lenet import LeNet
-from manyheads.encoders.pretrained import PretrainedTransformer, check_model_dir, default_model_path
-from manyheads.encoders.resnet18 import ResNet18
-from manyheads.encoders.transformer import TextTransformer
+from manyheads.encoders._text import TOKENIZER_OPTIONS
+from manyheads.encoders.base import EncoderInfo, InputEncoder
 from manyheads.errors import InvalidParameterError
 
 __all__ = [
     "ENCODERS",
-    "PRETRAINED_TOKENIZER_OPTIONS",
-    "TEXT_OPTIONS",
     "TOKENIZER_OPTIONS",
+    "EncoderInfo",
     "build_input",
+    "encoder_info",
+    "encoder_option_names",
     "list_encoders",
     "text_options",
 ]
 
-
-def _image_factory(cls: type[InputEncoder], name: str) -> Callable[..., InputEncoder]:
-    """A factory for ``cls`` that drops the tabular widths and names unknown options."""
-    valid = [p for p in inspect.signature(cls).parameters if p != "spec"]
-
-    def factory(
-        spec: InputSpec, *, embed_dim: int = 8, text_dim: int = 32, **options: Any
-    ) -> InputEncoder:
-        del embed_dim, text_dim  # widths of the tabular input layer; images have none
-        unknown = sorted(set(options) - set(valid))
-        if unknown:
-            raise InvalidParameterError(
-                f"Unknown option(s) {unknown} of the '{name}' encoder in "
-                f"model.encoder_options. Valid options: {', '.join(valid)}."
-                f"{did_you_mean(unknown[0], valid)}"
-            )
-        return cls(spec, **options)
-
-    return factory
+#: The model's widths, passed to the encoders whose signature has them.
+_MODEL_WIDTHS = ("embed_dim", "text_dim")
 
 
-#: Options of the trained tokenizers (:class:`~manyheads.data.sequence.SequenceTokenizer`) that
-#: the ``cnn``, ``bilstm`` and ``transformer`` encoders accept next to their network options.
-TOKENIZER_OPTIONS = ("tokenizer", "vocab_size", "min_count", "max_length", "lowercase", "path")
-#: The tokenizer option of the ``pretrained`` encoder (its tokenizer is the model's own).
-PRETRAINED_TOKENIZER_OPTIONS = ("max_length",)
+def _info(factory: Callable[..., InputEncoder]) -> EncoderInfo:
+    info = getattr(factory, "info", None)
+    return info if isinstance(info, EncoderInfo) else InputEncoder.info
+
+
+def encoder_info(name: str) -> EncoderInfo:
+    """The metadata of the encoder ``name`` (the ``info`` of its class).
+
+    Raises:
+        InvalidParameterError: an unknown encoder (with the closest valid name).
+
+    Example:
+        >>> encoder_info("lenet").reads
+        ('image',)
+        >>> encoder_info("pretrained").loads_weights
+        True
+    """
+    return _info(ENCODERS.get(name))
+
+
+def encoder_option_names(name: str) -> list[str]:
+    """The options of ``model.encoder_options`` that the encoder ``name`` accepts: the keyword
+    parameters of its factory (but the model's widths) and its tokenizer options.
+
+    Example:
+        >>> encoder_option_names("lenet")
+        ['column', 'dropout']
+    """
+    factory = ENCODERS.get(name)
+    network = _network_options(factory)
+    return [*network, *(o for o in _info(factory).tokenizer_options if o not in network)]
+
+
+def _network_options(factory: Callable[..., InputEncoder]) -> list[str]:
+    params = inspect.signature(factory).parameters.values()
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    skip = ("spec", *_MODEL_WIDTHS)
+    return [p.name for p in params if p.kind in kinds and p.name not in skip]
 
 
 def _check_options(name: str, options: dict[str, Any], valid: list[str]) -> None:
@@ -76,73 +91,11 @@ def _check_options(name: str, options: dict[str, Any], valid: list[str]) -> None
         )
 
 
-def _network_options(cls: type[InputEncoder]) -> list[str]:
-    return [p for p in inspect.signature(cls).parameters if p not in ("spec", "embed_dim")]
-
-
-def _text_factory(
-    cls: type[InputEncoder], name: str, tokenizer_options: tuple[str, ...]
-) -> Callable[..., InputEncoder]:
-    """A factory for a sequence encoder: drops the tokenizer options (the preprocessor's, see
-    :data:`TEXT_OPTIONS`) and the text-bag width, names unknown options."""
-    network = _network_options(cls)
-
-    def factory(
-        spec: InputSpec, *, embed_dim: int = 8, text_dim: int = 32, **options: Any
-    ) -> InputEncoder:
-        del text_dim  # width of the tabular text bags; sequences are not bags
-        _check_options(name, options, [*network, *tokenizer_options])
-        return cls(spec, embed_dim=embed_dim, **{k: v for k, v in options.items() if k in network})
-
-    return factory
-
-
-# The factories that ENCODERS (filled in manyheads._catalogue) names; "tabular" is TabularInput.
-lenet_factory = _image_factory(LeNet, "lenet")
-resnet18_factory = _image_factory(ResNet18, "resnet18")
-cnn_factory = _text_factory(TextCNN, "cnn", TOKENIZER_OPTIONS)
-bilstm_factory = _text_factory(BiLSTM, "bilstm", TOKENIZER_OPTIONS)
-transformer_factory = _text_factory(TextTransformer, "transformer", TOKENIZER_OPTIONS)
-pretrained_factory = _text_factory(
-    PretrainedTransformer, "pretrained", PRETRAINED_TOKENIZER_OPTIONS
-)
-
-
-#: Encoders that read ordered token ids register here how to tokenise: a function from the
-#: encoder's options to the preprocessor's ``text_options`` (``{"mode": "sequence", ...}``;
-#: see :class:`~manyheads.data.preprocess.TablePreprocessor`). Others get bags of words.
-TEXT_OPTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
-
-
-def _trained_tokenizer(name: str, cls: type[InputEncoder]) -> Callable[..., dict[str, Any]]:
-    def hook(options: dict[str, Any]) -> dict[str, Any]:
-        _check_options(name, options, [*_network_options(cls), *TOKENIZER_OPTIONS])
-        return {"mode": "sequence", **{k: options[k] for k in TOKENIZER_OPTIONS if k in options}}
-
-    return hook
-
-
-def _pretrained_tokenizer(options: dict[str, Any]) -> dict[str, Any]:
-    valid = [*_network_options(PretrainedTransformer), *PRETRAINED_TOKENIZER_OPTIONS]
-    _check_options("pretrained", options, valid)
-    path = options.get("path")
-    path = str(check_model_dir(path)) if path is not None else default_model_path()
-    return {
-        "mode": "sequence",
-        "tokenizer": "pretrained",
-        "path": path,
-        "max_length": options.get("max_length", 128),
-    }
-
-
-TEXT_OPTIONS["cnn"] = _trained_tokenizer("cnn", TextCNN)
-TEXT_OPTIONS["bilstm"] = _trained_tokenizer("bilstm", BiLSTM)
-TEXT_OPTIONS["transformer"] = _trained_tokenizer("transformer", TextTransformer)
-TEXT_OPTIONS["pretrained"] = _pretrained_tokenizer
-
-
 def text_options(encoder: str, encoder_options: dict[str, Any] | None) -> dict[str, Any]:
     """How the preprocessor must encode text/tokens columns for ``encoder``.
+
+    An encoder that reads token ids (``info.token_ids``) has its options checked here, before
+    the tokenizer is fitted; an unknown encoder gets bags of words (:func:`build_input` names it).
 
     Example:
         >>> text_options("tabular", None)
@@ -150,8 +103,14 @@ def text_options(encoder: str, encoder_options: dict[str, Any] | None) -> dict[s
         >>> text_options("cnn", {"n_filters": 50, "vocab_size": 4000})
         {'mode': 'sequence', 'vocab_size': 4000}
     """
-    hook = TEXT_OPTIONS.get(encoder)
-    return {"mode": "bag"} if hook is None else hook(dict(encoder_options or {}))
+    if encoder not in ENCODERS:
+        return {"mode": "bag"}
+    factory = ENCODERS.get(encoder)
+    options = dict(encoder_options or {})
+    if _info(factory).token_ids:
+        _check_options(encoder, options, encoder_option_names(encoder))
+    hook = getattr(factory, "preprocessor_options", None)
+    return dict(hook(options)) if callable(hook) else {"mode": "bag"}
 
 
 def build_input(
@@ -162,7 +121,15 @@ def build_input(
     embed_dim: int = 8,
     text_dim: int = 32,
 ) -> InputEncoder:
-    """Build the input encoder ``encoder`` for inputs of shape ``spec``.
+    """Build the input encoder ``encoder`` for inputs of shape ``spec``: the one place a model's
+    encoder is built (the architectures receive it).
+
+    Its tokenizer options (``info.tokenizer_options``, the preprocessor's) are accepted and not
+    passed on; ``embed_dim`` and ``text_dim`` are passed if its factory takes them.
+
+    Raises:
+        InvalidParameterError: an unknown encoder or option (with the closest valid name), or
+            the ``tabular`` encoder on image inputs only.
 
     Example:
         >>> build_input(InputSpec(3, (), ())).out_dim
@@ -174,8 +141,16 @@ def build_input(
             f"The 'tabular' encoder cannot read the image input(s) {columns}. Set model.encoder "
             "to an image encoder: lenet or resnet18."
         )
-    module = ENCODERS.create(
-        encoder, spec, embed_dim=embed_dim, text_dim=text_dim, **(encoder_options or {})
+    factory = ENCODERS.get(encoder)
+    options = dict(encoder_options or {})
+    network = _network_options(factory)
+    _check_options(encoder, options, encoder_option_names(encoder))
+    params = inspect.signature(factory).parameters
+    widths = {"embed_dim": embed_dim, "text_dim": text_dim}
+    module = factory(
+        spec,
+        **{k: v for k, v in widths.items() if k in params},
+        **{k: v for k, v in options.items() if k in network},
     )
     if not isinstance(module, InputEncoder) or not isinstance(module.out_dim, int):
         raise TypeError(f"Encoder '{encoder}' must be an InputEncoder with an int 'out_dim'.")

@@ -14,17 +14,19 @@
 from __future__ import annotations
 
 from abc import abstractmethod
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
 
 from manyheads._registry import did_you_mean
 from manyheads.data.preprocess import InputSpec, SequenceSpec
-from manyheads.encoders.base import InputEncoder
+from manyheads.encoders.base import EncoderInfo, InputEncoder
 from manyheads.encoders.tabular import TabularInput
 from manyheads.errors import InvalidParameterError
 
 __all__ = [
+    "TOKENIZER_OPTIONS",
     "SequenceEncoder",
     "check_choice",
     "check_rate",
@@ -35,6 +37,10 @@ __all__ = [
     "trim",
     "word_features",
 ]
+
+#: Options of the trained tokenizers (:class:`~manyheads.data.sequence.SequenceTokenizer`) that
+#: the ``cnn``, ``bilstm`` and ``transformer`` encoders accept next to their network options.
+TOKENIZER_OPTIONS = ("tokenizer", "vocab_size", "min_count", "max_length", "lowercase", "path")
 
 
 def text_input(spec: InputSpec, column: str | None, owner: str) -> tuple[str, SequenceSpec]:
@@ -199,8 +205,26 @@ class SequenceEncoder(InputEncoder):
         embed_dim: width of each categorical embedding of the side inputs.
     """
 
+    info: ClassVar[EncoderInfo] = EncoderInfo(
+        reads=("text", "tokens", "numeric", "categorical"),
+        token_ids=True,
+        tokenizer_options=TOKENIZER_OPTIONS,
+    )
+
     #: True for a ``tokens`` column: the output is ``[B, 1 + W, out_dim]``.
     token_level: bool
+
+    @classmethod
+    def preprocessor_options(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """Token ids from a tokenizer trained on the data, with the tokenizer options given.
+
+        Example:
+            >>> from manyheads.encoders import TextCNN
+            >>> TextCNN.preprocessor_options({"n_filters": 50, "vocab_size": 4000})
+            {'mode': 'sequence', 'vocab_size': 4000}
+        """
+        tokenizer = {k: options[k] for k in cls.info.tokenizer_options if k in options}
+        return {"mode": "sequence", **tokenizer}
 
     def __init__(self, spec: InputSpec, column: str | None, owner: str, *, embed_dim: int) -> None:
         super().__init__()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from torch import Tensor, nn
 
 from manyheads.data.preprocess import InputSpec
 from manyheads.encoders._image import image_input
-from manyheads.encoders.base import InputEncoder
+from manyheads.encoders.base import EncoderInfo, InputEncoder
 from manyheads.errors import InvalidParameterError
 
 __all__ = ["LeNet"]
@@ -36,7 +38,7 @@ class LeNet(InputEncoder):
 
     Raises:
         InvalidParameterError: no usable image column, a bad ``dropout``, or an image smaller
-            than 12 x 12.
+            than 16 x 16.
 
     Example:
         >>> import torch
@@ -44,6 +46,8 @@ class LeNet(InputEncoder):
         >>> enc({"image:img": torch.zeros(2, 1, 28, 28)}).shape
         torch.Size([2, 50])
     """
+
+    info: ClassVar[EncoderInfo] = EncoderInfo(reads=("image",))
 
     def __init__(self, spec: InputSpec, *, column: str | None = None, dropout: float = 0.5) -> None:
         super().__init__()
@@ -57,7 +61,7 @@ class LeNet(InputEncoder):
         h, w = ((height - 4) // 2 - 4) // 2, ((width - 4) // 2 - 4) // 2
         if h < 1 or w < 1:
             raise InvalidParameterError(
-                f"The lenet encoder needs images of at least 12 x 12 pixels. Got {height} x "
+                f"The lenet encoder needs images of at least 16 x 16 pixels. Got {height} x "
                 f"{width} in '{self.key}'; use the resnet18 encoder with small_input: true."
             )
         self.conv1 = nn.Conv2d(channels, 10, kernel_size=5)

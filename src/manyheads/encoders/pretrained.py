@@ -10,13 +10,14 @@ import importlib
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
 
 from manyheads.data.preprocess import InputSpec
 from manyheads.encoders._text import SequenceEncoder, check_choice, masked_mean
+from manyheads.encoders.base import EncoderInfo
 from manyheads.errors import InvalidParameterError
 
 __all__ = [
@@ -177,6 +178,28 @@ class PretrainedTransformer(SequenceEncoder):
         >>> enc({"ids:review": ids, "attn:review": ids != 0}).shape
         torch.Size([2, 384])
     """
+
+    #: Its tokenizer is the model's own: of the tokenizer options only ``max_length`` is taken.
+    info: ClassVar[EncoderInfo] = EncoderInfo(
+        reads=("text", "tokens", "numeric", "categorical"),
+        token_ids=True,
+        tokenizer_options=("max_length",),
+        loads_weights=True,
+        position_limit=True,
+    )
+
+    @classmethod
+    def preprocessor_options(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """The model's own tokenizer (from ``path``, else the default model) and ``max_length``
+        (default 128)."""
+        path = options.get("path")
+        path = str(check_model_dir(path)) if path is not None else default_model_path()
+        return {
+            "mode": "sequence",
+            "tokenizer": "pretrained",
+            "path": path,
+            "max_length": options.get("max_length", 128),
+        }
 
     def __init__(
         self,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from torch import Tensor, nn
 
 from manyheads.data.preprocess import InputSpec
 from manyheads.encoders._image import image_input
-from manyheads.encoders.base import InputEncoder
+from manyheads.encoders.base import EncoderInfo, InputEncoder
 from manyheads.errors import InvalidParameterError
 
 __all__ = ["BasicBlock", "ResNet18"]
@@ -72,6 +74,8 @@ class ResNet18(InputEncoder):
         >>> enc({"image:img": torch.zeros(2, 3, 32, 32)}).shape
         torch.Size([2, 128])
     """
+
+    info: ClassVar[EncoderInfo] = EncoderInfo(reads=("image",))
 
     def __init__(
         self,

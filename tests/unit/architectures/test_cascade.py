@@ -8,6 +8,7 @@ import torch
 from manyheads.architectures import Cascade
 from manyheads.architectures.cascade import funnel_logits, log1mexp
 from manyheads.data.preprocess import InputSpec
+from manyheads.encoders import TabularInput
 from manyheads.errors import InvalidParameterError
 
 SPEC = InputSpec(3, (), ())
@@ -16,7 +17,7 @@ X = {"num": torch.randn(8, 3, generator=torch.Generator().manual_seed(0))}
 
 def build(heads: dict[str, int], **options: object) -> Cascade:
     torch.manual_seed(0)
-    return Cascade(SPEC, heads, hidden=[8], tower=[4], **options).eval()  # type: ignore[arg-type]
+    return Cascade(TabularInput(SPEC), heads, hidden=[8], tower=[4], **options).eval()  # type: ignore[arg-type]
 
 
 def test_funnel_output_is_the_joint_probability() -> None:

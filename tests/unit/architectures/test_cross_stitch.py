@@ -6,6 +6,7 @@ import torch
 
 from manyheads.architectures import CrossStitch
 from manyheads.architectures.cross_stitch import cross_stitch_init
+from manyheads.encoders import TabularInput
 from manyheads.testing import make_toy_problem
 
 PROBLEM = make_toy_problem(32)
@@ -13,7 +14,7 @@ PROBLEM = make_toy_problem(32)
 
 def build(**options: object) -> CrossStitch:
     torch.manual_seed(0)
-    return CrossStitch(PROBLEM.spec, PROBLEM.heads, **options).eval()  # type: ignore[arg-type]
+    return CrossStitch(TabularInput(PROBLEM.spec), PROBLEM.heads, **options).eval()  # type: ignore[arg-type]
 
 
 def perturbed(model: CrossStitch, task: str) -> tuple[dict[str, torch.Tensor], ...]:
@@ -63,5 +64,5 @@ def test_stitch_is_the_alpha_combination() -> None:
 
 
 def test_single_task_alpha_is_one() -> None:
-    model = CrossStitch(PROBLEM.spec, {"binary": 1})
+    model = CrossStitch(TabularInput(PROBLEM.spec), {"binary": 1})
     assert all(alpha.item() == 1.0 for alpha in model.alphas)

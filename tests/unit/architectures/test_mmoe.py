@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from manyheads.architectures import MMoE
+from manyheads.encoders import TabularInput
 from manyheads.errors import InvalidParameterError
 from manyheads.testing import make_toy_problem
 
@@ -14,7 +15,7 @@ PROBLEM = make_toy_problem(32)
 
 def build(**options: object) -> MMoE:
     torch.manual_seed(0)
-    return MMoE(PROBLEM.spec, PROBLEM.heads, **options)  # type: ignore[arg-type]
+    return MMoE(TabularInput(PROBLEM.spec), PROBLEM.heads, **options)  # type: ignore[arg-type]
 
 
 def test_gate_weights_are_distributions() -> None:

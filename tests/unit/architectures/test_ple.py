@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from manyheads.architectures import PLE
+from manyheads.encoders import TabularInput
 from manyheads.errors import InvalidParameterError
 from manyheads.testing import make_toy_problem
 
@@ -14,7 +15,7 @@ PROBLEM = make_toy_problem(32)
 
 def build(**options: object) -> PLE:
     torch.manual_seed(0)
-    return PLE(PROBLEM.spec, PROBLEM.heads, **options).eval()  # type: ignore[arg-type]
+    return PLE(TabularInput(PROBLEM.spec), PROBLEM.heads, **options).eval()  # type: ignore[arg-type]
 
 
 def perturb_task(model: PLE, task: str) -> None:

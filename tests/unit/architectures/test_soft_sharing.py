@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 import torch
 
 from manyheads.architectures import SoftSharing
 from manyheads.data.preprocess import InputSpec
+from manyheads.encoders import TabularInput
 from manyheads.errors import InvalidParameterError
 from manyheads.testing import make_toy_problem
 
@@ -16,7 +19,7 @@ SPEC = InputSpec(2, (), ())  # numeric inputs only: the input layers have no par
 def tiny(**options: object) -> SoftSharing:
     torch.manual_seed(0)
     heads = {"a": 1, "b": 1, "c": 2}
-    return SoftSharing(SPEC, heads, hidden=[3], tower=[2], **options)  # type: ignore[arg-type]
+    return SoftSharing(partial(TabularInput, SPEC), heads, hidden=[3], tower=[2], **options)  # type: ignore[arg-type]
 
 
 def by_hand(model: SoftSharing, power: int) -> float:
@@ -57,7 +60,7 @@ def test_penalty_gradient_pulls_columns_together() -> None:
 def test_input_embeddings_are_tied_too() -> None:
     problem = make_toy_problem(16)
     torch.manual_seed(0)
-    model = SoftSharing(problem.spec, problem.heads, hidden=[4])
+    model = SoftSharing(partial(TabularInput, problem.spec), problem.heads, hidden=[4])
     for task in problem.heads:
         model.bottoms[task].load_state_dict(model.bottoms["binary"].state_dict())
     assert model.penalty().item() > 0  # the input layers still differ
@@ -75,7 +78,7 @@ def test_nothing_is_shared_and_features_are_per_task() -> None:
 
 
 def test_single_task_penalty_is_zero() -> None:
-    model = SoftSharing(SPEC, {"a": 1}, hidden=[3])
+    model = SoftSharing(partial(TabularInput, SPEC), {"a": 1}, hidden=[3])
     assert model.penalty().item() == 0.0
 
 
