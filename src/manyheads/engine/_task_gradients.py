@@ -9,10 +9,11 @@ outputs (``is_grads_batched=True``, no host copies).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
+from torch.autograd.graph import GradientEdge
 
 from manyheads.engine._autograd_internals import SharedLinear, shared_linear_layers
 
@@ -25,6 +26,22 @@ __all__ = [
 ]
 
 
+def _rows_of_identity_grads(
+    losses: Tensor, inputs: Sequence[Tensor | GradientEdge]
+) -> tuple[Tensor | None, ...]:
+    """One backward with the T rows of the identity as batched grad outputs (None: unused)."""
+    eye = torch.eye(losses.shape[0], dtype=losses.dtype, device=losses.device)
+    grads: tuple[Tensor | None, ...] = torch.autograd.grad(
+        losses,
+        inputs,  # type: ignore[arg-type]  # torch mixes edges and tensors; its stub does not
+        grad_outputs=eye,
+        is_grads_batched=True,
+        retain_graph=True,
+        allow_unused=True,
+    )
+    return grads
+
+
 def batched_grads(losses: Tensor, inputs: list[Tensor]) -> list[Tensor]:
     """``[T, *shape]`` gradients of every loss w.r.t. each input (zeros where unused).
 
@@ -35,15 +52,7 @@ def batched_grads(losses: Tensor, inputs: list[Tensor]) -> list[Tensor]:
                 [2., 4.]])
     """
     n_tasks = losses.shape[0]
-    eye = torch.eye(n_tasks, dtype=losses.dtype, device=losses.device)
-    grads = torch.autograd.grad(
-        losses,
-        inputs,
-        grad_outputs=eye,
-        is_grads_batched=True,
-        retain_graph=True,
-        allow_unused=True,
-    )
+    grads = _rows_of_identity_grads(losses, inputs)
     return [
         g if g is not None else x.new_zeros((n_tasks, *x.shape))
         for g, x in zip(grads, inputs, strict=True)
@@ -65,16 +74,8 @@ def task_deltas(
     linear = shared_linear_layers(losses.grad_fn, params)
     covered = {id(t) for layer in linear for t in (layer.weight, layer.bias)}
     rest = [p for p in params if id(p) not in covered]
-    edges: list[Any] = [layer.output_edge() for layer in linear]
-    eye = torch.eye(losses.shape[0], dtype=losses.dtype, device=losses.device)
-    grads = torch.autograd.grad(
-        losses,
-        [*edges, *rest],
-        grad_outputs=eye,
-        is_grads_batched=True,
-        retain_graph=True,
-        allow_unused=True,
-    )
+    edges = [layer.output_edge() for layer in linear]
+    grads = _rows_of_identity_grads(losses, [*edges, *rest])
     others: list[tuple[Tensor, Tensor]] = [
         (p, g) for p, g in zip(rest, grads[len(linear) :], strict=True) if g is not None
     ]
