@@ -26,7 +26,6 @@ import functools
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -40,8 +39,9 @@ ADDMM = "AddmmBackward0"
 TRANSPOSE = "TBackward0"
 #: grad_fn of a dtype cast (autocast casts the weight and bias to bfloat16 / float16).
 CAST = "ToCopyBackward0"
-#: grad_fn of a leaf tensor; its ``variable`` attribute is the parameter.
+#: grad_fn of a leaf tensor, and its attribute holding the parameter.
 LEAF = "AccumulateGrad"
+LEAF_VARIABLE = "variable"
 #: attribute of ``AddmmBackward0`` holding the layer input ``a`` [B, in].
 SAVED_INPUT = "_saved_mat1"
 #: attributes of ``AddmmBackward0`` holding the scalars of ``beta·bias + alpha·(a @ Wᵀ)``.
@@ -73,48 +73,53 @@ class SharedLinear:
         return saved
 
 
-def _name(node: Any) -> str:
+def _name(node: Node | None) -> str:
     return type(node).__name__
 
 
-def _parameter_leaf(node: Any, parents: dict[Any, int]) -> Any:
-    """The ``AccumulateGrad`` node of a parameter behind ``node``, seen through one dtype cast
+def _parameter(node: Node | None, parents: dict[Node, int]) -> Tensor | None:
+    """The parameter whose ``AccumulateGrad`` node is ``node``, seen through one dtype cast
     (autocast's weight casts), if every node on the way is used once in the graph; else None."""
-    chain = [node]
-    if node is not None and _name(node) == CAST:
-        chain.append(node.next_functions[0][0])
-    leaf = chain[-1]
-    if leaf is None or _name(leaf) != LEAF:
+    if node is None:
         return None
-    return leaf if all(parents.get(n, 0) == 1 for n in chain) else None
+    chain = [node]
+    if _name(node) == CAST:
+        leaf = node.next_functions[0][0]
+        if leaf is None:
+            return None
+        chain.append(leaf)
+    if _name(chain[-1]) != LEAF or any(parents.get(n, 0) != 1 for n in chain):
+        return None
+    variable: Tensor | None = getattr(chain[-1], LEAF_VARIABLE, None)
+    return variable
 
 
-def _is_plain_addmm(node: Any) -> bool:
-    """An ``AddmmBackward0`` with a transposed weight, ``alpha = beta = 1`` and a saved input."""
+def _weight_transpose(node: Node) -> Node | None:
+    """The ``TBackward0`` input of an ``AddmmBackward0`` node with ``alpha = beta = 1`` and a
+    saved input (what ``F.linear`` builds); None for any other node."""
     if _name(node) != ADDMM:
-        return False
+        return None
     transpose = node.next_functions[2][0]
-    return (
-        transpose is not None
-        and _name(transpose) == TRANSPOSE
-        and getattr(node, SAVED_ALPHA, 1) == 1 == getattr(node, SAVED_BETA, 1)
-        and getattr(node, SAVED_INPUT, None) is not None
-    )
+    if transpose is None or _name(transpose) != TRANSPOSE:
+        return None
+    plain = getattr(node, SAVED_ALPHA, 1) == 1 == getattr(node, SAVED_BETA, 1)
+    return transpose if plain and getattr(node, SAVED_INPUT, None) is not None else None
 
 
-def _walk(root: Node) -> tuple[list[Any], dict[Any, int]]:
-    """The candidate addmm nodes below ``root`` and how many edges lead to each node."""
-    parents: dict[Any, int] = {}
-    seen: set[Any] = set()
-    stack: list[Any] = [root]
-    found: list[Any] = []
+def _walk(root: Node) -> tuple[list[tuple[Node, Node]], dict[Node, int]]:
+    """The ``(addmm, transpose)`` nodes below ``root`` and how many edges lead to each node."""
+    parents: dict[Node, int] = {}
+    seen: set[Node] = set()
+    stack: list[Node] = [root]
+    found: list[tuple[Node, Node]] = []
     while stack:
         node = stack.pop()
         if node in seen:
             continue
         seen.add(node)
-        if _is_plain_addmm(node):
-            found.append(node)
+        transpose = _weight_transpose(node)
+        if transpose is not None:
+            found.append((node, transpose))
         for child, _ in node.next_functions:
             if child is not None:
                 parents[child] = parents.get(child, 0) + 1
@@ -126,19 +131,13 @@ def _find_linears(root: Node, params: Sequence[Tensor]) -> list[SharedLinear]:
     wanted = {id(p) for p in params}
     found, parents = _walk(root)
     out: list[SharedLinear] = []
-    for node in found:
-        bias_edge, _, transpose = (edge[0] for edge in node.next_functions)
+    for node, transpose in found:
         if parents[transpose] != 1:
             continue
-        weight = _parameter_leaf(transpose.next_functions[0][0], parents)
-        bias = _parameter_leaf(bias_edge, parents)
-        if (
-            weight is not None
-            and bias is not None
-            and id(weight.variable) in wanted
-            and id(bias.variable) in wanted
-        ):
-            out.append(SharedLinear(node, weight.variable, bias.variable))
+        weight = _parameter(transpose.next_functions[0][0], parents)
+        bias = _parameter(node.next_functions[0][0], parents)
+        if weight is not None and bias is not None and {id(weight), id(bias)} <= wanted:
+            out.append(SharedLinear(node, weight, bias))
     return out
 
 
@@ -187,7 +186,7 @@ def _probe(dtype: torch.dtype) -> str | None:
         return f"{ADDMM}.next_functions are {names}, not {expected}"
     found = _find_linears(node, [weight, bias])
     if len(found) != 1 or found[0].weight is not weight or found[0].bias is not bias:
-        return f"the graph walk does not find the {dtype} layer through {LEAF}.variable"
+        return f"the graph walk finds no {dtype} layer through {LEAF}.{LEAF_VARIABLE}"
     return None
 
 

@@ -18,7 +18,16 @@ import manyheads.engine._autograd_internals as internals
 from manyheads.engine._task_gradients import shared_gramian, task_deltas
 from manyheads.engine.backward import shared_jacobian
 
-NAMES = ["ADDMM", "TRANSPOSE", "CAST", "LEAF", "SAVED_INPUT", "SAVED_ALPHA", "SAVED_BETA"]
+NAMES = [
+    "ADDMM",
+    "TRANSPOSE",
+    "CAST",
+    "LEAF",
+    "LEAF_VARIABLE",
+    "SAVED_INPUT",
+    "SAVED_ALPHA",
+    "SAVED_BETA",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -60,7 +69,7 @@ def test_the_grad_fns_of_this_torch_have_every_internal_the_engine_reads() -> No
     assert input_node is None
     assert type(transpose).__name__ == internals.TRANSPOSE == "TBackward0"
     assert type(bias_node).__name__ == internals.LEAF == "AccumulateGrad"
-    assert bias_node.variable is bias
+    assert getattr(bias_node, internals.LEAF_VARIABLE) is bias
     assert transpose.next_functions[0][0].variable is weight
     cast = weight.to(torch.bfloat16).grad_fn
     assert type(cast).__name__ == internals.CAST == "ToCopyBackward0"
