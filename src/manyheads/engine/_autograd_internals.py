@@ -2,8 +2,9 @@
 
 The Jacobian-free paths of :mod:`manyheads.engine.backward` need, for each shared
 ``nn.Linear``, the gradient at its output ``δ`` and its saved input ``a`` (then
-``∂L/∂W = δᵀ a``). Torch has no public API for either, so this module reads them from the
-autograd graph, and nothing else in the package does:
+``∂L/∂W = δᵀ a``). Torch has no public API that finds these layers in a graph or gives
+their saved input, so this module reads the autograd graph, and nothing else in the package
+does:
 
 * the grad_fn class names ``AddmmBackward0`` (``F.linear`` with a 2-D input), ``TBackward0``
   (the weight's transpose), ``ToCopyBackward0`` (autocast's weight casts) and
