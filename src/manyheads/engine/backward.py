@@ -21,16 +21,19 @@
   get the plain summed gradient in that mode.
 * An architecture without shared parameters (``stl``, ``soft_sharing``) has nothing to
   aggregate: every task trains on its own gradient.
+
+This module holds the dispatch and the Jacobian written in column blocks; the per-task
+gradients and the Gramian are in :mod:`manyheads.engine._task_gradients`, the steps that need
+no Jacobian in :mod:`manyheads.engine._balancing`, and every use of torch's private autograd
+internals (grad_fn names, saved tensors) in :mod:`manyheads.engine._autograd_internals`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch.autograd.graph import GradientEdge, Node
 
 from manyheads.aggregation.base import (
     Aggregator,
@@ -41,8 +44,20 @@ from manyheads.aggregation.base import (
     blend_into,
 )
 from manyheads.architectures.base import Features, MTLModel
-from manyheads.errors import InvalidParameterError
-from manyheads.weighting._gradient import GradientNormWeighting
+from manyheads.engine._autograd_internals import shared_linear_layers
+from manyheads.engine._balancing import (
+    add_penalty_grads,
+    rep_backward,
+    task_backward,
+    weighting_backward,
+    write_grads,
+)
+from manyheads.engine._task_gradients import (
+    feature_jacobian,
+    last_shared_layer,
+    shared_gramian,
+    task_deltas,
+)
 from manyheads.weighting.base import Weighting
 
 __all__ = [
@@ -56,23 +71,8 @@ __all__ = [
     "write_jacobian",
 ]
 
-
-def _batched_grads(losses: Tensor, inputs: list[Tensor]) -> list[Tensor]:
-    """``[T, *shape]`` gradients of every loss w.r.t. each input (zeros where unused)."""
-    n_tasks = losses.shape[0]
-    eye = torch.eye(n_tasks, dtype=losses.dtype, device=losses.device)
-    grads = torch.autograd.grad(
-        losses,
-        inputs,
-        grad_outputs=eye,
-        is_grads_batched=True,
-        retain_graph=True,
-        allow_unused=True,
-    )
-    return [
-        g if g is not None else x.new_zeros((n_tasks, *x.shape))
-        for g, x in zip(grads, inputs, strict=True)
-    ]
+#: The shared linear layers of a graph (kept under its old name for tests that import it).
+_linear_nodes = shared_linear_layers
 
 
 #: Elements of one ``[T, n]`` column block of the Jacobian (4 MB in float32): a block is
@@ -94,17 +94,18 @@ class _Block:
 def _jacobian_blocks(losses: Tensor, params: list[nn.Parameter]) -> tuple[int, list[_Block]]:
     """The number of columns ``P`` and blocks that cover each of them exactly once."""
     n_tasks, budget = losses.shape[0], BLOCK_ELEMENTS
-    linear, deltas, rest = _task_deltas(losses, params)
+    linear, deltas, rest = task_deltas(losses, params)
     offsets, total = {}, 0
     for p in params:
         offsets[id(p)] = total
         total += p.numel()
     blocks: list[_Block] = []
     written: set[int] = set()
-    for (node, weight, bias), delta in zip(linear, deltas, strict=True):
+    for layer, delta in zip(linear, deltas, strict=True):
         if delta is None:
             continue
-        a = node._saved_mat1  # [B, in]
+        weight, bias = layer.weight, layer.bias
+        a = layer.saved_input()  # [B, in]
         rows, width = weight.shape
         step = max(1, budget // (n_tasks * width))
         start = offsets[id(weight)]
@@ -227,232 +228,6 @@ def columnwise_update(
     return update
 
 
-def _parameter_leaf(node: Any, parents: dict[Any, int]) -> Any:
-    """The ``AccumulateGrad`` node of a parameter behind ``node``, seen through one dtype cast
-    (autocast's weight casts), if every node on the way is used once in the graph; else None."""
-    chain = [node]
-    if node is not None and type(node).__name__ == "ToCopyBackward0":
-        chain.append(node.next_functions[0][0])
-    leaf = chain[-1]
-    if leaf is None or type(leaf).__name__ != "AccumulateGrad":
-        return None
-    return leaf if all(parents.get(n, 0) == 1 for n in chain) else None
-
-
-def _linear_nodes(root: Node, params: list[nn.Parameter]) -> list[tuple[Any, Tensor, Tensor]]:
-    """``(addmm node, weight, bias)`` of each shared linear layer used once in the graph."""
-    wanted = {id(p) for p in params}
-    parents: dict[Any, int] = {}
-    seen: set[Any] = set()
-    stack: list[Any] = [root]
-    found: list[Any] = []
-    while stack:
-        node = stack.pop()
-        if node in seen:
-            continue
-        seen.add(node)
-        if type(node).__name__ == "AddmmBackward0":
-            bias_edge, _, transpose = (edge[0] for edge in node.next_functions)
-            if (
-                transpose is not None
-                and type(transpose).__name__ == "TBackward0"
-                and getattr(node, "_saved_alpha", 1) == 1 == getattr(node, "_saved_beta", 1)
-                and getattr(node, "_saved_mat1", None) is not None
-            ):
-                found.append(node)
-        for child, _ in node.next_functions:
-            if child is not None:
-                parents[child] = parents.get(child, 0) + 1
-                stack.append(child)
-    out: list[tuple[Any, Tensor, Tensor]] = []
-    for node in found:
-        bias_edge, _, transpose = (edge[0] for edge in node.next_functions)
-        if parents[transpose] != 1:
-            continue
-        weight = _parameter_leaf(transpose.next_functions[0][0], parents)
-        bias = _parameter_leaf(bias_edge, parents)
-        if (
-            weight is not None
-            and bias is not None
-            and id(weight.variable) in wanted
-            and id(bias.variable) in wanted
-        ):
-            out.append((node, weight.variable, bias.variable))
-    return out
-
-
-def _task_deltas(
-    losses: Tensor, params: list[nn.Parameter]
-) -> tuple[list[tuple[Any, Tensor, Tensor]], list[Tensor | None], list[tuple[Tensor, Tensor]]]:
-    """One vectorised backward: ``δ_t`` at each shared linear layer, gradients of the others."""
-    if losses.grad_fn is None:
-        return [], [], []
-    linear = _linear_nodes(losses.grad_fn, params)
-    covered = {id(t) for _, w, b in linear for t in (w, b)}
-    rest = [p for p in params if id(p) not in covered]
-    edges: list[Any] = [GradientEdge(node, 0) for node, _, _ in linear]
-    eye = torch.eye(losses.shape[0], dtype=losses.dtype, device=losses.device)
-    grads = torch.autograd.grad(
-        losses,
-        [*edges, *rest],
-        grad_outputs=eye,
-        is_grads_batched=True,
-        retain_graph=True,
-        allow_unused=True,
-    )
-    others: list[tuple[Tensor, Tensor]] = [
-        (p, g) for p, g in zip(rest, grads[len(linear) :], strict=True) if g is not None
-    ]
-    return linear, list(grads[: len(linear)]), others
-
-
-def shared_gramian(losses: Tensor, params: list[nn.Parameter]) -> Tensor:
-    """The Gramian ``J Jᵀ`` [T, T] of the per-task gradients w.r.t. ``params``, without ``J``.
-
-    Example:
-        >>> _ = torch.manual_seed(0)
-        >>> layer = nn.Linear(3, 2)
-        >>> out = layer(torch.randn(5, 3))
-        >>> losses = torch.stack([out[:, 0].pow(2).mean(), out[:, 1].mean()])
-        >>> jac = shared_jacobian(losses, list(layer.parameters()))
-        >>> torch.allclose(shared_gramian(losses, list(layer.parameters())), jac @ jac.T)
-        True
-    """
-    n_tasks = losses.shape[0]
-    linear, deltas, rest = _task_deltas(losses, params)
-    gramian = losses.new_zeros(n_tasks, n_tasks)
-    with torch.no_grad():
-        for (node, _, _), delta in zip(linear, deltas, strict=True):
-            if delta is None:
-                continue
-            a = node._saved_mat1.to(losses.dtype)  # [B, in] (bf16 under autocast)
-            delta = delta.to(losses.dtype)
-            mixed = torch.einsum("bc,tco->tbo", a @ a.T, delta)  # [T, B, out]
-            gramian += torch.einsum("tbo,sbo->ts", mixed, delta)  # weight part
-            bias = delta.sum(dim=1)  # [T, out]
-            gramian += bias @ bias.T
-        for _, grad in rest:
-            flat = grad.reshape(n_tasks, -1).to(losses.dtype)
-            gramian += flat @ flat.T
-    return gramian
-
-
-def feature_jacobian(losses: Tensor, features: list[Tensor]) -> Tensor:
-    """Per-task gradients of ``losses`` [T] w.r.t. the features, flattened: ``[T, B·D]``.
-
-    Example:
-        >>> z = torch.tensor([[1.0, 2.0]], requires_grad=True)
-        >>> feature_jacobian(torch.stack([z.sum(), (z ** 2).sum()]), [z])
-        tensor([[1., 1.],
-                [2., 4.]])
-    """
-    n_tasks = losses.shape[0]
-    grads = _batched_grads(losses, features)  # bf16 features under autocast: aggregate in float
-    return torch.cat([g.reshape(n_tasks, -1).to(losses.dtype) for g in grads], 1)
-
-
-def last_shared_layer(params: list[nn.Parameter]) -> list[nn.Parameter]:
-    """The last shared weight matrix and the parameters declared after it (its bias).
-
-    Example:
-        >>> layer = nn.Linear(2, 3)
-        >>> [tuple(p.shape) for p in last_shared_layer(list(layer.parameters()))]
-        [(3, 2), (3,)]
-    """
-    matrices = [i for i, p in enumerate(params) if p.ndim >= 2]
-    return params[matrices[-1] :] if matrices else params[-1:]
-
-
-def _features(features: Features | None) -> list[Tensor]:
-    if features is None:
-        return []
-    items = [features] if isinstance(features, Tensor) else list(features)
-    return [f for f in items if f.requires_grad]
-
-
-def _write_grads(params: list[nn.Parameter], update: Tensor, *, owned: bool = False) -> None:
-    """Add ``update`` [P] to the ``.grad`` of ``params``; ``owned``: no one else holds
-    ``update``, so an empty ``.grad`` may become a view of it instead of a copy."""
-    offset = 0
-    for p in params:
-        n = p.numel()
-        piece = update[offset : offset + n].view_as(p)
-        if p.grad is None:
-            p.grad = piece if owned else piece.clone()
-        else:
-            p.grad = p.grad + piece
-        offset += n
-
-
-def _weighting_backward(
-    losses: Tensor,
-    model: MTLModel,
-    method: Weighting,
-    features: Features | None,
-    penalty: Tensor | None,
-) -> Tensor:
-    if isinstance(method, GradientNormWeighting):
-        shared = [p for p in model.shared_parameters() if p.requires_grad]
-        if shared:  # ||∇_W L_t||² is the diagonal of the last layer's Gramian
-            norms = shared_gramian(losses, last_shared_layer(shared)).diagonal().clamp(min=0).sqrt()
-        else:
-            feats = _features(features)
-            if not feats:  # e.g. a frozen encoder straight into the heads
-                raise InvalidParameterError(
-                    f"GradNorm needs the gradients of trainable shared parameters or features, "
-                    f"and {type(model).__name__} has none (a frozen encoder with no trainable "
-                    "shared layer?). Add shared layers (e.g. hidden: [256]), unfreeze the "
-                    "encoder, or choose another weighting."
-                )
-            grads = _batched_grads(losses, feats)
-            flat = [g.reshape(losses.shape[0], -1).to(losses.dtype) for g in grads]
-            norms = torch.cat(flat, 1).norm(dim=1)
-        method.observe_grad_norms(losses.detach(), norms.detach())
-    weights = method(losses)
-    objective = (weights * losses).sum()
-    extra = method.extra_loss()
-    if extra is not None:
-        objective = objective + extra
-    if penalty is not None:
-        objective = objective + penalty
-    torch.autograd.backward(objective)
-    return weights.detach()
-
-
-def _task_backward(
-    losses: Tensor, model: MTLModel, penalty: Tensor | None, *, retain_graph: bool
-) -> None:
-    params = [p for t in model.task_names for p in model.task_parameters(t) if p.requires_grad]
-    objective = losses.sum() if penalty is None else losses.sum() + penalty
-    if params:
-        torch.autograd.backward(objective, inputs=params, retain_graph=retain_graph)
-
-
-def _rep_backward(
-    losses: Tensor,
-    model: MTLModel,
-    method: Aggregator,
-    shared: list[nn.Parameter],
-    features: Features | None,
-) -> None:
-    feats = _features(features)
-    if not feats:
-        raise InvalidParameterError(
-            f"rep_grad=True needs the shared features of the step, but {type(model).__name__} "
-            "gave none that require a gradient. Remove the 'rep_grad' option."
-        )
-    update = method.aggregate_features(feature_jacobian(losses, feats), feats)
-    pieces, offset = [], 0
-    for f in feats:
-        pieces.append(update[offset : offset + f.numel()].view_as(f).to(f.dtype))
-        offset += f.numel()
-    missing = [p for p in shared if p.grad is None]
-    torch.autograd.backward(feats, grad_tensors=pieces, inputs=shared, retain_graph=True)
-    downstream = [p for p in missing if p.grad is None]  # not upstream of the features
-    if downstream:
-        torch.autograd.backward(losses.sum(), inputs=downstream, retain_graph=True)
-
-
 def _jacobian_update(losses: Tensor, params: list[nn.Parameter], method: Aggregator) -> Tensor:
     total = sum(p.numel() for p in params)
     target = method.jacobian_target(total, losses)
@@ -463,6 +238,26 @@ def _jacobian_update(losses: Tensor, params: list[nn.Parameter], method: Aggrega
     if update.shape != (total,):
         raise AssertionError(f"{type(method).__name__} returned {tuple(update.shape)}")
     return update
+
+
+def _aggregator_step(
+    losses: Tensor,
+    method: Aggregator,
+    shared: list[nn.Parameter],
+    features: Features | None,
+    model: MTLModel,
+) -> None:
+    """Write the aggregated update of the shared parameters' per-task gradients to ``.grad``."""
+    if method.rep_grad:
+        rep_backward(losses, model, method, shared, features)
+    elif isinstance(method, GramianAggregator):
+        weights = method.weights(shared_gramian(losses, shared)).to(losses.dtype).detach()
+        torch.autograd.backward((weights * losses).sum(), inputs=shared, retain_graph=True)
+    elif isinstance(method, ColumnwiseAggregator):
+        write_grads(shared, columnwise_update(losses, shared, method), owned=True)
+    else:  # a running-Jacobian method's update is a fresh tensor (its contract)
+        owned = isinstance(method, RunningJacobianAggregator)
+        write_grads(shared, _jacobian_update(losses, shared, method), owned=owned)
 
 
 def backward(
@@ -486,24 +281,11 @@ def backward(
         The detached weights ``[T]`` (for aggregators, ones: the update is not a weighting).
     """
     if isinstance(method, Weighting):
-        return _weighting_backward(losses, model, method, features, penalty)
+        return weighting_backward(losses, model, method, features, penalty)
     shared = [p for p in model.shared_parameters() if p.requires_grad]
     if shared:
         method.observe_losses(losses.detach())
-        if method.rep_grad:
-            _rep_backward(losses, model, method, shared, features)
-        elif isinstance(method, GramianAggregator):
-            weights = method.weights(shared_gramian(losses, shared)).to(losses.dtype).detach()
-            torch.autograd.backward((weights * losses).sum(), inputs=shared, retain_graph=True)
-        elif isinstance(method, ColumnwiseAggregator):
-            _write_grads(shared, columnwise_update(losses, shared, method), owned=True)
-        else:  # a running-Jacobian method's update is a fresh tensor (its contract)
-            owned = isinstance(method, RunningJacobianAggregator)
-            _write_grads(shared, _jacobian_update(losses, shared, method), owned=owned)
-        if penalty is not None and penalty.requires_grad:
-            grads = torch.autograd.grad(penalty, shared, retain_graph=True, allow_unused=True)
-            for p, g in zip(shared, grads, strict=True):
-                if g is not None:
-                    p.grad = g if p.grad is None else p.grad + g
-    _task_backward(losses, model, penalty, retain_graph=False)
+        _aggregator_step(losses, method, shared, features, model)
+        add_penalty_grads(penalty, shared)
+    task_backward(losses, model, penalty, retain_graph=False)
     return torch.ones_like(losses).detach()
