@@ -266,7 +266,10 @@ def train_config(
     )
     encoded = encodings.get(key) if encodings is not None else None
     if encoded is None:
-        encoded = _encode(TablePreprocessor(inputs, tasks, text_options=text), splits, config, say)
+        pre = TablePreprocessor(
+            inputs, tasks, text_options=text, unseen_labels=config.data.unseen_labels
+        )
+        encoded = _encode(pre, splits, config, say)
         if encodings is not None:
             encodings[key] = encoded
     else:

@@ -30,8 +30,8 @@ from manyheads.data.images import is_image_path, read_image_files
 from manyheads.data.sequence import SequenceTokenizer
 from manyheads.data.tensors import EncodedTable
 from manyheads.data.text import TextVocab
-from manyheads.errors import DataError, DataWarning, NotFittedError
-from manyheads.tasks._base import first_line, label_strings, missing_mask
+from manyheads.errors import DataError, DataWarning, InvalidParameterError, NotFittedError
+from manyheads.tasks._base import UNSEEN_LABELS, first_line, label_strings, missing_mask
 from manyheads.tasks._registry import get_kind
 from manyheads.tasks.task import Task
 
@@ -118,6 +118,9 @@ class TablePreprocessor:
         text_options: ``{"mode": "bag", ...}`` (default) passes the other keys to
             :class:`TextVocab`; ``{"mode": "sequence", ...}`` passes them to
             :class:`SequenceTokenizer` (what sequence encoders ask for).
+        unseen_labels: ``warn`` (a DataWarning; such rows or tokens count as wrong) or
+            ``error`` for a class or tag that the training labels never had
+            (``data.unseen_labels``).
 
     Example:
         >>> frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [0, 1, 0]})
@@ -132,7 +135,14 @@ class TablePreprocessor:
         tasks: list[Task],
         *,
         text_options: dict[str, Any] | None = None,
+        unseen_labels: str = "warn",
     ) -> None:
+        if unseen_labels not in UNSEEN_LABELS:
+            raise InvalidParameterError(
+                f"The 'unseen_labels' setting must be one of {', '.join(UNSEEN_LABELS)}. "
+                f"Got {unseen_labels!r}."
+            )
+        self.unseen_labels = unseen_labels
         self.inputs = dict(inputs)
         self.tasks = list(tasks)
         self.text_options = dict(text_options or {})
@@ -253,7 +263,9 @@ class TablePreprocessor:
         if labels:
             for task in self.tasks:
                 state = self.task_states_[task.name]
-                y[task.name], mask[task.name] = get_kind(task.type).encode(task, state, frame, path)
+                y[task.name], mask[task.name] = get_kind(task.type).encode(
+                    task, state, frame, path, unseen=self.unseen_labels
+                )
                 if get_kind(task.type).level == "token":
                     self._check_aligned(task, frame, path, x, mask[task.name])
         return EncodedTable(x=x, y=y, mask=mask, n_rows=len(frame))

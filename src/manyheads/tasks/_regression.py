@@ -64,8 +64,9 @@ class Regression(TaskKind):
         return {"mean": float(v[mask].mean()), "std": std if std > 0 else 1.0}
 
     def encode(
-        self, task: Task, state: State, frame: pd.DataFrame, path: str
+        self, task: Task, state: State, frame: pd.DataFrame, path: str, *, unseen: str = "warn"
     ) -> tuple[Tensor, Tensor]:
+        del unseen  # no label vocabulary: nothing can be unseen
         v, mask = self._values(task, frame, path)
         z = np.where(mask, (v - state["mean"]) / state["std"], 0.0)
         return as_tensor(z, torch.float32), as_tensor(mask, torch.bool)
