@@ -30,7 +30,7 @@ from manyheads.encoders._registry import text_options
 from manyheads.engine.events import Events
 from manyheads.engine.loop import predict_outputs, score_outputs
 from manyheads.engine.progress import attach_history, attach_progress, attach_tensorboard
-from manyheads.engine.trainer import TrainResult, TrainSettings, train_model
+from manyheads.engine.trainer import TrainResult, TrainSettings, check_monitor, train_model
 from manyheads.errors import DataError, InvalidParameterError
 from manyheads.tasks._registry import get_kind
 from manyheads.tasks.task import Task
@@ -275,6 +275,9 @@ def train_config(
     else:
         say("reusing the encoded data of an earlier run with the same inputs and tasks")
     pre, train_t, valid_t, test_t = encoded.pre, encoded.train, encoded.valid, encoded.test
+    valid_path = splits.valid.attrs.get("path")
+    where = f"the validation rows (from {valid_path})" if valid_path else "the validation rows"
+    check_monitor(valid_t, tasks, pre.task_states_, config.train.monitor, where=where)
     s = config.train
     torch.manual_seed(s.seed)
     options = _model_options(config, say)
