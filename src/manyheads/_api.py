@@ -30,7 +30,13 @@ from manyheads.encoders._registry import text_options
 from manyheads.engine.events import Events
 from manyheads.engine.loop import predict_outputs, score_outputs
 from manyheads.engine.progress import attach_history, attach_progress, attach_tensorboard
-from manyheads.engine.trainer import TrainResult, TrainSettings, check_monitor, train_model
+from manyheads.engine.trainer import (
+    DEFAULT_BATCH_SIZES,
+    TrainResult,
+    TrainSettings,
+    check_monitor,
+    train_model,
+)
 from manyheads.errors import DataError, InvalidParameterError
 from manyheads.tasks._registry import get_kind
 from manyheads.tasks.task import Task
@@ -39,6 +45,10 @@ from manyheads.weighting._registry import create_weighting
 __all__ = ["Run", "fit", "json_safe", "load", "train_config"]
 
 Log = Callable[[str], None]
+
+#: Sequence encoders without a position limit: their default ``max_length`` is fitted to the
+#: training rows (:func:`~manyheads.data.sequence.fitted_max_length`) instead of 128 pieces.
+NO_POSITION_LIMIT = ("bilstm", "cnn")
 
 
 def fit(
@@ -166,6 +176,20 @@ def _check_monitor(config: RunConfig) -> None:
         )
 
 
+def _resolve_batch_size(config: RunConfig, say: Log) -> RunConfig:
+    """Fill in a ``batch_size`` left open: sentences for token tasks, rows for tables."""
+    if config.train.batch_size is not None:
+        return config
+    token = any(get_kind(t.type).level == "token" for t in config.tasks)
+    size = DEFAULT_BATCH_SIZES["token" if token else "row"]
+    if token:
+        say(
+            f"batch_size {size} sentences (the default for tagging tasks; set train.batch_size, "
+            "or train.batch_by: tokens for batches of about as many tokens)"
+        )
+    return dataclasses.replace(config, train=dataclasses.replace(config.train, batch_size=size))
+
+
 def resolve_inputs(
     config: RunConfig, train: pd.DataFrame, log: Log | None = None
 ) -> dict[str, str]:
@@ -249,11 +273,14 @@ def train_config(
         splits, config = load_splits(config)
     _check_tasks(config.tasks, config.inputs)
     _check_monitor(config)
+    config = _resolve_batch_size(config, say)
     inputs = resolve_inputs(config, splits.train, say)
     config = dataclasses.replace(config, inputs=inputs)
     tasks = list(config.tasks)
     encoder = config.model.options.get("encoder", "tabular")
     text = text_options(str(encoder), config.model.options.get("encoder_options"))
+    if encoder in NO_POSITION_LIMIT and text.get("mode") == "sequence":
+        text.setdefault("max_length", None)  # fitted on the training rows (data/sequence.py)
     key = json.dumps(
         {
             "inputs": inputs,
@@ -275,6 +302,13 @@ def train_config(
     else:
         say("reusing the encoded data of an earlier run with the same inputs and tasks")
     pre, train_t, valid_t, test_t = encoded.pre, encoded.train, encoded.valid, encoded.test
+    for col, tok in pre.sequence_.items():
+        if tok.fitted_length:
+            say(
+                f"{col}: max_length {tok.max_length} pieces (fitted to the training rows: "
+                f"{encoder} has no position limit; set model.encoder_options.max_length to "
+                "change it)"
+            )
     valid_path = splits.valid.attrs.get("path")
     where = f"the validation rows (from {valid_path})" if valid_path else "the validation rows"
     check_monitor(valid_t, tasks, pre.task_states_, config.train.monitor, where=where)
@@ -286,6 +320,7 @@ def train_config(
     directory = Path(config.output) if config.output else None
     events = Events()
     attach_progress(events, quiet=quiet, log=say)
+    _attach_estimate(events, say)
     if directory is not None:
         _prepare_output(directory, resume=resume, overwrite=overwrite)
         (directory / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
@@ -321,6 +356,49 @@ def train_config(
     if directory is not None:
         _write_run(run, directory)
     return run
+
+
+def _attach_estimate(events: Events, say: Log, timed_steps: int = 10) -> None:
+    """Say the run's length before it starts (steps per epoch × epochs), then the time it
+    will take as measured on its first ``timed_steps`` optimiser steps."""
+    state: dict[str, float] = {}
+
+    def start(n_epochs: int, n_batches: int, start_epoch: int, **_: Any) -> None:
+        epochs = max(0, n_epochs - start_epoch + 1)
+        state.update(per_epoch=n_batches, total=n_batches * epochs, done=0)
+        say(
+            f"{n_batches} optimiser steps per epoch × {epochs} epoch(s) = {n_batches * epochs} "
+            "steps (fewer if train.patience stops early)"
+        )
+        state["began"] = time.perf_counter()
+
+    def step(**_: Any) -> None:
+        state["done"] += 1
+        if state["done"] != timed_steps or state["total"] <= timed_steps:
+            return
+        per_step = (time.perf_counter() - state["began"]) / timed_steps
+        say(
+            f"about {_duration(per_step * state['per_epoch'])} per epoch and "
+            f"{_duration(per_step * state['total'])} for the run (timed on the first "
+            f"{timed_steps} steps; validation passes come on top)"
+        )
+
+    events.connect("train_start", start)
+    events.connect("step_end", step)
+
+
+def _duration(seconds: float) -> str:
+    """``42 s``, ``3.5 min`` or ``1.2 h``.
+
+    Example:
+        >>> _duration(42.0), _duration(210.0), _duration(6480.0)
+        ('42 s', '3.5 min', '1.8 h')
+    """
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 @dataclasses.dataclass(frozen=True)

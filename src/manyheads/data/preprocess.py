@@ -203,7 +203,8 @@ class TablePreprocessor:
             elif self._sequence_mode:
                 options = {k: v for k, v in self.text_options.items() if k != "mode"}
                 rows = _rows(frame, col, path, words=kind == "tokens")
-                self.sequence_[col] = SequenceTokenizer(**options).fit(rows)
+                tok = SequenceTokenizer(**options).fit(rows, words=kind == "tokens")
+                self.sequence_[col] = tok
             else:
                 vocab = TextVocab(**{k: v for k, v in self.text_options.items() if k != "mode"})
                 rows = _rows(frame, col, path, words=kind == "tokens")
@@ -540,9 +541,11 @@ def _warn_cut(path: str, col: str, cut: np.ndarray, max_length: int) -> None:
     rows = int((cut > 0).sum())
     warnings.warn(
         f"{path}: column '{col}': {int(cut.sum())} words in {rows} of {len(cut)} rows come "
-        f"after the first {max_length} pieces (model.encoder_options.max_length) and are "
-        "predicted from the first piece, [CLS]; their labels still count in the metrics. "
-        "Raise max_length to keep them.",
+        f"after the first {max_length} pieces (model.encoder_options.max_length), so they have "
+        "no piece of their own: every encoder predicts them from its output at the row's first "
+        "position (the [CLS] start marker), which says nothing about the word, and their labels "
+        "still count in the metrics. Raise max_length to keep them (bilstm and cnn have no "
+        "position limit; transformer and pretrained ones allow at most their positions).",
         DataWarning,
         stacklevel=3,
     )

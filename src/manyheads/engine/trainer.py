@@ -25,6 +25,7 @@ from manyheads.tasks.task import Task
 from manyheads.weighting.base import Weighting
 
 __all__ = [
+    "DEFAULT_BATCH_SIZES",
     "OPTIMIZERS",
     "PRECISIONS",
     "SCHEDULES",
@@ -40,6 +41,9 @@ BATCH_BY = ("rows", "tokens")
 PRECISIONS = ("fp32", "bf16")
 TASK_LOSSES = ("mean", "share")
 SCHEDULES = ("constant", "cosine", "linear", "step")
+#: The default ``batch_size`` by task level (``TaskKind.level``): ``row`` tasks (tables) in rows,
+#: ``token`` tasks (tagging) in sentences; a run with a token task uses the latter.
+DEFAULT_BATCH_SIZES = {"row": 512, "token": 32}
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,10 @@ class TrainSettings:
 
     Args:
         epochs: maximum number of epochs.
-        batch_size: training batch size.
+        batch_size: training batch size in rows (sentences for a ``tagging`` task). None
+            (the default): 32 when a task has one label per token (tagging: a 512-sentence
+            batch gives a few dozen optimiser steps per epoch, too few to learn in the first
+            epoch), else 512; see :data:`DEFAULT_BATCH_SIZES`.
         lr: learning rate of every parameter group not set below.
         lr_shared: learning rate of the shared parameters (defaults to ``lr``).
         lr_task: learning rate of task-specific parameters (defaults to ``lr``).
@@ -95,7 +102,7 @@ class TrainSettings:
     """
 
     epochs: int = 20
-    batch_size: int = 512
+    batch_size: int | None = None
     lr: float = 1e-3
     lr_shared: float | None = None
     lr_task: float | None = None
@@ -134,6 +141,8 @@ class TrainSettings:
                 )
         for key in ("epochs", "batch_size", "eval_batch_size"):
             value = getattr(self, key)
+            if key == "batch_size" and value is None:
+                continue
             if not isinstance(value, int) or value < 1:
                 raise InvalidParameterError(
                     f"The '{key}' setting must be an int >= 1. Got {value!r}."
@@ -149,6 +158,11 @@ class TrainSettings:
                 isinstance(value, int | float) and not isinstance(value, bool) and value > 0
             ):
                 raise InvalidParameterError(f"The '{key}' setting must be > 0. Got {value!r}.")
+
+    def rows_per_batch(self) -> int:
+        """``batch_size``, or the row-task default when it was left open (``train_config``
+        resolves it by task first: :data:`DEFAULT_BATCH_SIZES`)."""
+        return self.batch_size if self.batch_size is not None else DEFAULT_BATCH_SIZES["row"]
 
     def resolve_device(self) -> torch.device:
         """The torch device to train on."""
@@ -214,7 +228,7 @@ def _batch_tokens(s: TrainSettings, train: EncodedTable) -> int | None:
         )
     if s.batch_by != "tokens" or mean is None:
         return None
-    return max(1, round(s.batch_size * mean))
+    return max(1, round(s.rows_per_batch() * mean))
 
 
 def lr_factor(step: int, *, steps_per_epoch: int, s: TrainSettings) -> float:
@@ -374,11 +388,11 @@ def train_model(
     method.to(device)
     optimizer = _optimizer(_param_groups(model, method, s), s)
     generator = torch.Generator().manual_seed(s.seed)
-    steps_per_epoch = math.ceil(train.n_rows / s.batch_size)
+    steps_per_epoch = math.ceil(train.n_rows / s.rows_per_batch())
     if batch_tokens is not None:  # as many batches as a seeded draw of the epoch makes
         draw = torch.Generator().manual_seed(s.seed)
         steps_per_epoch = len(
-            train.batch_indices(s.batch_size, generator=draw, batch_tokens=batch_tokens)
+            train.batch_indices(s.rows_per_batch(), generator=draw, batch_tokens=batch_tokens)
         )
     result = TrainResult()
     start_epoch, step, stale = 1, 0, 0
@@ -422,7 +436,7 @@ def train_model(
             set_lr=set_lr,
             step=step,
             epoch=epoch,
-            batch_size=s.batch_size,
+            batch_size=s.rows_per_batch(),
             generator=generator,
             clip_norm=s.clip_norm,
             events=events,

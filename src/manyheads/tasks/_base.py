@@ -259,7 +259,8 @@ def unseen_labels(
             column=column,
         )
     message = (
-        f"{len(labels)} {unit} of task '{task.name}' carry {words} never seen in the training "
+        f"{len(labels)} {unit if len(labels) > 1 else unit[:-1]} of task '{task.name}' "
+        f"{'carry' if len(labels) > 1 else 'carries'} {words} never seen in the training "
         "data: "
         + ", ".join(f"'{label}' ({n})" for label, n in counts[:10])
         + (f" and {len(counts) - 10} more" if len(counts) > 10 else "")
