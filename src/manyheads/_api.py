@@ -32,6 +32,8 @@ from manyheads.engine.loop import predict_outputs, score_outputs
 from manyheads.engine.progress import attach_history, attach_progress, attach_tensorboard
 from manyheads.engine.trainer import (
     DEFAULT_BATCH_SIZES,
+    DEFAULT_LR,
+    DEFAULT_TAGGING_LR,
     TrainResult,
     TrainSettings,
     check_monitor,
@@ -176,18 +178,28 @@ def _check_monitor(config: RunConfig) -> None:
         )
 
 
-def _resolve_batch_size(config: RunConfig, say: Log) -> RunConfig:
-    """Fill in a ``batch_size`` left open: sentences for token tasks, rows for tables."""
-    if config.train.batch_size is not None:
-        return config
+def _resolve_defaults(config: RunConfig, say: Log) -> RunConfig:
+    """Fill in the ``batch_size`` and ``lr`` left open, to suit the tasks and encoder:
+    sentences and a faster rate for tagging on an encoder trained from scratch."""
     token = any(get_kind(t.type).level == "token" for t in config.tasks)
-    size = DEFAULT_BATCH_SIZES["token" if token else "row"]
-    if token:
-        say(
-            f"batch_size {size} sentences (the default for tagging tasks; set train.batch_size, "
-            "or train.batch_by: tokens for batches of about as many tokens)"
-        )
-    return dataclasses.replace(config, train=dataclasses.replace(config.train, batch_size=size))
+    encoder = config.model.options.get("encoder", "tabular")
+    changes: dict[str, Any] = {}
+    if config.train.batch_size is None:
+        changes["batch_size"] = DEFAULT_BATCH_SIZES["token" if token else "row"]
+        if token:
+            say(
+                f"batch_size {changes['batch_size']} sentences (the default for tagging tasks; "
+                "set train.batch_size, or train.batch_by: tokens for batches of about as many "
+                "tokens)"
+            )
+    if config.train.lr is None:
+        scratch = token and encoder in NO_POSITION_LIMIT
+        changes["lr"] = DEFAULT_TAGGING_LR if scratch else DEFAULT_LR
+        if scratch:
+            say(f"lr {changes['lr']:g} (the default for tagging on a {encoder} encoder)")
+    if not changes:
+        return config
+    return dataclasses.replace(config, train=dataclasses.replace(config.train, **changes))
 
 
 def resolve_inputs(
@@ -273,7 +285,7 @@ def train_config(
         splits, config = load_splits(config)
     _check_tasks(config.tasks, config.inputs)
     _check_monitor(config)
-    config = _resolve_batch_size(config, say)
+    config = _resolve_defaults(config, say)
     inputs = resolve_inputs(config, splits.train, say)
     config = dataclasses.replace(config, inputs=inputs)
     tasks = list(config.tasks)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import manyheads as mh
-from manyheads._api import _attach_estimate, _resolve_batch_size
-from manyheads.config.schema import DataConfig, RunConfig
+from manyheads._api import _attach_estimate, _resolve_defaults
+from manyheads.config.schema import DataConfig, ModelConfig, RunConfig
 from manyheads.engine.events import Events
 from manyheads.engine.trainer import TrainSettings
 
@@ -24,7 +24,7 @@ def test_a_batch_size_left_out_is_sentences_for_tagging_and_rows_for_tables(
         train=TrainSettings(batch_size=given),
     )
     said: list[str] = []
-    assert _resolve_batch_size(config, said.append).train.batch_size == expected
+    assert _resolve_defaults(config, said.append).train.batch_size == expected
     assert bool(said) == (kind == "tagging" and given is None)
 
 
@@ -49,3 +49,25 @@ def test_a_resumed_run_counts_only_the_epochs_left() -> None:
     _attach_estimate(events, said.append)
     events.send("train_start", n_epochs=5, n_batches=10, start_epoch=4)
     assert said[0].startswith("10 optimiser steps per epoch × 2 epoch(s) = 20 steps")
+
+
+@pytest.mark.parametrize(
+    ("kind", "encoder", "given", "expected"),
+    [
+        ("tagging", "bilstm", None, 1e-2),
+        ("tagging", "cnn", None, 1e-2),
+        ("tagging", "transformer", None, 1e-3),
+        ("binary", "tabular", None, 1e-3),
+        ("tagging", "bilstm", 3e-4, 3e-4),
+    ],
+)
+def test_an_lr_left_out_is_faster_for_tagging_on_a_bilstm_or_cnn(
+    kind: str, encoder: str, given: float | None, expected: float
+) -> None:
+    config = RunConfig(
+        data=DataConfig(train="t.jsonl"),
+        tasks=(mh.Task("y", type=kind),),
+        model=ModelConfig(options={"encoder": encoder}),
+        train=TrainSettings(lr=given),
+    )
+    assert _resolve_defaults(config, lambda _: None).train.lr == expected

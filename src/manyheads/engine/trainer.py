@@ -26,6 +26,8 @@ from manyheads.weighting.base import Weighting
 
 __all__ = [
     "DEFAULT_BATCH_SIZES",
+    "DEFAULT_LR",
+    "DEFAULT_TAGGING_LR",
     "OPTIMIZERS",
     "PRECISIONS",
     "SCHEDULES",
@@ -44,6 +46,10 @@ SCHEDULES = ("constant", "cosine", "linear", "step")
 #: The default ``batch_size`` by task level (``TaskKind.level``): ``row`` tasks (tables) in rows,
 #: ``token`` tasks (tagging) in sentences; a run with a token task uses the latter.
 DEFAULT_BATCH_SIZES = {"row": 512, "token": 32}
+#: The default ``lr``; a tagging task on an encoder trained from scratch without a position
+#: limit (bilstm, cnn) gets :data:`DEFAULT_TAGGING_LR` (see ``_api.train_config``).
+DEFAULT_LR = 1e-3
+DEFAULT_TAGGING_LR = 1e-2
 
 
 @dataclass(frozen=True)
@@ -56,7 +62,11 @@ class TrainSettings:
             (the default): 32 when a task has one label per token (tagging: a 512-sentence
             batch gives a few dozen optimiser steps per epoch, too few to learn in the first
             epoch), else 512; see :data:`DEFAULT_BATCH_SIZES`.
-        lr: learning rate of every parameter group not set below.
+        lr: learning rate of every parameter group not set below. None (the default):
+            :data:`DEFAULT_LR` (1e-3), or :data:`DEFAULT_TAGGING_LR` (1e-2) for a tagging task
+            on a ``bilstm`` or ``cnn`` encoder, whose embeddings start from scratch: at 1e-3
+            and 63 steps of 32 sentences, POS stayed below a most-frequent-tag lookup after
+            the first epoch (docs/config.md).
         lr_shared: learning rate of the shared parameters (defaults to ``lr``).
         lr_task: learning rate of task-specific parameters (defaults to ``lr``).
         lr_encoder: learning rate of the input encoders' parameters, shared or not (a
@@ -103,7 +113,7 @@ class TrainSettings:
 
     epochs: int = 20
     batch_size: int | None = None
-    lr: float = 1e-3
+    lr: float | None = None
     lr_shared: float | None = None
     lr_task: float | None = None
     lr_encoder: float | None = None
@@ -154,10 +164,15 @@ class TrainSettings:
             )
         for key in ("lr", "lr_shared", "lr_task", "lr_encoder"):
             value = getattr(self, key)
-            if (value is not None or key == "lr") and not (
+            if value is not None and not (
                 isinstance(value, int | float) and not isinstance(value, bool) and value > 0
             ):
                 raise InvalidParameterError(f"The '{key}' setting must be > 0. Got {value!r}.")
+
+    def base_lr(self) -> float:
+        """``lr``, or :data:`DEFAULT_LR` when it was left open (``train_config`` resolves it
+        by task and encoder first)."""
+        return self.lr if self.lr is not None else DEFAULT_LR
 
     def rows_per_batch(self) -> int:
         """``batch_size``, or the row-task default when it was left open (``train_config``
@@ -200,7 +215,7 @@ def _param_groups(
         (list(method.parameters()), None),
     ):
         if params:
-            groups.append({"params": params, "lr": lr if lr is not None else s.lr})
+            groups.append({"params": params, "lr": lr if lr is not None else s.base_lr()})
     for g in groups:
         g["initial_lr"] = g["lr"]
     return groups
@@ -208,10 +223,12 @@ def _param_groups(
 
 def _optimizer(groups: list[dict[str, Any]], s: TrainSettings) -> torch.optim.Optimizer:
     if s.optimizer == "sgd":
-        return torch.optim.SGD(groups, lr=s.lr, momentum=s.momentum, weight_decay=s.weight_decay)
+        return torch.optim.SGD(
+            groups, lr=s.base_lr(), momentum=s.momentum, weight_decay=s.weight_decay
+        )
     if s.optimizer == "adam":
-        return torch.optim.Adam(groups, lr=s.lr, weight_decay=s.weight_decay)
-    return torch.optim.AdamW(groups, lr=s.lr, weight_decay=s.weight_decay)
+        return torch.optim.Adam(groups, lr=s.base_lr(), weight_decay=s.weight_decay)
+    return torch.optim.AdamW(groups, lr=s.base_lr(), weight_decay=s.weight_decay)
 
 
 def _batch_tokens(s: TrainSettings, train: EncodedTable) -> int | None:
