@@ -316,10 +316,11 @@ def train_config(
     pre, train_t, valid_t, test_t = encoded.pre, encoded.train, encoded.valid, encoded.test
     for col, tok in pre.sequence_.items():
         if tok.fitted_length:
+            covers = "the longest row" if pre.inputs[col] == "tokens" else "99.9% of the rows"
             say(
-                f"{col}: max_length {tok.max_length} pieces (fitted to the training rows: "
-                f"{encoder} has no position limit; set model.encoder_options.max_length to "
-                "change it)"
+                f"{col}: max_length {tok.max_length} pieces (covers {covers} of train, at least "
+                f"128: {encoder} has no position limit; set model.encoder_options.max_length "
+                "to change it)"
             )
     valid_path = splits.valid.attrs.get("path")
     where = f"the validation rows (from {valid_path})" if valid_path else "the validation rows"
