@@ -13,7 +13,7 @@ from manyheads.engine.trainer import TrainSettings
 
 @pytest.mark.parametrize(
     ("kind", "given", "expected"),
-    [("tagging", None, 32), ("binary", None, 512), ("tagging", 100, 100), ("binary", 7, 7)],
+    [("tagging", None, 16), ("binary", None, 512), ("tagging", 100, 100), ("binary", 7, 7)],
 )
 def test_a_batch_size_left_out_is_sentences_for_tagging_and_rows_for_tables(
     kind: str, given: int | None, expected: int

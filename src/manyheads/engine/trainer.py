@@ -45,7 +45,7 @@ TASK_LOSSES = ("mean", "share")
 SCHEDULES = ("constant", "cosine", "linear", "step")
 #: The default ``batch_size`` by task level (``TaskKind.level``): ``row`` tasks (tables) in rows,
 #: ``token`` tasks (tagging) in sentences; a run with a token task uses the latter.
-DEFAULT_BATCH_SIZES = {"row": 512, "token": 32}
+DEFAULT_BATCH_SIZES = {"row": 512, "token": 16}
 #: The default ``lr``; a tagging task on an encoder trained from scratch without a position
 #: limit (bilstm, cnn) gets :data:`DEFAULT_TAGGING_LR` (see ``_api.train_config``).
 DEFAULT_LR = 1e-3
@@ -59,14 +59,14 @@ class TrainSettings:
     Args:
         epochs: maximum number of epochs.
         batch_size: training batch size in rows (sentences for a ``tagging`` task). None
-            (the default): 32 when a task has one label per token (tagging: a 512-sentence
+            (the default): 16 when a task has one label per token (tagging: a 512-sentence
             batch gives a few dozen optimiser steps per epoch, too few to learn in the first
             epoch), else 512; see :data:`DEFAULT_BATCH_SIZES`.
         lr: learning rate of every parameter group not set below. None (the default):
             :data:`DEFAULT_LR` (1e-3), or :data:`DEFAULT_TAGGING_LR` (1e-2) for a tagging task
-            on a ``bilstm`` or ``cnn`` encoder, whose embeddings start from scratch: at 1e-3
-            and 63 steps of 32 sentences, POS stayed below a most-frequent-tag lookup after
-            the first epoch (docs/config.md).
+            on a ``bilstm`` or ``cnn`` encoder, whose embeddings start from scratch: at 1e-3,
+            POS stayed far below a most-frequent-tag lookup after the first epoch
+            (docs/config.md).
         lr_shared: learning rate of the shared parameters (defaults to ``lr``).
         lr_task: learning rate of task-specific parameters (defaults to ``lr``).
         lr_encoder: learning rate of the input encoders' parameters, shared or not (a
