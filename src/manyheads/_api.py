@@ -371,9 +371,12 @@ def train_config(
     return run
 
 
-def _attach_estimate(events: Events, say: Log, timed_steps: int = 10) -> None:
+def _attach_estimate(
+    events: Events, say: Log, timed_steps: int = 10, warmup_steps: int = 5
+) -> None:
     """Say the run's length before it starts (steps per epoch × epochs), then the time it
-    will take as measured on its first ``timed_steps`` optimiser steps."""
+    will take as measured on ``timed_steps`` optimiser steps after the first
+    ``warmup_steps`` (the first steps are slower: allocation, lazy initialisation)."""
     state: dict[str, float] = {}
 
     def start(n_epochs: int, n_batches: int, start_epoch: int, **_: Any) -> None:
@@ -383,17 +386,18 @@ def _attach_estimate(events: Events, say: Log, timed_steps: int = 10) -> None:
             f"{n_batches} optimiser steps per epoch × {epochs} epoch(s) = {n_batches * epochs} "
             "steps (fewer if train.patience stops early)"
         )
-        state["began"] = time.perf_counter()
 
     def step(**_: Any) -> None:
         state["done"] += 1
-        if state["done"] != timed_steps or state["total"] <= timed_steps:
+        if state["done"] == warmup_steps:
+            state["began"] = time.perf_counter()
+        if state["done"] != warmup_steps + timed_steps:
             return
         per_step = (time.perf_counter() - state["began"]) / timed_steps
         say(
             f"about {_duration(per_step * state['per_epoch'])} per epoch and "
-            f"{_duration(per_step * state['total'])} for the run (timed on the first "
-            f"{timed_steps} steps; validation passes come on top)"
+            f"{_duration(per_step * state['total'])} for the run (timed on steps "
+            f"{warmup_steps + 1}-{warmup_steps + timed_steps}; validation passes come on top)"
         )
 
     events.connect("train_start", start)

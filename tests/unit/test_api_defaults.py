@@ -30,7 +30,7 @@ def test_a_batch_size_left_out_is_sentences_for_tagging_and_rows_for_tables(
 
 def test_the_run_says_its_length_before_it_starts_then_times_it() -> None:
     events, said = Events(), []
-    _attach_estimate(events, said.append, timed_steps=3)
+    _attach_estimate(events, said.append, timed_steps=3, warmup_steps=2)
     events.send("train_start", n_epochs=20, n_batches=392, start_epoch=1)
     assert said == [
         "392 optimiser steps per epoch × 20 epoch(s) = 7840 steps "
@@ -38,10 +38,12 @@ def test_the_run_says_its_length_before_it_starts_then_times_it() -> None:
     ]
     for step in range(1, 5):
         events.send("step_end", epoch=1, step=step, losses={})
+    assert len(said) == 1  # still timing
+    events.send("step_end", epoch=1, step=5, losses={})
     assert len(said) == 2
     assert said[1].startswith("about ")
     assert "per epoch and" in said[1]
-    assert "for the run (timed on the first 3 steps" in said[1]
+    assert "for the run (timed on steps 3-5" in said[1]
 
 
 def test_a_resumed_run_counts_only_the_epochs_left() -> None:
