@@ -395,9 +395,11 @@ def _attach_estimate(
             return
         per_step = (time.perf_counter() - state["began"]) / timed_steps
         say(
-            f"about {_duration(per_step * state['per_epoch'])} per epoch and "
+            f"up to about {_duration(per_step * state['per_epoch'])} per epoch and "
             f"{_duration(per_step * state['total'])} for the run (timed on steps "
-            f"{warmup_steps + 1}-{warmup_steps + timed_steps}; validation passes come on top)"
+            f"{warmup_steps + 1}-{warmup_steps + timed_steps}, which tend to be slower than "
+            "later ones, e.g. while new batch shapes are first seen; validation passes come "
+            "on top)"
         )
 
     events.connect("train_start", start)

@@ -41,7 +41,7 @@ def test_the_run_says_its_length_before_it_starts_then_times_it() -> None:
     assert len(said) == 1  # still timing
     events.send("step_end", epoch=1, step=5, losses={})
     assert len(said) == 2
-    assert said[1].startswith("about ")
+    assert said[1].startswith("up to about ")
     assert "per epoch and" in said[1]
     assert "for the run (timed on steps 3-5" in said[1]
 
