@@ -40,9 +40,13 @@ from manyheads.engine.events import Events
 from manyheads.engine.loop import predict_outputs, score_outputs
 from manyheads.engine.progress import attach_history, attach_progress, attach_tensorboard
 from manyheads.engine.trainer import (
+    DEFAULT_BATCH_SIZES,
+    DEFAULT_LR,
+    DEFAULT_TAGGING_LR,
     ResumePoint,
     TrainResult,
     TrainSettings,
+    check_monitor,
     read_resume_point,
     train_model,
 )
@@ -54,6 +58,10 @@ from manyheads.weighting._registry import create_weighting
 __all__ = ["Run", "fit", "json_safe", "load", "train_config"]
 
 Log = Callable[[str], None]
+
+#: Sequence encoders without a position limit: their default ``max_length`` is fitted to the
+#: training rows (:func:`~manyheads.data.sequence.fitted_max_length`) instead of 128 pieces.
+NO_POSITION_LIMIT = ("bilstm", "cnn")
 
 
 def fit(
@@ -190,6 +198,30 @@ def _check_monitor(config: RunConfig) -> None:
         )
 
 
+def _resolve_defaults(config: RunConfig, say: Log) -> RunConfig:
+    """Fill in the ``batch_size`` and ``lr`` left open, to suit the tasks and encoder:
+    sentences and a faster rate for tagging on an encoder trained from scratch."""
+    token = any(get_kind(t.type).level == "token" for t in config.tasks)
+    encoder = config.model.options.get("encoder", "tabular")
+    changes: dict[str, Any] = {}
+    if config.train.batch_size is None:
+        changes["batch_size"] = DEFAULT_BATCH_SIZES["token" if token else "row"]
+        if token:
+            say(
+                f"batch_size {changes['batch_size']} sentences (the default for tagging tasks; "
+                "set train.batch_size, or train.batch_by: tokens for batches of about as many "
+                "tokens)"
+            )
+    if config.train.lr is None:
+        scratch = token and encoder in NO_POSITION_LIMIT
+        changes["lr"] = DEFAULT_TAGGING_LR if scratch else DEFAULT_LR
+        if scratch:
+            say(f"lr {changes['lr']:g} (the default for tagging on a {encoder} encoder)")
+    if not changes:
+        return config
+    return dataclasses.replace(config, train=dataclasses.replace(config.train, **changes))
+
+
 def resolve_inputs(
     config: RunConfig, train: pd.DataFrame, log: Log | None = None
 ) -> dict[str, str]:
@@ -324,11 +356,14 @@ def train_config(
         splits, config = load_splits(config)
     _check_tasks(config.tasks, config.inputs)
     _check_monitor(config)
+    config = _resolve_defaults(config, say)
     inputs = resolve_inputs(config, splits.train, say)
     config = dataclasses.replace(config, inputs=inputs)
     tasks = list(config.tasks)
     encoder = config.model.options.get("encoder", "tabular")
     text = text_options(str(encoder), config.model.options.get("encoder_options"))
+    if encoder in NO_POSITION_LIMIT and text.get("mode") == "sequence":
+        text.setdefault("max_length", None)  # fitted on the training rows (data/sequence.py)
     key = json.dumps(
         {
             "inputs": inputs,
@@ -341,12 +376,26 @@ def train_config(
     )
     encoded = encodings.get(key) if encodings is not None else None
     if encoded is None:
-        encoded = _encode(TablePreprocessor(inputs, tasks, text_options=text), splits, config, say)
+        pre = TablePreprocessor(
+            inputs, tasks, text_options=text, unseen_labels=config.data.unseen_labels
+        )
+        encoded = _encode(pre, splits, config, say)
         if encodings is not None:
             encodings[key] = encoded
     else:
         say("reusing the encoded data of an earlier run with the same inputs and tasks")
     pre, train_t, valid_t, test_t = encoded.pre, encoded.train, encoded.valid, encoded.test
+    for col, tok in pre.sequence_.items():
+        if tok.fitted_length:
+            covers = "the longest row" if pre.inputs[col] == "tokens" else "99.9% of the rows"
+            say(
+                f"{col}: max_length {tok.max_length} pieces (covers {covers} of train, at least "
+                f"128: {encoder} has no position limit; set model.encoder_options.max_length "
+                "to change it)"
+            )
+    valid_path = splits.valid.attrs.get("path")
+    where = f"the validation rows (from {valid_path})" if valid_path else "the validation rows"
+    check_monitor(valid_t, tasks, pre.task_states_, config.train.monitor, where=where)
     s = config.train
     torch.manual_seed(s.seed)
     options = _model_options(config, say)
@@ -358,6 +407,7 @@ def train_config(
     restored = None
     if directory is not None and resume:  # checked before anything in it is written
         restored = _resume_point(directory, model, method, s, stamp, overwrite=overwrite)
+    _attach_estimate(events, say)
     if directory is not None:
         _prepare_output(directory, resume=resume, overwrite=overwrite)
         atomic_write_text(
@@ -459,6 +509,55 @@ def _fingerprint(config: RunConfig, encoded: _Encoded) -> dict[str, Any]:
         encodings=encodings,
         files=files,
     )
+
+
+def _attach_estimate(
+    events: Events, say: Log, timed_steps: int = 10, warmup_steps: int = 5
+) -> None:
+    """Say the run's length before it starts (steps per epoch × epochs), then the time it
+    will take as measured on ``timed_steps`` optimiser steps after the first
+    ``warmup_steps`` (the first steps are slower: allocation, lazy initialisation)."""
+    state: dict[str, float] = {}
+
+    def start(n_epochs: int, n_batches: int, start_epoch: int, **_: Any) -> None:
+        epochs = max(0, n_epochs - start_epoch + 1)
+        state.update(per_epoch=n_batches, total=n_batches * epochs, done=0)
+        say(
+            f"{n_batches} optimiser steps per epoch × {epochs} epoch(s) = {n_batches * epochs} "
+            "steps (fewer if train.patience stops early)"
+        )
+
+    def step(**_: Any) -> None:
+        state["done"] += 1
+        if state["done"] == warmup_steps:
+            state["began"] = time.perf_counter()
+        if state["done"] != warmup_steps + timed_steps:
+            return
+        per_step = (time.perf_counter() - state["began"]) / timed_steps
+        say(
+            f"up to about {_duration(per_step * state['per_epoch'])} per epoch and "
+            f"{_duration(per_step * state['total'])} for the run (timed on steps "
+            f"{warmup_steps + 1}-{warmup_steps + timed_steps}, which tend to be slower than "
+            "later ones, e.g. while new batch shapes are first seen; validation passes come "
+            "on top)"
+        )
+
+    events.connect("train_start", start)
+    events.connect("step_end", step)
+
+
+def _duration(seconds: float) -> str:
+    """``42 s``, ``3.5 min`` or ``1.2 h``.
+
+    Example:
+        >>> _duration(42.0), _duration(210.0), _duration(6480.0)
+        ('42 s', '3.5 min', '1.8 h')
+    """
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 @dataclasses.dataclass(frozen=True)

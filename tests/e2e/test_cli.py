@@ -159,7 +159,7 @@ def test_numeric_input_with_text_and_unseen_test_class(
     test.loc[4, "age"] = "40"
     test.loc[7, "never_married"] = "7"
     test.to_csv(census_files["test"], index=False)
-    done = cli("train", str(cfg), "--quiet", cwd=tmp_path)
+    done = cli("train", str(cfg), "data.unseen_labels=error", "--quiet", cwd=tmp_path)
     assert done.returncode == 2
     assert (
         f"{census_files['test']}, line 9, column 'never_married': class '7' of task "

@@ -147,7 +147,8 @@ def test_a_tag_unseen_in_train_names_file_line_and_tag(cli: Cli, tmp_path: Path)
     rows[3]["pos"][0] = "ADJ"
     _jsonl(tmp_path / "test.jsonl", rows)
     cfg = _config(tmp_path, "train.jsonl", "dev.jsonl", "test.jsonl")
-    _fails(cli, tmp_path, cfg, "test.jsonl, line 4, column 'pos'", "tag 'ADJ'", "Known tags: ADP")
+    cfg.write_text(cfg.read_text().replace("test.jsonl}", "test.jsonl, unseen_labels: error}"))
+    _fails(cli, tmp_path, cfg, "test.jsonl, line 4, column 'pos'", "tag 'ADJ'", "known tags: ADP")
 
 
 def test_a_malformed_conll_line_names_file_and_line(cli: Cli, tmp_path: Path) -> None:

@@ -214,6 +214,10 @@ def _build_data(section: dict[str, Any], problems: list[str]) -> DataConfig | No
             f"'data.sampling' must be one of {', '.join(SAMPLING)}; got {values['sampling']!r}."
             f"{did_you_mean(str(values['sampling']), list(SAMPLING))}"
         )
+    if values.get("unseen_labels", "warn") not in ("warn", "error"):
+        problems.append(
+            f"'data.unseen_labels' must be warn or error; got {values['unseen_labels']!r}."
+        )
     if "temperature" in values and not (
         values["temperature"] > 0 and math.isfinite(values["temperature"])
     ):

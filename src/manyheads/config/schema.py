@@ -69,6 +69,9 @@ class DataConfig:
             (``p_s ∝ n_s^(1/temperature)``, as in MT-DNN and T5 mixing). An epoch is always as
             many examples as all sources' training rows together.
         temperature: the sampling temperature (``temperature`` sampling; 1 = proportional).
+        unseen_labels: a class or tag in the validation or test data that the training data
+            never had: ``warn`` (a warning naming file, line, column, label and count; those
+            rows or tokens count as wrong) or ``error`` (refuse the data).
     """
 
     train: str | None = None
@@ -83,6 +86,7 @@ class DataConfig:
     sources: tuple[SourceConfig, ...] = ()
     sampling: str = "proportional"
     temperature: float = 2.0
+    unseen_labels: str = "warn"
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,8 @@ def validate_data(config: RunConfig) -> tuple[list[str], list[str]]:
             for name, frame in frames:
                 if frame is None:
                     continue
-                _, mask = kind.encode(task, state, frame, str(frame.attrs.get("path", name)))
+                where = str(frame.attrs.get("path", name))
+                _, mask = kind.encode(task, state, frame, where, unseen=config.data.unseen_labels)
                 if name == "train":
                     summary.append(
                         f"task {task.name} ({task.type}): {int(mask.sum())} of "

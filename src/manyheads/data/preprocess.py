@@ -30,8 +30,8 @@ from manyheads.data.images import is_image_path, read_image_files
 from manyheads.data.sequence import SequenceTokenizer
 from manyheads.data.tensors import EncodedTable
 from manyheads.data.text import TextVocab
-from manyheads.errors import DataError, DataWarning, NotFittedError
-from manyheads.tasks._base import first_line, label_strings, missing_mask
+from manyheads.errors import DataError, DataWarning, InvalidParameterError, NotFittedError
+from manyheads.tasks._base import UNSEEN_LABELS, first_line, label_strings, missing_mask
 from manyheads.tasks._registry import get_kind
 from manyheads.tasks.task import Task
 
@@ -118,6 +118,9 @@ class TablePreprocessor:
         text_options: ``{"mode": "bag", ...}`` (default) passes the other keys to
             :class:`TextVocab`; ``{"mode": "sequence", ...}`` passes them to
             :class:`SequenceTokenizer` (what sequence encoders ask for).
+        unseen_labels: ``warn`` (a DataWarning; such rows or tokens count as wrong) or
+            ``error`` for a class or tag that the training labels never had
+            (``data.unseen_labels``).
 
     Example:
         >>> frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [0, 1, 0]})
@@ -132,7 +135,14 @@ class TablePreprocessor:
         tasks: list[Task],
         *,
         text_options: dict[str, Any] | None = None,
+        unseen_labels: str = "warn",
     ) -> None:
+        if unseen_labels not in UNSEEN_LABELS:
+            raise InvalidParameterError(
+                f"The 'unseen_labels' setting must be one of {', '.join(UNSEEN_LABELS)}. "
+                f"Got {unseen_labels!r}."
+            )
+        self.unseen_labels = unseen_labels
         self.inputs = dict(inputs)
         self.tasks = list(tasks)
         self.text_options = dict(text_options or {})
@@ -195,7 +205,8 @@ class TablePreprocessor:
             elif self._sequence_mode:
                 options = {k: v for k, v in self.text_options.items() if k != "mode"}
                 rows = _rows(frame, col, path, words=kind == "tokens")
-                self.sequence_[col] = SequenceTokenizer(**options).fit(rows)
+                tok = SequenceTokenizer(**options).fit(rows, words=kind == "tokens")
+                self.sequence_[col] = tok
             else:
                 vocab = TextVocab(**{k: v for k, v in self.text_options.items() if k != "mode"})
                 rows = _rows(frame, col, path, words=kind == "tokens")
@@ -255,7 +266,9 @@ class TablePreprocessor:
         if labels:
             for task in self.tasks:
                 state = self.task_states_[task.name]
-                y[task.name], mask[task.name] = get_kind(task.type).encode(task, state, frame, path)
+                y[task.name], mask[task.name] = get_kind(task.type).encode(
+                    task, state, frame, path, unseen=self.unseen_labels
+                )
                 if get_kind(task.type).level == "token":
                     self._check_aligned(task, frame, path, x, mask[task.name])
         return EncodedTable(x=x, y=y, mask=mask, n_rows=len(frame))
@@ -602,9 +615,11 @@ def _warn_cut(path: str, col: str, cut: np.ndarray, max_length: int) -> None:
     rows = int((cut > 0).sum())
     warnings.warn(
         f"{path}: column '{col}': {int(cut.sum())} words in {rows} of {len(cut)} rows come "
-        f"after the first {max_length} pieces (model.encoder_options.max_length) and are "
-        "predicted from the first piece, [CLS]; their labels still count in the metrics. "
-        "Raise max_length to keep them.",
+        f"after the first {max_length} pieces (model.encoder_options.max_length), so they have "
+        "no piece of their own: every encoder predicts them from its output at the row's first "
+        "position (the [CLS] start marker), which says nothing about the word, and their labels "
+        "still count in the metrics. Raise max_length to keep them (bilstm and cnn have no "
+        "position limit; transformer and pretrained ones allow at most their positions).",
         DataWarning,
         stacklevel=3,
     )

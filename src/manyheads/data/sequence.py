@@ -26,10 +26,41 @@ from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processor
 
 from manyheads.errors import InvalidParameterError
 
-__all__ = ["TOKENIZERS", "EncodedSequences", "SequenceTokenizer", "split_words"]
+__all__ = [
+    "DEFAULT_MAX_LENGTH",
+    "TOKENIZERS",
+    "EncodedSequences",
+    "SequenceTokenizer",
+    "fitted_max_length",
+    "split_words",
+]
 
 TOKENIZERS = ("bpe", "wordpiece", "pretrained")
 SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]")  # ids 0..3 of a trained vocabulary
+#: The pieces per row of encoders with a position limit (transformer, pretrained), and the
+#: least a fitted length (:func:`fitted_max_length`) gives.
+DEFAULT_MAX_LENGTH = 128
+
+
+def fitted_max_length(lengths: Sequence[int], *, words: bool) -> int:
+    """The default ``max_length`` of an encoder without a position limit (``bilstm``, ``cnn``).
+
+    Word lists (``tokens`` inputs, one label per word): the longest training row, so that no
+    training word loses its pieces. Texts: the 99.9th percentile of the training rows'
+    lengths, so that one outlier does not set the width of every batch. Never below
+    :data:`DEFAULT_MAX_LENGTH`.
+
+    Example:
+        >>> fitted_max_length([12, 300, 40], words=True), fitted_max_length([12, 40], words=False)
+        (300, 128)
+        >>> fitted_max_length([200] * 999 + [5000], words=False)
+        200
+    """
+    if not lengths:
+        return DEFAULT_MAX_LENGTH
+    top = max(lengths) if words else int(np.ceil(np.percentile(lengths, 99.9, method="lower")))
+    return max(DEFAULT_MAX_LENGTH, int(top))
+
 
 _SPLITTER = pre_tokenizers.BertPreTokenizer()
 
@@ -75,7 +106,9 @@ class SequenceTokenizer:
             (huggingface/tokenizers#1794), and then the same seed does not give the same model.
         vocab_size: vocabulary size of a trained tokenizer (specials included).
         min_count: a piece must occur this often in train to be learnt.
-        max_length: pieces kept per row, ``[CLS]`` and ``[SEP]`` included.
+        max_length: pieces kept per row, ``[CLS]`` and ``[SEP]`` included. None (what
+            encoders without a position limit, ``bilstm`` and ``cnn``, get by default): fitted
+            on the training rows, see :func:`fitted_max_length`.
         lowercase: lower-case before tokenising (trained tokenizers).
         path: the model directory holding ``tokenizer.json`` (``pretrained``).
 
@@ -92,7 +125,7 @@ class SequenceTokenizer:
         tokenizer: str = "bpe",
         vocab_size: int = 8000,
         min_count: int = 2,
-        max_length: int = 128,
+        max_length: int | None = 128,
         lowercase: bool = True,
         path: str | None = None,
     ) -> None:
@@ -100,7 +133,9 @@ class SequenceTokenizer:
             raise InvalidParameterError(
                 f"The 'tokenizer' option must be one of {', '.join(TOKENIZERS)}. Got {tokenizer!r}."
             )
-        if not isinstance(max_length, int) or max_length < 3:
+        if max_length is not None and (
+            not isinstance(max_length, int) or isinstance(max_length, bool) or max_length < 3
+        ):
             raise InvalidParameterError(
                 f"The 'max_length' option must be an int >= 3. Got {max_length!r}."
             )
@@ -109,20 +144,26 @@ class SequenceTokenizer:
         self.tokenizer = tokenizer
         self.vocab_size = vocab_size
         self.min_count = min_count
-        self.max_length = max_length
+        self.max_length: int = 0 if max_length is None else max_length  # 0: fit() sets it
+        self.fitted_length = max_length is None
         self.lowercase = lowercase
         self.path = path
         self.tokenizer_: Tokenizer | None = None
         self.pad_id_ = 0
 
     # -- fitting -------------------------------------------------------------------------------
-    def fit(self, rows: Sequence[str | Sequence[str]]) -> SequenceTokenizer:
-        """Train the vocabulary on the training rows (or load the pretrained tokenizer)."""
+    def fit(self, rows: Sequence[str | Sequence[str]], *, words: bool = False) -> SequenceTokenizer:
+        """Train the vocabulary on the training rows (or load the pretrained tokenizer); a
+        ``max_length`` of None is then fitted to the rows (``words``: they are word lists)."""
         if self.tokenizer == "pretrained":
             self.tokenizer_ = _pretrained(str(self.path))
         else:
             self.tokenizer_ = self._train(rows)
         self.tokenizer_.no_padding()
+        if self.fitted_length:
+            self.tokenizer_.no_truncation()
+            lengths = [len(e.ids) for e in self._encodings(rows, words=words)]
+            self.max_length = fitted_max_length(lengths, words=words)
         self.tokenizer_.enable_truncation(self.max_length)
         self.pad_id_ = _pad_id(self.tokenizer_)
         return self
@@ -174,12 +215,7 @@ class SequenceTokenizer:
         A string row given with ``words`` is split by :func:`split_words` first.
         """
         assert self.tokenizer_ is not None, "fit() first"
-        if not words:
-            texts = [r if isinstance(r, str) else " ".join(r) for r in rows]
-            encodings = self.tokenizer_.encode_batch(texts)
-        else:
-            lists = [split_words(r) if isinstance(r, str) else [str(w) for w in r] for r in rows]
-            encodings = self.tokenizer_.encode_batch(lists, is_pretokenized=True)
+        encodings = self._encodings(rows, words=words)
         width = max([1, *(len(e.ids) for e in encodings)])
         ids = np.full((len(encodings), width), self.pad_id_, dtype=np.int64)
         attn = np.zeros((len(encodings), width), dtype=bool)
@@ -188,7 +224,7 @@ class SequenceTokenizer:
             attn[i, : len(e.ids)] = True
         if not words:
             return EncodedSequences(ids, attn)
-        n_words = [len(r) for r in lists]
+        n_words = [len(split_words(r)) if isinstance(r, str) else len(r) for r in rows]
         w_width = max([1, *n_words])
         first = np.zeros((len(encodings), w_width), dtype=np.int64)
         wmask = np.zeros((len(encodings), w_width), dtype=bool)
@@ -204,6 +240,15 @@ class SequenceTokenizer:
             # never had one; a cut word comes after the last word that kept a piece
             cut[i] = n_words[i] - 1 - max(seen) if seen and len(e.overflowing) else 0
         return EncodedSequences(ids, attn, first, wmask, cut)
+
+    def _encodings(self, rows: Sequence[str | Sequence[str]], *, words: bool) -> list[Any]:
+        """The tokenizer's encodings of ``rows`` (word lists pretokenized with ``words``)."""
+        assert self.tokenizer_ is not None, "fit() first"
+        if not words:
+            texts = [r if isinstance(r, str) else " ".join(r) for r in rows]
+            return list(self.tokenizer_.encode_batch(texts))
+        lists = [split_words(r) if isinstance(r, str) else [str(w) for w in r] for r in rows]
+        return list(self.tokenizer_.encode_batch(lists, is_pretokenized=True))
 
     # -- metadata ------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,12 +24,15 @@ from manyheads.engine.checkpoint import (
 )
 from manyheads.engine.events import Events
 from manyheads.engine.loop import evaluate_losses, predict_outputs, score_outputs, train_one_epoch
-from manyheads.errors import DataError, InvalidParameterError
+from manyheads.errors import DataError, DataWarning, InvalidParameterError
 from manyheads.tasks._registry import get_kind
 from manyheads.tasks.task import Task
 from manyheads.weighting.base import Weighting
 
 __all__ = [
+    "DEFAULT_BATCH_SIZES",
+    "DEFAULT_LR",
+    "DEFAULT_TAGGING_LR",
     "OPTIMIZERS",
     "PRECISIONS",
     "SCHEDULES",
@@ -36,6 +40,7 @@ __all__ = [
     "ResumePoint",
     "TrainResult",
     "TrainSettings",
+    "check_monitor",
     "read_resume_point",
     "train_model",
 ]
@@ -45,6 +50,13 @@ BATCH_BY = ("rows", "tokens")
 PRECISIONS = ("fp32", "bf16")
 TASK_LOSSES = ("mean", "share")
 SCHEDULES = ("constant", "cosine", "linear", "step")
+#: The default ``batch_size`` by task level (``TaskKind.level``): ``row`` tasks (tables) in rows,
+#: ``token`` tasks (tagging) in sentences; a run with a token task uses the latter.
+DEFAULT_BATCH_SIZES = {"row": 512, "token": 16}
+#: The default ``lr``; a tagging task on an encoder trained from scratch without a position
+#: limit (bilstm, cnn) gets :data:`DEFAULT_TAGGING_LR` (see ``_api.train_config``).
+DEFAULT_LR = 1e-3
+DEFAULT_TAGGING_LR = 1e-2
 
 
 @dataclass(frozen=True)
@@ -53,8 +65,15 @@ class TrainSettings:
 
     Args:
         epochs: maximum number of epochs.
-        batch_size: training batch size.
-        lr: learning rate of every parameter group not set below.
+        batch_size: training batch size in rows (sentences for a ``tagging`` task). None
+            (the default): 16 when a task has one label per token (tagging: a 512-sentence
+            batch gives a few dozen optimiser steps per epoch, too few to learn in the first
+            epoch), else 512; see :data:`DEFAULT_BATCH_SIZES`.
+        lr: learning rate of every parameter group not set below. None (the default):
+            :data:`DEFAULT_LR` (1e-3), or :data:`DEFAULT_TAGGING_LR` (1e-2) for a tagging task
+            on a ``bilstm`` or ``cnn`` encoder, whose embeddings start from scratch: at 1e-3,
+            POS stayed far below a most-frequent-tag lookup after the first epoch
+            (docs/config.md).
         lr_shared: learning rate of the shared parameters (defaults to ``lr``).
         lr_task: learning rate of task-specific parameters (defaults to ``lr``).
         lr_encoder: learning rate of the input encoders' parameters, shared or not (a
@@ -100,8 +119,8 @@ class TrainSettings:
     """
 
     epochs: int = 20
-    batch_size: int = 512
-    lr: float = 1e-3
+    batch_size: int | None = None
+    lr: float | None = None
     lr_shared: float | None = None
     lr_task: float | None = None
     lr_encoder: float | None = None
@@ -186,6 +205,16 @@ class TrainSettings:
             problems.append(("device", message))
         return problems
 
+    def base_lr(self) -> float:
+        """``lr``, or :data:`DEFAULT_LR` when it was left open (``train_config`` resolves it
+        by task and encoder first)."""
+        return self.lr if self.lr is not None else DEFAULT_LR
+
+    def rows_per_batch(self) -> int:
+        """``batch_size``, or the row-task default when it was left open (``train_config``
+        resolves it by task first: :data:`DEFAULT_BATCH_SIZES`)."""
+        return self.batch_size if self.batch_size is not None else DEFAULT_BATCH_SIZES["row"]
+
     def resolve_device(self) -> torch.device:
         """The torch device to train on.
 
@@ -205,9 +234,9 @@ class TrainSettings:
 _Bound = float | tuple[float] | None
 _RANGES: dict[str, tuple[_Bound, _Bound, bool, str | bool]] = {
     "epochs": (1, None, True, False),
-    "batch_size": (1, None, True, False),
+    "batch_size": (1, None, True, "chosen by task: 16 sentences for tagging, 512 rows else"),
     "eval_batch_size": (1, None, True, False),
-    "lr": ((0.0,), None, False, False),
+    "lr": ((0.0,), None, False, "chosen by task: 1e-2 for tagging on bilstm/cnn, 1e-3 else"),
     "lr_shared": ((0.0,), None, False, "the value of lr"),
     "lr_task": ((0.0,), None, False, "the value of lr"),
     "lr_encoder": ((0.0,), None, False, "the value of lr"),
@@ -316,7 +345,7 @@ def _param_groups(
         (list(method.parameters()), None),
     ):
         if params:
-            groups.append({"params": params, "lr": lr if lr is not None else s.lr})
+            groups.append({"params": params, "lr": lr if lr is not None else s.base_lr()})
     for g in groups:
         g["initial_lr"] = g["lr"]
     return groups
@@ -324,10 +353,12 @@ def _param_groups(
 
 def _optimizer(groups: list[dict[str, Any]], s: TrainSettings) -> torch.optim.Optimizer:
     if s.optimizer == "sgd":
-        return torch.optim.SGD(groups, lr=s.lr, momentum=s.momentum, weight_decay=s.weight_decay)
+        return torch.optim.SGD(
+            groups, lr=s.base_lr(), momentum=s.momentum, weight_decay=s.weight_decay
+        )
     if s.optimizer == "adam":
-        return torch.optim.Adam(groups, lr=s.lr, weight_decay=s.weight_decay)
-    return torch.optim.AdamW(groups, lr=s.lr, weight_decay=s.weight_decay)
+        return torch.optim.Adam(groups, lr=s.base_lr(), weight_decay=s.weight_decay)
+    return torch.optim.AdamW(groups, lr=s.base_lr(), weight_decay=s.weight_decay)
 
 
 def _batch_tokens(s: TrainSettings, train: EncodedTable) -> int | None:
@@ -344,7 +375,7 @@ def _batch_tokens(s: TrainSettings, train: EncodedTable) -> int | None:
         )
     if s.batch_by != "tokens" or mean is None:
         return None
-    return max(1, round(s.batch_size * mean))
+    return max(1, round(s.rows_per_batch() * mean))
 
 
 def lr_factor(step: int, *, steps_per_epoch: int, s: TrainSettings) -> float:
@@ -379,10 +410,11 @@ def validation_score(
     monitor: str,
 ) -> float:
     """Lower-is-better score used for early stopping and for choosing the best epoch."""
-    if monitor == "loss":
+    if monitor == "loss":  # tasks without a labelled validation row do not count
         losses = evaluate_losses(outputs, table, tasks, states)
-        return sum(t.weight * losses[t.name] for t in tasks) / max(
-            1e-12, sum(t.weight for t in tasks)
+        scored = [t for t in tasks if bool(table.mask[t.name].any())] or tasks
+        return sum(t.weight * losses[t.name] for t in scored) / max(
+            1e-12, sum(t.weight for t in scored)
         )
     task_name, _, metric = monitor.partition(".")
     task = next(t for t in tasks if t.name == task_name)
@@ -391,6 +423,91 @@ def validation_score(
         task, states[task.name], outputs[task.name], table.y[task_name], table.mask[task_name]
     )[metric]
     return -value if kind.metric_directions[metric] else value
+
+
+def check_monitor(
+    valid: EncodedTable,
+    tasks: list[Task],
+    states: dict[str, dict[str, Any]],
+    monitor: str,
+    *,
+    where: str = "the validation rows",
+) -> None:
+    """Refuse a ``monitor`` that the validation labels leave undefined, before any training.
+
+    A monitored metric that is NaN on validation (a task without labelled validation rows,
+    ``auc`` with one class) would never improve, so no epoch would be selected. With
+    ``monitor: loss`` a task without labelled validation rows is left out of the score (see
+    :func:`validation_score`) with a :class:`~manyheads.errors.DataWarning`; no such row at all
+    is refused. Only the labels decide: the metric is computed on a constant output.
+
+    Raises:
+        InvalidParameterError: naming the task, the metric and the fix.
+    """
+    labelled = {t.name: bool(valid.mask[t.name].any()) for t in tasks}
+    if monitor == "loss":
+        if not any(labelled.values()):
+            raise InvalidParameterError(
+                f"No task has a labelled row in {where}, so the validation loss (train.monitor: "
+                "loss) that selects the best epoch is undefined. Give validation rows with "
+                "labels (data.valid, or data.valid_fraction of the labelled training rows)."
+            )
+        for name in [n for n, has in labelled.items() if not has]:
+            warnings.warn(
+                f"task '{name}' has no labelled row in {where}: it is left out of the "
+                "validation loss that selects the best epoch (train.monitor: loss).",
+                DataWarning,
+                stacklevel=2,
+            )
+        return
+    name, _, metric = monitor.partition(".")
+    task = next(t for t in tasks if t.name == name)
+    kind = get_kind(task.type)
+    defined = [
+        f"{t.name}.{m}"
+        for t in tasks
+        for m, v in _constant_scores(t, valid, states).items()
+        if m in get_kind(t.type).metric_directions and not math.isnan(v)
+    ]
+    fix = (
+        f"Set train.monitor to loss{' or one of ' + ', '.join(defined) if defined else ''}, or "
+        "give validation rows that define it."
+    )
+    if not labelled[name]:
+        raise InvalidParameterError(
+            f"The monitored metric '{monitor}' (train.monitor) is undefined: task '{name}' has "
+            f"no labelled row in {where}, so no epoch could be selected. {fix}"
+        )
+    value = _constant_scores(task, valid, states)[metric]
+    if math.isnan(value):
+        n = int(valid.mask[name].reshape(valid.n_rows, -1).any(dim=1).sum())
+        one_class = " (e.g. auc needs both classes)" if "auc" in metric else ""
+        raise InvalidParameterError(
+            f"The monitored metric '{monitor}' (train.monitor) is NaN on the {n} labelled "
+            f"validation row(s) of task '{name}' in {where}{one_class}, so no epoch could be "
+            f"selected ({kind.name} task). {fix}"
+        )
+
+
+def _constant_scores(
+    task: Task, valid: EncodedTable, states: dict[str, dict[str, Any]]
+) -> dict[str, float]:
+    """The task's validation metrics for an all-zero output (NaN where the labels leave a
+    metric undefined, whatever the model predicts)."""
+    kind = get_kind(task.type)
+    target, mask = valid.y[task.name], valid.mask[task.name]
+    width = kind.out_dim(states[task.name])
+    if kind.level == "token":
+        output = torch.zeros(*target.shape, width)
+        if task.crf:  # the CRF parameter rides along (tasks/_tagging.py)
+            output = torch.cat([output, torch.zeros(len(target), width + 2, width)], dim=1)
+    elif width == 1:
+        output = torch.zeros(target.shape)
+    elif target.dim() == 1:
+        output = torch.zeros(len(target), width)
+    else:
+        output = torch.zeros(target.shape)
+    return kind.score(task, states[task.name], output, target, mask)
 
 
 def train_model(
@@ -428,11 +545,11 @@ def train_model(
     method.to(device)
     optimizer = _optimizer(_param_groups(model, method, s), s)
     generator = torch.Generator().manual_seed(s.seed)
-    steps_per_epoch = math.ceil(train.n_rows / s.batch_size)
+    steps_per_epoch = math.ceil(train.n_rows / s.rows_per_batch())
     if batch_tokens is not None:  # as many batches as a seeded draw of the epoch makes
         draw = torch.Generator().manual_seed(s.seed)
         steps_per_epoch = len(
-            train.batch_indices(s.batch_size, generator=draw, batch_tokens=batch_tokens)
+            train.batch_indices(s.rows_per_batch(), generator=draw, batch_tokens=batch_tokens)
         )
     result = TrainResult()
     start_epoch, step, stale = 1, 0, 0
@@ -482,7 +599,7 @@ def train_model(
             set_lr=set_lr,
             step=step,
             epoch=epoch,
-            batch_size=s.batch_size,
+            batch_size=s.rows_per_batch(),
             generator=generator,
             clip_norm=s.clip_norm,
             events=events,

@@ -8,7 +8,9 @@ nothing else. Data frames carry the 1-based line of each row in the source file 
 
 from __future__ import annotations
 
+import warnings
 from abc import ABC, abstractmethod
+from collections import Counter
 from typing import Any, ClassVar
 
 import numpy as np
@@ -16,10 +18,16 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from manyheads.errors import DataError, InvalidParameterError
+from manyheads.errors import DataError, DataWarning, InvalidParameterError
 from manyheads.tasks.task import Task
 
-__all__ = ["TaskKind", "masked_mean"]
+__all__ = ["UNSEEN_LABELS", "TaskKind", "masked_mean", "unseen_labels"]
+
+#: What ``encode`` does with a label (class, tag) that the training data never had: ``warn``
+#: (a :class:`~manyheads.errors.DataWarning`; the label is kept as target ``-1`` with its mask
+#: True, so it counts as wrong in the metrics and is left out of the loss) or ``error`` (a
+#: DataError). The ``data.unseen_labels`` setting (docs/config.md).
+UNSEEN_LABELS = ("warn", "error")
 
 State = dict[str, Any]
 
@@ -84,9 +92,13 @@ class TaskKind(ABC):
 
     @abstractmethod
     def encode(
-        self, task: Task, state: State, frame: pd.DataFrame, path: str
+        self, task: Task, state: State, frame: pd.DataFrame, path: str, *, unseen: str = "warn"
     ) -> tuple[Tensor, Tensor]:
-        """Labels -> (targets, mask [N] bool). Unlabelled rows get mask False."""
+        """Labels -> (targets, mask [N] bool). Unlabelled rows get mask False.
+
+        ``unseen`` (one of :data:`UNSEEN_LABELS`) says what a class or tag that the state
+        does not know becomes; types without a label vocabulary ignore it.
+        """
 
     @abstractmethod
     def out_dim(self, state: State) -> int:
@@ -185,3 +197,75 @@ def first_line(frame: pd.DataFrame, positions: np.ndarray) -> int | None:
 def as_tensor(values: np.ndarray, dtype: torch.dtype) -> Tensor:
     """A contiguous CPU tensor from a numpy array."""
     return torch.from_numpy(np.ascontiguousarray(values)).to(dtype)
+
+
+def unseen_labels(
+    task: Task,
+    labels: list[str],
+    rows: np.ndarray,
+    frame: pd.DataFrame,
+    path: str,
+    *,
+    known: list[str],
+    word: str,
+    unit: str,
+    mode: str,
+) -> None:
+    """Warn about (``mode`` ``warn``) or refuse (``error``) labels the training data never had.
+
+    Args:
+        task: the task whose labels are encoded.
+        labels: every unseen label occurrence (one entry per row or token).
+        rows: bool ``[N]``, the rows of ``frame`` that hold one.
+        frame: the encoded frame (its index gives the lines).
+        path: the frame's file.
+        known: the labels of the training data.
+        word: ``class`` or ``tag``; ``unit``: ``rows`` or ``tokens``.
+        mode: one of :data:`UNSEEN_LABELS`.
+
+    Raises:
+        DataError: with ``mode`` ``error``, naming the file, first line, column and label.
+
+    Example:
+        >>> frame = pd.DataFrame({"y": ["a", "z"]}, index=[2, 3])
+        >>> try:
+        ...     unseen_labels(Task("y", type="multiclass"), ["z"], np.array([False, True]),
+        ...                   frame, "test.csv", known=["a", "b"], word="class", unit="rows",
+        ...                   mode="error")
+        ... except DataError as exc:
+        ...     print(str(exc)[:87])
+        test.csv, line 3, column 'y': class 'z' of task 'y' was never seen in the training data
+    """
+    if not labels:
+        return
+    counts = Counter(labels).most_common()
+    shown = ", ".join(known[:30]) + (", ..." if len(known) > 30 else "")
+    line, column = first_line(frame, rows), task.label_columns[0]
+    words = word + ("es" if word.endswith("s") else "s")
+    if mode == "error":
+        others = (
+            f"; {len(labels)} {unit} carry unseen {words}: "
+            + ", ".join(f"'{label}' ({n})" for label, n in counts[:10])
+            if len(labels) > 1
+            else ""
+        )
+        raise DataError(
+            f"{word} '{labels[0]}' of task '{task.name}' was never seen in the training data "
+            f"(known {words}: {shown}{others}). Add rows with "
+            f"it to the training data, fix or clear the cell, or set data.unseen_labels: warn "
+            f"to score such {unit} as wrong.",
+            path=path,
+            line=line,
+            column=column,
+        )
+    message = (
+        f"{len(labels)} {unit if len(labels) > 1 else unit[:-1]} of task '{task.name}' "
+        f"{'carry' if len(labels) > 1 else 'carries'} {words} never seen in the training "
+        "data: "
+        + ", ".join(f"'{label}' ({n})" for label, n in counts[:10])
+        + (f" and {len(counts) - 10} more" if len(counts) > 10 else "")
+        + f". They count as wrong in the metrics (the model cannot predict a {word} it never "
+        "saw) and are left out of the loss. Set data.unseen_labels: error to refuse such data."
+    )
+    located = DataError(message, path=path, line=line, column=column)
+    warnings.warn(str(located), DataWarning, stacklevel=4)

@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from sklearn.metrics import accuracy_score, f1_score, log_loss, roc_auc_score
+from sklearn.metrics import f1_score, log_loss, roc_auc_score
 from torch import Tensor
 
 from manyheads.errors import DataError, InvalidParameterError
 from manyheads.tasks._base import State, TaskKind, as_tensor, column_of, masked_mean
-from manyheads.tasks._classes import encode_classes, fit_classes
+from manyheads.tasks._classes import class_values, encode_classes, fit_classes, label_type
 from manyheads.tasks.task import Task
 
 __all__ = ["Binary"]
@@ -57,7 +57,7 @@ class Binary(TaskKind):
                     column=task.label_columns[0],
                 )
             classes = [c for c in classes if c != task.positive] + [task.positive]
-        state: State = {"classes": classes}
+        state: State = {"classes": classes, "label_type": label_type(frame[task.label_columns[0]])}
         if task.class_weight == "balanced":
             y, mask = encode_classes(task, classes, frame[task.label_columns[0]], path, frame)
             pos = float((y[mask] == 1).mean())
@@ -65,10 +65,12 @@ class Binary(TaskKind):
         return state
 
     def encode(
-        self, task: Task, state: State, frame: pd.DataFrame, path: str
+        self, task: Task, state: State, frame: pd.DataFrame, path: str, *, unseen: str = "warn"
     ) -> tuple[Tensor, Tensor]:
-        y, mask = encode_classes(task, state["classes"], column_of(task, frame, path), path, frame)
-        return as_tensor(np.maximum(y, 0), torch.float32), as_tensor(mask, torch.bool)
+        """Targets 0./1. (1 = the positive class); -1. for an unseen class (mask True)."""
+        series = column_of(task, frame, path)
+        y, mask = encode_classes(task, state["classes"], series, path, frame, unseen=unseen)
+        return as_tensor(np.where(mask, y, 0), torch.float32), as_tensor(mask, torch.bool)
 
     def out_dim(self, state: State) -> int:
         return 1
@@ -79,13 +81,15 @@ class Binary(TaskKind):
         pos_weight = state.get("pos_weight")
         pw = None if pos_weight is None else output.new_tensor(pos_weight)
         per_row = F.binary_cross_entropy_with_logits(
-            output, target, reduction="none", pos_weight=pw
+            output, target.clamp(min=0), reduction="none", pos_weight=pw
         )
-        return masked_mean(per_row, mask)
+        return masked_mean(per_row, mask & (target >= 0))  # an unseen class (-1) has no loss
 
     def predict(self, task: Task, state: State, output: Tensor) -> dict[str, np.ndarray]:
+        """The predicted class as the training column's values (ints, floats, booleans or
+        strings) and the positive class's probability."""
         proba = torch.sigmoid(output.float()).cpu().numpy()
-        classes = np.asarray(state["classes"], dtype=object)
+        classes = class_values(state["classes"], state.get("label_type"))
         return {task.name: classes[(proba >= 0.5).astype(int)], f"{task.name}_proba": proba}
 
     def score(
@@ -102,12 +106,19 @@ class Binary(TaskKind):
 
 
 def _binary_metric(metric: str, y: np.ndarray, p: np.ndarray) -> float:
+    """One metric over labelled rows; ``y`` -1 is a class unseen in training: wrong in
+    accuracy, never the positive class in f1, left out of auc and logloss (it has no rank)."""
     if len(y) == 0:
         return float("nan")
+    pred = (p >= 0.5).astype(int)
+    if metric == "accuracy":
+        return float(np.mean(y == pred))
+    if metric == "f1":
+        return float(f1_score(y, pred, labels=[1], average="micro", zero_division=0.0))
+    known = y >= 0
+    y, p = y[known], p[known]
     if metric == "auc":
         return float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else float("nan")
-    if metric == "accuracy":
-        return float(accuracy_score(y, p >= 0.5))
-    if metric == "f1":
-        return float(f1_score(y, p >= 0.5, zero_division=0.0))
+    if len(y) == 0:
+        return float("nan")
     return float(log_loss(y, np.clip(p, 1e-7, 1 - 1e-7), labels=[0, 1]))

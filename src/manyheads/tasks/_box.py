@@ -230,8 +230,9 @@ class Box(TaskKind):
         return {"coords": list(COORDS)}
 
     def encode(
-        self, task: Task, state: State, frame: pd.DataFrame, path: str
+        self, task: Task, state: State, frame: pd.DataFrame, path: str, *, unseen: str = "warn"
     ) -> tuple[Tensor, Tensor]:
+        del unseen  # no label vocabulary: nothing can be unseen
         boxes, labelled = self._values(task, frame, path)
         return as_tensor(boxes, torch.float32), as_tensor(labelled, torch.bool)
 

@@ -1,4 +1,9 @@
-"""Class-label vocabulary shared by the binary and multiclass task types."""
+"""Class-label vocabulary shared by the binary and multiclass task types.
+
+Classes are canonical strings (:func:`~manyheads.tasks._base.label_strings`); the state also
+records the type of the training column (``label_type``) so that predictions come back as the
+user's values: ints for an integer column, floats for a float one, booleans, else strings.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,10 @@ import numpy as np
 import pandas as pd
 
 from manyheads.errors import DataError
-from manyheads.tasks._base import first_line, label_strings, missing_mask
+from manyheads.tasks._base import label_strings, missing_mask, unseen_labels
 from manyheads.tasks.task import Task
 
-__all__ = ["encode_classes", "fit_classes"]
+__all__ = ["class_values", "encode_classes", "fit_classes", "label_type"]
 
 
 def _sort_key(label: str) -> tuple[int, float, str]:
@@ -33,24 +38,78 @@ def fit_classes(task: Task, series: pd.Series, path: str) -> list[str]:
     return sorted(labels.unique().tolist(), key=_sort_key)
 
 
+def label_type(series: pd.Series) -> str:
+    """``int``, ``float``, ``bool`` or ``str``: the type of a label column's labelled values.
+
+    Example:
+        >>> label_type(pd.Series([0, 1])), label_type(pd.Series([0.0, 1.0, None]))
+        ('int', 'float')
+        >>> label_type(pd.Series([True, False])), label_type(pd.Series(["no", "yes"]))
+        ('bool', 'str')
+    """
+    values = series[~missing_mask(series)]
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return "bool"
+    if pd.api.types.is_integer_dtype(values.dtype):
+        return "int"
+    if pd.api.types.is_float_dtype(values.dtype):
+        return "float"
+    if len(values) and values.map(lambda v: isinstance(v, bool | np.bool_)).all():
+        return "bool"
+    if len(values) and values.map(lambda v: isinstance(v, int | np.integer)).all():
+        return "int"
+    return "str"
+
+
+def class_values(classes: list[str], kind: str | None) -> np.ndarray:
+    """The class names as values of the user's label type (``label_type``; None: strings, as
+    in models saved before it was recorded).
+
+    Example:
+        >>> class_values(["0", "1"], "int").tolist(), class_values(["0", "1"], "float").tolist()
+        ([0, 1], [0.0, 1.0])
+        >>> class_values(["False", "True"], "bool").tolist(), class_values(["a"], None).tolist()
+        ([False, True], ['a'])
+    """
+    if kind == "int":
+        return np.asarray([int(c) for c in classes], dtype=np.int64)
+    if kind == "float":
+        return np.asarray([float(c) for c in classes], dtype=np.float64)
+    if kind == "bool":
+        return np.asarray([c == "True" for c in classes], dtype=bool)
+    return np.asarray(classes, dtype=object)
+
+
 def encode_classes(
-    task: Task, classes: list[str], series: pd.Series, path: str, frame: pd.DataFrame
+    task: Task,
+    classes: list[str],
+    series: pd.Series,
+    path: str,
+    frame: pd.DataFrame,
+    *,
+    unseen: str = "warn",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Class names -> (int64 indices with -1 for missing, labelled mask)."""
+    """Class names -> (int64 indices, labelled mask).
+
+    A missing cell is -1 with mask False; a class the training data never had (``unseen``
+    ``warn``) is -1 with mask True, so that it counts as wrong in the metrics; with ``unseen``
+    ``error`` it is a DataError naming the file, line and column.
+    """
     missing = missing_mask(series)
     lookup = {c: i for i, c in enumerate(classes)}
     labels = label_strings(series.where(~missing, other=""))
     idx = labels.map(lookup).to_numpy()
-    unseen = ~missing & pd.isna(idx)
-    if unseen.any():
-        bad = labels.to_numpy()[np.flatnonzero(unseen)[0]]
-        raise DataError(
-            f"class '{bad}' of task '{task.name}' was never seen in the training data "
-            f"(known classes: {', '.join(classes[:20])}). Add rows with this class to the "
-            "training data, or clear/relabel this cell.",
-            path=path,
-            line=first_line(frame, unseen),
-            column=task.label_columns[0],
-        )
-    out = np.where(missing, -1, np.nan_to_num(idx.astype(float), nan=-1)).astype(np.int64)
+    new = ~missing & pd.isna(idx)
+    unseen_labels(
+        task,
+        labels.to_numpy()[new].tolist(),
+        new,
+        frame,
+        path,
+        known=classes,
+        word="class",
+        unit="rows",
+        mode=unseen,
+    )
+    out = np.nan_to_num(idx.astype(float), nan=-1).astype(np.int64)
     return out, ~missing

@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from sklearn.metrics import accuracy_score, f1_score
+from sklearn.metrics import f1_score
 from torch import Tensor
 
 from manyheads.errors import DataError, InvalidParameterError
 from manyheads.tasks._base import State, TaskKind, as_tensor, column_of, masked_mean
-from manyheads.tasks._classes import encode_classes, fit_classes
+from manyheads.tasks._classes import class_values, encode_classes, fit_classes, label_type
 from manyheads.tasks.task import Task
 
 __all__ = ["Multiclass"]
@@ -42,7 +42,7 @@ class Multiclass(TaskKind):
                 path=path,
                 column=task.label_columns[0],
             )
-        state: State = {"classes": classes}
+        state: State = {"classes": classes, "label_type": label_type(frame[task.label_columns[0]])}
         if task.class_weight == "balanced":
             y, mask = encode_classes(task, classes, frame[task.label_columns[0]], path, frame)
             counts = np.bincount(y[mask], minlength=len(classes)).astype(float)
@@ -51,10 +51,12 @@ class Multiclass(TaskKind):
         return state
 
     def encode(
-        self, task: Task, state: State, frame: pd.DataFrame, path: str
+        self, task: Task, state: State, frame: pd.DataFrame, path: str, *, unseen: str = "warn"
     ) -> tuple[Tensor, Tensor]:
-        y, mask = encode_classes(task, state["classes"], column_of(task, frame, path), path, frame)
-        return as_tensor(np.maximum(y, 0), torch.int64), as_tensor(mask, torch.bool)
+        """Class indices; -1 for a class unseen in training (mask True: it counts as wrong)."""
+        series = column_of(task, frame, path)
+        y, mask = encode_classes(task, state["classes"], series, path, frame, unseen=unseen)
+        return as_tensor(np.where(mask, y, 0), torch.int64), as_tensor(mask, torch.bool)
 
     def out_dim(self, state: State) -> int:
         return len(state["classes"])
@@ -65,13 +67,18 @@ class Multiclass(TaskKind):
         weights = state.get("class_weights")
         w = None if weights is None else output.new_tensor(weights)
         per_row = F.cross_entropy(
-            output, target, weight=w, reduction="none", label_smoothing=task.label_smoothing
+            output,
+            target.clamp(min=0),
+            weight=w,
+            reduction="none",
+            label_smoothing=task.label_smoothing,
         )
-        return masked_mean(per_row, mask)
+        return masked_mean(per_row, mask & (target >= 0))  # an unseen class (-1) has no loss
 
     def predict(self, task: Task, state: State, output: Tensor) -> dict[str, np.ndarray]:
+        """The predicted class as the training column's values and its probability."""
         proba = torch.softmax(output.float(), dim=-1).cpu().numpy()
-        classes = np.asarray(state["classes"], dtype=object)
+        classes = class_values(state["classes"], state.get("label_type"))
         return {task.name: classes[proba.argmax(axis=1)], f"{task.name}_proba": proba.max(axis=1)}
 
     def score(
@@ -84,9 +91,12 @@ class Multiclass(TaskKind):
         for metric in self.metric_names(task):
             if len(y) == 0:
                 out[metric] = float("nan")
-            elif metric == "accuracy":
-                out[metric] = float(accuracy_score(y, pred))
-            else:
-                out[metric] = float(f1_score(y, pred, average="macro", zero_division=0.0))
+            elif metric == "accuracy":  # a class unseen in training (-1) is always wrong
+                out[metric] = float(np.mean(y == pred))
+            else:  # over the known classes present; an unseen class's rows are misses
+                present = sorted(set(y[y >= 0].tolist()) | set(pred.tolist()))
+                out[metric] = float(
+                    f1_score(y, pred, labels=present, average="macro", zero_division=0.0)
+                )
         out["n"] = int(m.sum())
         return out

@@ -77,8 +77,9 @@ class Multilabel(TaskKind):
         return {"labels": list(task.label_columns)}
 
     def encode(
-        self, task: Task, state: State, frame: pd.DataFrame, path: str
+        self, task: Task, state: State, frame: pd.DataFrame, path: str, *, unseen: str = "warn"
     ) -> tuple[Tensor, Tensor]:
+        del unseen  # no label vocabulary: nothing can be unseen
         y, mask = self._matrix(task, frame, path)
         return as_tensor(y, torch.float32), as_tensor(mask, torch.bool)
 

@@ -23,7 +23,15 @@ from torch import Tensor
 
 from manyheads._registry import did_you_mean
 from manyheads.errors import DataError, InvalidParameterError
-from manyheads.tasks._base import State, TaskKind, as_tensor, column_of, first_line, masked_mean
+from manyheads.tasks._base import (
+    State,
+    TaskKind,
+    as_tensor,
+    column_of,
+    first_line,
+    masked_mean,
+    unseen_labels,
+)
 from manyheads.tasks._crf import crf_log_likelihood, viterbi_decode
 from manyheads.tasks.task import Task
 
@@ -103,30 +111,38 @@ class Tagging(TaskKind):
         return {"tags": tags}
 
     def encode(
-        self, task: Task, state: State, frame: pd.DataFrame, path: str
+        self, task: Task, state: State, frame: pd.DataFrame, path: str, *, unseen: str = "warn"
     ) -> tuple[Tensor, Tensor]:
+        """Tag ids ``[N, W]``; a tag unseen in training is -1 with its mask True (it counts
+        as wrong in the metrics, not in the loss), or a DataError with ``unseen`` ``error``."""
         column = task.label_columns[0]
         rows = tag_rows(column_of(task, frame, path), frame, path, column)
         lookup = {tag: i for i, tag in enumerate(state["tags"])}
         width = max([1, *(len(r) for r in rows if r is not None)])
         target = np.zeros((len(rows), width), dtype=np.int64)
         mask = np.zeros((len(rows), width), dtype=bool)
+        new: list[str] = []
+        new_rows = np.zeros(len(rows), dtype=bool)
         for i, row in enumerate(rows):
             if row is None:
                 continue
-            unseen = [tag for tag in row if tag not in lookup]
-            if unseen:
-                known = state["tags"]
-                shown = ", ".join(known[:30]) + (", ..." if len(known) > 30 else "")
-                raise DataError(
-                    f"tag '{unseen[0]}' of task '{task.name}' was never seen in the training "
-                    f"data. Known tags: {shown}. Add it to the training data or fix the row.",
-                    path=path,
-                    line=first_line(frame, np.arange(len(rows)) == i),
-                    column=column,
-                )
-            target[i, : len(row)] = [lookup[tag] for tag in row]
+            ids = [lookup.get(tag, -1) for tag in row]
+            if -1 in ids:
+                new += [tag for tag in row if tag not in lookup]
+                new_rows[i] = True
+            target[i, : len(row)] = ids
             mask[i, : len(row)] = True
+        unseen_labels(
+            task,
+            new,
+            new_rows,
+            frame,
+            path,
+            known=state["tags"],
+            word="tag",
+            unit="tokens",
+            mode=unseen,
+        )
         return as_tensor(target, torch.int64), as_tensor(mask, torch.bool)
 
     def out_dim(self, state: State) -> int:
@@ -143,13 +159,17 @@ class Tagging(TaskKind):
         tasks: a per-sentence mean is about a sentence's length times larger, and under equal
         weights it took the shared encoder from a POS task beside it (UNER, MiniLM ``hps``:
         UPOS 94.5 with the per-sentence NLL, against 96.4 without a CRF).
+
+        A tag unseen in training (target -1) has no loss; with a CRF its whole sentence has none.
         """
         emissions, crf = split_output(output, crf=task.crf)
         target, mask = _pad_slots(target, emissions.shape[1]), _pad_slots(mask, emissions.shape[1])
+        known = mask & (target >= 0)
+        target = target.clamp(min=0)
         if crf is not None:
             ll = crf_log_likelihood(emissions.float(), target, mask, crf.float())
-            labelled = mask.any(dim=1)
-            return -(ll * labelled).sum() / mask.sum().clamp(min=1)
+            labelled = mask.any(dim=1) & (known == mask).all(dim=1)
+            return -(ll * labelled).sum() / (mask & labelled[:, None]).sum().clamp(min=1)
         n_tags = emissions.shape[-1]
         per_token = F.cross_entropy(
             emissions.reshape(-1, n_tags),
@@ -157,7 +177,7 @@ class Tagging(TaskKind):
             reduction="none",
             label_smoothing=task.label_smoothing,
         )
-        return masked_mean(per_token, mask.reshape(-1))
+        return masked_mean(per_token, known.reshape(-1))
 
     def predict(
         self, task: Task, state: State, output: Tensor, *, mask: Tensor | None = None
@@ -317,7 +337,9 @@ def _pad_slots(values: Tensor, width: int) -> Tensor:
 def _entity_scores(
     scheme: str | None, tags: list[str], y: np.ndarray, pred: np.ndarray, mask: np.ndarray
 ) -> dict[str, float]:
-    """Entity-level micro precision, recall and F1 (seqeval) over the labelled rows."""
+    """Entity-level micro precision, recall and F1 (seqeval) over the labelled rows; a gold tag
+    unseen in training (-1) reads as the start of an entity of type ``<unseen>``, which no
+    prediction can match."""
     if scheme is None:
         return {}
     from seqeval.metrics import (
@@ -327,7 +349,7 @@ def _entity_scores(
     )
     from seqeval.scheme import IOBES
 
-    names = np.asarray(tags, dtype=object)
+    names = np.asarray([*tags, ("S-" if scheme == "bioes" else "B-") + "<unseen>"], dtype=object)
     rows = [i for i in range(len(y)) if mask[i].any()]
     gold = [names[y[i][mask[i]]].tolist() for i in rows]
     found = [names[pred[i][mask[i]]].tolist() for i in rows]

@@ -27,7 +27,7 @@ def test_precedence_defaults_file_command_line(tmp_path: Path) -> None:
     cfg = load_config(_write(tmp_path, BASE), ["train.epochs=3", "model.hidden=[8, 4]"])
     assert cfg.train.epochs == 3  # command line beats file
     assert cfg.train.lr == 0.01  # file beats default
-    assert cfg.train.batch_size == 512  # default
+    assert cfg.train.batch_size is None  # default: resolved by the tasks when training
     assert cfg.model.options["hidden"] == [8, 4]
 
 

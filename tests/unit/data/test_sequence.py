@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from manyheads.data.sequence import SequenceTokenizer, split_words
+from manyheads.data.sequence import SequenceTokenizer, fitted_max_length, split_words
 from manyheads.errors import InvalidParameterError
 
 TEXTS = ["the dress fits well", "the red dress runs small", "lovely fabric, great fit"] * 5
@@ -131,8 +131,29 @@ def test_preprocessing_warns_with_the_count_of_cut_words() -> None:
     with pytest.warns(DataWarning) as caught:
         pre.transform(frame, labels=False)
     message = str(caught[0].message)
-    assert message == (
+    assert message.startswith(
         "dev.jsonl: column 'words': 9 words in 2 of 3 rows come after the first 8 pieces "
-        "(model.encoder_options.max_length) and are predicted from the first piece, [CLS]; "
-        "their labels still count in the metrics. Raise max_length to keep them."
+        "(model.encoder_options.max_length), so they have no piece of their own: every encoder "
+        "predicts them from its output at the row's first position (the [CLS] start marker)"
     )
+    assert "bilstm and cnn have no position limit" in message
+
+
+@pytest.mark.parametrize(("words", "expected"), [(True, 130), (False, 128)])
+def test_a_max_length_of_none_is_fitted_to_the_training_rows(words: bool, expected: int) -> None:
+    rows = [["a", "red", "dress"], ["red"] * 128]  # 128 words + [CLS] + [SEP] = 130 pieces
+    tok = SequenceTokenizer(max_length=None, min_count=1, vocab_size=60).fit(rows, words=words)
+    assert tok.max_length == expected
+    assert tok.fitted_length
+    enc = tok.encode(rows, words=True)
+    assert enc.cut is not None
+    assert enc.cut.tolist() == [0, 0 if words else 2]
+    again = SequenceTokenizer.from_dict(tok.to_dict())
+    assert again.max_length == expected
+    assert not again.fitted_length
+
+
+def test_fitted_max_length_takes_the_longest_word_row_or_a_high_text_percentile() -> None:
+    assert fitted_max_length([10, 500], words=True) == 500
+    assert fitted_max_length([150] * 2000 + [9000], words=False) == 150
+    assert fitted_max_length([], words=True) == 128

@@ -10,7 +10,7 @@ import torch
 
 import manyheads as mh
 from manyheads.engine.trainer import TrainSettings, lr_factor
-from manyheads.errors import InvalidParameterError
+from manyheads.errors import DataWarning, InvalidParameterError
 
 TASKS = [
     mh.Task("good", type="binary"),
@@ -242,16 +242,17 @@ def test_rows_without_some_labels_still_train_the_other_tasks(
     frame = toy_frame.copy()
     frame.loc[frame.index[:300], "score"] = float("nan")  # 3/4 of rows lack the regression label
     valid = frame.iloc[:80].copy()  # no regression label at all in validation
-    run = mh.fit(
-        frame.iloc[80:],
-        valid=valid,
-        tasks=TASKS,
-        inputs=INPUTS,
-        epochs=8,
-        batch_size=32,
-        lr=0.01,
-        output=tmp_path / "run",
-    )
+    with pytest.warns(DataWarning, match="task 'score' has no labelled row in the validation"):
+        run = mh.fit(
+            frame.iloc[80:],
+            valid=valid,
+            tasks=TASKS,
+            inputs=INPUTS,
+            epochs=8,
+            batch_size=32,
+            lr=0.01,
+            output=tmp_path / "run",
+        )
     assert run.metrics is not None
     assert run.metrics["split"] == "valid"
     assert run.metrics["tasks"]["good"]["auc"] > 0.95  # the labelled tasks trained

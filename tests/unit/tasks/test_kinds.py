@@ -8,7 +8,7 @@ import pytest
 import torch
 from sklearn.metrics import roc_auc_score
 
-from manyheads.errors import DataError, InvalidParameterError
+from manyheads.errors import DataError, DataWarning, InvalidParameterError
 from manyheads.tasks import Task, get_kind
 
 
@@ -47,7 +47,71 @@ def test_class_seen_only_at_test_time_names_file_line_and_column() -> None:
         match=r"test\.csv, line 3, column 'y': class 'z' of task 'y' "
         r"was never seen in the training data",
     ):
-        kind.encode(task, state, _frame(["a", "z"]), "test.csv")
+        kind.encode(task, state, _frame(["a", "z"]), "test.csv", unseen="error")
+
+
+@pytest.mark.parametrize("type_", ["binary", "multiclass"])
+def test_an_unseen_class_warns_and_counts_as_wrong_but_not_in_the_loss(type_: str) -> None:
+    task = Task("y", type=type_)
+    kind = get_kind(type_)
+    state = kind.fit(task, _frame(["a", "b", "a"]), "train.csv")
+    with pytest.warns(
+        DataWarning,
+        match=r"test\.csv, line 3, column 'y': 2 rows of task 'y' carry classes never seen in "
+        r"the training data: 'z' \(2\)\. They count as wrong",
+    ):
+        y, mask = kind.encode(task, state, _frame(["a", "z", "z", None]), "test.csv")
+    assert mask.tolist() == [True, True, True, False]
+    assert y.tolist()[:3] == [0, -1, -1]
+    # a perfect output on the known row: accuracy 1/3 (the unseen rows are wrong), loss of 1 row
+    width = kind.out_dim(state)
+    output = torch.full((4,), -9.0) if width == 1 else torch.tensor([[9.0, -9.0]] * 4)
+    scores = kind.score(task, state, output, y, mask)
+    assert scores["accuracy"] == pytest.approx(1 / 3)
+    assert scores["n"] == 3
+    alone = kind.loss(task, state, output[:1], y[:1], mask[:1])
+    assert kind.loss(task, state, output, y, mask).item() == pytest.approx(alone.item())
+    if type_ == "binary":  # auc and logloss leave the unseen rows out; f1 never counts them
+        assert math.isnan(scores["auc"])
+        assert scores["f1"] == 0.0
+
+
+def test_an_unseen_class_error_lists_every_unseen_label_and_its_count() -> None:
+    task = Task("y", type="multiclass")
+    kind = get_kind("multiclass")
+    state = kind.fit(task, _frame(["a", "b"]), "train.csv")
+    with pytest.raises(DataError, match=r"line 3, .*class 'z'.* 3 rows carry unseen classes: "):
+        kind.encode(task, state, _frame(["a", "z", "y", "z"]), "t.csv", unseen="error")
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([0, 1, 1, 0], [0, 1]),
+        ([0.0, 1.0, None, 1.0], [0.0, 1.0]),
+        ([0.5, 1.5, 0.5], [0.5, 1.5]),
+        ([True, False, True], [False, True]),
+        (["no", "yes", "no"], ["no", "yes"]),
+    ],
+    ids=["int", "float-with-missing", "float", "bool", "str"],
+)
+@pytest.mark.parametrize("type_", ["binary", "multiclass"])
+def test_predictions_carry_the_label_columns_type(
+    type_: str, values: list[object], expected: list[object]
+) -> None:
+    task = Task("y", type=type_)
+    kind = get_kind(type_)
+    state = kind.fit(task, pd.DataFrame({"y": values}), "train.csv")
+    output = torch.tensor([-3.0, 3.0]) if type_ == "binary" else torch.tensor([[3.0, 0], [0, 3.0]])
+    predicted = kind.predict(task, state, output)["y"]
+    assert predicted.tolist() == expected
+    assert [type(v) for v in predicted.tolist()] == [type(v) for v in expected]
+
+
+def test_a_state_without_label_type_predicts_strings_as_before() -> None:
+    task = Task("y", type="binary")
+    state = {"classes": ["0", "1"]}
+    assert get_kind("binary").predict(task, state, torch.tensor([3.0]))["y"].tolist() == ["1"]
 
 
 def test_integer_and_float_labels_map_to_the_same_class() -> None:

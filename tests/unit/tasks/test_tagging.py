@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import Tensor
 
-from manyheads.errors import DataError, InvalidParameterError
+from manyheads.errors import DataError, DataWarning, InvalidParameterError
 from manyheads.tasks import Task, get_kind
 
 KIND = get_kind("tagging")
@@ -112,12 +112,45 @@ def test_bioes_accepts_its_four_prefixes() -> None:
 def test_unseen_tag_names_file_line_column_tag_and_known_tags() -> None:
     task = Task("pos", type="tagging")
     state = KIND.fit(task, _frame([["NOUN", "VERB"]], "pos"), "train.jsonl")
+    frame = _frame([["NOUN"], ["ADJ", "NOUN"]], "pos")
     with pytest.raises(
         DataError,
         match=r"test\.jsonl, line 2, column 'pos': tag 'ADJ' of task 'pos' was never seen in "
-        r"the training data\. Known tags: NOUN, VERB\.",
+        r"the training data \(known tags: NOUN, VERB\)\.",
     ):
-        KIND.encode(task, state, _frame([["NOUN"], ["ADJ", "NOUN"]], "pos"), "test.jsonl")
+        KIND.encode(task, state, frame, "test.jsonl", unseen="error")
+
+
+@pytest.mark.parametrize("crf", [False, True])
+def test_an_unseen_tag_warns_with_its_count_and_is_scored_as_wrong(crf: bool) -> None:
+    task = Task("ner", type="tagging", scheme="bio", crf=crf)
+    state = {"tags": ["B-PER", "O"]}
+    frame = _frame([["B-PER", "O"], ["B-MISC", "O", "B-MISC"]])
+    with pytest.warns(
+        DataWarning,
+        match=r"dev\.jsonl, line 2, column 'ner': 2 tokens of task 'ner' carry tags never seen "
+        r"in the training data: 'B-MISC' \(2\)\. They count as wrong",
+    ):
+        target, mask = KIND.encode(task, state, frame, "dev.jsonl")
+    assert target.tolist() == [[0, 1, 0], [-1, 1, -1]]
+    assert mask.tolist() == [[True, True, False], [True, True, True]]
+    output = _logits([["B-PER", "O"], ["O", "O", "O"]], state["tags"], 3)
+    if crf:
+        output = torch.cat([output, torch.zeros(2, 4, 2)], dim=1)
+    scores = KIND.score(task, state, output, target, mask)
+    assert scores["accuracy"] == pytest.approx(3 / 5)
+    assert scores["recall"] == pytest.approx(1 / 3)  # two gold <unseen> entities were missed
+    assert scores["precision"] == 1.0
+    alone = KIND.loss(task, state, output[:1], target[:1], mask[:1])
+    assert KIND.loss(task, state, output, target, mask).item() == pytest.approx(
+        alone.item()
+        if crf
+        else (
+            2 * alone.item()
+            + float(torch.nn.functional.cross_entropy(output[1, 1:2, :2], torch.tensor([1])))
+        )
+        / 3
+    )
 
 
 def test_a_cell_that_is_not_a_tag_list_names_its_line() -> None:

@@ -1,0 +1,75 @@
+"""Defaults that depend on the run: batch size by task level, the run-length estimate."""
+
+from __future__ import annotations
+
+import pytest
+
+import manyheads as mh
+from manyheads._api import _attach_estimate, _resolve_defaults
+from manyheads.config.schema import DataConfig, ModelConfig, RunConfig
+from manyheads.engine.events import Events
+from manyheads.engine.trainer import TrainSettings
+
+
+@pytest.mark.parametrize(
+    ("kind", "given", "expected"),
+    [("tagging", None, 16), ("binary", None, 512), ("tagging", 100, 100), ("binary", 7, 7)],
+)
+def test_a_batch_size_left_out_is_sentences_for_tagging_and_rows_for_tables(
+    kind: str, given: int | None, expected: int
+) -> None:
+    config = RunConfig(
+        data=DataConfig(train="t.jsonl"),
+        tasks=(mh.Task("y", type=kind),),
+        train=TrainSettings(batch_size=given),
+    )
+    said: list[str] = []
+    assert _resolve_defaults(config, said.append).train.batch_size == expected
+    assert bool(said) == (kind == "tagging" and given is None)
+
+
+def test_the_run_says_its_length_before_it_starts_then_times_it() -> None:
+    events, said = Events(), []
+    _attach_estimate(events, said.append, timed_steps=3, warmup_steps=2)
+    events.send("train_start", n_epochs=20, n_batches=392, start_epoch=1)
+    assert said == [
+        "392 optimiser steps per epoch × 20 epoch(s) = 7840 steps "
+        "(fewer if train.patience stops early)"
+    ]
+    for step in range(1, 5):
+        events.send("step_end", epoch=1, step=step, losses={})
+    assert len(said) == 1  # still timing
+    events.send("step_end", epoch=1, step=5, losses={})
+    assert len(said) == 2
+    assert said[1].startswith("up to about ")
+    assert "per epoch and" in said[1]
+    assert "for the run (timed on steps 3-5" in said[1]
+
+
+def test_a_resumed_run_counts_only_the_epochs_left() -> None:
+    events, said = Events(), []
+    _attach_estimate(events, said.append)
+    events.send("train_start", n_epochs=5, n_batches=10, start_epoch=4)
+    assert said[0].startswith("10 optimiser steps per epoch × 2 epoch(s) = 20 steps")
+
+
+@pytest.mark.parametrize(
+    ("kind", "encoder", "given", "expected"),
+    [
+        ("tagging", "bilstm", None, 1e-2),
+        ("tagging", "cnn", None, 1e-2),
+        ("tagging", "transformer", None, 1e-3),
+        ("binary", "tabular", None, 1e-3),
+        ("tagging", "bilstm", 3e-4, 3e-4),
+    ],
+)
+def test_an_lr_left_out_is_faster_for_tagging_on_a_bilstm_or_cnn(
+    kind: str, encoder: str, given: float | None, expected: float
+) -> None:
+    config = RunConfig(
+        data=DataConfig(train="t.jsonl"),
+        tasks=(mh.Task("y", type=kind),),
+        model=ModelConfig(options={"encoder": encoder}),
+        train=TrainSettings(lr=given),
+    )
+    assert _resolve_defaults(config, lambda _: None).train.lr == expected
