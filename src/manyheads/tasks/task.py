@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -69,9 +70,11 @@ class Task:
 
         kind = get_kind(self.type)  # raises with the valid names
         kind.check_task(self)
-        if not (isinstance(self.weight, int | float) and self.weight >= 0):
+        number = isinstance(self.weight, int | float) and not isinstance(self.weight, bool)
+        if not (number and math.isfinite(self.weight) and self.weight >= 0):
             raise InvalidParameterError(
-                f"The 'weight' of task '{self.name}' must be a number >= 0. Got {self.weight!r}."
+                f"The 'weight' of task '{self.name}' must be a finite number >= 0. "
+                f"Got {self.weight!r}."
             )
         if not 0.0 <= self.label_smoothing < 1.0:
             raise InvalidParameterError(

@@ -205,3 +205,9 @@ def test_balanced_class_weight_upweights_the_rare_class() -> None:
     task = Task("y", type="binary", class_weight="balanced")
     state = get_kind("binary").fit(task, _frame([0, 0, 0, 1]), "f")
     assert math.isclose(state["pos_weight"], 3.0)
+
+
+@pytest.mark.parametrize("weight", [float("inf"), float("nan"), -1.0, True, "1"])
+def test_a_task_weight_must_be_finite_and_not_negative(weight: object) -> None:
+    with pytest.raises(InvalidParameterError, match="'weight' of task 'y' must be a finite number"):
+        Task("y", type="binary", weight=weight)  # type: ignore[arg-type]
