@@ -147,6 +147,17 @@ def _owned(name: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
+def _refuse_tilde(text: str, what: str, example: str) -> None:
+    """A path starting with ``~`` (quoted, or from a config file) is not the home folder:
+    written as is, it would create a folder named ``~`` in the working directory."""
+    if text.startswith("~"):
+        raise InvalidParameterError(
+            f"{what} is {text!r}: manyheads does not expand '~' (only a shell does, for an "
+            "unquoted word), so it would write into a folder named '~' here. Give the full "
+            f"path (e.g. {str(Path(text).expanduser())!r}) or a relative one, {example}."
+        )
+
+
 def check_output_dir(
     directory: str | Path,
     *,
@@ -186,6 +197,7 @@ into (or over) the folder you work in. Set 'output' to a new folder, e.g. output
             f"The '{setting}' setting is empty: the run would train and save nothing. Set it to "
             "a new folder, e.g. output=runs/my-run."
         )
+    _refuse_tilde(text, f"The '{setting}' setting", f"e.g. {setting}=runs/my-run")
     path = Path(text)
     full = _resolved(path)
     if _within(_resolved(Path.cwd()), full):
@@ -307,6 +319,7 @@ extensions for -o: .csv, .parquet.
     out = Path(path)
     if not str(path).strip():
         raise DataError(f"{option} is empty: name the file to write.", path=str(path))
+    _refuse_tilde(str(path), option, "e.g. -o out.csv")
     if out.is_dir():
         raise DataError(f"is a folder; {option} names a file to write.", path=str(path))
     name = out.name.lower()

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from manyheads._api import Run, train_config
+from manyheads._catalogue import WEIGHTINGS
 from manyheads._files import (
     COMPARE_MARKER,
     atomic_write_text,
@@ -33,7 +34,8 @@ from manyheads._files import (
 from manyheads._splits import load_splits
 from manyheads.architectures._registry import ARCHITECTURES, architecture_options
 from manyheads.config.schema import ModelConfig, RunConfig
-from manyheads.errors import DataError, InvalidParameterError
+from manyheads.config.validate import _weighting_problems
+from manyheads.errors import ConfigError, DataError, InvalidParameterError
 
 __all__ = ["SIGNED_METRICS", "Comparison", "absolute_tasks", "compare", "delta_m"]
 
@@ -176,6 +178,13 @@ def compare(
     say: Log = log if log is not None else (lambda _m: None)
     for arch in architectures:
         ARCHITECTURES.get(arch)
+    # every balancing method with the config's options is built before any work: a bad one
+    # would otherwise stop the comparison after the variants before it had trained
+    for weighting in dict.fromkeys(weightings):
+        WEIGHTINGS.get(weighting)
+        problems = _weighting_problems(dataclasses.replace(config, weighting=weighting))
+        if problems:
+            raise ConfigError([f"--weightings {weighting}: {p}" for p in problems])
     seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     if not seed_list:
         raise InvalidParameterError("compare needs at least one seed.")

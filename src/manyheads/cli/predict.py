@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 __all__ = ["EXTENSIONS", "add_parser", "run"]
@@ -50,6 +51,13 @@ def run(args: argparse.Namespace) -> int:
 
     # checked before the model and the data are read
     out = check_output_file(args.output, overwrite=args.overwrite, extensions=EXTENSIONS)
+    if out.exists() and out.resolve() == Path(args.data).resolve():
+        raise DataError(
+            "-o names the input file itself: the predictions would replace the rows they "
+            "were made from, --overwrite or not. Write them to another file, e.g. -o "
+            "predictions.csv.",
+            path=args.output,
+        )
     frame = read_table(args.data)
     missing = [c for c in args.keep if c not in frame.columns]
     if missing:

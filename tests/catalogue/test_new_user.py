@@ -1,0 +1,112 @@
+"""Catalogue, cases a new user hit after issue 15: close variants of the listed mistakes.
+
+Each case runs in a user's project folder (a config, its data, an unrelated ``src/``) and
+asserts exit 2, no traceback, the place named, nothing written that looks finished, no data read
+before the refusal, and every file of the project kept byte for byte.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from tests.catalogue._harness import (
+    Run,
+    assert_kept,
+    assert_nothing_finished,
+    assert_refused,
+    snapshot,
+)
+
+CONFIG = """\
+data: {train: data/train.csv}
+tasks:
+  y: {type: binary}
+train: {epochs: 1, batch_size: 16}
+output: runs/r
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A user's project: config, data and an unrelated ``src/``."""
+    root = tmp_path / "project"
+    (root / "data").mkdir(parents=True)
+    (root / "src").mkdir()
+    (root / "cfg.yaml").write_text(CONFIG)
+    x = [((i * 37) % 11 - 5) / 5 for i in range(48)]
+    pd.DataFrame({"x": x, "y": [int(v > 0) for v in x]}).to_csv(
+        root / "data" / "train.csv", index=False
+    )
+    (root / "src" / "main.py").write_text("VALUE = 1\n")
+    return root
+
+
+@pytest.fixture(autouse=True)
+def no_data_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every refusal here comes before any data or model is read."""
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("data was read before the refusal")
+
+    monkeypatch.setattr("manyheads._api.load_splits", refuse)
+    monkeypatch.setattr("manyheads.compare.load_splits", refuse)
+    monkeypatch.setattr("manyheads._api.load", refuse)
+
+
+@pytest.mark.parametrize(
+    ("argv", "names"),
+    [
+        pytest.param(
+            ["train", "cfg.yaml", "output=~/runs/r"],
+            ["'~/runs/r'", "'~'"],
+            id="train-output-tilde-not-expanded",
+        ),
+        pytest.param(
+            ["compare", "cfg.yaml", "-o", "~", "--seeds", "1"],
+            ["'~'", "full path"],
+            id="compare-output-tilde-quoted",
+        ),
+        pytest.param(
+            ["predict", "runs/r", "data/train.csv", "-o", "~/p.csv"],
+            ["'~/p.csv'", "-o"],
+            id="predict-output-tilde",
+        ),
+        pytest.param(
+            ["predict", "runs/r", "data/train.csv", "-o", "./data/train.csv", "--overwrite"],
+            ["./data/train.csv", "input file itself"],
+            id="predict-over-its-input-with-overwrite",
+        ),
+        pytest.param(
+            ["compare", "cfg.yaml", "-o", "cmp", "--seeds", "1", "--weightings", "ew,nope"],
+            ["'nope'", "Valid names"],
+            id="compare-unknown-weighting-after-a-valid-one",
+        ),
+        pytest.param(
+            [
+                "compare",
+                "cfg.yaml",
+                "-o",
+                "cmp",
+                "--seeds",
+                "1",
+                "--weightings",
+                "ew,cagrad",
+                "train.weighting=cagrad",
+                "train.weighting_options.c=0.4",
+            ],
+            ["--weightings ew", "train.weighting_options.c"],
+            id="compare-weighting-option-another-method-lacks",
+        ),
+    ],
+)
+def test_new_user_refused(run: Run, project: Path, argv: list[str], names: list[str]) -> None:
+    before = snapshot(project)
+    outcome = run(*argv, cwd=project)
+    assert_refused(outcome, *names)
+    assert_kept(before, project)
+    assert not (project / "~").exists()
+    for folder in ("runs/r", "cmp"):
+        assert_nothing_finished(project / folder)
+    assert set(snapshot(project)) == set(before), "a file was added"
