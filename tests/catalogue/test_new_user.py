@@ -110,3 +110,43 @@ def test_new_user_refused(run: Run, project: Path, argv: list[str], names: list[
     for folder in ("runs/r", "cmp"):
         assert_nothing_finished(project / folder)
     assert set(snapshot(project)) == set(before), "a file was added"
+
+
+def _finished_run(root: Path) -> None:
+    """A stand-in of a finished run at ``runs/r`` (the refusals come before it is read)."""
+    run_dir = root / "runs" / "r"
+    run_dir.mkdir(parents=True)
+    (run_dir / ".manyheads-run").write_text('{"tool": "manyheads", "kind": "run"}')
+    for name in ("metrics.json", "model.json", "config.yaml"):
+        (run_dir / name).write_text("{}\n")
+
+
+@pytest.mark.parametrize(
+    ("argv", "names"),
+    [
+        pytest.param(
+            ["eval", "runs/r", "data/train.csv", "-o", "m.XLSX"],
+            ["m.XLSX", ".json"],
+            id="eval-output-not-json",
+        ),
+        pytest.param(
+            ["eval", "runs/r", "data/train.csv", "-o", "runs/r/metrics.json", "--overwrite"],
+            ["runs/r/metrics.json", "eval reads"],
+            id="eval-output-over-the-runs-metrics-with-overwrite",
+        ),
+        pytest.param(
+            ["eval", "runs/r/", "data/train.csv", "-o", "runs/r/./model.json", "--overwrite"],
+            ["runs/r/./model.json", "eval reads"],
+            id="eval-output-over-the-model-spelled-differently",
+        ),
+    ],
+)
+def test_new_user_refused_in_a_run(
+    run: Run, project: Path, argv: list[str], names: list[str]
+) -> None:
+    _finished_run(project)
+    before = snapshot(project)
+    outcome = run(*argv, cwd=project)
+    assert_refused(outcome, *names)
+    assert_kept(before, project)
+    assert set(snapshot(project)) == set(before), "a file was added"

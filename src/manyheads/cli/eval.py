@@ -40,7 +40,20 @@ def run(args: argparse.Namespace) -> int:
 
     out: Path | None = None
     if args.output:
-        out = check_output_file(args.output, overwrite=args.overwrite)
+        out = check_output_file(args.output, overwrite=args.overwrite, extensions=(".json",))
+        if out.exists() and (
+            out.resolve() == Path(args.data).resolve()
+            or (
+                out.resolve().parent == Path(args.run_dir).resolve()
+                and not out.name.startswith("eval-")
+            )
+        ):
+            raise DataError(
+                f"-o names a file that eval reads (its data, or a file of the run {args.run_dir!r}"
+                "): the metrics would replace it, --overwrite or not. Write them to another "
+                "file, e.g. -o metrics-test.json.",
+                path=args.output,
+            )
     metrics = load(args.run_dir).evaluate(args.data, split=Path(args.data).name)
     text = json.dumps(json_safe(metrics), indent=2, allow_nan=False)
     print(text, flush=True)
