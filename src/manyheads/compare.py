@@ -253,6 +253,16 @@ def _check_existing(out: Path, configs: list[RunConfig], *, resume: bool, overwr
             "compare: --resume and --overwrite exclude each other (--resume keeps the finished "
             "variants, --overwrite trains every variant again). Pass one of them."
         )
+    if (
+        resume
+        and not (out / COMPARE_MARKER).exists()
+        and not any(_state(Path(str(c.output))) for c in configs)
+    ):
+        raise InvalidParameterError(
+            f"Nothing to resume in '{out}': it holds no comparison (no {COMPARE_MARKER} marker "
+            "and no variant run). Drop --resume to start the comparison, or point -o/--output "
+            "at the interrupted one."
+        )
     if resume or overwrite:
         return
     found = []

@@ -79,6 +79,11 @@ def no_data_read(monkeypatch: pytest.MonkeyPatch) -> None:
             id="predict-over-its-input-with-overwrite",
         ),
         pytest.param(
+            ["compare", "cfg.yaml", "-o", "cmp", "--seeds", "1", "--resume"],
+            ["Nothing to resume", "'cmp'", "Drop --resume"],
+            id="compare-resume-with-nothing-to-resume",
+        ),
+        pytest.param(
             ["compare", "cfg.yaml", "-o", "cmp", "--seeds", "1", "--weightings", "ew,nope"],
             ["'nope'", "Valid names"],
             id="compare-unknown-weighting-after-a-valid-one",
