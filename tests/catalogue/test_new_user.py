@@ -52,7 +52,7 @@ def no_data_read(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr("manyheads._api.load_splits", refuse)
     monkeypatch.setattr("manyheads.compare.load_splits", refuse)
-    monkeypatch.setattr("manyheads._api.load", refuse)
+    monkeypatch.setattr("manyheads._splits.load_splits", refuse)
 
 
 @pytest.mark.parametrize(
@@ -77,6 +77,11 @@ def no_data_read(monkeypatch: pytest.MonkeyPatch) -> None:
             ["predict", "runs/r", "data/train.csv", "-o", "./data/train.csv", "--overwrite"],
             ["./data/train.csv", "input file itself"],
             id="predict-over-its-input-with-overwrite",
+        ),
+        pytest.param(
+            ["analyze", "cfg.yaml"],
+            ["cfg.yaml", "not a manyheads model"],
+            id="analyze-a-config-instead-of-a-run",
         ),
         pytest.param(
             ["compare", "cfg.yaml", "-o", "cmp", "--seeds", "1", "--resume"],
