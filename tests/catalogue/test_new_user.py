@@ -79,6 +79,11 @@ def no_data_read(monkeypatch: pytest.MonkeyPatch) -> None:
             id="predict-over-its-input-with-overwrite",
         ),
         pytest.param(
+            ["train", "cfg.yaml", "output=runs/new", "--resume"],
+            ["Nothing to resume", "'runs/new'", "Drop --resume"],
+            id="train-resume-with-nothing-to-resume-before-the-data-loads",
+        ),
+        pytest.param(
             ["analyze", "cfg.yaml"],
             ["cfg.yaml", "not a manyheads model"],
             id="analyze-a-config-instead-of-a-run",
