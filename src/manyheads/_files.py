@@ -227,6 +227,15 @@ into (or over) the folder you work in. Set 'output' to a new folder, e.g. output
             ) from None
         if entries and not _marker_kind(path, marker) and not (allow and allow(path)):
             shown = ", ".join(sorted(entries)[:5]) + (", ..." if len(entries) > 5 else "")
+            # the folder of the other kind (a comparison where a run goes, or the reverse)
+            kinds = {RUN_MARKER: "run", COMPARE_MARKER: "comparison"}
+            for other, kind in kinds.items():
+                if other != marker and marker in kinds and _marker_kind(path, other):
+                    raise InvalidParameterError(
+                        f"The '{setting}' folder {text!r} holds a manyheads {kind}, not a "
+                        f"{kinds[marker]}: nothing in it is replaced, --overwrite or not. Set "
+                        f"'{setting}' to a new or empty folder."
+                    )
             raise InvalidParameterError(
                 f"The '{setting}' folder {text!r} already holds files ({shown}) and no "
                 f"{marker} marker: it is not a folder manyheads wrote, so nothing in it is "

@@ -128,17 +128,31 @@ def test_new_user_refused(run: Run, project: Path, argv: list[str], names: list[
 
 
 def _finished_run(root: Path) -> None:
-    """A stand-in of a finished run at ``runs/r`` (the refusals come before it is read)."""
+    """Stand-ins of a finished run at ``runs/r`` and a comparison at ``cmp`` (the refusals come
+    before either is read)."""
     run_dir = root / "runs" / "r"
     run_dir.mkdir(parents=True)
     (run_dir / ".manyheads-run").write_text('{"tool": "manyheads", "kind": "run"}')
     for name in ("metrics.json", "model.json", "config.yaml"):
         (run_dir / name).write_text("{}\n")
+    (root / "cmp").mkdir()
+    (root / "cmp" / ".manyheads-compare").write_text('{"tool": "manyheads", "kind": "compare"}')
+    (root / "cmp" / "report.md").write_text("# a comparison\n")
 
 
 @pytest.mark.parametrize(
     ("argv", "names"),
     [
+        pytest.param(
+            ["compare", "cfg.yaml", "-o", "runs/r", "--seeds", "1", "--overwrite"],
+            ["'runs/r'", "holds a manyheads run, not a comparison"],
+            id="compare-output-is-a-run-with-overwrite",
+        ),
+        pytest.param(
+            ["train", "cfg.yaml", "output=cmp", "--overwrite"],
+            ["'cmp'", "holds a manyheads comparison, not a run"],
+            id="train-output-is-a-comparison-with-overwrite",
+        ),
         pytest.param(
             ["eval", "runs/r", "data/train.csv", "-o", "m.XLSX"],
             ["m.XLSX", ".json"],
