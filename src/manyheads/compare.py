@@ -325,6 +325,10 @@ def _finished_run(config: RunConfig) -> Run:
     return run
 
 
+def _number(value: Any) -> float:
+    return float("nan") if value is None else float(value)
+
+
 def _summarise(name: str, runs: list[Run]) -> dict[str, Any]:
     first = runs[0].metrics
     assert first is not None
@@ -332,7 +336,9 @@ def _summarise(name: str, runs: list[Run]) -> dict[str, Any]:
     for task, entry in first["tasks"].items():
         metrics = [k for k in entry if k not in ("primary", "higher_is_better", "n")]
         values = {
-            m: [float(r.metrics["tasks"][task][m]) for r in runs if r.metrics] for m in metrics
+            # an undefined metric (AUC on one class) is NaN, saved as null in metrics.json
+            m: [_number(r.metrics["tasks"][task][m]) for r in runs if r.metrics]
+            for m in metrics
         }
         primary = entry["primary"]
         tasks[task] = {

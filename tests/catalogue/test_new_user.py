@@ -179,3 +179,28 @@ def test_new_user_refused_in_a_run(
     assert_refused(outcome, *names)
     assert_kept(before, project)
     assert set(snapshot(project)) == set(before), "a file was added"
+
+
+def test_compare_with_a_metric_undefined_on_the_test_split(
+    run: Run, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AUC of a test split with one class is undefined (NaN, null in metrics.json): the
+    comparison reports it as nan (a traceback in the plot before), also when resumed (a
+    traceback reading the kept variants' null before)."""
+    monkeypatch.undo()  # this case trains: the data is read
+    (project / "cfg.yaml").write_text(
+        CONFIG.replace("{train: data/train.csv}", "{train: data/train.csv, test: data/test.csv}")
+    )
+    pd.DataFrame({"x": [0.1, -0.3, 0.5, 0.7], "y": [1, 1, 1, 1]}).to_csv(
+        project / "data" / "test.csv", index=False
+    )
+    before = snapshot(project)
+    argv = ["compare", "cfg.yaml", "-o", "cmp", "--seeds", "1", "--architectures", "hps"]
+    for extra in ((), ("--resume",)):
+        outcome = run(*argv, "--weightings", "ew", "--quiet", *extra, cwd=project)
+        assert "Traceback" not in outcome.stderr, outcome.stderr
+        assert outcome.code == 0, outcome.stderr
+        assert "nan" in outcome.stdout
+        for name in ("comparison.json", "report.md", "report.html"):
+            assert (project / "cmp" / name).is_file()
+    assert_kept(before, project)
