@@ -204,3 +204,22 @@ def test_compare_with_a_metric_undefined_on_the_test_split(
         for name in ("comparison.json", "report.md", "report.html"):
             assert (project / "cmp" / name).is_file()
     assert_kept(before, project)
+
+
+def test_predict_keep_a_column_named_as_a_task_or_twice(
+    run: Run, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--keep y`` (the label column, named as the task's prediction) was a pandas traceback
+    ("cannot insert y, already exists"), and so was ``--keep x x``."""
+    monkeypatch.undo()  # this case trains: the data is read
+    assert run("train", "cfg.yaml", "--quiet", cwd=project).code == 0
+    before = snapshot(project)
+    outcome = run("predict", "runs/r", "data/train.csv", "-o", "p.csv", "--keep", "y", cwd=project)
+    assert_refused(outcome, "data/train.csv", "--keep", "'y'", "prediction column")
+    assert not (project / "p.csv").exists()
+    assert_kept(before, project)
+    outcome = run(
+        "predict", "runs/r", "data/train.csv", "-o", "p.csv", "--keep", "x", "x", cwd=project
+    )
+    assert outcome.code == 0, outcome.stderr
+    assert list(pd.read_csv(project / "p.csv").columns)[:2] == ["x", "y"]

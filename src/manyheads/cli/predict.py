@@ -63,7 +63,16 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         raise DataError(f"--keep column(s) {missing} not found.", path=args.data)
     predictions = load(args.run_dir).predict(frame)
-    for col in reversed(args.keep):
+    keep = list(dict.fromkeys(args.keep))  # a column named twice is kept once
+    clash = [c for c in keep if c in predictions.columns]
+    if clash:
+        raise DataError(
+            f"--keep column(s) {clash} have the name of a prediction column, which the output "
+            "holds already. Drop them from --keep, or copy them under another name in the "
+            "input file (e.g. a 'true_<task>' column) and keep that.",
+            path=args.data,
+        )
+    for col in reversed(keep):
         predictions.insert(0, col, frame[col].to_numpy())
     with atomic_write(out) as tmp:
         if out.name.lower().endswith((".parquet", ".pq")):
