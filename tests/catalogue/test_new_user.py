@@ -223,3 +223,19 @@ def test_predict_keep_a_column_named_as_a_task_or_twice(
     )
     assert outcome.code == 0, outcome.stderr
     assert list(pd.read_csv(project / "p.csv").columns)[:2] == ["x", "y"]
+
+
+def test_analyze_data_without_labels_of_a_task(
+    run: Run, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``analyze --data`` on rows without a task's labels printed nan relations and exited 0."""
+    monkeypatch.undo()  # this case trains: the data is read
+    assert run("train", "cfg.yaml", "--quiet", cwd=project).code == 0
+    pd.DataFrame({"x": [0.1, -0.2, 0.3], "y": [None, None, None]}).to_csv(
+        project / "unlabelled.csv", index=False
+    )
+    before = snapshot(project)
+    outcome = run("analyze", "runs/r", "--data", "unlabelled.csv", cwd=project)
+    assert_refused(outcome, "unlabelled.csv", "no labelled rows", "y")
+    assert not (project / "runs" / "r" / "task_relations.json").exists()
+    assert_kept(before, project)
