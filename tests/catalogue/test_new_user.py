@@ -239,3 +239,19 @@ def test_analyze_data_without_labels_of_a_task(
     assert_refused(outcome, "unlabelled.csv", "no labelled rows", "y")
     assert not (project / "runs" / "r" / "task_relations.json").exists()
     assert_kept(before, project)
+
+
+def test_eval_data_whose_label_columns_are_empty(
+    run: Run, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``eval`` on rows whose label column is present but empty exited 0 with null metrics."""
+    monkeypatch.undo()  # this case trains: the data is read
+    assert run("train", "cfg.yaml", "--quiet", cwd=project).code == 0
+    pd.DataFrame({"x": [0.1, -0.2, 0.3], "y": [None, None, None]}).to_csv(
+        project / "unlabelled.csv", index=False
+    )
+    before = snapshot(project)
+    outcome = run("eval", "runs/r", "unlabelled.csv", cwd=project)
+    assert_refused(outcome, "unlabelled.csv", "no row has a label", "manyheads predict")
+    assert not (project / "runs" / "r" / "eval-unlabelled.json").exists()
+    assert_kept(before, project)

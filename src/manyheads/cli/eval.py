@@ -55,6 +55,21 @@ def run(args: argparse.Namespace) -> int:
                 path=args.output,
             )
     metrics = load(args.run_dir).evaluate(args.data, split=Path(args.data).name)
+    # label columns present but empty: every metric of such a task is null
+    unlabelled = [t for t, m in metrics["tasks"].items() if not m.get("n")]
+    if unlabelled and len(unlabelled) == len(metrics["tasks"]):
+        raise DataError(
+            "no row has a label for any task (the label columns are empty), so there is "
+            "nothing to score. Pass labelled data, or use 'manyheads predict' for unlabelled "
+            "rows.",
+            path=args.data,
+        )
+    if unlabelled:
+        print(
+            f"manyheads eval: warning: {args.data}: no labelled row for task(s) "
+            f"{', '.join(unlabelled)}: their metrics are null.",
+            file=sys.stderr,
+        )
     text = json.dumps(json_safe(metrics), indent=2, allow_nan=False)
     print(text, flush=True)
     if out is not None:
