@@ -471,7 +471,7 @@ def _resume_point(
 
 
 def _check_resume(directory: Path, *, overwrite: bool) -> None:
-    """Refuse ``--resume`` with ``--overwrite``, and on a finished run."""
+    """Refuse ``--resume`` with ``--overwrite``, on a finished run, and with no checkpoint."""
     if overwrite:
         raise InvalidParameterError(
             "--resume and --overwrite exclude each other: --resume continues the run in "
@@ -481,6 +481,12 @@ def _check_resume(directory: Path, *, overwrite: bool) -> None:
         raise InvalidParameterError(
             f"Nothing to resume in '{directory}': the run there has finished (metrics.json). "
             "Train into another 'output' to train again (or pass --overwrite to replace it)."
+        )
+    if not (directory / "checkpoint.json").is_file():  # said before any data is read
+        raise InvalidParameterError(
+            f"Nothing to resume in '{directory}': it holds no checkpoint.json (a run writes "
+            "one after each epoch, and deletes it when it finishes unless --keep-checkpoint). "
+            "Drop --resume to start the run."
         )
 
 

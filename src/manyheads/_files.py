@@ -147,6 +147,17 @@ def _owned(name: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
+def _refuse_tilde(text: str, what: str, example: str) -> None:
+    """A path starting with ``~`` (quoted, or from a config file) is not the home folder:
+    written as is, it would create a folder named ``~`` in the working directory."""
+    if text.startswith("~"):
+        raise InvalidParameterError(
+            f"{what} is {text!r}: manyheads does not expand '~' (only a shell does, for an "
+            "unquoted word), so it would write into a folder named '~' here. Give the full "
+            f"path (e.g. {str(Path(text).expanduser())!r}) or a relative one, {example}."
+        )
+
+
 def check_output_dir(
     directory: str | Path,
     *,
@@ -186,6 +197,7 @@ into (or over) the folder you work in. Set 'output' to a new folder, e.g. output
             f"The '{setting}' setting is empty: the run would train and save nothing. Set it to "
             "a new folder, e.g. output=runs/my-run."
         )
+    _refuse_tilde(text, f"The '{setting}' setting", f"e.g. {setting}=runs/my-run")
     path = Path(text)
     full = _resolved(path)
     if _within(_resolved(Path.cwd()), full):
@@ -215,6 +227,15 @@ into (or over) the folder you work in. Set 'output' to a new folder, e.g. output
             ) from None
         if entries and not _marker_kind(path, marker) and not (allow and allow(path)):
             shown = ", ".join(sorted(entries)[:5]) + (", ..." if len(entries) > 5 else "")
+            # the folder of the other kind (a comparison where a run goes, or the reverse)
+            kinds = {RUN_MARKER: "run", COMPARE_MARKER: "comparison"}
+            for other, kind in kinds.items():
+                if other != marker and marker in kinds and _marker_kind(path, other):
+                    raise InvalidParameterError(
+                        f"The '{setting}' folder {text!r} holds a manyheads {kind}, not a "
+                        f"{kinds[marker]}: nothing in it is replaced, --overwrite or not. Set "
+                        f"'{setting}' to a new or empty folder."
+                    )
             raise InvalidParameterError(
                 f"The '{setting}' folder {text!r} already holds files ({shown}) and no "
                 f"{marker} marker: it is not a folder manyheads wrote, so nothing in it is "
@@ -307,6 +328,7 @@ extensions for -o: .csv, .parquet.
     out = Path(path)
     if not str(path).strip():
         raise DataError(f"{option} is empty: name the file to write.", path=str(path))
+    _refuse_tilde(str(path), option, "e.g. -o out.csv")
     if out.is_dir():
         raise DataError(f"is a folder; {option} names a file to write.", path=str(path))
     name = out.name.lower()

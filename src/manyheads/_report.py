@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import math
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -35,10 +36,12 @@ def _metric_plot(comparison: Comparison) -> str:
         ax.bar(names, means, yerr=stds, capsize=4, color="#4c72b0")
         primary = comparison.variants[0]["tasks"][task]["primary"]
         ax.set_title(f"{task}: {comparison.split} {primary} (mean ± std)")
-        low = min(m - s for m, s in zip(means, stds, strict=True))
-        high = max(m + s for m, s in zip(means, stds, strict=True))
-        pad = max(1e-4, (high - low) * 0.5)
-        ax.set_ylim(low - pad, high + pad)
+        # an undefined metric (NaN: AUC on one class) has no bar and sets no limit
+        ends = [(m - s, m + s) for m, s in zip(means, stds, strict=True) if math.isfinite(m + s)]
+        if ends:
+            low, high = min(e[0] for e in ends), max(e[1] for e in ends)
+            pad = max(1e-4, (high - low) * 0.5)
+            ax.set_ylim(low - pad, high + pad)
         ax.tick_params(axis="x", rotation=30)
     png = _figure_png(fig)
     plt.close(fig)

@@ -21,7 +21,7 @@ from manyheads.architectures.base import MTLModel
 from manyheads.data.tensors import EncodedTable
 from manyheads.engine.backward import shared_jacobian
 from manyheads.engine.loop import task_losses
-from manyheads.errors import InvalidParameterError
+from manyheads.errors import DataError, InvalidParameterError
 from manyheads.tasks.task import Task
 
 __all__ = ["TaskRelations", "plot_relations", "table_relations", "task_relations"]
@@ -79,6 +79,7 @@ def task_relations(
 
     Raises:
         InvalidParameterError: the architecture has no shared parameters, or a bad size.
+        DataError: a task has no labelled row in ``data`` (its relations would be undefined).
 
     Example:
         >>> import numpy as np, pandas as pd, manyheads as mh
@@ -103,6 +104,15 @@ def task_relations(
             "no gradients to compare. Analyse a run of a sharing architecture (hps, mmoe, ...)."
         )
     table = run.preprocessor.transform(data)
+    unlabelled = [t.name for t in run.tasks if not bool(table.mask[t.name].any())]
+    if unlabelled:  # its gradient would be zero: every relation with it undefined (nan)
+        source = data.attrs.get("path")
+        raise DataError(
+            f"no labelled rows for task(s) {', '.join(unlabelled)}: a task's gradient needs its "
+            "labels, so its relations would be undefined. Pass data with labels for every task "
+            "(e.g. the run's training data).",
+            path=str(source) if source is not None else None,
+        )
     return table_relations(
         model,
         table,

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from manyheads._api import Run, train_config
+from manyheads._catalogue import WEIGHTINGS
 from manyheads._files import (
     COMPARE_MARKER,
     atomic_write_text,
@@ -33,7 +34,8 @@ from manyheads._files import (
 from manyheads._splits import load_splits
 from manyheads.architectures._registry import ARCHITECTURES, architecture_options
 from manyheads.config.schema import ModelConfig, RunConfig
-from manyheads.errors import DataError, InvalidParameterError
+from manyheads.config.validate import _weighting_problems
+from manyheads.errors import ConfigError, DataError, InvalidParameterError
 
 __all__ = ["SIGNED_METRICS", "Comparison", "absolute_tasks", "compare", "delta_m"]
 
@@ -176,6 +178,13 @@ def compare(
     say: Log = log if log is not None else (lambda _m: None)
     for arch in architectures:
         ARCHITECTURES.get(arch)
+    # every balancing method with the config's options is built before any work: a bad one
+    # would otherwise stop the comparison after the variants before it had trained
+    for weighting in dict.fromkeys(weightings):
+        WEIGHTINGS.get(weighting)
+        problems = _weighting_problems(dataclasses.replace(config, weighting=weighting))
+        if problems:
+            raise ConfigError([f"--weightings {weighting}: {p}" for p in problems])
     seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     if not seed_list:
         raise InvalidParameterError("compare needs at least one seed.")
@@ -244,6 +253,16 @@ def _check_existing(out: Path, configs: list[RunConfig], *, resume: bool, overwr
             "compare: --resume and --overwrite exclude each other (--resume keeps the finished "
             "variants, --overwrite trains every variant again). Pass one of them."
         )
+    if (
+        resume
+        and not (out / COMPARE_MARKER).exists()
+        and not any(_state(Path(str(c.output))) for c in configs)
+    ):
+        raise InvalidParameterError(
+            f"Nothing to resume in '{out}': it holds no comparison (no {COMPARE_MARKER} marker "
+            "and no variant run). Drop --resume to start the comparison, or point -o/--output "
+            "at the interrupted one."
+        )
     if resume or overwrite:
         return
     found = []
@@ -306,6 +325,10 @@ def _finished_run(config: RunConfig) -> Run:
     return run
 
 
+def _number(value: Any) -> float:
+    return float("nan") if value is None else float(value)
+
+
 def _summarise(name: str, runs: list[Run]) -> dict[str, Any]:
     first = runs[0].metrics
     assert first is not None
@@ -313,7 +336,9 @@ def _summarise(name: str, runs: list[Run]) -> dict[str, Any]:
     for task, entry in first["tasks"].items():
         metrics = [k for k in entry if k not in ("primary", "higher_is_better", "n")]
         values = {
-            m: [float(r.metrics["tasks"][task][m]) for r in runs if r.metrics] for m in metrics
+            # an undefined metric (AUC on one class) is NaN, saved as null in metrics.json
+            m: [_number(r.metrics["tasks"][task][m]) for r in runs if r.metrics]
+            for m in metrics
         }
         primary = entry["primary"]
         tasks[task] = {

@@ -30,6 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from manyheads.errors import InvalidParameterError
 
     directory = Path(args.run_dir)
+    model = load(directory)  # a run or bundle: checked before any data is read
     if args.data:
         frame = read_table(args.data)
     else:
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
             )
         frame = load_splits(config)[0].train
     relations = task_relations(
-        load(directory), frame, batch_size=args.batch_size, max_batches=args.max_batches
+        model, frame, batch_size=args.batch_size, max_batches=args.max_batches
     )
     (directory / "task_relations.json").write_text(relations.to_json())
     plot_relations(relations, directory / "task_relations.png")

@@ -40,8 +40,36 @@ def run(args: argparse.Namespace) -> int:
 
     out: Path | None = None
     if args.output:
-        out = check_output_file(args.output, overwrite=args.overwrite)
+        out = check_output_file(args.output, overwrite=args.overwrite, extensions=(".json",))
+        if out.exists() and (
+            out.resolve() == Path(args.data).resolve()
+            or (
+                out.resolve().parent == Path(args.run_dir).resolve()
+                and not out.name.startswith("eval-")
+            )
+        ):
+            raise DataError(
+                f"-o names a file that eval reads (its data, or a file of the run {args.run_dir!r}"
+                "): the metrics would replace it, --overwrite or not. Write them to another "
+                "file, e.g. -o metrics-test.json.",
+                path=args.output,
+            )
     metrics = load(args.run_dir).evaluate(args.data, split=Path(args.data).name)
+    # label columns present but empty: every metric of such a task is null
+    unlabelled = [t for t, m in metrics["tasks"].items() if not m.get("n")]
+    if unlabelled and len(unlabelled) == len(metrics["tasks"]):
+        raise DataError(
+            "no row has a label for any task (the label columns are empty), so there is "
+            "nothing to score. Pass labelled data, or use 'manyheads predict' for unlabelled "
+            "rows.",
+            path=args.data,
+        )
+    if unlabelled:
+        print(
+            f"manyheads eval: warning: {args.data}: no labelled row for task(s) "
+            f"{', '.join(unlabelled)}: their metrics are null.",
+            file=sys.stderr,
+        )
     text = json.dumps(json_safe(metrics), indent=2, allow_nan=False)
     print(text, flush=True)
     if out is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 __all__ = ["EXTENSIONS", "add_parser", "run"]
@@ -50,12 +51,28 @@ def run(args: argparse.Namespace) -> int:
 
     # checked before the model and the data are read
     out = check_output_file(args.output, overwrite=args.overwrite, extensions=EXTENSIONS)
+    if out.exists() and out.resolve() == Path(args.data).resolve():
+        raise DataError(
+            "-o names the input file itself: the predictions would replace the rows they "
+            "were made from, --overwrite or not. Write them to another file, e.g. -o "
+            "predictions.csv.",
+            path=args.output,
+        )
     frame = read_table(args.data)
     missing = [c for c in args.keep if c not in frame.columns]
     if missing:
         raise DataError(f"--keep column(s) {missing} not found.", path=args.data)
     predictions = load(args.run_dir).predict(frame)
-    for col in reversed(args.keep):
+    keep = list(dict.fromkeys(args.keep))  # a column named twice is kept once
+    clash = [c for c in keep if c in predictions.columns]
+    if clash:
+        raise DataError(
+            f"--keep column(s) {clash} have the name of a prediction column, which the output "
+            "holds already. Drop them from --keep, or copy them under another name in the "
+            "input file (e.g. a 'true_<task>' column) and keep that.",
+            path=args.data,
+        )
+    for col in reversed(keep):
         predictions.insert(0, col, frame[col].to_numpy())
     with atomic_write(out) as tmp:
         if out.name.lower().endswith((".parquet", ".pq")):
