@@ -285,6 +285,7 @@ def _finished_run(config: RunConfig) -> Run:
     import pandas as pd
     import yaml
 
+    from manyheads._api import _resolve_defaults
     from manyheads._run import load
     from manyheads.engine.checkpoint import fingerprint, fingerprint_changes
 
@@ -298,7 +299,8 @@ def _finished_run(config: RunConfig) -> Run:
             f"'{directory}' to train the variant again.",
             path=str(path),
         ) from None
-    current = config.to_dict()
+    # the run saved its resolved config: batch_size and lr left open were chosen by task
+    current = _resolve_defaults(config, lambda _msg: None).to_dict()
     if not isinstance(saved, dict):
         saved = {}
     if config.inputs is None:  # the run recorded the inputs it inferred

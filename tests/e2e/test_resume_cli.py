@@ -92,7 +92,8 @@ def test_compare_resume_keeps_finished_resumes_unfinished_trains_missing(
     refused = _call(capsys, *COMPARE, "train.epochs=2")  # an existing comparison
     assert refused.code == 2
     assert "Pass --resume to continue the comparison" in refused.stderr
-    assert _cli(capsys, *COMPARE, "train.epochs=2", "--resume") == 0
+    resumed = _call(capsys, *COMPARE, "train.epochs=2", "--resume")
+    assert resumed.code == 0, resumed.stderr
 
     assert snapshot(out / "stl-ew-seed0") == stl  # kept, not retrained
     history = pd.read_csv(out / "hps-ew-seed0" / "history.csv")

@@ -105,7 +105,7 @@ def test_numbers_in_yaml_12_form_are_numbers(tmp_path: Path) -> None:
         ("train.clip_norm", "-1", "must be a finite number > 0 (or null: no clipping). Got -1."),
         ("train.gamma", "-1", "must be a finite number in (0, 1]. Got -1."),
         ("train.patience", "0", "must be an int >= 1 (or null: never stop early). Got 0."),
-        ("train.lr", ".inf", "must be a finite number > 0. Got inf."),
+        ("train.lr", ".inf", "must be a finite number > 0 (or null: chosen by task"),
         ("train.warmup_epochs", "-2", "must be a finite number >= 0. Got -2."),
         ("train.relations_every", "-1", "must be an int >= 1 (or null: never). Got -1."),
         ("train.step_size", "0", "must be an int >= 1. Got 0."),

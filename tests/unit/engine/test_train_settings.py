@@ -15,7 +15,7 @@ from manyheads.errors import InvalidParameterError
     ("key", "bad", "good"),
     [
         ("epochs", [0, -1, 2.5, True], [1, 100]),
-        ("batch_size", [0, None], [1]),
+        ("batch_size", [0, 1.5], [1, None]),  # None: chosen by task
         ("eval_batch_size", [0], [1]),
         ("lr", [0.0, -1e-3, math.inf, math.nan], [1e-3, 10.0]),
         ("lr_shared", [0.0, math.inf], [None, 1e-4]),
