@@ -8,6 +8,8 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +62,15 @@ def resumed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return result
 
 
+@contextmanager
+def _store(db: Path) -> Iterator[Store]:
+    store = Store(f"sqlite:///{db}", create=False)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
 def _crawls(tmp: Path) -> dict[str, Any]:
     site = make_review_site(N_REVIEWS)
     pages = dict(site.pages)
@@ -74,14 +85,17 @@ def _crawls(tmp: Path) -> dict[str, Any]:
             )
         )
         _kill_midway(tmp, db, at_least=60)
-        store = Store(f"sqlite:///{db}")
-        out["before"] = sorted(r["url"] for r in store.page_rows())
-        out["runs_after_kill"] = store.runs()
+        # each read opens the store afresh, as another process would: a reader that lives
+        # across another process's crawl can keep an older snapshot of the WAL database
+        with _store(db) as store:
+            out["before"] = sorted(r["url"] for r in store.page_rows())
+            out["runs_after_kill"] = store.runs()
         server.log.clear()
         out["resume_stdout"] = run_cli("crawl", "crawl.yaml", cwd=tmp).stdout
         out["resume_requests"] = server.log.paths()
-        out["after"] = store.page_rows()
-        out["runs_after_resume"] = store.runs()
+        with _store(db) as store:
+            out["after"] = store.page_rows()
+            out["runs_after_resume"] = store.runs()
         # Recrawl: change two reviews, crawl again, only they come back with a body.
         changed = [p for p in pages if p.startswith("/review/")][:2]
         for path in changed:
@@ -92,8 +106,9 @@ def _crawls(tmp: Path) -> dict[str, Any]:
         out["recrawl_stdout"] = run_cli("crawl", "crawl.yaml", cwd=tmp).stdout
         out["recrawl_headers"] = [(p, h) for _, _, p, h in server.log.entries]
         out["changed"] = changed
-        out["final"] = store.page_rows()
-        out["runs_final"] = store.runs()
+        with _store(db) as store:
+            out["final"] = store.page_rows()
+            out["runs_final"] = store.runs()
     return out
 
 

@@ -34,10 +34,12 @@ def test_a_bundle_round_trips(tmp_path: Path) -> None:
 
 
 def test_a_non_finite_setting_is_named_and_nothing_written(tmp_path: Path) -> None:
-    model, tasks, pre = _parts(float("inf"))
-    with pytest.raises(InvalidParameterError, match=r"non-finite number at 'tasks\[0\].weight'"):
+    # a Task refuses a non-finite weight itself; an option can still carry one
+    model, tasks, pre = _parts(1.0)
+    options = {"hidden": [4], "penalty_weight": float("inf")}
+    with pytest.raises(InvalidParameterError, match=r"non-finite number at 'options"):
         write_bundle(
-            tmp_path / "b", model=model, architecture="hps", options={"hidden": [4]},
+            tmp_path / "b", model=model, architecture="hps", options=options,
             tasks=tasks, preprocessor=pre,
         )  # fmt: skip
     assert not (tmp_path / "b").exists()
