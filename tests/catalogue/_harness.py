@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 #: Files whose presence makes a run directory look finished.
@@ -85,3 +86,30 @@ def assert_nothing_finished(directory: Path) -> None:
         return
     found = [m for m in FINISHED_MARKERS if (directory / m).exists()]
     assert not found, f"{directory} looks finished: {found}"
+
+
+#: A user's run config: a tiny binary task read from ``data/train.csv``, written to ``runs/r``.
+PROJECT_CONFIG = """\
+data: {train: data/train.csv}
+tasks:
+  y: {type: binary}
+train: {epochs: 1, batch_size: 16}
+output: runs/r
+"""
+
+
+def toy_rows(n: int = 48) -> pd.DataFrame:
+    """``n`` rows of one number ``x`` and its sign ``y`` (0/1), the same every time."""
+    x = [((i * 37) % 11 - 5) / 5 for i in range(n)]
+    return pd.DataFrame({"x": x, "y": [int(v > 0) for v in x]})
+
+
+def write_project(root: Path) -> Path:
+    """A user's project in ``root``: ``cfg.yaml`` (:data:`PROJECT_CONFIG`), ``data/train.csv``
+    (:func:`toy_rows`) and an unrelated ``src/main.py`` that must survive every case."""
+    (root / "data").mkdir(parents=True, exist_ok=True)
+    (root / "src").mkdir(exist_ok=True)
+    (root / "cfg.yaml").write_text(PROJECT_CONFIG)
+    toy_rows().to_csv(root / "data" / "train.csv", index=False)
+    (root / "src" / "main.py").write_text("VALUE = 1\n")
+    return root

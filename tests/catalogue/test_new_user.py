@@ -12,35 +12,20 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from tests.catalogue._harness import (
+    PROJECT_CONFIG,
     Run,
     assert_kept,
     assert_nothing_finished,
     assert_refused,
     snapshot,
+    write_project,
 )
-
-CONFIG = """\
-data: {train: data/train.csv}
-tasks:
-  y: {type: binary}
-train: {epochs: 1, batch_size: 16}
-output: runs/r
-"""
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A user's project: config, data and an unrelated ``src/``."""
-    root = tmp_path / "project"
-    (root / "data").mkdir(parents=True)
-    (root / "src").mkdir()
-    (root / "cfg.yaml").write_text(CONFIG)
-    x = [((i * 37) % 11 - 5) / 5 for i in range(48)]
-    pd.DataFrame({"x": x, "y": [int(v > 0) for v in x]}).to_csv(
-        root / "data" / "train.csv", index=False
-    )
-    (root / "src" / "main.py").write_text("VALUE = 1\n")
-    return root
+    return write_project(tmp_path / "project")
 
 
 @pytest.fixture(autouse=True)
@@ -189,7 +174,9 @@ def test_compare_with_a_metric_undefined_on_the_test_split(
     traceback reading the kept variants' null before)."""
     monkeypatch.undo()  # this case trains: the data is read
     (project / "cfg.yaml").write_text(
-        CONFIG.replace("{train: data/train.csv}", "{train: data/train.csv, test: data/test.csv}")
+        PROJECT_CONFIG.replace(
+            "{train: data/train.csv}", "{train: data/train.csv, test: data/test.csv}"
+        )
     )
     pd.DataFrame({"x": [0.1, -0.3, 0.5, 0.7], "y": [1, 1, 1, 1]}).to_csv(
         project / "data" / "test.csv", index=False

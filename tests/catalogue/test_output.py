@@ -11,40 +11,24 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from tests.catalogue._harness import (
+    PROJECT_CONFIG,
     Run,
     assert_kept,
     assert_nothing_finished,
     assert_refused,
     snapshot,
+    toy_rows,
+    write_project,
 )
-
-CONFIG = """\
-data: {train: data/train.csv}
-tasks:
-  y: {type: binary}
-train: {epochs: 1, batch_size: 16}
-output: runs/r
-"""
-
-
-def _frame(n: int = 48) -> pd.DataFrame:
-    x = [((i * 37) % 11 - 5) / 5 for i in range(n)]
-    return pd.DataFrame({"x": x, "y": [int(v > 0) for v in x]})
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A user's project: config, data, an unrelated ``src/``, and ``mydata/`` of their own."""
-    root = tmp_path / "project"
-    (root / "data").mkdir(parents=True)
-    (root / "src" / "pkg").mkdir(parents=True)
+    root = write_project(tmp_path / "project")
     (root / "mydata").mkdir()
-    (root / "cfg.yaml").write_text(CONFIG)
-    _frame().to_csv(root / "data" / "train.csv", index=False)
-    (root / "src" / "pkg" / "__init__.py").write_text("VALUE = 1\n")
     (root / "mydata" / "survey.csv").write_text("id,answer\n1,yes\n2,no\n")
     (root / "mydata" / "notes.md").write_text("# my notes\n")
     (root / "notes.txt").write_text("not a folder\n")
@@ -114,7 +98,7 @@ def _config_in(folder: str, *, marked: bool) -> Case:
             _marked(root / folder, "metrics.json")
         else:
             (root / folder).mkdir(exist_ok=True)
-        (root / folder / "cfg.yaml").write_text(CONFIG)
+        (root / folder / "cfg.yaml").write_text(PROJECT_CONFIG)
         argv = ["train", f"{folder}/cfg.yaml", f"output={folder}", "--overwrite"]
         return root, argv, [f"{folder}/cfg.yaml", "reads"], root / folder
 
@@ -123,7 +107,9 @@ def _config_in(folder: str, *, marked: bool) -> Case:
 
 def _data_config(data: str, output: str) -> Case:
     def make(root: Path) -> tuple[Path, list[str], list[str], Path]:
-        (root / "cfg2.yaml").write_text(CONFIG.replace("data: {train: data/train.csv}", data))
+        (root / "cfg2.yaml").write_text(
+            PROJECT_CONFIG.replace("data: {train: data/train.csv}", data)
+        )
         argv = ["train", "cfg2.yaml", f"output={output}", "--overwrite"]
         return root, argv, [output, "reads"], root / output
 
@@ -132,14 +118,14 @@ def _data_config(data: str, output: str) -> Case:
 
 def _data_beside_config(root: Path) -> tuple[Path, list[str], list[str], Path]:
     (root / "sub" / "d").mkdir(parents=True)
-    _frame().to_csv(root / "sub" / "d" / "train.csv", index=False)
-    (root / "sub" / "cfg.yaml").write_text(CONFIG.replace("data/train.csv", "d/train.csv"))
+    toy_rows().to_csv(root / "sub" / "d" / "train.csv", index=False)
+    (root / "sub" / "cfg.yaml").write_text(PROJECT_CONFIG.replace("data/train.csv", "d/train.csv"))
     argv = ["train", "sub/cfg.yaml", "output=sub/d", "--overwrite"]
     return root, argv, ["sub/d", "train.csv", "reads"], root / "sub" / "d"
 
 
 def _empty_output(root: Path) -> tuple[Path, list[str], list[str], Path]:
-    (root / "cfg2.yaml").write_text(CONFIG.replace("output: runs/r", 'output: ""'))
+    (root / "cfg2.yaml").write_text(PROJECT_CONFIG.replace("output: runs/r", 'output: ""'))
     return root, ["train", "cfg2.yaml"], ["'output'", "empty"], root
 
 

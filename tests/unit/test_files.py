@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from tests.catalogue._harness import assert_kept, snapshot
+from tests.catalogue._harness import assert_kept, snapshot, toy_rows, write_project
 
 import manyheads as mh
 from manyheads._files import (
@@ -26,27 +26,10 @@ from manyheads._files import (
 from manyheads.cli.main import main
 from manyheads.errors import DataError, InvalidParameterError
 
-CONFIG = """\
-data: {train: data/train.csv}
-tasks:
-  y: {type: binary}
-train: {epochs: 1, batch_size: 16}
-output: runs/r
-"""
-
-
-def _frame(n: int = 48) -> pd.DataFrame:
-    x = [((i * 37) % 11 - 5) / 5 for i in range(n)]
-    return pd.DataFrame({"x": x, "y": [int(v > 0) for v in x]})
-
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "data").mkdir()
-    (tmp_path / "src").mkdir()
-    (tmp_path / "cfg.yaml").write_text(CONFIG)
-    _frame().to_csv(tmp_path / "data" / "train.csv", index=False)
-    (tmp_path / "src" / "main.py").write_text("print('mine')\n")
+    write_project(tmp_path)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -183,14 +166,14 @@ def test_an_owned_output_file_is_replaced_without_overwrite(tmp_path: Path) -> N
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("trained") / "run"
-    mh.fit(_frame(), tasks=[mh.Task("y", type="binary")], epochs=1, batch_size=16, output=out)
+    mh.fit(toy_rows(), tasks=[mh.Task("y", type="binary")], epochs=1, batch_size=16, output=out)
     return out
 
 
 def test_predict_overwrite_replaces_and_jsonl_parquet_are_written(
     trained: Path, tmp_path: Path
 ) -> None:
-    _frame(10).to_csv(tmp_path / "rows.csv", index=False)
+    toy_rows(10).to_csv(tmp_path / "rows.csv", index=False)
     out = tmp_path / "pred.csv"
     out.write_text("mine\n")
     assert main(["predict", str(trained), str(tmp_path / "rows.csv"), "-o", str(out)]) == 2
@@ -214,7 +197,7 @@ def test_eval_rewrites_its_own_file_and_says_when_it_cannot_save(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    _frame(10).to_csv(tmp_path / "rows.csv", index=False)
+    toy_rows(10).to_csv(tmp_path / "rows.csv", index=False)
     for _ in range(2):  # eval-rows.json is manyheads's own file: replaced without --overwrite
         assert main(["eval", str(trained), str(tmp_path / "rows.csv")]) == 0
     assert json.loads((trained / "eval-rows.json").read_text())["tasks"]["y"]["n"] == 10
