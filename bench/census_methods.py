@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 import manyheads as mh
-from manyheads.datasets import load_dataset
+from manyheads.builtin_datasets import load_dataset
 from manyheads.weighting import list_weightings
 
 

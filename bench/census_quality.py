@@ -21,8 +21,8 @@ from pathlib import Path
 
 import torch
 
-from manyheads.compare import compare
 from manyheads.config.load import build_config
+from manyheads.workflow._compare import compare
 
 PUBLISHED = {
     "stl": ("MMoE paper single-task (mean of 400 runs)", 0.9337, 0.9922),

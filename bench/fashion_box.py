@@ -43,8 +43,8 @@ import torch
 
 import manyheads as mh
 from _common import mean_std as _mean_std
-from manyheads.compare import delta_m
-from manyheads.datasets import DatasetSplits, load_dataset
+from manyheads.builtin_datasets import DatasetSplits, load_dataset
+from manyheads.workflow._compare import delta_m
 
 METRICS = (("label", "accuracy"), ("box", "iou"), ("box", "acc50"))
 

@@ -32,9 +32,9 @@ import torch
 
 import manyheads as mh
 from _common import mean_std as _mean_std
-from manyheads.compare import delta_m
-from manyheads.datasets import DatasetSplits, load_dataset
+from manyheads.builtin_datasets import DatasetSplits, load_dataset
 from manyheads.weighting import list_weightings
+from manyheads.workflow._compare import delta_m
 
 DEFAULT = "stl,ew,uw,gradnorm,mgda_ub,pcgrad,upgrad"
 #: Sener & Koltun (2018), Table 3, test accuracy % (left, right), MultiMNIST, 100 epochs.

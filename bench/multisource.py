@@ -32,10 +32,10 @@ from typing import Any
 import torch
 
 from _common import mean_std as _mean_std
-from manyheads._api import train_config
-from manyheads._splits import load_splits
-from manyheads.compare import delta_m
 from manyheads.config.load import build_config
+from manyheads.workflow._compare import delta_m
+from manyheads.workflow._fit import train_config
+from manyheads.workflow._splits import load_splits
 
 TASKS: dict[str, dict[str, Any]] = {
     "department": {"type": "multiclass", "metrics": ["macro_f1", "accuracy"]},

@@ -22,7 +22,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from manyheads.compare import delta_m
+from manyheads.workflow._compare import delta_m
 
 Runs = dict[str, list[dict[str, float]]]  # method -> one {task: metric} per seed
 

@@ -28,11 +28,11 @@ from typing import Any
 import torch
 
 from _common import mean_std as _mean_std
-from manyheads._api import train_config
-from manyheads._splits import Splits
-from manyheads.compare import delta_m
+from manyheads.builtin_datasets import load_dataset
 from manyheads.config.load import build_config
-from manyheads.datasets import load_dataset
+from manyheads.workflow._compare import delta_m
+from manyheads.workflow._fit import train_config
+from manyheads.workflow._splits import Splits
 
 TASKS = {
     "department": {"type": "multiclass", "metrics": ["accuracy", "macro_f1"]},

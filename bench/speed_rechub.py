@@ -37,7 +37,7 @@ MODELS: dict[str, dict[str, Any]] = {
 
 
 def _census() -> Any:
-    from manyheads.datasets import load_census_income
+    from manyheads.builtin_datasets import load_census_income
 
     return load_census_income()
 

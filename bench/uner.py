@@ -32,8 +32,8 @@ from typing import Any
 import torch
 
 import manyheads as mh
-from manyheads.compare import delta_m
-from manyheads.datasets import load_dataset
+from manyheads.builtin_datasets import load_dataset
+from manyheads.workflow._compare import delta_m
 
 #: Per encoder: encoder options and training settings (overridable from the command line).
 SETUPS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {

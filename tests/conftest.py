@@ -22,7 +22,7 @@ def census_sample() -> pd.DataFrame:
     """The 24k-row census-income sample shipped in the package (with its split column)."""
     from importlib import resources
 
-    ref = resources.files("manyheads.datasets") / "_files" / "census_income_sample.csv.gz"
+    ref = resources.files("manyheads.builtin_datasets") / "_files" / "census_income_sample.csv.gz"
     with resources.as_file(ref) as path:
         return pd.read_csv(path, keep_default_na=False)
 

@@ -11,12 +11,11 @@ __version__ = "0.1.0"
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the names below load on first use (PEP 562): `manyheads --help` needs no torch
-    from manyheads._api import Run, fit, load, train_config
     from manyheads.aggregation import Aggregator
     from manyheads.architectures import MTLModel, create_model, list_architectures
+    from manyheads.builtin_datasets import list_datasets, load_dataset
     from manyheads.config import RunConfig, load_config
     from manyheads.data import EncodedTable, TablePreprocessor, read_table
-    from manyheads.datasets import list_datasets, load_dataset
     from manyheads.errors import (
         ConfigError,
         DataError,
@@ -27,6 +26,7 @@ if TYPE_CHECKING:  # the names below load on first use (PEP 562): `manyheads --h
     )
     from manyheads.tasks import Task, list_task_types
     from manyheads.weighting import Weighting, create_weighting, list_weightings
+    from manyheads.workflow._fit import Run, fit, load, train_config
 
 __all__ = [
     "Aggregator",
@@ -70,23 +70,23 @@ _LAZY: dict[str, str] = {
     "MTLModel": "manyheads.architectures",
     "ManyheadsError": "manyheads.errors",
     "NotFittedError": "manyheads.errors",
-    "Run": "manyheads._api",
+    "Run": "manyheads.workflow._fit",
     "RunConfig": "manyheads.config",
     "TablePreprocessor": "manyheads.data",
     "Task": "manyheads.tasks",
     "Weighting": "manyheads.weighting",
     "create_model": "manyheads.architectures",
     "create_weighting": "manyheads.weighting",
-    "fit": "manyheads._api",
+    "fit": "manyheads.workflow._fit",
     "list_architectures": "manyheads.architectures",
-    "list_datasets": "manyheads.datasets",
+    "list_datasets": "manyheads.builtin_datasets",
     "list_task_types": "manyheads.tasks",
     "list_weightings": "manyheads.weighting",
-    "load": "manyheads._api",
+    "load": "manyheads.workflow._fit",
     "load_config": "manyheads.config",
-    "load_dataset": "manyheads.datasets",
+    "load_dataset": "manyheads.builtin_datasets",
     "read_table": "manyheads.data",
-    "train_config": "manyheads._api",
+    "train_config": "manyheads.workflow._fit",
 }
 
 

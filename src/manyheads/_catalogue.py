@@ -6,8 +6,8 @@ so listing names and docs imports neither torch, scikit-learn nor pandas (``many
 starts in well under a second). The family modules re-export these registries and hold their
 helpers: :mod:`manyheads.architectures._registry`, :mod:`manyheads.encoders._registry`,
 :mod:`manyheads.weighting._registry`, :mod:`manyheads.tasks._registry` and
-:mod:`manyheads.datasets._registry`. ``tests/contract/test_catalogue.py`` resolves every entry
-and checks the docs copied from the classes (task types and their metrics).
+:mod:`manyheads.builtin_datasets._registry`. ``tests/contract/test_catalogue.py`` resolves
+every entry and checks the docs copied from the classes (task types and their metrics).
 
 Example:
     >>> ARCHITECTURES.describe()["hps"]
@@ -25,7 +25,7 @@ from manyheads._registry import Registry
 if TYPE_CHECKING:  # type names only: importing them would import torch / pandas
     from manyheads.aggregation.base import Aggregator
     from manyheads.architectures.base import MTLModel
-    from manyheads.datasets._registry import DatasetSplits
+    from manyheads.builtin_datasets._registry import DatasetSplits
     from manyheads.encoders.base import InputEncoder
     from manyheads.tasks._base import TaskKind
     from manyheads.weighting.base import Weighting
@@ -189,7 +189,7 @@ for _name, _target, _doc, _metrics in [
     TASK_KINDS.register_lazy(_name, _target, _doc)
     TASK_METRICS[_name] = _metrics
 
-_D = "manyheads.datasets"
+_D = "manyheads.builtin_datasets"
 DATASETS: Registry[DatasetSplits] = Registry("dataset")
 for _name, _target, _doc in [
     (

@@ -35,9 +35,9 @@ def no_data_read(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*_: object, **__: object) -> None:
         raise AssertionError("data was read before the refusal")
 
-    monkeypatch.setattr("manyheads._api.load_splits", refuse)
-    monkeypatch.setattr("manyheads.compare.load_splits", refuse)
-    monkeypatch.setattr("manyheads._splits.load_splits", refuse)
+    monkeypatch.setattr("manyheads.workflow._fit.load_splits", refuse)
+    monkeypatch.setattr("manyheads.workflow._compare.load_splits", refuse)
+    monkeypatch.setattr("manyheads.workflow._splits.load_splits", refuse)
 
 
 @pytest.mark.parametrize(

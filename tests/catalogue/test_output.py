@@ -42,8 +42,8 @@ def no_data_read(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*_: object, **__: object) -> None:
         raise AssertionError("data was read before the output folder was checked")
 
-    monkeypatch.setattr("manyheads._api.load_splits", refuse)
-    monkeypatch.setattr("manyheads.compare.load_splits", refuse)
+    monkeypatch.setattr("manyheads.workflow._fit.load_splits", refuse)
+    monkeypatch.setattr("manyheads.workflow._compare.load_splits", refuse)
 
 
 def _marked(folder: Path, *files: str) -> None:

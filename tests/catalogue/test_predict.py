@@ -59,9 +59,9 @@ def no_input_read(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*_: object, **__: object) -> None:
         raise AssertionError("the model or the data was read before the output was checked")
 
-    monkeypatch.setattr("manyheads._api.load", refuse)
+    monkeypatch.setattr("manyheads.workflow._fit.load", refuse)
     monkeypatch.setattr("manyheads.data.io.read_table", refuse)
-    monkeypatch.setattr("manyheads.dataset_build._build.read_source", refuse)
+    monkeypatch.setattr("manyheads.curation._build.read_source", refuse)
 
 
 PREDICT_EXTENSIONS = ".csv, .parquet, .pq, .jsonl"

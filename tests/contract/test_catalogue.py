@@ -56,7 +56,7 @@ def test_task_type_docs_and_metrics_match_the_class(name: str) -> None:
 
 def test_family_modules_share_the_catalogue_registries() -> None:
     from manyheads.architectures import ARCHITECTURES
-    from manyheads.datasets import DATASETS
+    from manyheads.builtin_datasets import DATASETS
     from manyheads.encoders import ENCODERS
     from manyheads.tasks import TASK_KINDS
     from manyheads.weighting import WEIGHTINGS

@@ -13,11 +13,11 @@ import pytest
 import torch
 
 import manyheads as mh
-from manyheads._api import train_config
-from manyheads._run import as_frame as _frame
-from manyheads._splits import Splits, split_frame
 from manyheads.aggregation import Aggregator, ColumnwiseAggregator
 from manyheads.weighting import Weighting, create_weighting, list_weightings
+from manyheads.workflow._fit import train_config
+from manyheads.workflow._run import as_frame as _frame
+from manyheads.workflow._splits import Splits, split_frame
 
 NAMES = list_weightings()
 #: methods whose result depends on a random draw per task (not permutation-equivariant for T>2).

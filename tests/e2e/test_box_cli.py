@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from manyheads.datasets import load_dataset
+from manyheads.builtin_datasets import load_dataset
 
 OPTIONS = {"n_train": 400, "n_test": 100, "seed": 1}
 COORDS = ["x1", "y1", "x2", "y2"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from manyheads.datasets import load_dataset
+from manyheads.builtin_datasets import load_dataset
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 

@@ -11,10 +11,10 @@ import pytest
 import torch
 
 import manyheads as mh
-from manyheads.analysis import plot_relations, task_relations
 from manyheads.cli.main import main
 from manyheads.engine.loop import task_losses
 from manyheads.errors import InvalidParameterError
+from manyheads.workflow._analysis import plot_relations, task_relations
 
 
 def _frame(n: int = 240) -> pd.DataFrame:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 import manyheads as mh
-from manyheads._api import _attach_estimate, _resolve_defaults
 from manyheads.config.schema import DataConfig, ModelConfig, RunConfig
 from manyheads.engine.events import Events
 from manyheads.engine.trainer import TrainSettings
+from manyheads.workflow._fit import _attach_estimate, _resolve_defaults
 
 
 @pytest.mark.parametrize(

@@ -7,11 +7,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from manyheads._bundle import read_bundle, write_bundle
 from manyheads.architectures._registry import build_model
 from manyheads.data.preprocess import TablePreprocessor
 from manyheads.errors import InvalidParameterError
 from manyheads.tasks import Task
+from manyheads.workflow._bundle import read_bundle, write_bundle
 
 
 def _parts(weight: float) -> tuple[object, list[Task], TablePreprocessor]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from manyheads.compare import absolute_tasks, delta_m
+from manyheads.workflow._compare import absolute_tasks, delta_m
 
 
 def test_relative_difference_for_positive_baselines() -> None:
@@ -42,8 +42,8 @@ def test_absolute_tasks_names_signed_metrics_and_non_positive_baselines() -> Non
 
 
 def test_report_note_names_the_tasks_scored_by_absolute_difference(tmp_path: Path) -> None:
-    from manyheads._report import _absolute_note
-    from manyheads.compare import Comparison
+    from manyheads.workflow._compare import Comparison
+    from manyheads.workflow._report import _absolute_note
 
     variant = {"delta_m": {"absolute_tasks": ["price"]}}
     note = _absolute_note(Comparison("test", [variant, variant], tmp_path))

@@ -24,10 +24,10 @@ def run(args: argparse.Namespace) -> int:
     """Write ``task_relations.json`` and ``task_relations.png`` into the run directory."""
     from pathlib import Path
 
-    from manyheads._api import load
-    from manyheads.analysis import plot_relations, task_relations
     from manyheads.data.io import read_table
     from manyheads.errors import InvalidParameterError
+    from manyheads.workflow._analysis import plot_relations, task_relations
+    from manyheads.workflow._fit import load
 
     directory = Path(args.run_dir)
     model = load(directory)  # a run or bundle: checked before any data is read
@@ -35,8 +35,8 @@ def run(args: argparse.Namespace) -> int:
         frame = read_table(args.data)
     else:
         config_path = directory / "config.yaml"
-        from manyheads._splits import load_splits
         from manyheads.config.load import load_config
+        from manyheads.workflow._splits import load_splits
 
         config = load_config(config_path, hardware=False) if config_path.exists() else None
         if config is None or (config.data.train is None and not config.data.dataset):

@@ -51,9 +51,9 @@ def _names(text: str, every: list[str]) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     """Run the comparison and print the table and the report path."""
     from manyheads.architectures import list_architectures
-    from manyheads.compare import compare
     from manyheads.config.load import load_config
     from manyheads.weighting import list_weightings
+    from manyheads.workflow._compare import compare
 
     config = load_config(args.config, args.overrides)
     result = compare(

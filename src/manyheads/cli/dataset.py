@@ -40,7 +40,7 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the dataset and print its summary."""
-    from manyheads.dataset_build import build_dataset, load_build_config
+    from manyheads.curation import build_dataset, load_build_config
 
     config = load_build_config(args.config)
     summary = build_dataset(args.source, config, args.output, overwrite=args.overwrite)

@@ -34,9 +34,9 @@ def run(args: argparse.Namespace) -> int:
     ``-o`` is checked before the run and the data are read. When the default file cannot be
     written (a read-only run folder), the metrics are still printed and a warning says so.
     """
-    from manyheads._api import json_safe, load
     from manyheads._files import atomic_write_text, check_output_file
     from manyheads.errors import DataError
+    from manyheads.workflow._fit import json_safe, load
 
     out: Path | None = None
     if args.output:

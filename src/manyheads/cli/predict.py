@@ -44,10 +44,10 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Predict and write the output atomically (no half-written file on error)."""
-    from manyheads._api import load
     from manyheads._files import atomic_write, check_output_file
     from manyheads.data.io import read_table
     from manyheads.errors import DataError
+    from manyheads.workflow._fit import load
 
     # checked before the model and the data are read
     out = check_output_file(args.output, overwrite=args.overwrite, extensions=EXTENSIONS)

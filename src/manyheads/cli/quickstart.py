@@ -36,8 +36,8 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the comparison and print the table and the report path."""
-    from manyheads.compare import compare
     from manyheads.config.load import build_config
+    from manyheads.workflow._compare import compare
 
     raw = {**QUICKSTART, "output": args.output}
     config = build_config(raw, source="quickstart")

@@ -46,9 +46,9 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Train and print the run's test (or validation) metrics as JSON."""
-    from manyheads._api import train_config
     from manyheads._files import check_output_dir, data_paths
     from manyheads.config.load import load_config
+    from manyheads.workflow._fit import train_config
 
     config = load_config(args.config, args.overrides)
     if config.output is None:  # `output:` or `output=`: the run would be trained and thrown away
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         protect=[args.config, *(Path(args.config).parent / p for p in data_paths(config))],
         keep_checkpoint=args.keep_checkpoint,
     )
-    from manyheads._api import json_safe
+    from manyheads.workflow._fit import json_safe
 
     summary = {"output": config.output, **(result.metrics or {})}
     print(json.dumps(json_safe(summary), indent=2, allow_nan=False))

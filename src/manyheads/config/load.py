@@ -254,7 +254,7 @@ def _build_data(section: dict[str, Any], problems: list[str]) -> DataConfig | No
 
 
 def _check_dataset(name: str, where: str, problems: list[str]) -> None:
-    from manyheads.datasets import DATASETS
+    from manyheads.builtin_datasets import DATASETS
 
     if name not in DATASETS:
         names = DATASETS.names()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from manyheads._splits import load_splits
 from manyheads.config.schema import RunConfig
 from manyheads.data.preprocess import TablePreprocessor, infer_kind
 from manyheads.errors import DataError, ManyheadsError
 from manyheads.tasks._registry import get_kind
+from manyheads.workflow._splits import load_splits
 
 __all__ = ["dry_run", "validate_data"]
 

@@ -54,7 +54,7 @@ SCHEDULES = ("constant", "cosine", "linear", "step")
 #: ``token`` tasks (tagging) in sentences; a run with a token task uses the latter.
 DEFAULT_BATCH_SIZES = {"row": 512, "token": 16}
 #: The default ``lr``; a tagging task on an encoder trained from scratch without a position
-#: limit (bilstm, cnn) gets :data:`DEFAULT_TAGGING_LR` (see ``_api.train_config``).
+#: limit (bilstm, cnn) gets :data:`DEFAULT_TAGGING_LR` (see ``workflow._fit.train_config``).
 DEFAULT_LR = 1e-3
 DEFAULT_TAGGING_LR = 1e-2
 

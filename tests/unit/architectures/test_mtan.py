@@ -14,8 +14,8 @@ import manyheads as mh
 from manyheads.aggregation.base import Aggregator
 from manyheads.architectures import Features, create_model
 from manyheads.architectures.mtan import MTAN
+from manyheads.builtin_datasets._fashion_loc import place_items
 from manyheads.data.preprocess import InputSpec
-from manyheads.datasets._fashion_loc import place_items
 from manyheads.engine.backward import backward, shared_jacobian
 from manyheads.errors import InvalidParameterError
 from manyheads.weighting import create_weighting, list_weightings

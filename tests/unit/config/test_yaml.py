@@ -98,7 +98,7 @@ def test_the_crawl_config_shares_the_reader(tmp_path: Path) -> None:
 
 
 def test_the_dataset_build_config_shares_the_reader(tmp_path: Path) -> None:
-    from manyheads.dataset_build import load_build_config
+    from manyheads.curation import load_build_config
 
     path = tmp_path / "dataset.yaml"
     path.write_text("labels: {}\nlabels: {}\n")

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from manyheads.cli.main import main
-from manyheads.dataset_build import (
+from manyheads.curation import (
     build_dataset,
     clean_text,
     detect_language,
@@ -189,7 +189,7 @@ def test_label_absent_from_train_is_cleared_and_reported(tmp_path: Path) -> None
 
 
 def test_summary_never_shows_a_store_password() -> None:
-    from manyheads.dataset_build._build import BuildSummary
+    from manyheads.curation._build import BuildSummary
 
     text = str(BuildSummary(source="postgresql://crawler:pw123@db/crawl", output="out.parquet"))
     assert "pw123" not in text

@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 import torch
 
-from manyheads._api import train_config
 from manyheads.architectures import create_model
 from manyheads.config.load import build_config
 from manyheads.data.preprocess import InputSpec
@@ -21,6 +20,7 @@ from manyheads.engine.trainer import TrainSettings
 from manyheads.errors import ConfigError, DataError, InvalidParameterError
 from manyheads.tasks.task import Task
 from manyheads.weighting import create_weighting
+from manyheads.workflow._fit import train_config
 
 
 def _write_sources(tmp_path: Path, n_a: int = 600, n_b: int = 200) -> dict[str, Path]:
@@ -150,7 +150,7 @@ def test_sampler_probabilities_counts_and_determinism() -> None:
 
 
 def test_compare_reports_delta_m_per_source(tmp_path: Path) -> None:
-    from manyheads.compare import compare
+    from manyheads.workflow._compare import compare
 
     files = _write_sources(tmp_path)
     config = build_config(_config(files))
@@ -167,8 +167,8 @@ def test_compare_reports_delta_m_per_source(tmp_path: Path) -> None:
 def test_compare_encodes_the_data_once_and_matches_separate_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from manyheads.compare import compare
     from manyheads.data.preprocess import TablePreprocessor
+    from manyheads.workflow._compare import compare
 
     fits = []
     original = TablePreprocessor.fit

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from manyheads.datasets import list_datasets, load_dataset
-from manyheads.datasets._multimnist import (
+from manyheads.builtin_datasets import list_datasets, load_dataset
+from manyheads.builtin_datasets._multimnist import (
     compose,
     load_multi_mnist,
     make_multi,

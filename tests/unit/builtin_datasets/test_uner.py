@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from seqeval.metrics.sequence_labeling import get_entities
 
-from manyheads.datasets import DatasetSplits, list_datasets, load_dataset
+from manyheads.builtin_datasets import DatasetSplits, list_datasets, load_dataset
 from manyheads.errors import DataError, InvalidParameterError
 
 UPOS = {

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from manyheads._registry import did_you_mean
-from manyheads.dataset_build._clean import clean_text
-from manyheads.dataset_build._config import BuildConfig
-from manyheads.dataset_build._labels import map_label
-from manyheads.dataset_build._language import detect_language
+from manyheads.curation._clean import clean_text
+from manyheads.curation._config import BuildConfig
+from manyheads.curation._labels import map_label
+from manyheads.curation._language import detect_language
 from manyheads.errors import DataError
 
 if TYPE_CHECKING:

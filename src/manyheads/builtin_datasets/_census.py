@@ -13,7 +13,7 @@ from importlib import resources
 
 import pandas as pd
 
-from manyheads.datasets._registry import DatasetSplits, data_root
+from manyheads.builtin_datasets._registry import DatasetSplits, data_root
 from manyheads.errors import InvalidParameterError
 from manyheads.tasks.task import Task
 
@@ -131,7 +131,7 @@ def load_census_income(*, sample: bool = False, group: int = 1) -> DatasetSplits
             "The census-income sample holds task group 1 only; use sample: false for group 2."
         )
     if sample:
-        ref = resources.files("manyheads.datasets") / "_files" / SAMPLE_FILE
+        ref = resources.files("manyheads.builtin_datasets") / "_files" / SAMPLE_FILE
         with resources.as_file(ref) as path:
             frame = pd.read_csv(path, keep_default_na=False, low_memory=False)
         parts = {

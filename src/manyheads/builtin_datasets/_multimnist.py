@@ -23,8 +23,8 @@ import torch
 from torch.nn import functional as F
 
 from manyheads._registry import did_you_mean
+from manyheads.builtin_datasets._registry import DatasetSplits, data_root
 from manyheads.data.images import read_idx
-from manyheads.datasets._registry import DatasetSplits, data_root
 from manyheads.errors import InvalidParameterError
 from manyheads.tasks.task import Task
 

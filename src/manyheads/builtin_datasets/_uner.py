@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from manyheads.builtin_datasets._registry import DatasetSplits, data_root
 from manyheads.data.conll import read_conll
-from manyheads.datasets._registry import DatasetSplits, data_root
 from manyheads.errors import DataError, InvalidParameterError
 from manyheads.tasks.task import Task
 

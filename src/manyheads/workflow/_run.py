@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import torch
 
-from manyheads._bundle import read_bundle, write_bundle
 from manyheads.architectures.base import MTLModel
 from manyheads.config.schema import RunConfig
 from manyheads.data.io import read_table
@@ -19,6 +18,7 @@ from manyheads.engine.loop import predict_outputs, score_outputs
 from manyheads.errors import DataError
 from manyheads.tasks._registry import get_kind
 from manyheads.tasks.task import Task
+from manyheads.workflow._bundle import read_bundle, write_bundle
 
 __all__ = ["Data", "Run", "as_frame", "json_safe", "load", "task_metrics"]
 

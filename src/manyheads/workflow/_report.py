@@ -9,8 +9,8 @@ import math
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from manyheads._api import Run
-    from manyheads.compare import Comparison
+    from manyheads.workflow._compare import Comparison
+    from manyheads.workflow._fit import Run
 
 __all__ = ["write_reports"]
 
@@ -97,7 +97,7 @@ def _absolute_note(comparison: Comparison) -> str:
 
 def write_reports(comparison: Comparison, runs: dict[str, list[Run]]) -> None:
     """Write the three report files into ``comparison.directory``."""
-    from manyheads.compare import save_json
+    from manyheads.workflow._compare import save_json
 
     directory = comparison.directory
     directory.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 
-from manyheads._api import Run, train_config
 from manyheads._catalogue import WEIGHTINGS
 from manyheads._files import (
     COMPARE_MARKER,
@@ -31,11 +30,12 @@ from manyheads._files import (
     data_paths,
     write_marker,
 )
-from manyheads._splits import load_splits
 from manyheads.architectures._registry import ARCHITECTURES, architecture_options
 from manyheads.config.schema import ModelConfig, RunConfig
 from manyheads.config.validate import _weighting_problems
 from manyheads.errors import ConfigError, DataError, InvalidParameterError
+from manyheads.workflow._fit import Run, train_config
+from manyheads.workflow._splits import load_splits
 
 __all__ = ["SIGNED_METRICS", "Comparison", "absolute_tasks", "compare", "delta_m"]
 
@@ -168,7 +168,7 @@ def compare(
     holds variant runs is refused unless ``resume`` (continue an interrupted comparison:
     finished variants are kept, unfinished ones resume from their checkpoints, missing ones
     are trained) or ``overwrite`` (train every variant again). ``keep_checkpoint`` keeps each
-    variant's last checkpoint (see :func:`~manyheads._api.train_config`).
+    variant's last checkpoint (see :func:`~manyheads.workflow._fit.train_config`).
 
     Raises:
         InvalidParameterError: the folder holds variant runs and neither ``resume`` nor
@@ -231,7 +231,7 @@ def compare(
     variants = [_summarise(name, rs) for name, rs in runs.items()]
     _add_delta_m(variants, runs)
     result = Comparison(split=split, variants=variants, directory=out)
-    from manyheads._report import write_reports
+    from manyheads.workflow._report import write_reports
 
     write_reports(result, runs)
     return result
@@ -285,9 +285,9 @@ def _finished_run(config: RunConfig) -> Run:
     import pandas as pd
     import yaml
 
-    from manyheads._api import _resolve_defaults
-    from manyheads._run import load
     from manyheads.engine.checkpoint import fingerprint, fingerprint_changes
+    from manyheads.workflow._fit import _resolve_defaults
+    from manyheads.workflow._run import load
 
     directory = Path(str(config.output))
     path = directory / "config.yaml"
@@ -422,7 +422,7 @@ def save_json(comparison: Comparison) -> Path:
         "delta_m_note": "negative is better than single-task",
         "variants": comparison.variants,
     }
-    from manyheads._api import json_safe
+    from manyheads.workflow._fit import json_safe
 
     atomic_write_text(path, json.dumps(json_safe(data), indent=2, allow_nan=False))
     return path

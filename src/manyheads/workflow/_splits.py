@@ -96,7 +96,7 @@ def load_splits(config: RunConfig) -> tuple[Splits, RunConfig]:
     if d.sources:
         return _load_sources(config), config
     if d.dataset:
-        from manyheads.datasets import load_dataset
+        from manyheads.builtin_datasets import load_dataset
 
         ds = load_dataset(d.dataset, **d.dataset_options)
         if not config.tasks:

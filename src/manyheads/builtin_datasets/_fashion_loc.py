@@ -27,8 +27,8 @@ import pandas as pd
 import torch
 from torch.nn import functional as F
 
+from manyheads.builtin_datasets._registry import DatasetSplits, data_root
 from manyheads.data.images import read_idx
-from manyheads.datasets._registry import DatasetSplits, data_root
 from manyheads.errors import InvalidParameterError
 from manyheads.tasks.task import Task
 

@@ -6,7 +6,7 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
-from manyheads.dataset_build._config import LabelSpec
+from manyheads.curation._config import LabelSpec
 
 __all__ = ["map_label"]
 
@@ -34,7 +34,7 @@ def map_label(spec: LabelSpec, value: Any) -> str | None:
     """The label of one source value; ``None`` (missing) when no rule matches.
 
     Example:
-        >>> from manyheads.dataset_build._config import parse_build_config
+        >>> from manyheads.curation._config import parse_build_config
         >>> spec = parse_build_config({"labels": {"s": {"from": "rating",
         ...     "map": {"positive": ">= 4", "negative": "<= 2"}}}}).labels[0]
         >>> [map_label(spec, r) for r in (5, 4, 3, 2, None)]

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from manyheads.datasets import list_datasets, load_dataset
-from manyheads.datasets._fashion_loc import (
+from manyheads.builtin_datasets import list_datasets, load_dataset
+from manyheads.builtin_datasets._fashion_loc import (
     CANVAS,
     CLASSES,
     _clutter_positions,

@@ -1,7 +1,7 @@
 """The Python API a notebook user reaches for first: :func:`fit`, :class:`Run`, :func:`load`.
 
 The CLI is a thin layer over :func:`train_config`, which :func:`fit` shares. :class:`Run` and
-:func:`load` live in :mod:`manyheads._run`.
+:func:`load` live in :mod:`manyheads.workflow._run`.
 """
 
 from __future__ import annotations
@@ -26,8 +26,6 @@ from manyheads._files import (
     os_error,
     write_marker,
 )
-from manyheads._run import Data, Run, as_frame, json_safe, load, task_metrics
-from manyheads._splits import Splits, load_splits
 from manyheads.architectures._registry import build_model
 from manyheads.architectures.base import MTLModel
 from manyheads.config.schema import DataConfig, ModelConfig, RunConfig
@@ -54,6 +52,8 @@ from manyheads.errors import DataError, InvalidParameterError
 from manyheads.tasks._registry import get_kind
 from manyheads.tasks.task import Task
 from manyheads.weighting._registry import create_weighting
+from manyheads.workflow._run import Data, Run, as_frame, json_safe, load, task_metrics
+from manyheads.workflow._splits import Splits, load_splits
 
 __all__ = ["Run", "fit", "json_safe", "load", "train_config"]
 
@@ -136,7 +136,7 @@ def fit(
     )
     train_frame = as_frame(train)
     if valid is None:
-        from manyheads._splits import split_frame
+        from manyheads.workflow._splits import split_frame
 
         train_frame, valid_frame = split_frame(train_frame, valid_fraction, seed=1)
     else:
@@ -702,7 +702,7 @@ def _attach_relations(
     every: int,
 ) -> None:
     """Record task relations every ``every`` epochs into ``task_relations_history.json``."""
-    from manyheads.analysis import table_relations
+    from manyheads.workflow._analysis import table_relations
 
     if not [p for p in model.shared_parameters() if p.requires_grad]:
         return  # nothing is shared: no gradients to compare

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from manyheads.datasets._registry import DatasetSplits, data_root
+from manyheads.builtin_datasets._registry import DatasetSplits, data_root
 from manyheads.errors import DataError
 from manyheads.tasks.task import Task
 

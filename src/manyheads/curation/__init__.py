@@ -5,15 +5,15 @@ See ``docs/crawl.md``.
 
 from __future__ import annotations
 
-from manyheads.dataset_build._build import BuildSummary, build_dataset, split_of
-from manyheads.dataset_build._clean import clean_text
-from manyheads.dataset_build._config import (
+from manyheads.curation._build import BuildSummary, build_dataset, split_of
+from manyheads.curation._clean import clean_text
+from manyheads.curation._config import (
     BuildConfig,
     LabelSpec,
     load_build_config,
     parse_build_config,
 )
-from manyheads.dataset_build._language import detect_language
+from manyheads.curation._language import detect_language
 
 __all__ = [
     "BuildConfig",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from manyheads.datasets import load_dataset
+from manyheads.builtin_datasets import load_dataset
 
 
 def test_clothing_reviews_counts_and_split(shared_data: Path) -> None:
