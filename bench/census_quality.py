@@ -23,6 +23,7 @@ import torch
 
 from manyheads.config.load import build_config
 from manyheads.workflow._compare import compare
+from manyheads.workflow._fit import RunOptions
 
 PUBLISHED = {
     "stl": ("MMoE paper single-task (mean of 400 runs)", 0.9337, 0.9922),
@@ -70,8 +71,7 @@ def main() -> None:
         weightings=["ew"],
         seeds=args.seeds,
         output=args.out,
-        overwrite=True,
-        log=print,
+        options=RunOptions(overwrite=True, log=print),
     )
     wall = time.perf_counter() - began
     rows = [

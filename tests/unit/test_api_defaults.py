@@ -8,7 +8,8 @@ import manyheads as mh
 from manyheads.config.schema import DataConfig, ModelConfig, RunConfig
 from manyheads.engine.events import Events
 from manyheads.engine.trainer import TrainSettings
-from manyheads.workflow._fit import _attach_estimate, _resolve_defaults
+from manyheads.workflow._builders import resolve_defaults
+from manyheads.workflow._events import attach_estimate
 
 
 @pytest.mark.parametrize(
@@ -24,13 +25,13 @@ def test_a_batch_size_left_out_is_sentences_for_tagging_and_rows_for_tables(
         train=TrainSettings(batch_size=given),
     )
     said: list[str] = []
-    assert _resolve_defaults(config, said.append).train.batch_size == expected
+    assert resolve_defaults(config, said.append).train.batch_size == expected
     assert bool(said) == (kind == "tagging" and given is None)
 
 
 def test_the_run_says_its_length_before_it_starts_then_times_it() -> None:
     events, said = Events(), []
-    _attach_estimate(events, said.append, timed_steps=3, warmup_steps=2)
+    attach_estimate(events, said.append, timed_steps=3, warmup_steps=2)
     events.send("train_start", n_epochs=20, n_batches=392, start_epoch=1)
     assert said == [
         "392 optimiser steps per epoch × 20 epoch(s) = 7840 steps "
@@ -48,7 +49,7 @@ def test_the_run_says_its_length_before_it_starts_then_times_it() -> None:
 
 def test_a_resumed_run_counts_only_the_epochs_left() -> None:
     events, said = Events(), []
-    _attach_estimate(events, said.append)
+    attach_estimate(events, said.append)
     events.send("train_start", n_epochs=5, n_batches=10, start_epoch=4)
     assert said[0].startswith("10 optimiser steps per epoch × 2 epoch(s) = 20 steps")
 
@@ -72,4 +73,4 @@ def test_an_lr_left_out_is_faster_for_tagging_on_a_bilstm_or_cnn(
         model=ModelConfig(options={"encoder": encoder}),
         train=TrainSettings(lr=given),
     )
-    assert _resolve_defaults(config, lambda _: None).train.lr == expected
+    assert resolve_defaults(config, lambda _: None).train.lr == expected

@@ -54,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from manyheads.config.load import load_config
     from manyheads.weighting import list_weightings
     from manyheads.workflow._compare import compare
+    from manyheads.workflow._fit import RunOptions
 
     config = load_config(args.config, args.overrides)
     result = compare(
@@ -62,11 +63,13 @@ def run(args: argparse.Namespace) -> int:
         weightings=_names(args.weightings, list_weightings()),
         seeds=args.seeds,
         output=args.output,
-        quiet=True,
-        overwrite=args.overwrite,
-        log=None if args.quiet else say,
-        resume=args.resume,
-        keep_checkpoint=args.keep_checkpoint,
+        options=RunOptions(
+            quiet=True,
+            overwrite=args.overwrite,
+            log=None if args.quiet else say,
+            resume=args.resume,
+            keep_checkpoint=args.keep_checkpoint,
+        ),
     )
     print(result.table())
     print(

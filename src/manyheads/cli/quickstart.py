@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the comparison and print the table and the report path."""
     from manyheads.config.load import build_config
     from manyheads.workflow._compare import compare
+    from manyheads.workflow._fit import RunOptions
 
     raw = {**QUICKSTART, "output": args.output}
     config = build_config(raw, source="quickstart")
@@ -51,8 +52,7 @@ def run(args: argparse.Namespace) -> int:
         weightings=["ew"],
         seeds=args.seeds,
         output=args.output,
-        overwrite=True,
-        log=say,
+        options=RunOptions(overwrite=True, log=say),
     )
     print(result.table())
     print(

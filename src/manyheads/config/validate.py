@@ -2,36 +2,58 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from manyheads._registry import did_you_mean
 from manyheads.config.schema import RunConfig
-from manyheads.data.preprocess import TablePreprocessor, infer_kind
 from manyheads.errors import DataError, ManyheadsError
-from manyheads.tasks._registry import get_kind
-from manyheads.workflow._splits import load_splits
 
-__all__ = ["dry_run", "validate_data"]
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import pandas as pd
+
+    from manyheads.data.preprocess import InputSpec
+    from manyheads.encoders._registry import EncoderInfo
+    from manyheads.workflow._splits import Splits
+
+__all__ = ["dry_run", "validate_data", "weighting_problems"]
 
 
 def validate_data(config: RunConfig) -> tuple[list[str], list[str]]:
-    """Return (problems, summary lines) for ``config`` and its data; never trains."""
-    problems: list[str] = []
+    """Return (problems, summary lines) for ``config`` and its data; never trains.
+
+    The builders and the data layer are imported here, not with the module: reading a config
+    (:mod:`manyheads.config.load`) needs neither.
+    """
+    from manyheads.workflow._builders import infer_inputs
+    from manyheads.workflow._splits import load_splits
+
     summary: list[str] = []
     try:
         splits, config = load_splits(config)
     except ManyheadsError as exc:
         return [str(exc)], summary
-    train = splits.train
-    columns = set(map(str, train.columns))
-    path = str(train.attrs.get("path", "<train>"))
-    labels = {c for t in config.tasks for c in t.label_columns}
     inputs = config.inputs
     if inputs is None:
-        skip = labels | ({config.data.split_column} if config.data.split_column else set())
-        inputs = {str(c): infer_kind(train[c]) for c in train.columns if c not in skip}
+        inputs = infer_inputs(config, splits.train)
         summary.append("inferred inputs: " + ", ".join(f"{c}: {k}" for c, k in inputs.items()))
-    from manyheads._registry import did_you_mean
+    problems = _input_problems(inputs, splits)
+    problems.extend(_label_problems(config, splits, summary))
+    return problems, summary
 
+
+def _columns(splits: Splits) -> tuple[set[str], str]:
+    """The training columns and the training data's path (for messages)."""
+    return set(map(str, splits.train.columns)), str(splits.train.attrs.get("path", "<train>"))
+
+
+def _input_problems(inputs: dict[str, str], splits: Splits) -> list[str]:
+    """Each input column present, and encodable in every split by what train fits."""
+    from manyheads.data.preprocess import TablePreprocessor
+
+    columns, path = _columns(splits)
+    problems = []
     for col, input_kind in inputs.items():
         if col not in columns:
             problems.append(
@@ -39,13 +61,22 @@ def validate_data(config: RunConfig) -> tuple[list[str], list[str]]:
             )
             continue
         try:
-            pre = TablePreprocessor({col: input_kind}, []).fit(train)
+            pre = TablePreprocessor({col: input_kind}, []).fit(splits.train)
             for other in (splits.valid, splits.test):  # their cells are encoded by train too
                 if other is not None:
                     pre.transform(other, labels=False)
         except DataError as exc:
             problems.append(str(exc))
-    frames = [("train", train), ("valid", splits.valid), ("test", splits.test)]
+    return problems
+
+
+def _label_problems(config: RunConfig, splits: Splits, summary: list[str]) -> list[str]:
+    """Each task's label columns present and encodable in every split (and a summary line)."""
+    from manyheads.tasks._registry import get_kind
+
+    columns, path = _columns(splits)
+    frames = [("train", splits.train), ("valid", splits.valid), ("test", splits.test)]
+    problems: list[str] = []
     for task in config.tasks:
         kind = get_kind(task.type)
         missing = [c for c in task.label_columns if c not in columns]
@@ -57,10 +88,8 @@ def validate_data(config: RunConfig) -> tuple[list[str], list[str]]:
             )
             continue
         try:
-            state = kind.fit(task, train, path)
-            for name, frame in frames:
-                if frame is None:
-                    continue
+            state = kind.fit(task, splits.train, path)
+            for name, frame in _present(frames):
                 where = str(frame.attrs.get("path", name))
                 _, mask = kind.encode(task, state, frame, where, unseen=config.data.unseen_labels)
                 if name == "train":
@@ -70,7 +99,13 @@ def validate_data(config: RunConfig) -> tuple[list[str], list[str]]:
                     )
         except DataError as exc:
             problems.append(str(exc))
-    return problems, summary
+    return problems
+
+
+def _present(
+    frames: list[tuple[str, pd.DataFrame | None]],
+) -> list[tuple[str, pd.DataFrame]]:
+    return [(name, frame) for name, frame in frames if frame is not None]
 
 
 def dry_run(config: RunConfig) -> list[str]:
@@ -96,13 +131,13 @@ def dry_run(config: RunConfig) -> list[str]:
         >>> dry_run(build_config(raw))
         ["'train.weighting_options.c': The 'c' parameter of CAGrad must be a float in [0, inf). Got -5."]
     """  # noqa: E501
-    problems = _weighting_problems(config)
+    problems = weighting_problems(config)
     problems.extend(_model_problems(config))
     return problems
 
 
 def _attributed(
-    build: Any,
+    build: Callable[..., object],
     options: dict[str, Any],
     where: str,
     fixed: dict[str, Any] | None = None,
@@ -134,33 +169,32 @@ def _attributed(
     return problems or [f"'{where}': {whole}"]
 
 
-def _weighting_problems(config: RunConfig) -> list[str]:
+def weighting_problems(config: RunConfig) -> list[str]:
+    """Every problem of building the balancing method with its options (``compare`` checks
+    each method before any training)."""
     from manyheads.weighting._registry import create_weighting
+    from manyheads.workflow._builders import static_weights
 
     n_tasks = len(config.tasks)
     if not n_tasks:  # a built-in dataset brings its tasks: a per-task option says how many
         sizes = [len(v) for v in config.weighting_options.values() if isinstance(v, list)]
         n_tasks = sizes[0] if sizes else 2
-    fixed: dict[str, Any] = {}
-    if config.weighting == "static" and "weights" not in config.weighting_options:
-        fixed["weights"] = [t.weight for t in config.tasks] if config.tasks else [1.0] * n_tasks
 
-    def build(**options: Any) -> Any:
+    def build(**options: object) -> object:
         return create_weighting(config.weighting, n_tasks, **options)
 
+    fixed = static_weights(config, n_tasks)
     return _attributed(build, dict(config.weighting_options), "train.weighting_options", fixed)
 
 
 def _model_problems(config: RunConfig) -> list[str]:
     import warnings
 
-    from manyheads.architectures._registry import architecture_options, build_model
-    from manyheads.data.preprocess import InputSpec, SequenceSpec
+    from manyheads.architectures._registry import build_model
     from manyheads.encoders._registry import ENCODERS, EncoderInfo, encoder_info, text_options
+    from manyheads.workflow._builders import model_options
 
-    model = config.model
-    valid = architecture_options(model.architecture)
-    options = {k: v for k, v in model.options.items() if k in valid}
+    options = model_options(config)
     encoder = str(options.get("encoder", "tabular"))
     try:
         text = text_options(encoder, options.get("encoder_options"))
@@ -170,40 +204,45 @@ def _model_problems(config: RunConfig) -> list[str]:
     # weights are read when ``train`` builds the model). Image inputs: the dry run needs their
     # size, which comes from the data.
     info = encoder_info(encoder) if encoder in ENCODERS else EncoderInfo(reads=())
-    if info.loads_weights:
+    spec = _stand_in_spec(config, info, sequence=text.get("mode") == "sequence")
+    if spec is None or not config.tasks:
         return []
-    sequence = text.get("mode") == "sequence"
+    state = {"classes": [0, 1, 2], "tags": ["O", "B", "I"], "labels": ["a", "b"]}
+    states = {t.name: dict(state) for t in config.tasks}
+    tasks = list(config.tasks)
+
+    def build(**opts: object) -> object:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. torch on zero-width stand-in layers
+            return build_model(config.model.architecture, spec, tasks, states, opts)
+
+    return _attributed(build, options, "model", together=("encoder", "encoder_options"))
+
+
+def _stand_in_spec(config: RunConfig, info: EncoderInfo, *, sequence: bool) -> InputSpec | None:
+    """The input sizes the dry run builds the model for: the declared inputs, or a stand-in
+    input of a kind the encoder reads when they are inferred; None when the sizes come from
+    the data (pretrained weights, images)."""
+    from manyheads.data.preprocess import InputSpec, SequenceSpec
+    from manyheads.tasks._registry import get_kind
+
     inputs = config.inputs
-    if inputs is None and ("image" in info.reads or model.architecture == "mtan"):
-        return []  # image inputs inferred from the data: their size comes from the data
+    if info.loads_weights:
+        return None
+    if inputs is None and ("image" in info.reads or config.model.architecture == "mtan"):
+        return None  # image inputs inferred from the data: their size comes from the data
     if inputs is None:  # inferred from the data: stand in with what the encoder reads
         token_level = any(get_kind(t.type).level == "token" for t in config.tasks)
         kind = ("tokens" if token_level else "text") if sequence else "numeric"
         inputs = {"input": kind}
     if "image" in inputs.values():
-        return []  # the image size comes from the data
-    n_numeric, cards, texts, seqs = 0, [], [], []
-    for col, kind in inputs.items():
-        if kind == "numeric":
-            n_numeric += 1
-        elif kind == "categorical":
-            cards.append(3)
-        elif kind in ("text", "tokens") and sequence:
-            seqs.append((col, SequenceSpec(16, 0, kind == "tokens", 8, "word")))
-        elif kind in ("text", "tokens"):
-            texts.append((col, 16))
-    spec = InputSpec(n_numeric, tuple(cards), tuple(texts), (), tuple(seqs))
-    if "kinds" in valid and "kinds" not in options:
-        options["kinds"] = {t.name: t.type for t in config.tasks}
-    state = {"classes": [0, 1, 2], "tags": ["O", "B", "I"], "labels": ["a", "b"]}
-    states = {t.name: dict(state) for t in config.tasks}
-    tasks = list(config.tasks)
-
-    def build(**opts: Any) -> Any:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # e.g. torch on zero-width stand-in layers
-            return build_model(model.architecture, spec, tasks, states, opts)
-
-    if not tasks:
-        return []
-    return _attributed(build, options, "model", together=("encoder", "encoder_options"))
+        return None  # the image size comes from the data
+    kinds = list(inputs.values())
+    texts = [(c, 16) for c, k in inputs.items() if k in ("text", "tokens") and not sequence]
+    seqs = [
+        (c, SequenceSpec(16, 0, k == "tokens", 8, "word"))
+        for c, k in inputs.items()
+        if k in ("text", "tokens") and sequence
+    ]
+    cards = (3,) * kinds.count("categorical")
+    return InputSpec(kinds.count("numeric"), cards, tuple(texts), (), tuple(seqs))

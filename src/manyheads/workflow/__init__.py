@@ -3,8 +3,13 @@
 The building blocks (``data``, ``encoders``, ``architectures``, ``tasks``, ``weighting``,
 ``aggregation``, ``engine``) know nothing about runs; the modules here put them together:
 
-- ``_fit``: ``fit`` / ``train_config`` / ``load``, the steps of one run;
-- ``_run``: ``Run``, a trained model with its preprocessing, metrics and files;
+- ``_fit``: ``fit`` / ``train_config``, the steps of one run, top to bottom;
+- ``_builders``: config -> preprocessor, model, balancing method, inputs (each decision once);
+- ``_encoding``: fit the preprocessor and encode the splits (shared between runs);
+- ``_output``: the run directory: which ``output`` a run may use, resume, writing the run;
+- ``_events``: the run's event handlers (time estimate, task relations);
+- ``_scores``: the final scores of a run (``RunMetrics``);
+- ``_run``: ``Run`` and ``RunMetrics``, a trained model with its preprocessing, metrics, files;
 - ``_bundle``: the saved model folder (safetensors + JSON), read back without pickles;
 - ``_splits``: train/valid/test splitting with a recorded digest;
 - ``_report``: the run and comparison reports;

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,17 +29,17 @@ from manyheads._files import (
     data_paths,
     write_marker,
 )
-from manyheads.architectures._registry import ARCHITECTURES, architecture_options
+from manyheads.architectures._registry import ARCHITECTURES
 from manyheads.config.schema import ModelConfig, RunConfig
-from manyheads.config.validate import _weighting_problems
+from manyheads.config.validate import weighting_problems
 from manyheads.errors import ConfigError, DataError, InvalidParameterError
-from manyheads.workflow._fit import Run, train_config
+from manyheads.workflow._builders import resolve_defaults, select_options
+from manyheads.workflow._encoding import Encoded
+from manyheads.workflow._fit import Run, RunOptions, run_config
+from manyheads.workflow._run import json_safe
 from manyheads.workflow._splits import load_splits
 
 __all__ = ["SIGNED_METRICS", "Comparison", "absolute_tasks", "compare", "delta_m"]
-
-Log = Callable[[str], None]
-
 
 #: primary metrics whose values can be zero or negative (a model worse than the mean predicts
 #: r2 < 0): a relative difference to them has no meaning, so Δm% uses their absolute difference.
@@ -138,11 +137,9 @@ class Comparison:
 def _variant_config(
     config: RunConfig, arch: str, weighting: str, seed: int, out: Path
 ) -> RunConfig:
-    valid = architecture_options(arch)
-    options = {k: v for k, v in config.model.options.items() if k in valid}
     return dataclasses.replace(
         config,
-        model=ModelConfig(arch, options),
+        model=ModelConfig(arch, select_options(arch, config.model.options)),
         train=dataclasses.replace(config.train, seed=seed),
         weighting=weighting,
         output=str(out / f"{arch}-{weighting}-seed{seed}"),
@@ -156,33 +153,33 @@ def compare(
     weightings: list[str],
     seeds: int | list[int] = 3,
     output: str | Path | None = None,
-    quiet: bool = True,
-    overwrite: bool = False,
-    log: Log | None = None,
-    resume: bool = False,
-    keep_checkpoint: bool = False,
+    options: RunOptions | None = None,
 ) -> Comparison:
     """Train every variant and write ``comparison.json``, ``report.md`` and ``report.html``.
 
     ``stl`` is always trained (with ``ew``) as the baseline of Δm%. A folder that already
-    holds variant runs is refused unless ``resume`` (continue an interrupted comparison:
-    finished variants are kept, unfinished ones resume from their checkpoints, missing ones
-    are trained) or ``overwrite`` (train every variant again). ``keep_checkpoint`` keeps each
-    variant's last checkpoint (see :func:`~manyheads.workflow._fit.train_config`).
+    holds variant runs is refused unless ``options.resume`` (continue an interrupted
+    comparison: finished variants are kept, unfinished ones resume from their checkpoints,
+    missing ones are trained) or ``options.overwrite`` (train every variant again).
+    ``options.keep_checkpoint`` keeps each variant's last checkpoint (see
+    :func:`~manyheads.workflow._fit.train_config`); ``options.quiet`` hides the progress of
+    each training and ``options.log`` hears which variant trains (``protect`` is not used).
 
     Raises:
         InvalidParameterError: the folder holds variant runs and neither ``resume`` nor
             ``overwrite`` is set; both are set; or a kept variant was trained with another
             configuration.
     """
-    say: Log = log if log is not None else (lambda _m: None)
+    options = options if options is not None else RunOptions()
+    say = options.say
+    resume, overwrite = options.resume, options.overwrite
     for arch in architectures:
         ARCHITECTURES.get(arch)
     # every balancing method with the config's options is built before any work: a bad one
     # would otherwise stop the comparison after the variants before it had trained
     for weighting in dict.fromkeys(weightings):
         WEIGHTINGS.get(weighting)
-        problems = _weighting_problems(dataclasses.replace(config, weighting=weighting))
+        problems = weighting_problems(dataclasses.replace(config, weighting=weighting))
         if problems:
             raise ConfigError([f"--weightings {weighting}: {p}" for p in problems])
     seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
@@ -205,7 +202,7 @@ def compare(
     splits, config = load_splits(config)
     write_marker(out, marker=COMPARE_MARKER, kind="compare")
     runs: dict[str, list[Run]] = {}
-    encodings: dict[str, Any] = {}  # the data is encoded once for every variant that can share it
+    encodings: dict[str, Encoded] = {}  # the data is encoded once for every variant sharing it
     for arch, weighting in plan:
         name = "stl" if arch == "stl" else f"{arch}+{weighting}"
         for seed in seed_list:
@@ -216,17 +213,9 @@ def compare(
                 runs.setdefault(name, []).append(_finished_run(cfg))
                 continue
             say(f"{'resuming' if state else 'training'} {name} seed {seed}")
-            runs.setdefault(name, []).append(
-                train_config(
-                    cfg,
-                    splits=splits,
-                    quiet=quiet,
-                    overwrite=overwrite,
-                    encodings=encodings,
-                    resume=state == "unfinished",
-                    keep_checkpoint=keep_checkpoint,
-                )
-            )
+            # each training is quiet in the log: the comparison says which variant trains
+            each = dataclasses.replace(options, resume=state == "unfinished", log=None)
+            runs.setdefault(name, []).append(run_config(cfg, splits, each, encodings))
     split = "test" if splits.test is not None else "valid"
     variants = [_summarise(name, rs) for name, rs in runs.items()]
     _add_delta_m(variants, runs)
@@ -286,7 +275,6 @@ def _finished_run(config: RunConfig) -> Run:
     import yaml
 
     from manyheads.engine.checkpoint import fingerprint, fingerprint_changes
-    from manyheads.workflow._fit import _resolve_defaults
     from manyheads.workflow._run import load
 
     directory = Path(str(config.output))
@@ -300,7 +288,7 @@ def _finished_run(config: RunConfig) -> Run:
             path=str(path),
         ) from None
     # the run saved its resolved config: batch_size and lr left open were chosen by task
-    current = _resolve_defaults(config, lambda _msg: None).to_dict()
+    current = resolve_defaults(config, lambda _msg: None).to_dict()
     if not isinstance(saved, dict):
         saved = {}
     if config.inputs is None:  # the run recorded the inputs it inferred
@@ -422,7 +410,5 @@ def save_json(comparison: Comparison) -> Path:
         "delta_m_note": "negative is better than single-task",
         "variants": comparison.variants,
     }
-    from manyheads.workflow._fit import json_safe
-
     atomic_write_text(path, json.dumps(json_safe(data), indent=2, allow_nan=False))
     return path

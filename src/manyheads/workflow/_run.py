@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -20,7 +21,7 @@ from manyheads.tasks._registry import get_kind
 from manyheads.tasks.task import Task
 from manyheads.workflow._bundle import read_bundle, write_bundle
 
-__all__ = ["Data", "Run", "as_frame", "json_safe", "load", "task_metrics"]
+__all__ = ["Data", "Run", "RunMetrics", "as_frame", "json_safe", "load", "task_metrics"]
 
 Data: TypeAlias = pd.DataFrame | str | Path
 
@@ -35,6 +36,7 @@ def as_frame(data: Data) -> pd.DataFrame:
     return read_table(data)
 
 
+@dataclasses.dataclass(eq=False, repr=False)
 class Run:
     """A trained multi-task model with everything needed to predict, evaluate and ship it.
 
@@ -42,34 +44,24 @@ class Run:
         model: the trained architecture (best validation epoch).
         tasks: the task specifications.
         preprocessor: the fitted input and label encoding.
+        architecture: the architecture's registered name.
+        options: the architecture's options (as saved in the bundle).
+        config: the resolved run configuration (None after :func:`load`).
         metrics: the ``metrics.json`` content of the training run (None after :func:`load`
-            of a bundle without one).
+            of a bundle without one); :meth:`RunMetrics.to_dict` of a run just trained.
         history: one dict per epoch (losses and validation metrics).
         directory: the run directory, if the run was written to disk.
     """
 
-    def __init__(
-        self,
-        model: MTLModel,
-        tasks: list[Task],
-        preprocessor: TablePreprocessor,
-        *,
-        architecture: str,
-        options: dict[str, Any],
-        config: RunConfig | None = None,
-        metrics: dict[str, Any] | None = None,
-        history: list[dict[str, float]] | None = None,
-        directory: Path | None = None,
-    ) -> None:
-        self.model = model
-        self.tasks = tasks
-        self.preprocessor = preprocessor
-        self.architecture = architecture
-        self.options = options
-        self.config = config
-        self.metrics = metrics
-        self.history = history or []
-        self.directory = directory
+    model: MTLModel
+    tasks: list[Task]
+    preprocessor: TablePreprocessor
+    architecture: str = dataclasses.field(kw_only=True)
+    options: dict[str, Any] = dataclasses.field(kw_only=True)
+    config: RunConfig | None = dataclasses.field(default=None, kw_only=True)
+    metrics: dict[str, Any] | None = dataclasses.field(default=None, kw_only=True)
+    history: list[dict[str, float]] = dataclasses.field(default_factory=list, kw_only=True)
+    directory: Path | None = dataclasses.field(default=None, kw_only=True)
 
     @property
     def n_parameters(self) -> int:
@@ -137,6 +129,40 @@ class Run:
         except OSError as exc:
             raise os_error(exc, directory, "write the model bundle") from None
         return directory
+
+
+@dataclasses.dataclass(frozen=True)
+class RunMetrics:
+    """The final scores of a training run, written as ``metrics.json``.
+
+    ``tasks`` scores the test split when there is one, else validation (``split`` says which);
+    ``valid`` always scores validation. Inference is timed on the scored split (the median of
+    up to 5 passes). A multi-source run adds each source's own scores and how it was sampled.
+    """
+
+    split: str
+    architecture: str
+    weighting: str
+    seed: int
+    train_seconds: float
+    inference_seconds: float
+    inference_rows: int
+    n_parameters: int
+    best_epoch: int
+    task_best_epochs: dict[str, int] | None
+    epochs_run: int
+    tasks: dict[str, Any]
+    valid: dict[str, Any]
+    sources: dict[str, Any] | None = None
+    sampling: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``metrics.json`` layout: keys in this order, the optional ones only when set."""
+        out = dataclasses.asdict(self)
+        for key in ("task_best_epochs", "sources", "sampling"):
+            if out[key] is None:
+                del out[key]
+        return out
 
 
 def load(path: str | Path) -> Run:
