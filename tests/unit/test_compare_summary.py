@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from manyheads.workflow._compare import _summarise
+from manyheads.workflow._summary import summarise as _summarise
 
 
 def _run(seed: int, seconds: float, rows: int = 1000) -> Any:

@@ -5,10 +5,13 @@ workflow (:func:`manyheads.fit`) raises on the first."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from manyheads._registry import did_you_mean
-from manyheads.config.schema import DataConfig
-from manyheads.tasks.task import Task
+
+if TYPE_CHECKING:
+    from manyheads.config.schema import DataConfig
+    from manyheads.tasks.task import Task
 
 __all__ = ["cross_problems", "leaked_labels", "monitor_problem", "source_task_problems"]
 
@@ -18,6 +21,7 @@ def leaked_labels(tasks: Sequence[Task], inputs: dict[str, str] | None) -> list[
     label into the model).
 
     Example:
+        >>> from manyheads.tasks import Task
         >>> leaked_labels([Task("y", type="binary")], {"x": "numeric", "y": "numeric"})
         [('y', 'y')]
     """
@@ -30,6 +34,7 @@ def monitor_problem(tasks: Sequence[Task], monitor: str) -> str | None:
     """What is wrong with ``train.monitor`` (``loss`` or ``TASK.METRIC``), or None.
 
     Example:
+        >>> from manyheads.tasks import Task
         >>> monitor_problem([Task("y", type="binary")], "y.auc") is None
         True
     """

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from manyheads._registry import did_you_mean
 from manyheads.config._fields import typed_fields, unknown_keys
 from manyheads.config.schema import SAMPLING, DataConfig, SourceConfig
-from manyheads.engine.trainer import TrainSettings
 from manyheads.errors import ManyheadsError
-from manyheads.tasks.task import Task
+
+if TYPE_CHECKING:
+    from manyheads.engine.trainer import TrainSettings
+    from manyheads.tasks.task import Task
 
 __all__ = [
     "build_data",
@@ -25,7 +27,6 @@ __all__ = [
     "build_weighting",
 ]
 
-TASK_KEYS = tuple(f.name for f in dataclasses.fields(Task) if f.name != "name")
 TRAIN_EXTRA = ("weighting", "weighting_options")
 
 
@@ -204,7 +205,10 @@ def _build_task(name: str, spec: object, problems: list[str]) -> Task | None:
     if not isinstance(spec, dict):
         problems.append(f"'tasks.{name}' must be a mapping with at least 'type'.")
         return None
-    unknown_keys(list(spec), list(TASK_KEYS), f"tasks.{name}.", problems)
+    from manyheads.tasks.task import Task
+
+    task_keys = [f.name for f in dataclasses.fields(Task) if f.name != "name"]
+    unknown_keys(list(spec), task_keys, f"tasks.{name}.", problems)
     if "type" not in spec:
         from manyheads.tasks import list_task_types
 
@@ -213,7 +217,7 @@ def _build_task(name: str, spec: object, problems: list[str]) -> Task | None:
     kwargs: dict[str, Any] = {
         k: tuple(v) if k in ("columns", "metrics") and isinstance(v, list) else v
         for k, v in spec.items()
-        if k in TASK_KEYS
+        if k in task_keys
     }
     weight = kwargs.get("weight")
     if (
@@ -234,6 +238,8 @@ def build_train(
     section: dict[str, Any], problems: list[str], *, hardware: bool
 ) -> TrainSettings | None:
     """The ``train`` section's settings (the balancing method: :func:`build_weighting`)."""
+    from manyheads.engine.trainer import TrainSettings
+
     valid = [f.name for f in dataclasses.fields(TrainSettings)] + list(TRAIN_EXTRA)
     unknown_keys(list(section), valid, "train.", problems)
     values = typed_fields(section, TrainSettings, "train.", problems)

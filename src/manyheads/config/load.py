@@ -6,7 +6,7 @@ Precedence: defaults < config file < command-line overrides (later overrides win
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from manyheads.config._checks import cross_problems, source_task_problems
 from manyheads.config._fields import section, unknown_keys
@@ -21,7 +21,9 @@ from manyheads.config._sections import (
 from manyheads.config._yaml import read_yaml_file, yaml_value
 from manyheads.config.schema import DataConfig, ModelConfig, RunConfig
 from manyheads.errors import ConfigError
-from manyheads.tasks.task import Task
+
+if TYPE_CHECKING:
+    from manyheads.tasks.task import Task
 
 __all__ = ["build_config", "load_config", "parse_overrides", "read_yaml"]
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from manyheads.engine.trainer import TrainSettings
-from manyheads.tasks.task import Task
+
+if TYPE_CHECKING:
+    from manyheads.tasks.task import Task
 
 __all__ = ["SAMPLING", "DataConfig", "ModelConfig", "RunConfig", "SourceConfig"]
 

@@ -1,30 +1,18 @@
 """``compare``: train every architecture × weighting × seed and prove it against single-task.
 
-For each variant and task it reports the mean ± std over seeds of every metric (on the test split
-when there is one, else validation; model selection always on validation), parameters, training
-time, inference time, and Δm% against ``stl`` (Maninis et al. 2019; Navon et al. 2022):
-
-    Δm% = (100 / T) · Σ_t (−1)^{h_t} (M_t − M_t^stl) / M_t^stl,   h_t = 1 if higher is better,
-
-on each task's primary metric (for a metric that can be <= 0, such as r2, or a baseline <= 0:
-the absolute difference ×100 instead, see :func:`delta_m`). Negative Δm% means better than
-single-task models.
+Every variant trains on the same splits (encoded once where the variants can share them); the
+summary and Δm% against ``stl`` are computed in :mod:`manyheads.workflow._summary`, the reports
+written by :mod:`manyheads.workflow._report`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import numpy as np
 
 from manyheads._catalogue import WEIGHTINGS
 from manyheads._files import (
     COMPARE_MARKER,
-    atomic_write_text,
     check_output_dir,
     data_paths,
     write_marker,
@@ -36,102 +24,17 @@ from manyheads.errors import ConfigError, DataError, InvalidParameterError
 from manyheads.workflow._builders import resolve_defaults, select_options
 from manyheads.workflow._encoding import Encoded
 from manyheads.workflow._fit import Run, RunOptions, run_config
-from manyheads.workflow._run import json_safe
 from manyheads.workflow._splits import load_splits
+from manyheads.workflow._summary import (
+    SIGNED_METRICS,
+    Comparison,
+    absolute_tasks,
+    add_delta_m,
+    delta_m,
+    summarise,
+)
 
 __all__ = ["SIGNED_METRICS", "Comparison", "absolute_tasks", "compare", "delta_m"]
-
-#: primary metrics whose values can be zero or negative (a model worse than the mean predicts
-#: r2 < 0): a relative difference to them has no meaning, so Δm% uses their absolute difference.
-SIGNED_METRICS = frozenset({"r2"})
-
-
-def delta_m(
-    metrics: dict[str, float],
-    baseline: dict[str, float],
-    higher_is_better: dict[str, bool],
-    *,
-    absolute: frozenset[str] | set[str] = frozenset(),
-) -> float:
-    r"""Δm% of ``metrics`` against ``baseline`` over their shared tasks (negative is better).
-
-    Each task contributes :math:`(-1)^{h_t} \cdot 100 (M_t - B_t) / B_t` (Maninis et al. 2019;
-    Navon et al. 2022), :math:`h_t = 1` when higher is better, and Δm% is their mean. That
-    relative difference needs a positive baseline: for a task in ``absolute`` (a metric that can
-    be zero or negative, such as r2: :data:`SIGNED_METRICS`) or whose baseline is ``<= 0``, the
-    task contributes :math:`(-1)^{h_t} \cdot 100 (M_t - B_t)` instead, the absolute difference
-    in hundredths of the metric (an r2 from -0.2 to 0.1 counts -30, better, where the relative
-    rule would read +150, worse; a zero baseline no longer divides by zero). The report names
-    the tasks scored this way (:func:`absolute_tasks`).
-
-    Example:
-        >>> delta_m({"a": 0.9, "b": 1.0}, {"a": 0.8, "b": 2.0}, {"a": True, "b": False})
-        -31.25
-        >>> round(delta_m({"r": 0.1}, {"r": -0.2}, {"r": True}, absolute={"r"}), 6)
-        -30.0
-    """
-    terms = []
-    for task, value in metrics.items():
-        base = baseline[task]
-        sign = -1.0 if higher_is_better[task] else 1.0
-        if task in absolute or base <= 0:
-            terms.append(sign * (value - base))
-        else:
-            terms.append(sign * (value - base) / base)
-    return float(100.0 * np.mean(terms))
-
-
-def absolute_tasks(primary: dict[str, str], baseline: dict[str, float]) -> set[str]:
-    """The tasks that :func:`delta_m` scores by absolute difference: a primary metric in
-    :data:`SIGNED_METRICS` or a baseline ``<= 0``.
-
-    Example:
-        >>> primary, baseline = {"a": "r2", "b": "auc", "c": "f1"}, {"a": 0.3, "b": 0.7, "c": 0.0}
-        >>> sorted(absolute_tasks(primary, baseline))
-        ['a', 'c']
-    """
-    return {t for t, m in primary.items() if m in SIGNED_METRICS or baseline.get(t, 1.0) <= 0}
-
-
-@dataclass
-class Comparison:
-    """The outcome of :func:`compare`: one entry per variant, and where the reports are."""
-
-    split: str
-    variants: list[dict[str, Any]]
-    directory: Path
-
-    def table(self) -> str:
-        """A Markdown table: variant, per-task primary metric mean ± std, Δm%, size, time."""
-        tasks = list(self.variants[0]["tasks"])
-        sources = list(self.variants[0].get("delta_m_sources", {}))
-        head = [
-            "variant",
-            *[f"{t} ({self.variants[0]['tasks'][t]['primary']})" for t in tasks],
-            "Δm% vs stl",
-            *[f"Δm% {s}" for s in sources],
-            "params",
-            "train s",
-            "infer ms/1k rows",
-        ]
-        rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        for v in self.variants:
-            cells = [v["name"]]
-            for t in tasks:
-                m = v["tasks"][t]
-                cells.append(f"{m['mean']:.4f} ± {m['std']:.4f}")
-            dm = v.get("delta_m")
-            cells.append("—" if dm is None else f"{dm['mean']:+.2f} ± {dm['std']:.2f}")
-            for src in sources:
-                d = v["delta_m_sources"][src]
-                cells.append(f"{d['mean']:+.2f} ± {d['std']:.2f}")
-            cells += [
-                f"{v['n_parameters']:,}",
-                f"{v['train_seconds']:.1f}",
-                f"{v['inference_ms_per_1k']:.2f}",
-            ]
-            rows.append("| " + " | ".join(cells) + " |")
-        return "\n".join(rows)
 
 
 def _variant_config(
@@ -217,8 +120,8 @@ def compare(
             each = dataclasses.replace(options, resume=state == "unfinished", log=None)
             runs.setdefault(name, []).append(run_config(cfg, splits, each, encodings))
     split = "test" if splits.test is not None else "valid"
-    variants = [_summarise(name, rs) for name, rs in runs.items()]
-    _add_delta_m(variants, runs)
+    variants = [summarise(name, rs) for name, rs in runs.items()]
+    add_delta_m(variants, runs)
     result = Comparison(split=split, variants=variants, directory=out)
     from manyheads.workflow._report import write_reports
 
@@ -313,102 +216,3 @@ def _finished_run(config: RunConfig) -> Run:
             for row in pd.read_csv(history).to_dict("records")
         ]
     return run
-
-
-def _number(value: Any) -> float:
-    return float("nan") if value is None else float(value)
-
-
-def _summarise(name: str, runs: list[Run]) -> dict[str, Any]:
-    first = runs[0].metrics
-    assert first is not None
-    tasks: dict[str, Any] = {}
-    for task, entry in first["tasks"].items():
-        metrics = [k for k in entry if k not in ("primary", "higher_is_better", "n")]
-        values = {
-            # an undefined metric (AUC on one class) is NaN, saved as null in metrics.json
-            m: [_number(r.metrics["tasks"][task][m]) for r in runs if r.metrics]
-            for m in metrics
-        }
-        primary = entry["primary"]
-        tasks[task] = {
-            "primary": primary,
-            "higher_is_better": entry["higher_is_better"],
-            "mean": float(np.mean(values[primary])),
-            "std": float(np.std(values[primary])),
-            "per_seed": values[primary],
-            "metrics": {
-                m: {"mean": float(np.mean(v)), "std": float(np.std(v))} for m, v in values.items()
-            },
-            "n": entry["n"],
-        }
-    # the median over seeds of each run's median pass: one slow pass (another process, a cold
-    # cache) no longer sets the column, as a pooled sum let it
-    per_1k = [
-        1e6 * r.metrics["inference_seconds"] / max(1, r.metrics["inference_rows"])
-        for r in runs
-        if r.metrics
-    ]
-    return {
-        "name": name,
-        "architecture": first["architecture"],
-        "weighting": first["weighting"],
-        "seeds": [r.metrics["seed"] for r in runs if r.metrics],
-        "n_parameters": first["n_parameters"],
-        "train_seconds": float(np.mean([r.metrics["train_seconds"] for r in runs if r.metrics])),
-        "inference_ms_per_1k": float(np.median(per_1k)),
-        "best_epochs": [r.metrics["best_epoch"] for r in runs if r.metrics],
-        "tasks": tasks,
-        "runs": [str(r.directory) for r in runs],
-    }
-
-
-def _add_delta_m(variants: list[dict[str, Any]], runs: dict[str, list[Run]]) -> None:
-    base = next(v for v in variants if v["name"] == "stl")
-    baseline = {t: m["mean"] for t, m in base["tasks"].items()}
-    higher = {t: m["higher_is_better"] for t, m in base["tasks"].items()}
-    absolute = absolute_tasks({t: m["primary"] for t, m in base["tasks"].items()}, baseline)
-    for v in variants:
-        per_seed = []
-        for i in range(len(v["seeds"])):
-            values = {t: m["per_seed"][i] for t, m in v["tasks"].items()}
-            per_seed.append(delta_m(values, baseline, higher, absolute=absolute))
-        v["delta_m"] = {
-            "mean": float(np.mean(per_seed)),
-            "std": float(np.std(per_seed)),
-            "per_seed": per_seed,
-            "absolute_tasks": sorted(absolute & set(v["tasks"])),
-        }
-        first = runs[v["name"]][0].metrics or {}
-        if "sources" in first:  # Δm of each source's own tasks, on its own test split
-            v["delta_m_sources"] = {}
-            for src, entry in first["sources"].items():
-                own = list(entry["tasks"])
-                seeds = [
-                    delta_m(
-                        {t: v["tasks"][t]["per_seed"][i] for t in own},
-                        {t: baseline[t] for t in own},
-                        higher,
-                        absolute=absolute,
-                    )
-                    for i in range(len(v["seeds"]))
-                ]
-                v["delta_m_sources"][src] = {
-                    "mean": float(np.mean(seeds)),
-                    "std": float(np.std(seeds)),
-                    "tasks": own,
-                }
-
-
-def save_json(comparison: Comparison) -> Path:
-    """Write ``comparison.json``."""
-    path = comparison.directory / "comparison.json"
-    data = {
-        "split": comparison.split,
-        "model_selection": "validation",
-        "delta_m_baseline": "stl",
-        "delta_m_note": "negative is better than single-task",
-        "variants": comparison.variants,
-    }
-    atomic_write_text(path, json.dumps(json_safe(data), indent=2, allow_nan=False))
-    return path

@@ -7,7 +7,6 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from manyheads._files import atomic_write_text
 from manyheads.architectures.base import MTLModel
@@ -85,7 +84,7 @@ def attach_relations(
     path = directory / "task_relations_history.json"
     tasks: list[Task] = list(pre.tasks)
 
-    def epoch_end(epoch: int, **_: Any) -> None:
+    def epoch_end(epoch: int, **_: object) -> None:
         if epoch % every:
             return
         history = json.loads(path.read_text()) if path.exists() else []

@@ -1,10 +1,8 @@
 """The Python API a notebook user reaches for first: :func:`fit`, :class:`Run`, :func:`load`.
 
 The CLI is a thin layer over :func:`train_config`, which :func:`fit` shares: config -> checks ->
-builders (:mod:`~manyheads.workflow._builders`) -> encoded data
-(:mod:`~manyheads.workflow._encoding`) -> training (:func:`~manyheads.engine.trainer.train_model`)
--> a :class:`Run` with its :class:`RunMetrics`, written by :mod:`~manyheads.workflow._output`.
-:class:`Run` and :func:`load` live in :mod:`manyheads.workflow._run`.
+builders (``_builders``) -> encoded data (``_encoding``) -> training (``engine.trainer``) -> a
+:class:`Run` and its :class:`RunMetrics` (``_run``), written by ``_output``.
 """
 
 from __future__ import annotations

@@ -6,16 +6,18 @@ import base64
 import html
 import io
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from manyheads.workflow._compare import Comparison
+    from matplotlib.figure import Figure
+
     from manyheads.workflow._fit import Run
+    from manyheads.workflow._summary import Comparison
 
 __all__ = ["write_reports"]
 
 
-def _figure_png(fig: Any) -> str:
+def _figure_png(fig: Figure) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
     return base64.b64encode(buf.getvalue()).decode()
@@ -97,7 +99,7 @@ def _absolute_note(comparison: Comparison) -> str:
 
 def write_reports(comparison: Comparison, runs: dict[str, list[Run]]) -> None:
     """Write the three report files into ``comparison.directory``."""
-    from manyheads.workflow._compare import save_json
+    from manyheads.workflow._summary import save_json
 
     directory = comparison.directory
     directory.mkdir(parents=True, exist_ok=True)
