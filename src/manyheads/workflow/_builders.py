@@ -59,7 +59,9 @@ def check_tasks(tasks: Sequence[Task], inputs: dict[str, str] | None) -> None:
         )
     if not tasks:
         raise InvalidParameterError("At least one task is required.")
-    for col, task in leaked_labels(tasks, inputs):
+    leaked = leaked_labels(tasks, inputs)
+    if leaked:
+        col, task = leaked[0]
         raise InvalidParameterError(
             f"Column '{col}' is the label of task '{task}' and also an input: remove "
             "it from the inputs (that would leak the label)."

@@ -208,7 +208,7 @@ def task_metrics(tasks: list[Task], scores: dict[str, dict[str, float]]) -> dict
     return out
 
 
-def json_safe(value: Any) -> Any:
+def json_safe(value: object) -> object:
     """Replace NaN/inf (a metric on a split without labels) by None: strict JSON has no NaN.
 
     Example:
