@@ -26,6 +26,7 @@ from manyheads.weighting._registry import Method, create_weighting
 
 __all__ = [
     "NO_POSITION_LIMIT",
+    "Log",
     "architecture_name",
     "build_method",
     "build_model",
@@ -42,6 +43,7 @@ __all__ = [
     "train_settings_of",
 ]
 
+#: Where a run says what it decided (``print``, the CLI's logger, or nothing).
 Log = Callable[[str], None]
 
 #: Sequence encoders without a position limit: their default ``max_length`` is fitted to the

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
 from typing import Any
 
 from manyheads.config.schema import RunConfig
@@ -13,12 +12,10 @@ from manyheads.data.preprocess import TablePreprocessor
 from manyheads.data.sources import SourceTables, encode_sources, sampling_line
 from manyheads.data.tensors import EncodedTable
 from manyheads.engine.checkpoint import fingerprint, split_digest
-from manyheads.workflow._builders import build_preprocessor, text_settings
+from manyheads.workflow._builders import Log, build_preprocessor, text_settings
 from manyheads.workflow._splits import Splits
 
 __all__ = ["Encoded", "encode", "encoded_splits", "run_fingerprint", "say_fitted_lengths"]
-
-Log = Callable[[str], None]
 
 
 @dataclasses.dataclass(frozen=True)

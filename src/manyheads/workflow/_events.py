@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from manyheads._files import atomic_write_text
@@ -14,11 +13,10 @@ from manyheads.data.preprocess import TablePreprocessor
 from manyheads.data.tensors import EncodedTable
 from manyheads.engine.events import Events
 from manyheads.tasks.task import Task
+from manyheads.workflow._builders import Log
 from manyheads.workflow._run import json_safe
 
 __all__ = ["attach_estimate", "attach_relations", "duration"]
-
-Log = Callable[[str], None]
 
 
 def attach_estimate(events: Events, say: Log, timed_steps: int = 10, warmup_steps: int = 5) -> None:

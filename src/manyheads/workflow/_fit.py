@@ -8,7 +8,7 @@ builders (``_builders``) -> encoded data (``_encoding``) -> training (``engine.t
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from manyheads.engine.trainer import (
 from manyheads.tasks.task import Task
 from manyheads.weighting._registry import Method
 from manyheads.workflow._builders import (
+    Log,
     architecture_name,
     build_method,
     build_model,
@@ -66,8 +67,6 @@ __all__ = [
     "run_config",
     "train_config",
 ]
-
-Log = Callable[[str], None]
 
 
 def fit(
