@@ -118,16 +118,17 @@ def test_benchmarks_summary_links_every_section() -> None:
     assert text.index("## Summary") < text.index(f"## {titles[0]}"), "the summary comes first"
 
 
-def test_links_to_benchmark_sections_resolve() -> None:
-    anchors = {anchor(t) for _, t in headings(BENCHMARKS.read_text(encoding="utf-8"))}
+def test_links_to_sections_resolve() -> None:
+    pages = [README, CHANGELOG, *sorted((ROOT / "docs").glob("*.md"))]
+    anchors = {
+        path: {anchor(t) for _, t in headings(path.read_text(encoding="utf-8"))} for path in pages
+    }
     broken = []
-    for path in [README, CHANGELOG, *sorted((ROOT / "docs").glob("*.md"))]:
-        text = path.read_text(encoding="utf-8")
-        own = {anchor(t) for _, t in headings(text)} if path == BENCHMARKS else set()
-        for target, frag in re.findall(r"\]\(([\w./-]*?)#([^)\s]+)\)", text):
-            to_benchmarks = target.endswith("benchmarks.md")
-            if (to_benchmarks and frag not in anchors) or (not target and own and frag not in own):
-                broken.append(f"{path.name}: {target}#{frag}")
+    for path in pages:
+        for target, frag in re.findall(r"\]\(([\w./-]*?)#([^)\s]+)\)", path.read_text("utf-8")):
+            linked = (path.parent / target).resolve() if target else path
+            if frag not in anchors.get(linked, set()):
+                broken.append(f"{path.relative_to(ROOT)}: ({target}#{frag})")
     assert not broken, f"links to missing sections: {broken}"
 
 
