@@ -1,0 +1,73 @@
+"""The contract of a column encoder: the encoding of one input column, learnt on train.
+
+One class per input kind (``numeric``, ``categorical``, ``text``, ``tokens``, ``image``), each
+in its own module of this package and registered by kind in :data:`COLUMN_ENCODERS
+<manyheads.data._columns.COLUMN_ENCODERS>`. :class:`~manyheads.data.preprocess.TablePreprocessor`
+holds one encoder per input column and loops over them; adding an input kind is one module plus
+one line in that table (docs/extending.md, "Adding an input kind").
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar, Generic, TypeVar
+
+import pandas as pd
+from torch import Tensor
+
+from manyheads.data._spec import InputSpec
+from manyheads.errors import NotFittedError
+
+__all__ = ["ColumnEncoder"]
+
+#: The JSON-ready state of one column (its kind's own shape).
+StateT = TypeVar("StateT")
+
+
+class ColumnEncoder(ABC, Generic[StateT]):
+    """Learns the encoding of one input column on train and applies it to any split.
+
+    Args:
+        column: the input column.
+        text_options: the preprocessor's ``text_options`` (only text-like kinds read them).
+
+    Subclasses set :attr:`kind`, :attr:`section` (the key of ``TablePreprocessor.to_dict``
+    under which the column's state is saved) and :attr:`stage` (the order in which the
+    encoders fill the batch: numeric first, then categorical, text, sequences, images).
+    """
+
+    kind: ClassVar[str]
+    section: str
+    stage: int
+
+    def __init__(self, column: str, text_options: dict[str, Any]) -> None:
+        del text_options
+        self.column = column
+
+    def check(self, frame: pd.DataFrame, path: str) -> None:
+        """Raise the DataError :meth:`fit` would raise for a bad cell of ``frame``."""
+        del frame, path
+
+    @abstractmethod
+    def fit(self, frame: pd.DataFrame, path: str) -> None:
+        """Learn the column's statistics or vocabulary from the training rows."""
+
+    @abstractmethod
+    def transform(self, frame: pd.DataFrame, path: str) -> dict[str, Tensor]:
+        """The column's tensors by batch key; keys shared by columns (``num``, ``cat``) are
+        joined along the feature dimension by the preprocessor."""
+
+    @abstractmethod
+    def to_dict(self) -> StateT | None:
+        """The JSON-ready state saved under :attr:`section` for this column."""
+
+    @abstractmethod
+    def load(self, state: StateT) -> None:
+        """Restore the state written by :meth:`to_dict`."""
+
+    @abstractmethod
+    def spec(self) -> InputSpec:
+        """The part of the input layer's :class:`InputSpec` this column adds."""
+
+    def _not_fitted(self, what: str) -> NotFittedError:
+        return NotFittedError(f"The {self.kind} column '{self.column}' needs fit() before {what}.")
