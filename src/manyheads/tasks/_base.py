@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from abc import ABC, abstractmethod
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -21,7 +22,7 @@ from torch import Tensor
 from manyheads.errors import DataError, DataWarning, InvalidParameterError
 from manyheads.tasks.task import Task
 
-__all__ = ["UNSEEN_LABELS", "TaskKind", "masked_mean", "unseen_labels"]
+__all__ = ["UNSEEN_LABELS", "TaskKind", "Unseen", "masked_mean", "unseen_labels"]
 
 #: What ``encode`` does with a label (class, tag) that the training data never had: ``warn``
 #: (a :class:`~manyheads.errors.DataWarning`; the label is kept as target ``-1`` with its mask
@@ -199,10 +200,22 @@ def as_tensor(values: np.ndarray, dtype: torch.dtype) -> Tensor:
     return torch.from_numpy(np.ascontiguousarray(values)).to(dtype)
 
 
+@dataclass(frozen=True)
+class Unseen:
+    """The labels of an encoded frame that the training data never had.
+
+    Attributes:
+        labels: every unseen label occurrence (one entry per row or token).
+        rows: bool ``[N]``, the rows of the frame that hold one.
+    """
+
+    labels: list[str]
+    rows: np.ndarray
+
+
 def unseen_labels(
     task: Task,
-    labels: list[str],
-    rows: np.ndarray,
+    found: Unseen,
     frame: pd.DataFrame,
     path: str,
     *,
@@ -215,8 +228,7 @@ def unseen_labels(
 
     Args:
         task: the task whose labels are encoded.
-        labels: every unseen label occurrence (one entry per row or token).
-        rows: bool ``[N]``, the rows of ``frame`` that hold one.
+        found: the unseen label occurrences and the rows that hold them.
         frame: the encoded frame (its index gives the lines).
         path: the frame's file.
         known: the labels of the training data.
@@ -229,13 +241,14 @@ def unseen_labels(
     Example:
         >>> frame = pd.DataFrame({"y": ["a", "z"]}, index=[2, 3])
         >>> try:
-        ...     unseen_labels(Task("y", type="multiclass"), ["z"], np.array([False, True]),
+        ...     unseen_labels(Task("y", type="multiclass"), Unseen(["z"], np.array([False, True])),
         ...                   frame, "test.csv", known=["a", "b"], word="class", unit="rows",
         ...                   mode="error")
         ... except DataError as exc:
         ...     print(str(exc)[:87])
         test.csv, line 3, column 'y': class 'z' of task 'y' was never seen in the training data
     """
+    labels, rows = found.labels, found.rows
     if not labels:
         return
     counts = Counter(labels).most_common()
