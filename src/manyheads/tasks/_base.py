@@ -11,7 +11,7 @@ from __future__ import annotations
 import warnings
 from abc import ABC, abstractmethod
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -22,7 +22,7 @@ from torch import Tensor
 from manyheads.errors import DataError, DataWarning, InvalidParameterError
 from manyheads.tasks.task import Task
 
-__all__ = ["UNSEEN_LABELS", "TaskKind", "Unseen", "masked_mean", "unseen_labels"]
+__all__ = ["UNSEEN_LABELS", "TaskExample", "TaskKind", "Unseen", "masked_mean", "unseen_labels"]
 
 #: What ``encode`` does with a label (class, tag) that the training data never had: ``warn``
 #: (a :class:`~manyheads.errors.DataWarning`; the label is kept as target ``-1`` with its mask
@@ -46,6 +46,20 @@ def masked_mean(values: Tensor, mask: Tensor) -> Tensor:
     return (values * m).sum() / m.sum().clamp(min=1.0)
 
 
+@dataclass(frozen=True)
+class TaskExample:
+    """A few labelled rows of a task type, what the contract battery runs every type on
+    (``tests/contract/test_task_types.py``: fit, encode, loss, metrics, head shape, no labels).
+
+    Attributes:
+        cells: label column -> one labelled cell per row (the battery adds an unlabelled row).
+        fields: the :class:`Task` fields the example needs beyond its name, type and columns.
+    """
+
+    cells: dict[str, tuple[object, ...]]
+    fields: dict[str, object] = field(default_factory=dict)
+
+
 class TaskKind(ABC):
     """One task type (``binary``, ``multiclass`` ...). Subclasses are registered by name."""
 
@@ -61,6 +75,8 @@ class TaskKind(ABC):
     #: metric name -> higher is better; the first entry is the default primary metric.
     metric_directions: ClassVar[dict[str, bool]]
     summary: ClassVar[str]
+    #: labelled rows every registered type is tested on (docs/extending.md).
+    example: ClassVar[TaskExample]
 
     def check_task(self, task: Task) -> None:
         """Validate the type-specific fields of ``task`` (raise InvalidParameterError)."""

@@ -25,6 +25,7 @@ from manyheads._registry import did_you_mean
 from manyheads.errors import DataError, InvalidParameterError
 from manyheads.tasks._base import (
     State,
+    TaskExample,
     TaskKind,
     Unseen,
     as_tensor,
@@ -59,6 +60,10 @@ class Tagging(TaskKind):
         "recall": True,
         "accuracy": True,
     }
+    example = TaskExample(
+        {"ner": (["B-PER", "O"], ["O"], ["B-LOC", "I-LOC", "O"], ["O", "B-PER"], ["O"], ["B-LOC"])},
+        {"scheme": "bio", "crf": True},
+    )
 
     def check_task(self, task: Task) -> None:
         super().check_task(task)
@@ -276,11 +281,7 @@ def _entity_scores(
     prediction can match."""
     if scheme is None:
         return {}
-    from seqeval.metrics import (
-        f1_score,
-        precision_score,
-        recall_score,
-    )
+    from seqeval.metrics import f1_score, precision_score, recall_score
     from seqeval.scheme import IOBES
 
     names = np.asarray([*tags, ("S-" if scheme == "bioes" else "B-") + "<unseen>"], dtype=object)

@@ -1,0 +1,141 @@
+"""Every registered task type passes the same battery (scikit-learn ``check_estimator`` style).
+
+Each type declares a few labelled rows (``TaskKind.example``); the battery adds an unlabelled row
+and an input (a numeric column for row-level types, a ``tokens`` column with one word per label
+for token-level ones), fits the label state, builds a model with the type's head and checks the
+contract of :class:`~manyheads.tasks.TaskKind`: encoding masks the unlabelled row, the loss is a
+finite scalar that ignores unlabelled rows, a batch without labels gives loss 0 and finite
+gradients, every metric is computed, predictions have one entry per row. A new type is covered
+as soon as it is registered.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from manyheads.architectures import build_model
+from manyheads.architectures.base import MTLModel
+from manyheads.data import EncodedTable, TablePreprocessor
+from manyheads.tasks import Task, TaskKind, get_kind, list_task_types
+
+TYPES = list_task_types()
+TOKENS = {"mode": "sequence", "vocab_size": 40, "min_count": 1}
+
+
+def _task(kind: TaskKind) -> Task:
+    columns = tuple(kind.example.cells)
+    where = {"columns": columns} if kind.multi_column else {"column": columns[0]}
+    return Task("t", type=kind.name, **where, **kind.example.fields)
+
+
+def _frame(kind: TaskKind) -> pd.DataFrame:
+    """The example's rows, then one row without labels; the input column comes first."""
+    cells = {col: [*values, None] for col, values in kind.example.cells.items()}
+    n_rows = len(next(iter(cells.values())))
+    if kind.level == "token":  # one word per label, two words in the unlabelled row
+        lengths = [len(c) if isinstance(c, list) else 2 for c in next(iter(cells.values()))]
+        inputs: dict[str, list[object]] = {"words": [[f"w{j}" for j in range(n)] for n in lengths]}
+    else:
+        inputs = {"x": [float(i) for i in range(n_rows)]}
+    frame = pd.DataFrame({**inputs, **cells}, index=pd.RangeIndex(2, 2 + n_rows))
+    frame.attrs["path"] = "example.jsonl"
+    return frame
+
+
+def _fitted(name: str) -> tuple[Task, TablePreprocessor, EncodedTable, MTLModel]:
+    kind = get_kind(name)
+    task, frame = _task(kind), _frame(kind)
+    token = kind.level == "token"
+    inputs = {"words": "tokens"} if token else {"x": "numeric"}
+    pre = TablePreprocessor(inputs, [task], text_options=TOKENS if token else None).fit(frame)
+    options = {"encoder": "bilstm", "encoder_options": {"hidden": 4}} if token else {}
+    torch.manual_seed(0)
+    model = build_model("hps", pre.spec, [task], pre.task_states_, {"hidden": [4], **options})
+    return task, pre, pre.transform(frame), model
+
+
+@pytest.mark.parametrize("name", TYPES)
+def test_the_unlabelled_row_is_masked_and_the_labelled_ones_are_not(name: str) -> None:
+    _, _, table, _ = _fitted(name)
+    rows = table.mask["t"].reshape(table.n_rows, -1).any(dim=1)
+    assert rows.tolist() == [True] * (table.n_rows - 1) + [False]
+    assert table.y["t"].shape[:1] == table.mask["t"].shape[:1] == (table.n_rows,)
+
+
+@pytest.mark.parametrize("name", TYPES)
+def test_the_head_output_has_a_row_per_input_row_and_the_type_width(name: str) -> None:
+    _, pre, table, model = _fitted(name)
+    kind = get_kind(name)
+    output = model(table.x)["t"]
+    width = kind.out_dim(pre.task_states_["t"])
+    assert output.shape[0] == table.n_rows
+    if kind.level == "token":  # [N, W, C]; a CRF's transition rows ride along after the words
+        assert output.shape[2] == width
+        assert output.shape[1] >= table.y["t"].shape[1]
+    else:
+        assert output.reshape(table.n_rows, -1).shape[1] == width
+
+
+@pytest.mark.parametrize("name", TYPES)
+def test_the_loss_is_finite_and_ignores_unlabelled_rows(name: str) -> None:
+    task, pre, table, model = _fitted(name)
+    kind, state = get_kind(name), pre.task_states_["t"]
+    output = model(table.x)["t"]
+    loss = kind.loss(task, state, output, table.y["t"], table.mask["t"])
+    assert loss.dim() == 0
+    assert torch.isfinite(loss)
+    noise = table.y["t"].clone()  # a different target on the unlabelled row changes nothing
+    noise[-1] = noise[0] if noise.dim() == 1 else noise[0, : noise.shape[1]]
+    again = kind.loss(task, state, output, noise, table.mask["t"])
+    assert again.item() == pytest.approx(loss.item())
+
+
+@pytest.mark.parametrize("name", TYPES)
+def test_a_batch_without_labels_has_loss_zero_and_finite_gradients(name: str) -> None:
+    task, pre, table, model = _fitted(name)
+    kind = get_kind(name)
+    output = model(table.x)["t"]
+    none = torch.zeros_like(table.mask["t"])
+    loss = kind.loss(task, pre.task_states_["t"], output, table.y["t"], none)
+    loss.backward()
+    assert loss.item() == 0.0
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    assert all(torch.isfinite(g).all() for g in grads)
+
+
+@pytest.mark.parametrize("name", TYPES)
+def test_every_metric_is_computed_on_a_tiny_batch(name: str) -> None:
+    task, pre, table, model = _fitted(name)
+    kind, state = get_kind(name), pre.task_states_["t"]
+    with torch.no_grad():
+        output = model(table.x)["t"]
+    scores = kind.score(task, state, output, table.y["t"], table.mask["t"])
+    assert set(scores) == {*kind.metric_names(task), "n"}
+    assert scores["n"] == int(table.mask["t"].sum())
+    assert all(not math.isnan(v) for v in scores.values())
+
+
+@pytest.mark.parametrize("name", TYPES)
+def test_predictions_have_one_entry_per_row(name: str) -> None:
+    task, pre, table, model = _fitted(name)
+    words = next((v for k, v in table.x.items() if k.startswith("wmask:")), None)
+    with torch.no_grad():
+        output = model(table.x)["t"]
+    kind, state = get_kind(name), pre.task_states_["t"]
+    if words is None:
+        columns = kind.predict(task, state, output)
+    else:
+        columns = kind.predict_words(task, state, output, words)
+    assert columns
+    assert all(len(np.asarray(v)) == table.n_rows for v in columns.values())
+
+
+def test_every_registered_type_declares_labelled_example_rows() -> None:
+    for name in TYPES:
+        cells = get_kind(name).example.cells
+        assert len({len(v) for v in cells.values()}) == 1, name
