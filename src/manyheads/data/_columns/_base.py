@@ -10,6 +10,7 @@ one line in that table (docs/extending.md, "Adding an input kind").
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 import pandas as pd
@@ -18,10 +19,27 @@ from torch import Tensor
 from manyheads.data._spec import InputSpec
 from manyheads.errors import NotFittedError
 
-__all__ = ["ColumnEncoder"]
+__all__ = ["ColumnEncoder", "ColumnExample"]
 
 #: The JSON-ready state of one column (its kind's own shape).
 StateT = TypeVar("StateT")
+
+
+@dataclass(frozen=True)
+class ColumnExample:
+    """Cells of an input kind that the contract battery encodes (``tests/contract/
+    test_input_kinds.py``: fit, transform, save and load, unseen and missing cells).
+
+    Attributes:
+        train: the cells to fit on.
+        unseen: cells unlike any training cell (a new category, unknown words, far values).
+        refuses_missing: True when a missing cell is a DataError naming it (images); False
+            when it is encoded as an empty cell is.
+    """
+
+    train: tuple[object, ...]
+    unseen: tuple[object, ...]
+    refuses_missing: bool = False
 
 
 class ColumnEncoder(ABC, Generic[StateT]):
@@ -37,6 +55,8 @@ class ColumnEncoder(ABC, Generic[StateT]):
     """
 
     kind: ClassVar[str]
+    #: cells every registered kind is tested on (docs/extending.md).
+    example: ClassVar[ColumnExample]
     section: str
     stage: int
 

@@ -13,7 +13,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from manyheads.data._columns._base import ColumnEncoder
+from manyheads.data._columns._base import ColumnEncoder, ColumnExample
 from manyheads.data._spec import InputSpec
 from manyheads.tasks._base import label_strings, missing_mask
 
@@ -33,6 +33,7 @@ class CategoricalColumn(ColumnEncoder[list[str]]):
     kind: ClassVar[str] = "categorical"
     section = "categorical"
     stage = 1
+    example = ColumnExample(train=("red", "blue", "red", "green"), unseen=("purple", "RED"))
     values_: list[str] | None = None
 
     def fit(self, frame: pd.DataFrame, path: str) -> None:

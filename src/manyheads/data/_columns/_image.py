@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from manyheads.data._columns._base import ColumnEncoder
+from manyheads.data._columns._base import ColumnEncoder, ColumnExample
 from manyheads.data._spec import InputSpec
 from manyheads.data.images import is_image_path, read_image_files
 from manyheads.errors import DataError
@@ -39,6 +39,11 @@ class ImageColumn(ColumnEncoder[ImageState]):
     kind: ClassVar[str] = "image"
     section = "image"
     stage = 4
+    example = ColumnExample(
+        train=tuple(np.arange(18).reshape(2, 3, 3) % (k + 2) for k in range(4)),
+        unseen=(np.full((2, 3, 3), 255),),
+        refuses_missing=True,
+    )
     state_: ImageState | None = None
 
     def check(self, frame: pd.DataFrame, path: str) -> None:

@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from manyheads.data._columns._base import ColumnEncoder
+from manyheads.data._columns._base import ColumnEncoder, ColumnExample
 from manyheads.data._spec import InputSpec
 from manyheads.errors import DataError
 from manyheads.tasks._base import first_line
@@ -37,6 +37,7 @@ class NumericColumn(ColumnEncoder[NumericState]):
     kind: ClassVar[str] = "numeric"
     section = "numeric"
     stage = 0
+    example = ColumnExample(train=(1.0, 2.5, None, 4.0, 0.5), unseen=(1e6, -3.0))
     state_: NumericState | None = None
 
     def check(self, frame: pd.DataFrame, path: str) -> None:

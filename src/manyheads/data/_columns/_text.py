@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from manyheads.data._columns._base import ColumnEncoder
+from manyheads.data._columns._base import ColumnEncoder, ColumnExample
 from manyheads.data._spec import InputSpec, SequenceSpec
 from manyheads.data.sequence import SequenceTokenizer
 from manyheads.data.text import TextVocab
@@ -41,6 +41,9 @@ class TextColumn(ColumnEncoder[dict[str, Any]]):
     #: True for word lists (``tokens``): rows stay lists and sequences align pieces to words.
     words: ClassVar[bool] = False
     stage = 2
+    example = ColumnExample(
+        train=("a red dress", "blue hat", "a hat", "red red hat"), unseen=("zebra stripes!",)
+    )
     vocab_: TextVocab | None = None
     tokenizer_: SequenceTokenizer | None = None
 

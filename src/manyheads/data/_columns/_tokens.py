@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from torch import Tensor
 
+from manyheads.data._columns._base import ColumnExample
 from manyheads.data._columns._text import TextColumn
 from manyheads.errors import DataError
 from manyheads.tasks._base import first_line
@@ -33,6 +34,9 @@ class TokensColumn(TextColumn):
 
     kind: ClassVar[str] = "tokens"
     words: ClassVar[bool] = True
+    example = ColumnExample(
+        train=(["EU", "rejects"], ["Peter"], ["a", "b", "c"], ["x", "EU"]), unseen=(["zebra", "!"],)
+    )
 
 
 def check_aligned(
