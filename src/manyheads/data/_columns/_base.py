@@ -63,6 +63,7 @@ class ColumnEncoder(ABC, Generic[StateT]):
     def __init__(self, column: str, text_options: dict[str, Any]) -> None:
         del text_options
         self.column = column
+        self.state_: StateT | None = None
 
     def check(self, frame: pd.DataFrame, path: str) -> None:
         """Raise the DataError :meth:`fit` would raise for a bad cell of ``frame``."""
@@ -77,17 +78,23 @@ class ColumnEncoder(ABC, Generic[StateT]):
         """The column's tensors by batch key; keys shared by columns (``num``, ``cat``) are
         joined along the feature dimension by the preprocessor."""
 
-    @abstractmethod
     def to_dict(self) -> StateT | None:
         """The JSON-ready state saved under :attr:`section` for this column."""
+        return self.state_
 
-    @abstractmethod
     def load(self, state: StateT) -> None:
         """Restore the state written by :meth:`to_dict`."""
+        self.state_ = state
 
     @abstractmethod
     def spec(self) -> InputSpec:
         """The part of the input layer's :class:`InputSpec` this column adds."""
+
+    def fitted_state(self, what: str) -> StateT:
+        """The state learnt by :meth:`fit`, or a NotFittedError saying what needed it."""
+        if self.state_ is None:
+            raise self._not_fitted(what)
+        return self.state_
 
     def _not_fitted(self, what: str) -> NotFittedError:
         return NotFittedError(f"The {self.kind} column '{self.column}' needs fit() before {what}.")

@@ -34,34 +34,22 @@ class CategoricalColumn(ColumnEncoder[list[str]]):
     section = "categorical"
     stage = 1
     example = ColumnExample(train=("red", "blue", "red", "green"), unseen=("purple", "RED"))
-    values_: list[str] | None = None
 
     def fit(self, frame: pd.DataFrame, path: str) -> None:
         """Learn the values of the labelled train cells (canonical strings, sorted)."""
         del path
         miss = missing_mask(frame[self.column])
-        self.values_ = sorted(label_strings(frame[self.column][~miss]).unique().tolist())
+        self.state_ = sorted(label_strings(frame[self.column][~miss]).unique().tolist())
 
     def transform(self, frame: pd.DataFrame, path: str) -> dict[str, Tensor]:
         """``{"cat": [N, 1]}`` int64: 1-based value index, 0 for unseen or missing cells."""
         del path
-        if self.values_ is None:
-            raise self._not_fitted("transform")
-        lookup = {v: i + 1 for i, v in enumerate(self.values_)}  # 0: unseen or missing
+        values = self.fitted_state("transform")
+        lookup = {v: i + 1 for i, v in enumerate(values)}  # 0: unseen or missing
         miss = missing_mask(frame[self.column])
         idx = label_strings(frame[self.column]).map(lookup).fillna(0).to_numpy(dtype=np.int64)
         return {"cat": torch.from_numpy(np.where(miss, 0, idx)[:, None])}
 
-    def to_dict(self) -> list[str] | None:
-        """The sorted train values."""
-        return self.values_
-
-    def load(self, state: list[str]) -> None:
-        """Restore :meth:`to_dict`."""
-        self.values_ = state
-
     def spec(self) -> InputSpec:
         """One cardinality: the train values plus the reserved index 0."""
-        if self.values_ is None:
-            raise self._not_fitted("spec")
-        return InputSpec(0, (len(self.values_) + 1,), ())
+        return InputSpec(0, (len(self.fitted_state("spec")) + 1,), ())

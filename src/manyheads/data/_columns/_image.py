@@ -44,7 +44,6 @@ class ImageColumn(ColumnEncoder[ImageState]):
         unseen=(np.full((2, 3, 3), 255),),
         refuses_missing=True,
     )
-    state_: ImageState | None = None
 
     def check(self, frame: pd.DataFrame, path: str) -> None:
         """Read every cell (a DataError names the first unusable one)."""
@@ -64,28 +63,16 @@ class ImageColumn(ColumnEncoder[ImageState]):
 
     def transform(self, frame: pd.DataFrame, path: str) -> dict[str, Tensor]:
         """``{"image:<col>": [N, C, H, W]}`` float32, ``(images - mean) / std`` per channel."""
-        st = self.state_
-        if st is None:
-            raise self._not_fitted("transform")
+        st = self.fitted_state("transform")
         images = _images(frame, self.column, path, st["shape"])
         out = torch.from_numpy(np.ascontiguousarray(images)).to(torch.float32)
         mean = torch.tensor(st["mean"], dtype=torch.float32).view(1, -1, 1, 1)
         std = torch.tensor(st["std"], dtype=torch.float32).view(1, -1, 1, 1)
         return {f"image:{self.column}": (out - mean) / std}
 
-    def to_dict(self) -> ImageState | None:
-        """``{"shape": [C, H, W], "mean": [C], "std": [C]}``."""
-        return self.state_
-
-    def load(self, state: ImageState) -> None:
-        """Restore :meth:`to_dict`."""
-        self.state_ = state
-
     def spec(self) -> InputSpec:
         """``(column, (C, H, W))`` in ``image_shapes``."""
-        if self.state_ is None:
-            raise self._not_fitted("spec")
-        c, h, w = (int(v) for v in self.state_["shape"])
+        c, h, w = (int(v) for v in self.fitted_state("spec")["shape"])
         return InputSpec(0, (), (), image_shapes=((self.column, (c, h, w)),))
 
 

@@ -38,7 +38,6 @@ class NumericColumn(ColumnEncoder[NumericState]):
     section = "numeric"
     stage = 0
     example = ColumnExample(train=(1.0, 2.5, None, 4.0, 0.5), unseen=(1e6, -3.0))
-    state_: NumericState | None = None
 
     def check(self, frame: pd.DataFrame, path: str) -> None:
         """Parse the column (a DataError names a bad cell)."""
@@ -57,28 +56,16 @@ class NumericColumn(ColumnEncoder[NumericState]):
 
     def transform(self, frame: pd.DataFrame, path: str) -> dict[str, Tensor]:
         """``{"num": [N, 1]}`` standardised values, ``[N, 2]`` with the missing indicator."""
-        if self.state_ is None:
-            raise self._not_fitted("transform")
-        st = self.state_
+        st = self.fitted_state("transform")
         values, missing = numeric_values(frame, self.column, path)
         z = (np.where(missing, st["mean"], values) - st["mean"]) / st["std"]
         _check_float32(frame, self.column, path, z)
         blocks = [z, missing.astype(np.float64)] if st["indicator"] else [z]
         return {"num": torch.from_numpy(np.stack(blocks, axis=1).astype(np.float32))}
 
-    def to_dict(self) -> NumericState | None:
-        """``{"mean", "std", "indicator"}``."""
-        return self.state_
-
-    def load(self, state: NumericState) -> None:
-        """Restore :meth:`to_dict`."""
-        self.state_ = state
-
     def spec(self) -> InputSpec:
         """One numeric input, two with the missing indicator."""
-        if self.state_ is None:
-            raise self._not_fitted("spec")
-        return InputSpec(2 if self.state_["indicator"] else 1, (), ())
+        return InputSpec(2 if self.fitted_state("spec")["indicator"] else 1, (), ())
 
 
 def numeric_values(frame: pd.DataFrame, col: str, path: str) -> tuple[np.ndarray, np.ndarray]:
