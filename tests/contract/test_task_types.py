@@ -21,7 +21,7 @@ import torch
 from manyheads.architectures import build_model
 from manyheads.architectures.base import MTLModel
 from manyheads.data import EncodedTable, TablePreprocessor
-from manyheads.tasks import Task, TaskKind, get_kind, list_task_types
+from manyheads.tasks import FittedTask, Task, TaskKind, get_kind, list_task_types
 
 TYPES = list_task_types()
 TOKENS = {"mode": "sequence", "vocab_size": 40, "min_count": 1}
@@ -47,7 +47,7 @@ def _frame(kind: TaskKind) -> pd.DataFrame:
     return frame
 
 
-def _fitted(name: str) -> tuple[Task, TablePreprocessor, EncodedTable, MTLModel]:
+def _fitted(name: str) -> tuple[FittedTask, EncodedTable, MTLModel]:
     kind = get_kind(name)
     task, frame = _task(kind), _frame(kind)
     token = kind.level == "token"
@@ -56,12 +56,12 @@ def _fitted(name: str) -> tuple[Task, TablePreprocessor, EncodedTable, MTLModel]
     options = {"encoder": "bilstm", "encoder_options": {"hidden": 4}} if token else {}
     torch.manual_seed(0)
     model = build_model("hps", pre.spec, [task], pre.task_states_, {"hidden": [4], **options})
-    return task, pre, pre.transform(frame), model
+    return pre.fitted_tasks[0], pre.transform(frame), model
 
 
 @pytest.mark.parametrize("name", TYPES)
 def test_the_unlabelled_row_is_masked_and_the_labelled_ones_are_not(name: str) -> None:
-    _, _, table, _ = _fitted(name)
+    _, table, _ = _fitted(name)
     rows = table.mask["t"].reshape(table.n_rows, -1).any(dim=1)
     assert rows.tolist() == [True] * (table.n_rows - 1) + [False]
     assert table.y["t"].shape[:1] == table.mask["t"].shape[:1] == (table.n_rows,)
@@ -69,10 +69,10 @@ def test_the_unlabelled_row_is_masked_and_the_labelled_ones_are_not(name: str) -
 
 @pytest.mark.parametrize("name", TYPES)
 def test_the_head_output_has_a_row_per_input_row_and_the_type_width(name: str) -> None:
-    _, pre, table, model = _fitted(name)
-    kind = get_kind(name)
+    fitted, table, model = _fitted(name)
+    kind = fitted.kind
     output = model(table.x)["t"]
-    width = kind.out_dim(pre.task_states_["t"])
+    width = fitted.out_dim
     assert output.shape[0] == table.n_rows
     if kind.level == "token":  # [N, W, C]; a CRF's transition rows ride along after the words
         assert output.shape[2] == width
@@ -83,25 +83,22 @@ def test_the_head_output_has_a_row_per_input_row_and_the_type_width(name: str) -
 
 @pytest.mark.parametrize("name", TYPES)
 def test_the_loss_is_finite_and_ignores_unlabelled_rows(name: str) -> None:
-    task, pre, table, model = _fitted(name)
-    kind, state = get_kind(name), pre.task_states_["t"]
+    fitted, table, model = _fitted(name)
     output = model(table.x)["t"]
-    loss = kind.loss(task, state, output, table.y["t"], table.mask["t"])
+    loss = fitted.loss(output, table.y["t"], table.mask["t"])
     assert loss.dim() == 0
     assert torch.isfinite(loss)
     noise = table.y["t"].clone()  # a different target on the unlabelled row changes nothing
     noise[-1] = noise[0] if noise.dim() == 1 else noise[0, : noise.shape[1]]
-    again = kind.loss(task, state, output, noise, table.mask["t"])
+    again = fitted.loss(output, noise, table.mask["t"])
     assert again.item() == pytest.approx(loss.item())
 
 
 @pytest.mark.parametrize("name", TYPES)
 def test_a_batch_without_labels_has_loss_zero_and_finite_gradients(name: str) -> None:
-    task, pre, table, model = _fitted(name)
-    kind = get_kind(name)
+    fitted, table, model = _fitted(name)
     output = model(table.x)["t"]
-    none = torch.zeros_like(table.mask["t"])
-    loss = kind.loss(task, pre.task_states_["t"], output, table.y["t"], none)
+    loss = fitted.loss(output, table.y["t"], torch.zeros_like(table.mask["t"]))
     loss.backward()
     assert loss.item() == 0.0
     grads = [p.grad for p in model.parameters() if p.grad is not None]
@@ -110,27 +107,21 @@ def test_a_batch_without_labels_has_loss_zero_and_finite_gradients(name: str) ->
 
 @pytest.mark.parametrize("name", TYPES)
 def test_every_metric_is_computed_on_a_tiny_batch(name: str) -> None:
-    task, pre, table, model = _fitted(name)
-    kind, state = get_kind(name), pre.task_states_["t"]
+    fitted, table, model = _fitted(name)
     with torch.no_grad():
         output = model(table.x)["t"]
-    scores = kind.score(task, state, output, table.y["t"], table.mask["t"])
-    assert set(scores) == {*kind.metric_names(task), "n"}
+    scores = fitted.score(output, table.y["t"], table.mask["t"])
+    assert set(scores) == {*fitted.kind.metric_names(fitted.task), "n"}
     assert scores["n"] == int(table.mask["t"].sum())
     assert all(not math.isnan(v) for v in scores.values())
 
 
 @pytest.mark.parametrize("name", TYPES)
 def test_predictions_have_one_entry_per_row(name: str) -> None:
-    task, pre, table, model = _fitted(name)
+    fitted, table, model = _fitted(name)
     words = next((v for k, v in table.x.items() if k.startswith("wmask:")), None)
     with torch.no_grad():
-        output = model(table.x)["t"]
-    kind, state = get_kind(name), pre.task_states_["t"]
-    if words is None:
-        columns = kind.predict(task, state, output)
-    else:
-        columns = kind.predict_words(task, state, output, words)
+        columns = fitted.predict(model(table.x)["t"], words)
     assert columns
     assert all(len(np.asarray(v)) == table.n_rows for v in columns.values())
 

@@ -33,7 +33,7 @@ from manyheads.data.tensors import EncodedTable
 from manyheads.data.text import TextVocab
 from manyheads.errors import DataError, InvalidParameterError, NotFittedError
 from manyheads.tasks._base import UNSEEN_LABELS, missing_mask
-from manyheads.tasks._registry import get_kind
+from manyheads.tasks._fitted import FittedTask, fit_task
 from manyheads.tasks.task import Task
 
 __all__ = ["INPUT_KINDS", "InputSpec", "SequenceSpec", "TablePreprocessor", "infer_kind"]
@@ -161,7 +161,7 @@ class TablePreprocessor:
         for task in self.tasks:
             rows = (task_frames or {}).get(task.name, frame)
             where = str(rows.attrs.get("path", path))
-            self.task_states_[task.name] = get_kind(task.type).fit(task, rows, where)
+            self.task_states_[task.name] = fit_task(task, rows, where).state
         return self
 
     def _check_columns(self, frame: pd.DataFrame, path: str) -> None:
@@ -183,13 +183,11 @@ class TablePreprocessor:
         x = self._encode_inputs(frame, path)
         y: dict[str, torch.Tensor] = {}
         mask: dict[str, torch.Tensor] = {}
-        for task in self.tasks if labels else []:
-            kind = get_kind(task.type)
-            y[task.name], mask[task.name] = kind.encode(
-                task, self.task_states_[task.name], frame, path, unseen=self.unseen_labels
-            )
-            if kind.level == "token":
-                check_aligned(task, frame, path, self.inputs, x, mask[task.name])
+        for fitted in self.fitted_tasks if labels else []:
+            name = fitted.name
+            y[name], mask[name] = fitted.encode(frame, path, unseen=self.unseen_labels)
+            if fitted.kind.level == "token":
+                check_aligned(fitted.task, frame, path, self.inputs, x, mask[name])
         return EncodedTable(x=x, y=y, mask=mask, n_rows=len(frame))
 
     def _encode_inputs(self, frame: pd.DataFrame, path: str) -> dict[str, torch.Tensor]:
@@ -202,6 +200,11 @@ class TablePreprocessor:
         return {k: v[0] if len(v) == 1 else torch.cat(v, dim=1) for k, v in parts.items()}
 
     # -- metadata ------------------------------------------------------------------------------
+    @property
+    def fitted_tasks(self) -> list[FittedTask]:
+        """Each task with its label state (:attr:`task_states_`), in the order of ``tasks``."""
+        return [FittedTask(task, self.task_states_[task.name]) for task in self.tasks]
+
     @property
     def spec(self) -> InputSpec:
         """The sizes the model's input layer needs."""
