@@ -11,6 +11,10 @@ soon as it is registered in ``COLUMN_ENCODERS``.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -23,6 +27,13 @@ from manyheads.errors import DataError
 
 MODES = {"bag": {"min_count": 1, "n_buckets": 8}, "sequence": {"mode": "sequence", "min_count": 1}}
 CASES = [(kind, mode) for kind in INPUT_KINDS for mode in MODES]
+DOC = Path(__file__).resolve().parents[2] / "docs" / "extending.md"
+
+
+def doc_blocks(section: str) -> list[str]:
+    """The fenced ```py blocks of the section ``section`` of ``docs/extending.md``."""
+    text = DOC.read_text(encoding="utf-8").split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^```py\n(.*?)^```$", text, flags=re.DOTALL | re.MULTILINE)
 
 
 def _frame(cells: list[object]) -> pd.DataFrame:
@@ -110,3 +121,25 @@ def test_every_registered_kind_is_an_input_kind_with_example_cells() -> None:
         assert encoder.kind == kind
         assert encoder.example.train
         assert encoder.example.unseen
+
+
+@pytest.fixture
+def _doc_kind() -> Iterator[None]:
+    """Take the doc's runtime registration out again, so the table stays as shipped."""
+    yield
+    COLUMN_ENCODERS.pop("log_numeric", None)
+
+
+@pytest.mark.usefixtures("_doc_kind")
+def test_the_input_kind_of_the_extending_doc_passes_the_battery() -> None:
+    namespace: dict[str, Any] = {"__name__": "extending_doc"}
+    for block in doc_blocks("Add an input kind"):
+        exec(compile(block, str(DOC), "exec"), namespace)
+    for mode in MODES:
+        test_the_training_cells_encode_within_the_spec("log_numeric", mode)
+        test_the_saved_state_loads_and_encodes_the_same_tensors("log_numeric", mode)
+        test_unseen_cells_encode_within_the_spec("log_numeric", mode)
+        test_a_missing_cell_encodes_as_an_empty_cell_or_is_refused("log_numeric", mode)
+    pre = _fitted("log_numeric", "bag")
+    assert pre.spec.n_numeric == 1
+    assert "log_numeric" in pre.to_dict()

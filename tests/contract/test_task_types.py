@@ -12,6 +12,10 @@ as soon as it is registered.
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,10 +25,18 @@ import torch
 from manyheads.architectures import build_model
 from manyheads.architectures.base import MTLModel
 from manyheads.data import EncodedTable, TablePreprocessor
-from manyheads.tasks import FittedTask, Task, TaskKind, get_kind, list_task_types
+from manyheads.tasks import TASK_KINDS, FittedTask, Task, TaskKind, get_kind, list_task_types
+from manyheads.tasks._registry import _INSTANCES
 
 TYPES = list_task_types()
 TOKENS = {"mode": "sequence", "vocab_size": 40, "min_count": 1}
+DOC = Path(__file__).resolve().parents[2] / "docs" / "extending.md"
+
+
+def doc_blocks(section: str) -> list[str]:
+    """The fenced ```py blocks of the section ``section`` of ``docs/extending.md``."""
+    text = DOC.read_text(encoding="utf-8").split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^```py\n(.*?)^```$", text, flags=re.DOTALL | re.MULTILINE)
 
 
 def _task(kind: TaskKind) -> Task:
@@ -130,3 +142,28 @@ def test_every_registered_type_declares_labelled_example_rows() -> None:
     for name in TYPES:
         cells = get_kind(name).example.cells
         assert len({len(v) for v in cells.values()}) == 1, name
+
+
+@pytest.fixture
+def _doc_type() -> Iterator[None]:
+    """Take the doc's runtime registration out again, so the registry stays as shipped."""
+    yield
+    TASK_KINDS._docs.pop("count", None)
+    TASK_KINDS._factories.pop("count", None)
+    _INSTANCES.pop("count", None)
+
+
+@pytest.mark.usefixtures("_doc_type")
+def test_the_task_type_of_the_extending_doc_passes_the_battery() -> None:
+    namespace: dict[str, Any] = {"__name__": "extending_doc"}
+    for block in doc_blocks("Add a task type"):
+        exec(compile(block, str(DOC), "exec"), namespace)
+    for check in (
+        test_the_unlabelled_row_is_masked_and_the_labelled_ones_are_not,
+        test_the_head_output_has_a_row_per_input_row_and_the_type_width,
+        test_the_loss_is_finite_and_ignores_unlabelled_rows,
+        test_a_batch_without_labels_has_loss_zero_and_finite_gradients,
+        test_every_metric_is_computed_on_a_tiny_batch,
+        test_predictions_have_one_entry_per_row,
+    ):
+        check("count")
