@@ -127,7 +127,10 @@ class TablePreprocessor:
         self.inputs = dict(inputs)
         self.tasks = list(tasks)
         self.text_options = dict(text_options or {})
-        self.columns = [COLUMN_ENCODERS[k](c, self.text_options) for c, k in self.inputs.items()]
+        #: one encoder per input column, of the class registered for its kind.
+        self.column_encoders = [
+            COLUMN_ENCODERS[kind](col, self.text_options) for col, kind in self.inputs.items()
+        ]
         self.fitted_ = False
         self.task_states_: dict[str, dict[str, Any]] = {}
 
@@ -140,7 +143,7 @@ class TablePreprocessor:
         """
         path = str(frame.attrs.get("path", "<train>"))
         self._check_columns(frame, path)
-        for column in self.columns:
+        for column in self.column_encoders:
             column.check(frame, path)
 
     def fit(
@@ -155,7 +158,7 @@ class TablePreprocessor:
         """
         path = str(frame.attrs.get("path", "<train>"))
         self._check_columns(frame, path)
-        for column in self.columns:
+        for column in self.column_encoders:
             column.fit(frame, path)
         self.fitted_ = True
         for task in self.tasks:
@@ -194,7 +197,7 @@ class TablePreprocessor:
         """Every column's tensors, in the order of their stages; a key that several columns
         fill (``num``, ``cat``) is their tensors side by side ``[N, sum of widths]``."""
         parts: dict[str, list[torch.Tensor]] = {}
-        for column in sorted(self.columns, key=lambda c: c.stage):
+        for column in sorted(self.column_encoders, key=lambda c: c.stage):
             for key, tensor in column.transform(frame, path).items():
                 parts.setdefault(key, []).append(tensor)
         return {k: v[0] if len(v) == 1 else torch.cat(v, dim=1) for k, v in parts.items()}
@@ -210,10 +213,10 @@ class TablePreprocessor:
         """The sizes the model's input layer needs."""
         if not self.fitted_:
             raise NotFittedError("TablePreprocessor.spec needs fit() first.")
-        return combine_specs(column.spec() for column in self.columns)
+        return combine_specs(column.spec() for column in self.column_encoders)
 
     def _states(self, section: str) -> dict[str, Any]:
-        return {c.column: c.to_dict() for c in self.columns if c.section == section}
+        return {c.column: c.to_dict() for c in self.column_encoders if c.section == section}
 
     @property
     def numeric_(self) -> dict[str, dict[str, float | bool]] | None:
@@ -241,11 +244,11 @@ class TablePreprocessor:
         return {c.column: c.tokenizer_ for c in self._text_columns() if c.tokenizer_ is not None}
 
     def _text_columns(self) -> list[TextColumn]:
-        return [c for c in self.columns if isinstance(c, TextColumn)]
+        return [c for c in self.column_encoders if isinstance(c, TextColumn)]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready state: everything prediction needs to encode raw rows."""
-        extra = [c.section for c in self.columns if c.section not in SECTIONS]
+        extra = [c.section for c in self.column_encoders if c.section not in SECTIONS]
         states: dict[str, Any] = {s: self._states(s) for s in (*SECTIONS, *dict.fromkeys(extra))}
         if not self.fitted_:
             states["numeric"] = None
@@ -260,7 +263,7 @@ class TablePreprocessor:
     def from_dict(cls, data: dict[str, Any], tasks: list[Task]) -> TablePreprocessor:
         """Inverse of :meth:`to_dict` (a section absent from older bundles is empty)."""
         pre = cls(data["inputs"], tasks, text_options=data.get("text_options"))
-        for column in pre.columns:
+        for column in pre.column_encoders:
             column.load(data.get(column.section, {})[column.column])
         pre.fitted_ = data["numeric"] is not None
         pre.task_states_ = data["task_states"]
