@@ -20,8 +20,6 @@ MultiMNIST. A row's index is the 1-based position of its item in the IDX file.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 import torch
@@ -167,7 +165,7 @@ def _frame(
     return frame
 
 
-def _check_options(seed: Any, n_clutter: Any) -> None:
+def _check_options(seed: object, n_clutter: object) -> None:
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise InvalidParameterError(
             f"The 'seed' option of fashion-mnist-loc must be an int. Got {seed!r} instead."

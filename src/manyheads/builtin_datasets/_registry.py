@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -43,7 +42,7 @@ def data_root(folder: str) -> Path:
     return path
 
 
-def load_dataset(name: str, /, **options: Any) -> DatasetSplits:
+def load_dataset(name: str, /, **options: object) -> DatasetSplits:
     """Load the built-in dataset ``name``."""
     return DATASETS.create(name, **options)
 

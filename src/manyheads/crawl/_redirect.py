@@ -9,7 +9,7 @@ refresh included) in the scheduler, silently.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
 from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware, RedirectMiddleware
@@ -19,6 +19,9 @@ from scrapy.utils.response import get_meta_refresh
 from w3lib.url import safe_url_string
 
 from manyheads.crawl._urls import SCHEMES, canonical_url, host_allowed, split_host
+
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
 
 __all__ = ["CheckedMetaRefreshMiddleware", "CheckedRedirectMiddleware", "refusal"]
 
@@ -52,7 +55,7 @@ def _check_chain(redirected: Request, request: Request) -> None:
 class CheckedRedirectMiddleware(RedirectMiddleware):
     """Follow redirects only to http(s) within ``allowed_domains`` and never around a loop."""
 
-    def __init__(self, settings: Any) -> None:
+    def __init__(self, settings: BaseSettings) -> None:
         super().__init__(settings)
         self.domains = list(settings.getlist("MANYHEADS_ALLOWED_DOMAINS"))
 
@@ -73,7 +76,7 @@ class CheckedRedirectMiddleware(RedirectMiddleware):
         result: Request | Response = super().process_response(request, response)
         return result
 
-    def _redirect(self, redirected: Request, request: Request, reason: Any) -> Request:
+    def _redirect(self, redirected: Request, request: Request, reason: int | str) -> Request:
         why = refusal(redirected.url, self.domains)
         if why is not None:
             raise IgnoreRequest(why)
@@ -85,7 +88,7 @@ class CheckedRedirectMiddleware(RedirectMiddleware):
 class CheckedMetaRefreshMiddleware(MetaRefreshMiddleware):
     """Scrapy's meta refresh, with the same checks as :class:`CheckedRedirectMiddleware`."""
 
-    def __init__(self, settings: Any) -> None:
+    def __init__(self, settings: BaseSettings) -> None:
         super().__init__(settings)
         self.domains = list(settings.getlist("MANYHEADS_ALLOWED_DOMAINS"))
 
@@ -103,7 +106,7 @@ class CheckedMetaRefreshMiddleware(MetaRefreshMiddleware):
         result: Request | Response = super().process_response(request, response)
         return result
 
-    def _redirect(self, redirected: Request, request: Request, reason: Any) -> Request:
+    def _redirect(self, redirected: Request, request: Request, reason: int | str) -> Request:
         _check_chain(redirected, request)
         result: Request = super()._redirect(redirected, request, reason)
         return result
