@@ -25,7 +25,7 @@ import pandas as pd
 import torch
 from torch.nn import functional as F
 
-from manyheads.builtin_datasets._registry import DatasetSplits, data_root
+from manyheads.builtin_datasets._registry import DatasetSplits, data_root, hold_out_valid
 from manyheads.data.images import read_idx
 from manyheads.errors import InvalidParameterError
 from manyheads.tasks.task import Task
@@ -216,11 +216,8 @@ def load_fashion_loc(
         canvases, boxes = place_items(images[rows], seed=seed * 10 + k, n_clutter=n_clutter)
         where = f"{root / images_file}:fashion-mnist-loc"
         frames[split] = _frame(canvases, labels[rows], boxes, rows, where)
-    train, test = frames["train"], frames["test"]
-    order = np.random.default_rng(seed * 10 + 4).permutation(len(train))
-    n_valid = max(1, len(train) // 10)
-    valid = train.iloc[np.sort(order[-n_valid:])].copy()
-    train = train.iloc[np.sort(order[:-n_valid])].copy()
+    test = frames["test"]
+    train, valid = hold_out_valid(frames["train"], seed * 10 + 4)
     for part in (train, valid):
         part.attrs.update(frames["train"].attrs)
     return DatasetSplits(
