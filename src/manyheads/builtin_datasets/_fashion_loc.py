@@ -203,8 +203,8 @@ def load_fashion_loc(
 
     Example:
         >>> data = load_fashion_loc(n_train=100, n_test=20)  # doctest: +SKIP
-        >>> len(data.train), len(data.valid), len(data.test)  # doctest: +SKIP
-        (90, 10, 20)
+        >>> data.train["image"].iloc[0].shape, [t.name for t in data.tasks]  # doctest: +SKIP
+        ((64, 64), ['label', 'box'])
     """
     _check_options(seed, n_clutter)
     root = data_root("fashion-mnist")

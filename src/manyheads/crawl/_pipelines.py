@@ -10,6 +10,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
+from manyheads.crawl._component import CrawlerComponent
 from manyheads.crawl._dedupe import NearDuplicateIndex
 from manyheads.crawl._items import FailureItem, PageItem, UnchangedItem
 from manyheads.crawl._spider import ConfigSpider
@@ -21,11 +22,11 @@ if TYPE_CHECKING:
 __all__ = ["StorePipeline"]
 
 
-class StorePipeline:
+class StorePipeline(CrawlerComponent):
     """Write ``PageItem``/``UnchangedItem``/``FailureItem`` to the run's store."""
 
     def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
+        super().__init__(crawler)
         self.batch = crawler.settings.getint("MANYHEADS_BATCH", 200)
         self._pages: list[dict[str, Any]] = []
         self._unchanged: list[str] = []
@@ -33,11 +34,6 @@ class StorePipeline:
         self._last_flush = time.monotonic()
         self._hashes: dict[str, str] = {}
         self._index: NearDuplicateIndex | None = None
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> StorePipeline:
-        """Build the pipeline."""
-        return cls(crawler)
 
     @property
     def state(self) -> CrawlState:

@@ -12,7 +12,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
-from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware, RedirectMiddleware
+from scrapy.downloadermiddlewares.redirect import (
+    BaseRedirectMiddleware,
+    MetaRefreshMiddleware,
+    RedirectMiddleware,
+)
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Request, Response
 from scrapy.utils.response import get_meta_refresh
@@ -52,12 +56,16 @@ def _check_chain(redirected: Request, request: Request) -> None:
         raise IgnoreRequest(f"redirect loop: {' -> '.join([*chain, redirected.url])}")
 
 
-class CheckedRedirectMiddleware(RedirectMiddleware):
-    """Follow redirects only to http(s) within ``allowed_domains`` and never around a loop."""
+class _AllowedDomains(BaseRedirectMiddleware):
+    """Reads ``MANYHEADS_ALLOWED_DOMAINS`` for the checks of both redirect middlewares."""
 
     def __init__(self, settings: BaseSettings) -> None:
         super().__init__(settings)
         self.domains = list(settings.getlist("MANYHEADS_ALLOWED_DOMAINS"))
+
+
+class CheckedRedirectMiddleware(_AllowedDomains, RedirectMiddleware):
+    """Follow redirects only to http(s) within ``allowed_domains`` and never around a loop."""
 
     # Without Scrapy's deprecated ``spider`` argument (Scrapy then calls it without one).
     def process_response(  # type: ignore[override]
@@ -85,12 +93,8 @@ class CheckedRedirectMiddleware(RedirectMiddleware):
         return result
 
 
-class CheckedMetaRefreshMiddleware(MetaRefreshMiddleware):
+class CheckedMetaRefreshMiddleware(_AllowedDomains, MetaRefreshMiddleware):
     """Scrapy's meta refresh, with the same checks as :class:`CheckedRedirectMiddleware`."""
-
-    def __init__(self, settings: BaseSettings) -> None:
-        super().__init__(settings)
-        self.domains = list(settings.getlist("MANYHEADS_ALLOWED_DOMAINS"))
 
     # Without Scrapy's deprecated ``spider`` argument (Scrapy then calls it without one).
     def process_response(  # type: ignore[override]
