@@ -59,13 +59,24 @@ def open_engine(url: str, *, create: bool) -> sa.Engine:
     except (sa.exc.ArgumentError, ImportError) as exc:
         raise DataError(f"not a usable store URL: {redact(str(exc))}", path=shown) from None
     if engine.dialect.name == "sqlite":
-        if create:
-            try:
-                _refuse_foreign_sqlite(engine.url.database, shown)
-            except DataError:
-                engine.dispose()
-                raise
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        _prepare_sqlite(engine, create=create, shown=shown)
+    _check_tables(engine, create=create, shown=shown)
+    return engine
+
+
+def _prepare_sqlite(engine: sa.Engine, *, create: bool, shown: str) -> None:
+    """Refuse a user's SQLite file before writing into it; open connections in WAL mode."""
+    if create:
+        try:
+            _refuse_foreign_sqlite(engine.url.database, shown)
+        except DataError:
+            engine.dispose()
+            raise
+    sa.event.listen(engine, "connect", _sqlite_pragmas)
+
+
+def _check_tables(engine: sa.Engine, *, create: bool, shown: str) -> None:
+    """Create the crawl tables (``create``), or check that the store has them."""
     try:
         if create:
             metadata.create_all(engine)
@@ -76,7 +87,6 @@ def open_engine(url: str, *, create: bool) -> sa.Engine:
         orig = getattr(exc, "orig", None)
         reason = redact(str(orig) if orig is not None else str(exc))
         raise DataError(f"cannot open the store: {reason.strip()}", path=shown) from None
-    return engine
 
 
 def upsert(engine: sa.Engine, table: sa.Table) -> PgInsert | SqliteInsert:
