@@ -203,7 +203,7 @@ def test_eval_rewrites_its_own_file_and_says_when_it_cannot_save(
     assert json.loads((trained / "eval-rows.json").read_text())["tasks"]["y"]["n"] == 10
     capsys.readouterr()
     # a read-only run folder (simulated: the tests may run as root, who can write anywhere)
-    monkeypatch.setattr("manyheads._files._unwritable", lambda _folder: "not writable")
+    monkeypatch.setattr("manyheads._output_file.unwritable", lambda _folder: "not writable")
     assert main(["eval", str(trained), str(tmp_path / "rows.csv")]) == 0
     out = capsys.readouterr()
     assert json.loads(out.out)["tasks"]["y"]["n"] == 10
