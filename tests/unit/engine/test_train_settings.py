@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from manyheads.engine.trainer import TrainSettings
+from manyheads.config.train import TrainSettings
 from manyheads.errors import InvalidParameterError
 
 
