@@ -17,6 +17,7 @@ from manyheads.config.train import TrainSettings
 from manyheads.engine._bookkeeping import Bookkeeping
 from manyheads.engine._checkpointing import Checkpoints, ResumePoint
 from manyheads.engine._optim import build_optimizer, param_groups
+from manyheads.engine._per_task_best import PerTaskBest
 from manyheads.engine.checkpoint import fingerprint_changes, load_checkpoint, optimizer_from_flat
 from manyheads.engine.loop import LoopState
 from manyheads.errors import DataError, InvalidParameterError
@@ -182,19 +183,20 @@ def _state_problems(
     want = model.state_dict()
     problems = _compare("model", groups["model"], want)
     problems += _compare("method", groups["method"], method.state_dict())
-    best = {k: v for k, v in groups["best"].items() if not k.startswith("task::")}
+    prefix = PerTaskBest.PREFIX
+    best = {k: v for k, v in groups["best"].items() if not k.startswith(prefix)}
     if best:
         problems += _compare("best", best, want)
-    per_task = {k: v for k, v in groups["best"].items() if k.startswith("task::")}
+    per_task = {k: v for k, v in groups["best"].items() if k.startswith(prefix)}
     if per_task:
         problems += _compare(
             "best",
-            {k.removeprefix("task::"): v for k, v in per_task.items()},
+            {k.removeprefix(prefix): v for k, v in per_task.items()},
             {
                 f"{t}::{k}": want[k]
                 for t in model.task_names
                 for k in model.task_state_keys(t) or []
-                if f"task::{t}::{k}" in per_task
+                if f"{prefix}{t}::{k}" in per_task
             },
         )
     return problems
