@@ -233,13 +233,13 @@ def test_compare_marks_its_folder_and_overwrite_keeps_a_users_file(project: Path
 def test_a_write_error_during_training_names_the_file(
     project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from manyheads.engine import trainer
+    from manyheads.engine import _checkpointing
 
     def full(*_: object, **__: object) -> None:
         path = project / "runs" / "r" / "checkpoint-1.safetensors"
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(trainer, "save_checkpoint", full)
+    monkeypatch.setattr(_checkpointing, "save_checkpoint", full)
     assert main(["train", "cfg.yaml", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "checkpoint-1.safetensors: cannot write the run's file: no space left" in err

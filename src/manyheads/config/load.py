@@ -13,7 +13,7 @@ from typing import Any
 from manyheads._registry import did_you_mean
 from manyheads.config._yaml import read_yaml_file, yaml_value
 from manyheads.config.schema import SAMPLING, DataConfig, ModelConfig, RunConfig, SourceConfig
-from manyheads.engine.trainer import TrainSettings
+from manyheads.config.train import TrainSettings
 from manyheads.errors import ConfigError, ManyheadsError
 from manyheads.tasks.task import Task
 

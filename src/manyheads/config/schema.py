@@ -9,7 +9,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from manyheads.engine.trainer import TrainSettings
+from manyheads.config.train import TrainSettings
 from manyheads.tasks.task import Task
 
 __all__ = ["SAMPLING", "DataConfig", "ModelConfig", "RunConfig", "SourceConfig"]

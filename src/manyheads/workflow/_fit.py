@@ -29,25 +29,29 @@ from manyheads._files import (
 from manyheads.architectures._registry import build_model
 from manyheads.architectures.base import MTLModel
 from manyheads.config.schema import DataConfig, ModelConfig, RunConfig
+from manyheads.config.train import (
+    DEFAULT_BATCH_SIZES,
+    DEFAULT_LR,
+    DEFAULT_TAGGING_LR,
+    TrainSettings,
+)
 from manyheads.data.preprocess import TablePreprocessor, infer_kind
 from manyheads.data.sampling import SourceSampler
 from manyheads.data.tensors import EncodedTable
 from manyheads.encoders._registry import text_options
-from manyheads.engine.checkpoint import fingerprint, remove_checkpoint, split_digest
-from manyheads.engine.events import Events
-from manyheads.engine.loop import predict_outputs, score_outputs
-from manyheads.engine.progress import attach_history, attach_progress, attach_tensorboard
-from manyheads.engine.trainer import (
-    DEFAULT_BATCH_SIZES,
-    DEFAULT_LR,
-    DEFAULT_TAGGING_LR,
+from manyheads.engine import (
+    Checkpoints,
     ResumePoint,
+    TrainInputs,
     TrainResult,
-    TrainSettings,
     check_monitor,
     read_resume_point,
     train_model,
 )
+from manyheads.engine.checkpoint import fingerprint, remove_checkpoint, split_digest
+from manyheads.engine.events import Events
+from manyheads.engine.loop import predict_outputs, score_outputs
+from manyheads.engine.progress import attach_history, attach_progress, attach_tensorboard
 from manyheads.errors import DataError, InvalidParameterError
 from manyheads.tasks._registry import get_kind
 from manyheads.tasks.task import Task
@@ -100,7 +104,7 @@ def fit(
         valid_fraction: share of train held out when ``valid`` is None.
         keep_checkpoint: keep the last checkpoint (optimiser state included) in ``output`` as
             ``last_checkpoint.json`` and its tensors file; by default a finished run deletes it.
-        **train_settings: fields of :class:`~manyheads.engine.trainer.TrainSettings`
+        **train_settings: fields of :class:`~manyheads.config.train.TrainSettings`
             (``epochs``, ``batch_size``, ``lr``, ``seed``, ``schedule`` ...).
 
     Example:
@@ -421,16 +425,11 @@ def train_config(
         result = train_model(
             model,
             method,
-            train_t,
-            valid_t,
-            tasks=tasks,
-            states=pre.task_states_,
+            TrainInputs(train_t, valid_t, tasks, pre.task_states_),
             settings=s,
             events=events,
-            checkpoint_dir=directory,
+            checkpoints=None if directory is None else Checkpoints(directory, stamp, restored),
             resume=resume,
-            fingerprint=stamp,
-            restored=restored,
         )
     except OSError as exc:  # writing history, checkpoints or events: disk full, permissions
         if directory is None or not _in_folder(exc, directory):
