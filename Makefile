@@ -19,8 +19,10 @@ install: $(STAMP)
 quickstart: $(STAMP)
 	$(VENV)/bin/manyheads quickstart
 
+# Prints the suite's wall time last (docs/benchmarks.md, "Test suite time"); keeps pytest's exit code.
 test: $(STAMP)
-	$(VENV)/bin/python -m pytest
+	@start=$$(date +%s); $(VENV)/bin/python -m pytest; rc=$$?; \
+	echo "make test: $$(( $$(date +%s) - start )) s"; exit $$rc
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench

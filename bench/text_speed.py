@@ -42,14 +42,15 @@ from torch import Tensor, nn
 
 from manyheads.architectures._registry import build_model
 from manyheads.architectures.base import MTLModel
+from manyheads.config.train import TrainSettings
 from manyheads.data.preprocess import TablePreprocessor
 from manyheads.data.tensors import EncodedTable
 from manyheads.encoders._registry import text_options
 from manyheads.encoders._text import masked_mean
 from manyheads.encoders.pretrained import default_model_path, load_pretrained
+from manyheads.engine._optim import build_optimizer, param_groups
 from manyheads.engine.events import Events
-from manyheads.engine.loop import predict_outputs, train_one_epoch
-from manyheads.engine.trainer import TrainSettings, _optimizer, _param_groups
+from manyheads.engine.loop import LoopState, predict_outputs, train_one_epoch
 from manyheads.tasks import Task, get_kind
 from manyheads.weighting import create_weighting
 
@@ -110,9 +111,9 @@ def manyheads_step(
     """One manyheads training step per call: ``train_one_epoch`` on the next one-batch table."""
     model = manyheads_model(pre, pre.tasks, max_length)
     method = create_weighting("ew", len(pre.tasks))
-    settings = TrainSettings(lr=LR, batch_size=batch_size)
-    optimizer = _optimizer(_param_groups(model, method, settings), settings)
-    generator = torch.Generator().manual_seed(0)
+    settings = TrainSettings(lr=LR, batch_size=batch_size, precision=precision)
+    optimizer = build_optimizer(param_groups(model, method, settings), settings)
+    loop = LoopState(optimizer, torch.Generator().manual_seed(0), torch.device("cpu"))
     calls = [0]
 
     def step() -> None:
@@ -123,16 +124,9 @@ def manyheads_step(
             tasks=pre.tasks,
             states=pre.task_states_,
             method=method,
-            optimizer=optimizer,
-            set_lr=lambda _: None,
-            step=calls[0],
-            epoch=1,
-            batch_size=batch_size,
-            generator=generator,
-            clip_norm=None,
+            settings=settings,
+            loop=loop,
             events=Events(),
-            device=torch.device("cpu"),
-            precision=precision,
         )
         calls[0] += 1
 

@@ -5,9 +5,8 @@ writes (:data:`RUN_FILES`). ``--overwrite`` removes only those files, and only f
 that holds the marker; every other file there is kept. manyheads never writes into the working
 directory itself, a folder above it, a folder that holds the run's config or data, or a
 non-empty folder without the marker. Single output files (``predict -o``, ``eval -o``,
-``dataset build -o``) are written to a temporary file in the same folder and renamed, and an
-existing file is replaced only with ``--overwrite``. Every ``OSError`` at these boundaries
-becomes a :class:`~manyheads.errors.DataError` naming the path.
+``dataset build -o``) are the job of :mod:`manyheads._output_file`, whose names are re-exported
+here so that one import serves every writer.
 """
 
 from __future__ import annotations
@@ -15,11 +14,18 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from manyheads.errors import DataError, InvalidParameterError
+from manyheads._output_file import (
+    atomic_write,
+    atomic_write_text,
+    check_output_file,
+    os_error,
+    refuse_tilde,
+    unwritable,
+)
+from manyheads.errors import InvalidParameterError
 
 __all__ = [
     "COMPARE_FILES",
@@ -68,26 +74,6 @@ COMPARE_FILES: tuple[str, ...] = (
 )
 
 
-def os_error(exc: OSError, path: str | Path, doing: str) -> DataError:
-    """A :class:`DataError` naming ``path``, what failed and the fix, for an ``OSError``.
-
-    Example:
-        >>> print(os_error(PermissionError(13, "Permission denied"), "out.csv", "write"))
-        out.csv: cannot write: permission denied. Choose a folder you can write to.
-    """
-    reason = (exc.strerror or exc.__class__.__name__).lower()
-    fixes = {
-        "PermissionError": "Choose a folder you can write to.",
-        "IsADirectoryError": "Name a file, not a folder.",
-        "NotADirectoryError": "A part of the path is a file, not a folder: fix the path.",
-        "FileNotFoundError": "Create the folder first, or fix the path.",
-    }
-    fix = fixes.get(exc.__class__.__name__, "")
-    if getattr(exc, "errno", None) == 28:  # ENOSPC
-        fix = "Free some disk space, or write elsewhere."
-    return DataError(f"cannot {doing}: {reason}.{' ' + fix if fix else ''}", path=str(path))
-
-
 def data_paths(config: object) -> list[Path]:
     """The files a run config reads (``data.train/valid/test`` and each source's)."""
     data = getattr(config, "data", None)
@@ -127,35 +113,8 @@ def _marker_kind(directory: Path, marker: str) -> bool:
         return False
 
 
-def _unwritable(folder: Path) -> str:
-    """'' if a file can be created in ``folder``, else why not (a probe created and removed:
-    permission bits alone do not tell, e.g. for root or on a read-only mount)."""
-    if not os.access(folder, os.W_OK | os.X_OK):
-        return "not writable"
-    probe = folder / f".manyheads-probe-{os.getpid()}"
-    try:
-        probe.mkdir()
-        probe.rmdir()
-    except FileExistsError:
-        return ""
-    except OSError as exc:
-        return f"not writable ({(exc.strerror or exc.__class__.__name__).lower()})"
-    return ""
-
-
 def _owned(name: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatchcase(name, p) for p in patterns)
-
-
-def _refuse_tilde(text: str, what: str, example: str) -> None:
-    """A path starting with ``~`` (quoted, or from a config file) is not the home folder:
-    written as is, it would create a folder named ``~`` in the working directory."""
-    if text.startswith("~"):
-        raise InvalidParameterError(
-            f"{what} is {text!r}: manyheads does not expand '~' (only a shell does, for an "
-            "unquoted word), so it would write into a folder named '~' here. Give the full "
-            f"path (e.g. {str(Path(text).expanduser())!r}) or a relative one, {example}."
-        )
 
 
 def check_output_dir(
@@ -192,13 +151,27 @@ directory (or a folder above it): manyheads writes a run into a folder of its ow
 into (or over) the folder you work in. Set 'output' to a new folder, e.g. output=runs/my-run.
     """
     text = str(directory)
+    _refuse_name(text, setting)
+    path = Path(text)
+    _refuse_place(path, text, setting, protect)
+    if path.is_dir():
+        _refuse_foreign_folder(path, text, setting, marker, allow)
+    _refuse_unwritable(path, text, setting)
+    return path
+
+
+def _refuse_name(text: str, setting: str) -> None:
+    """An empty name, or one starting with ``~``."""
     if not text.strip():
         raise InvalidParameterError(
             f"The '{setting}' setting is empty: the run would train and save nothing. Set it to "
             "a new folder, e.g. output=runs/my-run."
         )
-    _refuse_tilde(text, f"The '{setting}' setting", f"e.g. {setting}=runs/my-run")
-    path = Path(text)
+    refuse_tilde(text, f"The '{setting}' setting", f"e.g. {setting}=runs/my-run")
+
+
+def _refuse_place(path: Path, text: str, setting: str, protect: Iterable[str | Path]) -> None:
+    """The working directory or a folder above it, a file, or a folder holding a read file."""
     full = _resolved(path)
     if _within(_resolved(Path.cwd()), full):
         raise InvalidParameterError(
@@ -218,39 +191,46 @@ into (or over) the folder you work in. Set 'output' to a new folder, e.g. output
                 f"(its config or data): manyheads never writes a run over your files. Set "
                 f"'{setting}' to a new folder, e.g. {setting}=runs/my-run."
             )
-    if path.is_dir():
-        try:
-            entries = [e.name for e in os.scandir(path)]
-        except OSError as exc:
+
+
+def _refuse_foreign_folder(
+    path: Path, text: str, setting: str, marker: str, allow: Callable[[Path], bool] | None
+) -> None:
+    """A non-empty folder without ``marker`` (and not accepted by ``allow``)."""
+    try:
+        entries = [e.name for e in os.scandir(path)]
+    except OSError as exc:
+        raise InvalidParameterError(str(os_error(exc, path, "read the output folder"))) from None
+    if not entries or _marker_kind(path, marker) or (allow and allow(path)):
+        return
+    shown = ", ".join(sorted(entries)[:5]) + (", ..." if len(entries) > 5 else "")
+    # the folder of the other kind (a comparison where a run goes, or the reverse)
+    kinds = {RUN_MARKER: "run", COMPARE_MARKER: "comparison"}
+    for other, kind in kinds.items():
+        if other != marker and marker in kinds and _marker_kind(path, other):
             raise InvalidParameterError(
-                str(os_error(exc, path, "read the output folder"))
-            ) from None
-        if entries and not _marker_kind(path, marker) and not (allow and allow(path)):
-            shown = ", ".join(sorted(entries)[:5]) + (", ..." if len(entries) > 5 else "")
-            # the folder of the other kind (a comparison where a run goes, or the reverse)
-            kinds = {RUN_MARKER: "run", COMPARE_MARKER: "comparison"}
-            for other, kind in kinds.items():
-                if other != marker and marker in kinds and _marker_kind(path, other):
-                    raise InvalidParameterError(
-                        f"The '{setting}' folder {text!r} holds a manyheads {kind}, not a "
-                        f"{kinds[marker]}: nothing in it is replaced, --overwrite or not. Set "
-                        f"'{setting}' to a new or empty folder."
-                    )
-            raise InvalidParameterError(
-                f"The '{setting}' folder {text!r} already holds files ({shown}) and no "
-                f"{marker} marker: it is not a folder manyheads wrote, so nothing in it is "
-                f"replaced, --overwrite or not. Set '{setting}' to a new or empty folder."
+                f"The '{setting}' folder {text!r} holds a manyheads {kind}, not a "
+                f"{kinds[marker]}: nothing in it is replaced, --overwrite or not. Set "
+                f"'{setting}' to a new or empty folder."
             )
+    raise InvalidParameterError(
+        f"The '{setting}' folder {text!r} already holds files ({shown}) and no "
+        f"{marker} marker: it is not a folder manyheads wrote, so nothing in it is "
+        f"replaced, --overwrite or not. Set '{setting}' to a new or empty folder."
+    )
+
+
+def _refuse_unwritable(path: Path, text: str, setting: str) -> None:
+    """The nearest existing folder of ``path`` is a file, or cannot be written."""
     existing = path
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
-    problem = "a file, not a folder" if not existing.is_dir() else _unwritable(existing)
+    problem = "a file, not a folder" if not existing.is_dir() else unwritable(existing)
     if problem:
         raise InvalidParameterError(
             f"The '{setting}' folder {text!r} cannot be created or written: {str(existing)!r} is "
             f"{problem}. Choose a folder you can write to."
         )
-    return path
 
 
 def write_marker(directory: Path, *, marker: str = RUN_MARKER, kind: str = "run") -> None:
@@ -295,102 +275,3 @@ def clear_owned(
         except OSError as exc:
             raise os_error(exc, entry, "remove the old run's file") from None
     return removed
-
-
-def check_output_file(
-    path: str | Path,
-    *,
-    overwrite: bool,
-    extensions: tuple[str, ...] | None = None,
-    owned: bool = False,
-    option: str = "-o",
-) -> Path:
-    """Refuse an output file that cannot be written, or would replace a user's file.
-
-    Args:
-        path: the file to write.
-        overwrite: ``--overwrite`` was given (replace an existing file).
-        extensions: the accepted endings (lower case, with the dot), if limited.
-        owned: the file is one manyheads writes (``eval-*.json`` in a run directory): an
-            existing one is replaced without ``--overwrite``.
-        option: the option that named the path, for the message.
-
-    Raises:
-        DataError: naming the path, what is wrong and the fix.
-
-    Example:
-        >>> check_output_file("out.xlsx", overwrite=False, extensions=(".csv", ".parquet"))
-        Traceback (most recent call last):
-        ...
-        manyheads.errors.DataError: out.xlsx: cannot write this file type. Accepted \
-extensions for -o: .csv, .parquet.
-    """
-    out = Path(path)
-    if not str(path).strip():
-        raise DataError(f"{option} is empty: name the file to write.", path=str(path))
-    _refuse_tilde(str(path), option, "e.g. -o out.csv")
-    if out.is_dir():
-        raise DataError(f"is a folder; {option} names a file to write.", path=str(path))
-    name = out.name.lower()
-    if extensions is not None and not name.endswith(extensions):
-        raise DataError(
-            f"cannot write this file type. Accepted extensions for {option}: "
-            f"{', '.join(extensions)}.",
-            path=str(path),
-        )
-    parent = out.parent
-    if not parent.exists():
-        raise DataError(
-            f"the folder {str(parent)!r} does not exist. Create it first, or write elsewhere.",
-            path=str(path),
-        )
-    if not parent.is_dir():
-        raise DataError(f"{str(parent)!r} is a file, not a folder: fix the path.", path=str(path))
-    problem = _unwritable(parent)
-    if problem:
-        raise DataError(
-            f"the folder {str(parent)!r} is {problem}. Choose a folder you can write to.",
-            path=str(path),
-        )
-    if out.exists() and not overwrite and not owned:
-        raise DataError(
-            "already exists. Pass --overwrite to replace it, or choose another name.",
-            path=str(path),
-        )
-    return out
-
-
-@contextmanager
-def atomic_write(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path in the same folder; on success rename it to ``path``.
-
-    On any error the temporary file is removed and ``path`` is left as it was; an ``OSError``
-    becomes a :class:`DataError` naming ``path``.
-
-    Example:
-        >>> import tempfile, pathlib
-        >>> out = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
-        >>> with atomic_write(out) as tmp:
-        ...     _ = tmp.write_text("hi")
-        >>> out.read_text()
-        'hi'
-    """
-    out = Path(path)
-    # a hidden name in the same folder (a rename across file systems is not atomic), created
-    # by the writer with the usual permissions
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
-        yield tmp
-        os.replace(tmp, out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise os_error(exc, out, "write") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` through a temporary file and a rename."""
-    with atomic_write(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")

@@ -375,7 +375,8 @@ def test_balancing_methods_on_token_level_features(arch: str, method: str) -> No
 
 @pytest.mark.parametrize("method", ["ew", "pcgrad", "upgrad"])
 def test_frozen_pretrained_encoder_trains_only_the_rest(method: str, tiny_model_dir: str) -> None:
-    from manyheads.engine.trainer import TrainSettings, _optimizer, _param_groups
+    from manyheads.config.train import TrainSettings
+    from manyheads.engine._optim import build_optimizer, param_groups
 
     case = _text_case("pretrained", tiny_model_dir, words=False)
     options = case.options | {"freeze": True}
@@ -385,7 +386,7 @@ def test_frozen_pretrained_encoder_trains_only_the_rest(method: str, tiny_model_
     )
     weighting = create_weighting(method, 2)
     frozen = {k: v.clone() for k, v in model.state_dict().items() if k.startswith("input.model.")}
-    optimizer = _optimizer(_param_groups(model, weighting, TrainSettings()), TrainSettings())
+    optimizer = build_optimizer(param_groups(model, weighting, TrainSettings()), TrainSettings())
     model.train()
     assert not model.input.model.training  # a frozen encoder stays in eval mode
     out = model(case.x)

@@ -6,8 +6,8 @@ import pytest
 
 import manyheads as mh
 from manyheads.config.schema import DataConfig, ModelConfig, RunConfig
+from manyheads.config.train import TrainSettings
 from manyheads.engine.events import Events
-from manyheads.engine.trainer import TrainSettings
 from manyheads.workflow._builders import resolve_defaults
 from manyheads.workflow._events import attach_estimate
 

@@ -203,7 +203,7 @@ def test_eval_rewrites_its_own_file_and_says_when_it_cannot_save(
     assert json.loads((trained / "eval-rows.json").read_text())["tasks"]["y"]["n"] == 10
     capsys.readouterr()
     # a read-only run folder (simulated: the tests may run as root, who can write anywhere)
-    monkeypatch.setattr("manyheads._files._unwritable", lambda _folder: "not writable")
+    monkeypatch.setattr("manyheads._output_file.unwritable", lambda _folder: "not writable")
     assert main(["eval", str(trained), str(tmp_path / "rows.csv")]) == 0
     out = capsys.readouterr()
     assert json.loads(out.out)["tasks"]["y"]["n"] == 10
@@ -233,13 +233,13 @@ def test_compare_marks_its_folder_and_overwrite_keeps_a_users_file(project: Path
 def test_a_write_error_during_training_names_the_file(
     project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from manyheads.engine import trainer
+    from manyheads.engine import _checkpointing
 
     def full(*_: object, **__: object) -> None:
         path = project / "runs" / "r" / "checkpoint-1.safetensors"
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(trainer, "save_checkpoint", full)
+    monkeypatch.setattr(_checkpointing, "save_checkpoint", full)
     assert main(["train", "cfg.yaml", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "checkpoint-1.safetensors: cannot write the run's file: no space left" in err

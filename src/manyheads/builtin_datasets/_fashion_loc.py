@@ -20,14 +20,12 @@ MultiMNIST. A row's index is the 1-based position of its item in the IDX file.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 import torch
 from torch.nn import functional as F
 
-from manyheads.builtin_datasets._registry import DatasetSplits, data_root
+from manyheads.builtin_datasets._registry import DatasetSplits, data_root, hold_out_valid
 from manyheads.data.images import read_idx
 from manyheads.errors import InvalidParameterError
 from manyheads.tasks.task import Task
@@ -167,7 +165,7 @@ def _frame(
     return frame
 
 
-def _check_options(seed: Any, n_clutter: Any) -> None:
+def _check_options(seed: object, n_clutter: object) -> None:
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise InvalidParameterError(
             f"The 'seed' option of fashion-mnist-loc must be an int. Got {seed!r} instead."
@@ -205,8 +203,8 @@ def load_fashion_loc(
 
     Example:
         >>> data = load_fashion_loc(n_train=100, n_test=20)  # doctest: +SKIP
-        >>> len(data.train), len(data.valid), len(data.test)  # doctest: +SKIP
-        (90, 10, 20)
+        >>> data.train["image"].iloc[0].shape, [t.name for t in data.tasks]  # doctest: +SKIP
+        ((64, 64), ['label', 'box'])
     """
     _check_options(seed, n_clutter)
     root = data_root("fashion-mnist")
@@ -218,11 +216,8 @@ def load_fashion_loc(
         canvases, boxes = place_items(images[rows], seed=seed * 10 + k, n_clutter=n_clutter)
         where = f"{root / images_file}:fashion-mnist-loc"
         frames[split] = _frame(canvases, labels[rows], boxes, rows, where)
-    train, test = frames["train"], frames["test"]
-    order = np.random.default_rng(seed * 10 + 4).permutation(len(train))
-    n_valid = max(1, len(train) // 10)
-    valid = train.iloc[np.sort(order[-n_valid:])].copy()
-    train = train.iloc[np.sort(order[:-n_valid])].copy()
+    test = frames["test"]
+    train, valid = hold_out_valid(frames["train"], seed * 10 + 4)
     for part in (train, valid):
         part.attrs.update(frames["train"].attrs)
     return DatasetSplits(

@@ -23,7 +23,7 @@ import torch
 from torch.nn import functional as F
 
 from manyheads._registry import did_you_mean
-from manyheads.builtin_datasets._registry import DatasetSplits, data_root
+from manyheads.builtin_datasets._registry import DatasetSplits, data_root, hold_out_valid
 from manyheads.data.images import read_idx
 from manyheads.errors import InvalidParameterError
 from manyheads.tasks.task import Task
@@ -197,10 +197,7 @@ def _load(
         frames[split] = _frame(pixels, left, right, f"{root / images_file}:{name}")
     train = _subsample(frames["train"], n_train, "n_train", seed * 10 + 2)
     test = _subsample(frames["test"], n_test, "n_test", seed * 10 + 3)
-    order = np.random.default_rng(seed * 10 + 4).permutation(len(train))
-    n_valid = max(1, len(train) // 10)
-    valid = train.iloc[np.sort(order[-n_valid:])].copy()
-    train = train.iloc[np.sort(order[:-n_valid])].copy()
+    train, valid = hold_out_valid(train, seed * 10 + 4)
     for part in (train, valid):
         part.attrs.update(test.attrs)
         part.attrs["path"] = frames["train"].attrs["path"]

@@ -5,15 +5,22 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from manyheads._catalogue import DATASETS
 from manyheads.errors import DataError
 from manyheads.tasks.task import Task
 
-__all__ = ["DATASETS", "DatasetSplits", "data_root", "list_datasets", "load_dataset"]
+__all__ = [
+    "DATASETS",
+    "DatasetSplits",
+    "data_root",
+    "hold_out_valid",
+    "list_datasets",
+    "load_dataset",
+]
 
 
 @dataclass(frozen=True)
@@ -43,7 +50,23 @@ def data_root(folder: str) -> Path:
     return path
 
 
-def load_dataset(name: str, /, **options: Any) -> DatasetSplits:
+def hold_out_valid(train: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(train, valid)``: a seeded 10% of ``train`` (at least one row) held out for validation.
+
+    Both keep the rows' original order.
+
+    Example:
+        >>> train, valid = hold_out_valid(pd.DataFrame({"x": range(20)}), seed=4)
+        >>> len(train), len(valid)
+        (18, 2)
+    """
+    order = np.random.default_rng(seed).permutation(len(train))
+    n_valid = max(1, len(train) // 10)
+    valid = train.iloc[np.sort(order[-n_valid:])].copy()
+    return train.iloc[np.sort(order[:-n_valid])].copy(), valid
+
+
+def load_dataset(name: str, /, **options: object) -> DatasetSplits:
     """Load the built-in dataset ``name``."""
     return DATASETS.create(name, **options)
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TypeAlias
 
-__all__ = ["add_config_args", "say"]
+__all__ = ["Subparsers", "add_config_args", "say"]
+
+#: What ``add_parser(subparsers)`` receives: ``ArgumentParser.add_subparsers()``'s action.
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def add_config_args(parser: argparse.ArgumentParser) -> None:

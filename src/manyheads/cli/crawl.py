@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+
+from manyheads.cli._common import Subparsers
 
 __all__ = ["CRAWL_MODULES", "add_parser", "require_crawl_extra", "run"]
 
 
-def add_parser(subparsers: Any) -> None:
+def add_parser(subparsers: Subparsers) -> None:
     """Register the ``crawl`` subcommand."""
     p: argparse.ArgumentParser = subparsers.add_parser(
         "crawl",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+
+from manyheads.cli._common import Subparsers
 
 __all__ = ["add_parser", "run"]
 
 
-def add_parser(subparsers: Any) -> None:
+def add_parser(subparsers: Subparsers) -> None:
     """Register the ``dataset`` subcommand and its ``build`` action."""
     p: argparse.ArgumentParser = subparsers.add_parser(
         "dataset", help="build a training table from crawled records"

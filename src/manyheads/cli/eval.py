@@ -6,12 +6,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+
+from manyheads.cli._common import Subparsers
 
 __all__ = ["add_parser", "run"]
 
 
-def add_parser(subparsers: Any) -> None:
+def add_parser(subparsers: Subparsers) -> None:
     """Register the ``eval`` subcommand."""
     p: argparse.ArgumentParser = subparsers.add_parser(
         "eval", help="score a trained run on labelled data"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
+from manyheads.cli._common import Subparsers
+
 if TYPE_CHECKING:
     from manyheads._registry import Registry
 
@@ -13,7 +15,7 @@ __all__ = ["add_parser", "run"]
 WHAT = ("architectures", "encoders", "weightings", "tasks", "metrics", "datasets")
 
 
-def add_parser(subparsers: Any) -> None:
+def add_parser(subparsers: Subparsers) -> None:
     """Register the ``ls`` subcommand."""
     p: argparse.ArgumentParser = subparsers.add_parser(
         "ls", help="list architectures, encoders, weightings, task types, metrics, datasets"

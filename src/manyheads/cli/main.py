@@ -14,7 +14,7 @@ import sys
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TextIO
 
 from manyheads.errors import DataWarning, ManyheadsError
 
@@ -151,11 +151,18 @@ def _plain_data_warnings(command: str) -> Iterator[None]:
     without the source line Python adds; other warnings keep Python's format."""
     original = warnings.showwarning
 
-    def show(message: Warning | str, category: type[Warning], *rest: Any, **kw: Any) -> None:
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
         if issubclass(category, DataWarning):
             print(f"manyheads {command}: warning: {message}", file=sys.stderr)
         else:
-            original(message, category, *rest, **kw)
+            original(message, category, filename, lineno, file, line)
 
     warnings.showwarning = show
     try:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+
+from manyheads.cli._common import Subparsers
 
 __all__ = ["EXTENSIONS", "add_parser", "run"]
 
@@ -12,7 +13,7 @@ __all__ = ["EXTENSIONS", "add_parser", "run"]
 EXTENSIONS: tuple[str, ...] = (".csv", ".parquet", ".pq", ".jsonl")
 
 
-def add_parser(subparsers: Any) -> None:
+def add_parser(subparsers: Subparsers) -> None:
     """Register the ``predict`` subcommand."""
     p: argparse.ArgumentParser = subparsers.add_parser(
         "predict", help="predict every task for the rows of a file"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from manyheads.cli._common import say
+from manyheads.cli._common import Subparsers, say
 
 __all__ = ["QUICKSTART", "add_parser", "run"]
 
@@ -24,7 +24,7 @@ QUICKSTART: dict[str, Any] = {
 }
 
 
-def add_parser(subparsers: Any) -> None:
+def add_parser(subparsers: Subparsers) -> None:
     """Register the ``quickstart`` subcommand."""
     p: argparse.ArgumentParser = subparsers.add_parser(
         "quickstart", help="compare stl, hps and mmoe on a census-income sample (~1 minute)"

@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
 
-from manyheads.cli._common import add_config_args, say
+from manyheads.cli._common import Subparsers, add_config_args, say
 
 __all__ = ["add_parser", "run"]
 
 
-def add_parser(subparsers: Any) -> None:
+def add_parser(subparsers: Subparsers) -> None:
     """Register the ``train`` subcommand."""
     p: argparse.ArgumentParser = subparsers.add_parser(
         "train",

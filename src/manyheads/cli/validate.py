@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
-from manyheads.cli._common import add_config_args
+from manyheads.cli._common import Subparsers, add_config_args
 
 __all__ = ["add_parser", "run"]
 
 
-def add_parser(subparsers: Any) -> None:
+def add_parser(subparsers: Subparsers) -> None:
     """Register the ``validate`` subcommand."""
     p: argparse.ArgumentParser = subparsers.add_parser(
         "validate",

@@ -13,9 +13,9 @@ import typing
 from collections.abc import Mapping, Sequence
 from typing import Any, Union
 
-from manyheads._registry import did_you_mean
+from manyheads._registry import Registry, did_you_mean
 
-__all__ = ["matches", "section", "typed_fields", "unknown_keys"]
+__all__ = ["known_name", "matches", "section", "typed_fields", "unknown_keys"]
 
 _SCALARS: dict[object, typing.Callable[[object], bool]] = {
     bool: lambda v: isinstance(v, bool),
@@ -55,6 +55,21 @@ def unknown_keys(keys: list[str], valid: list[str], where: str, problems: list[s
                 f"unknown key '{where}{key}'.{did_you_mean(str(key), valid)} "
                 f"Valid keys: {', '.join(valid)}."
             )
+
+
+def known_name(
+    registry: Registry[Any], what: str, name: object, where: str, problems: list[str]
+) -> bool:
+    """Whether ``name`` is in ``registry``; if not, a problem naming ``what`` and ``where``
+    with the closest name and the valid ones."""
+    if name in registry:
+        return True
+    names = registry.names()
+    problems.append(
+        f"unknown {what} '{name}' in '{where}'.{did_you_mean(str(name), names)} "
+        f"Valid: {', '.join(names)}."
+    )
+    return False
 
 
 def typed_fields(

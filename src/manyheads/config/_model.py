@@ -11,8 +11,7 @@ import typing
 from collections.abc import Sequence
 from typing import Any, Union
 
-from manyheads._registry import did_you_mean
-from manyheads.config._fields import matches, unknown_keys
+from manyheads.config._fields import known_name, matches, unknown_keys
 from manyheads.config.schema import ModelConfig
 
 __all__ = ["MAX_WIDTH", "build_model_config"]
@@ -46,12 +45,7 @@ def build_model_config(section: dict[str, Any], problems: list[str]) -> ModelCon
     from manyheads.architectures._registry import ARCHITECTURES
 
     arch = section.get("architecture", "hps")
-    if arch not in ARCHITECTURES:
-        names = ARCHITECTURES.names()
-        problems.append(
-            f"unknown architecture '{arch}' in 'model.architecture'."
-            f"{did_you_mean(str(arch), names)} Valid: {', '.join(names)}."
-        )
+    if not known_name(ARCHITECTURES, "architecture", arch, "model.architecture", problems):
         return None
     options = {k: v for k, v in section.items() if k != "architecture"}
     known: dict[str, tuple[inspect.Parameter, object]] = {}

@@ -11,12 +11,12 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from manyheads._registry import did_you_mean
-from manyheads.config._fields import typed_fields, unknown_keys
+from manyheads.config._fields import known_name, typed_fields, unknown_keys
 from manyheads.config.schema import SAMPLING, DataConfig, SourceConfig
+from manyheads.config.train import TrainSettings
 from manyheads.errors import ManyheadsError
 
 if TYPE_CHECKING:
-    from manyheads.engine.trainer import TrainSettings
     from manyheads.tasks.task import Task
 
 __all__ = [
@@ -54,12 +54,7 @@ def check_dataset(name: str, where: str, problems: list[str]) -> None:
     """A problem if ``name`` is not a built-in dataset (with the closest name)."""
     from manyheads.builtin_datasets import DATASETS
 
-    if name not in DATASETS:
-        names = DATASETS.names()
-        problems.append(
-            f"unknown dataset '{name}' in '{where}'.{did_you_mean(name, names)} "
-            f"Valid: {', '.join(names)}."
-        )
+    known_name(DATASETS, "dataset", name, where, problems)
 
 
 def build_data(section: dict[str, Any], problems: list[str]) -> DataConfig | None:
@@ -238,8 +233,6 @@ def build_train(
     section: dict[str, Any], problems: list[str], *, hardware: bool
 ) -> TrainSettings | None:
     """The ``train`` section's settings (the balancing method: :func:`build_weighting`)."""
-    from manyheads.engine.trainer import TrainSettings
-
     valid = [f.name for f in dataclasses.fields(TrainSettings)] + list(TRAIN_EXTRA)
     unknown_keys(list(section), valid, "train.", problems)
     values = typed_fields(section, TrainSettings, "train.", problems)
@@ -255,12 +248,7 @@ def build_weighting(section: dict[str, Any], problems: list[str]) -> tuple[str, 
     from manyheads.weighting._registry import WEIGHTINGS
 
     name = section.get("weighting", "ew")
-    if name not in WEIGHTINGS:
-        names = WEIGHTINGS.names()
-        problems.append(
-            f"unknown weighting '{name}' in 'train.weighting'."
-            f"{did_you_mean(str(name), names)} Valid: {', '.join(names)}."
-        )
+    known_name(WEIGHTINGS, "weighting", name, "train.weighting", problems)
     options = section.get("weighting_options") or {}
     if not isinstance(options, dict):
         problems.append("'train.weighting_options' must be a mapping.")

@@ -9,7 +9,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from manyheads.engine.trainer import TrainSettings
+from manyheads.config.train import TrainSettings
 
 if TYPE_CHECKING:
     from manyheads.tasks.task import Task

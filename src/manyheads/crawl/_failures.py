@@ -8,26 +8,18 @@ extractor error, a dead extraction worker): the page is recorded as a failure wi
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from scrapy.http import Response
 
+from manyheads.crawl._component import CrawlerComponent
 from manyheads.crawl._items import FailureItem
 from manyheads.crawl._urls import canonical_url
 
 __all__ = ["SpiderErrorMiddleware"]
 
 
-class SpiderErrorMiddleware:
+class SpiderErrorMiddleware(CrawlerComponent):
     """Turn an exception raised by a callback into a :class:`FailureItem` for its page."""
-
-    def __init__(self, crawler: Any) -> None:
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler: Any) -> SpiderErrorMiddleware:
-        """Build the middleware."""
-        return cls(crawler)
 
     def process_spider_exception(
         self, response: Response, exception: Exception

@@ -14,11 +14,15 @@ from __future__ import annotations
 import json
 import re
 import zlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from manyheads.crawl._config import FieldSpec
 from manyheads.crawl._dedupe import content_hash, minhash_signature
+
+if TYPE_CHECKING:
+    from parsel import Selector
 
 __all__ = ["PageContent", "convert", "extract_page", "landmark_text"]
 
@@ -27,6 +31,21 @@ _LINES = re.compile(r"\s*\n\s*")
 _NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)?")
 _TRUE = {"true", "yes", "1", "y", "on"}
 _FALSE = {"false", "no", "0", "n", "off"}
+
+
+#: A field's value: a converted string (see :func:`convert`), a list of them (``all``), or None.
+Value = str | int | float | bool | None
+FieldValue = Value | list[Value]
+
+
+class _Node(Protocol):
+    """An lxml element, as :func:`_walk` reads it (lxml ships no types)."""
+
+    tag: object  # a str, or a function for comments and processing instructions
+    text: str | None
+    tail: str | None
+
+    def __iter__(self) -> Iterator[_Node]: ...
 
 
 @dataclass(frozen=True)
@@ -39,7 +58,7 @@ class PageContent:
     raw_html: bytes | None
 
 
-def convert(value: str | None, type_: str) -> Any:
+def convert(value: str | None, type_: str) -> Value:
     """Convert an extracted string to the field's type; ``None`` when it does not parse.
 
     Example:
@@ -73,7 +92,7 @@ _BLOCK_TAGS = (
 _BLOCKS = frozenset(_BLOCK_TAGS.split(" "))
 
 
-def _walk(node: Any, out: list[str]) -> None:
+def _walk(node: _Node, out: list[str]) -> None:
     """Append the text under ``node`` with a line break around block elements."""
     tag = node.tag if isinstance(node.tag, str) else None  # comments have a function as tag
     if tag in _SKIP:
@@ -91,7 +110,7 @@ def _walk(node: Any, out: list[str]) -> None:
         out.append("\n")
 
 
-def landmark_text(selector: Any) -> str | None:
+def landmark_text(selector: Selector) -> str | None:
     """The text of the page's single main landmark (``<main>``, ``role=main``, ``<article>``).
 
     Example:
@@ -122,8 +141,8 @@ def _trafilatura(html: str, url: str) -> str | None:
     return text or None
 
 
-def _field(spec: FieldSpec, selector: Any, html: str, url: str) -> Any:
-    values: list[str | None]
+def _field(spec: FieldSpec, selector: Selector, html: str, url: str) -> FieldValue:
+    values: Sequence[str | None]
     if spec.css is not None:
         values = selector.css(spec.css).getall()
     elif spec.xpath is not None:

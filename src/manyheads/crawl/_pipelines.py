@@ -8,20 +8,25 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from manyheads.crawl._component import CrawlerComponent
 from manyheads.crawl._dedupe import NearDuplicateIndex
 from manyheads.crawl._items import FailureItem, PageItem, UnchangedItem
+from manyheads.crawl._spider import ConfigSpider
 from manyheads.crawl._state import CrawlState
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
 
 __all__ = ["StorePipeline"]
 
 
-class StorePipeline:
+class StorePipeline(CrawlerComponent):
     """Write ``PageItem``/``UnchangedItem``/``FailureItem`` to the run's store."""
 
-    def __init__(self, crawler: Any) -> None:
-        self.crawler = crawler
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
         self.batch = crawler.settings.getint("MANYHEADS_BATCH", 200)
         self._pages: list[dict[str, Any]] = []
         self._unchanged: list[str] = []
@@ -30,16 +35,12 @@ class StorePipeline:
         self._hashes: dict[str, str] = {}
         self._index: NearDuplicateIndex | None = None
 
-    @classmethod
-    def from_crawler(cls, crawler: Any) -> StorePipeline:
-        """Build the pipeline."""
-        return cls(crawler)
-
     @property
     def state(self) -> CrawlState:
         """The run's shared state, held by the spider."""
-        state: CrawlState = self.crawler.spider.crawl_state
-        return state
+        spider = self.crawler.spider
+        assert isinstance(spider, ConfigSpider), "the store pipeline runs with ConfigSpider"
+        return spider.crawl_state
 
     def open_spider(self) -> None:
         """Load what duplicate detection needs from the store."""
@@ -49,7 +50,7 @@ class StorePipeline:
         for url, signature in store.minhashes():
             self._index.add(url, signature)
 
-    def process_item(self, item: Any) -> Any:
+    def process_item(self, item: object) -> object:
         """Queue the item's row and flush when the batch is full or a second old."""
         stats = self.crawler.stats
         if isinstance(item, PageItem):

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from twisted.internet import task
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
 
 __all__ = ["ProgressLine", "progress_text"]
 
@@ -36,7 +39,7 @@ def progress_text(stats: dict[str, Any], rate: float) -> str:
 class ProgressLine:
     """Print :func:`progress_text` every ``interval`` seconds and once at the end."""
 
-    def __init__(self, crawler: Any, interval: float) -> None:
+    def __init__(self, crawler: Crawler, interval: float) -> None:
         self.crawler = crawler
         self.interval = interval
         self._loop: task.LoopingCall | None = None
@@ -44,7 +47,7 @@ class ProgressLine:
         self._tty = sys.stderr.isatty()
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> ProgressLine:
+    def from_crawler(cls, crawler: Crawler) -> ProgressLine:
         """Build from ``MANYHEADS_PROGRESS_S``; ``NotConfigured`` when it is 0."""
         interval = crawler.settings.getfloat("MANYHEADS_PROGRESS_S", 0.0)
         if interval <= 0:

@@ -6,10 +6,13 @@ Runs before Scrapy's ``HttpProxyMiddleware``, which does the proxying (credentia
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from typing import TYPE_CHECKING
 
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Request
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
 
 __all__ = ["RotatingProxyMiddleware"]
 
@@ -27,7 +30,7 @@ class RotatingProxyMiddleware:
         self._cycle = itertools.cycle(proxies)
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> RotatingProxyMiddleware:
+    def from_crawler(cls, crawler: Crawler) -> RotatingProxyMiddleware:
         """Build from the ``MANYHEADS_PROXIES`` setting."""
         return cls(list(crawler.settings.getlist("MANYHEADS_PROXIES")))
 

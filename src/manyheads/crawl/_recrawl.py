@@ -7,25 +7,16 @@ with ``If-None-Match`` / ``If-Modified-Since``, so an unchanged page costs a 304
 
 from __future__ import annotations
 
-from typing import Any
-
 from scrapy.http import HtmlResponse, Request
 
+from manyheads.crawl._component import CrawlerComponent
 from manyheads.crawl._urls import canonical_url
 
 __all__ = ["StoreAwareMiddleware"]
 
 
-class StoreAwareMiddleware:
+class StoreAwareMiddleware(CrawlerComponent):
     """Serve this run's stored pages from the store; make conditional requests for older ones."""
-
-    def __init__(self, crawler: Any) -> None:
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler: Any) -> StoreAwareMiddleware:
-        """Build the middleware."""
-        return cls(crawler)
 
     def process_request(self, request: Request) -> HtmlResponse | None:
         """Short-circuit a page already stored by this run; add validators for older pages."""

@@ -9,16 +9,23 @@ refresh included) in the scheduler, silently.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
-from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware, RedirectMiddleware
+from scrapy.downloadermiddlewares.redirect import (
+    BaseRedirectMiddleware,
+    MetaRefreshMiddleware,
+    RedirectMiddleware,
+)
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Request, Response
 from scrapy.utils.response import get_meta_refresh
 from w3lib.url import safe_url_string
 
 from manyheads.crawl._urls import SCHEMES, canonical_url, host_allowed, split_host
+
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
 
 __all__ = ["CheckedMetaRefreshMiddleware", "CheckedRedirectMiddleware", "refusal"]
 
@@ -49,12 +56,16 @@ def _check_chain(redirected: Request, request: Request) -> None:
         raise IgnoreRequest(f"redirect loop: {' -> '.join([*chain, redirected.url])}")
 
 
-class CheckedRedirectMiddleware(RedirectMiddleware):
-    """Follow redirects only to http(s) within ``allowed_domains`` and never around a loop."""
+class _AllowedDomains(BaseRedirectMiddleware):
+    """Reads ``MANYHEADS_ALLOWED_DOMAINS`` for the checks of both redirect middlewares."""
 
-    def __init__(self, settings: Any) -> None:
+    def __init__(self, settings: BaseSettings) -> None:
         super().__init__(settings)
         self.domains = list(settings.getlist("MANYHEADS_ALLOWED_DOMAINS"))
+
+
+class CheckedRedirectMiddleware(_AllowedDomains, RedirectMiddleware):
+    """Follow redirects only to http(s) within ``allowed_domains`` and never around a loop."""
 
     # Without Scrapy's deprecated ``spider`` argument (Scrapy then calls it without one).
     def process_response(  # type: ignore[override]
@@ -73,7 +84,7 @@ class CheckedRedirectMiddleware(RedirectMiddleware):
         result: Request | Response = super().process_response(request, response)
         return result
 
-    def _redirect(self, redirected: Request, request: Request, reason: Any) -> Request:
+    def _redirect(self, redirected: Request, request: Request, reason: int | str) -> Request:
         why = refusal(redirected.url, self.domains)
         if why is not None:
             raise IgnoreRequest(why)
@@ -82,12 +93,8 @@ class CheckedRedirectMiddleware(RedirectMiddleware):
         return result
 
 
-class CheckedMetaRefreshMiddleware(MetaRefreshMiddleware):
+class CheckedMetaRefreshMiddleware(_AllowedDomains, MetaRefreshMiddleware):
     """Scrapy's meta refresh, with the same checks as :class:`CheckedRedirectMiddleware`."""
-
-    def __init__(self, settings: Any) -> None:
-        super().__init__(settings)
-        self.domains = list(settings.getlist("MANYHEADS_ALLOWED_DOMAINS"))
 
     # Without Scrapy's deprecated ``spider`` argument (Scrapy then calls it without one).
     def process_response(  # type: ignore[override]
@@ -103,7 +110,7 @@ class CheckedMetaRefreshMiddleware(MetaRefreshMiddleware):
         result: Request | Response = super().process_response(request, response)
         return result
 
-    def _redirect(self, redirected: Request, request: Request, reason: Any) -> Request:
+    def _redirect(self, redirected: Request, request: Request, reason: int | str) -> Request:
         _check_chain(redirected, request)
         result: Request = super()._redirect(redirected, request, reason)
         return result

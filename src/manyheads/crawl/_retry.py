@@ -10,11 +10,14 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.http import Request, Response
 from scrapy.utils.response import response_status_message
+
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
 
 __all__ = ["BackoffRetryMiddleware", "retry_after_seconds"]
 
@@ -47,7 +50,7 @@ def retry_after_seconds(value: bytes | str | None, *, now: float | None = None) 
 class BackoffRetryMiddleware(RetryMiddleware):
     """Scrapy's retry middleware with a delay before each retry."""
 
-    def __init__(self, settings: Any) -> None:
+    def __init__(self, settings: BaseSettings) -> None:
         super().__init__(settings)
         self.backoff = float(settings.getfloat("MANYHEADS_BACKOFF", 1.0))
         self.max_backoff = float(settings.getfloat("MANYHEADS_MAX_BACKOFF", 60.0))

@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request
@@ -20,6 +21,11 @@ from scrapy.resolver import CachingThreadedResolver
 from twisted.internet.error import DNSLookupError
 
 from manyheads.crawl._urls import SCHEMES, host_allowed, split_host
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from twisted.internet.base import ReactorBase
+    from twisted.internet.defer import Deferred
 
 __all__ = ["SafeResolver", "SafetyMiddleware", "is_public_address", "private_reason"]
 
@@ -49,7 +55,7 @@ class SafetyMiddleware:
         self._verdicts: dict[str, str | None] = {}
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> SafetyMiddleware:
+    def from_crawler(cls, crawler: Crawler) -> SafetyMiddleware:
         """Build from the crawler's settings."""
         settings = crawler.settings
         return cls(
@@ -122,13 +128,13 @@ class SafeResolver(CachingThreadedResolver):
     allow_private = False
 
     @classmethod
-    def from_crawler(cls, crawler: Any, reactor: Any) -> SafeResolver:
+    def from_crawler(cls, crawler: Crawler, reactor: ReactorBase) -> SafeResolver:
         """Build like Scrapy's resolver, reading ``MANYHEADS_ALLOW_PRIVATE``."""
         resolver: SafeResolver = super().from_crawler(crawler, reactor)
         resolver.allow_private = crawler.settings.getbool("MANYHEADS_ALLOW_PRIVATE")
         return resolver
 
-    def getHostByName(self, name: str, timeout: Any = ()) -> Any:
+    def getHostByName(self, name: str, timeout: Sequence[int] = ()) -> Deferred[str]:
         """Resolve ``name``; fail with ``DNSLookupError`` if the address is not public."""
         deferred = super().getHostByName(name, timeout)
         if self.allow_private:

@@ -9,11 +9,11 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import scrapy
 from scrapy import signals
-from scrapy.http import HtmlResponse, Request, Response, TextResponse
+from scrapy.http import Headers, HtmlResponse, Request, Response, TextResponse
 from scrapy.linkextractors import IGNORED_EXTENSIONS, LinkExtractor
 from twisted.python.failure import Failure
 
@@ -21,6 +21,9 @@ from manyheads.crawl._extraction import Extractor, default_workers
 from manyheads.crawl._items import FailureItem, PageItem, UnchangedItem
 from manyheads.crawl._state import CrawlState
 from manyheads.crawl._urls import SCHEMES, canonical_url, has_extension, host_allowed, split_host
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
 
 __all__ = ["ConfigSpider", "describe_failure", "looks_binary"]
 
@@ -69,8 +72,10 @@ class ConfigSpider(scrapy.Spider):
     # Conditional recrawl: "304 Not Modified" reaches parse().
     handle_httpstatus_list: ClassVar[list[int]] = [304]
 
-    def __init__(self, *args: Any, crawl_state: CrawlState, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self, name: str | None = None, *, crawl_state: CrawlState, **kwargs: object
+    ) -> None:
+        super().__init__(name, **kwargs)
         config = crawl_state.config
         self.crawl_state = crawl_state
         self.allowed_domains = list(config.allowed_domains)
@@ -90,7 +95,7 @@ class ConfigSpider(scrapy.Spider):
         )
 
     @classmethod
-    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> ConfigSpider:
+    def from_crawler(cls, crawler: Crawler, *args: object, **kwargs: object) -> ConfigSpider:
         """Create the spider and stop its extraction workers when it closes."""
         spider: ConfigSpider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider._on_closed, signal=signals.spider_closed)
@@ -142,7 +147,9 @@ class ConfigSpider(scrapy.Spider):
 
     # ---- callbacks --------------------------------------------------------------------------
 
-    async def parse(self, response: Response) -> AsyncIterator[Any]:
+    async def parse(
+        self, response: Response
+    ) -> AsyncIterator[PageItem | UnchangedItem | FailureItem | Request]:
         """Yield the page's item (or why it is unchanged), then requests for its links."""
         url = canonical_url(response.url)
         depth = int(response.meta.get("depth", 0))
@@ -216,6 +223,6 @@ def _sha(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def _header(headers: Any, name: bytes) -> str | None:
+def _header(headers: Headers, name: bytes) -> str | None:
     value = headers.get(name)
     return value.decode("latin-1") if value else None

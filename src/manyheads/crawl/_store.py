@@ -3,12 +3,8 @@
 SQLite (embedded) and PostgreSQL share one schema. Writes are upserts keyed on the canonical URL,
 so a page written twice (a resumed crawl, a recrawl, a second writer) is stored once.
 
-Tables:
-    pages: every fetched page. ``is_item`` marks records; ``fields`` is their JSON; ``links``
-        the page's in-domain links, used to resume and to recrawl unchanged pages without
-        refetching them.
-    crawl_runs: one row per run: config fingerprint, status, Scrapy's final stats.
-    failures: per run and URL, the last HTTP status or error.
+The tables are declared in :mod:`manyheads.crawl._tables`; opening the database (the URL, the
+rules for SQLite files) is :mod:`manyheads.crawl._engine`.
 """
 
 from __future__ import annotations
@@ -21,75 +17,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from manyheads.crawl._engine import normalize_url, open_engine, upsert
 from manyheads.crawl._redact import redact
+from manyheads.crawl._tables import CRAWL_TABLES, crawl_runs, failures, pages
 
 __all__ = ["CRAWL_TABLES", "KnownPage", "Store", "normalize_url"]
-
-metadata = sa.MetaData()
-
-pages = sa.Table(
-    "pages",
-    metadata,
-    sa.Column("url", sa.Text, primary_key=True),
-    sa.Column("run_id", sa.Integer, nullable=False, index=True),
-    sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("checked_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("status", sa.Integer, nullable=False),
-    sa.Column("depth", sa.Integer, nullable=False),
-    sa.Column("content_type", sa.Text),
-    sa.Column("etag", sa.Text),
-    sa.Column("last_modified", sa.Text),
-    sa.Column("body_hash", sa.String(64), nullable=False),
-    sa.Column("content_hash", sa.String(64), nullable=False, index=True),
-    sa.Column("is_item", sa.Boolean, nullable=False),
-    sa.Column("fields", sa.Text),
-    sa.Column("links", sa.Text, nullable=False),
-    sa.Column("duplicate_of", sa.Text),
-    sa.Column("near_duplicate_of", sa.Text),
-    sa.Column("minhash", sa.LargeBinary),
-    sa.Column("raw_html", sa.LargeBinary),
-)
-
-crawl_runs = sa.Table(
-    "crawl_runs",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("fingerprint", sa.String(32), nullable=False, index=True),
-    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("finished_at", sa.DateTime(timezone=True)),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("finish_reason", sa.Text),
-    sa.Column("n_attempts", sa.Integer, nullable=False, default=1),
-    sa.Column("config", sa.Text, nullable=False),
-    sa.Column("stats", sa.Text),
-)
-
-failures = sa.Table(
-    "failures",
-    metadata,
-    sa.Column("run_id", sa.Integer, primary_key=True),
-    sa.Column("url", sa.Text, primary_key=True),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("status", sa.Integer),
-    sa.Column("error", sa.Text, nullable=False),
-)
-
-
-def normalize_url(url: str) -> str:
-    """Turn a user's store address into a SQLAlchemy URL with an installed driver.
-
-    Example:
-        >>> normalize_url("postgresql://u@127.0.0.1/db")
-        'postgresql+psycopg://u@127.0.0.1/db'
-        >>> normalize_url("crawl.db")
-        'sqlite:///crawl.db'
-    """
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    if "://" not in url:
-        return f"sqlite:///{url}"
-    return url
 
 
 @dataclass(frozen=True)
@@ -104,16 +36,6 @@ class KnownPage:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _upsert(engine: sa.Engine, table: sa.Table) -> Any:
-    if engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(table)
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(table)
 
 
 class Store:
@@ -136,35 +58,8 @@ class Store:
     """
 
     def __init__(self, url: str, *, create: bool = True) -> None:
-        from manyheads.errors import DataError
-
         self.url = normalize_url(url)
-        shown = redact(url)  # errors name the store without its password
-        kwargs: dict[str, Any] = {}
-        if self.url.startswith("sqlite"):
-            kwargs["connect_args"] = {"timeout": 30}
-        try:
-            self.engine = sa.create_engine(self.url, **kwargs)
-        except (sa.exc.ArgumentError, ImportError) as exc:
-            raise DataError(f"not a usable store URL: {redact(str(exc))}", path=shown) from None
-        if self.engine.dialect.name == "sqlite":
-            if create:
-                try:
-                    _refuse_foreign_sqlite(self.engine.url.database, shown)
-                except DataError:
-                    self.engine.dispose()
-                    raise
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-        try:
-            if create:
-                metadata.create_all(self.engine)
-            elif not sa.inspect(self.engine).has_table("pages"):
-                raise DataError("holds no crawl tables (no 'pages' table).", path=shown)
-        except sa.exc.SQLAlchemyError as exc:
-            self.engine.dispose()
-            orig = getattr(exc, "orig", None)
-            reason = redact(str(orig) if orig is not None else str(exc))
-            raise DataError(f"cannot open the store: {reason.strip()}", path=shown) from None
+        self.engine = open_engine(url, create=create)
 
     def close(self) -> None:
         """Release the connections."""
@@ -256,7 +151,7 @@ class Store:
         now = _now()
         blank = {c.name: None for c in pages.columns if c.nullable}
         rows = [{**blank, "fetched_at": now, "checked_at": now, **r} for r in rows]
-        stmt = _upsert(self.engine, pages)
+        stmt = upsert(self.engine, pages)
         update = {c.name: stmt.excluded[c.name] for c in pages.columns if c.name != "url"}
         with self.engine.begin() as conn:
             conn.execute(stmt.on_conflict_do_update(index_elements=["url"], set_=update), rows)
@@ -280,7 +175,7 @@ class Store:
             return
         now = _now()
         rows = [{"at": now, **r, "error": redact(str(r["error"]))} for r in rows]
-        stmt = _upsert(self.engine, failures)
+        stmt = upsert(self.engine, failures)
         update = {
             "at": stmt.excluded.at,
             "status": stmt.excluded.status,
@@ -351,61 +246,3 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
         return [{**json.loads(f or "{}"), "url": u} for u, f in rows]
-
-
-#: The tables of a crawl store; an existing SQLite file is written into only when it has them.
-CRAWL_TABLES = ("pages", "crawl_runs", "failures")
-
-
-def _refuse_foreign_sqlite(database: str | None, shown: str) -> None:
-    """Refuse to write into an existing file that is not a crawl store (nor an empty database).
-
-    ``create_all`` would add the crawl tables to a user's database, and SQLite would turn a
-    user's file into a WAL database; only a new file, an empty one, an empty database or a
-    crawl store is written into.
-    """
-    import os
-    import sqlite3
-
-    from manyheads.errors import DataError
-
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return
-    if os.path.isdir(database):
-        raise DataError(
-            "is a directory; the store must be a SQLite file (e.g. sqlite:///crawl.db).",
-            path=shown,
-        )
-    if not os.path.exists(database) or os.path.getsize(database) == 0:
-        return
-    with open(database, "rb") as handle:
-        header = handle.read(16)
-    if header != b"SQLite format 3\x00":
-        raise DataError(
-            "exists and is not a SQLite database, so it is not a manyheads crawl store; it "
-            "was left untouched. Crawl into a new file (store: sqlite:///crawl.db) or move it.",
-            path=shown,
-        )
-    try:
-        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
-            rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
-        conn.close()
-    except sqlite3.Error as exc:
-        raise DataError(f"cannot read the SQLite file: {exc}.", path=shown) from None
-    tables = sorted(str(r[0]) for r in rows)
-    if tables and not set(CRAWL_TABLES) <= set(tables):
-        raise DataError(
-            f"is a SQLite database with the tables {', '.join(tables[:8])}"
-            f"{' ...' if len(tables) > 8 else ''} but it is not a manyheads crawl store (tables "
-            f"{', '.join(CRAWL_TABLES)}); it was left untouched. Crawl into a new file "
-            "(store: sqlite:///crawl.db).",
-            path=shown,
-        )
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets readers work while a crawl writes; NORMAL sync is safe with WAL.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()

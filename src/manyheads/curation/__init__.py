@@ -5,7 +5,7 @@ See ``docs/crawl.md``.
 
 from __future__ import annotations
 
-from manyheads.curation._build import BuildSummary, build_dataset, split_of
+from manyheads.curation._build import build_dataset
 from manyheads.curation._clean import clean_text
 from manyheads.curation._config import (
     BuildConfig,
@@ -14,6 +14,8 @@ from manyheads.curation._config import (
     parse_build_config,
 )
 from manyheads.curation._language import detect_language
+from manyheads.curation._split import split_of
+from manyheads.curation._summary import BuildSummary
 
 __all__ = [
     "BuildConfig",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from typing import Any
+from typing import Any, SupportsFloat, SupportsIndex
 
 from manyheads.curation._config import LabelSpec
 
@@ -20,17 +20,24 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-def _matches(value: Any, op: str, target: Any) -> bool:
+def _matches(value: object, op: str, target: object) -> bool:
     if isinstance(target, float):
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            return False
-        return number == number and _OPS[op](number, target)
+        number = _number(value)
+        return number is not None and number == number and _OPS[op](number, target)
     return _OPS[op](str(value), str(target))
 
 
-def map_label(spec: LabelSpec, value: Any) -> str | None:
+def _number(value: object) -> float | None:
+    """``float(value)``, or None when the value is not a number nor a string of one."""
+    if not isinstance(value, str | bytes | bytearray | memoryview | SupportsFloat | SupportsIndex):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def map_label(spec: LabelSpec, value: object) -> str | None:
     """The label of one source value; ``None`` (missing) when no rule matches.
 
     Example:

@@ -13,13 +13,7 @@ names the file; the shapes are checked against the model by the trainer before a
 
 from __future__ import annotations
 
-import datetime
-import hashlib
-import json
-import math
 import os
-import re
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +22,13 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
+from manyheads.engine._checkpoint_json import read_meta, write_json
+from manyheads.engine._fingerprint import (
+    fingerprint,
+    fingerprint_changes,
+    split_digest,
+    table_digest,
+)
 from manyheads.errors import DataError
 
 __all__ = [
@@ -48,21 +49,6 @@ CHECKPOINT_FILES: tuple[str, ...] = ("checkpoint.json", "checkpoint-*.safetensor
 
 #: The tensor groups of a checkpoint (the prefix before the first dot of a tensor's name).
 _GROUPS = ("model", "method", "optim", "rng", "best")
-_TENSORS_FILE = re.compile(r"checkpoint-\d{5,}\.safetensors")
-#: Keys of ``checkpoint.json`` and the JSON types they must have.
-_META: dict[str, tuple[type, ...]] = {
-    "epoch": (int,),
-    "step": (int,),
-    "stale": (int,),
-    "history": (list,),
-    "best_epoch": (int,),
-    "best_score": (int, float),
-    "train_seconds": (int, float),
-    "task_best": (dict, type(None)),
-    "optimizer": (dict,),
-    "tensors_file": (str,),
-    "fingerprint": (dict,),
-}
 
 
 def optimizer_to_flat(state: dict[str, Any]) -> tuple[dict[str, Tensor], dict[str, Any]]:
@@ -89,31 +75,6 @@ def optimizer_from_flat(tensors: dict[str, Tensor], meta: dict[str, Any]) -> dic
     for idx, entry in meta["scalars"].items():
         state.setdefault(int(idx), {}).update(entry)
     return {"state": state, "param_groups": meta["param_groups"]}
-
-
-def _atomic_write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(_strict(data), indent=2, allow_nan=False))
-    os.replace(tmp, path)
-
-
-def _strict(value: Any) -> Any:
-    """Strict JSON: a non-finite float (an initial best score of inf, a NaN metric) becomes
-    ``{"float": "inf"}``, which :func:`_unstrict` reads back."""
-    if isinstance(value, dict):
-        return {k: _strict(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_strict(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return {"float": repr(value)}
-    return value
-
-
-def _unstrict(value: dict[str, Any]) -> Any:
-    """``json.loads`` object hook, the inverse of :func:`_strict`."""
-    if len(value) == 1 and isinstance(value.get("float"), str):
-        return float(value["float"])
-    return value
 
 
 def save_checkpoint(
@@ -144,9 +105,7 @@ def save_checkpoint(
     tmp = directory / f"{name}.tmp"
     save_file(tensors, str(tmp))
     os.replace(tmp, directory / name)
-    _atomic_write_json(
-        directory / "checkpoint.json", {**meta, "optimizer": opt_meta, "tensors_file": name}
-    )
+    write_json(directory / "checkpoint.json", {**meta, "optimizer": opt_meta, "tensors_file": name})
     for old in directory.glob("checkpoint-*.safetensors"):
         if old.name != name:
             old.unlink()
@@ -160,81 +119,6 @@ def remove_checkpoint(directory: Path) -> None:
             path.unlink(missing_ok=True)
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _read_meta(path: Path) -> dict[str, Any]:
-    try:
-        meta = json.loads(path.read_bytes().decode("utf-8"), object_hook=_unstrict)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(
-            f"the checkpoint is not valid JSON ({exc}); the file is damaged. Start the run "
-            "again with --overwrite instead of --resume.",
-            path=str(path),
-        ) from None
-    except OSError as exc:
-        raise DataError(f"cannot read the checkpoint: {exc.strerror}.", path=str(path)) from None
-    if not isinstance(meta, dict):
-        raise DataError(
-            f"the checkpoint must be a JSON object; got {type(meta).__name__}. The file is "
-            "damaged: start the run again with --overwrite instead of --resume.",
-            path=str(path),
-        )
-    problems = []
-    for key, types in _META.items():
-        if key not in meta:
-            problems.append(f"'{key}' is missing")
-        elif isinstance(meta[key], bool) or not isinstance(meta[key], types):
-            want = " or ".join("null" if t is type(None) else t.__name__ for t in types)
-            problems.append(f"'{key}' must be {want}, got {json.dumps(meta[key])[:40]}")
-    if not problems:
-        if meta["epoch"] < 1 or meta["step"] < 0 or meta["stale"] < 0:
-            problems.append(
-                f"'epoch' must be >= 1 and 'step', 'stale' >= 0; got {meta['epoch']}, "
-                f"{meta['step']}, {meta['stale']}"
-            )
-        history = meta["history"]
-        if len(history) != meta["epoch"] or not all(
-            isinstance(h, dict) and all(_is_number(v) for v in h.values()) for h in history
-        ):
-            problems.append(
-                f"'history' must hold one object of numbers per epoch ({meta['epoch']})"
-            )
-        if not 0 <= meta["best_epoch"] <= meta["epoch"]:
-            problems.append(f"'best_epoch' must be in [0, {meta['epoch']}]")
-        task_best = meta["task_best"]
-        if task_best is not None and not all(
-            isinstance(task_best.get(k), dict) and all(map(_is_number, task_best[k].values()))
-            for k in ("score", "epoch")
-        ):
-            problems.append("'task_best' must hold 'score' and 'epoch' objects of numbers")
-        opt = meta["optimizer"]
-        if not isinstance(opt.get("param_groups"), list) or not isinstance(
-            opt.get("scalars"), dict
-        ):
-            problems.append(
-                "'optimizer' must hold 'param_groups' (a list) and 'scalars' (an object)"
-            )
-        if not _TENSORS_FILE.fullmatch(meta["tensors_file"]):
-            problems.append(
-                f"'tensors_file' must name a checkpoint-NNNNN.safetensors file beside it; got "
-                f"{meta['tensors_file']!r}"
-            )
-    if problems:
-        older = (
-            " (a checkpoint written before fingerprints has none)"
-            if ("'fingerprint' is missing" in problems)
-            else ""
-        )
-        raise DataError(
-            f"the checkpoint is damaged{older}: {'; '.join(problems)}. Start the run again "
-            "with --overwrite instead of --resume.",
-            path=str(path),
-        )
-    return meta
-
-
 def load_checkpoint(directory: Path) -> tuple[dict[str, dict[str, Tensor]], dict[str, Any]]:
     """Read a checkpoint: tensors grouped by prefix (model, method, optim, rng, best) and meta.
 
@@ -242,7 +126,7 @@ def load_checkpoint(directory: Path) -> tuple[dict[str, dict[str, Tensor]], dict
         DataError: ``checkpoint.json`` or its tensors file is missing, truncated, not valid
             JSON or safetensors, lacks a key, or holds a tensor outside the known groups.
     """
-    meta = _read_meta(directory / "checkpoint.json")
+    meta = read_meta(directory / "checkpoint.json")
     path = directory / meta["tensors_file"]
     if not path.is_file():
         raise DataError(
@@ -279,149 +163,3 @@ def load_checkpoint(directory: Path) -> tuple[dict[str, dict[str, Tensor]], dict
             path=str(path),
         )
     return groups, meta
-
-
-# -- fingerprints --------------------------------------------------------------------------------
-def table_digest(tensors: Mapping[str, Tensor]) -> str:
-    """A SHA-256 of named tensors (names, dtypes, shapes and bytes), e.g. an encoded split.
-
-    Example:
-        >>> a = table_digest({"x": torch.zeros(2, 3)})
-        >>> a == table_digest({"x": torch.zeros(2, 3)}), a == table_digest({"x": torch.ones(2, 3)})
-        (True, False)
-    """
-    digest = hashlib.sha256()
-    for name in sorted(tensors):
-        value = tensors[name].detach().cpu().contiguous()
-        digest.update(f"{name}|{value.dtype}|{tuple(value.shape)}|".encode())
-        digest.update(value.reshape(-1).view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()
-
-
-def split_digest(n_rows: int, tensors: Mapping[str, Tensor]) -> dict[str, Any]:
-    """The fingerprint of one encoded split: its row count and :func:`table_digest`."""
-    return {"rows": int(n_rows), "sha256": table_digest(tensors)}
-
-
-def _flatten(data: Any, prefix: str, out: dict[str, Any]) -> None:
-    if isinstance(data, Mapping) and data:
-        for key, value in data.items():
-            _flatten(value, f"{prefix}.{key}" if prefix else str(key), out)
-    else:
-        out[prefix] = data
-
-
-def _digest(data: Any) -> str:
-    text = json.dumps(data, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def fingerprint(
-    config: Mapping[str, Any],
-    *,
-    data: Mapping[str, Mapping[str, Any] | None],
-    encodings: Mapping[str, Any],
-    files: list[str] | None = None,
-) -> dict[str, Any]:
-    """What a resumed run must share with the run that wrote the checkpoint (JSON-ready).
-
-    Args:
-        config: the resolved configuration in its YAML layout; every key is kept (flattened
-            to dotted keys) except ``output``, the run directory itself.
-        data: split name -> its :func:`split_digest` (None for an absent split).
-        encodings: name -> an encoding (input vocabularies, label classes ...), kept as digests.
-        files: data files, kept with their size and modification time to explain a change.
-
-    Example:
-        >>> fp = fingerprint({"train": {"lr": 0.1}}, data={}, encodings={})
-        >>> fp["config"]
-        {'train.lr': 0.1}
-    """
-    flat: dict[str, Any] = {}
-    _flatten(json.loads(json.dumps(dict(config), default=str)), "", flat)
-    flat.pop("output", None)
-    stats = {}
-    for name in files or []:
-        try:
-            st = os.stat(name)
-        except OSError:
-            continue
-        stats[name] = {"size": st.st_size, "mtime": st.st_mtime}
-    return {
-        "config": flat,
-        "data": {split: None if entry is None else dict(entry) for split, entry in data.items()},
-        "encodings": {name: _digest(value) for name, value in encodings.items()},
-        "files": stats,
-    }
-
-
-def _show(value: Any) -> str:
-    if value is _ABSENT:
-        return "(absent)"
-    return json.dumps(value, default=str)
-
-
-_ABSENT = object()
-
-
-def _rows(entry: Any) -> str:
-    if entry is _ABSENT or entry is None:
-        return "no rows"
-    return f"{entry['rows']} rows, sha256 {str(entry['sha256'])[:12]}"
-
-
-def _stat(entry: Any) -> str:
-    if entry is None:
-        return "(not read)"
-    when = datetime.datetime.fromtimestamp(float(entry["mtime"]), datetime.UTC)
-    return f"{entry['size']} bytes, modified {when:%Y-%m-%d %H:%M:%S} UTC"
-
-
-def fingerprint_changes(
-    saved: Mapping[str, Any], current: Mapping[str, Any], *, more_epochs: bool = True
-) -> list[str]:
-    """One line per difference between two :func:`fingerprint` results (old → new).
-
-    With ``more_epochs``, ``train.epochs`` may grow (a user extends a run); every other change
-    is listed.
-
-    Example:
-        >>> old = fingerprint({"train": {"lr": 0.1, "epochs": 2}}, data={}, encodings={})
-        >>> new = fingerprint({"train": {"lr": 0.2, "epochs": 5}}, data={}, encodings={})
-        >>> fingerprint_changes(old, new)
-        ['train.lr: 0.1 → 0.2']
-    """
-    lines = []
-    old_cfg, new_cfg = dict(saved.get("config") or {}), dict(current.get("config") or {})
-    for key in sorted(set(old_cfg) | set(new_cfg)):
-        old, new = old_cfg.get(key, _ABSENT), new_cfg.get(key, _ABSENT)
-        if old == new:
-            continue
-        grows = isinstance(old, int) and isinstance(new, int) and new > old
-        if key == "train.epochs" and more_epochs and grows:
-            continue
-        note = " (epochs may grow, not shrink)" if key == "train.epochs" and more_epochs else ""
-        lines.append(f"{key}: {_show(old)} → {_show(new)}{note}")
-    old_data, new_data = dict(saved.get("data") or {}), dict(current.get("data") or {})
-    data_changed = False
-    for split in sorted(set(old_data) | set(new_data)):
-        old, new = old_data.get(split, _ABSENT), new_data.get(split, _ABSENT)
-        if old == new:
-            continue
-        data_changed = True
-        lines.append(f"data ({split} split, encoded): {_rows(old)} → {_rows(new)}")
-    old_enc, new_enc = dict(saved.get("encodings") or {}), dict(current.get("encodings") or {})
-    for name in sorted(set(old_enc) | set(new_enc)):
-        if old_enc.get(name) != new_enc.get(name):
-            data_changed = True
-            lines.append(
-                f"encodings.{name}: the encoding learnt from the training data changed "
-                f"({str(old_enc.get(name, '-'))[:12]} → {str(new_enc.get(name, '-'))[:12]})"
-            )
-    if data_changed:
-        old_files, new_files = dict(saved.get("files") or {}), dict(current.get("files") or {})
-        for name in sorted(set(old_files) | set(new_files)):
-            a, b = old_files.get(name), new_files.get(name)
-            if a != b:
-                lines.append(f"data file {name}: {_stat(a)} → {_stat(b)}")
-    return lines

@@ -11,7 +11,6 @@ Events, and the keyword arguments their handlers receive:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 __all__ = ["EVENTS", "Events"]
 
@@ -41,7 +40,7 @@ class Events:
             raise ValueError(f"Unknown event '{event}'. Valid events: {', '.join(EVENTS)}.")
         self._handlers[event].append(handler)
 
-    def send(self, event: str, **kwargs: Any) -> None:
-        """Fire ``event``."""
+    def send(self, event: str, **kwargs: object) -> None:
+        """Fire ``event``: call every handler with ``kwargs`` (the payload listed above)."""
         for handler in self._handlers[event]:
             handler(**kwargs)

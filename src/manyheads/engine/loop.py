@@ -1,15 +1,17 @@
-"""The explicit loop: forward -> task losses -> balancing backward -> clip -> step -> events."""
+"""The explicit loop: LR -> forward -> task losses -> balancing backward -> step -> events."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import Tensor
 
 from manyheads.aggregation.base import Aggregator
-from manyheads.architectures.base import MTLModel
+from manyheads.architectures.base import Features, MTLModel
+from manyheads.config.train import TrainSettings
 from manyheads.data.tensors import Batch, EncodedTable
 from manyheads.engine.backward import backward
 from manyheads.engine.events import Events
@@ -18,6 +20,7 @@ from manyheads.tasks.task import Task
 from manyheads.weighting.base import Weighting
 
 __all__ = [
+    "LoopState",
     "evaluate_losses",
     "label_shares",
     "predict_outputs",
@@ -56,6 +59,34 @@ def label_shares(batch: Batch, tasks: list[Task]) -> Tensor:
     return torch.stack([r.float().mean() for r in rows])
 
 
+def _keep_lr(_step: int) -> None:
+    """The default of :attr:`LoopState.set_lr`: leave the optimiser's learning rates alone."""
+
+
+@dataclass
+class LoopState:
+    """What one epoch hands the next besides the weights: the optimiser, the shuffling
+    generator, the global step (``train_one_epoch`` advances it) and where the batches go.
+
+    Args:
+        optimizer: steps the model (and a balancing method with parameters).
+        generator: draws each epoch's batches (its state is checkpointed).
+        device: where the batches and the model live.
+        set_lr: sets the learning rate of a global step (``Schedule.set_lr``; default: keep).
+        batch_tokens: the padded-piece budget of a batch (``batch_by: tokens``), else None.
+        step: optimiser steps taken so far, over all epochs.
+        epoch: the epoch being trained (1-based), reported with every ``step_end``.
+    """
+
+    optimizer: torch.optim.Optimizer
+    generator: torch.Generator
+    device: torch.device
+    set_lr: Callable[[int], None] = _keep_lr
+    batch_tokens: int | None = None
+    step: int = 0
+    epoch: int = 1
+
+
 def train_one_epoch(
     model: MTLModel,
     table: EncodedTable,
@@ -63,66 +94,73 @@ def train_one_epoch(
     tasks: list[Task],
     states: States,
     method: Weighting | Aggregator,
-    optimizer: torch.optim.Optimizer,
-    set_lr: Callable[[int], None],
-    step: int,
-    epoch: int,
-    batch_size: int,
-    generator: torch.Generator,
-    clip_norm: float | None,
+    settings: TrainSettings,
+    loop: LoopState,
     events: Events,
-    device: torch.device,
-    group_by_length: bool = False,
-    batch_tokens: int | None = None,
-    precision: str = "fp32",
-    task_loss: str = "mean",
-) -> tuple[Tensor, int]:
-    """Train one epoch; return the mean training loss per task ``[T]`` and the next step.
+) -> Tensor:
+    """Train one epoch; return the mean training loss per task ``[T]`` (``loop.step`` moves on).
 
-    With ``group_by_length``, each batch holds rows of similar length (text inputs); with
-    ``batch_tokens``, as many of them as fit in that many padded pieces. With ``precision``
-    ``bf16`` the forward runs under bfloat16 autocast and the losses in float32. With
-    ``task_loss`` ``share`` each task's loss is scaled by :func:`label_shares` before the
-    balancing method sees it (the returned epoch means are not)."""
+    From ``settings``: ``batch_size`` rows per batch; with ``group_by_length`` each batch holds
+    rows of similar length (text inputs), with ``loop.batch_tokens`` as many of them as fit in
+    that many padded pieces; with ``precision`` ``bf16`` the forward runs under bfloat16
+    autocast and the losses in float32; with ``task_loss`` ``share`` each task's loss is scaled
+    by :func:`label_shares` before the balancing method sees it (the returned epoch means are
+    not); ``clip_norm`` clips the global gradient norm."""
     model.train()
     total = torch.zeros(len(tasks), dtype=torch.float64)
     counts = torch.zeros(len(tasks), dtype=torch.float64)
     params = [p for p in model.parameters() if p.requires_grad]
     batches = table.batches(
-        batch_size,
-        generator=generator,
-        group_by_length=group_by_length,
-        batch_tokens=batch_tokens,
+        settings.rows_per_batch(),
+        generator=loop.generator,
+        group_by_length=settings.group_by_length,
+        batch_tokens=loop.batch_tokens,
     )
     for batch in batches:
-        batch = batch.to(device)
-        set_lr(step)
-        optimizer.zero_grad(set_to_none=True)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-            features = model.forward_features(batch.x)
-            outputs = model.task_outputs(features)
-        if precision == "bf16":
-            outputs = {name: out.float() for name, out in outputs.items()}
-        losses = task_losses(outputs, batch, tasks, states)
+        batch = batch.to(loop.device)
+        loop.set_lr(loop.step)
+        loop.optimizer.zero_grad(set_to_none=True)
+        features, losses = _forward(
+            model, batch, tasks, states, precision=settings.precision, device=loop.device
+        )
         raw = losses.detach()  # recorded unscaled
-        if task_loss == "share":
+        if settings.task_loss == "share":
             losses = losses * label_shares(batch, tasks).to(losses)
         backward(losses, model, method, features=features, penalty=model.penalty())
-        if clip_norm is not None:
-            torch.nn.utils.clip_grad_norm_(params, clip_norm)
-        optimizer.step()
+        if settings.clip_norm is not None:
+            torch.nn.utils.clip_grad_norm_(params, settings.clip_norm)
+        loop.optimizer.step()
         detached = raw.to("cpu", torch.float64)
         labelled = torch.tensor([float(batch.mask[t.name].any()) for t in tasks])
         total += detached * labelled
         counts += labelled
-        step += 1
+        loop.step += 1
         events.send(
             "step_end",
-            epoch=epoch,
-            step=step,
+            epoch=loop.epoch,
+            step=loop.step,
             losses={t.name: float(v) for t, v in zip(tasks, detached, strict=True)},
         )
-    return total / counts.clamp(min=1.0), step
+    return total / counts.clamp(min=1.0)
+
+
+def _forward(
+    model: MTLModel,
+    batch: Batch,
+    tasks: list[Task],
+    states: States,
+    *,
+    precision: str,
+    device: torch.device,
+) -> tuple[Features, Tensor]:
+    """The shared features and the per-task losses ``[T]`` of one batch; with ``bf16`` the
+    forward runs under autocast and the head outputs are cast back to float32 for the losses."""
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+        features = model.forward_features(batch.x)
+        outputs = model.task_outputs(features)
+    if precision == "bf16":
+        outputs = {name: out.float() for name, out in outputs.items()}
+    return features, task_losses(outputs, batch, tasks, states)
 
 
 @torch.no_grad()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from manyheads.engine.events import Events
 __all__ = ["attach_history", "attach_progress", "attach_tensorboard"]
 
 
-def attach_progress(events: Events, *, quiet: bool, log: Any = print) -> None:
+def attach_progress(events: Events, *, quiet: bool, log: Callable[[str], None] = print) -> None:
     """A rich progress bar with live per-task losses on a TTY; one line per epoch otherwise."""
     if quiet:
         return
@@ -31,15 +32,15 @@ def attach_progress(events: Events, *, quiet: bool, log: Any = print) -> None:
     )
     state: dict[str, Any] = {}
 
-    def start(n_epochs: int, n_batches: int, start_epoch: int, **_: Any) -> None:
+    def start(n_epochs: int, n_batches: int, start_epoch: int, **_: object) -> None:
         progress.start()
         state["bar"] = progress.add_task("train", total=n_batches, epoch=start_epoch, losses="")
 
-    def step(epoch: int, step: int, losses: dict[str, float], **_: Any) -> None:
+    def step(epoch: int, step: int, losses: dict[str, float], **_: object) -> None:
         text = " ".join(f"{k}={v:.4f}" for k, v in losses.items())
         progress.update(state["bar"], advance=1, epoch=epoch, losses=text)
 
-    def epoch_end(epoch: int, record: dict[str, float], **_: Any) -> None:
+    def epoch_end(epoch: int, record: dict[str, float], **_: object) -> None:
         progress.console.print(_epoch_line(epoch, record))
         progress.reset(state["bar"])
 
@@ -61,7 +62,7 @@ def attach_tensorboard(events: Events, directory: Path) -> None:
 
     writer = SummaryWriter(log_dir=str(directory))
 
-    def epoch_end(epoch: int, record: dict[str, float], **_: Any) -> None:
+    def epoch_end(epoch: int, record: dict[str, float], **_: object) -> None:
         for key, value in record.items():
             if key != "epoch":
                 writer.add_scalar(key, value, epoch)
@@ -74,7 +75,7 @@ def attach_tensorboard(events: Events, directory: Path) -> None:
 def attach_history(events: Events, path: Path) -> None:
     """Rewrite ``history.csv`` after every epoch (one row per epoch, resumed runs included)."""
 
-    def epoch_end(history: list[dict[str, float]], **_: Any) -> None:
+    def epoch_end(history: list[dict[str, float]], **_: object) -> None:
         if not history:
             return
         keys = list(history[0])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from abc import ABC, abstractmethod
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -21,7 +22,7 @@ from torch import Tensor
 from manyheads.errors import DataError, DataWarning, InvalidParameterError
 from manyheads.tasks.task import Task
 
-__all__ = ["UNSEEN_LABELS", "TaskKind", "masked_mean", "unseen_labels"]
+__all__ = ["UNSEEN_LABELS", "TaskExample", "TaskKind", "Unseen", "masked_mean", "unseen_labels"]
 
 #: What ``encode`` does with a label (class, tag) that the training data never had: ``warn``
 #: (a :class:`~manyheads.errors.DataWarning`; the label is kept as target ``-1`` with its mask
@@ -45,6 +46,20 @@ def masked_mean(values: Tensor, mask: Tensor) -> Tensor:
     return (values * m).sum() / m.sum().clamp(min=1.0)
 
 
+@dataclass(frozen=True)
+class TaskExample:
+    """A few labelled rows of a task type, what the contract battery runs every type on
+    (``tests/contract/test_task_types.py``: fit, encode, loss, metrics, head shape, no labels).
+
+    Attributes:
+        cells: label column -> one labelled cell per row (the battery adds an unlabelled row).
+        fields: the :class:`Task` fields the example needs beyond its name, type and columns.
+    """
+
+    cells: dict[str, tuple[object, ...]]
+    fields: dict[str, object] = field(default_factory=dict)
+
+
 class TaskKind(ABC):
     """One task type (``binary``, ``multiclass`` ...). Subclasses are registered by name."""
 
@@ -60,6 +75,8 @@ class TaskKind(ABC):
     #: metric name -> higher is better; the first entry is the default primary metric.
     metric_directions: ClassVar[dict[str, bool]]
     summary: ClassVar[str]
+    #: labelled rows every registered type is tested on (docs/extending.md).
+    example: ClassVar[TaskExample]
 
     def check_task(self, task: Task) -> None:
         """Validate the type-specific fields of ``task`` (raise InvalidParameterError)."""
@@ -199,10 +216,22 @@ def as_tensor(values: np.ndarray, dtype: torch.dtype) -> Tensor:
     return torch.from_numpy(np.ascontiguousarray(values)).to(dtype)
 
 
+@dataclass(frozen=True)
+class Unseen:
+    """The labels of an encoded frame that the training data never had.
+
+    Attributes:
+        labels: every unseen label occurrence (one entry per row or token).
+        rows: bool ``[N]``, the rows of the frame that hold one.
+    """
+
+    labels: list[str]
+    rows: np.ndarray
+
+
 def unseen_labels(
     task: Task,
-    labels: list[str],
-    rows: np.ndarray,
+    found: Unseen,
     frame: pd.DataFrame,
     path: str,
     *,
@@ -215,8 +244,7 @@ def unseen_labels(
 
     Args:
         task: the task whose labels are encoded.
-        labels: every unseen label occurrence (one entry per row or token).
-        rows: bool ``[N]``, the rows of ``frame`` that hold one.
+        found: the unseen label occurrences and the rows that hold them.
         frame: the encoded frame (its index gives the lines).
         path: the frame's file.
         known: the labels of the training data.
@@ -229,13 +257,14 @@ def unseen_labels(
     Example:
         >>> frame = pd.DataFrame({"y": ["a", "z"]}, index=[2, 3])
         >>> try:
-        ...     unseen_labels(Task("y", type="multiclass"), ["z"], np.array([False, True]),
+        ...     unseen_labels(Task("y", type="multiclass"), Unseen(["z"], np.array([False, True])),
         ...                   frame, "test.csv", known=["a", "b"], word="class", unit="rows",
         ...                   mode="error")
         ... except DataError as exc:
         ...     print(str(exc)[:87])
         test.csv, line 3, column 'y': class 'z' of task 'y' was never seen in the training data
     """
+    labels, rows = found.labels, found.rows
     if not labels:
         return
     counts = Counter(labels).most_common()

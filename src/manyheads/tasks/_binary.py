@@ -12,7 +12,7 @@ from sklearn.metrics import f1_score, log_loss, roc_auc_score
 from torch import Tensor
 
 from manyheads.errors import DataError, InvalidParameterError
-from manyheads.tasks._base import State, TaskKind, as_tensor, column_of, masked_mean
+from manyheads.tasks._base import State, TaskExample, TaskKind, as_tensor, column_of, masked_mean
 from manyheads.tasks._classes import class_values, encode_classes, fit_classes, label_type
 from manyheads.tasks.task import Task
 
@@ -30,6 +30,7 @@ class Binary(TaskKind):
         "f1": True,
         "logloss": False,
     }
+    example = TaskExample({"y": ("no", "yes", "yes", "no", "yes", "no")})
 
     def check_task(self, task: Task) -> None:
         super().check_task(task)

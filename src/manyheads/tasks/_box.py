@@ -20,7 +20,15 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from manyheads.errors import DataError, InvalidParameterError
-from manyheads.tasks._base import State, TaskKind, as_tensor, first_line, masked_mean, missing_mask
+from manyheads.tasks._base import (
+    State,
+    TaskExample,
+    TaskKind,
+    as_tensor,
+    first_line,
+    masked_mean,
+    missing_mask,
+)
 from manyheads.tasks.task import Task
 
 __all__ = ["MIN_SIZE", "Box", "box_iou", "corners", "decode_boxes", "generalized_box_iou"]
@@ -114,6 +122,15 @@ class Box(TaskKind):
     extra_fields: ClassVar[tuple[str, ...]] = ("image_size",)
     multi_column = True
     metric_directions: ClassVar[dict[str, bool]] = {"iou": True, "acc50": True}
+    example = TaskExample(
+        {
+            "x1": (0.1, 0.2, 0.0, 0.5, 0.3, 0.6),
+            "y1": (0.1, 0.3, 0.2, 0.4, 0.0, 0.5),
+            "x2": (0.5, 0.9, 0.4, 1.0, 0.7, 0.8),
+            "y2": (0.6, 0.8, 0.9, 0.7, 0.5, 1.0),
+        },
+        {"image_size": (64, 48)},
+    )
 
     def check_task(self, task: Task) -> None:
         if task.columns is None or len(task.columns) != 4:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from manyheads.errors import DataError
-from manyheads.tasks._base import label_strings, missing_mask, unseen_labels
+from manyheads.tasks._base import Unseen, label_strings, missing_mask, unseen_labels
 from manyheads.tasks.task import Task
 
 __all__ = ["class_values", "encode_classes", "fit_classes", "label_type"]
@@ -102,8 +102,7 @@ def encode_classes(
     new = ~missing & pd.isna(idx)
     unseen_labels(
         task,
-        labels.to_numpy()[new].tolist(),
-        new,
+        Unseen(labels.to_numpy()[new].tolist(), new),
         frame,
         path,
         known=classes,

@@ -12,7 +12,7 @@ from sklearn.metrics import f1_score
 from torch import Tensor
 
 from manyheads.errors import DataError, InvalidParameterError
-from manyheads.tasks._base import State, TaskKind, as_tensor, column_of, masked_mean
+from manyheads.tasks._base import State, TaskExample, TaskKind, as_tensor, column_of, masked_mean
 from manyheads.tasks._classes import class_values, encode_classes, fit_classes, label_type
 from manyheads.tasks.task import Task
 
@@ -25,6 +25,7 @@ class Multiclass(TaskKind):
     name = "multiclass"
     summary = "one of C classes; cross-entropy; metrics accuracy, macro_f1"
     metric_directions: ClassVar[dict[str, bool]] = {"accuracy": True, "macro_f1": True}
+    example = TaskExample({"y": ("a", "b", "c", "a", "b", "c")})
 
     def check_task(self, task: Task) -> None:
         super().check_task(task)

@@ -12,7 +12,15 @@ from sklearn.metrics import f1_score, roc_auc_score
 from torch import Tensor
 
 from manyheads.errors import DataError, InvalidParameterError
-from manyheads.tasks._base import State, TaskKind, as_tensor, first_line, masked_mean, missing_mask
+from manyheads.tasks._base import (
+    State,
+    TaskExample,
+    TaskKind,
+    as_tensor,
+    first_line,
+    masked_mean,
+    missing_mask,
+)
 from manyheads.tasks.task import Task
 
 __all__ = ["Multilabel"]
@@ -32,6 +40,7 @@ class Multilabel(TaskKind):
         "macro_f1": True,
         "mean_auc": True,
     }
+    example = TaskExample({"a": (0, 1, 1, 0, 1, 0), "b": (1, 1, 0, 0, 0, 1)})
 
     def check_task(self, task: Task) -> None:
         if task.columns is None or len(task.columns) < 1:

@@ -12,7 +12,15 @@ from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 from torch import Tensor
 
 from manyheads.errors import DataError, InvalidParameterError
-from manyheads.tasks._base import State, TaskKind, as_tensor, column_of, first_line, masked_mean
+from manyheads.tasks._base import (
+    State,
+    TaskExample,
+    TaskKind,
+    as_tensor,
+    column_of,
+    first_line,
+    masked_mean,
+)
 from manyheads.tasks.task import Task
 
 __all__ = ["Regression"]
@@ -24,6 +32,7 @@ class Regression(TaskKind):
     name = "regression"
     summary = "a real value (standardised on train); mse or huber; metrics rmse, mae, r2"
     metric_directions: ClassVar[dict[str, bool]] = {"rmse": False, "mae": False, "r2": True}
+    example = TaskExample({"y": (0.5, 1.5, -2.0, 3.25, 0.0, 1.0)})
 
     def check_task(self, task: Task) -> None:
         super().check_task(task)

@@ -25,21 +25,22 @@ from manyheads._registry import did_you_mean
 from manyheads.errors import DataError, InvalidParameterError
 from manyheads.tasks._base import (
     State,
+    TaskExample,
     TaskKind,
+    Unseen,
     as_tensor,
     column_of,
-    first_line,
     masked_mean,
     unseen_labels,
 )
 from manyheads.tasks._crf import crf_log_likelihood, viterbi_decode
+from manyheads.tasks._tags import check_scheme, tag_rows
 from manyheads.tasks.task import Task
 
 __all__ = ["SCHEMES", "Tagging"]
 
 #: scheme name (as written in a task) -> canonical scheme (None: no chunks, accuracy only).
 SCHEMES: dict[str, str | None] = {"none": None, "bio": "bio", "iob2": "bio", "bioes": "bioes"}
-_PREFIXES = {"bio": ("B-", "I-"), "bioes": ("B-", "I-", "E-", "S-")}
 _ENTITY_METRICS = ("f1", "precision", "recall")
 
 
@@ -59,6 +60,10 @@ class Tagging(TaskKind):
         "recall": True,
         "accuracy": True,
     }
+    example = TaskExample(
+        {"ner": (["B-PER", "O"], ["O"], ["B-LOC", "I-LOC", "O"], ["O", "B-PER"], ["O"], ["B-LOC"])},
+        {"scheme": "bio", "crf": True},
+    )
 
     def check_task(self, task: Task) -> None:
         super().check_task(task)
@@ -107,7 +112,7 @@ class Tagging(TaskKind):
             )
         scheme = _scheme(task)
         if scheme is not None:
-            _check_scheme(task, scheme, rows, frame, path)
+            check_scheme(task, scheme, rows, frame, path)
         return {"tags": tags}
 
     def encode(
@@ -134,8 +139,7 @@ class Tagging(TaskKind):
             mask[i, : len(row)] = True
         unseen_labels(
             task,
-            new,
-            new_rows,
+            Unseen(new, new_rows),
             frame,
             path,
             known=state["tags"],
@@ -233,71 +237,6 @@ def _scheme(task: Task) -> str | None:
     return None if task.scheme is None else SCHEMES[task.scheme]
 
 
-def tag_rows(
-    series: pd.Series, frame: pd.DataFrame, path: str, column: str
-) -> list[list[str] | None]:
-    """Each cell as a list of tag strings; None for a missing (unlabelled) cell.
-
-    A list/tuple/array cell is taken as is (integer tags become their decimal string), a string
-    cell is split on whitespace; an empty cell or list is unlabelled.
-
-    Example:
-        >>> frame = pd.DataFrame({"y": [["B-PER", "O"], "NOUN VERB", None, []]})
-        >>> tag_rows(frame["y"], frame, "f.jsonl", "y")
-        [['B-PER', 'O'], ['NOUN', 'VERB'], None, None]
-    """
-    rows: list[list[str] | None] = []
-    for position, cell in enumerate(series.tolist()):
-        row = _tag_cell(cell)
-        if isinstance(row, str):
-            raise DataError(
-                f"expected a list of tags (one per token) or a string of space-separated tags; "
-                f"got {row}. Fix the row.",
-                path=path,
-                line=first_line(frame, np.arange(len(series)) == position),
-                column=column,
-            )
-        rows.append(row if row else None)
-    return rows
-
-
-def _tag_cell(cell: Any) -> list[str] | str | None:
-    """The tags of one cell, None when missing, or a string describing what is wrong."""
-    if isinstance(cell, str):
-        return cell.split()
-    if isinstance(cell, list | tuple | np.ndarray):
-        tags = []
-        for value in cell:
-            if isinstance(value, str) and value.strip():
-                tags.append(value.strip())
-            elif isinstance(value, int | np.integer) and not isinstance(value, bool):
-                tags.append(str(int(value)))
-            else:
-                return f"a list holding {value!r} of type {type(value).__name__}"
-        return tags
-    if cell is None or (isinstance(cell, float) and np.isnan(cell)) or cell is pd.NA:
-        return None
-    return f"{cell!r} of type {type(cell).__name__}"
-
-
-def _check_scheme(
-    task: Task, scheme: str, rows: list[list[str] | None], frame: pd.DataFrame, path: str
-) -> None:
-    """Every tag is ``O`` or ``<prefix>-<type>`` with a prefix of the scheme."""
-    prefixes = _PREFIXES[scheme]
-    for i, row in enumerate(rows):
-        bad = [t for t in row or () if t != "O" and not (t[:2] in prefixes and len(t) > 2)]
-        if bad:
-            raise DataError(
-                f"tag '{bad[0]}' of task '{task.name}' does not fit its scheme '{task.scheme}': "
-                f"expected O or {', '.join(p + 'TYPE' for p in prefixes)}. Fix the tag, or set "
-                "the task's 'scheme' to the file's scheme (none for tags without chunks).",
-                path=path,
-                line=first_line(frame, np.arange(len(rows)) == i),
-                column=task.label_columns[0],
-            )
-
-
 def split_output(output: Tensor, *, crf: bool) -> tuple[Tensor, Tensor | None]:
     """A tagging output -> emissions ``[B, W, C]`` and the CRF parameter ``[C + 2, C]`` or None.
 
@@ -342,11 +281,7 @@ def _entity_scores(
     prediction can match."""
     if scheme is None:
         return {}
-    from seqeval.metrics import (
-        f1_score,
-        precision_score,
-        recall_score,
-    )
+    from seqeval.metrics import f1_score, precision_score, recall_score
     from seqeval.scheme import IOBES
 
     names = np.asarray([*tags, ("S-" if scheme == "bioes" else "B-") + "<unseen>"], dtype=object)

@@ -12,7 +12,7 @@ import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import torch
@@ -23,6 +23,9 @@ from manyheads.engine.backward import shared_jacobian
 from manyheads.engine.loop import task_losses
 from manyheads.errors import DataError, InvalidParameterError
 from manyheads.tasks.task import Task
+
+if TYPE_CHECKING:
+    from manyheads.workflow._run import Run
 
 __all__ = ["TaskRelations", "plot_relations", "table_relations", "task_relations"]
 
@@ -49,7 +52,7 @@ class TaskRelations:
         """The relations as a strict JSON document (a NaN cosine, of a pair that never met in
         a batch, is null)."""
 
-        def strict(value: Any) -> Any:
+        def strict(value: object) -> object:
             if isinstance(value, list):
                 return [strict(v) for v in value]
             if isinstance(value, float) and not math.isfinite(value):
@@ -61,7 +64,7 @@ class TaskRelations:
 
 
 def task_relations(
-    run: Any,
+    run: Run,
     data: pd.DataFrame,
     *,
     batch_size: int = 256,

@@ -17,8 +17,8 @@ import pandas as pd
 from manyheads.architectures.base import MTLModel
 from manyheads.config._checks import leaked_labels, monitor_problem
 from manyheads.config.schema import RunConfig
+from manyheads.config.train import TrainSettings
 from manyheads.data.preprocess import TablePreprocessor, infer_kind
-from manyheads.engine.trainer import TrainSettings
 from manyheads.errors import DataError, InvalidParameterError
 from manyheads.tasks._registry import get_kind
 from manyheads.tasks.task import Task
@@ -83,7 +83,7 @@ def check_monitor_name(config: RunConfig) -> None:
 def resolve_defaults(config: RunConfig, say: Log) -> RunConfig:
     """Fill in the ``batch_size`` and ``lr`` left open, to suit the tasks and encoder:
     sentences and a faster rate for tagging on an encoder trained from scratch."""
-    from manyheads.engine.trainer import DEFAULT_BATCH_SIZES, DEFAULT_LR, DEFAULT_TAGGING_LR
+    from manyheads.config.train import DEFAULT_BATCH_SIZES, DEFAULT_LR, DEFAULT_TAGGING_LR
 
     token = any(get_kind(t.type).level == "token" for t in config.tasks)
     encoder = config.model.options.get("encoder", "tabular")

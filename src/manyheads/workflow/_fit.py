@@ -17,14 +17,16 @@ import torch
 from manyheads._files import os_error
 from manyheads.architectures.base import MTLModel
 from manyheads.config.schema import DataConfig, ModelConfig, RunConfig
-from manyheads.engine.events import Events
-from manyheads.engine.progress import attach_progress
-from manyheads.engine.trainer import (
+from manyheads.engine import (
+    Checkpoints,
     ResumePoint,
+    TrainInputs,
     TrainResult,
     check_monitor,
     train_model,
 )
+from manyheads.engine.events import Events
+from manyheads.engine.progress import attach_progress
 from manyheads.tasks.task import Task
 from manyheads.weighting._registry import Method
 from manyheads.workflow._builders import (
@@ -105,7 +107,7 @@ def fit(
         valid_fraction: share of train held out when ``valid`` is None.
         keep_checkpoint: keep the last checkpoint (optimiser state included) in ``output`` as
             ``last_checkpoint.json`` and its tensors file; by default a finished run deletes it.
-        **train_settings: fields of :class:`~manyheads.engine.trainer.TrainSettings`
+        **train_settings: fields of :class:`~manyheads.config.train.TrainSettings`
             (``epochs``, ``batch_size``, ``lr``, ``seed``, ``schedule`` ...).
 
     Example:
@@ -281,16 +283,11 @@ def _train(
         return train_model(
             model,
             method,
-            encoded.train,
-            encoded.valid,
-            tasks=list(config.tasks),
-            states=encoded.pre.task_states_,
+            TrainInputs(encoded.train, encoded.valid, list(config.tasks), encoded.pre.task_states_),
             settings=config.train,
             events=events,
-            checkpoint_dir=directory,
+            checkpoints=None if directory is None else Checkpoints(directory, stamp, restored),
             resume=options.resume,
-            fingerprint=stamp,
-            restored=restored,
         )
     except OSError as exc:  # writing history, checkpoints or events: disk full, permissions
         if directory is None or not in_folder(exc, directory):

@@ -24,10 +24,11 @@ from manyheads._files import (
 )
 from manyheads.architectures.base import MTLModel
 from manyheads.config.schema import RunConfig
+from manyheads.config.train import TrainSettings
+from manyheads.engine import ResumePoint, read_resume_point
 from manyheads.engine.checkpoint import remove_checkpoint
 from manyheads.engine.events import Events
 from manyheads.engine.progress import attach_history, attach_tensorboard
-from manyheads.engine.trainer import ResumePoint, TrainSettings, read_resume_point
 from manyheads.errors import InvalidParameterError
 from manyheads.weighting._registry import Method
 from manyheads.workflow._encoding import Encoded

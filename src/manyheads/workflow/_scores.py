@@ -12,8 +12,8 @@ import torch
 from manyheads.config.schema import RunConfig
 from manyheads.data.sources import SourceTables
 from manyheads.data.tensors import EncodedTable
+from manyheads.engine import TrainResult
 from manyheads.engine.loop import predict_outputs, score_outputs
-from manyheads.engine.trainer import TrainResult
 from manyheads.workflow._encoding import Encoded
 from manyheads.workflow._run import Run, RunMetrics, task_metrics
 

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from manyheads.engine._checkpoint_json import unstrict, write_json
 from manyheads.engine.checkpoint import (
-    _atomic_write_json,
-    _unstrict,
     fingerprint,
     fingerprint_changes,
     load_checkpoint,
@@ -153,11 +152,11 @@ def test_a_checkpoint_without_its_tensors_names_the_file(tmp_path: Path) -> None
 def test_non_finite_state_is_strict_json_and_round_trips(tmp_path: Path) -> None:
     path = tmp_path / "checkpoint.json"
     data = {"best_score": math.inf, "history": [{"auc": math.nan, "loss": 0.5}], "low": -math.inf}
-    _atomic_write_json(path, data)
+    write_json(path, data)
     text = path.read_text()
     assert "Infinity" not in text
     assert "NaN" not in text
-    back = json.loads(text, object_hook=_unstrict)
+    back = json.loads(text, object_hook=unstrict)
     assert back["best_score"] == math.inf
     assert back["low"] == -math.inf
     assert math.isnan(back["history"][0]["auc"])

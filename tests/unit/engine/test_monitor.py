@@ -9,7 +9,7 @@ import torch
 
 import manyheads as mh
 from manyheads.data.tensors import EncodedTable
-from manyheads.engine.trainer import check_monitor, validation_score
+from manyheads.engine import check_monitor, validation_score
 from manyheads.errors import DataWarning, InvalidParameterError
 
 

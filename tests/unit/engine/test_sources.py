@@ -11,12 +11,12 @@ import torch
 
 from manyheads.architectures import create_model
 from manyheads.config.load import build_config
+from manyheads.config.train import TrainSettings
 from manyheads.data.preprocess import InputSpec
 from manyheads.data.sampling import SourceSampler, source_probabilities
 from manyheads.data.tensors import EncodedTable
 from manyheads.engine.events import Events
-from manyheads.engine.loop import train_one_epoch
-from manyheads.engine.trainer import TrainSettings
+from manyheads.engine.loop import LoopState, train_one_epoch
 from manyheads.errors import ConfigError, DataError, InvalidParameterError
 from manyheads.tasks.task import Task
 from manyheads.weighting import create_weighting
@@ -217,16 +217,9 @@ def test_task_loss_share_scales_each_task_by_its_labelled_rows(task_loss: str) -
             tasks=tasks,
             states={"a": {"mean": 0.0, "std": 1.0}, "b": {"mean": 0.0, "std": 1.0}},
             method=create_weighting("ew", 2),
-            optimizer=optimizer,
-            set_lr=lambda _: None,
-            step=0,
-            epoch=1,
-            batch_size=4,
-            generator=torch.Generator().manual_seed(0),
-            clip_norm=None,
+            settings=TrainSettings(batch_size=4, task_loss=mode),
+            loop=LoopState(optimizer, torch.Generator().manual_seed(0), torch.device("cpu")),
             events=Events(),
-            device=torch.device("cpu"),
-            task_loss=mode,
         )
         steps[mode] = {
             t: torch.cat(

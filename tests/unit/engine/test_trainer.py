@@ -9,7 +9,8 @@ import pytest
 import torch
 
 import manyheads as mh
-from manyheads.engine.trainer import TrainSettings, lr_factor
+from manyheads.config.train import TrainSettings
+from manyheads.engine._schedule import lr_factor
 from manyheads.errors import DataWarning, InvalidParameterError
 
 TASKS = [
@@ -190,7 +191,7 @@ def test_lr_encoder_sets_the_encoders_rate_shared_or_not(architecture: str) -> N
     # stl has no shared set: lr_task alone would move each task's pretrained encoder too
     torch = pytest.importorskip("torch")
     from manyheads.encoders.base import InputEncoder
-    from manyheads.engine.trainer import _param_groups
+    from manyheads.engine._optim import param_groups
     from manyheads.testing import make_toy_problem
     from manyheads.weighting import create_weighting
 
@@ -198,7 +199,7 @@ def test_lr_encoder_sets_the_encoders_rate_shared_or_not(architecture: str) -> N
     model = mh.create_model(architecture, problem.spec, {"a": 1, "b": 3})
     settings = TrainSettings(lr=1e-3, lr_task=2e-3, lr_encoder=5e-5)
     method = create_weighting("uw", 2)
-    groups = _param_groups(model, method, settings)
+    groups = param_groups(model, method, settings)
     encoders = [m for m in model.modules() if isinstance(m, InputEncoder)]
     assert len(encoders) == (2 if architecture == "stl" else 1)
     rate = {id(p): g["lr"] for g in groups for p in g["params"]}

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from manyheads.engine.trainer import TrainSettings
+from manyheads.config.train import TrainSettings
 from manyheads.errors import InvalidParameterError
 
 
@@ -65,3 +65,18 @@ def test_a_device_this_machine_lacks(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(InvalidParameterError, match=r"The 'device' setting is 'cuda', and this"):
         settings.resolve_device()
     assert TrainSettings(device="auto").resolve_device() == torch.device("cpu")
+
+
+def test_the_config_layer_imports_neither_the_engine_nor_torch_at_module_level() -> None:
+    # reading and checking a config must not need the engine (issue 16 §1), and the settings
+    # must not need torch until a device is resolved
+    import ast
+    from pathlib import Path
+
+    import manyheads.config
+
+    for path in sorted(Path(manyheads.config.__file__).parent.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        modules = [a.name for n in tree.body if isinstance(n, ast.Import) for a in n.names]
+        modules += [n.module or "" for n in tree.body if isinstance(n, ast.ImportFrom)]
+        assert not [m for m in modules if m.startswith(("manyheads.engine", "torch"))], path.name

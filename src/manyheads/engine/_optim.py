@@ -1,0 +1,56 @@
+"""The optimiser of a run: parameter groups with their learning rates, then AdamW, Adam or SGD."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from manyheads.architectures.base import MTLModel
+from manyheads.config.train import TrainSettings
+from manyheads.encoders.base import InputEncoder
+
+__all__ = ["ParamGroup", "build_optimizer", "param_groups"]
+
+#: One ``torch.optim`` parameter group: ``params``, ``lr`` and ``initial_lr`` (the schedule's base).
+ParamGroup = dict[str, Any]
+
+
+def param_groups(
+    model: MTLModel, method: torch.nn.Module, settings: TrainSettings
+) -> list[ParamGroup]:
+    """The encoder, shared, task-specific and balancing-method parameters, each group with its
+    learning rate (``lr_encoder``, ``lr_shared``, ``lr_task``, else ``lr``); empty groups are
+    left out. The input encoders' parameters form their own group only with ``lr_encoder``."""
+    s = settings
+    encoder: dict[int, torch.nn.Parameter] = {}
+    if s.lr_encoder is not None:
+        for module in model.modules():
+            if isinstance(module, InputEncoder):
+                encoder.update((id(p), p) for p in module.parameters())
+    shared = [p for p in model.shared_parameters() if id(p) not in encoder]
+    task = [p for t in model.task_names for p in model.task_parameters(t) if id(p) not in encoder]
+    groups = []
+    for params, lr in (
+        (list(encoder.values()), s.lr_encoder),
+        (shared, s.lr_shared),
+        (task, s.lr_task),
+        (list(method.parameters()), None),
+    ):
+        if params:
+            groups.append({"params": params, "lr": lr if lr is not None else s.base_lr()})
+    for g in groups:
+        g["initial_lr"] = g["lr"]
+    return groups
+
+
+def build_optimizer(groups: list[ParamGroup], settings: TrainSettings) -> torch.optim.Optimizer:
+    """The ``optimizer`` of ``settings`` over ``groups`` (see :func:`param_groups`)."""
+    s = settings
+    if s.optimizer == "sgd":
+        return torch.optim.SGD(
+            groups, lr=s.base_lr(), momentum=s.momentum, weight_decay=s.weight_decay
+        )
+    if s.optimizer == "adam":
+        return torch.optim.Adam(groups, lr=s.base_lr(), weight_decay=s.weight_decay)
+    return torch.optim.AdamW(groups, lr=s.base_lr(), weight_decay=s.weight_decay)
