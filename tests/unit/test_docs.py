@@ -19,7 +19,7 @@ import pytest
 from manyheads._catalogue import ARCHITECTURES, ENCODERS, TASK_KINDS, WEIGHTINGS
 from manyheads._registry import Registry
 from manyheads.architectures._registry import architecture_options
-from manyheads.config.load import TASK_KEYS, TRAIN_EXTRA
+from manyheads.config._sections import TRAIN_EXTRA, task_keys
 from manyheads.config.schema import DataConfig, SourceConfig
 from manyheads.encoders._registry import encoder_option_names
 from manyheads.engine.trainer import TrainSettings
@@ -92,7 +92,7 @@ def test_every_registered_name_is_documented(what: str, path: Path) -> None:
     [
         ("`data`", [f.name for f in dataclasses.fields(DataConfig)]),
         ("`data`", [f.name for f in dataclasses.fields(SourceConfig)]),
-        ("`tasks`", list(TASK_KEYS)),
+        ("`tasks`", task_keys()),
         ("`train`", [f.name for f in dataclasses.fields(TrainSettings)] + list(TRAIN_EXTRA)),
         (
             "`model`",

@@ -25,9 +25,19 @@ __all__ = [
     "build_tasks",
     "build_train",
     "build_weighting",
+    "task_keys",
 ]
 
+#: The keys of ``train:`` that are not settings: the balancing method and its options.
 TRAIN_EXTRA = ("weighting", "weighting_options")
+
+
+def task_keys() -> list[str]:
+    """The keys of a task's entry under ``tasks:`` (the :class:`Task` fields but its name; read
+    when a task is built, so that reading a config does not import the task types)."""
+    from manyheads.tasks.task import Task
+
+    return [f.name for f in dataclasses.fields(Task) if f.name != "name"]
 
 
 def _mapping_option(
@@ -202,8 +212,8 @@ def _build_task(name: str, spec: object, problems: list[str]) -> Task | None:
         return None
     from manyheads.tasks.task import Task
 
-    task_keys = [f.name for f in dataclasses.fields(Task) if f.name != "name"]
-    unknown_keys(list(spec), task_keys, f"tasks.{name}.", problems)
+    keys = task_keys()
+    unknown_keys(list(spec), keys, f"tasks.{name}.", problems)
     if "type" not in spec:
         from manyheads.tasks import list_task_types
 
@@ -212,7 +222,7 @@ def _build_task(name: str, spec: object, problems: list[str]) -> Task | None:
     kwargs: dict[str, Any] = {
         k: tuple(v) if k in ("columns", "metrics") and isinstance(v, list) else v
         for k, v in spec.items()
-        if k in task_keys
+        if k in keys
     }
     weight = kwargs.get("weight")
     if (
