@@ -21,19 +21,16 @@ if TYPE_CHECKING:  # a type name only: importing it would import scikit-learn
 __all__ = ["BASELINES", "list_baselines"]
 
 BASELINES: Registry[Baseline] = Registry("baseline")
-for _name, _target, _doc in [
-    (
-        "gbdt",
-        "manyheads.baselines._gbdt:GBDT",
-        "scikit-learn HistGradientBoosting per task (500 iterations, early stopping)",
-    ),
-    (
-        "linear",
-        "manyheads.baselines._linear:Linear",
-        "logistic / ridge regression per task on standardised, one-hot and TF-IDF features",
-    ),
-]:
-    BASELINES.register_lazy(_name, _target, _doc)
+BASELINES.register_lazy(
+    "gbdt",
+    "manyheads.baselines._gbdt:GBDT",
+    "scikit-learn HistGradientBoosting per task (500 iterations, early stopping)",
+)
+BASELINES.register_lazy(
+    "linear",
+    "manyheads.baselines._linear:Linear",
+    "logistic / ridge regression per task on standardised, one-hot and TF-IDF features",
+)
 
 
 def list_baselines() -> list[str]:

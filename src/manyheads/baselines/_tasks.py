@@ -99,7 +99,9 @@ class TaskModel:
 
     def summary(self, baseline: Baseline) -> str:
         """The fitted models in a few words."""
-        parts = dict.fromkeys(baseline.summary(m) for m in self.models)
+        parts = dict.fromkeys(
+            "constant" if isinstance(m, _Constant) else baseline.summary(m) for m in self.models
+        )
         per_label = f"{len(self.models)} labels: " if self.type == "multilabel" else ""
         return per_label + "; ".join(parts)
 

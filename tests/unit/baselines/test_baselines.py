@@ -160,6 +160,7 @@ def test_multilabel_one_model_per_label_and_a_constant_label() -> None:
         assert scores.test["mean_auc"] > 0.95, name  # over the labels with both values in test
         assert scores.test["micro_f1"] > 0.9, name
         assert scores.model.startswith("3 labels: ")
+        assert scores.model.endswith("; constant")  # 'never' has one value in training
     assert "text columns dropped: note" in results["gbdt"].description
     assert "1 TF-IDF" in results["linear"].description
 
