@@ -7,6 +7,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
+from manyheads._validation import Constraints, Interval, validate_params
 from manyheads.aggregation._seeded import SeededRandom
 from manyheads.aggregation.base import GramianAggregator
 
@@ -62,7 +63,13 @@ class PCGrad(GramianAggregator):
 
     supports_rep_grad: ClassVar[bool] = False
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        **GramianAggregator._parameter_constraints,
+        "seed": [Interval(int, None, None, closed="neither")],
+    }
+
     def __init__(self, n_tasks: int, *, seed: int = 0) -> None:
+        validate_params("PCGrad", self._parameter_constraints, locals())
         super().__init__(n_tasks)
         self.rng = SeededRandom(seed)
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 from torch import Tensor
 
+from manyheads._validation import Constraints, Interval, validate_params
 from manyheads.aggregation._seeded import SeededRandom
 from manyheads.weighting.base import Weighting
 
@@ -29,7 +32,13 @@ class RLW(Weighting):
         1.0
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        **Weighting._parameter_constraints,
+        "seed": [Interval(int, None, None, closed="neither")],
+    }
+
     def __init__(self, n_tasks: int, *, seed: int = 0) -> None:
+        validate_params("RLW", self._parameter_constraints, locals())
         super().__init__(n_tasks)
         self.rng = SeededRandom(seed)
 
