@@ -33,6 +33,9 @@ from manyheads._registry import did_you_mean
 from manyheads.errors import InvalidParameterError
 
 __all__ = [
+    "COUNT",
+    "RATE",
+    "WIDTHS",
     "Boolean",
     "Constraint",
     "Constraints",
@@ -296,6 +299,13 @@ class SequenceOf(Constraint):
         bad_items = [[v] for v in self.item.invalid_values()]
         return ("not-a-list", *bad_items, *([[]] if self.non_empty else []))
 
+
+#: An int >= 1: a count, a width.
+COUNT = Interval(int, 1, None, closed="left")
+#: A probability in [0, 1): a dropout rate.
+RATE = Interval(float, 0, 1, closed="left")
+#: Layer widths, each >= 1 (an empty list is no layer).
+WIDTHS = SequenceOf(COUNT)
 
 #: An option's allowed forms: a value is valid if it satisfies one; ``None`` allows None.
 Constraints = Mapping[str, Sequence[Constraint | None]]

@@ -27,14 +27,16 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
 
+from manyheads._validation import RATE, WIDTHS, Constraints
 from manyheads.encoders.base import InputEncoder
-from manyheads.encoders.mlp import MLP
+from manyheads.encoders.mlp import MLP, NORM
 
-__all__ = ["Features", "MTLModel", "TaskTowers", "default_widths"]
+__all__ = ["TOWER_OPTIONS", "Features", "MTLModel", "TaskTowers", "default_widths"]
 
 Features = Tensor | tuple[Tensor, ...]
 
@@ -42,6 +44,15 @@ Features = Tensor | tuple[Tensor, ...]
 #: and ``tower`` (each task's). On a text encoder both default to ``()``.
 TABLE_HIDDEN = (128, 64)
 TABLE_TOWER = (32,)
+
+#: The constraints of the options of a shared bottom and task towers, which most architectures
+#: take (``None`` widths: :func:`default_widths`).
+TOWER_OPTIONS: Constraints = {
+    "hidden": [WIDTHS, None],
+    "tower": [WIDTHS, None],
+    "dropout": [RATE],
+    "norm": [NORM],
+}
 
 
 def default_widths(
@@ -77,7 +88,12 @@ class MTLModel(nn.Module, ABC):
 
     Args:
         heads: task name -> output width of its head (1 for binary and regression).
+
+    Subclasses declare the constraints of their keyword options in ``_parameter_constraints``
+    and check them first thing in ``__init__`` (:func:`~manyheads._validation.validate_params`).
     """
+
+    _parameter_constraints: ClassVar[Constraints] = {}
 
     def __init__(self, heads: dict[str, int]) -> None:
         super().__init__()
