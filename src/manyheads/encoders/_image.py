@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from manyheads._registry import did_you_mean
+from manyheads._validation import option_message
 from manyheads.data.preprocess import InputSpec
 from manyheads.errors import InvalidParameterError
 
@@ -43,8 +44,9 @@ def image_input(
             )
         column = names[0]
     if column not in shapes:
+        expected = f"one of the image columns {', '.join(names)}"
+        fix = did_you_mean(str(column), names)
         raise InvalidParameterError(
-            f"The 'column' option of the '{owner}' encoder must be one of the image columns "
-            f"{', '.join(names)}. Got {column!r} instead.{did_you_mean(str(column), names)}"
+            option_message(f"the '{owner}' encoder", "column", expected, column, fix)
         )
     return f"image:{column}", shapes[column]

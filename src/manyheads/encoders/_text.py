@@ -20,6 +20,7 @@ import torch
 from torch import Tensor
 
 from manyheads._registry import did_you_mean
+from manyheads._validation import COUNT, Constraints, Text, option_message
 from manyheads.data.preprocess import InputSpec, SequenceSpec
 from manyheads.encoders.base import EncoderInfo, InputEncoder
 from manyheads.encoders.tabular import TabularInput
@@ -28,9 +29,6 @@ from manyheads.errors import InvalidParameterError
 __all__ = [
     "TOKENIZER_OPTIONS",
     "SequenceEncoder",
-    "check_choice",
-    "check_rate",
-    "check_size",
     "masked_max",
     "masked_mean",
     "text_input",
@@ -84,9 +82,10 @@ def text_input(spec: InputSpec, column: str | None, owner: str) -> tuple[str, Se
             )
         column = names[0]
     if column not in sequences:
+        expected = f"one of the text columns {', '.join(names)}"
+        fix = did_you_mean(str(column), names)
         raise InvalidParameterError(
-            f"The 'column' option of the '{owner}' encoder must be one of the text columns "
-            f"{', '.join(names)}. Got {column!r} instead.{did_you_mean(str(column), names)}"
+            option_message(f"the '{owner}' encoder", "column", expected, column, fix)
         )
     return column, sequences[column]
 
@@ -153,36 +152,6 @@ def word_features(hidden: Tensor, first: Tensor, wmask: Tensor) -> Tensor:
     return words * wmask.unsqueeze(-1).to(words.dtype)
 
 
-def check_choice(owner: str, name: str, value: object, choices: tuple[str, ...]) -> str:
-    """``value`` if it is one of ``choices``, else an InvalidParameterError naming them."""
-    if not isinstance(value, str) or value not in choices:
-        raise InvalidParameterError(
-            f"The '{name}' option of the '{owner}' encoder must be one of {', '.join(choices)}. "
-            f"Got {value!r} instead.{did_you_mean(str(value), list(choices))}"
-        )
-    return value
-
-
-def check_size(owner: str, name: str, value: object) -> int:
-    """``value`` if it is an int >= 1, else an InvalidParameterError."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidParameterError(
-            f"The '{name}' option of the '{owner}' encoder must be an int >= 1. "
-            f"Got {value!r} instead."
-        )
-    return value
-
-
-def check_rate(owner: str, name: str, value: object) -> float:
-    """``value`` as a float if it is a probability in [0, 1), else an InvalidParameterError."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and 0.0 <= value < 1.0:
-        return float(value)
-    raise InvalidParameterError(
-        f"The '{name}' option of the '{owner}' encoder must be a float in [0, 1). "
-        f"Got {value!r} instead."
-    )
-
-
 class SequenceEncoder(InputEncoder):
     """Base class of the encoders that read one column of token ids.
 
@@ -210,6 +179,8 @@ class SequenceEncoder(InputEncoder):
         token_ids=True,
         tokenizer_options=TOKENIZER_OPTIONS,
     )
+    #: The options every sequence encoder has; subclasses add theirs and check them first.
+    _parameter_constraints: ClassVar[Constraints] = {"column": [Text(), None], "embed_dim": [COUNT]}
 
     #: True for a ``tokens`` column: the output is ``[B, 1 + W, out_dim]``.
     token_level: bool

@@ -15,8 +15,16 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
+from manyheads._validation import (
+    Boolean,
+    Constraints,
+    InstanceOf,
+    StrOptions,
+    Text,
+    validate_params,
+)
 from manyheads.data.preprocess import InputSpec
-from manyheads.encoders._text import SequenceEncoder, check_choice, masked_mean
+from manyheads.encoders._text import SequenceEncoder, masked_mean
 from manyheads.encoders.base import EncoderInfo
 from manyheads.errors import InvalidParameterError
 
@@ -188,6 +196,14 @@ class PretrainedTransformer(SequenceEncoder):
         position_limit=True,
     )
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        **SequenceEncoder._parameter_constraints,
+        "path": [Text(), InstanceOf(os.PathLike), None],
+        "freeze": [Boolean()],
+        "pooling": [StrOptions(("mean", "cls"))],
+        "model_config": [InstanceOf(dict), None],
+    }
+
     @classmethod
     def preprocessor_options(cls, options: dict[str, Any]) -> dict[str, Any]:
         """The model's own tokenizer (from ``path``, else the default model) and ``max_length``
@@ -212,18 +228,9 @@ class PretrainedTransformer(SequenceEncoder):
         model_config: dict[str, Any] | None = None,
         embed_dim: int = 8,
     ) -> None:
+        validate_params("the 'pretrained' encoder", self._parameter_constraints, locals())
         super().__init__(spec, column, "pretrained", embed_dim=embed_dim)
-        if not isinstance(freeze, bool):
-            raise InvalidParameterError(
-                f"The 'freeze' option of the 'pretrained' encoder must be true or false. "
-                f"Got {freeze!r} instead."
-            )
-        self.pooling = check_choice("pretrained", "pooling", pooling, ("mean", "cls"))
-        if model_config is not None and not isinstance(model_config, dict):
-            raise InvalidParameterError(
-                "The 'model_config' option of the 'pretrained' encoder must be a dict (a "
-                f"config.json). Got {type(model_config).__name__}."
-            )
+        self.pooling = pooling
         if model_config is not None:
             self.path = str(path) if path is not None else None
             self.model = build_from_config(model_config)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 from torch import Tensor, nn
 
+from manyheads._validation import COUNT, Constraints, validate_params
 from manyheads.data.preprocess import InputSpec
 from manyheads.encoders.base import InputEncoder
 
@@ -29,7 +32,10 @@ class TabularInput(InputEncoder):
         torch.Size([5, 10])
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {"embed_dim": [COUNT], "text_dim": [COUNT]}
+
     def __init__(self, spec: InputSpec, *, embed_dim: int = 8, text_dim: int = 32) -> None:
+        validate_params("the 'tabular' encoder", self._parameter_constraints, locals())
         super().__init__()
         self.n_numeric = spec.n_numeric
         self.n_categorical = len(spec.cardinalities)

@@ -97,7 +97,7 @@ def test_tabular_encoder_on_images_points_to_image_encoders() -> None:
             {"column": "imgg"},
             "must be one of the image columns img. Got 'imgg'.*Did you mean 'img'",
         ),
-        (SPEC, {"dropout": 1.0}, "'dropout' option of the lenet encoder must be a float in"),
+        (SPEC, {"dropout": 1.0}, "'dropout' option of the 'lenet' encoder must be a float in"),
         (InputSpec(0, (), (), (("s", (1, 10, 10)),)), {}, "at least 16 x 16"),
     ],
 )

@@ -210,11 +210,19 @@ def test_image_inputs_are_refused() -> None:
     ("name", "options", "message"),
     [
         ("cnn", {"widths": []}, r"'widths' option of the 'cnn' encoder must be a non-empty list"),
-        ("cnn", {"widths": [3, 0]}, r"'widths' option of the 'cnn' encoder must be an int >= 1"),
+        (
+            "cnn",
+            {"widths": [3, 0]},
+            r"'widths' option of the 'cnn' encoder must be a non-empty list, each item an int >= 1",
+        ),
         ("cnn", {"dropout": 1.0}, r"'dropout' option of the 'cnn' encoder must be a float in"),
         ("bilstm", {"pooling": "cls"}, r"'pooling' option of the 'bilstm' .* mean, max\. Got"),
         ("bilstm", {"n_layers": 0}, r"'n_layers' option of the 'bilstm' encoder must be an int"),
-        ("transformer", {"n_heads": 5}, r"'n_heads' .* must divide d_model = 128\. Got 5 .*try 4"),
+        (
+            "transformer",
+            {"n_heads": 5},
+            r"'n_heads' .* must be a divisor of d_model = 128\. Got 5 instead\. Try 4\.",
+        ),
         ("transformer", {"pooling": "maen"}, r"Got 'maen' instead\.\s+Did you mean 'mean'"),
     ],
 )
