@@ -45,10 +45,9 @@ Features = Tensor | tuple[Tensor, ...]
 TABLE_HIDDEN = (128, 64)
 TABLE_TOWER = (32,)
 
-#: The constraints of the options of a shared bottom and task towers, which most architectures
-#: take (``None`` widths: :func:`default_widths`).
+#: The constraints of the task-tower options every architecture on an input encoder takes
+#: (``None`` widths: :func:`default_widths`); those with a shared bottom add ``hidden``.
 TOWER_OPTIONS: Constraints = {
-    "hidden": [WIDTHS, None],
     "tower": [WIDTHS, None],
     "dropout": [RATE],
     "norm": [NORM],

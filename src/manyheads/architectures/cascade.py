@@ -12,6 +12,7 @@ from torch import Tensor, nn
 
 from manyheads._registry import did_you_mean
 from manyheads._validation import (
+    WIDTHS,
     Boolean,
     Constraints,
     InstanceOf,
@@ -122,6 +123,7 @@ class Cascade(MTLModel):
         "order": [SequenceOf(Text()), None],
         "kinds": [InstanceOf(dict), None],
         "funnel": [Boolean()],
+        "hidden": [WIDTHS, None],
         **TOWER_OPTIONS,
     }
 

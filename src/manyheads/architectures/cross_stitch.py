@@ -73,7 +73,7 @@ class CrossStitch(MTLModel):
         {'a': (2,), 'b': (2, 4)}
     """
 
-    _parameter_constraints: ClassVar[Constraints] = {**TOWER_OPTIONS, "hidden": [WIDTHS]}
+    _parameter_constraints: ClassVar[Constraints] = {"hidden": [WIDTHS], **TOWER_OPTIONS}
 
     def __init__(
         self,

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from torch import Tensor, nn
 
-from manyheads._validation import Constraints, validate_params
+from manyheads._validation import WIDTHS, Constraints, validate_params
 from manyheads.architectures.base import (
     TABLE_HIDDEN,
     TABLE_TOWER,
@@ -47,7 +47,7 @@ class HPS(MTLModel):
         {'a': (2,), 'b': (2, 4)}
     """
 
-    _parameter_constraints: ClassVar[Constraints] = TOWER_OPTIONS
+    _parameter_constraints: ClassVar[Constraints] = {"hidden": [WIDTHS, None], **TOWER_OPTIONS}
 
     def __init__(
         self,
