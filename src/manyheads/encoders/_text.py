@@ -20,10 +20,10 @@ import torch
 from torch import Tensor
 
 from manyheads._registry import did_you_mean
-from manyheads._validation import COUNT, Constraints, Text, option_message
+from manyheads._validation import Constraints, Text, option_message
 from manyheads.data.preprocess import InputSpec, SequenceSpec
 from manyheads.encoders.base import EncoderInfo, InputEncoder
-from manyheads.encoders.tabular import TabularInput
+from manyheads.encoders.tabular import EMBED_WIDTH, TabularInput
 from manyheads.errors import InvalidParameterError
 
 __all__ = [
@@ -180,7 +180,10 @@ class SequenceEncoder(InputEncoder):
         tokenizer_options=TOKENIZER_OPTIONS,
     )
     #: The options every sequence encoder has; subclasses add theirs and check them first.
-    _parameter_constraints: ClassVar[Constraints] = {"column": [Text(), None], "embed_dim": [COUNT]}
+    _parameter_constraints: ClassVar[Constraints] = {
+        "column": [Text(), None],
+        "embed_dim": [EMBED_WIDTH],
+    }
 
     #: True for a ``tokens`` column: the output is ``[B, 1 + W, out_dim]``.
     token_level: bool
