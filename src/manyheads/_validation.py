@@ -239,15 +239,22 @@ class Text(Constraint):
 
 
 class InstanceOf(Constraint):
-    """An instance of a type (``dict``, ``nn.Module``) or, with ``Callable``, any callable.
+    """An instance of a type (``dict``, ``os.PathLike``) or, with ``Callable``, any callable.
+
+    Args:
+        kind: the type.
+        description: how messages name it (default: "a <type name>").
 
     Example:
         >>> str(InstanceOf(dict)), InstanceOf(Callable).is_satisfied_by(len)
         ('a dict', True)
+        >>> str(InstanceOf(dict, "a mapping of task -> type"))
+        'a mapping of task -> type'
     """
 
-    def __init__(self, kind: type | object) -> None:
+    def __init__(self, kind: type | object, description: str = "") -> None:
         self.kind = kind
+        self.description = description
 
     def is_satisfied_by(self, value: object) -> bool:
         if self.kind is Callable:
@@ -255,6 +262,8 @@ class InstanceOf(Constraint):
         return isinstance(self.kind, type) and isinstance(value, self.kind)
 
     def __str__(self) -> str:
+        if self.description:
+            return self.description
         if self.kind is Callable:
             return "a callable"
         name = getattr(self.kind, "__name__", str(self.kind))
