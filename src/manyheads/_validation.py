@@ -223,16 +223,22 @@ class Boolean(Constraint):
 class Text(Constraint):
     """A non-empty string (a column name, a path, a URL).
 
+    Args:
+        description: how messages name it (default: "a non-empty string").
+
     Example:
-        >>> Text().is_satisfied_by(""), str(Text())
-        (False, 'a non-empty string')
+        >>> Text().is_satisfied_by(""), str(Text()), str(Text("a directory path"))
+        (False, 'a non-empty string', 'a directory path')
     """
+
+    def __init__(self, description: str = "a non-empty string") -> None:
+        self.description = description
 
     def is_satisfied_by(self, value: object) -> bool:
         return isinstance(value, str) and value != ""
 
     def __str__(self) -> str:
-        return "a non-empty string"
+        return self.description
 
     def invalid_values(self) -> tuple[object, ...]:
         return ("", 3)

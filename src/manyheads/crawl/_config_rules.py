@@ -77,7 +77,7 @@ SECTIONS: dict[str, Constraints] = {
 #: The top-level keys that hold one value.
 _SCALARS: Constraints = {
     "allowed_domains": [_STRS, None],
-    "jobdir": [Text(), None],
+    "jobdir": [Text("a directory path"), None],
     "progress_s": [_NONNEG],
     "log_level": [StrOptions(("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))],
 }
