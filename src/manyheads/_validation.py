@@ -330,7 +330,7 @@ def describe(constraints: Sequence[Constraint | None]) -> str:
     """The forms of one option, joined: ``an int >= 1 or None``.
 
     Example:
-        >>> describe([Interval(int, 1, None, closed="left"), None])
+        >>> describe([COUNT, None])
         'an int >= 1 or None'
     """
     names = [str(c) if c is not None else "None" for c in constraints]

@@ -7,7 +7,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from manyheads._validation import Constraints, Interval, validate_params
+from manyheads._validation import COUNT, Constraints, Interval, validate_params
 from manyheads.aggregation.base import GramianAggregator, solve_active
 
 __all__ = ["FairGrad", "fair_weights"]
@@ -106,7 +106,7 @@ class FairGrad(GramianAggregator):
     _parameter_constraints: ClassVar[Constraints] = {
         **GramianAggregator._parameter_constraints,
         "alpha": [Interval(float, 0, None, closed="neither")],
-        "max_iters": [Interval(int, 1, None, closed="left"), None],
+        "max_iters": [COUNT, None],
     }
 
     def __init__(self, n_tasks: int, *, alpha: float = 1.0, max_iters: int | None = None) -> None:

@@ -7,7 +7,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from manyheads._validation import Constraints, Interval, validate_params
+from manyheads._validation import COUNT, Constraints, validate_params
 from manyheads.aggregation.base import GramianAggregator, solve_active
 
 __all__ = ["NashMTL", "nash_weights"]
@@ -110,7 +110,7 @@ class NashMTL(GramianAggregator):
 
     _parameter_constraints: ClassVar[Constraints] = {
         **GramianAggregator._parameter_constraints,
-        "update_every": [Interval(int, 1, None, closed="left")],
+        "update_every": [COUNT],
     }
 
     def __init__(self, n_tasks: int, *, update_every: int = 1) -> None:

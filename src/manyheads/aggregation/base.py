@@ -39,9 +39,9 @@ import torch
 from torch import Tensor, nn
 
 from manyheads._validation import (
+    COUNT,
     Boolean,
     Constraints,
-    Interval,
     StrOptions,
     option_message,
     validate_params,
@@ -106,9 +106,7 @@ class Aggregator(nn.Module, ABC):
     them first thing in ``__init__`` (:func:`~manyheads._validation.validate_params`).
     """
 
-    _parameter_constraints: ClassVar[Constraints] = {
-        "n_tasks": [Interval(int, 1, None, closed="left")]
-    }
+    _parameter_constraints: ClassVar[Constraints] = {"n_tasks": [COUNT]}
     #: whether the method may run on representation-level gradients (``rep_grad`` mode).
     supports_rep_grad: ClassVar[bool] = True
     #: whether :meth:`forward` keeps no reference to its ``grads`` and does not return a view of
@@ -134,15 +132,9 @@ class Aggregator(nn.Module, ABC):
         owner = type(self).__name__
         validate_params(owner, {"rep_grad": [Boolean()]}, {"rep_grad": value})
         if value and not self.supports_rep_grad:
-            raise InvalidParameterError(
-                option_message(
-                    owner,
-                    "rep_grad",
-                    "false: it needs the gradients of the shared parameters",
-                    value,
-                    "Remove the 'rep_grad' option.",
-                )
-            )
+            expected = "false: it needs the gradients of the shared parameters"
+            fix = "Remove the 'rep_grad' option."
+            raise InvalidParameterError(option_message(owner, "rep_grad", expected, value, fix))
         self._rep_grad = value
 
     def __call__(self, grads: Tensor) -> Tensor:
