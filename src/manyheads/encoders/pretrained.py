@@ -21,6 +21,7 @@ from manyheads._validation import (
     InstanceOf,
     StrOptions,
     Text,
+    option_message,
     validate_params,
 )
 from manyheads.data.preprocess import InputSpec
@@ -37,6 +38,8 @@ __all__ = [
 ]
 
 _EXTRA = "pip install 'manyheads[text]'"
+#: How messages name this encoder.
+_OWNER = "the 'pretrained' encoder"
 
 
 def _import(module: str) -> Any:
@@ -79,15 +82,17 @@ def check_model_dir(path: str | os.PathLike[str]) -> Path:
         missing = [n for n in ("config.json", "tokenizer.json") if not (directory / n).is_file()]
         missing += [] if weights else ["model.safetensors"]
     if not directory.is_dir() or missing:
-        found = f"it lacks {', '.join(missing)}" if missing else "it is not a directory"
-        raise InvalidParameterError(
-            f"The 'path' option of the 'pretrained' encoder must be a local model directory "
-            f"holding config.json, the weights (model.safetensors) and tokenizer.json, as "
-            f"written by transformers' save_pretrained(). Got '{path}': {found}. Weights in a "
-            "pickled pytorch_model.bin are not loaded: re-save them with "
+        found = f"It lacks {', '.join(missing)}" if missing else "It is not a directory"
+        expected = (
+            "a local model directory holding config.json, the weights (model.safetensors) and "
+            "tokenizer.json, as written by transformers' save_pretrained()"
+        )
+        fix = (
+            f"{found}. Weights in a pickled pytorch_model.bin are not loaded: re-save them with "
             "save_pretrained(safe_serialization=True). Leave 'path' out for the bundled "
             "MiniLM-L6 (the 'text' extra)."
         )
+        raise InvalidParameterError(option_message(_OWNER, "path", expected, str(path), fix))
     return directory
 
 
@@ -228,7 +233,7 @@ class PretrainedTransformer(SequenceEncoder):
         model_config: dict[str, Any] | None = None,
         embed_dim: int = 8,
     ) -> None:
-        validate_params("the 'pretrained' encoder", self._parameter_constraints, locals())
+        validate_params(_OWNER, self._parameter_constraints, locals())
         super().__init__(spec, column, "pretrained", embed_dim=embed_dim)
         self.pooling = pooling
         if model_config is not None:
@@ -259,9 +264,9 @@ class PretrainedTransformer(SequenceEncoder):
             )
         positions = getattr(config, "max_position_embeddings", None)
         if isinstance(positions, int) and seq.max_length > positions:
+            expected = f"at most the model's {positions} positions"
             raise InvalidParameterError(
-                f"The 'max_length' option of the 'pretrained' encoder must be at most the "
-                f"model's {positions} positions. Got {seq.max_length} instead."
+                option_message(_OWNER, "max_length", expected, seq.max_length)
             )
 
     def bundle_options(self) -> dict[str, Any]:

@@ -290,13 +290,13 @@ def test_pretrained_bad_path(tmp_path: Path) -> None:
         InvalidParameterError,
         match=r"The 'path' option of the 'pretrained' encoder must be a local model directory "
         r"holding config.json, the weights \(model.safetensors\) and tokenizer.json.*"
-        r"Got '/no/such/model': it is not a directory",
+        r"Got '/no/such/model' instead\. It is not a directory",
     ):
         text_options("pretrained", {"path": "/no/such/model"})
-    with pytest.raises(InvalidParameterError, match=r"it lacks config.json, tokenizer.json, model"):
+    with pytest.raises(InvalidParameterError, match=r"It lacks config.json, tokenizer.json, model"):
         text_options("pretrained", {"path": str(tmp_path)})
     seq = SequenceSpec(30522, 0, False, 32, "pretrained", str(tmp_path))
-    with pytest.raises(InvalidParameterError, match=rf"Got '{tmp_path}': it lacks"):
+    with pytest.raises(InvalidParameterError, match=rf"Got '{tmp_path}' instead\. It lacks"):
         build_input(
             InputSpec(0, (), (), (), (("review", seq),)),
             encoder="pretrained",
