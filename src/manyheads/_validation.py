@@ -34,6 +34,9 @@ from manyheads.errors import InvalidParameterError
 
 __all__ = [
     "COUNT",
+    "NON_NEGATIVE",
+    "N_TASKS",
+    "POSITIVE",
     "RATE",
     "WIDTHS",
     "Boolean",
@@ -319,11 +322,18 @@ class SequenceOf(Constraint):
 COUNT = Interval(int, 1, None, closed="left")
 #: A probability in [0, 1): a dropout rate.
 RATE = Interval(float, 0, 1, closed="left")
+#: A float > 0: a temperature, a learning rate, a timeout.
+POSITIVE = Interval(float, 0, None, closed="neither")
+#: A float >= 0: a weight, a regularisation, a delay.
+NON_NEGATIVE = Interval(float, 0, None, closed="left")
 #: Layer widths, each >= 1 (an empty list is no layer).
 WIDTHS = SequenceOf(COUNT)
 
 #: An option's allowed forms: a value is valid if it satisfies one; ``None`` allows None.
 Constraints = Mapping[str, Sequence[Constraint | None]]
+
+#: The first option of every balancing method: the number of tasks.
+N_TASKS: Constraints = {"n_tasks": [COUNT]}
 
 
 def describe(constraints: Sequence[Constraint | None]) -> str:

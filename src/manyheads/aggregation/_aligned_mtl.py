@@ -7,7 +7,7 @@ from typing import ClassVar
 from torch import Tensor
 from torchjd.aggregation import AlignedMTLWeighting
 
-from manyheads._validation import Constraints, StrOptions, validate_params
+from manyheads._validation import N_TASKS, Constraints, StrOptions, validate_params
 from manyheads.aggregation.base import REDUCTION, GramianAggregator, solve_active
 
 __all__ = ["AlignedMTL"]
@@ -39,7 +39,7 @@ class AlignedMTL(GramianAggregator):
     """
 
     _parameter_constraints: ClassVar[Constraints] = {
-        **GramianAggregator._parameter_constraints,
+        **N_TASKS,
         "scale_mode": [StrOptions(_SCALES)],
         "reduction": [REDUCTION],
     }

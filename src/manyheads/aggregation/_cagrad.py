@@ -9,7 +9,7 @@ import torch
 from scipy.optimize import minimize
 from torch import Tensor
 
-from manyheads._validation import Constraints, Interval, validate_params
+from manyheads._validation import N_TASKS, NON_NEGATIVE, Constraints, validate_params
 from manyheads.aggregation.base import REDUCTION, GramianAggregator
 
 __all__ = ["CAGrad", "cagrad_weights"]
@@ -77,8 +77,8 @@ class CAGrad(GramianAggregator):
     supports_rep_grad: ClassVar[bool] = False
 
     _parameter_constraints: ClassVar[Constraints] = {
-        **GramianAggregator._parameter_constraints,
-        "c": [Interval(float, 0, None, closed="left")],
+        **N_TASKS,
+        "c": [NON_NEGATIVE],
         "reduction": [REDUCTION],
     }
 

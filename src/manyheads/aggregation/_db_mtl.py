@@ -7,7 +7,14 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from manyheads._validation import Constraints, Interval, validate_params
+from manyheads._validation import (
+    N_TASKS,
+    NON_NEGATIVE,
+    POSITIVE,
+    Constraints,
+    Interval,
+    validate_params,
+)
 from manyheads.aggregation._lazy import LazyStateMixin
 from manyheads.aggregation.base import JacobianTarget, RunningJacobianAggregator
 
@@ -49,10 +56,10 @@ class DBMTL(LazyStateMixin, RunningJacobianAggregator):
     losses: Tensor
 
     _parameter_constraints: ClassVar[Constraints] = {
-        **RunningJacobianAggregator._parameter_constraints,
+        **N_TASKS,
         "beta": [Interval(float, 0, 1, closed="left")],
-        "beta_sigma": [Interval(float, 0, None, closed="left")],
-        "eps": [Interval(float, 0, None, closed="neither")],
+        "beta_sigma": [NON_NEGATIVE],
+        "eps": [POSITIVE],
     }
 
     def __init__(

@@ -7,7 +7,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from manyheads._validation import COUNT, Constraints, Interval, validate_params
+from manyheads._validation import COUNT, N_TASKS, POSITIVE, Constraints, validate_params
 from manyheads.aggregation.base import GramianAggregator, solve_active
 
 __all__ = ["FairGrad", "fair_weights"]
@@ -104,8 +104,8 @@ class FairGrad(GramianAggregator):
     supports_rep_grad: ClassVar[bool] = False
 
     _parameter_constraints: ClassVar[Constraints] = {
-        **GramianAggregator._parameter_constraints,
-        "alpha": [Interval(float, 0, None, closed="neither")],
+        **N_TASKS,
+        "alpha": [POSITIVE],
         "max_iters": [COUNT, None],
     }
 

@@ -9,8 +9,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from manyheads._validation import Constraints, Interval, validate_params
-from manyheads.aggregation._seeded import SeededRandom
+from manyheads._validation import N_TASKS, Constraints, Interval, validate_params
+from manyheads.aggregation._seeded import SEED, SeededRandom
 from manyheads.aggregation.base import ColumnwiseAggregator
 
 __all__ = ["GradDrop"]
@@ -51,9 +51,9 @@ class GradDrop(ColumnwiseAggregator):
     """
 
     _parameter_constraints: ClassVar[Constraints] = {
-        **ColumnwiseAggregator._parameter_constraints,
+        **N_TASKS,
         "leak": [Interval(float, 0, 1, closed="both")],
-        "seed": [Interval(int, None, None, closed="neither")],
+        "seed": [SEED],
     }
 
     def __init__(self, n_tasks: int, *, leak: float = 0.0, seed: int = 0) -> None:

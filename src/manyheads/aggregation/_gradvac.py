@@ -8,8 +8,8 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from manyheads._validation import Constraints, Interval, validate_params
-from manyheads.aggregation._seeded import SeededRandom
+from manyheads._validation import N_TASKS, Constraints, Interval, validate_params
+from manyheads.aggregation._seeded import SEED, SeededRandom
 from manyheads.aggregation.base import GramianAggregator
 
 __all__ = ["GradVac"]
@@ -45,9 +45,9 @@ class GradVac(GramianAggregator):
     phi_hat: Tensor
 
     _parameter_constraints: ClassVar[Constraints] = {
-        **GramianAggregator._parameter_constraints,
+        **N_TASKS,
         "beta": [Interval(float, 0, 1, closed="both")],
-        "seed": [Interval(int, None, None, closed="neither")],
+        "seed": [SEED],
     }
 
     def __init__(self, n_tasks: int, *, beta: float = 0.5, seed: int = 0) -> None:

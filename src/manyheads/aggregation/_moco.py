@@ -7,7 +7,14 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from manyheads._validation import Constraints, Interval, validate_params
+from manyheads._validation import (
+    N_TASKS,
+    NON_NEGATIVE,
+    POSITIVE,
+    Constraints,
+    Interval,
+    validate_params,
+)
 from manyheads.aggregation._lazy import LazyStateMixin
 from manyheads.aggregation.base import JacobianTarget, RunningJacobianAggregator
 
@@ -62,12 +69,12 @@ class MoCo(LazyStateMixin, RunningJacobianAggregator):
     step: Tensor
 
     _parameter_constraints: ClassVar[Constraints] = {
-        **RunningJacobianAggregator._parameter_constraints,
+        **N_TASKS,
         "beta": [Interval(float, 0, 1, closed="right")],
-        "beta_sigma": [Interval(float, 0, None, closed="left")],
-        "gamma": [Interval(float, 0, None, closed="neither")],
-        "gamma_sigma": [Interval(float, 0, None, closed="left")],
-        "rho": [Interval(float, 0, None, closed="left")],
+        "beta_sigma": [NON_NEGATIVE],
+        "gamma": [POSITIVE],
+        "gamma_sigma": [NON_NEGATIVE],
+        "rho": [NON_NEGATIVE],
     }
 
     def __init__(

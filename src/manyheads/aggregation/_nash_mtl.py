@@ -7,7 +7,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from manyheads._validation import COUNT, Constraints, validate_params
+from manyheads._validation import COUNT, N_TASKS, Constraints, validate_params
 from manyheads.aggregation.base import GramianAggregator, solve_active
 
 __all__ = ["NashMTL", "nash_weights"]
@@ -108,10 +108,7 @@ class NashMTL(GramianAggregator):
     alpha: Tensor
     step: Tensor
 
-    _parameter_constraints: ClassVar[Constraints] = {
-        **GramianAggregator._parameter_constraints,
-        "update_every": [COUNT],
-    }
+    _parameter_constraints: ClassVar[Constraints] = {**N_TASKS, "update_every": [COUNT]}
 
     def __init__(self, n_tasks: int, *, update_every: int = 1) -> None:
         validate_params("NashMTL", self._parameter_constraints, locals())

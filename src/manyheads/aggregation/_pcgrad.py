@@ -7,8 +7,8 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from manyheads._validation import Constraints, Interval, validate_params
-from manyheads.aggregation._seeded import SeededRandom
+from manyheads._validation import N_TASKS, Constraints, validate_params
+from manyheads.aggregation._seeded import SEED, SeededRandom
 from manyheads.aggregation.base import GramianAggregator
 
 __all__ = ["PCGrad", "pcgrad_coefficients"]
@@ -63,10 +63,7 @@ class PCGrad(GramianAggregator):
 
     supports_rep_grad: ClassVar[bool] = False
 
-    _parameter_constraints: ClassVar[Constraints] = {
-        **GramianAggregator._parameter_constraints,
-        "seed": [Interval(int, None, None, closed="neither")],
-    }
+    _parameter_constraints: ClassVar[Constraints] = {**N_TASKS, "seed": [SEED]}
 
     def __init__(self, n_tasks: int, *, seed: int = 0) -> None:
         validate_params("PCGrad", self._parameter_constraints, locals())

@@ -11,8 +11,10 @@ from torchjd.aggregation import UPGradWeighting
 from torchjd.linalg import QuadprogProjector
 
 from manyheads._validation import (
+    N_TASKS,
+    NON_NEGATIVE,
+    POSITIVE,
     Constraints,
-    Interval,
     SequenceOf,
     StrOptions,
     option_message,
@@ -53,10 +55,10 @@ class UPGrad(GramianAggregator):
     """
 
     _parameter_constraints: ClassVar[Constraints] = {
-        **GramianAggregator._parameter_constraints,
-        "pref_vector": [SequenceOf(Interval(float, 0, None, closed="neither")), None],
-        "norm_eps": [Interval(float, 0, None, closed="left")],
-        "reg_eps": [Interval(float, 0, None, closed="left")],
+        **N_TASKS,
+        "pref_vector": [SequenceOf(POSITIVE), None],
+        "norm_eps": [NON_NEGATIVE],
+        "reg_eps": [NON_NEGATIVE],
         "solver": [StrOptions(_SOLVERS)],
     }
 

@@ -39,7 +39,7 @@ import torch
 from torch import Tensor, nn
 
 from manyheads._validation import (
-    COUNT,
+    N_TASKS,
     Boolean,
     Constraints,
     StrOptions,
@@ -106,7 +106,7 @@ class Aggregator(nn.Module, ABC):
     them first thing in ``__init__`` (:func:`~manyheads._validation.validate_params`).
     """
 
-    _parameter_constraints: ClassVar[Constraints] = {"n_tasks": [COUNT]}
+    _parameter_constraints: ClassVar[Constraints] = N_TASKS
     #: whether the method may run on representation-level gradients (``rep_grad`` mode).
     supports_rep_grad: ClassVar[bool] = True
     #: whether :meth:`forward` keeps no reference to its ``grads`` and does not return a view of

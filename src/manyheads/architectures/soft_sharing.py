@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from torch import Tensor
 
-from manyheads._validation import Constraints, Interval, StrOptions, validate_params
+from manyheads._validation import NON_NEGATIVE, Constraints, StrOptions, validate_params
 from manyheads.architectures.stl import STL
 from manyheads.encoders.base import InputEncoder
 
@@ -79,7 +79,7 @@ class SoftSharing(STL):
     _parameter_constraints: ClassVar[Constraints] = {
         **STL._parameter_constraints,
         "penalty": [StrOptions(PENALTIES)],
-        "penalty_weight": [Interval(float, 0, None, closed="left")],
+        "penalty_weight": [NON_NEGATIVE],
     }
 
     def __init__(

@@ -17,6 +17,8 @@ from typing import Any
 from manyheads._registry import did_you_mean
 from manyheads._validation import (
     COUNT,
+    NON_NEGATIVE,
+    POSITIVE,
     Boolean,
     Constraints,
     InstanceOf,
@@ -41,30 +43,28 @@ __all__ = [
 ]
 
 _INT0 = Interval(int, 0, None, closed="left")
-_POSITIVE = Interval(float, 0, None, closed="neither")
-_NONNEG = Interval(float, 0, None, closed="left")
 _STRS = SequenceOf(Text())
 _MAPPING = InstanceOf(dict, "a mapping")
 
 #: The flat sections: key -> its allowed values.
 SECTIONS: dict[str, Constraints] = {
     "follow": {"allow": [_STRS], "deny": [_STRS], "max_depth": [_INT0]},
-    "limits": {"max_pages": [_INT0], "max_page_bytes": [COUNT], "timeout_s": [_POSITIVE]},
+    "limits": {"max_pages": [_INT0], "max_page_bytes": [COUNT], "timeout_s": [POSITIVE]},
     "politeness": {
         "obey_robots": [Boolean()],
         "concurrency": [COUNT],
         "concurrency_per_domain": [COUNT],
         "autothrottle": [Boolean()],
-        "autothrottle_target": [_POSITIVE],
-        "delay_s": [_NONNEG],
+        "autothrottle_target": [POSITIVE],
+        "delay_s": [NON_NEGATIVE],
         "user_agent": [Text()],
         "proxies": [_STRS],
     },
     "retries": {
         "times": [_INT0],
-        "backoff_s": [_NONNEG],
-        "max_backoff_s": [_NONNEG],
-        "max_retry_after_s": [_NONNEG],
+        "backoff_s": [NON_NEGATIVE],
+        "max_backoff_s": [NON_NEGATIVE],
+        "max_retry_after_s": [NON_NEGATIVE],
         "http_codes": [SequenceOf(Interval(int, 100, 599, closed="both"))],
     },
     "safety": {"allow_private": [Boolean()]},
@@ -78,7 +78,7 @@ SECTIONS: dict[str, Constraints] = {
 _SCALARS: Constraints = {
     "allowed_domains": [_STRS, None],
     "jobdir": [Text("a directory path"), None],
-    "progress_s": [_NONNEG],
+    "progress_s": [NON_NEGATIVE],
     "log_level": [StrOptions(("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))],
 }
 TOP = (

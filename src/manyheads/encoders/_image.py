@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from manyheads._registry import did_you_mean
-from manyheads._validation import option_message
 from manyheads.data.preprocess import InputSpec
+from manyheads.encoders.base import pick_column
 from manyheads.errors import InvalidParameterError
 
 __all__ = ["image_input"]
@@ -35,18 +34,5 @@ def image_input(
             f"column of arrays as 'image' in 'inputs' (e.g. inputs: {{pixels: image}}), or use "
             f"the 'tabular' encoder."
         )
-    if column is None:
-        if len(names) > 1:
-            raise InvalidParameterError(
-                f"The '{owner}' encoder reads one image column, and the inputs have "
-                f"{len(names)}: {', '.join(names)}. Choose one with "
-                f"model.encoder_options: {{column: NAME}}."
-            )
-        column = names[0]
-    if column not in shapes:
-        expected = f"one of the image columns {', '.join(names)}"
-        fix = did_you_mean(str(column), names)
-        raise InvalidParameterError(
-            option_message(f"the '{owner}' encoder", "column", expected, column, fix)
-        )
+    column = pick_column(owner, "image", column, names)
     return f"image:{column}", shapes[column]

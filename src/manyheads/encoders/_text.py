@@ -19,10 +19,9 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from manyheads._registry import did_you_mean
-from manyheads._validation import Constraints, Text, option_message
+from manyheads._validation import Constraints, Text
 from manyheads.data.preprocess import InputSpec, SequenceSpec
-from manyheads.encoders.base import EncoderInfo, InputEncoder
+from manyheads.encoders.base import EncoderInfo, InputEncoder, pick_column
 from manyheads.encoders.tabular import EMBED_WIDTH, TabularInput
 from manyheads.errors import InvalidParameterError
 
@@ -74,19 +73,7 @@ def text_input(spec: InputSpec, column: str | None, owner: str) -> tuple[str, Se
             f"the inputs have none{hint}. Declare a column of strings as 'text' (or of word "
             "lists as 'tokens') in 'inputs', e.g. inputs: {review: text}."
         )
-    if column is None:
-        if len(names) > 1:
-            raise InvalidParameterError(
-                f"The '{owner}' encoder reads one text column, and the inputs have {len(names)}: "
-                f"{', '.join(names)}. Choose one with model.encoder_options: {{column: NAME}}."
-            )
-        column = names[0]
-    if column not in sequences:
-        expected = f"one of the text columns {', '.join(names)}"
-        fix = did_you_mean(str(column), names)
-        raise InvalidParameterError(
-            option_message(f"the '{owner}' encoder", "column", expected, column, fix)
-        )
+    column = pick_column(owner, "text", column, names)
     return column, sequences[column]
 
 

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from torch import Tensor, nn
 
-from manyheads._validation import Boolean, Constraints, Interval, Text, validate_params
+from manyheads._validation import POSITIVE, Boolean, Constraints, Text, validate_params
 from manyheads.data.preprocess import InputSpec
 from manyheads.encoders._image import image_input
 from manyheads.encoders.base import EncoderInfo, InputEncoder
@@ -79,7 +79,7 @@ class ResNet18(InputEncoder):
     _parameter_constraints: ClassVar[Constraints] = {
         "column": [Text(), None],
         "small_input": [Boolean()],
-        "width": [Interval(float, 0, None, closed="neither")],
+        "width": [POSITIVE],
     }
 
     def __init__(

@@ -7,7 +7,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from manyheads._validation import Constraints, Interval, validate_params
+from manyheads._validation import N_TASKS, POSITIVE, Constraints, validate_params
 from manyheads.weighting.base import Weighting
 
 __all__ = ["DWA"]
@@ -36,10 +36,7 @@ class DWA(Weighting):
     history: Tensor
     n_epochs: Tensor
 
-    _parameter_constraints: ClassVar[Constraints] = {
-        **Weighting._parameter_constraints,
-        "temperature": [Interval(float, 0, None, closed="neither")],
-    }
+    _parameter_constraints: ClassVar[Constraints] = {**N_TASKS, "temperature": [POSITIVE]}
 
     def __init__(self, n_tasks: int, *, temperature: float = 2.0) -> None:
         validate_params("DWA", self._parameter_constraints, locals())

@@ -7,7 +7,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from manyheads._validation import Constraints, Interval, validate_params
+from manyheads._validation import N_TASKS, NON_NEGATIVE, POSITIVE, Constraints, validate_params
 from manyheads.weighting.base import Weighting
 
 __all__ = ["FAMO"]
@@ -44,10 +44,10 @@ class FAMO(Weighting):
     step: Tensor
 
     _parameter_constraints: ClassVar[Constraints] = {
-        **Weighting._parameter_constraints,
-        "lr": [Interval(float, 0, None, closed="neither")],
-        "gamma": [Interval(float, 0, None, closed="left")],
-        "eps": [Interval(float, 0, None, closed="neither")],
+        **N_TASKS,
+        "lr": [POSITIVE],
+        "gamma": [NON_NEGATIVE],
+        "eps": [POSITIVE],
     }
 
     def __init__(

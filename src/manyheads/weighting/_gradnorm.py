@@ -7,7 +7,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from manyheads._validation import Constraints, Interval, validate_params
+from manyheads._validation import N_TASKS, NON_NEGATIVE, Constraints, validate_params
 from manyheads.weighting._gradient import GradientNormWeighting
 
 __all__ = ["GradNorm"]
@@ -40,10 +40,7 @@ class GradNorm(GradientNormWeighting):
     norms: Tensor
     ratios: Tensor
 
-    _parameter_constraints: ClassVar[Constraints] = {
-        **GradientNormWeighting._parameter_constraints,
-        "alpha": [Interval(float, 0, None, closed="left")],
-    }
+    _parameter_constraints: ClassVar[Constraints] = {**N_TASKS, "alpha": [NON_NEGATIVE]}
 
     def __init__(self, n_tasks: int, *, alpha: float = 1.5) -> None:
         validate_params("GradNorm", self._parameter_constraints, locals())

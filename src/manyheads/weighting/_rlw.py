@@ -7,8 +7,8 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from manyheads._validation import Constraints, Interval, validate_params
-from manyheads.aggregation._seeded import SeededRandom
+from manyheads._validation import N_TASKS, Constraints, validate_params
+from manyheads.aggregation._seeded import SEED, SeededRandom
 from manyheads.weighting.base import Weighting
 
 __all__ = ["RLW"]
@@ -32,10 +32,7 @@ class RLW(Weighting):
         1.0
     """
 
-    _parameter_constraints: ClassVar[Constraints] = {
-        **Weighting._parameter_constraints,
-        "seed": [Interval(int, None, None, closed="neither")],
-    }
+    _parameter_constraints: ClassVar[Constraints] = {**N_TASKS, "seed": [SEED]}
 
     def __init__(self, n_tasks: int, *, seed: int = 0) -> None:
         validate_params("RLW", self._parameter_constraints, locals())

@@ -8,7 +8,14 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from manyheads._validation import Constraints, Interval, SequenceOf, option_message, validate_params
+from manyheads._validation import (
+    N_TASKS,
+    NON_NEGATIVE,
+    Constraints,
+    SequenceOf,
+    option_message,
+    validate_params,
+)
 from manyheads.errors import InvalidParameterError
 from manyheads.weighting.base import Weighting
 
@@ -28,8 +35,8 @@ class Static(Weighting):
     """
 
     _parameter_constraints: ClassVar[Constraints] = {
-        **Weighting._parameter_constraints,
-        "weights": [SequenceOf(Interval(float, 0, None, closed="left")), None],
+        **N_TASKS,
+        "weights": [SequenceOf(NON_NEGATIVE), None],
     }
 
     def __init__(self, n_tasks: int, *, weights: Sequence[float] | None = None) -> None:

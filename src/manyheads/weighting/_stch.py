@@ -7,7 +7,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from manyheads._validation import Constraints, Interval, validate_params
+from manyheads._validation import N_TASKS, POSITIVE, Constraints, validate_params
 from manyheads.weighting.base import Weighting
 
 __all__ = ["STCH"]
@@ -33,10 +33,7 @@ class STCH(Weighting):
         tensor([0.5379, 1.4621])
     """
 
-    _parameter_constraints: ClassVar[Constraints] = {
-        **Weighting._parameter_constraints,
-        "mu": [Interval(float, 0, None, closed="neither")],
-    }
+    _parameter_constraints: ClassVar[Constraints] = {**N_TASKS, "mu": [POSITIVE]}
 
     def __init__(self, n_tasks: int, *, mu: float = 1.0) -> None:
         validate_params("STCH", self._parameter_constraints, locals())

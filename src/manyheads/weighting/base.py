@@ -14,7 +14,7 @@ from typing import ClassVar
 
 from torch import Tensor, nn
 
-from manyheads._validation import COUNT, Constraints, validate_params
+from manyheads._validation import N_TASKS, Constraints, validate_params
 
 __all__ = ["Weighting"]
 
@@ -29,7 +29,7 @@ class Weighting(nn.Module, ABC):
     them first thing in ``__init__`` (:func:`~manyheads._validation.validate_params`).
     """
 
-    _parameter_constraints: ClassVar[Constraints] = {"n_tasks": [COUNT]}
+    _parameter_constraints: ClassVar[Constraints] = N_TASKS
 
     def __init__(self, n_tasks: int) -> None:
         super().__init__()

@@ -90,7 +90,8 @@ def test_tabular_encoder_on_images_points_to_image_encoders() -> None:
         (
             InputSpec(0, (), (), (("a", (1, 28, 28)), ("b", (1, 28, 28)))),
             {},
-            r"have 2: a, b\. Choose one with model\.encoder_options: \{column: NAME\}",
+            r"columns a, b\. Got None instead\. Choose one with model\.encoder_options: "
+            r"\{column: NAME\}",
         ),
         (
             SPEC,

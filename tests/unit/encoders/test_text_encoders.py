@@ -190,8 +190,8 @@ def test_several_text_columns_need_column() -> None:
     spec = InputSpec(0, (), (), (), (("title", SEQ), ("review", SEQ)))
     with pytest.raises(
         InvalidParameterError,
-        match=r"reads one text column, and the inputs have 2: title, review\. Choose one with "
-        r"model.encoder_options: \{column: NAME\}",
+        match=r"The 'column' option of the 'bilstm' encoder must be one of the text columns title, "
+        r"review\. Got None instead\. Choose one with model.encoder_options: \{column: NAME\}",
     ):
         build_input(spec, encoder="bilstm")
     enc = build_input(spec, encoder="bilstm", encoder_options={"column": "review", "hidden": 3})
