@@ -1,7 +1,8 @@
 """The crawl configuration: YAML -> checked, frozen dataclasses (every problem reported at once).
 
 The keys are documented in ``docs/crawl.md``; what each accepts is declared in
-:mod:`._config_rules`, the dataclasses are in :mod:`._specs`.
+:mod:`._config_rules`, the dataclasses are in :mod:`._specs`, the store addresses in
+:mod:`._store_url`.
 """
 
 from __future__ import annotations
@@ -23,33 +24,17 @@ from manyheads.crawl._config_rules import (
 from manyheads.crawl._redact import redact
 from manyheads.crawl._specs import (
     CrawlConfig,
-    FieldSpec,
     FollowSpec,
-    ItemsSpec,
     LimitsSpec,
     PolitenessSpec,
     RetrySpec,
     SafetySpec,
     StoreSpec,
 )
-from manyheads.crawl._store_url import STORE_EXTENSIONS, store_url_problem
+from manyheads.crawl._store_url import store_url_problem
 from manyheads.errors import ConfigError
 
-__all__ = [
-    "STORE_EXTENSIONS",
-    "CrawlConfig",
-    "FieldSpec",
-    "FollowSpec",
-    "ItemsSpec",
-    "LimitsSpec",
-    "PolitenessSpec",
-    "RetrySpec",
-    "SafetySpec",
-    "StoreSpec",
-    "load_config",
-    "parse_config",
-    "store_url_problem",
-]
+__all__ = ["load_config", "parse_config"]
 
 
 def parse_config(raw: object, *, source: str | None = None) -> CrawlConfig:

@@ -17,8 +17,8 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from manyheads.crawl._config import FieldSpec
 from manyheads.crawl._dedupe import content_hash, minhash_signature
+from manyheads.crawl._specs import FieldSpec
 
 __all__ = ["PageContent", "convert", "extract_page", "landmark_text"]
 
@@ -171,7 +171,7 @@ def extract_page(
         keep_raw: also return the body, zlib-compressed.
 
     Example:
-        >>> from manyheads.crawl._config import FieldSpec
+        >>> from manyheads.crawl._specs import FieldSpec
         >>> page = extract_page(b"<h1> Hi </h1><b>5</b>", "utf-8", "http://h/r/7",
         ...     (FieldSpec("title", css="h1::text"), FieldSpec("n", css="b::text", type="int"),
         ...      FieldSpec("id", url_regex=r"/r/(\\d+)", type="int")), keep_raw=False)
