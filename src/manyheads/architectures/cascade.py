@@ -121,7 +121,7 @@ class Cascade(MTLModel):
 
     _parameter_constraints: ClassVar[Constraints] = {
         "order": [SequenceOf(Text()), None],
-        "kinds": [InstanceOf(dict), None],
+        "kinds": [InstanceOf(dict, "a mapping of task name -> task type"), None],
         "funnel": [Boolean()],
         "hidden": [WIDTHS, None],
         **TOWER_OPTIONS,
