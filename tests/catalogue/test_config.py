@@ -180,7 +180,7 @@ BUILT = [
     pytest.param(
         {"train": "{epochs: 1, weighting: cagrad, weighting_options: {c: -5}}"},
         "train.weighting_options.c",
-        "The 'c' parameter of CAGrad",
+        "The 'c' option of CAGrad",
         id="cagrad-c-negative",
     ),
     pytest.param(

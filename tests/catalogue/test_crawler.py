@@ -145,7 +145,7 @@ CONFIG_CASES = [
         "store: sqlite:///c.db\n",
         (),
         _nothing,
-        ("crawl.yaml", "'start_urls' must be a non-empty list"),
+        ("crawl.yaml", "'start_urls' option of the crawl config must be a non-empty list"),
         id="start-urls-missing",
     ),
     pytest.param(
@@ -159,14 +159,14 @@ CONFIG_CASES = [
         OK_START + "items: {match: '.', fields: {title: {css: 'h1:::text'}}}\n",
         (),
         _nothing,
-        ("crawl.yaml", "'items.fields.title'.css", "not a valid selector"),
+        ("crawl.yaml", "'items.fields.title.css'", "must be a valid CSS selector"),
         id="bad-css-selector",
     ),
     pytest.param(
         OK_START + "jobdir: 7\n",
         (),
         _nothing,
-        ("crawl.yaml", "'jobdir' must be a directory path"),
+        ("crawl.yaml", "'jobdir' option of the crawl config must be a directory path or None"),
         id="jobdir-not-a-path",
     ),
 ]

@@ -1,6 +1,7 @@
 """``docs/extending.md`` works as written: its Python blocks, run in order, add a toy
-architecture and a toy encoder (one class and one registry call each) and train them through
-:func:`manyheads.fit`. The doc is the test's code, so the two cannot drift apart."""
+architecture, a toy encoder and a toy balancing method (one class and one registry call each)
+and train them through :func:`manyheads.fit`. The doc is the test's code, so the two cannot
+drift apart."""
 
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ import torch
 from manyheads._registry import Registry
 from manyheads.architectures import ARCHITECTURES
 from manyheads.encoders import ENCODERS
+from manyheads.weighting import WEIGHTINGS
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "extending.md"
 ADDED: list[tuple[Registry[Any], str]] = [
     (ARCHITECTURES, "bottleneck"),
     (ENCODERS, "scaled_numbers"),
+    (WEIGHTINGS, "softmax_loss"),
 ]
 
 
@@ -40,7 +43,7 @@ def _registries() -> Iterator[None]:
 @pytest.mark.usefixtures("_registries")
 def test_the_doc_adds_an_architecture_and_an_encoder_that_train() -> None:
     blocks = python_blocks(DOC.read_text(encoding="utf-8"))
-    assert len(blocks) == 3  # the architecture, the encoder, their use
+    assert len(blocks) == 4  # the architecture, the encoder, their use, a balancing method
     namespace: dict[str, Any] = {"__name__": "extending_doc"}
     torch.manual_seed(0)
     for block in blocks:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from torch import Tensor
 from torchjd.aggregation import AlignedMTLWeighting
 
-from manyheads.aggregation.base import GramianAggregator, check_reduction, solve_active
-from manyheads.errors import InvalidParameterError
+from manyheads._validation import N_TASKS, Constraints, StrOptions, validate_params
+from manyheads.aggregation.base import REDUCTION, GramianAggregator, solve_active
 
 __all__ = ["AlignedMTL"]
 
@@ -36,15 +38,17 @@ class AlignedMTL(GramianAggregator):
         tensor([1., 1.])
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        **N_TASKS,
+        "scale_mode": [StrOptions(_SCALES)],
+        "reduction": [REDUCTION],
+    }
+
     def __init__(self, n_tasks: int, *, scale_mode: str = "min", reduction: str = "sum") -> None:
+        validate_params("AlignedMTL", self._parameter_constraints, locals())
         super().__init__(n_tasks)
-        if scale_mode not in _SCALES:
-            raise InvalidParameterError(
-                f"The 'scale_mode' parameter of AlignedMTL must be one of {_SCALES}. "
-                f"Got {scale_mode!r}."
-            )
         self.solver = AlignedMTLWeighting(scale_mode=scale_mode)  # type: ignore[arg-type]
-        self.reduction = check_reduction("AlignedMTL", reduction)
+        self.reduction = reduction
 
     def weights(self, gramian: Tensor) -> Tensor:
         if self.reduction == "mean":

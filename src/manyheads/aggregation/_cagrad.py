@@ -9,8 +9,8 @@ import torch
 from scipy.optimize import minimize
 from torch import Tensor
 
-from manyheads.aggregation.base import GramianAggregator, check_reduction
-from manyheads.errors import InvalidParameterError
+from manyheads._validation import N_TASKS, NON_NEGATIVE, Constraints, validate_params
+from manyheads.aggregation.base import REDUCTION, GramianAggregator
 
 __all__ = ["CAGrad", "cagrad_weights"]
 
@@ -76,14 +76,17 @@ class CAGrad(GramianAggregator):
 
     supports_rep_grad: ClassVar[bool] = False
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        **N_TASKS,
+        "c": [NON_NEGATIVE],
+        "reduction": [REDUCTION],
+    }
+
     def __init__(self, n_tasks: int, *, c: float = 0.4, reduction: str = "sum") -> None:
+        validate_params("CAGrad", self._parameter_constraints, locals())
         super().__init__(n_tasks)
-        if not c >= 0:
-            raise InvalidParameterError(
-                f"The 'c' parameter of CAGrad must be a float in [0, inf). Got {c!r}."
-            )
         self.c = float(c)
-        self.reduction = check_reduction("CAGrad", reduction)
+        self.reduction = reduction
 
     def weights(self, gramian: Tensor) -> Tensor:
         weights = cagrad_weights(gramian, self.c)

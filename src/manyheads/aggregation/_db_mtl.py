@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 from torch import Tensor
 
+from manyheads._validation import (
+    N_TASKS,
+    NON_NEGATIVE,
+    POSITIVE,
+    Constraints,
+    Interval,
+    validate_params,
+)
 from manyheads.aggregation._lazy import LazyStateMixin
 from manyheads.aggregation.base import JacobianTarget, RunningJacobianAggregator
-from manyheads.errors import InvalidParameterError
 
 __all__ = ["DBMTL"]
 
@@ -46,15 +55,18 @@ class DBMTL(LazyStateMixin, RunningJacobianAggregator):
     step: Tensor
     losses: Tensor
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        **N_TASKS,
+        "beta": [Interval(float, 0, 1, closed="left")],
+        "beta_sigma": [NON_NEGATIVE],
+        "eps": [POSITIVE],
+    }
+
     def __init__(
         self, n_tasks: int, *, beta: float = 0.9, beta_sigma: float = 0.5, eps: float = 1e-8
     ) -> None:
+        validate_params("DBMTL", self._parameter_constraints, locals())
         super().__init__(n_tasks)
-        if not (0 <= beta < 1 and beta_sigma >= 0 and eps > 0):
-            raise InvalidParameterError(
-                "The parameters of DBMTL must satisfy 0 <= beta < 1, beta_sigma >= 0, eps > 0. "
-                f"Got beta={beta!r}, beta_sigma={beta_sigma!r}, eps={eps!r}."
-            )
         self.beta, self.beta_sigma, self.eps = float(beta), float(beta_sigma), float(eps)
         self.register_buffer("ema", torch.zeros(0))
         self.register_buffer("step", torch.zeros((), dtype=torch.long))

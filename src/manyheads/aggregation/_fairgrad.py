@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from typing import ClassVar
 
 import torch
 from torch import Tensor
 
+from manyheads._validation import COUNT, N_TASKS, POSITIVE, Constraints, validate_params
 from manyheads.aggregation.base import GramianAggregator, solve_active
-from manyheads.errors import InvalidParameterError
 
 __all__ = ["FairGrad", "fair_weights"]
 
@@ -104,23 +103,15 @@ class FairGrad(GramianAggregator):
 
     supports_rep_grad: ClassVar[bool] = False
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        **N_TASKS,
+        "alpha": [POSITIVE],
+        "max_iters": [COUNT, None],
+    }
+
     def __init__(self, n_tasks: int, *, alpha: float = 1.0, max_iters: int | None = None) -> None:
+        validate_params("FairGrad", self._parameter_constraints, locals())
         super().__init__(n_tasks)
-        if (
-            isinstance(alpha, bool)
-            or not isinstance(alpha, int | float)
-            or not 0 < alpha < math.inf
-        ):
-            raise InvalidParameterError(
-                f"The 'alpha' parameter of FairGrad must be a float in (0, inf). Got {alpha!r}."
-            )
-        if max_iters is not None and (
-            isinstance(max_iters, bool) or not isinstance(max_iters, int) or max_iters < 1
-        ):
-            raise InvalidParameterError(
-                "The 'max_iters' parameter of FairGrad must be an int >= 1 or None. "
-                f"Got {max_iters!r}."
-            )
         self.alpha = float(alpha)
         self.max_iters = 100 if max_iters is None else max_iters
 

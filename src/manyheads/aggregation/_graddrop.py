@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import ClassVar
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from manyheads.aggregation._seeded import SeededRandom
+from manyheads._validation import N_TASKS, Constraints, Interval, validate_params
+from manyheads.aggregation._seeded import SEED, SeededRandom
 from manyheads.aggregation.base import ColumnwiseAggregator
-from manyheads.errors import InvalidParameterError
 
 __all__ = ["GradDrop"]
 
@@ -49,12 +50,15 @@ class GradDrop(ColumnwiseAggregator):
         tensor([4., 6.])
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        **N_TASKS,
+        "leak": [Interval(float, 0, 1, closed="both")],
+        "seed": [SEED],
+    }
+
     def __init__(self, n_tasks: int, *, leak: float = 0.0, seed: int = 0) -> None:
+        validate_params("GradDrop", self._parameter_constraints, locals())
         super().__init__(n_tasks)
-        if not 0.0 <= leak <= 1.0:
-            raise InvalidParameterError(
-                f"The 'leak' parameter of GradDrop must be a float in [0, 1]. Got {leak!r}."
-            )
         self.leak = float(leak)
         self.rng = SeededRandom(seed)
         self._draws: Tensor | None = None  # this step's random words (not state: redrawn)

@@ -8,9 +8,9 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from manyheads.aggregation._seeded import SeededRandom
+from manyheads._validation import N_TASKS, Constraints, Interval, validate_params
+from manyheads.aggregation._seeded import SEED, SeededRandom
 from manyheads.aggregation.base import GramianAggregator
-from manyheads.errors import InvalidParameterError
 
 __all__ = ["GradVac"]
 
@@ -44,12 +44,15 @@ class GradVac(GramianAggregator):
     supports_rep_grad: ClassVar[bool] = False
     phi_hat: Tensor
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        **N_TASKS,
+        "beta": [Interval(float, 0, 1, closed="both")],
+        "seed": [SEED],
+    }
+
     def __init__(self, n_tasks: int, *, beta: float = 0.5, seed: int = 0) -> None:
+        validate_params("GradVac", self._parameter_constraints, locals())
         super().__init__(n_tasks)
-        if not 0.0 <= beta <= 1.0:
-            raise InvalidParameterError(
-                f"The 'beta' parameter of GradVac must be a float in [0, 1]. Got {beta!r}."
-            )
         self.beta = float(beta)
         self.rng = SeededRandom(seed)
         self.register_buffer("phi_hat", torch.zeros(n_tasks, n_tasks, dtype=torch.float64))

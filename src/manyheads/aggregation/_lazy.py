@@ -19,11 +19,20 @@ class LazyStateMixin(nn.Module):
     _lazy_buffers: tuple[str, ...] = ()
 
     def _load_from_state_dict(
-        self, state_dict: dict[str, Any], prefix: str, *args: Any, **kwargs: Any
+        self,
+        state_dict: dict[str, Any],
+        prefix: str,
+        local_metadata: dict[str, Any],
+        strict: bool,
+        missing_keys: list[str],
+        unexpected_keys: list[str],
+        error_msgs: list[str],
     ) -> None:
         for name in self._lazy_buffers:
             saved = state_dict.get(prefix + name)
             current = getattr(self, name)
             if isinstance(saved, Tensor) and saved.shape != current.shape:
                 setattr(self, name, current.new_empty(saved.shape))
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        super()._load_from_state_dict(
+            state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+        )

@@ -7,9 +7,16 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
+from manyheads._validation import (
+    N_TASKS,
+    NON_NEGATIVE,
+    POSITIVE,
+    Constraints,
+    Interval,
+    validate_params,
+)
 from manyheads.aggregation._lazy import LazyStateMixin
 from manyheads.aggregation.base import JacobianTarget, RunningJacobianAggregator
-from manyheads.errors import InvalidParameterError
 
 __all__ = ["MoCo", "project_simplex"]
 
@@ -61,6 +68,15 @@ class MoCo(LazyStateMixin, RunningJacobianAggregator):
     lambd: Tensor
     step: Tensor
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        **N_TASKS,
+        "beta": [Interval(float, 0, 1, closed="right")],
+        "beta_sigma": [NON_NEGATIVE],
+        "gamma": [POSITIVE],
+        "gamma_sigma": [NON_NEGATIVE],
+        "rho": [NON_NEGATIVE],
+    }
+
     def __init__(
         self,
         n_tasks: int,
@@ -71,13 +87,8 @@ class MoCo(LazyStateMixin, RunningJacobianAggregator):
         gamma_sigma: float = 0.5,
         rho: float = 0.0,
     ) -> None:
+        validate_params("MoCo", self._parameter_constraints, locals())
         super().__init__(n_tasks)
-        if not (0 < beta <= 1 and gamma > 0 and rho >= 0 and beta_sigma >= 0 <= gamma_sigma):
-            raise InvalidParameterError(
-                "The parameters of MoCo must satisfy 0 < beta <= 1, gamma > 0, rho >= 0 and "
-                f"non-negative sigmas. Got beta={beta!r}, gamma={gamma!r}, rho={rho!r}, "
-                f"beta_sigma={beta_sigma!r}, gamma_sigma={gamma_sigma!r}."
-            )
         self.beta, self.beta_sigma = float(beta), float(beta_sigma)
         self.gamma, self.gamma_sigma, self.rho = float(gamma), float(gamma_sigma), float(rho)
         self.register_buffer("y", torch.zeros(0))

@@ -7,8 +7,8 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
+from manyheads._validation import COUNT, N_TASKS, Constraints, validate_params
 from manyheads.aggregation.base import GramianAggregator, solve_active
-from manyheads.errors import InvalidParameterError
 
 __all__ = ["NashMTL", "nash_weights"]
 
@@ -108,13 +108,11 @@ class NashMTL(GramianAggregator):
     alpha: Tensor
     step: Tensor
 
+    _parameter_constraints: ClassVar[Constraints] = {**N_TASKS, "update_every": [COUNT]}
+
     def __init__(self, n_tasks: int, *, update_every: int = 1) -> None:
+        validate_params("NashMTL", self._parameter_constraints, locals())
         super().__init__(n_tasks)
-        if isinstance(update_every, bool) or not isinstance(update_every, int) or update_every < 1:
-            raise InvalidParameterError(
-                "The 'update_every' parameter of NashMTL must be an int >= 1. "
-                f"Got {update_every!r}."
-            )
         self.update_every = update_every
         self.register_buffer("alpha", torch.zeros(n_tasks, dtype=torch.float64))
         self.register_buffer("step", torch.zeros((), dtype=torch.long))

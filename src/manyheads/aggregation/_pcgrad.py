@@ -7,7 +7,8 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from manyheads.aggregation._seeded import SeededRandom
+from manyheads._validation import N_TASKS, Constraints, validate_params
+from manyheads.aggregation._seeded import SEED, SeededRandom
 from manyheads.aggregation.base import GramianAggregator
 
 __all__ = ["PCGrad", "pcgrad_coefficients"]
@@ -62,7 +63,10 @@ class PCGrad(GramianAggregator):
 
     supports_rep_grad: ClassVar[bool] = False
 
+    _parameter_constraints: ClassVar[Constraints] = {**N_TASKS, "seed": [SEED]}
+
     def __init__(self, n_tasks: int, *, seed: int = 0) -> None:
+        validate_params("PCGrad", self._parameter_constraints, locals())
         super().__init__(n_tasks)
         self.rng = SeededRandom(seed)
 

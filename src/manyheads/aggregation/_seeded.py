@@ -7,7 +7,12 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-__all__ = ["SeededRandom"]
+from manyheads._validation import Interval
+
+__all__ = ["SEED", "SeededRandom"]
+
+#: The ``seed`` option of the seeded methods: any int.
+SEED = Interval(int, None, None, closed="neither")
 
 _Draw = Callable[[torch.Generator], Tensor]
 

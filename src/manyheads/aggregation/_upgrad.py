@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
+from typing import ClassVar
 
 import torch
 from torch import Tensor
 from torchjd.aggregation import UPGradWeighting
 from torchjd.linalg import QuadprogProjector
 
+from manyheads._validation import (
+    N_TASKS,
+    NON_NEGATIVE,
+    POSITIVE,
+    Constraints,
+    SequenceOf,
+    StrOptions,
+    option_message,
+    validate_params,
+)
 from manyheads.aggregation.base import GramianAggregator, solve_active
 from manyheads.errors import InvalidParameterError
 
@@ -44,6 +54,14 @@ class UPGrad(GramianAggregator):
         True
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        **N_TASKS,
+        "pref_vector": [SequenceOf(POSITIVE), None],
+        "norm_eps": [NON_NEGATIVE],
+        "reg_eps": [NON_NEGATIVE],
+        "solver": [StrOptions(_SOLVERS)],
+    }
+
     def __init__(
         self,
         n_tasks: int,
@@ -53,37 +71,16 @@ class UPGrad(GramianAggregator):
         reg_eps: float = 1e-4,
         solver: str = "quadprog",
     ) -> None:
+        validate_params("UPGrad", self._parameter_constraints, locals())
         super().__init__(n_tasks)
         pref: Tensor | None = None
         if pref_vector is not None:
-            values = list(pref_vector) if isinstance(pref_vector, Sequence) else None
-            if (
-                values is None
-                or isinstance(pref_vector, str)
-                or len(values) != n_tasks
-                or not all(
-                    isinstance(v, int | float) and not isinstance(v, bool) and 0 < v < math.inf
-                    for v in values
-                )
-            ):
+            if len(pref_vector) != n_tasks:
+                expected = f"a list of {n_tasks} numbers > 0 (one per task)"
                 raise InvalidParameterError(
-                    f"The 'pref_vector' parameter of UPGrad must be a list of {n_tasks} "
-                    f"positive finite numbers (one per task). Got {pref_vector!r}."
+                    option_message("UPGrad", "pref_vector", expected, pref_vector)
                 )
-            pref = torch.tensor([float(v) for v in values], dtype=torch.float64)
-        for name, value in (("norm_eps", norm_eps), ("reg_eps", reg_eps)):
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not 0 <= value < math.inf
-            ):
-                raise InvalidParameterError(
-                    f"The '{name}' parameter of UPGrad must be a float in [0, inf). Got {value!r}."
-                )
-        if solver not in _SOLVERS:
-            raise InvalidParameterError(
-                f"The 'solver' parameter of UPGrad must be one of {_SOLVERS}. Got {solver!r}."
-            )
+            pref = torch.tensor([float(v) for v in pref_vector], dtype=torch.float64)
         self.pref_vector = pref
         self.solver = UPGradWeighting(
             pref, projector=QuadprogProjector(norm_eps=float(norm_eps), reg_eps=float(reg_eps))

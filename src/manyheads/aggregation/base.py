@@ -38,16 +38,24 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
+from manyheads._validation import (
+    N_TASKS,
+    Boolean,
+    Constraints,
+    StrOptions,
+    option_message,
+    validate_params,
+)
 from manyheads.errors import InvalidParameterError
 
 __all__ = [
+    "REDUCTION",
     "Aggregator",
     "ColumnwiseAggregator",
     "GramianAggregator",
     "JacobianTarget",
     "RunningJacobianAggregator",
     "blend_into",
-    "check_reduction",
     "solve_active",
 ]
 
@@ -93,8 +101,12 @@ class Aggregator(nn.Module, ABC):
 
     Args:
         n_tasks: the number of tasks T.
+
+    Subclasses declare their options in ``_parameter_constraints`` (with ``n_tasks``) and check
+    them first thing in ``__init__`` (:func:`~manyheads._validation.validate_params`).
     """
 
+    _parameter_constraints: ClassVar[Constraints] = N_TASKS
     #: whether the method may run on representation-level gradients (``rep_grad`` mode).
     supports_rep_grad: ClassVar[bool] = True
     #: whether :meth:`forward` keeps no reference to its ``grads`` and does not return a view of
@@ -106,11 +118,7 @@ class Aggregator(nn.Module, ABC):
 
     def __init__(self, n_tasks: int) -> None:
         super().__init__()
-        if isinstance(n_tasks, bool) or not isinstance(n_tasks, int) or n_tasks < 1:
-            raise InvalidParameterError(
-                f"The 'n_tasks' parameter of {type(self).__name__} must be an int >= 1. "
-                f"Got {n_tasks!r}."
-            )
+        validate_params(type(self).__name__, self._parameter_constraints, {"n_tasks": n_tasks})
         self.n_tasks = n_tasks
         self._rep_grad = False
 
@@ -121,15 +129,12 @@ class Aggregator(nn.Module, ABC):
 
     @rep_grad.setter
     def rep_grad(self, value: bool) -> None:
-        if not isinstance(value, bool):
-            raise InvalidParameterError(
-                f"The 'rep_grad' option of {type(self).__name__} must be a bool. Got {value!r}."
-            )
+        owner = type(self).__name__
+        validate_params(owner, {"rep_grad": [Boolean()]}, {"rep_grad": value})
         if value and not self.supports_rep_grad:
-            raise InvalidParameterError(
-                f"{type(self).__name__} does not support rep_grad=True: it needs the gradients "
-                "of the shared parameters. Remove the 'rep_grad' option."
-            )
+            expected = "false: it needs the gradients of the shared parameters"
+            fix = "Remove the 'rep_grad' option."
+            raise InvalidParameterError(option_message(owner, "rep_grad", expected, value, fix))
         self._rep_grad = value
 
     def __call__(self, grads: Tensor) -> Tensor:
@@ -285,21 +290,6 @@ def solve_active(gramian: Tensor, solve: Callable[[Tensor], Tensor]) -> Tensor:
     return weights
 
 
-_REDUCTIONS = ("sum", "mean")
-
-
-def check_reduction(owner: str, reduction: str) -> str:
-    """Check a ``reduction`` option (``"sum"``: the authors' step, ``"mean"``: 1/T of it).
-
-    Raises:
-        InvalidParameterError: ``reduction`` is not one of ``"sum"``, ``"mean"``.
-
-    Example:
-        >>> check_reduction("CAGrad", "mean")
-        'mean'
-    """
-    if reduction not in _REDUCTIONS:
-        raise InvalidParameterError(
-            f"The 'reduction' parameter of {owner} must be one of {_REDUCTIONS}. Got {reduction!r}."
-        )
-    return reduction
+#: The ``reduction`` option of the methods that scale their step: ``"sum"`` (the authors'
+#: step) or ``"mean"`` (1/T of it).
+REDUCTION = StrOptions(("sum", "mean"))

@@ -10,31 +10,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from itertools import pairwise
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from manyheads.encoders.mlp import NORMS
-from manyheads.errors import InvalidParameterError
+from manyheads._validation import COUNT, RATE, Constraints, validate_params
+from manyheads.encoders.mlp import NORM
 
-__all__ = ["FusedExperts", "check_count", "mix"]
-
-
-def check_count(owner: str, name: str, value: object, minimum: int = 1) -> None:
-    """Raise InvalidParameterError unless ``value`` is an int >= ``minimum``.
-
-    Example:
-        >>> try:
-        ...     check_count("MMoE", "n_experts", 0)
-        ... except InvalidParameterError as error:
-        ...     print(error)
-        The 'n_experts' parameter of MMoE must be an int >= 1. Got 0 instead.
-    """
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidParameterError(
-            f"The '{name}' parameter of {owner} must be an int >= {minimum}. Got {value!r} instead."
-        )
+__all__ = ["FusedExperts", "mix"]
 
 
 def mix(weights: Tensor, experts: Tensor) -> Tensor:
@@ -125,6 +110,12 @@ class FusedExperts(nn.Module):
         torch.Size([4, 7, 3, 8])
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        "n_experts": [COUNT],
+        "dropout": [RATE],
+        "norm": [NORM],
+    }
+
     def __init__(
         self,
         in_dim: int,
@@ -134,18 +125,8 @@ class FusedExperts(nn.Module):
         dropout: float = 0.0,
         norm: str = "none",
     ) -> None:
+        validate_params("FusedExperts", self._parameter_constraints, locals())
         super().__init__()
-        check_count("FusedExperts", "n_experts", n_experts)
-        if norm not in NORMS:
-            raise InvalidParameterError(
-                f"The 'norm' parameter of FusedExperts must be one of {NORMS}. "
-                f"Got {norm!r} instead."
-            )
-        if not 0.0 <= dropout < 1.0:
-            raise InvalidParameterError(
-                f"The 'dropout' parameter of FusedExperts must be a float in [0, 1). "
-                f"Got {dropout!r} instead."
-            )
         self.n_experts = n_experts
         widths = [in_dim, *hidden]
         self.layers = nn.ModuleList(_FusedLinear(n_experts, a, b) for a, b in pairwise(widths))

@@ -27,14 +27,16 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
 
+from manyheads._validation import RATE, WIDTHS, Constraints
 from manyheads.encoders.base import InputEncoder
-from manyheads.encoders.mlp import MLP
+from manyheads.encoders.mlp import MLP, NORM
 
-__all__ = ["Features", "MTLModel", "TaskTowers", "default_widths"]
+__all__ = ["TOWER_OPTIONS", "Features", "MTLModel", "TaskTowers", "default_widths"]
 
 Features = Tensor | tuple[Tensor, ...]
 
@@ -42,6 +44,14 @@ Features = Tensor | tuple[Tensor, ...]
 #: and ``tower`` (each task's). On a text encoder both default to ``()``.
 TABLE_HIDDEN = (128, 64)
 TABLE_TOWER = (32,)
+
+#: The constraints of the task-tower options every architecture on an input encoder takes
+#: (``None`` widths: :func:`default_widths`); those with a shared bottom add ``hidden``.
+TOWER_OPTIONS: Constraints = {
+    "tower": [WIDTHS, None],
+    "dropout": [RATE],
+    "norm": [NORM],
+}
 
 
 def default_widths(
@@ -77,7 +87,12 @@ class MTLModel(nn.Module, ABC):
 
     Args:
         heads: task name -> output width of its head (1 for binary and regression).
+
+    Subclasses declare the constraints of their keyword options in ``_parameter_constraints``
+    and check them first thing in ``__init__`` (:func:`~manyheads._validation.validate_params`).
     """
+
+    _parameter_constraints: ClassVar[Constraints] = {}
 
     def __init__(self, heads: dict[str, int]) -> None:
         super().__init__()

@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from manyheads._registry import did_you_mean
+from manyheads._validation import (
+    WIDTHS,
+    Boolean,
+    Constraints,
+    InstanceOf,
+    SequenceOf,
+    Text,
+    option_message,
+    validate_params,
+)
 from manyheads.architectures.base import (
     TABLE_HIDDEN,
     TABLE_TOWER,
+    TOWER_OPTIONS,
     Features,
     MTLModel,
     TaskTowers,
@@ -107,6 +119,14 @@ class Cascade(MTLModel):
         {'click': (2,), 'buy': (2,)}
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        "order": [SequenceOf(Text()), None],
+        "kinds": [InstanceOf(dict, "a mapping of task name -> task type"), None],
+        "funnel": [Boolean()],
+        "hidden": [WIDTHS, None],
+        **TOWER_OPTIONS,
+    }
+
     def __init__(
         self,
         encoder: InputEncoder,
@@ -120,12 +140,13 @@ class Cascade(MTLModel):
         dropout: float = 0.0,
         norm: str = "none",
     ) -> None:
+        validate_params("Cascade", self._parameter_constraints, locals())
         super().__init__(heads)
         hidden = default_widths(hidden, encoder, TABLE_HIDDEN)
         tower = default_widths(tower, encoder, TABLE_TOWER)
         self.order = _check_order(order, self.task_names)
         self.kinds = _check_kinds(kinds, self.task_names)
-        self.funnel = bool(funnel)
+        self.funnel = funnel
         if self.funnel:
             _check_funnel(heads, self.kinds)
         self.input = encoder
@@ -191,10 +212,10 @@ class Cascade(MTLModel):
 def _check_order(order: Sequence[str] | None, tasks: list[str]) -> list[str]:
     if order is None:
         return list(tasks)
-    if isinstance(order, str) or sorted(order) != sorted(tasks):
+    if sorted(order) != sorted(tasks):
+        expected = f"a permutation of the task names {', '.join(tasks)}"
         raise InvalidParameterError(
-            f"The 'order' parameter of Cascade must be a permutation of the task names "
-            f"{', '.join(tasks)}. Got {order!r} instead. List each task exactly once."
+            option_message("Cascade", "order", expected, order, "List each task exactly once.")
         )
     return list(order)
 
@@ -203,23 +224,22 @@ def _check_kinds(kinds: dict[str, str] | None, tasks: list[str]) -> dict[str, st
     types = list_task_types()
     for task, kind in (kinds or {}).items():
         if task not in tasks:
-            raise InvalidParameterError(
-                f"The 'kinds' parameter of Cascade names the unknown task {task!r}. "
-                f"Tasks: {', '.join(tasks)}.{did_you_mean(task, tasks)}"
-            )
+            expected = f"a mapping from the task names {', '.join(tasks)} to task types"
+            fix = f"{task!r} is not a task.{did_you_mean(task, tasks)}"
+            raise InvalidParameterError(option_message("Cascade", "kinds", expected, kinds, fix))
         if kind not in types:
-            raise InvalidParameterError(
-                f"The 'kinds' parameter of Cascade must map tasks to one of {', '.join(types)}. "
-                f"Got {kind!r} for task {task!r} instead.{did_you_mean(kind, types)}"
-            )
+            expected = f"a mapping from task names to one of {', '.join(types)}"
+            fix = f"Task {task!r} has {kind!r}.{did_you_mean(str(kind), types)}"
+            raise InvalidParameterError(option_message("Cascade", "kinds", expected, kinds, fix))
     return dict(kinds or {})
 
 
 def _check_funnel(heads: dict[str, int], kinds: dict[str, str]) -> None:
     for task, width in heads.items():
         if width != 1 or kinds.get(task, "binary") != "binary":
-            raise InvalidParameterError(
-                f"The 'funnel' option of Cascade needs binary tasks (one logit each), but task "
-                f"{task!r} has width {width} and type {kinds.get(task, 'unknown')!r}. "
-                f"Set funnel=False or drop the task."
+            fix = (
+                f"Task {task!r} has width {width} and type {kinds.get(task, 'unknown')!r}: "
+                "set funnel=False or drop the task."
             )
+            expected = "false unless every task is binary (one logit each)"
+            raise InvalidParameterError(option_message("Cascade", "funnel", expected, True, fix))

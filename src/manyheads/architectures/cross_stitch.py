@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import pairwise
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
 
+from manyheads._validation import WIDTHS, Constraints, validate_params
 from manyheads.architectures.base import (
     TABLE_TOWER,
+    TOWER_OPTIONS,
     Features,
     MTLModel,
     TaskTowers,
@@ -70,6 +73,8 @@ class CrossStitch(MTLModel):
         {'a': (2,), 'b': (2, 4)}
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {"hidden": [WIDTHS], **TOWER_OPTIONS}
+
     def __init__(
         self,
         encoder: InputEncoder,
@@ -80,6 +85,7 @@ class CrossStitch(MTLModel):
         dropout: float = 0.0,
         norm: str = "none",
     ) -> None:
+        validate_params("CrossStitch", self._parameter_constraints, locals())
         super().__init__(heads)
         tower = default_widths(tower, encoder, TABLE_TOWER)
         self.input = encoder

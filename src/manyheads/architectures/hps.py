@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 from torch import Tensor, nn
 
+from manyheads._validation import WIDTHS, Constraints, validate_params
 from manyheads.architectures.base import (
     TABLE_HIDDEN,
     TABLE_TOWER,
+    TOWER_OPTIONS,
     Features,
     MTLModel,
     TaskTowers,
@@ -44,6 +47,8 @@ class HPS(MTLModel):
         {'a': (2,), 'b': (2, 4)}
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {"hidden": [WIDTHS, None], **TOWER_OPTIONS}
+
     def __init__(
         self,
         encoder: InputEncoder,
@@ -54,6 +59,7 @@ class HPS(MTLModel):
         dropout: float = 0.0,
         norm: str = "none",
     ) -> None:
+        validate_params("HPS", self._parameter_constraints, locals())
         super().__init__(heads)
         hidden = default_widths(hidden, encoder, TABLE_HIDDEN)
         tower = default_widths(tower, encoder, TABLE_TOWER)

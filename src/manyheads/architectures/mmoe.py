@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
 
-from manyheads.architectures._experts import FusedExperts, check_count, mix
+from manyheads._validation import COUNT, WIDTHS, Constraints, validate_params
+from manyheads.architectures._experts import FusedExperts, mix
 from manyheads.architectures.base import (
     TABLE_TOWER,
+    TOWER_OPTIONS,
     Features,
     MTLModel,
     TaskTowers,
@@ -54,6 +57,12 @@ class MMoE(MTLModel):
         {'a': (2,), 'b': (2, 4)}
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        **TOWER_OPTIONS,
+        "n_experts": [COUNT],
+        "expert_hidden": [WIDTHS],
+    }
+
     def __init__(
         self,
         encoder: InputEncoder,
@@ -65,9 +74,9 @@ class MMoE(MTLModel):
         dropout: float = 0.0,
         norm: str = "none",
     ) -> None:
+        validate_params("MMoE", self._parameter_constraints, locals())
         super().__init__(heads)
         tower = default_widths(tower, encoder, TABLE_TOWER)
-        check_count("MMoE", "n_experts", n_experts)
         self.input = encoder
         width = self.input.out_dim
         self.experts = FusedExperts(width, n_experts, expert_hidden, dropout=dropout, norm=norm)

@@ -4,13 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import pairwise
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
 
+from manyheads._validation import (
+    COUNT,
+    RATE,
+    WIDTHS,
+    Constraints,
+    Interval,
+    SequenceOf,
+    Text,
+    option_message,
+    validate_params,
+)
 from manyheads.architectures.base import Features, MTLModel, TaskTowers
 from manyheads.data.preprocess import InputSpec
 from manyheads.encoders._image import image_input
+from manyheads.encoders.mlp import NORM
 from manyheads.errors import InvalidParameterError
 
 __all__ = ["MTAN", "AttentionModule", "conv_block"]
@@ -105,6 +118,15 @@ class MTAN(MTLModel):
         {'a': (2, 3), 'b': (2, 4)}
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        "channels": [SequenceOf(COUNT, non_empty=True, example="[16, 32, 64]")],
+        "tower": [WIDTHS],
+        "dropout": [RATE],
+        "norm": [NORM],
+        "grid": [Interval(int, 1, 8, closed="both")],
+        "column": [Text(), None],
+    }
+
     def __init__(
         self,
         spec: InputSpec,
@@ -117,10 +139,10 @@ class MTAN(MTLModel):
         grid: int = 1,
         column: str | None = None,
     ) -> None:
+        validate_params("MTAN", self._parameter_constraints, locals())
         super().__init__(heads)
         self.key, (in_channels, height, width) = image_input(spec, column, "mtan")
         widths = _check_channels(channels, height, width)
-        _check_grid(grid)
         inputs = [in_channels, *widths[:-1]]
         self.first = nn.ModuleList(conv_block(a, b) for a, b in zip(inputs, widths, strict=True))
         self.second = nn.ModuleList(conv_block(c, c) for c in widths)
@@ -189,27 +211,15 @@ class MTAN(MTLModel):
 
 
 def _check_channels(channels: Sequence[int], height: int, width: int) -> list[int]:
-    ok = not isinstance(channels, str | bytes) and isinstance(channels, Sequence)
-    widths = list(channels) if ok else []
-    if not widths or not all(
-        isinstance(c, int) and not isinstance(c, bool) and c >= 1 for c in widths
-    ):
-        raise InvalidParameterError(
-            f"The 'channels' option of MTAN must be a non-empty list of ints >= 1 (one per "
-            f"stage), e.g. [16, 32, 64]. Got {channels!r} instead."
-        )
+    """The stage widths, if the image survives their halvings (each stage but the last)."""
+    widths = list(channels)
     smallest = 2 ** (len(widths) - 1)
     if min(height, width) < smallest:
-        raise InvalidParameterError(
-            f"MTAN with {len(widths)} stages halves the image {len(widths) - 1} times and needs "
-            f"at least {smallest} x {smallest} pixels. Got {height} x {width}; use fewer "
-            "'channels' entries."
+        most = min(height, width).bit_length()  # 2 ** (most - 1) <= the smaller side
+        expected = f"at most {most} entries for {height} x {width} images"
+        fix = (
+            f"Each stage but the last halves the image: {len(widths)} stages need at least "
+            f"{smallest} x {smallest} pixels. Use fewer 'channels' entries."
         )
+        raise InvalidParameterError(option_message("MTAN", "channels", expected, channels, fix))
     return widths
-
-
-def _check_grid(grid: int) -> None:
-    if isinstance(grid, bool) or not isinstance(grid, int) or not 1 <= grid <= 8:
-        raise InvalidParameterError(
-            f"The 'grid' option of MTAN must be an int in [1, 8]. Got {grid!r} instead."
-        )

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
 
-from manyheads.architectures._experts import FusedExperts, check_count, mix
+from manyheads._validation import COUNT, WIDTHS, Constraints, validate_params
+from manyheads.architectures._experts import FusedExperts, mix
 from manyheads.architectures.base import (
     TABLE_TOWER,
+    TOWER_OPTIONS,
     Features,
     MTLModel,
     TaskTowers,
@@ -118,6 +121,14 @@ class PLE(MTLModel):
         {'a': (2,), 'b': (2, 4)}
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        **TOWER_OPTIONS,
+        "n_levels": [COUNT],
+        "shared_experts": [COUNT],
+        "specific_experts": [COUNT],
+        "expert_hidden": [WIDTHS],
+    }
+
     def __init__(
         self,
         encoder: InputEncoder,
@@ -131,11 +142,9 @@ class PLE(MTLModel):
         dropout: float = 0.0,
         norm: str = "none",
     ) -> None:
+        validate_params("PLE", self._parameter_constraints, locals())
         super().__init__(heads)
         tower = default_widths(tower, encoder, TABLE_TOWER)
-        check_count("PLE", "n_levels", n_levels)
-        check_count("PLE", "shared_experts", shared_experts)
-        check_count("PLE", "specific_experts", specific_experts)
         self.input = encoder
         levels: list[_CGCLevel] = []
         width = self.input.out_dim

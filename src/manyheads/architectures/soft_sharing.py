@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from itertools import combinations
+from typing import ClassVar
 
 from torch import Tensor
 
-from manyheads._registry import did_you_mean
+from manyheads._validation import NON_NEGATIVE, Constraints, StrOptions, validate_params
 from manyheads.architectures.stl import STL
 from manyheads.encoders.base import InputEncoder
-from manyheads.errors import InvalidParameterError
 
 __all__ = ["PENALTIES", "SoftSharing", "pairwise_distance"]
 
@@ -77,6 +76,12 @@ class SoftSharing(STL):
         True
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        **STL._parameter_constraints,
+        "penalty": [StrOptions(PENALTIES)],
+        "penalty_weight": [NON_NEGATIVE],
+    }
+
     def __init__(
         self,
         make_encoder: Callable[[], InputEncoder],
@@ -89,7 +94,7 @@ class SoftSharing(STL):
         penalty: str = "l2",
         penalty_weight: float = 1e-3,
     ) -> None:
-        _check_penalty(penalty, penalty_weight)
+        validate_params("SoftSharing", self._parameter_constraints, locals())
         super().__init__(
             make_encoder,
             heads,
@@ -113,20 +118,3 @@ class SoftSharing(STL):
         """None: the penalty couples the tasks, so their weights are selected together."""
         del task
         return None
-
-
-def _check_penalty(penalty: object, weight: object) -> None:
-    if penalty not in PENALTIES:
-        raise InvalidParameterError(
-            f"The 'penalty' parameter of SoftSharing must be one of {', '.join(PENALTIES)}. "
-            f"Got {penalty!r} instead.{did_you_mean(str(penalty), list(PENALTIES))}"
-        )
-    if (
-        isinstance(weight, bool)
-        or not isinstance(weight, int | float)
-        or not 0 <= weight < math.inf
-    ):
-        raise InvalidParameterError(
-            f"The 'penalty_weight' parameter of SoftSharing must be a float in [0, inf). "
-            f"Got {weight!r} instead."
-        )

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import ClassVar
 
 from torch import Tensor, nn
 
+from manyheads._validation import WIDTHS, Constraints, validate_params
 from manyheads.architectures.base import (
     TABLE_HIDDEN,
     TABLE_TOWER,
+    TOWER_OPTIONS,
     Features,
     MTLModel,
     TaskTowers,
@@ -47,6 +50,8 @@ class STL(MTLModel):
         {'a': (2,), 'b': (2, 4)}
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {"hidden": [WIDTHS, None], **TOWER_OPTIONS}
+
     def __init__(
         self,
         make_encoder: Callable[[], InputEncoder],
@@ -57,6 +62,7 @@ class STL(MTLModel):
         dropout: float = 0.0,
         norm: str = "none",
     ) -> None:
+        validate_params("STL", self._parameter_constraints, locals())
         super().__init__(heads)
         inputs = {t: make_encoder() for t in heads}
         first = next(iter(inputs.values()))

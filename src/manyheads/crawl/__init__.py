@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from manyheads.crawl._config import CrawlConfig, load_config, parse_config
+from manyheads.crawl._config import load_config, parse_config
+from manyheads.crawl._specs import CrawlConfig
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -11,8 +11,8 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 
-from manyheads.crawl._config import ItemsSpec
 from manyheads.crawl._fields import PageContent, extract_page
+from manyheads.crawl._specs import ItemsSpec
 
 __all__ = ["Extractor", "default_workers"]
 
@@ -21,7 +21,7 @@ def default_workers(items: ItemsSpec) -> int:
     """Workers to use: ``items.workers`` if set, else one per spare CPU when main text is read.
 
     Example:
-        >>> from manyheads.crawl._config import ItemsSpec, FieldSpec
+        >>> from manyheads.crawl._specs import ItemsSpec, FieldSpec
         >>> default_workers(ItemsSpec(fields=(FieldSpec("t", css="h1"),)))
         0
     """

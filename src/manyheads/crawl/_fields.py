@@ -18,8 +18,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from manyheads.crawl._config import FieldSpec
 from manyheads.crawl._dedupe import content_hash, minhash_signature
+from manyheads.crawl._specs import FieldSpec
 
 if TYPE_CHECKING:
     from parsel import Selector
@@ -190,7 +190,7 @@ def extract_page(
         keep_raw: also return the body, zlib-compressed.
 
     Example:
-        >>> from manyheads.crawl._config import FieldSpec
+        >>> from manyheads.crawl._specs import FieldSpec
         >>> page = extract_page(b"<h1> Hi </h1><b>5</b>", "utf-8", "http://h/r/7",
         ...     (FieldSpec("title", css="h1::text"), FieldSpec("n", css="b::text", type="int"),
         ...      FieldSpec("id", url_regex=r"/r/(\\d+)", type="int")), keep_raw=False)

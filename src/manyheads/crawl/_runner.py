@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from manyheads.crawl._config import CrawlConfig
 from manyheads.crawl._redact import RedactingFilter, redact
+from manyheads.crawl._specs import CrawlConfig
 from manyheads.crawl._store import Store
 from manyheads.crawl._urls import canonical_url
 from manyheads.errors import ConfigError

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from manyheads.crawl._config import CrawlConfig
+from manyheads.crawl._specs import CrawlConfig
 
 __all__ = ["build_settings"]
 

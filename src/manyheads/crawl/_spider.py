@@ -62,7 +62,7 @@ def describe_failure(failure: Failure) -> tuple[int | None, str]:
 
 
 class ConfigSpider(scrapy.Spider):
-    """Crawl what a :class:`~manyheads.crawl._config.CrawlConfig` describes.
+    """Crawl what a :class:`~manyheads.crawl._specs.CrawlConfig` describes.
 
     Args:
         crawl_state: the run's shared state (config, store, run id, known pages).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from manyheads.crawl._config import CrawlConfig
+from manyheads.crawl._specs import CrawlConfig
 from manyheads.crawl._store import KnownPage, Store
 
 __all__ = ["CrawlState"]

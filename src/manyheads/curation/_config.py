@@ -12,6 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from manyheads._registry import did_you_mean
+from manyheads._validation import (
+    Constraints,
+    InstanceOf,
+    Interval,
+    SequenceOf,
+    StrOptions,
+    Text,
+    option_message,
+    validate_params,
+)
 from manyheads.errors import ConfigError
 
 __all__ = ["BuildConfig", "LabelSpec", "load_build_config", "parse_build_config"]
@@ -58,6 +68,24 @@ _DEDUPE = ("column", "exact", "near_threshold")
 _SPLIT = ("valid", "test", "column", "key", "salt")
 _LABEL = ("from", "map", "default")
 
+#: How messages name this config.
+_OWNER = "the dataset config"
+_CHARS = "a mapping of column -> int >= 0, e.g. {text: 20}"
+_RULES: Constraints = {
+    "columns": [InstanceOf(dict, "a mapping of output column -> source field"), None],
+    "filters.language.undetermined": [StrOptions(("keep", "drop"))],
+    "dedupe.near_threshold": [Interval(float, 0, 1, closed="right"), None],
+    "split.valid": [Interval(float, 0, 1, closed="left")],
+    "split.test": [Interval(float, 0, 1, closed="left")],
+    "labels": [InstanceOf(dict, "a mapping of label name -> spec"), None],
+}
+_INT0 = Interval(int, 0, None, closed="left")
+_COLUMNS = SequenceOf(Text())
+
+
+def _problem(key: str, expected: str, value: object, fix: str = "") -> str:
+    return option_message(_OWNER, key, expected, value, fix)
+
 
 def _unknown(where: str, key: object, valid: tuple[str, ...]) -> str:
     return (
@@ -72,7 +100,12 @@ def _mapping(
     if raw is None:
         return {}
     if not isinstance(raw, Mapping):
-        problems.append(f"{where} must be a mapping. Got {raw!r}.")
+        top = not where.startswith("'")  # the whole file: no option to name
+        problems.append(
+            f"{where} must be a mapping. Got {raw!r}."
+            if top
+            else _problem(where[1:-1], "a mapping", raw)
+        )
         return {}
     for key in raw:
         if key not in valid:
@@ -85,8 +118,8 @@ def _str_list(where: str, raw: object, problems: list[str]) -> tuple[str, ...]:
         return ()
     if isinstance(raw, str):
         raw = [raw]
-    if not isinstance(raw, list) or not all(isinstance(x, str) and x for x in raw):
-        problems.append(f"{where} must be a list of column names. Got {raw!r}.")
+    if not isinstance(raw, list) or not _COLUMNS.is_satisfied_by(raw):
+        problems.append(_problem(where, "a list of column names", raw))
         return ()
     return tuple(raw)
 
@@ -94,13 +127,9 @@ def _str_list(where: str, raw: object, problems: list[str]) -> tuple[str, ...]:
 def _chars(where: str, raw: object, problems: list[str]) -> tuple[tuple[str, int], ...]:
     if raw is None:
         return ()
-    ok = isinstance(raw, Mapping) and all(
-        isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in raw.values()
-    )
-    if not ok:
-        problems.append(f"{where} must map column -> int >= 0, e.g. {{text: 20}}. Got {raw!r}.")
+    if not isinstance(raw, Mapping) or not all(_INT0.is_satisfied_by(v) for v in raw.values()):
+        problems.append(_problem(where, _CHARS, raw))
         return ()
-    assert isinstance(raw, Mapping)
     return tuple((str(k), int(v)) for k, v in raw.items())
 
 
@@ -122,18 +151,18 @@ def parse_condition(text: str) -> tuple[str, Any]:
 
 
 def _label(name: str, raw: object, problems: list[str]) -> LabelSpec | None:
-    where = f"'labels.{name}'"
-    spec = _mapping(where, raw, _LABEL, problems)
+    where = f"labels.{name}"
+    spec = _mapping(f"'{where}'", raw, _LABEL, problems)
     if not isinstance(raw, Mapping):
         return None
     source = spec.get("from", name)
-    if not isinstance(source, str) or not source:
-        problems.append(f"{where}.from must be a column name. Got {source!r}.")
+    if not Text().is_satisfied_by(source):
+        problems.append(_problem(f"{where}.from", "a column name", source))
         return None
     rules: list[tuple[str, Any]] = []
     mapping = spec.get("map") or {}
     if not isinstance(mapping, Mapping):
-        problems.append(f"{where}.map must map label -> condition. Got {mapping!r}.")
+        problems.append(_problem(f"{where}.map", "a mapping of label -> condition", mapping))
         mapping = {}
     for label, condition in mapping.items():
         conditions = condition if isinstance(condition, list) else [condition]
@@ -145,11 +174,15 @@ def _label(name: str, raw: object, problems: list[str]) -> LabelSpec | None:
     return LabelSpec(name, source, tuple(rules), None if default is None else str(default))
 
 
-def _fraction(where: str, value: object, problems: list[str]) -> float:
-    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value < 1:
-        problems.append(f"{where} must be a fraction in [0, 1). Got {value!r}.")
-        return 0.0
-    return float(value)
+def _checked(values: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+    """``values`` (dotted key -> value) checked against :data:`_RULES`; the valid ones."""
+    out = {}
+    for key, value in values.items():
+        n_before = len(problems)
+        validate_params(_OWNER, _RULES, {key: value}, problems=problems)
+        if len(problems) == n_before:
+            out[key] = value
+    return out
 
 
 def parse_build_config(raw: object, *, source: str | None = None) -> BuildConfig:
@@ -166,44 +199,46 @@ def parse_build_config(raw: object, *, source: str | None = None) -> BuildConfig
     """
     problems: list[str] = []
     top = _mapping("the dataset config", raw if raw is not None else {}, _TOP, problems)
-    columns_raw = top.get("columns") or {}
-    if not isinstance(columns_raw, Mapping) or not all(
-        isinstance(v, str) for v in columns_raw.values()
-    ):
-        problems.append(f"'columns' must map output column -> source field. Got {columns_raw!r}.")
-        columns_raw = {}
     filters = _mapping("'filters'", top.get("filters"), _FILTERS, problems)
     language = _mapping(
         "'filters.language'", filters.get("language"), ("column", "keep", "undetermined"), problems
     )
-    if language.get("undetermined", "keep") not in ("keep", "drop"):
-        problems.append(
-            "'filters.language.undetermined' must be keep or drop. "
-            f"Got {language['undetermined']!r}."
-        )
     dedupe = _mapping("'dedupe'", top.get("dedupe"), _DEDUPE, problems)
-    near = dedupe.get("near_threshold", 0.9)
-    if near is not None and not (isinstance(near, int | float) and 0 < near <= 1):
-        problems.append(f"'dedupe.near_threshold' must be in (0, 1] or null. Got {near!r}.")
     split = _mapping("'split'", top.get("split"), _SPLIT, problems)
-    labels_raw = top.get("labels") or {}
-    if not isinstance(labels_raw, Mapping):
-        problems.append(f"'labels' must map label name -> spec. Got {labels_raw!r}.")
-        labels_raw = {}
-    labels = [_label(str(n), spec, problems) for n, spec in labels_raw.items()]
-    valid = _fraction("'split.valid'", split.get("valid", 0.1), problems)
-    test = _fraction("'split.test'", split.get("test", 0.1), problems)
+    ok = _checked(
+        {
+            "columns": top.get("columns"),
+            "filters.language.undetermined": language.get("undetermined", "keep"),
+            "dedupe.near_threshold": dedupe.get("near_threshold", 0.9),
+            "split.valid": split.get("valid", 0.1),
+            "split.test": split.get("test", 0.1),
+            "labels": top.get("labels"),
+        },
+        problems,
+    )
+    columns_raw = ok.get("columns") or {}
+    if not all(isinstance(v, str) for v in columns_raw.values()):
+        problems.append(
+            _problem("columns", "a mapping of output column -> source field", columns_raw)
+        )
+        columns_raw = {}
+    labels = [_label(str(n), spec, problems) for n, spec in (ok.get("labels") or {}).items()]
+    valid, test = float(ok.get("split.valid", 0.0)), float(ok.get("split.test", 0.0))
     if valid + test >= 1:
-        problems.append(f"'split.valid' + 'split.test' must be < 1. Got {valid + test}.")
+        fix = f"split.valid + split.test = {valid + test}: make them sum to less than 1."
+        problems.append(
+            _problem("split.test", f"less than 1 - split.valid = {1 - valid:g}", test, fix)
+        )
+    near = ok.get("dedupe.near_threshold")
     config = BuildConfig(
         columns=tuple((str(k), str(v)) for k, v in columns_raw.items()),
-        text=_str_list("'text'", top.get("text"), problems),
-        required=_str_list("'filters.required'", filters.get("required"), problems),
-        min_chars=_chars("'filters.min_chars'", filters.get("min_chars"), problems),
-        max_chars=_chars("'filters.max_chars'", filters.get("max_chars"), problems),
+        text=_str_list("text", top.get("text"), problems),
+        required=_str_list("filters.required", filters.get("required"), problems),
+        min_chars=_chars("filters.min_chars", filters.get("min_chars"), problems),
+        max_chars=_chars("filters.max_chars", filters.get("max_chars"), problems),
         language_column=language.get("column") or ("text" if language else None),
-        languages=_str_list("'filters.language.keep'", language.get("keep"), problems),
-        keep_undetermined=language.get("undetermined", "keep") == "keep",
+        languages=_str_list("filters.language.keep", language.get("keep"), problems),
+        keep_undetermined=ok.get("filters.language.undetermined", "keep") == "keep",
         dedupe_column=dedupe.get("column"),
         exact=bool(dedupe.get("exact", True)),
         near_threshold=float(near) if isinstance(near, int | float) else None,

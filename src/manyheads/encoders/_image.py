@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from manyheads._registry import did_you_mean
 from manyheads.data.preprocess import InputSpec
+from manyheads.encoders.base import pick_column
 from manyheads.errors import InvalidParameterError
 
 __all__ = ["image_input"]
@@ -34,17 +34,5 @@ def image_input(
             f"column of arrays as 'image' in 'inputs' (e.g. inputs: {{pixels: image}}), or use "
             f"the 'tabular' encoder."
         )
-    if column is None:
-        if len(names) > 1:
-            raise InvalidParameterError(
-                f"The '{owner}' encoder reads one image column, and the inputs have "
-                f"{len(names)}: {', '.join(names)}. Choose one with "
-                f"model.encoder_options: {{column: NAME}}."
-            )
-        column = names[0]
-    if column not in shapes:
-        raise InvalidParameterError(
-            f"The 'column' option of the '{owner}' encoder must be one of the image columns "
-            f"{', '.join(names)}. Got {column!r} instead.{did_you_mean(str(column), names)}"
-        )
+    column = pick_column(owner, "image", column, names)
     return f"image:{column}", shapes[column]

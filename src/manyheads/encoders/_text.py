@@ -19,18 +19,15 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from manyheads._registry import did_you_mean
+from manyheads._validation import Constraints, Text
 from manyheads.data.preprocess import InputSpec, SequenceSpec
-from manyheads.encoders.base import EncoderInfo, InputEncoder
-from manyheads.encoders.tabular import TabularInput
+from manyheads.encoders.base import EncoderInfo, InputEncoder, pick_column
+from manyheads.encoders.tabular import EMBED_WIDTH, TabularInput
 from manyheads.errors import InvalidParameterError
 
 __all__ = [
     "TOKENIZER_OPTIONS",
     "SequenceEncoder",
-    "check_choice",
-    "check_rate",
-    "check_size",
     "masked_max",
     "masked_mean",
     "text_input",
@@ -76,18 +73,7 @@ def text_input(spec: InputSpec, column: str | None, owner: str) -> tuple[str, Se
             f"the inputs have none{hint}. Declare a column of strings as 'text' (or of word "
             "lists as 'tokens') in 'inputs', e.g. inputs: {review: text}."
         )
-    if column is None:
-        if len(names) > 1:
-            raise InvalidParameterError(
-                f"The '{owner}' encoder reads one text column, and the inputs have {len(names)}: "
-                f"{', '.join(names)}. Choose one with model.encoder_options: {{column: NAME}}."
-            )
-        column = names[0]
-    if column not in sequences:
-        raise InvalidParameterError(
-            f"The 'column' option of the '{owner}' encoder must be one of the text columns "
-            f"{', '.join(names)}. Got {column!r} instead.{did_you_mean(str(column), names)}"
-        )
+    column = pick_column(owner, "text", column, names)
     return column, sequences[column]
 
 
@@ -153,36 +139,6 @@ def word_features(hidden: Tensor, first: Tensor, wmask: Tensor) -> Tensor:
     return words * wmask.unsqueeze(-1).to(words.dtype)
 
 
-def check_choice(owner: str, name: str, value: object, choices: tuple[str, ...]) -> str:
-    """``value`` if it is one of ``choices``, else an InvalidParameterError naming them."""
-    if not isinstance(value, str) or value not in choices:
-        raise InvalidParameterError(
-            f"The '{name}' option of the '{owner}' encoder must be one of {', '.join(choices)}. "
-            f"Got {value!r} instead.{did_you_mean(str(value), list(choices))}"
-        )
-    return value
-
-
-def check_size(owner: str, name: str, value: object) -> int:
-    """``value`` if it is an int >= 1, else an InvalidParameterError."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidParameterError(
-            f"The '{name}' option of the '{owner}' encoder must be an int >= 1. "
-            f"Got {value!r} instead."
-        )
-    return value
-
-
-def check_rate(owner: str, name: str, value: object) -> float:
-    """``value`` as a float if it is a probability in [0, 1), else an InvalidParameterError."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and 0.0 <= value < 1.0:
-        return float(value)
-    raise InvalidParameterError(
-        f"The '{name}' option of the '{owner}' encoder must be a float in [0, 1). "
-        f"Got {value!r} instead."
-    )
-
-
 class SequenceEncoder(InputEncoder):
     """Base class of the encoders that read one column of token ids.
 
@@ -210,6 +166,11 @@ class SequenceEncoder(InputEncoder):
         token_ids=True,
         tokenizer_options=TOKENIZER_OPTIONS,
     )
+    #: The options every sequence encoder has; subclasses add theirs and check them first.
+    _parameter_constraints: ClassVar[Constraints] = {
+        "column": [Text(), None],
+        "embed_dim": [EMBED_WIDTH],
+    }
 
     #: True for a ``tokens`` column: the output is ``[B, 1 + W, out_dim]``.
     token_level: bool

@@ -14,7 +14,11 @@ from typing import Any, ClassVar
 
 from torch import Tensor, nn
 
-__all__ = ["EncoderInfo", "InputEncoder"]
+from manyheads._registry import did_you_mean
+from manyheads._validation import option_message
+from manyheads.errors import InvalidParameterError
+
+__all__ = ["EncoderInfo", "InputEncoder", "pick_column"]
 
 
 @dataclass(frozen=True)
@@ -79,3 +83,33 @@ class InputEncoder(nn.Module, ABC):
         """Encoder options a saved model adds to its own so that loading it reads no outside
         file (a pretrained encoder's architecture config; its weights are in the bundle)."""
         return {}
+
+
+def pick_column(owner: str, kind: str, column: str | None, names: list[str]) -> str:
+    """The ``kind`` column (``image``, ``text``) that encoder ``owner`` reads among ``names``:
+    ``column``, or the only one when ``column`` is None.
+
+    Raises:
+        InvalidParameterError: ``column`` is not one of ``names`` (or None among several).
+
+    Example:
+        >>> pick_column("lenet", "image", None, ["img"])
+        'img'
+        >>> pick_column("cnn", "text", "reviw", ["title", "review"])
+        Traceback (most recent call last):
+        ...
+        manyheads.errors.InvalidParameterError: The 'column' option of the 'cnn' encoder must be one of the text columns title, review. Got 'reviw' instead. Did you mean 'review'?
+    """  # noqa: E501
+    if column is None and len(names) == 1:
+        return names[0]
+    if column not in names:
+        expected = f"one of the {kind} columns {', '.join(names)}"
+        fix = (
+            "Choose one with model.encoder_options: {column: NAME}."
+            if column is None
+            else did_you_mean(str(column), names)
+        )
+        raise InvalidParameterError(
+            option_message(f"the '{owner}' encoder", "column", expected, column, fix)
+        )
+    return column

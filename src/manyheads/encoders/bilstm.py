@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from manyheads._validation import COUNT, RATE, Constraints, StrOptions, validate_params
 from manyheads.data.preprocess import InputSpec
-from manyheads.encoders._text import (
-    SequenceEncoder,
-    check_choice,
-    check_rate,
-    check_size,
-    masked_max,
-    masked_mean,
-)
+from manyheads.encoders._text import SequenceEncoder, masked_max, masked_mean
 
 __all__ = ["BiLSTM"]
 
@@ -57,6 +53,15 @@ class BiLSTM(SequenceEncoder):
         torch.Size([2, 32])
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        **SequenceEncoder._parameter_constraints,
+        "embedding_dim": [COUNT],
+        "hidden": [COUNT],
+        "n_layers": [COUNT],
+        "dropout": [RATE],
+        "pooling": [StrOptions(("mean", "max"))],
+    }
+
     def __init__(
         self,
         spec: InputSpec,
@@ -69,12 +74,10 @@ class BiLSTM(SequenceEncoder):
         pooling: str = "mean",
         embed_dim: int = 8,
     ) -> None:
+        validate_params("the 'bilstm' encoder", self._parameter_constraints, locals())
         super().__init__(spec, column, "bilstm", embed_dim=embed_dim)
-        check_size("bilstm", "embedding_dim", embedding_dim)
-        check_size("bilstm", "hidden", hidden)
-        check_size("bilstm", "n_layers", n_layers)
-        rate = check_rate("bilstm", "dropout", dropout)
-        self.pooling = check_choice("bilstm", "pooling", pooling, ("mean", "max"))
+        rate = float(dropout)
+        self.pooling = pooling
         self.embedding = nn.Embedding(
             self.sequence.n_ids, embedding_dim, padding_idx=self.sequence.pad_id
         )

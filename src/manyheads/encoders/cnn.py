@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from manyheads._validation import COUNT, RATE, Constraints, SequenceOf, validate_params
 from manyheads.data.preprocess import InputSpec
-from manyheads.encoders._text import SequenceEncoder, check_rate, check_size, masked_max
-from manyheads.errors import InvalidParameterError
+from manyheads.encoders._text import SequenceEncoder, masked_max
 
 __all__ = ["TextCNN"]
 
@@ -55,6 +56,14 @@ class TextCNN(SequenceEncoder):
         torch.Size([2, 24])
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        **SequenceEncoder._parameter_constraints,
+        "embedding_dim": [COUNT],
+        "widths": [SequenceOf(COUNT, non_empty=True, example="[3, 4, 5]")],
+        "n_filters": [COUNT],
+        "dropout": [RATE],
+    }
+
     def __init__(
         self,
         spec: InputSpec,
@@ -66,15 +75,9 @@ class TextCNN(SequenceEncoder):
         dropout: float = 0.5,
         embed_dim: int = 8,
     ) -> None:
+        validate_params("the 'cnn' encoder", self._parameter_constraints, locals())
         super().__init__(spec, column, "cnn", embed_dim=embed_dim)
-        check_size("cnn", "embedding_dim", embedding_dim)
-        check_size("cnn", "n_filters", n_filters)
-        if isinstance(widths, str | int) or not widths:
-            raise InvalidParameterError(
-                f"The 'widths' option of the 'cnn' encoder must be a non-empty list of ints "
-                f">= 1, e.g. [3, 4, 5]. Got {widths!r} instead."
-            )
-        self.widths = [check_size("cnn", "widths", w) for w in widths]
+        self.widths = list(widths)
         self.embedding = nn.Embedding(
             self.sequence.n_ids, embedding_dim, padding_idx=self.sequence.pad_id
         )
@@ -86,7 +89,7 @@ class TextCNN(SequenceEncoder):
             max(self.left),
             max(w - 1 - lf for w, lf in zip(self.widths, self.left, strict=True)),
         )
-        self.dropout = nn.Dropout(check_rate("cnn", "dropout", dropout))
+        self.dropout = nn.Dropout(float(dropout))
         self.set_width(n_filters * len(self.widths))
 
     def encode(self, ids: Tensor, attn: Tensor) -> tuple[Tensor, Tensor]:

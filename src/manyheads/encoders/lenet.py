@@ -6,6 +6,7 @@ from typing import ClassVar
 
 from torch import Tensor, nn
 
+from manyheads._validation import RATE, Constraints, Text, validate_params
 from manyheads.data.preprocess import InputSpec
 from manyheads.encoders._image import image_input
 from manyheads.encoders.base import EncoderInfo, InputEncoder
@@ -48,16 +49,12 @@ class LeNet(InputEncoder):
     """
 
     info: ClassVar[EncoderInfo] = EncoderInfo(reads=("image",))
+    _parameter_constraints: ClassVar[Constraints] = {"column": [Text(), None], "dropout": [RATE]}
 
     def __init__(self, spec: InputSpec, *, column: str | None = None, dropout: float = 0.5) -> None:
+        validate_params("the 'lenet' encoder", self._parameter_constraints, locals())
         super().__init__()
         self.key, (channels, height, width) = image_input(spec, column, "lenet")
-        ok = not isinstance(dropout, bool) and isinstance(dropout, int | float)
-        if not ok or not 0.0 <= dropout < 1.0:
-            raise InvalidParameterError(
-                f"The 'dropout' option of the lenet encoder must be a float in [0, 1). "
-                f"Got {dropout!r} instead."
-            )
         h, w = ((height - 4) // 2 - 4) // 2, ((width - 4) // 2 - 4) // 2
         if h < 1 or w < 1:
             raise InvalidParameterError(

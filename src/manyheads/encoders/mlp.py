@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 from torch import Tensor, nn
 
-from manyheads.errors import InvalidParameterError
+from manyheads._validation import RATE, Constraints, StrOptions, validate_params
 
-__all__ = ["MLP", "NORMS"]
+__all__ = ["MLP", "NORM", "NORMS"]
 
 NORMS = ("none", "batch", "layer")
+#: The ``norm`` option of every MLP-based block.
+NORM = StrOptions(NORMS)
 
 
 class MLP(nn.Module):
@@ -28,18 +31,13 @@ class MLP(nn.Module):
         torch.Size([3, 2])
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {"dropout": [RATE], "norm": [NORM]}
+
     def __init__(
         self, in_dim: int, hidden: Sequence[int], *, dropout: float = 0.0, norm: str = "none"
     ) -> None:
+        validate_params("MLP", self._parameter_constraints, locals())
         super().__init__()
-        if norm not in NORMS:
-            raise InvalidParameterError(
-                f"The 'norm' parameter of MLP must be one of {NORMS}. Got {norm!r}."
-            )
-        if not 0.0 <= dropout < 1.0:
-            raise InvalidParameterError(
-                f"The 'dropout' parameter of MLP must be in [0, 1). Got {dropout!r}."
-            )
         layers: list[nn.Module] = []
         width = in_dim
         for out in hidden:

@@ -15,8 +15,17 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
+from manyheads._validation import (
+    Boolean,
+    Constraints,
+    InstanceOf,
+    StrOptions,
+    Text,
+    option_message,
+    validate_params,
+)
 from manyheads.data.preprocess import InputSpec
-from manyheads.encoders._text import SequenceEncoder, check_choice, masked_mean
+from manyheads.encoders._text import SequenceEncoder, masked_mean
 from manyheads.encoders.base import EncoderInfo
 from manyheads.errors import InvalidParameterError
 
@@ -29,6 +38,8 @@ __all__ = [
 ]
 
 _EXTRA = "pip install 'manyheads[text]'"
+#: How messages name this encoder.
+_OWNER = "the 'pretrained' encoder"
 
 
 def _import(module: str) -> Any:
@@ -71,15 +82,17 @@ def check_model_dir(path: str | os.PathLike[str]) -> Path:
         missing = [n for n in ("config.json", "tokenizer.json") if not (directory / n).is_file()]
         missing += [] if weights else ["model.safetensors"]
     if not directory.is_dir() or missing:
-        found = f"it lacks {', '.join(missing)}" if missing else "it is not a directory"
-        raise InvalidParameterError(
-            f"The 'path' option of the 'pretrained' encoder must be a local model directory "
-            f"holding config.json, the weights (model.safetensors) and tokenizer.json, as "
-            f"written by transformers' save_pretrained(). Got '{path}': {found}. Weights in a "
-            "pickled pytorch_model.bin are not loaded: re-save them with "
+        found = f"It lacks {', '.join(missing)}" if missing else "It is not a directory"
+        expected = (
+            "a local model directory holding config.json, the weights (model.safetensors) and "
+            "tokenizer.json, as written by transformers' save_pretrained()"
+        )
+        fix = (
+            f"{found}. Weights in a pickled pytorch_model.bin are not loaded: re-save them with "
             "save_pretrained(safe_serialization=True). Leave 'path' out for the bundled "
             "MiniLM-L6 (the 'text' extra)."
         )
+        raise InvalidParameterError(option_message(_OWNER, "path", expected, str(path), fix))
     return directory
 
 
@@ -188,6 +201,14 @@ class PretrainedTransformer(SequenceEncoder):
         position_limit=True,
     )
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        **SequenceEncoder._parameter_constraints,
+        "path": [Text(), InstanceOf(os.PathLike), None],
+        "freeze": [Boolean()],
+        "pooling": [StrOptions(("mean", "cls"))],
+        "model_config": [InstanceOf(dict), None],
+    }
+
     @classmethod
     def preprocessor_options(cls, options: dict[str, Any]) -> dict[str, Any]:
         """The model's own tokenizer (from ``path``, else the default model) and ``max_length``
@@ -212,18 +233,9 @@ class PretrainedTransformer(SequenceEncoder):
         model_config: dict[str, Any] | None = None,
         embed_dim: int = 8,
     ) -> None:
+        validate_params(_OWNER, self._parameter_constraints, locals())
         super().__init__(spec, column, "pretrained", embed_dim=embed_dim)
-        if not isinstance(freeze, bool):
-            raise InvalidParameterError(
-                f"The 'freeze' option of the 'pretrained' encoder must be true or false. "
-                f"Got {freeze!r} instead."
-            )
-        self.pooling = check_choice("pretrained", "pooling", pooling, ("mean", "cls"))
-        if model_config is not None and not isinstance(model_config, dict):
-            raise InvalidParameterError(
-                "The 'model_config' option of the 'pretrained' encoder must be a dict (a "
-                f"config.json). Got {type(model_config).__name__}."
-            )
+        self.pooling = pooling
         if model_config is not None:
             self.path = str(path) if path is not None else None
             self.model = build_from_config(model_config)
@@ -252,9 +264,9 @@ class PretrainedTransformer(SequenceEncoder):
             )
         positions = getattr(config, "max_position_embeddings", None)
         if isinstance(positions, int) and seq.max_length > positions:
+            expected = f"at most the model's {positions} positions"
             raise InvalidParameterError(
-                f"The 'max_length' option of the 'pretrained' encoder must be at most the "
-                f"model's {positions} positions. Got {seq.max_length} instead."
+                option_message(_OWNER, "max_length", expected, seq.max_length)
             )
 
     def bundle_options(self) -> dict[str, Any]:

@@ -6,10 +6,10 @@ from typing import ClassVar
 
 from torch import Tensor, nn
 
+from manyheads._validation import POSITIVE, Boolean, Constraints, Text, validate_params
 from manyheads.data.preprocess import InputSpec
 from manyheads.encoders._image import image_input
 from manyheads.encoders.base import EncoderInfo, InputEncoder
-from manyheads.errors import InvalidParameterError
 
 __all__ = ["BasicBlock", "ResNet18"]
 
@@ -76,6 +76,11 @@ class ResNet18(InputEncoder):
     """
 
     info: ClassVar[EncoderInfo] = EncoderInfo(reads=("image",))
+    _parameter_constraints: ClassVar[Constraints] = {
+        "column": [Text(), None],
+        "small_input": [Boolean()],
+        "width": [POSITIVE],
+    }
 
     def __init__(
         self,
@@ -85,16 +90,11 @@ class ResNet18(InputEncoder):
         small_input: bool = False,
         width: float = 1.0,
     ) -> None:
+        validate_params("the 'resnet18' encoder", self._parameter_constraints, locals())
         super().__init__()
         self.key, (channels, _, _) = image_input(spec, column, "resnet18")
-        ok = not isinstance(width, bool) and isinstance(width, int | float)
-        if not ok or not width > 0:
-            raise InvalidParameterError(
-                f"The 'width' option of the resnet18 encoder must be a float > 0. "
-                f"Got {width!r} instead."
-            )
         stages = [max(1, round(c * width)) for c in (64, 128, 256, 512)]
-        self.stem = _stem(channels, stages[0], small=bool(small_input))
+        self.stem = _stem(channels, stages[0], small=small_input)
         blocks: list[nn.Module] = []
         in_ch = stages[0]
         for i, out_ch in enumerate(stages):

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 from torch import Tensor, nn
 
+from manyheads._validation import Constraints, Interval, validate_params
 from manyheads.data.preprocess import InputSpec
 from manyheads.encoders.base import InputEncoder
 
-__all__ = ["TabularInput"]
+__all__ = ["EMBED_WIDTH", "TabularInput"]
+
+#: The width of an embedding or text bag: an int >= 0 (0 leaves that kind of input out).
+EMBED_WIDTH = Interval(int, 0, None, closed="left")
 
 
 class TabularInput(InputEncoder):
@@ -29,7 +35,13 @@ class TabularInput(InputEncoder):
         torch.Size([5, 10])
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        "embed_dim": [EMBED_WIDTH],
+        "text_dim": [EMBED_WIDTH],
+    }
+
     def __init__(self, spec: InputSpec, *, embed_dim: int = 8, text_dim: int = 32) -> None:
+        validate_params("the 'tabular' encoder", self._parameter_constraints, locals())
         super().__init__()
         self.n_numeric = spec.n_numeric
         self.n_categorical = len(spec.cardinalities)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 from torch import Tensor, nn
 
-from manyheads.data.preprocess import InputSpec
-from manyheads.encoders._text import (
-    SequenceEncoder,
-    check_choice,
-    check_rate,
-    check_size,
-    masked_mean,
+from manyheads._validation import (
+    COUNT,
+    RATE,
+    Constraints,
+    StrOptions,
+    option_message,
+    validate_params,
 )
+from manyheads.data.preprocess import InputSpec
+from manyheads.encoders._text import SequenceEncoder, masked_mean
 from manyheads.errors import InvalidParameterError
 
 __all__ = ["TextTransformer"]
@@ -58,6 +62,16 @@ class TextTransformer(SequenceEncoder):
         torch.Size([2, 32])
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        **SequenceEncoder._parameter_constraints,
+        "d_model": [COUNT],
+        "n_heads": [COUNT],
+        "n_layers": [COUNT],
+        "ff_dim": [COUNT],
+        "dropout": [RATE],
+        "pooling": [StrOptions(("cls", "mean"))],
+    }
+
     def __init__(
         self,
         spec: InputSpec,
@@ -71,17 +85,15 @@ class TextTransformer(SequenceEncoder):
         pooling: str = "cls",
         embed_dim: int = 8,
     ) -> None:
-        super().__init__(spec, column, "transformer", embed_dim=embed_dim)
-        for name, value in (("d_model", d_model), ("n_heads", n_heads), ("n_layers", n_layers)):
-            check_size("transformer", name, value)
-        check_size("transformer", "ff_dim", ff_dim)
+        validate_params("the 'transformer' encoder", self._parameter_constraints, locals())
         if d_model % n_heads:
-            raise InvalidParameterError(
-                f"The 'n_heads' option of the 'transformer' encoder must divide d_model = "
-                f"{d_model}. Got {n_heads} instead; try {_divisor_near(d_model, n_heads)}."
-            )
-        rate = check_rate("transformer", "dropout", dropout)
-        self.pooling = check_choice("transformer", "pooling", pooling, ("cls", "mean"))
+            expected = f"a divisor of d_model = {d_model}"
+            fix = f"Try {_divisor_near(d_model, n_heads)}."
+            owner = "the 'transformer' encoder"
+            raise InvalidParameterError(option_message(owner, "n_heads", expected, n_heads, fix))
+        super().__init__(spec, column, "transformer", embed_dim=embed_dim)
+        rate = float(dropout)
+        self.pooling = pooling
         self.tokens = nn.Embedding(self.sequence.n_ids, d_model, padding_idx=self.sequence.pad_id)
         self.positions = nn.Embedding(self.sequence.max_length, d_model)
         layer = nn.TransformerEncoderLayer(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 from torch import Tensor
 
-from manyheads.errors import InvalidParameterError
+from manyheads._validation import N_TASKS, POSITIVE, Constraints, validate_params
 from manyheads.weighting.base import Weighting
 
 __all__ = ["DWA"]
@@ -34,13 +36,11 @@ class DWA(Weighting):
     history: Tensor
     n_epochs: Tensor
 
+    _parameter_constraints: ClassVar[Constraints] = {**N_TASKS, "temperature": [POSITIVE]}
+
     def __init__(self, n_tasks: int, *, temperature: float = 2.0) -> None:
+        validate_params("DWA", self._parameter_constraints, locals())
         super().__init__(n_tasks)
-        if not temperature > 0:
-            raise InvalidParameterError(
-                f"The 'temperature' parameter of DWA must be a float in (0, inf). "
-                f"Got {temperature!r} instead."
-            )
         self.temperature = float(temperature)
         self.register_buffer("history", torch.ones(2, n_tasks))  # [e-2, e-1]
         self.register_buffer("n_epochs", torch.zeros((), dtype=torch.long))

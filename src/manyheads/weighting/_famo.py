@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 from torch import Tensor
 
-from manyheads.errors import InvalidParameterError
+from manyheads._validation import N_TASKS, NON_NEGATIVE, POSITIVE, Constraints, validate_params
 from manyheads.weighting.base import Weighting
 
 __all__ = ["FAMO"]
@@ -41,15 +43,18 @@ class FAMO(Weighting):
     adam_v: Tensor
     step: Tensor
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        **N_TASKS,
+        "lr": [POSITIVE],
+        "gamma": [NON_NEGATIVE],
+        "eps": [POSITIVE],
+    }
+
     def __init__(
         self, n_tasks: int, *, lr: float = 0.025, gamma: float = 0.01, eps: float = 1e-8
     ) -> None:
+        validate_params("FAMO", self._parameter_constraints, locals())
         super().__init__(n_tasks)
-        if not (lr > 0 and gamma >= 0 and eps > 0):
-            raise InvalidParameterError(
-                "The parameters of FAMO must satisfy lr > 0, gamma >= 0, eps > 0. "
-                f"Got lr={lr!r}, gamma={gamma!r}, eps={eps!r}."
-            )
         self.lr, self.gamma, self.eps = float(lr), float(gamma), float(eps)
         for name in ("logits", "prev_losses", "adam_m", "adam_v"):
             self.register_buffer(name, torch.zeros(n_tasks))

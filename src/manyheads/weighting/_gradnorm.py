@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 from torch import Tensor, nn
 
-from manyheads.errors import InvalidParameterError
+from manyheads._validation import N_TASKS, NON_NEGATIVE, Constraints, validate_params
 from manyheads.weighting._gradient import GradientNormWeighting
 
 __all__ = ["GradNorm"]
@@ -38,12 +40,11 @@ class GradNorm(GradientNormWeighting):
     norms: Tensor
     ratios: Tensor
 
+    _parameter_constraints: ClassVar[Constraints] = {**N_TASKS, "alpha": [NON_NEGATIVE]}
+
     def __init__(self, n_tasks: int, *, alpha: float = 1.5) -> None:
+        validate_params("GradNorm", self._parameter_constraints, locals())
         super().__init__(n_tasks)
-        if not alpha >= 0:
-            raise InvalidParameterError(
-                f"The 'alpha' parameter of GradNorm must be a float in [0, inf). Got {alpha!r}."
-            )
         self.alpha = float(alpha)
         self.logits = nn.Parameter(torch.zeros(n_tasks))
         self.register_buffer("initial_losses", torch.zeros(n_tasks))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 from torch import Tensor
 
-from manyheads.aggregation._seeded import SeededRandom
+from manyheads._validation import N_TASKS, Constraints, validate_params
+from manyheads.aggregation._seeded import SEED, SeededRandom
 from manyheads.weighting.base import Weighting
 
 __all__ = ["RLW"]
@@ -29,7 +32,10 @@ class RLW(Weighting):
         1.0
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {**N_TASKS, "seed": [SEED]}
+
     def __init__(self, n_tasks: int, *, seed: int = 0) -> None:
+        validate_params("RLW", self._parameter_constraints, locals())
         super().__init__(n_tasks)
         self.rng = SeededRandom(seed)
 

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 import torch
 from torch import Tensor
 
+from manyheads._validation import (
+    N_TASKS,
+    NON_NEGATIVE,
+    Constraints,
+    SequenceOf,
+    option_message,
+    validate_params,
+)
 from manyheads.errors import InvalidParameterError
 from manyheads.weighting.base import Weighting
 
@@ -25,14 +34,18 @@ class Static(Weighting):
         tensor([1.0000, 0.2500])
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        **N_TASKS,
+        "weights": [SequenceOf(NON_NEGATIVE), None],
+    }
+
     def __init__(self, n_tasks: int, *, weights: Sequence[float] | None = None) -> None:
+        validate_params("Static", self._parameter_constraints, locals())
         super().__init__(n_tasks)
         values = [1.0] * n_tasks if weights is None else [float(w) for w in weights]
-        if len(values) != n_tasks or any(w < 0 for w in values):
-            raise InvalidParameterError(
-                f"The 'weights' parameter of Static must hold {n_tasks} numbers >= 0. "
-                f"Got {weights!r}."
-            )
+        if len(values) != n_tasks:
+            expected = f"a list of {n_tasks} numbers >= 0 (one per task)"
+            raise InvalidParameterError(option_message("Static", "weights", expected, weights))
         self.register_buffer("weights", torch.tensor(values))
 
     def forward(self, losses: Tensor) -> Tensor:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 from torch import Tensor
 
-from manyheads.errors import InvalidParameterError
+from manyheads._validation import N_TASKS, POSITIVE, Constraints, validate_params
 from manyheads.weighting.base import Weighting
 
 __all__ = ["STCH"]
@@ -31,12 +33,11 @@ class STCH(Weighting):
         tensor([0.5379, 1.4621])
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {**N_TASKS, "mu": [POSITIVE]}
+
     def __init__(self, n_tasks: int, *, mu: float = 1.0) -> None:
+        validate_params("STCH", self._parameter_constraints, locals())
         super().__init__(n_tasks)
-        if not mu > 0:
-            raise InvalidParameterError(
-                f"The 'mu' parameter of STCH must be a float in (0, inf). Got {mu!r} instead."
-            )
         self.mu = float(mu)
 
     def forward(self, losses: Tensor) -> Tensor:

@@ -10,10 +10,11 @@ losses, for methods defined per epoch.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import ClassVar
 
 from torch import Tensor, nn
 
-from manyheads.errors import InvalidParameterError
+from manyheads._validation import N_TASKS, Constraints, validate_params
 
 __all__ = ["Weighting"]
 
@@ -23,15 +24,16 @@ class Weighting(nn.Module, ABC):
 
     Args:
         n_tasks: the number of tasks T.
+
+    Subclasses declare their options in ``_parameter_constraints`` (with ``n_tasks``) and check
+    them first thing in ``__init__`` (:func:`~manyheads._validation.validate_params`).
     """
+
+    _parameter_constraints: ClassVar[Constraints] = N_TASKS
 
     def __init__(self, n_tasks: int) -> None:
         super().__init__()
-        if not isinstance(n_tasks, int) or n_tasks < 1:
-            raise InvalidParameterError(
-                f"The 'n_tasks' parameter of {type(self).__name__} must be an int >= 1. "
-                f"Got {n_tasks!r}."
-            )
+        validate_params(type(self).__name__, self._parameter_constraints, {"n_tasks": n_tasks})
         self.n_tasks = n_tasks
 
     def __call__(self, losses: Tensor) -> Tensor:

@@ -213,12 +213,12 @@ def test_unknown_option_names_the_valid_ones() -> None:
 @pytest.mark.parametrize(
     ("factory", "message"),
     [
-        (lambda: CAGrad(2, c=-1.0), "'c' parameter of CAGrad"),
-        (lambda: GradDrop(2, leak=2.0), "'leak' parameter of GradDrop"),
-        (lambda: GradVac(2, beta=2.0), "'beta' parameter of GradVac"),
-        (lambda: NashMTL(2, update_every=0), "'update_every' parameter of NashMTL"),
-        (lambda: FairGrad(2, alpha=0.0), "'alpha' parameter of FairGrad"),
-        (lambda: MGDA(0), "'n_tasks' parameter of MGDA"),
+        (lambda: CAGrad(2, c=-1.0), "'c' option of CAGrad"),
+        (lambda: GradDrop(2, leak=2.0), "'leak' option of GradDrop"),
+        (lambda: GradVac(2, beta=2.0), "'beta' option of GradVac"),
+        (lambda: NashMTL(2, update_every=0), "'update_every' option of NashMTL"),
+        (lambda: FairGrad(2, alpha=0.0), "'alpha' option of FairGrad"),
+        (lambda: MGDA(0), "'n_tasks' option of MGDA"),
     ],
 )
 def test_bad_parameters_are_named(factory: object, message: str) -> None:
@@ -238,11 +238,17 @@ def test_upgrad_options_reach_the_user_through_the_registry() -> None:
 @pytest.mark.parametrize(
     ("options", "match"),
     [
-        ({"pref_vector": [1.0, 2.0]}, "'pref_vector' parameter of UPGrad must be a list of 3"),
-        ({"pref_vector": [1.0, -2.0, 1.0]}, "positive finite numbers"),
-        ({"reg_eps": -1.0}, "'reg_eps' parameter of UPGrad must be a float in \\[0, inf\\)"),
-        ({"norm_eps": float("inf")}, "'norm_eps' parameter of UPGrad"),
-        ({"solver": "cvxpy"}, "'solver' parameter of UPGrad must be one of \\('quadprog',\\)"),
+        ({"pref_vector": [1.0, 2.0]}, "'pref_vector' option of UPGrad must be a list of 3"),
+        (
+            {"pref_vector": [1.0, -2.0, 1.0]},
+            "'pref_vector' option of UPGrad must be a list, each item a float > 0",
+        ),
+        ({"reg_eps": -1.0}, "'reg_eps' option of UPGrad must be a float >= 0"),
+        ({"norm_eps": float("inf")}, "'norm_eps' option of UPGrad"),
+        (
+            {"solver": "cvxpy"},
+            "'solver' option of UPGrad must be one of quadprog\\. Got 'cvxpy' instead\\.",
+        ),
     ],
 )
 def test_upgrad_refuses_bad_options(options: dict[str, object], match: str) -> None:
@@ -252,5 +258,8 @@ def test_upgrad_refuses_bad_options(options: dict[str, object], match: str) -> N
 
 @pytest.mark.parametrize("name", ["cagrad", "aligned_mtl"])
 def test_reduction_option_is_checked(name: str) -> None:
-    with pytest.raises(InvalidParameterError, match=r"'reduction' parameter .* one of"):
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"'reduction' option of .* must be one of sum, mean\. Got 'avg' instead\.",
+    ):
         create_weighting(name, 2, reduction="avg")

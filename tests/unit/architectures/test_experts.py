@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from manyheads.architectures._experts import FusedExperts, check_count, mix
+from manyheads.architectures._experts import FusedExperts, mix
 from manyheads.encoders.mlp import MLP
 from manyheads.errors import InvalidParameterError
 
@@ -81,9 +81,9 @@ def test_experts_differ_at_initialisation() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"n_experts": 0}, r"'n_experts' parameter of FusedExperts must be an int >= 1\. Got 0"),
-        ({"norm": "group"}, r"'norm' parameter of FusedExperts must be one of"),
-        ({"dropout": 1.0}, r"'dropout' parameter of FusedExperts must be a float in \[0, 1\)"),
+        ({"n_experts": 0}, r"'n_experts' option of FusedExperts must be an int >= 1\. Got 0"),
+        ({"norm": "group"}, r"'norm' option of FusedExperts must be one of none, batch, layer"),
+        ({"dropout": 1.0}, r"'dropout' option of FusedExperts must be a float in \[0, 1\)"),
     ],
 )
 def test_invalid_parameters(kwargs: dict[str, object], match: str) -> None:
@@ -92,10 +92,10 @@ def test_invalid_parameters(kwargs: dict[str, object], match: str) -> None:
         FusedExperts(3, hidden=[4], **options)
 
 
-def test_check_count_rejects_bools_and_floats() -> None:
+def test_n_experts_rejects_bools_and_floats() -> None:
     for bad in (True, 2.0, -1):
         with pytest.raises(InvalidParameterError, match="must be an int >= 1"):
-            check_count("Owner", "n", bad)
+            FusedExperts(3, bad, [4])  # type: ignore[arg-type]
 
 
 def test_mix_is_a_convex_combination() -> None:

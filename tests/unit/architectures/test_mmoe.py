@@ -68,5 +68,5 @@ def test_each_task_owns_its_gate() -> None:
 
 
 def test_n_experts_is_validated() -> None:
-    with pytest.raises(InvalidParameterError, match=r"'n_experts' parameter of MMoE .* Got 0"):
+    with pytest.raises(InvalidParameterError, match=r"'n_experts' option of MMoE .* Got 0"):
         build(n_experts=0)

@@ -190,10 +190,18 @@ def test_rep_grad_on_disjoint_task_features_does_not_double_count() -> None:
 @pytest.mark.parametrize(
     ("spec", "options", "message"),
     [
-        (SPEC, {"channels": []}, r"'channels' option of MTAN must be a non-empty list of ints"),
+        (
+            SPEC,
+            {"channels": []},
+            r"'channels' option of MTAN must be a non-empty list, each item an int >= 1",
+        ),
         (SPEC, {"channels": [8, 0]}, r"Got \[8, 0\] instead"),
         (SPEC, {"channels": "16"}, r"'channels' option of MTAN"),
-        (SPEC, {"channels": [2] * 6}, r"needs at least 32 x 32 pixels\. Got 28 x 28"),
+        (
+            SPEC,
+            {"channels": [2] * 6},
+            r"must be at most 5 entries for 28 x 28 images\. .* need at least 32 x 32 pixels",
+        ),
         (SPEC, {"grid": 0}, r"'grid' option of MTAN must be an int in \[1, 8\]\. Got 0"),
         (InputSpec(3, (), ()), {}, r"'mtan' needs an image input"),
         (SPEC, {"column": "im"}, r"image columns img\. Got 'im'.*Did you mean 'img'"),

@@ -68,5 +68,5 @@ def test_partition_of_levels() -> None:
 
 @pytest.mark.parametrize("name", ["n_levels", "shared_experts", "specific_experts"])
 def test_counts_are_validated(name: str) -> None:
-    with pytest.raises(InvalidParameterError, match=rf"'{name}' parameter of PLE .* Got 0 instead"):
+    with pytest.raises(InvalidParameterError, match=rf"'{name}' option of PLE .* Got 0 instead"):
         build(**{name: 0})

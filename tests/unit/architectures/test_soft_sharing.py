@@ -87,12 +87,12 @@ def test_single_task_penalty_is_zero() -> None:
     [
         (
             {"penalty": "l3"},
-            r"The 'penalty' parameter of SoftSharing must be one of l2, l1\. Got 'l3' instead\.",
+            r"The 'penalty' option of SoftSharing must be one of l2, l1\. Got 'l3' instead\.",
         ),
         ({"penalty": "L2"}, r"Got 'L2' instead\."),
         (
             {"penalty_weight": -1.0},
-            r"The 'penalty_weight' parameter of SoftSharing must be a float in \[0, inf\)\. "
+            r"The 'penalty_weight' option of SoftSharing must be a float >= 0\. "
             r"Got -1\.0 instead\.",
         ),
         ({"penalty_weight": float("nan")}, r"'penalty_weight' .* Got nan instead"),

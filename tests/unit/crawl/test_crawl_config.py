@@ -60,11 +60,15 @@ def test_all_problems_reported_at_once() -> None:
     assert "'ftp://x/' is not an http:// or https:// URL" in text
     assert "unknown top-level key 'folow'" in text
     assert "Did you mean 'follow'?" in text
-    assert "'limits.max_pages' must be an int >= 0. Got -1." in text
+    assert "The 'limits.max_pages' option of the crawl config must be an int >= 0. Got -1" in text
     assert "Did you mean 'timeout_s'?" in text
-    assert "needs exactly one of css, xpath, extract, url_regex. Got ['css', 'xpath']" in text
+    assert (
+        "'items.fields.t' option of the crawl config must be a mapping with exactly one of " in text
+    )
+    assert "css, xpath, extract, url_regex. Got {'css': 'h1', 'xpath': '//h1'} instead." in text
+    assert "It has ['css', 'xpath']." in text
     assert "Did you mean 'int'?" in text
-    assert "'politeness.proxies' must be a list of non-empty strings" in text
+    assert "'politeness.proxies' option of the crawl config must be a list, each item a " in text
     assert "Did you mean 'raw_html'?" in text
 
 
@@ -79,7 +83,7 @@ def test_bad_regex_and_extractor() -> None:
     problems = info.value.problems
     assert len(problems) == 3
     assert any("Did you mean 'main_text'?" in p for p in problems)
-    assert sum("invalid regular expression" in p for p in problems) == 2
+    assert sum("must be a valid regular expression" in p for p in problems) == 2
 
 
 def test_overrides_take_precedence(tmp_path: Path) -> None:
@@ -127,6 +131,6 @@ def test_bad_selectors_reported() -> None:
         parse_config(raw)
     problems = info.value.problems
     assert len(problems) == 3
-    assert "'items.fields.a'.css is not a valid selector" in problems[0]
-    assert "'items.fields.b'.xpath is not a valid selector" in problems[1]
+    assert "'items.fields.a.css' option of the crawl config must be a valid CSS sel" in problems[0]
+    assert "'items.fields.b.xpath' option of the crawl config must be a valid XPath" in problems[1]
     assert "Unregistered function" in problems[2]

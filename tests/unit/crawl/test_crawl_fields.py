@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from manyheads.crawl._config import FieldSpec
 from manyheads.crawl._fields import convert, extract_page, landmark_text
+from manyheads.crawl._specs import FieldSpec
 
 PAGE = b"""<html><head><title>T</title></head><body>
 <nav><a href='/'>Home</a> <a href='/c/shoes'>Shoes</a></nav>

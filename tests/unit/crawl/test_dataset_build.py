@@ -125,9 +125,13 @@ def test_config_errors_all_at_once() -> None:
     text = str(info.value)
     assert "Did you mean 'columns'?" in text
     assert "Did you mean 'language'?" in text
-    assert "'filters.min_chars' must map column -> int >= 0" in text
-    assert "'split.valid' + 'split.test' must be < 1" in text
-    assert "'dedupe.near_threshold' must be in (0, 1]" in text
+    assert (
+        "The 'filters.min_chars' option of the dataset config must be a mapping of column" in text
+    )
+    assert "split.valid + split.test = 1.1: make them sum to less than 1." in text
+    assert (
+        "The 'dedupe.near_threshold' option of the dataset config must be a float in (0, 1]" in text
+    )
 
 
 def test_unknown_column(records: str, tmp_path: Path) -> None:

@@ -90,14 +90,15 @@ def test_tabular_encoder_on_images_points_to_image_encoders() -> None:
         (
             InputSpec(0, (), (), (("a", (1, 28, 28)), ("b", (1, 28, 28)))),
             {},
-            r"have 2: a, b\. Choose one with model\.encoder_options: \{column: NAME\}",
+            r"columns a, b\. Got None instead\. Choose one with model\.encoder_options: "
+            r"\{column: NAME\}",
         ),
         (
             SPEC,
             {"column": "imgg"},
             "must be one of the image columns img. Got 'imgg'.*Did you mean 'img'",
         ),
-        (SPEC, {"dropout": 1.0}, "'dropout' option of the lenet encoder must be a float in"),
+        (SPEC, {"dropout": 1.0}, "'dropout' option of the 'lenet' encoder must be a float in"),
         (InputSpec(0, (), (), (("s", (1, 10, 10)),)), {}, "at least 16 x 16"),
     ],
 )

@@ -83,7 +83,9 @@ def test_registered_with_options() -> None:
 
 @pytest.mark.parametrize("width", [0, -1.0, "wide", True])
 def test_bad_width_is_named(width: object) -> None:
-    with pytest.raises(InvalidParameterError, match="'width' option of the resnet18 encoder"):
+    with pytest.raises(
+        InvalidParameterError, match="'width' option of the 'resnet18' encoder must be a float > 0"
+    ):
         ResNet18(SPEC, width=width)  # type: ignore[arg-type]
 
 

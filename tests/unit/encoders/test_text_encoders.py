@@ -190,8 +190,8 @@ def test_several_text_columns_need_column() -> None:
     spec = InputSpec(0, (), (), (), (("title", SEQ), ("review", SEQ)))
     with pytest.raises(
         InvalidParameterError,
-        match=r"reads one text column, and the inputs have 2: title, review\. Choose one with "
-        r"model.encoder_options: \{column: NAME\}",
+        match=r"The 'column' option of the 'bilstm' encoder must be one of the text columns title, "
+        r"review\. Got None instead\. Choose one with model.encoder_options: \{column: NAME\}",
     ):
         build_input(spec, encoder="bilstm")
     enc = build_input(spec, encoder="bilstm", encoder_options={"column": "review", "hidden": 3})
@@ -210,11 +210,19 @@ def test_image_inputs_are_refused() -> None:
     ("name", "options", "message"),
     [
         ("cnn", {"widths": []}, r"'widths' option of the 'cnn' encoder must be a non-empty list"),
-        ("cnn", {"widths": [3, 0]}, r"'widths' option of the 'cnn' encoder must be an int >= 1"),
+        (
+            "cnn",
+            {"widths": [3, 0]},
+            r"'widths' option of the 'cnn' encoder must be a non-empty list, each item an int >= 1",
+        ),
         ("cnn", {"dropout": 1.0}, r"'dropout' option of the 'cnn' encoder must be a float in"),
         ("bilstm", {"pooling": "cls"}, r"'pooling' option of the 'bilstm' .* mean, max\. Got"),
         ("bilstm", {"n_layers": 0}, r"'n_layers' option of the 'bilstm' encoder must be an int"),
-        ("transformer", {"n_heads": 5}, r"'n_heads' .* must divide d_model = 128\. Got 5 .*try 4"),
+        (
+            "transformer",
+            {"n_heads": 5},
+            r"'n_heads' .* must be a divisor of d_model = 128\. Got 5 instead\. Try 4\.",
+        ),
         ("transformer", {"pooling": "maen"}, r"Got 'maen' instead\.\s+Did you mean 'mean'"),
     ],
 )
@@ -282,13 +290,13 @@ def test_pretrained_bad_path(tmp_path: Path) -> None:
         InvalidParameterError,
         match=r"The 'path' option of the 'pretrained' encoder must be a local model directory "
         r"holding config.json, the weights \(model.safetensors\) and tokenizer.json.*"
-        r"Got '/no/such/model': it is not a directory",
+        r"Got '/no/such/model' instead\. It is not a directory",
     ):
         text_options("pretrained", {"path": "/no/such/model"})
-    with pytest.raises(InvalidParameterError, match=r"it lacks config.json, tokenizer.json, model"):
+    with pytest.raises(InvalidParameterError, match=r"It lacks config.json, tokenizer.json, model"):
         text_options("pretrained", {"path": str(tmp_path)})
     seq = SequenceSpec(30522, 0, False, 32, "pretrained", str(tmp_path))
-    with pytest.raises(InvalidParameterError, match=rf"Got '{tmp_path}': it lacks"):
+    with pytest.raises(InvalidParameterError, match=rf"Got '{tmp_path}' instead\. It lacks"):
         build_input(
             InputSpec(0, (), (), (), (("review", seq),)),
             encoder="pretrained",

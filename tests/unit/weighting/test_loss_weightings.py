@@ -50,7 +50,10 @@ def test_dwa_follows_equation_7() -> None:
 
 
 def test_dwa_rejects_a_bad_temperature_with_the_style_message() -> None:
-    with pytest.raises(InvalidParameterError, match=r"'temperature' parameter of DWA .* Got -1.0"):
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"The 'temperature' option of DWA must be a float > 0\. Got -1.0 instead\.",
+    ):
         DWA(2, temperature=-1.0)
 
 

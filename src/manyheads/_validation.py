@@ -1,0 +1,144 @@
+"""Declared parameter constraints, the one function that checks them, the one message template.
+
+Every architecture, encoder and balancing method lists the constraints of its constructor options
+in a class attribute, the way scikit-learn's estimators do (``_parameter_constraints``)::
+
+    _parameter_constraints: ClassVar[Constraints] = {
+        "dropout": [Interval(float, 0, 1, closed="left")],
+        "tower": [SequenceOf(Interval(int, 1, None, closed="left")), None],
+    }
+
+and checks them first thing in ``__init__`` with :func:`validate_params`. A value is valid if it
+satisfies one of its option's constraints (``None`` in the list allows None). The crawl and
+dataset configs check their keys with the same objects, collecting every problem at once.
+
+Every message has one form, written by :func:`option_message` (the contract test
+``tests/contract/test_param_validation.py`` holds each registry to it)::
+
+    The '<option>' option of <owner> must be <expected>. Got <value> instead.[ <fix>]
+
+Checks across options (a width divisible by the number of heads, a list as long as the tasks)
+come after the declared ones, as plain code that raises with the same template.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from manyheads._constraints import (
+    Boolean,
+    Constraint,
+    InstanceOf,
+    Interval,
+    Options,
+    SequenceOf,
+    StrOptions,
+    Text,
+)
+from manyheads.errors import InvalidParameterError
+
+__all__ = [
+    "COUNT",
+    "NON_NEGATIVE",
+    "N_TASKS",
+    "POSITIVE",
+    "RATE",
+    "WIDTHS",
+    "Boolean",
+    "Constraint",
+    "Constraints",
+    "InstanceOf",
+    "Interval",
+    "Options",
+    "SequenceOf",
+    "StrOptions",
+    "Text",
+    "describe",
+    "option_message",
+    "validate_params",
+]
+
+
+def option_message(owner: str, name: str, expected: str, value: object, fix: str = "") -> str:
+    """The one message for a bad option: owner, option, what was expected, what was received, fix.
+
+    Example:
+        >>> option_message("MMoE", "dropout", "a float in [0, 1)", 1.5)
+        "The 'dropout' option of MMoE must be a float in [0, 1). Got 1.5 instead."
+    """
+    tail = f" {fix.strip()}" if fix.strip() else ""
+    return f"The '{name}' option of {owner} must be {expected}. Got {value!r} instead.{tail}"
+
+
+#: An int >= 1: a count, a width.
+COUNT = Interval(int, 1, None, closed="left")
+#: A probability in [0, 1): a dropout rate.
+RATE = Interval(float, 0, 1, closed="left")
+#: A float > 0: a temperature, a learning rate, a timeout.
+POSITIVE = Interval(float, 0, None, closed="neither")
+#: A float >= 0: a weight, a regularisation, a delay.
+NON_NEGATIVE = Interval(float, 0, None, closed="left")
+#: Layer widths, each >= 1 (an empty list is no layer).
+WIDTHS = SequenceOf(COUNT)
+
+#: An option's allowed forms: a value is valid if it satisfies one; ``None`` allows None.
+Constraints = Mapping[str, Sequence[Constraint | None]]
+
+#: The first option of every balancing method: the number of tasks.
+N_TASKS: Constraints = {"n_tasks": [COUNT]}
+
+
+def describe(constraints: Sequence[Constraint | None]) -> str:
+    """The forms of one option, joined: ``an int >= 1 or None``.
+
+    Example:
+        >>> describe([COUNT, None])
+        'an int >= 1 or None'
+    """
+    names = [str(c) if c is not None else "None" for c in constraints]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+def _satisfied(constraints: Sequence[Constraint | None], value: object) -> bool:
+    return any(value is None if c is None else c.is_satisfied_by(value) for c in constraints)
+
+
+def validate_params(
+    owner: str,
+    constraints: Constraints,
+    values: Mapping[str, object],
+    *,
+    problems: list[str] | None = None,
+) -> None:
+    """Check ``values`` against the declared ``constraints`` of ``owner``'s options.
+
+    Options without a value in ``values`` are skipped (a constructor passes ``locals()``; a
+    config section passes the keys it has), values without a constraint are not checked.
+
+    Args:
+        owner: who takes the options, as the messages name it (``MMoE``, ``the 'cnn' encoder``).
+        constraints: option -> its allowed forms.
+        values: option -> the value received.
+        problems: when given, every problem is appended to it instead of raising the first.
+
+    Raises:
+        InvalidParameterError: the first value that satisfies none of its option's forms
+            (without ``problems``).
+
+    Example:
+        >>> rate = {"dropout": [Interval(float, 0, 1, closed="left")]}
+        >>> validate_params("MMoE", rate, {"dropout": 0.1})
+        >>> validate_params("MMoE", rate, {"dropout": 1.5})
+        Traceback (most recent call last):
+        ...
+        manyheads.errors.InvalidParameterError: The 'dropout' option of MMoE must be a float in [0, 1). Got 1.5 instead.
+    """  # noqa: E501
+    for name, forms in constraints.items():
+        if name not in values or _satisfied(forms, values[name]):
+            continue
+        value = values[name]
+        fixes = (c.fix(value) for c in forms if c is not None)
+        message = option_message(owner, name, describe(forms), value, next(filter(None, fixes), ""))
+        if problems is None:
+            raise InvalidParameterError(message)
+        problems.append(message)
