@@ -129,7 +129,7 @@ def dry_run(config: RunConfig) -> list[str]:
         >>> raw = {"data": {"train": "t.csv"}, "tasks": {"y": {"type": "binary"}},
         ...        "train": {"weighting": "cagrad", "weighting_options": {"c": -5}}}
         >>> dry_run(build_config(raw))
-        ["'train.weighting_options.c': The 'c' parameter of CAGrad must be a float in [0, inf). Got -5."]
+        ["'train.weighting_options.c': The 'c' option of CAGrad must be a float >= 0. Got -5 instead."]
     """  # noqa: E501
     problems = weighting_problems(config)
     problems.extend(_model_problems(config))
