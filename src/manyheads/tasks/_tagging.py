@@ -27,14 +27,13 @@ from manyheads.tasks._base import (
     State,
     TaskExample,
     TaskKind,
-    Unseen,
     as_tensor,
     column_of,
     masked_mean,
-    unseen_labels,
 )
 from manyheads.tasks._crf import crf_log_likelihood, viterbi_decode
 from manyheads.tasks._tags import check_scheme, tag_rows
+from manyheads.tasks._unseen import Unseen, unseen_labels
 from manyheads.tasks.task import Task
 
 __all__ = ["SCHEMES", "Tagging"]
