@@ -9,6 +9,7 @@ nothing else. Data frames carry the 1-based line of each row in the source file 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -240,15 +241,34 @@ def check_loss(kind: str, task: Task, losses: tuple[str, ...]) -> None:
         )
 
 
-def labelled_sigmoid(
-    output: Tensor, target: Tensor, mask: Tensor
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(mask, int targets, sigmoid probabilities) of the labelled rows, for the metrics of the
-    types whose outputs are logits of independent yes/no labels (binary, multilabel)."""
+def metric_scores(
+    names: tuple[str, ...], n: int, metric: Callable[[str], float]
+) -> dict[str, float]:
+    """What :meth:`TaskKind.score` returns: ``metric(name)`` for each of ``names``, every one NaN
+    when ``n`` (the labelled rows, or tokens) is 0, plus ``n``.
+
+    Example:
+        >>> metric_scores(("a", "b"), 2, lambda name: 0.5), metric_scores(("a",), 0, len)
+        ({'a': 0.5, 'b': 0.5, 'n': 2}, {'a': nan, 'n': 0})
+    """
+    out = {name: metric(name) if n else float("nan") for name in names}
+    out["n"] = n
+    return out
+
+
+def sigmoid_scores(
+    names: tuple[str, ...],
+    output: Tensor,
+    target: Tensor,
+    mask: Tensor,
+    metric: Callable[[str, np.ndarray, np.ndarray], float],
+) -> dict[str, float]:
+    """:func:`metric_scores` for outputs that are logits of yes/no labels (binary, multilabel):
+    ``metric(name, y, p)`` gets the labelled rows' int targets and sigmoid probabilities."""
     m = mask.cpu().numpy()
     y = target.cpu().numpy()[m].astype(int)
     p = torch.sigmoid(output.float()).cpu().numpy()[m]
-    return m, y, p
+    return metric_scores(names, int(m.sum()), lambda name: metric(name, y, p))
 
 
 def as_tensor(values: np.ndarray, dtype: torch.dtype) -> Tensor:

@@ -11,7 +11,7 @@ from sklearn.metrics import f1_score, log_loss, roc_auc_score
 from torch import Tensor
 
 from manyheads.errors import DataError
-from manyheads.tasks._base import State, TaskExample, labelled_sigmoid
+from manyheads.tasks._base import State, TaskExample, sigmoid_scores
 from manyheads.tasks._classes import ClassKind, class_values
 from manyheads.tasks.task import Task
 
@@ -80,19 +80,12 @@ class Binary(ClassKind):
     def score(
         self, task: Task, state: State, output: Tensor, target: Tensor, mask: Tensor
     ) -> dict[str, float]:
-        m, y, p = labelled_sigmoid(output, target, mask)
-        out: dict[str, float] = {}
-        for metric in self.metric_names(task):
-            out[metric] = _binary_metric(metric, y, p)
-        out["n"] = int(m.sum())
-        return out
+        return sigmoid_scores(self.metric_names(task), output, target, mask, _metric)
 
 
-def _binary_metric(metric: str, y: np.ndarray, p: np.ndarray) -> float:
-    """One metric over labelled rows; ``y`` -1 is a class unseen in training: wrong in
-    accuracy, never the positive class in f1, left out of auc and logloss (it has no rank)."""
-    if len(y) == 0:
-        return float("nan")
+def _metric(metric: str, y: np.ndarray, p: np.ndarray) -> float:
+    """One metric over the labelled rows (at least one); ``y`` -1 is a class unseen in training:
+    wrong in accuracy, never the positive class in f1, left out of auc and logloss (no rank)."""
     pred = (p >= 0.5).astype(int)
     if metric == "accuracy":
         return float(np.mean(y == pred))

@@ -25,6 +25,7 @@ from manyheads.tasks._base import (
     TaskExample,
     first_line,
     masked_mean,
+    metric_scores,
     missing_mask,
 )
 from manyheads.tasks._valued import ValuedKind
@@ -270,13 +271,7 @@ class Box(ValuedKind):
         m = mask.cpu()
         with torch.no_grad():
             iou = box_iou(decode_boxes(output.float().cpu()[m]), target.float().cpu()[m])
-        out: dict[str, float] = {}
-        for metric in self.metric_names(task):
-            if len(iou) == 0:
-                out[metric] = float("nan")
-            elif metric == "iou":
-                out[metric] = float(iou.mean())
-            else:
-                out[metric] = float((iou >= 0.5).float().mean())
-        out["n"] = int(m.sum())
-        return out
+        hits = {"iou": iou, "acc50": (iou >= 0.5).float()}  # metric -> per-row values
+        return metric_scores(
+            self.metric_names(task), int(m.sum()), lambda name: float(hits[name].mean())
+        )

@@ -11,7 +11,7 @@ from sklearn.metrics import f1_score
 from torch import Tensor
 
 from manyheads.errors import DataError
-from manyheads.tasks._base import State, TaskExample
+from manyheads.tasks._base import State, TaskExample, metric_scores
 from manyheads.tasks._classes import ClassKind, class_values
 from manyheads.tasks.task import Task
 
@@ -72,16 +72,15 @@ class Multiclass(ClassKind):
         m = mask.cpu().numpy()
         y = target.cpu().numpy()[m]
         pred = output.argmax(dim=-1).cpu().numpy()[m]
-        out: dict[str, float] = {}
-        for metric in self.metric_names(task):
-            if len(y) == 0:
-                out[metric] = float("nan")
-            elif metric == "accuracy":  # a class unseen in training (-1) is always wrong
-                out[metric] = float(np.mean(y == pred))
-            else:  # over the known classes present; an unseen class's rows are misses
-                present = sorted(set(y[y >= 0].tolist()) | set(pred.tolist()))
-                out[metric] = float(
-                    f1_score(y, pred, labels=present, average="macro", zero_division=0.0)
-                )
-        out["n"] = int(m.sum())
-        return out
+        return metric_scores(
+            self.metric_names(task), int(m.sum()), lambda name: _metric(name, y, pred)
+        )
+
+
+def _metric(metric: str, y: np.ndarray, pred: np.ndarray) -> float:
+    """One metric over the labelled rows (at least one) of targets ``y`` and classes ``pred``."""
+    if metric == "accuracy":  # a class unseen in training (-1) is always wrong
+        return float(np.mean(y == pred))
+    # over the known classes present; an unseen class's rows are misses
+    present = sorted(set(y[y >= 0].tolist()) | set(pred.tolist()))
+    return float(f1_score(y, pred, labels=present, average="macro", zero_division=0.0))

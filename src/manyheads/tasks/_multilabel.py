@@ -16,9 +16,9 @@ from manyheads.tasks._base import (
     State,
     TaskExample,
     first_line,
-    labelled_sigmoid,
     masked_mean,
     missing_mask,
+    sigmoid_scores,
 )
 from manyheads.tasks._valued import ValuedKind
 from manyheads.tasks.task import Task
@@ -100,20 +100,18 @@ class Multilabel(ValuedKind):
     def score(
         self, task: Task, state: State, output: Tensor, target: Tensor, mask: Tensor
     ) -> dict[str, float]:
-        m, y, p = labelled_sigmoid(output, target, mask)
-        out: dict[str, float] = {}
-        for metric in self.metric_names(task):
-            if len(y) == 0:
-                out[metric] = float("nan")
-            elif metric == "mean_auc":
-                aucs = [
-                    roc_auc_score(y[:, j], p[:, j])
-                    for j in range(y.shape[1])
-                    if len(np.unique(y[:, j])) == 2
-                ]
-                out[metric] = float(np.mean(aucs)) if aucs else float("nan")
-            else:
-                avg = "micro" if metric == "micro_f1" else "macro"
-                out[metric] = float(f1_score(y, p >= 0.5, average=avg, zero_division=0.0))
-        out["n"] = int(m.sum())
-        return out
+        return sigmoid_scores(self.metric_names(task), output, target, mask, _metric)
+
+
+def _metric(metric: str, y: np.ndarray, p: np.ndarray) -> float:
+    """One metric over the labelled rows (at least one): 0/1 targets ``y`` [N, L], probabilities
+    ``p``; ``mean_auc`` averages the labels that have both values."""
+    if metric == "mean_auc":
+        aucs = [
+            roc_auc_score(y[:, j], p[:, j])
+            for j in range(y.shape[1])
+            if len(np.unique(y[:, j])) == 2
+        ]
+        return float(np.mean(aucs)) if aucs else float("nan")
+    avg = "micro" if metric == "micro_f1" else "macro"
+    return float(f1_score(y, p >= 0.5, average=avg, zero_division=0.0))

@@ -19,6 +19,7 @@ from manyheads.tasks._base import (
     column_of,
     label_error,
     masked_mean,
+    metric_scores,
 )
 from manyheads.tasks._valued import ValuedKind
 from manyheads.tasks.task import Task
@@ -128,15 +129,15 @@ class Regression(ValuedKind):
         scale, shift = state["std"], state["mean"]
         y = target.cpu().numpy()[m] * scale + shift
         p = output.float().cpu().numpy()[m] * scale + shift
-        out: dict[str, float] = {}
-        for metric in self.metric_names(task):
-            if len(y) == 0:
-                out[metric] = float("nan")
-            elif metric == "rmse":
-                out[metric] = float(np.sqrt(mean_squared_error(y, p)))
-            elif metric == "mae":
-                out[metric] = float(mean_absolute_error(y, p))
-            else:
-                out[metric] = float(r2_score(y, p)) if len(y) > 1 else float("nan")
-        out["n"] = int(m.sum())
-        return out
+        return metric_scores(
+            self.metric_names(task), int(m.sum()), lambda name: _metric(name, y, p)
+        )
+
+
+def _metric(metric: str, y: np.ndarray, p: np.ndarray) -> float:
+    """One metric over the labelled rows (at least one), on the original scale."""
+    if metric == "rmse":
+        return float(np.sqrt(mean_squared_error(y, p)))
+    if metric == "mae":
+        return float(mean_absolute_error(y, p))
+    return float(r2_score(y, p)) if len(y) > 1 else float("nan")

@@ -30,6 +30,7 @@ from manyheads.tasks._base import (
     as_tensor,
     column_of,
     masked_mean,
+    metric_scores,
 )
 from manyheads.tasks._crf import crf_log_likelihood, viterbi_decode
 from manyheads.tasks._tags import check_scheme, tag_rows
@@ -220,16 +221,9 @@ class Tagging(TaskKind):
         m, y = mask.cpu().numpy(), target.cpu().numpy()
         n = int(m.sum())
         entities = _entity_scores(_scheme(task), state["tags"], y, pred, m) if n else {}
-        out: dict[str, float] = {}
-        for metric in self.metric_names(task):
-            if n == 0:
-                out[metric] = float("nan")
-            elif metric == "accuracy":
-                out[metric] = float((y[m] == pred[m]).mean())
-            else:
-                out[metric] = entities[metric]
-        out["n"] = n
-        return out
+        if n:
+            entities["accuracy"] = float((y[m] == pred[m]).mean())
+        return metric_scores(self.metric_names(task), n, entities.__getitem__)
 
 
 def _scheme(task: Task) -> str | None:
