@@ -28,7 +28,6 @@ from manyheads.tasks._base import (
     TaskExample,
     TaskKind,
     as_tensor,
-    column_of,
     masked_mean,
     metric_scores,
 )
@@ -102,7 +101,7 @@ class Tagging(TaskKind):
 
     def fit(self, task: Task, frame: pd.DataFrame, path: str) -> State:
         column = task.label_columns[0]
-        rows = tag_rows(column_of(task, frame, path), frame, path, column)
+        rows = tag_rows(task, frame, path)
         tags = sorted({tag for row in rows if row for tag in row})
         if not tags:
             raise DataError(
@@ -120,8 +119,7 @@ class Tagging(TaskKind):
     ) -> tuple[Tensor, Tensor]:
         """Tag ids ``[N, W]``; a tag unseen in training is -1 with its mask True (it counts
         as wrong in the metrics, not in the loss), or a DataError with ``unseen`` ``error``."""
-        column = task.label_columns[0]
-        rows = tag_rows(column_of(task, frame, path), frame, path, column)
+        rows = tag_rows(task, frame, path)
         lookup = {tag: i for i, tag in enumerate(state["tags"])}
         width = max([1, *(len(r) for r in rows if r is not None)])
         target = np.zeros((len(rows), width), dtype=np.int64)
