@@ -31,13 +31,25 @@ _DOMAINS = {
 }
 
 
-def _split_by(frame: pd.DataFrame, position: np.ndarray, path: str) -> tuple[pd.DataFrame, ...]:
+def _split_by(
+    frame: pd.DataFrame,
+    position: np.ndarray,
+    path: str,
+    *,
+    name: str,
+    tasks: tuple[Task, ...],
+    inputs: dict[str, str],
+    description: str,
+) -> DatasetSplits:
+    """The dataset ``name`` of ``frame`` split by ``position % 10``: 0..7 train, 8 validation,
+    9 test (each part remembers its source ``path``)."""
     parts = []
     for rows in (position % 10 <= 7, position % 10 == 8, position % 10 == 9):
         part = frame[rows].copy()
         part.attrs["path"] = path
         parts.append(part)
-    return tuple(parts)
+    train, valid, test = parts
+    return DatasetSplits(name, train, valid, test, tasks, inputs, description)
 
 
 def load_clothing_reviews(*, title: bool = False, limit: int | None = None) -> DatasetSplits:
@@ -68,12 +80,11 @@ def load_clothing_reviews(*, title: bool = False, limit: int | None = None) -> D
     frame.index = pd.Index(position + 2)  # the CSV line of the row (header is line 1)
     if len(frame) == 0:
         raise DataError("no usable review (text and department) found.", path=str(path))
-    train, valid, test = _split_by(frame, position, str(path))
-    return DatasetSplits(
+    return _split_by(
+        frame,
+        position,
+        str(path),
         name="womens-clothing-reviews",
-        train=train,
-        valid=valid,
-        test=test,
         tasks=(
             Task("department", type="multiclass", metrics=("accuracy", "macro_f1")),
             Task("rating", type="multiclass", metrics=("accuracy", "macro_f1")),
@@ -111,12 +122,11 @@ def load_sentiment_sentences(*, limit: int | None = None) -> DatasetSplits:
     frame = pd.concat(frames, ignore_index=True)
     position = frame["line"].to_numpy() - 1
     frame.index = pd.Index(frame.pop("line").to_numpy())
-    train, valid, test = _split_by(frame, position, str(root))
-    return DatasetSplits(
+    return _split_by(
+        frame,
+        position,
+        str(root),
         name="sentiment-sentences",
-        train=train,
-        valid=valid,
-        test=test,
         tasks=(
             Task("sentiment", type="binary", metrics=("accuracy", "f1", "auc")),
             Task("domain", type="multiclass", metrics=("accuracy", "macro_f1")),

@@ -8,9 +8,8 @@ nothing else. Data frames carry the 1-based line of each row in the source file 
 
 from __future__ import annotations
 
-import warnings
 from abc import ABC, abstractmethod
-from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -19,10 +18,10 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from manyheads.errors import DataError, DataWarning, InvalidParameterError
+from manyheads.errors import DataError, InvalidParameterError
 from manyheads.tasks.task import Task
 
-__all__ = ["UNSEEN_LABELS", "TaskExample", "TaskKind", "Unseen", "masked_mean", "unseen_labels"]
+__all__ = ["UNSEEN_LABELS", "TaskExample", "TaskKind", "masked_mean"]
 
 #: What ``encode`` does with a label (class, tag) that the training data never had: ``warn``
 #: (a :class:`~manyheads.errors.DataWarning`; the label is kept as target ``-1`` with its mask
@@ -211,90 +210,67 @@ def first_line(frame: pd.DataFrame, positions: np.ndarray) -> int | None:
     return int(label) if isinstance(label, int | np.integer) else None
 
 
+def label_error(
+    task: Task, message: str, frame: pd.DataFrame, path: str, rows: np.ndarray
+) -> DataError:
+    """A DataError for ``task``'s label column at the line of the first row flagged in ``rows``.
+
+    Example:
+        >>> frame, rows = pd.DataFrame({"y": [1.0, "x"]}, index=[2, 3]), np.array([False, True])
+        >>> str(label_error(Task("y", type="regression"), "bad label.", frame, "a.csv", rows))
+        "a.csv, line 3, column 'y': bad label."
+    """
+    line = first_line(frame, rows)
+    return DataError(message, path=path, line=line, column=task.label_columns[0])
+
+
+def check_loss(kind: str, task: Task, losses: tuple[str, ...]) -> None:
+    """Refuse a ``loss`` of ``task`` (of type ``kind``) that is not None or one of ``losses``.
+
+    Example:
+        >>> try:
+        ...     check_loss("regression", Task("y", type="regression", loss="ce"), ("mse", "huber"))
+        ... except InvalidParameterError as exc:
+        ...     print(exc)
+        The 'loss' of regression task 'y' must be 'mse' or 'huber'. Got 'ce'.
+    """
+    if task.loss not in (None, *losses):
+        names = " or ".join(f"'{loss}'" for loss in losses)
+        raise InvalidParameterError(
+            f"The 'loss' of {kind} task '{task.name}' must be {names}. Got {task.loss!r}."
+        )
+
+
+def metric_scores(
+    names: tuple[str, ...], n: int, metric: Callable[[str], float]
+) -> dict[str, float]:
+    """What :meth:`TaskKind.score` returns: ``metric(name)`` for each of ``names``, every one NaN
+    when ``n`` (the labelled rows, or tokens) is 0, plus ``n``.
+
+    Example:
+        >>> metric_scores(("a", "b"), 2, lambda name: 0.5), metric_scores(("a",), 0, len)
+        ({'a': 0.5, 'b': 0.5, 'n': 2}, {'a': nan, 'n': 0})
+    """
+    out = {name: metric(name) if n else float("nan") for name in names}
+    out["n"] = n
+    return out
+
+
+def sigmoid_scores(
+    names: tuple[str, ...],
+    output: Tensor,
+    target: Tensor,
+    mask: Tensor,
+    metric: Callable[[str, np.ndarray, np.ndarray], float],
+) -> dict[str, float]:
+    """:func:`metric_scores` for outputs that are logits of yes/no labels (binary, multilabel):
+    ``metric(name, y, p)`` gets the labelled rows' int targets and sigmoid probabilities."""
+    m = mask.cpu().numpy()
+    y = target.cpu().numpy()[m].astype(int)
+    p = torch.sigmoid(output.float()).cpu().numpy()[m]
+    return metric_scores(names, int(m.sum()), lambda name: metric(name, y, p))
+
+
 def as_tensor(values: np.ndarray, dtype: torch.dtype) -> Tensor:
     """A contiguous CPU tensor from a numpy array."""
     return torch.from_numpy(np.ascontiguousarray(values)).to(dtype)
-
-
-@dataclass(frozen=True)
-class Unseen:
-    """The labels of an encoded frame that the training data never had.
-
-    Attributes:
-        labels: every unseen label occurrence (one entry per row or token).
-        rows: bool ``[N]``, the rows of the frame that hold one.
-    """
-
-    labels: list[str]
-    rows: np.ndarray
-
-
-def unseen_labels(
-    task: Task,
-    found: Unseen,
-    frame: pd.DataFrame,
-    path: str,
-    *,
-    known: list[str],
-    word: str,
-    unit: str,
-    mode: str,
-) -> None:
-    """Warn about (``mode`` ``warn``) or refuse (``error``) labels the training data never had.
-
-    Args:
-        task: the task whose labels are encoded.
-        found: the unseen label occurrences and the rows that hold them.
-        frame: the encoded frame (its index gives the lines).
-        path: the frame's file.
-        known: the labels of the training data.
-        word: ``class`` or ``tag``; ``unit``: ``rows`` or ``tokens``.
-        mode: one of :data:`UNSEEN_LABELS`.
-
-    Raises:
-        DataError: with ``mode`` ``error``, naming the file, first line, column and label.
-
-    Example:
-        >>> frame = pd.DataFrame({"y": ["a", "z"]}, index=[2, 3])
-        >>> try:
-        ...     unseen_labels(Task("y", type="multiclass"), Unseen(["z"], np.array([False, True])),
-        ...                   frame, "test.csv", known=["a", "b"], word="class", unit="rows",
-        ...                   mode="error")
-        ... except DataError as exc:
-        ...     print(str(exc)[:87])
-        test.csv, line 3, column 'y': class 'z' of task 'y' was never seen in the training data
-    """
-    labels, rows = found.labels, found.rows
-    if not labels:
-        return
-    counts = Counter(labels).most_common()
-    shown = ", ".join(known[:30]) + (", ..." if len(known) > 30 else "")
-    line, column = first_line(frame, rows), task.label_columns[0]
-    words = word + ("es" if word.endswith("s") else "s")
-    if mode == "error":
-        others = (
-            f"; {len(labels)} {unit} carry unseen {words}: "
-            + ", ".join(f"'{label}' ({n})" for label, n in counts[:10])
-            if len(labels) > 1
-            else ""
-        )
-        raise DataError(
-            f"{word} '{labels[0]}' of task '{task.name}' was never seen in the training data "
-            f"(known {words}: {shown}{others}). Add rows with "
-            f"it to the training data, fix or clear the cell, or set data.unseen_labels: warn "
-            f"to score such {unit} as wrong.",
-            path=path,
-            line=line,
-            column=column,
-        )
-    message = (
-        f"{len(labels)} {unit if len(labels) > 1 else unit[:-1]} of task '{task.name}' "
-        f"{'carry' if len(labels) > 1 else 'carries'} {words} never seen in the training "
-        "data: "
-        + ", ".join(f"'{label}' ({n})" for label, n in counts[:10])
-        + (f" and {len(counts) - 10} more" if len(counts) > 10 else "")
-        + f". They count as wrong in the metrics (the model cannot predict a {word} it never "
-        "saw) and are left out of the loss. Set data.unseen_labels: error to refuse such data."
-    )
-    located = DataError(message, path=path, line=line, column=column)
-    warnings.warn(str(located), DataWarning, stacklevel=4)

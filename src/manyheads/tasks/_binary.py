@@ -5,21 +5,20 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
-import pandas as pd
 import torch
 import torch.nn.functional as F
 from sklearn.metrics import f1_score, log_loss, roc_auc_score
 from torch import Tensor
 
-from manyheads.errors import DataError, InvalidParameterError
-from manyheads.tasks._base import State, TaskExample, TaskKind, as_tensor, column_of, masked_mean
-from manyheads.tasks._classes import class_values, encode_classes, fit_classes, label_type
+from manyheads.errors import DataError
+from manyheads.tasks._base import State, TaskExample, sigmoid_scores
+from manyheads.tasks._classes import ClassKind, class_values
 from manyheads.tasks.task import Task
 
 __all__ = ["Binary"]
 
 
-class Binary(TaskKind):
+class Binary(ClassKind):
     """Two classes; the output is one logit of the positive class."""
 
     name = "binary"
@@ -32,15 +31,12 @@ class Binary(TaskKind):
     }
     example = TaskExample({"y": ("no", "yes", "yes", "no", "yes", "no")})
 
-    def check_task(self, task: Task) -> None:
-        super().check_task(task)
-        if task.loss not in (None, "bce"):
-            raise InvalidParameterError(
-                f"The 'loss' of binary task '{task.name}' must be 'bce'. Got {task.loss!r}."
-            )
+    loss_name = "bce"
+    target_dtype = torch.float32
+    weight_key = "pos_weight"
 
-    def fit(self, task: Task, frame: pd.DataFrame, path: str) -> State:
-        classes = fit_classes(task, column_of(task, frame, path), path)
+    def _check_classes(self, task: Task, classes: list[str], path: str) -> list[str]:
+        """Exactly two classes; the positive class (``task.positive``, default the last) last."""
         if len(classes) != 2:
             hint = "use type multiclass" if len(classes) > 2 else "check the column"
             raise DataError(
@@ -58,33 +54,21 @@ class Binary(TaskKind):
                     column=task.label_columns[0],
                 )
             classes = [c for c in classes if c != task.positive] + [task.positive]
-        state: State = {"classes": classes, "label_type": label_type(frame[task.label_columns[0]])}
-        if task.class_weight == "balanced":
-            y, mask = encode_classes(task, classes, frame[task.label_columns[0]], path, frame)
-            pos = float((y[mask] == 1).mean())
-            state["pos_weight"] = (1.0 - pos) / max(pos, 1e-12)
-        return state
+        return classes
 
-    def encode(
-        self, task: Task, state: State, frame: pd.DataFrame, path: str, *, unseen: str = "warn"
-    ) -> tuple[Tensor, Tensor]:
-        """Targets 0./1. (1 = the positive class); -1. for an unseen class (mask True)."""
-        series = column_of(task, frame, path)
-        y, mask = encode_classes(task, state["classes"], series, path, frame, unseen=unseen)
-        return as_tensor(np.where(mask, y, 0), torch.float32), as_tensor(mask, torch.bool)
+    def _balanced(self, y: np.ndarray, n_classes: int) -> float:
+        pos = float((y == 1).mean())
+        return (1.0 - pos) / max(pos, 1e-12)
 
     def out_dim(self, state: State) -> int:
         return 1
 
-    def loss(
-        self, task: Task, state: State, output: Tensor, target: Tensor, mask: Tensor
+    def _row_loss(
+        self, task: Task, output: Tensor, target: Tensor, weight: Tensor | None
     ) -> Tensor:
-        pos_weight = state.get("pos_weight")
-        pw = None if pos_weight is None else output.new_tensor(pos_weight)
-        per_row = F.binary_cross_entropy_with_logits(
-            output, target.clamp(min=0), reduction="none", pos_weight=pw
+        return F.binary_cross_entropy_with_logits(
+            output, target, reduction="none", pos_weight=weight
         )
-        return masked_mean(per_row, mask & (target >= 0))  # an unseen class (-1) has no loss
 
     def predict(self, task: Task, state: State, output: Tensor) -> dict[str, np.ndarray]:
         """The predicted class as the training column's values (ints, floats, booleans or
@@ -96,21 +80,12 @@ class Binary(TaskKind):
     def score(
         self, task: Task, state: State, output: Tensor, target: Tensor, mask: Tensor
     ) -> dict[str, float]:
-        m = mask.cpu().numpy()
-        y = target.cpu().numpy()[m].astype(int)
-        p = torch.sigmoid(output.float()).cpu().numpy()[m]
-        out: dict[str, float] = {}
-        for metric in self.metric_names(task):
-            out[metric] = _binary_metric(metric, y, p)
-        out["n"] = int(m.sum())
-        return out
+        return sigmoid_scores(self.metric_names(task), output, target, mask, _metric)
 
 
-def _binary_metric(metric: str, y: np.ndarray, p: np.ndarray) -> float:
-    """One metric over labelled rows; ``y`` -1 is a class unseen in training: wrong in
-    accuracy, never the positive class in f1, left out of auc and logloss (it has no rank)."""
-    if len(y) == 0:
-        return float("nan")
+def _metric(metric: str, y: np.ndarray, p: np.ndarray) -> float:
+    """One metric over the labelled rows (at least one); ``y`` -1 is a class unseen in training:
+    wrong in accuracy, never the positive class in f1, left out of auc and logloss (no rank)."""
     pred = (p >= 0.5).astype(int)
     if metric == "accuracy":
         return float(np.mean(y == pred))

@@ -23,12 +23,12 @@ from manyheads.errors import DataError, InvalidParameterError
 from manyheads.tasks._base import (
     State,
     TaskExample,
-    TaskKind,
-    as_tensor,
     first_line,
     masked_mean,
+    metric_scores,
     missing_mask,
 )
+from manyheads.tasks._valued import ValuedKind
 from manyheads.tasks.task import Task
 
 __all__ = ["MIN_SIZE", "Box", "box_iou", "corners", "decode_boxes", "generalized_box_iou"]
@@ -108,7 +108,7 @@ def generalized_box_iou(a: Tensor, b: Tensor) -> Tensor:
     return iou - (hull - union) / hull.clamp(min=tiny)
 
 
-class Box(TaskKind):
+class Box(ValuedKind):
     """One bounding box per row: four label columns (x1, y1, x2, y2) normalised to [0, 1].
 
     A row whose four cells are empty is unlabelled. ``loss`` is ``smooth_l1`` (default: the
@@ -239,19 +239,8 @@ class Box(TaskKind):
                 )
 
     def fit(self, task: Task, frame: pd.DataFrame, path: str) -> State:
-        _, labelled = self._values(task, frame, path)
-        if not labelled.any():
-            raise DataError(
-                f"box task '{task.name}' has no labelled row in the training data.", path=path
-            )
+        self._training_values(task, frame, path)
         return {"coords": list(COORDS)}
-
-    def encode(
-        self, task: Task, state: State, frame: pd.DataFrame, path: str, *, unseen: str = "warn"
-    ) -> tuple[Tensor, Tensor]:
-        del unseen  # no label vocabulary: nothing can be unseen
-        boxes, labelled = self._values(task, frame, path)
-        return as_tensor(boxes, torch.float32), as_tensor(labelled, torch.bool)
 
     def out_dim(self, state: State) -> int:
         return 4
@@ -282,13 +271,7 @@ class Box(TaskKind):
         m = mask.cpu()
         with torch.no_grad():
             iou = box_iou(decode_boxes(output.float().cpu()[m]), target.float().cpu()[m])
-        out: dict[str, float] = {}
-        for metric in self.metric_names(task):
-            if len(iou) == 0:
-                out[metric] = float("nan")
-            elif metric == "iou":
-                out[metric] = float(iou.mean())
-            else:
-                out[metric] = float((iou >= 0.5).float().mean())
-        out["n"] = int(m.sum())
-        return out
+        hits = {"iou": iou, "acc50": (iou >= 0.5).float()}  # metric -> per-row values
+        return metric_scores(
+            self.metric_names(task), int(m.sum()), lambda name: float(hits[name].mean())
+        )

@@ -1,4 +1,4 @@
-"""Class-label vocabulary shared by the binary and multiclass task types.
+"""Class-label vocabulary shared by the binary and multiclass task types, and their base class.
 
 Classes are canonical strings (:func:`~manyheads.tasks._base.label_strings`); the state also
 records the type of the training column (``label_type``) so that predictions come back as the
@@ -7,14 +7,29 @@ user's values: ints for an integer column, floats for a float one, booleans, els
 
 from __future__ import annotations
 
+from abc import abstractmethod
+from typing import ClassVar
+
 import numpy as np
 import pandas as pd
+import torch
+from torch import Tensor
 
 from manyheads.errors import DataError
-from manyheads.tasks._base import Unseen, label_strings, missing_mask, unseen_labels
+from manyheads.tasks._base import (
+    State,
+    TaskKind,
+    as_tensor,
+    check_loss,
+    column_of,
+    label_strings,
+    masked_mean,
+    missing_mask,
+)
+from manyheads.tasks._unseen import Unseen, unseen_labels
 from manyheads.tasks.task import Task
 
-__all__ = ["class_values", "encode_classes", "fit_classes", "label_type"]
+__all__ = ["ClassKind", "class_values", "encode_classes", "fit_classes", "label_type"]
 
 
 def _sort_key(label: str) -> tuple[int, float, str]:
@@ -112,3 +127,63 @@ def encode_classes(
     )
     out = np.nan_to_num(idx.astype(float), nan=-1).astype(np.int64)
     return out, ~missing
+
+
+class ClassKind(TaskKind):
+    """A task type whose label is one class of a vocabulary learnt from the training column.
+
+    Subclasses check the class count (:meth:`_check_classes`), compute balanced class weights
+    (:meth:`_balanced`) and give the per-row loss (:meth:`_row_loss`); fitting, the loss-name
+    check, encoding and the masking of the loss are shared.
+    """
+
+    #: the one loss name the type accepts.
+    loss_name: ClassVar[str]
+    #: the dtype of the encoded targets (float for one logit, int64 for class indices).
+    target_dtype: ClassVar[torch.dtype]
+    #: the state entry that holds the loss weights of ``class_weight: balanced``.
+    weight_key: ClassVar[str]
+
+    def check_task(self, task: Task) -> None:
+        super().check_task(task)
+        check_loss(self.name, task, (self.loss_name,))
+
+    def fit(self, task: Task, frame: pd.DataFrame, path: str) -> State:
+        classes = self._check_classes(
+            task, fit_classes(task, column_of(task, frame, path), path), path
+        )
+        state: State = {"classes": classes, "label_type": label_type(frame[task.label_columns[0]])}
+        if task.class_weight == "balanced":
+            y, mask = encode_classes(task, classes, frame[task.label_columns[0]], path, frame)
+            state[self.weight_key] = self._balanced(y[mask], len(classes))
+        return state
+
+    @abstractmethod
+    def _check_classes(self, task: Task, classes: list[str], path: str) -> list[str]:
+        """The fitted classes in head order, or a DataError when the type cannot use them."""
+
+    @abstractmethod
+    def _balanced(self, y: np.ndarray, n_classes: int) -> float | list[float]:
+        """The loss weights under which the classes of the labels ``y`` count equally."""
+
+    def encode(
+        self, task: Task, state: State, frame: pd.DataFrame, path: str, *, unseen: str = "warn"
+    ) -> tuple[Tensor, Tensor]:
+        """Class targets; -1 for a class unseen in training (mask True: it counts as wrong)."""
+        series = column_of(task, frame, path)
+        y, mask = encode_classes(task, state["classes"], series, path, frame, unseen=unseen)
+        return as_tensor(np.where(mask, y, 0), self.target_dtype), as_tensor(mask, torch.bool)
+
+    def loss(
+        self, task: Task, state: State, output: Tensor, target: Tensor, mask: Tensor
+    ) -> Tensor:
+        weights = state.get(self.weight_key)
+        weight = None if weights is None else output.new_tensor(weights)
+        per_row = self._row_loss(task, output, target.clamp(min=0), weight)
+        return masked_mean(per_row, mask & (target >= 0))  # an unseen class (-1) has no loss
+
+    @abstractmethod
+    def _row_loss(
+        self, task: Task, output: Tensor, target: Tensor, weight: Tensor | None
+    ) -> Tensor:
+        """The unreduced loss [N] of ``output`` against known-class ``target``, weighted."""

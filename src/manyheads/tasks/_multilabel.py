@@ -15,12 +15,12 @@ from manyheads.errors import DataError, InvalidParameterError
 from manyheads.tasks._base import (
     State,
     TaskExample,
-    TaskKind,
-    as_tensor,
     first_line,
     masked_mean,
     missing_mask,
+    sigmoid_scores,
 )
+from manyheads.tasks._valued import ValuedKind
 from manyheads.tasks.task import Task
 
 __all__ = ["Multilabel"]
@@ -29,11 +29,12 @@ _TRUE = {"1", "1.0", "true", "yes", "y", "t"}
 _FALSE = {"0", "0.0", "false", "no", "n", "f"}
 
 
-class Multilabel(TaskKind):
+class Multilabel(ValuedKind):
     """Any subset of L labels, given as L 0/1 columns; a row with an empty cell is unlabelled."""
 
     name = "multilabel"
     multi_column = True
+    needs = "fully labelled row"
     summary = "any subset of L labels (L 0/1 columns); BCE per label; micro_f1, macro_f1, mean_auc"
     metric_directions: ClassVar[dict[str, bool]] = {
         "micro_f1": True,
@@ -50,7 +51,7 @@ class Multilabel(TaskKind):
             )
         super().check_task(task)
 
-    def _matrix(self, task: Task, frame: pd.DataFrame, path: str) -> tuple[np.ndarray, np.ndarray]:
+    def _values(self, task: Task, frame: pd.DataFrame, path: str) -> tuple[np.ndarray, np.ndarray]:
         cols = []
         missing_any = np.zeros(len(frame), dtype=bool)
         for col in task.label_columns:
@@ -77,20 +78,8 @@ class Multilabel(TaskKind):
         return np.stack(cols, axis=1).astype(np.float32), ~missing_any
 
     def fit(self, task: Task, frame: pd.DataFrame, path: str) -> State:
-        _, mask = self._matrix(task, frame, path)
-        if not mask.any():
-            raise DataError(
-                f"multilabel task '{task.name}' has no fully labelled row in the training data.",
-                path=path,
-            )
+        self._training_values(task, frame, path)
         return {"labels": list(task.label_columns)}
-
-    def encode(
-        self, task: Task, state: State, frame: pd.DataFrame, path: str, *, unseen: str = "warn"
-    ) -> tuple[Tensor, Tensor]:
-        del unseen  # no label vocabulary: nothing can be unseen
-        y, mask = self._matrix(task, frame, path)
-        return as_tensor(y, torch.float32), as_tensor(mask, torch.bool)
 
     def out_dim(self, state: State) -> int:
         return len(state["labels"])
@@ -111,22 +100,18 @@ class Multilabel(TaskKind):
     def score(
         self, task: Task, state: State, output: Tensor, target: Tensor, mask: Tensor
     ) -> dict[str, float]:
-        m = mask.cpu().numpy()
-        y = target.cpu().numpy()[m].astype(int)
-        p = torch.sigmoid(output.float()).cpu().numpy()[m]
-        out: dict[str, float] = {}
-        for metric in self.metric_names(task):
-            if len(y) == 0:
-                out[metric] = float("nan")
-            elif metric == "mean_auc":
-                aucs = [
-                    roc_auc_score(y[:, j], p[:, j])
-                    for j in range(y.shape[1])
-                    if len(np.unique(y[:, j])) == 2
-                ]
-                out[metric] = float(np.mean(aucs)) if aucs else float("nan")
-            else:
-                avg = "micro" if metric == "micro_f1" else "macro"
-                out[metric] = float(f1_score(y, p >= 0.5, average=avg, zero_division=0.0))
-        out["n"] = int(m.sum())
-        return out
+        return sigmoid_scores(self.metric_names(task), output, target, mask, _metric)
+
+
+def _metric(metric: str, y: np.ndarray, p: np.ndarray) -> float:
+    """One metric over the labelled rows (at least one): 0/1 targets ``y`` [N, L], probabilities
+    ``p``; ``mean_auc`` averages the labels that have both values."""
+    if metric == "mean_auc":
+        aucs = [
+            roc_auc_score(y[:, j], p[:, j])
+            for j in range(y.shape[1])
+            if len(np.unique(y[:, j])) == 2
+        ]
+        return float(np.mean(aucs)) if aucs else float("nan")
+    avg = "micro" if metric == "micro_f1" else "macro"
+    return float(f1_score(y, p >= 0.5, average=avg, zero_division=0.0))

@@ -11,22 +11,23 @@ import torch.nn.functional as F
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 from torch import Tensor
 
-from manyheads.errors import DataError, InvalidParameterError
 from manyheads.tasks._base import (
     State,
     TaskExample,
-    TaskKind,
     as_tensor,
+    check_loss,
     column_of,
-    first_line,
+    label_error,
     masked_mean,
+    metric_scores,
 )
+from manyheads.tasks._valued import ValuedKind
 from manyheads.tasks.task import Task
 
 __all__ = ["Regression"]
 
 
-class Regression(TaskKind):
+class Regression(ValuedKind):
     """A real-valued target; predictions are inverted back to the original scale."""
 
     name = "regression"
@@ -36,11 +37,7 @@ class Regression(TaskKind):
 
     def check_task(self, task: Task) -> None:
         super().check_task(task)
-        if task.loss not in (None, "mse", "huber"):
-            raise InvalidParameterError(
-                f"The 'loss' of regression task '{task.name}' must be 'mse' or 'huber'. "
-                f"Got {task.loss!r}."
-            )
+        check_loss(self.name, task, ("mse", "huber"))
 
     def _values(self, task: Task, frame: pd.DataFrame, path: str) -> tuple[np.ndarray, np.ndarray]:
         series = column_of(task, frame, path)
@@ -50,46 +47,43 @@ class Regression(TaskKind):
         bad = (values.isna() & ~empty).to_numpy(dtype=bool)
         if bad.any():
             cell = series.to_numpy()[np.flatnonzero(bad)[0]]
-            raise DataError(
+            raise label_error(
+                task,
                 f"regression task '{task.name}' needs numbers, got {cell!r}. "
                 "Fix the cell, leave it empty for a missing label, or use a classification type.",
-                path=path,
-                line=first_line(frame, bad),
-                column=task.label_columns[0],
+                frame,
+                path,
+                bad,
             )
         v = values.to_numpy(dtype=float, na_value=np.nan)
         inf = np.isinf(v)  # NaN/empty: unlabelled; ±inf: an error (docs/reliability.md)
         if inf.any():
-            raise DataError(
+            raise label_error(
+                task,
                 f"regression task '{task.name}' needs finite numbers, got "
                 f"{v[np.flatnonzero(inf)[0]]}. Leave the cell empty for a missing label, or "
                 "fix it.",
-                path=path,
-                line=first_line(frame, inf),
-                column=task.label_columns[0],
+                frame,
+                path,
+                inf,
             )
         mask = np.isfinite(v)
         return np.where(mask, v, 0.0), mask
 
     def fit(self, task: Task, frame: pd.DataFrame, path: str) -> State:
-        v, mask = self._values(task, frame, path)
-        if not mask.any():
-            raise DataError(
-                f"regression task '{task.name}' has no labelled row in the training data.",
-                path=path,
-                column=task.label_columns[0],
-            )
+        v, mask = self._training_values(task, frame, path)
         with np.errstate(over="ignore", invalid="ignore"):  # overflow: refused below
             mean, std = float(v[mask].mean()), float(v[mask].std())
         if not (np.isfinite(mean) and np.isfinite(std)):
             largest = np.abs(v) == np.abs(v).max()
-            raise DataError(
+            raise label_error(
+                task,
                 f"regression task '{task.name}': the label {v[np.flatnonzero(largest)[0]]:g} "
                 "is too large: the labels' mean or standard deviation overflows to infinity. "
                 "Rescale the labels (e.g. to other units or a logarithm) or fix the cell.",
-                path=path,
-                line=first_line(frame, largest),
-                column=task.label_columns[0],
+                frame,
+                path,
+                largest,
             )
         return {"mean": mean, "std": std if std > 0 else 1.0}
 
@@ -101,13 +95,14 @@ class Regression(TaskKind):
         z = np.where(mask, (v - state["mean"]) / state["std"], 0.0)
         far = ~(np.abs(z) <= np.finfo(np.float32).max)  # would reach the loss as ±inf
         if far.any():
-            raise DataError(
+            raise label_error(
+                task,
                 f"regression task '{task.name}': the label {v[np.flatnonzero(far)[0]]:g} is too "
                 "far from the training labels: standardised, it overflows float32. Fix the "
                 "cell or rescale the labels.",
-                path=path,
-                line=first_line(frame, far),
-                column=task.label_columns[0],
+                frame,
+                path,
+                far,
             )
         return as_tensor(z, torch.float32), as_tensor(mask, torch.bool)
 
@@ -134,15 +129,15 @@ class Regression(TaskKind):
         scale, shift = state["std"], state["mean"]
         y = target.cpu().numpy()[m] * scale + shift
         p = output.float().cpu().numpy()[m] * scale + shift
-        out: dict[str, float] = {}
-        for metric in self.metric_names(task):
-            if len(y) == 0:
-                out[metric] = float("nan")
-            elif metric == "rmse":
-                out[metric] = float(np.sqrt(mean_squared_error(y, p)))
-            elif metric == "mae":
-                out[metric] = float(mean_absolute_error(y, p))
-            else:
-                out[metric] = float(r2_score(y, p)) if len(y) > 1 else float("nan")
-        out["n"] = int(m.sum())
-        return out
+        return metric_scores(
+            self.metric_names(task), int(m.sum()), lambda name: _metric(name, y, p)
+        )
+
+
+def _metric(metric: str, y: np.ndarray, p: np.ndarray) -> float:
+    """One metric over the labelled rows (at least one), on the original scale."""
+    if metric == "rmse":
+        return float(np.sqrt(mean_squared_error(y, p)))
+    if metric == "mae":
+        return float(mean_absolute_error(y, p))
+    return float(r2_score(y, p)) if len(y) > 1 else float("nan")

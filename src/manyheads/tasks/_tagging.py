@@ -27,14 +27,13 @@ from manyheads.tasks._base import (
     State,
     TaskExample,
     TaskKind,
-    Unseen,
     as_tensor,
-    column_of,
     masked_mean,
-    unseen_labels,
+    metric_scores,
 )
 from manyheads.tasks._crf import crf_log_likelihood, viterbi_decode
 from manyheads.tasks._tags import check_scheme, tag_rows
+from manyheads.tasks._unseen import Unseen, unseen_labels
 from manyheads.tasks.task import Task
 
 __all__ = ["SCHEMES", "Tagging"]
@@ -102,7 +101,7 @@ class Tagging(TaskKind):
 
     def fit(self, task: Task, frame: pd.DataFrame, path: str) -> State:
         column = task.label_columns[0]
-        rows = tag_rows(column_of(task, frame, path), frame, path, column)
+        rows = tag_rows(task, frame, path)
         tags = sorted({tag for row in rows if row for tag in row})
         if not tags:
             raise DataError(
@@ -120,8 +119,7 @@ class Tagging(TaskKind):
     ) -> tuple[Tensor, Tensor]:
         """Tag ids ``[N, W]``; a tag unseen in training is -1 with its mask True (it counts
         as wrong in the metrics, not in the loss), or a DataError with ``unseen`` ``error``."""
-        column = task.label_columns[0]
-        rows = tag_rows(column_of(task, frame, path), frame, path, column)
+        rows = tag_rows(task, frame, path)
         lookup = {tag: i for i, tag in enumerate(state["tags"])}
         width = max([1, *(len(r) for r in rows if r is not None)])
         target = np.zeros((len(rows), width), dtype=np.int64)
@@ -221,16 +219,9 @@ class Tagging(TaskKind):
         m, y = mask.cpu().numpy(), target.cpu().numpy()
         n = int(m.sum())
         entities = _entity_scores(_scheme(task), state["tags"], y, pred, m) if n else {}
-        out: dict[str, float] = {}
-        for metric in self.metric_names(task):
-            if n == 0:
-                out[metric] = float("nan")
-            elif metric == "accuracy":
-                out[metric] = float((y[m] == pred[m]).mean())
-            else:
-                out[metric] = entities[metric]
-        out["n"] = n
-        return out
+        if n:
+            entities["accuracy"] = float((y[m] == pred[m]).mean())
+        return metric_scores(self.metric_names(task), n, entities.__getitem__)
 
 
 def _scheme(task: Task) -> str | None:

@@ -9,8 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from manyheads.errors import DataError
-from manyheads.tasks._base import first_line
+from manyheads.tasks._base import column_of, label_error
 from manyheads.tasks.task import Task
 
 __all__ = ["PREFIXES", "check_scheme", "tag_rows"]
@@ -19,30 +18,28 @@ __all__ = ["PREFIXES", "check_scheme", "tag_rows"]
 PREFIXES = {"bio": ("B-", "I-"), "bioes": ("B-", "I-", "E-", "S-")}
 
 
-def tag_rows(
-    series: pd.Series, frame: pd.DataFrame, path: str, column: str
-) -> list[list[str] | None]:
-    """Each cell as a list of tag strings; None for a missing (unlabelled) cell.
+def tag_rows(task: Task, frame: pd.DataFrame, path: str) -> list[list[str] | None]:
+    """Each cell of ``task``'s label column as a list of tag strings; None for a missing
+    (unlabelled) cell.
 
     A list/tuple/array cell is taken as is (integer tags become their decimal string), a string
     cell is split on whitespace; an empty cell or list is unlabelled.
 
     Example:
         >>> frame = pd.DataFrame({"y": [["B-PER", "O"], "NOUN VERB", None, []]})
-        >>> tag_rows(frame["y"], frame, "f.jsonl", "y")
+        >>> tag_rows(Task("y", type="tagging"), frame, "f.jsonl")
         [['B-PER', 'O'], ['NOUN', 'VERB'], None, None]
     """
+    series = column_of(task, frame, path)
     rows: list[list[str] | None] = []
     for position, cell in enumerate(series.tolist()):
         row = _tag_cell(cell)
         if isinstance(row, str):
-            raise DataError(
-                f"expected a list of tags (one per token) or a string of space-separated tags; "
-                f"got {row}. Fix the row.",
-                path=path,
-                line=first_line(frame, np.arange(len(series)) == position),
-                column=column,
+            message = (
+                "expected a list of tags (one per token) or a string of space-separated tags; "
+                f"got {row}. Fix the row."
             )
+            raise label_error(task, message, frame, path, np.arange(len(series)) == position)
         rows.append(row if row else None)
     return rows
 
@@ -74,11 +71,9 @@ def check_scheme(
     for i, row in enumerate(rows):
         bad = [t for t in row or () if t != "O" and not (t[:2] in prefixes and len(t) > 2)]
         if bad:
-            raise DataError(
+            message = (
                 f"tag '{bad[0]}' of task '{task.name}' does not fit its scheme '{task.scheme}': "
                 f"expected O or {', '.join(p + 'TYPE' for p in prefixes)}. Fix the tag, or set "
-                "the task's 'scheme' to the file's scheme (none for tags without chunks).",
-                path=path,
-                line=first_line(frame, np.arange(len(rows)) == i),
-                column=task.label_columns[0],
+                "the task's 'scheme' to the file's scheme (none for tags without chunks)."
             )
+            raise label_error(task, message, frame, path, np.arange(len(rows)) == i)
