@@ -7,7 +7,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from manyheads._validation import COUNT, N_TASKS, POSITIVE, Constraints, validate_params
+from manyheads._validation import COUNT, N_TASKS, POSITIVE, Constraints
 from manyheads.aggregation.base import GramianAggregator, solve_active
 
 __all__ = ["FairGrad", "fair_weights"]
@@ -110,7 +110,6 @@ class FairGrad(GramianAggregator):
     }
 
     def __init__(self, n_tasks: int, *, alpha: float = 1.0, max_iters: int | None = None) -> None:
-        validate_params("FairGrad", self._parameter_constraints, locals())
         super().__init__(n_tasks)
         self.alpha = float(alpha)
         self.max_iters = 100 if max_iters is None else max_iters

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from manyheads._validation import N_TASKS, Constraints, Interval, validate_params
+from manyheads._validation import N_TASKS, Constraints, Interval
 from manyheads.aggregation._seeded import SEED, SeededRandom
 from manyheads.aggregation.base import ColumnwiseAggregator
 
@@ -57,7 +57,6 @@ class GradDrop(ColumnwiseAggregator):
     }
 
     def __init__(self, n_tasks: int, *, leak: float = 0.0, seed: int = 0) -> None:
-        validate_params("GradDrop", self._parameter_constraints, locals())
         super().__init__(n_tasks)
         self.leak = float(leak)
         self.rng = SeededRandom(seed)

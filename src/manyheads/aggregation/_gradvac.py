@@ -8,7 +8,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from manyheads._validation import N_TASKS, Constraints, Interval, validate_params
+from manyheads._validation import N_TASKS, Constraints, Interval
 from manyheads.aggregation._seeded import SEED, SeededRandom
 from manyheads.aggregation.base import GramianAggregator
 
@@ -51,7 +51,6 @@ class GradVac(GramianAggregator):
     }
 
     def __init__(self, n_tasks: int, *, beta: float = 0.5, seed: int = 0) -> None:
-        validate_params("GradVac", self._parameter_constraints, locals())
         super().__init__(n_tasks)
         self.beta = float(beta)
         self.rng = SeededRandom(seed)

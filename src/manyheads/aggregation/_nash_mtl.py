@@ -7,7 +7,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from manyheads._validation import COUNT, N_TASKS, Constraints, validate_params
+from manyheads._validation import COUNT, N_TASKS, Constraints
 from manyheads.aggregation.base import GramianAggregator, solve_active
 
 __all__ = ["NashMTL", "nash_weights"]
@@ -111,7 +111,6 @@ class NashMTL(GramianAggregator):
     _parameter_constraints: ClassVar[Constraints] = {**N_TASKS, "update_every": [COUNT]}
 
     def __init__(self, n_tasks: int, *, update_every: int = 1) -> None:
-        validate_params("NashMTL", self._parameter_constraints, locals())
         super().__init__(n_tasks)
         self.update_every = update_every
         self.register_buffer("alpha", torch.zeros(n_tasks, dtype=torch.float64))

@@ -7,7 +7,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from manyheads._validation import N_TASKS, Constraints, validate_params
+from manyheads._validation import N_TASKS, Constraints
 from manyheads.aggregation._seeded import SEED, SeededRandom
 from manyheads.aggregation.base import GramianAggregator
 
@@ -66,7 +66,6 @@ class PCGrad(GramianAggregator):
     _parameter_constraints: ClassVar[Constraints] = {**N_TASKS, "seed": [SEED]}
 
     def __init__(self, n_tasks: int, *, seed: int = 0) -> None:
-        validate_params("PCGrad", self._parameter_constraints, locals())
         super().__init__(n_tasks)
         self.rng = SeededRandom(seed)
 

@@ -43,6 +43,7 @@ from manyheads._validation import (
     Boolean,
     Constraints,
     StrOptions,
+    ValidatesParams,
     option_message,
     validate_params,
 )
@@ -96,14 +97,15 @@ def blend_into(target: JacobianTarget, grads: Tensor) -> None:
         target.buffer.mul_(target.keep).addcmul_(grads, scale.expand_as(grads))
 
 
-class Aggregator(nn.Module, ABC):
+class Aggregator(ValidatesParams, nn.Module, ABC):
     """Base class of gradient aggregators.
 
     Args:
         n_tasks: the number of tasks T.
 
-    Subclasses declare their options in ``_parameter_constraints`` (with ``n_tasks``) and check
-    them first thing in ``__init__`` (:func:`~manyheads._validation.validate_params`).
+    Subclasses declare their options in ``_parameter_constraints`` (with ``n_tasks``); the
+    arguments of their ``__init__`` are checked against them before it runs
+    (:class:`~manyheads._validation.ValidatesParams`).
     """
 
     _parameter_constraints: ClassVar[Constraints] = N_TASKS
@@ -118,7 +120,6 @@ class Aggregator(nn.Module, ABC):
 
     def __init__(self, n_tasks: int) -> None:
         super().__init__()
-        validate_params(type(self).__name__, self._parameter_constraints, {"n_tasks": n_tasks})
         self.n_tasks = n_tasks
         self._rep_grad = False
 

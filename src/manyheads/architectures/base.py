@@ -32,7 +32,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from manyheads._validation import RATE, WIDTHS, Constraints
+from manyheads._validation import RATE, WIDTHS, Constraints, ValidatesParams
 from manyheads.encoders.base import InputEncoder
 from manyheads.encoders.mlp import MLP, NORM
 
@@ -82,14 +82,15 @@ def default_widths(
     return () if type(encoder).info.token_ids else tuple(table_default)
 
 
-class MTLModel(nn.Module, ABC):
+class MTLModel(ValidatesParams, nn.Module, ABC):
     """Base class of the architectures.
 
     Args:
         heads: task name -> output width of its head (1 for binary and regression).
 
-    Subclasses declare the constraints of their keyword options in ``_parameter_constraints``
-    and check them first thing in ``__init__`` (:func:`~manyheads._validation.validate_params`).
+    Subclasses declare the constraints of their keyword options in ``_parameter_constraints``;
+    the arguments of their ``__init__`` are checked against them before it runs
+    (:class:`~manyheads._validation.ValidatesParams`).
     """
 
     _parameter_constraints: ClassVar[Constraints] = {}

@@ -19,7 +19,6 @@ from manyheads._validation import (
     SequenceOf,
     Text,
     option_message,
-    validate_params,
 )
 from manyheads.architectures.base import (
     TABLE_HIDDEN,
@@ -140,7 +139,6 @@ class Cascade(MTLModel):
         dropout: float = 0.0,
         norm: str = "none",
     ) -> None:
-        validate_params("Cascade", self._parameter_constraints, locals())
         super().__init__(heads)
         hidden = default_widths(hidden, encoder, TABLE_HIDDEN)
         tower = default_widths(tower, encoder, TABLE_TOWER)

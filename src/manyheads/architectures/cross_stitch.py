@@ -9,7 +9,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from manyheads._validation import WIDTHS, Constraints, validate_params
+from manyheads._validation import WIDTHS, Constraints
 from manyheads.architectures.base import (
     TABLE_TOWER,
     TOWER_OPTIONS,
@@ -85,7 +85,6 @@ class CrossStitch(MTLModel):
         dropout: float = 0.0,
         norm: str = "none",
     ) -> None:
-        validate_params("CrossStitch", self._parameter_constraints, locals())
         super().__init__(heads)
         tower = default_widths(tower, encoder, TABLE_TOWER)
         self.input = encoder

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from torch import Tensor, nn
 
-from manyheads._validation import WIDTHS, Constraints, validate_params
+from manyheads._validation import WIDTHS, Constraints
 from manyheads.architectures.base import (
     TABLE_HIDDEN,
     TABLE_TOWER,
@@ -59,7 +59,6 @@ class HPS(MTLModel):
         dropout: float = 0.0,
         norm: str = "none",
     ) -> None:
-        validate_params("HPS", self._parameter_constraints, locals())
         super().__init__(heads)
         hidden = default_widths(hidden, encoder, TABLE_HIDDEN)
         tower = default_widths(tower, encoder, TABLE_TOWER)

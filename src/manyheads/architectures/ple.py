@@ -8,7 +8,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from manyheads._validation import COUNT, WIDTHS, Constraints, validate_params
+from manyheads._validation import COUNT, WIDTHS, Constraints
 from manyheads.architectures._experts import FusedExperts, mix
 from manyheads.architectures.base import (
     TABLE_TOWER,
@@ -142,7 +142,6 @@ class PLE(MTLModel):
         dropout: float = 0.0,
         norm: str = "none",
     ) -> None:
-        validate_params("PLE", self._parameter_constraints, locals())
         super().__init__(heads)
         tower = default_widths(tower, encoder, TABLE_TOWER)
         self.input = encoder

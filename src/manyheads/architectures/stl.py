@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from torch import Tensor, nn
 
-from manyheads._validation import WIDTHS, Constraints, validate_params
+from manyheads._validation import WIDTHS, Constraints
 from manyheads.architectures.base import (
     TABLE_HIDDEN,
     TABLE_TOWER,
@@ -62,7 +62,6 @@ class STL(MTLModel):
         dropout: float = 0.0,
         norm: str = "none",
     ) -> None:
-        validate_params("STL", self._parameter_constraints, locals())
         super().__init__(heads)
         inputs = {t: make_encoder() for t in heads}
         first = next(iter(inputs.values()))

@@ -7,7 +7,7 @@ from typing import ClassVar
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from manyheads._validation import COUNT, RATE, Constraints, StrOptions, validate_params
+from manyheads._validation import COUNT, RATE, Constraints, StrOptions
 from manyheads.data.preprocess import InputSpec
 from manyheads.encoders._text import SequenceEncoder, masked_max, masked_mean
 
@@ -53,6 +53,7 @@ class BiLSTM(SequenceEncoder):
         torch.Size([2, 32])
     """
 
+    _params_owner: ClassVar[str | None] = "the 'bilstm' encoder"
     _parameter_constraints: ClassVar[Constraints] = {
         **SequenceEncoder._parameter_constraints,
         "embedding_dim": [COUNT],
@@ -74,7 +75,6 @@ class BiLSTM(SequenceEncoder):
         pooling: str = "mean",
         embed_dim: int = 8,
     ) -> None:
-        validate_params("the 'bilstm' encoder", self._parameter_constraints, locals())
         super().__init__(spec, column, "bilstm", embed_dim=embed_dim)
         rate = float(dropout)
         self.pooling = pooling

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from manyheads._validation import COUNT, RATE, Constraints, SequenceOf, validate_params
+from manyheads._validation import COUNT, RATE, Constraints, SequenceOf
 from manyheads.data.preprocess import InputSpec
 from manyheads.encoders._text import SequenceEncoder, masked_max
 
@@ -56,6 +56,7 @@ class TextCNN(SequenceEncoder):
         torch.Size([2, 24])
     """
 
+    _params_owner: ClassVar[str | None] = "the 'cnn' encoder"
     _parameter_constraints: ClassVar[Constraints] = {
         **SequenceEncoder._parameter_constraints,
         "embedding_dim": [COUNT],
@@ -75,7 +76,6 @@ class TextCNN(SequenceEncoder):
         dropout: float = 0.5,
         embed_dim: int = 8,
     ) -> None:
-        validate_params("the 'cnn' encoder", self._parameter_constraints, locals())
         super().__init__(spec, column, "cnn", embed_dim=embed_dim)
         self.widths = list(widths)
         self.embedding = nn.Embedding(

@@ -13,7 +13,6 @@ from manyheads._validation import (
     Constraints,
     StrOptions,
     option_message,
-    validate_params,
 )
 from manyheads.data.preprocess import InputSpec
 from manyheads.encoders._text import SequenceEncoder, masked_mean
@@ -62,6 +61,7 @@ class TextTransformer(SequenceEncoder):
         torch.Size([2, 32])
     """
 
+    _params_owner: ClassVar[str | None] = "the 'transformer' encoder"
     _parameter_constraints: ClassVar[Constraints] = {
         **SequenceEncoder._parameter_constraints,
         "d_model": [COUNT],
@@ -85,7 +85,6 @@ class TextTransformer(SequenceEncoder):
         pooling: str = "cls",
         embed_dim: int = 8,
     ) -> None:
-        validate_params("the 'transformer' encoder", self._parameter_constraints, locals())
         if d_model % n_heads:
             expected = f"a divisor of d_model = {d_model}"
             fix = f"Try {_divisor_near(d_model, n_heads)}."

@@ -7,7 +7,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from manyheads._validation import N_TASKS, Constraints, validate_params
+from manyheads._validation import N_TASKS, Constraints
 from manyheads.aggregation._seeded import SEED, SeededRandom
 from manyheads.weighting.base import Weighting
 
@@ -35,7 +35,6 @@ class RLW(Weighting):
     _parameter_constraints: ClassVar[Constraints] = {**N_TASKS, "seed": [SEED]}
 
     def __init__(self, n_tasks: int, *, seed: int = 0) -> None:
-        validate_params("RLW", self._parameter_constraints, locals())
         super().__init__(n_tasks)
         self.rng = SeededRandom(seed)
 
