@@ -177,6 +177,28 @@ class TaskTowers(nn.Module):
             self.outputs[task] = nn.Linear(mlp.out_dim, width)
         self.transitions = nn.ParameterDict()
 
+    @classmethod
+    def on(
+        cls,
+        encoder: InputEncoder,
+        in_dim: int | dict[str, int],
+        heads: dict[str, int],
+        tower: Sequence[int] | None,
+        *,
+        dropout: float = 0.0,
+        norm: str = "none",
+    ) -> TaskTowers:
+        """The towers of an architecture on ``encoder``: ``tower`` None takes the default widths
+        for it (:func:`default_widths` with :data:`TABLE_TOWER`)."""
+        widths = default_widths(tower, encoder, TABLE_TOWER)
+        return cls(in_dim, heads, widths, dropout=dropout, norm=norm)
+
+    def forward_all(self, h: Tensor | Sequence[Tensor]) -> dict[str, Tensor]:
+        """Every task's output (:meth:`forward_task`), in task order, from one input ``h`` read by
+        every tower or from one input per task."""
+        inputs = [h] * len(self.outputs) if isinstance(h, Tensor) else h
+        return {t: self.forward_task(t, x) for t, x in zip(self.outputs, inputs, strict=True)}
+
     def add_crf(self, task: str) -> None:
         """Give ``task`` linear-chain CRF scores: a ``[C + 2, C]`` parameter (``C x C``
         transitions, then start and end scores), appended to its per-token output as C + 2

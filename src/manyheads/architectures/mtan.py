@@ -196,10 +196,7 @@ class MTAN(MTLModel):
 
     def forward_heads(self, features: Features) -> dict[str, Tensor]:
         assert isinstance(features, tuple)
-        return {
-            t: self.towers.forward_task(t, h)
-            for t, h in zip(self.task_names, features, strict=True)
-        }
+        return self.towers.forward_all(features)
 
     def shared_parameters(self) -> list[nn.Parameter]:
         return [*self.first.parameters(), *self.second.parameters(), *self.bridges.parameters()]
