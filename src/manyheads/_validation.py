@@ -57,6 +57,7 @@ __all__ = [
     "Options",
     "SequenceOf",
     "StrOptions",
+    "TaskCountParams",
     "Text",
     "ValidatesParams",
     "describe",
@@ -199,3 +200,20 @@ def _checked_init(init: Callable[..., None]) -> Callable[..., None]:
         init(self, *args, **kwargs)
 
     return checked
+
+
+class TaskCountParams(ValidatesParams):
+    """:class:`ValidatesParams` for the balancing methods (loss weightings and gradient
+    aggregators), whose first option is the number of tasks, kept as :attr:`n_tasks`.
+
+    Subclasses add their options to ``_parameter_constraints`` (``{**N_TASKS, ...}``).
+
+    Args:
+        n_tasks: the number of tasks T.
+    """
+
+    _parameter_constraints: ClassVar[Constraints] = N_TASKS
+
+    def __init__(self, n_tasks: int) -> None:
+        super().__init__()
+        self.n_tasks = n_tasks

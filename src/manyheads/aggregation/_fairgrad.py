@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from manyheads._validation import COUNT, N_TASKS, POSITIVE, Constraints
+from manyheads.aggregation._newton import damped_newton_step, unit_gramian
 from manyheads.aggregation.base import GramianAggregator, solve_active
 
 __all__ = ["FairGrad", "fair_weights"]
@@ -42,11 +43,8 @@ def fair_weights(
         >>> fair_weights(torch.tensor([[4.0, 0.0], [0.0, 1.0]]))
         tensor([0.5000, 1.0000])
     """
-    gram = gramian.detach().double().cpu()
-    gram = 0.5 * (gram + gram.T)
-    n = gram.shape[0]
-    d = gram.diagonal().rsqrt()
-    unit = gram * d[:, None] * d[None, :]
+    d, unit = unit_gramian(gramian)
+    n = unit.shape[0]
     c = d ** (1.0 - 1.0 / alpha)
 
     def solve(matrix: Tensor) -> tuple[Tensor, bool]:
@@ -58,19 +56,12 @@ def fair_weights(
                 return beta, True
             grad = g_beta - target
             hess = matrix + torch.diag(target / (alpha * beta))
-            try:
-                step = torch.linalg.solve(hess, grad)
-            except RuntimeError:  # β diverging: no solution (see above)
+            stepped = damped_newton_step(
+                beta, grad, hess, lambda b: _potential(matrix, c, alpha, b)
+            )
+            if stepped is None:  # β diverging: no solution (see above)
                 return beta, False
-            t, current = 1.0, _potential(matrix, c, alpha, beta)
-            while (
-                bool(((beta - t * step) <= 0).any())
-                or _potential(matrix, c, alpha, beta - t * step) > current
-            ):
-                t *= 0.5
-                if t < 1e-12:
-                    return beta, False
-            beta = beta - t * step
+            beta = stepped
         target = c * beta ** (-1.0 / alpha)
         return beta, float(((matrix @ beta) / target - 1.0).abs().max()) < tol
 

@@ -39,11 +39,9 @@ import torch
 from torch import Tensor, nn
 
 from manyheads._validation import (
-    N_TASKS,
     Boolean,
-    Constraints,
     StrOptions,
-    ValidatesParams,
+    TaskCountParams,
     option_message,
     validate_params,
 )
@@ -97,18 +95,13 @@ def blend_into(target: JacobianTarget, grads: Tensor) -> None:
         target.buffer.mul_(target.keep).addcmul_(grads, scale.expand_as(grads))
 
 
-class Aggregator(ValidatesParams, nn.Module, ABC):
+class Aggregator(TaskCountParams, nn.Module, ABC):
     """Base class of gradient aggregators.
 
-    Args:
-        n_tasks: the number of tasks T.
-
-    Subclasses declare their options in ``_parameter_constraints`` (with ``n_tasks``); the
-    arguments of their ``__init__`` are checked against them before it runs
-    (:class:`~manyheads._validation.ValidatesParams`).
+    Takes ``n_tasks``, the number of tasks T, then the method's options, checked before its
+    ``__init__`` runs (:class:`~manyheads._validation.TaskCountParams`).
     """
 
-    _parameter_constraints: ClassVar[Constraints] = N_TASKS
     #: whether the method may run on representation-level gradients (``rep_grad`` mode).
     supports_rep_grad: ClassVar[bool] = True
     #: whether :meth:`forward` keeps no reference to its ``grads`` and does not return a view of
@@ -119,8 +112,7 @@ class Aggregator(ValidatesParams, nn.Module, ABC):
     reuses_jacobian: ClassVar[bool] = False
 
     def __init__(self, n_tasks: int) -> None:
-        super().__init__()
-        self.n_tasks = n_tasks
+        super().__init__(n_tasks)
         self._rep_grad = False
 
     @property
