@@ -28,6 +28,7 @@ from manyheads.errors import InvalidParameterError
 __all__ = [
     "TOKENIZER_OPTIONS",
     "SequenceEncoder",
+    "example_input",
     "masked_max",
     "masked_mean",
     "text_input",
@@ -139,6 +140,23 @@ def word_features(hidden: Tensor, first: Tensor, wmask: Tensor) -> Tensor:
     return words * wmask.unsqueeze(-1).to(words.dtype)
 
 
+def example_input() -> tuple[InputSpec, dict[str, Tensor]]:
+    """A spec with one ``review`` column of token ids (50 ids, 0 the padding) and a batch of two
+    rows of it, for the sequence encoders' examples.
+
+    Example:
+        >>> spec, batch = example_input()
+        >>> spec.sequences[0][0], tuple(batch["ids:review"].shape)
+        ('review', (2, 5))
+    """
+    seq = SequenceSpec(n_ids=50, pad_id=0, words=False, max_length=16, tokenizer="bpe")
+    ids = torch.tensor([[2, 7, 9, 3, 0], [2, 5, 3, 0, 0]])
+    return InputSpec(0, (), (), (), (("review", seq),)), {
+        "ids:review": ids,
+        "attn:review": ids != 0,
+    }
+
+
 class SequenceEncoder(InputEncoder):
     """Base class of the encoders that read one column of token ids.
 
@@ -153,6 +171,12 @@ class SequenceEncoder(InputEncoder):
       :class:`~manyheads.encoders.tabular.TabularInput` (``embed_dim`` wide embeddings) and are
       concatenated, to every position of a token-level output. Other text columns than the
       chosen one are not read.
+
+    The trained-tokenizer encoders (``cnn``, ``bilstm``, ``transformer``) also accept the
+    tokenizer options (:data:`TOKENIZER_OPTIONS`, in ``model.encoder_options``, read by the
+    preprocessor): ``tokenizer`` (``bpe``, the default, ``wordpiece`` or ``pretrained`` with
+    ``path``), ``vocab_size``, ``min_count``, ``max_length``, ``lowercase``; see
+    :class:`~manyheads.data.sequence.SequenceTokenizer`.
 
     Args:
         spec: input sizes from the fitted preprocessor.

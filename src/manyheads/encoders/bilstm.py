@@ -35,21 +35,15 @@ class BiLSTM(SequenceEncoder):
         pooling: ``mean`` or ``max`` over the real tokens.
         embed_dim: width of the categorical embeddings of side inputs (set by the architecture).
 
-    Tokenizer options (``model.encoder_options``, read by the preprocessor): ``tokenizer``
-    (``bpe``, the default, ``wordpiece`` or ``pretrained`` with ``path``), ``vocab_size``,
-    ``min_count``, ``max_length``, ``lowercase``; see
-    :class:`~manyheads.data.sequence.SequenceTokenizer`.
+    It also takes the tokenizer options of :class:`~manyheads.encoders.SequenceEncoder`.
 
     Raises:
         InvalidParameterError: no usable text column, or a bad option value.
 
     Example:
-        >>> import torch
-        >>> from manyheads.data.preprocess import SequenceSpec
-        >>> seq = SequenceSpec(n_ids=50, pad_id=0, words=False, max_length=16, tokenizer="bpe")
-        >>> enc = BiLSTM(InputSpec(0, (), (), (), (("review", seq),)), hidden=16)
-        >>> ids = torch.tensor([[2, 7, 9, 3, 0], [2, 5, 3, 0, 0]])
-        >>> enc({"ids:review": ids, "attn:review": ids != 0}).shape
+        >>> from manyheads.encoders._text import example_input
+        >>> spec, batch = example_input()
+        >>> BiLSTM(spec, hidden=16)(batch).shape
         torch.Size([2, 32])
     """
 

@@ -44,20 +44,16 @@ class TextTransformer(SequenceEncoder):
         pooling: ``cls`` or ``mean``.
         embed_dim: width of the categorical embeddings of side inputs (set by the architecture).
 
-    Tokenizer options (``model.encoder_options``, read by the preprocessor): ``tokenizer``
-    (``bpe``, the default, ``wordpiece`` or ``pretrained`` with ``path``), ``vocab_size``,
-    ``min_count``, ``max_length`` (also the number of learned positions), ``lowercase``; see
-    :class:`~manyheads.data.sequence.SequenceTokenizer`.
+    It also takes the tokenizer options of :class:`~manyheads.encoders.SequenceEncoder`;
+    ``max_length`` is also its number of learned positions.
 
     Raises:
         InvalidParameterError: no usable text column, or a bad option value.
 
     Example:
-        >>> from manyheads.data.preprocess import SequenceSpec
-        >>> seq = SequenceSpec(n_ids=50, pad_id=0, words=False, max_length=16, tokenizer="bpe")
-        >>> enc = TextTransformer(InputSpec(0, (), (), (), (("review", seq),)), d_model=32)
-        >>> ids = torch.tensor([[2, 7, 9, 3, 0], [2, 5, 3, 0, 0]])
-        >>> enc({"ids:review": ids, "attn:review": ids != 0}).shape
+        >>> from manyheads.encoders._text import example_input
+        >>> spec, batch = example_input()
+        >>> TextTransformer(spec, d_model=32)(batch).shape
         torch.Size([2, 32])
     """
 

@@ -8,13 +8,13 @@ import torch
 from torch import Tensor
 
 from manyheads._validation import N_TASKS, Constraints
-from manyheads.aggregation._seeded import SEED, SeededRandom
+from manyheads.aggregation._seeded import SEED, SeededMethod, SeededRandom
 from manyheads.weighting.base import Weighting
 
 __all__ = ["RLW"]
 
 
-class RLW(Weighting):
+class RLW(SeededMethod, Weighting):
     r"""Random loss weighting (Lin et al., TMLR 2022, "Reasonable Effectiveness of Random
     Weighting: A Litmus Test for Multi-Task Learning").
 
@@ -41,7 +41,3 @@ class RLW(Weighting):
     def forward(self, losses: Tensor) -> Tensor:
         draw = self.rng.draw(lambda g: torch.randn(self.n_tasks, generator=g))
         return torch.softmax(draw, dim=0).to(losses.device, losses.dtype)
-
-    def reset(self) -> None:
-        """Restore the seeded generator: a new run draws the same sequence."""
-        self.rng.reset()
