@@ -28,7 +28,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from manyheads._constraints import (
     Boolean,
@@ -174,7 +174,7 @@ class ValidatesParams:
     #: who takes the options, as the messages name it; None: the class name.
     _params_owner: ClassVar[str | None] = None
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
+    def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         if "__init__" in cls.__dict__:
             cls.__init__ = _checked_init(cls.__dict__["__init__"])  # type: ignore[method-assign]

@@ -17,7 +17,7 @@ from abc import abstractmethod
 from typing import Any, ClassVar
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from manyheads._validation import Constraints, Text
 from manyheads.data.preprocess import InputSpec, SequenceSpec
@@ -31,6 +31,7 @@ __all__ = [
     "example_input",
     "masked_max",
     "masked_mean",
+    "pool",
     "text_input",
     "trim",
     "word_features",
@@ -118,6 +119,21 @@ def masked_max(hidden: Tensor, attn: Tensor) -> Tensor:
     filled = hidden.masked_fill(~attn.unsqueeze(-1), -torch.inf)
     out = filled.amax(dim=1)
     return torch.where(attn.any(dim=1, keepdim=True), out, torch.zeros_like(out))
+
+
+def pool(hidden: Tensor, attn: Tensor, pooling: str) -> Tensor:
+    """Row features ``[B, H]`` from per-piece ones ``[B, S, H]``: ``mean`` or ``max`` over the
+    real tokens (``attn``), or ``cls``, the first position.
+
+    Example:
+        >>> hidden = torch.tensor([[[1.0], [3.0], [9.0]]])
+        >>> attn = torch.tensor([[True, True, False]])
+        >>> [pool(hidden, attn, how).item() for how in ("mean", "max", "cls")]
+        [2.0, 3.0, 1.0]
+    """
+    if pooling == "cls":
+        return hidden[:, 0]
+    return masked_mean(hidden, attn) if pooling == "mean" else masked_max(hidden, attn)
 
 
 def word_features(hidden: Tensor, first: Tensor, wmask: Tensor) -> Tensor:
@@ -221,6 +237,10 @@ class SequenceEncoder(InputEncoder):
             else None
         )
         self.out_dim = 0
+
+    def token_embedding(self, width: int) -> nn.Embedding:
+        """A ``width``-wide embedding of the column's token ids; the padding id's row is zero."""
+        return nn.Embedding(self.sequence.n_ids, width, padding_idx=self.sequence.pad_id)
 
     def set_width(self, width: int) -> None:
         """Record the width of :meth:`encode`'s features; :attr:`out_dim` adds the side inputs."""

@@ -9,7 +9,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from manyheads._validation import COUNT, RATE, Constraints, StrOptions
 from manyheads.data.preprocess import InputSpec
-from manyheads.encoders._text import SequenceEncoder, masked_max, masked_mean
+from manyheads.encoders._text import SequenceEncoder, pool
 
 __all__ = ["BiLSTM"]
 
@@ -72,9 +72,7 @@ class BiLSTM(SequenceEncoder):
         super().__init__(spec, column, "bilstm", embed_dim=embed_dim)
         rate = float(dropout)
         self.pooling = pooling
-        self.embedding = nn.Embedding(
-            self.sequence.n_ids, embedding_dim, padding_idx=self.sequence.pad_id
-        )
+        self.embedding = self.token_embedding(embedding_dim)
         self.lstm = nn.LSTM(
             embedding_dim,
             hidden,
@@ -93,5 +91,4 @@ class BiLSTM(SequenceEncoder):
         out, _ = self.lstm(packed)
         hidden, _ = pad_packed_sequence(out, batch_first=True, total_length=ids.shape[1])
         hidden = self.dropout(hidden)  # [B, S, 2 * hidden], 0 past each row's end
-        pool = masked_mean if self.pooling == "mean" else masked_max
-        return pool(hidden, attn), hidden
+        return pool(hidden, attn, self.pooling), hidden

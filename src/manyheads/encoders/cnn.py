@@ -73,9 +73,7 @@ class TextCNN(SequenceEncoder):
     ) -> None:
         super().__init__(spec, column, "cnn", embed_dim=embed_dim)
         self.widths = list(widths)
-        self.embedding = nn.Embedding(
-            self.sequence.n_ids, embedding_dim, padding_idx=self.sequence.pad_id
-        )
+        self.embedding = self.token_embedding(embedding_dim)
         self.convs = nn.ModuleList(nn.Conv1d(embedding_dim, n_filters, w) for w in self.widths)
         # 'same' padding, left (h - 1) // 2 and right the rest, done once for all widths (an
         # even width would make nn.Conv1d(padding="same") copy its input every call).

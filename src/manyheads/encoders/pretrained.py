@@ -24,7 +24,7 @@ from manyheads._validation import (
     option_message,
 )
 from manyheads.data.preprocess import InputSpec
-from manyheads.encoders._text import SequenceEncoder, masked_mean
+from manyheads.encoders._text import SequenceEncoder, pool
 from manyheads.encoders.base import EncoderInfo
 from manyheads.errors import InvalidParameterError
 
@@ -284,5 +284,4 @@ class PretrainedTransformer(SequenceEncoder):
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze):
             out = self.model(input_ids=ids, attention_mask=attn.long())
         hidden: Tensor = out.last_hidden_state  # [B, S, H]
-        pooled = hidden[:, 0] if self.pooling == "cls" else masked_mean(hidden, attn)
-        return pooled, hidden
+        return pool(hidden, attn, self.pooling), hidden

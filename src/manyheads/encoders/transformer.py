@@ -15,7 +15,7 @@ from manyheads._validation import (
     option_message,
 )
 from manyheads.data.preprocess import InputSpec
-from manyheads.encoders._text import SequenceEncoder, masked_mean
+from manyheads.encoders._text import SequenceEncoder, pool
 from manyheads.errors import InvalidParameterError
 
 __all__ = ["TextTransformer"]
@@ -89,7 +89,7 @@ class TextTransformer(SequenceEncoder):
         super().__init__(spec, column, "transformer", embed_dim=embed_dim)
         rate = float(dropout)
         self.pooling = pooling
-        self.tokens = nn.Embedding(self.sequence.n_ids, d_model, padding_idx=self.sequence.pad_id)
+        self.tokens = self.token_embedding(d_model)
         self.positions = nn.Embedding(self.sequence.max_length, d_model)
         layer = nn.TransformerEncoderLayer(
             d_model,
@@ -115,8 +115,7 @@ class TextTransformer(SequenceEncoder):
         padding = ~attn
         padding[:, 0] = False
         hidden: Tensor = self.encoder(h, src_key_padding_mask=padding)  # [B, S, D]
-        pooled = hidden[:, 0] if self.pooling == "cls" else masked_mean(hidden, attn)
-        return pooled, hidden
+        return pool(hidden, attn, self.pooling), hidden
 
 
 def _divisor_near(d_model: int, n_heads: int) -> int:
