@@ -8,9 +8,11 @@ in a class attribute, the way scikit-learn's estimators do (``_parameter_constra
         "tower": [SequenceOf(Interval(int, 1, None, closed="left")), None],
     }
 
-and checks them first thing in ``__init__`` with :func:`validate_params`. A value is valid if it
-satisfies one of its option's constraints (``None`` in the list allows None). The crawl and
-dataset configs check their keys with the same objects, collecting every problem at once.
+and its base class (through :class:`ValidatesParams`) checks the constructor's arguments against
+them with :func:`validate_params` before ``__init__`` runs, as scikit-learn's base class does
+(``_validate_params``). A value is valid if it satisfies one of its option's constraints (``None``
+in the list allows None). The crawl and dataset configs check their keys with the same objects,
+collecting every problem at once.
 
 Every message has one form, written by :func:`option_message` (the contract test
 ``tests/contract/test_param_validation.py`` holds each registry to it)::
@@ -23,7 +25,10 @@ come after the declared ones, as plain code that raises with the same template.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from typing import ClassVar
 
 from manyheads._constraints import (
     Boolean,
@@ -52,7 +57,9 @@ __all__ = [
     "Options",
     "SequenceOf",
     "StrOptions",
+    "TaskCountParams",
     "Text",
+    "ValidatesParams",
     "describe",
     "option_message",
     "validate_params",
@@ -142,3 +149,71 @@ def validate_params(
         if problems is None:
             raise InvalidParameterError(message)
         problems.append(message)
+
+
+class ValidatesParams:
+    """Mixin of the bases whose subclasses declare ``_parameter_constraints``: the arguments of a
+    subclass's ``__init__`` (defaults applied) are checked against them before its body runs.
+
+    Only the outermost ``__init__`` of a construction checks (a ``super().__init__`` call does
+    not check again), with the class's ``_params_owner``, or else its name, as the owner the
+    messages name. Checks across options stay in ``__init__``, as plain code.
+
+    Example:
+        >>> class Smooth(ValidatesParams):
+        ...     _parameter_constraints = {"mu": [POSITIVE]}
+        ...     def __init__(self, *, mu: float = 1.0) -> None:
+        ...         self.mu = mu
+        >>> Smooth(mu=-1.0)
+        Traceback (most recent call last):
+        ...
+        manyheads.errors.InvalidParameterError: The 'mu' option of Smooth must be a float > 0. Got -1.0 instead.
+    """  # noqa: E501
+
+    _parameter_constraints: ClassVar[Constraints] = {}
+    #: who takes the options, as the messages name it; None: the class name.
+    _params_owner: ClassVar[str | None] = None
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _checked_init(cls.__dict__["__init__"])  # type: ignore[method-assign]
+
+
+def _checked_init(init: Callable[..., None]) -> Callable[..., None]:
+    """``init``, checking its bound arguments first when it is the instance's own ``__init__``."""
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)
+    def checked(self: ValidatesParams, *args: object, **kwargs: object) -> None:
+        cls = type(self)
+        if cls.__init__ is checked:
+            try:
+                bound = signature.bind(self, *args, **kwargs)
+            except TypeError:  # let the call raise Python's own message
+                init(self, *args, **kwargs)
+                return
+            bound.apply_defaults()
+            values = dict(list(bound.arguments.items())[1:])  # without self
+            owner = cls._params_owner or cls.__name__
+            validate_params(owner, cls._parameter_constraints, values)
+        init(self, *args, **kwargs)
+
+    return checked
+
+
+class TaskCountParams(ValidatesParams):
+    """:class:`ValidatesParams` for the balancing methods (loss weightings and gradient
+    aggregators), whose first option is the number of tasks, kept as :attr:`n_tasks`.
+
+    Subclasses add their options to ``_parameter_constraints`` (``{**N_TASKS, ...}``).
+
+    Args:
+        n_tasks: the number of tasks T.
+    """
+
+    _parameter_constraints: ClassVar[Constraints] = N_TASKS
+
+    def __init__(self, n_tasks: int) -> None:
+        super().__init__()
+        self.n_tasks = n_tasks

@@ -6,6 +6,7 @@ import math
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -14,12 +15,14 @@ from manyheads._validation import (
     RATE,
     WIDTHS,
     Boolean,
+    Constraints,
     InstanceOf,
     Interval,
     Options,
     SequenceOf,
     StrOptions,
     Text,
+    ValidatesParams,
     describe,
     option_message,
     validate_params,
@@ -99,3 +102,40 @@ def test_every_problem_is_collected_and_missing_options_are_skipped() -> None:
         "The 'c' option of the crawl config must be true or false. Got 1 instead.",
     ]
     validate_params("X", constraints, {"b": 0.5, "unrelated": object()})  # nothing to refuse
+
+
+class _Base(ValidatesParams):
+    _parameter_constraints: ClassVar[Constraints] = {"n": [COUNT]}
+
+    def __init__(self, n: int) -> None:
+        self.calls = ["base"]
+        self.n = n
+
+
+class _Child(_Base):
+    _parameter_constraints: ClassVar[Constraints] = {"n": [COUNT], "rate": [RATE]}
+
+    def __init__(self, n: int, *, rate: float = 0.5) -> None:
+        super().__init__(n)
+        self.calls.append("child")
+        self.rate = rate
+
+
+class _Named(_Child):
+    _params_owner: ClassVar[str | None] = "the 'named' thing"
+
+
+def test_the_base_checks_the_outermost_init_before_its_body() -> None:
+    with pytest.raises(InvalidParameterError, match=r"^The 'rate' option of _Child must be"):
+        _Child(2, rate=1.5)
+    with pytest.raises(InvalidParameterError, match=r"^The 'n' option of _Base must be"):
+        _Base(0)
+    # an inherited __init__ checks the subclass's constraints, under its owner name
+    with pytest.raises(InvalidParameterError, match=r"^The 'n' option of the 'named' thing"):
+        _Named(0)
+    assert _Child(2).calls == ["base", "child"]
+
+
+def test_a_bad_call_raises_pythons_own_type_error() -> None:
+    with pytest.raises(TypeError, match="unexpected keyword argument 'speed'"):
+        _Child(2, speed=1)  # type: ignore[call-arg]

@@ -7,7 +7,7 @@ from typing import ClassVar
 from torch import Tensor
 from torchjd.aggregation import AlignedMTLWeighting
 
-from manyheads._validation import N_TASKS, Constraints, StrOptions, validate_params
+from manyheads._validation import N_TASKS, Constraints, StrOptions
 from manyheads.aggregation.base import REDUCTION, GramianAggregator, solve_active
 
 __all__ = ["AlignedMTL"]
@@ -45,7 +45,6 @@ class AlignedMTL(GramianAggregator):
     }
 
     def __init__(self, n_tasks: int, *, scale_mode: str = "min", reduction: str = "sum") -> None:
-        validate_params("AlignedMTL", self._parameter_constraints, locals())
         super().__init__(n_tasks)
         self.solver = AlignedMTLWeighting(scale_mode=scale_mode)  # type: ignore[arg-type]
         self.reduction = reduction

@@ -9,7 +9,7 @@ import torch
 from scipy.optimize import minimize
 from torch import Tensor
 
-from manyheads._validation import N_TASKS, NON_NEGATIVE, Constraints, validate_params
+from manyheads._validation import N_TASKS, NON_NEGATIVE, Constraints
 from manyheads.aggregation.base import REDUCTION, GramianAggregator
 
 __all__ = ["CAGrad", "cagrad_weights"]
@@ -83,7 +83,6 @@ class CAGrad(GramianAggregator):
     }
 
     def __init__(self, n_tasks: int, *, c: float = 0.4, reduction: str = "sum") -> None:
-        validate_params("CAGrad", self._parameter_constraints, locals())
         super().__init__(n_tasks)
         self.c = float(c)
         self.reduction = reduction

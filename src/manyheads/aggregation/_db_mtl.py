@@ -13,7 +13,6 @@ from manyheads._validation import (
     POSITIVE,
     Constraints,
     Interval,
-    validate_params,
 )
 from manyheads.aggregation._lazy import LazyStateMixin
 from manyheads.aggregation.base import JacobianTarget, RunningJacobianAggregator
@@ -65,7 +64,6 @@ class DBMTL(LazyStateMixin, RunningJacobianAggregator):
     def __init__(
         self, n_tasks: int, *, beta: float = 0.9, beta_sigma: float = 0.5, eps: float = 1e-8
     ) -> None:
-        validate_params("DBMTL", self._parameter_constraints, locals())
         super().__init__(n_tasks)
         self.beta, self.beta_sigma, self.eps = float(beta), float(beta_sigma), float(eps)
         self.register_buffer("ema", torch.zeros(0))

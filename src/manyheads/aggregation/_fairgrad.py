@@ -7,7 +7,8 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from manyheads._validation import COUNT, N_TASKS, POSITIVE, Constraints, validate_params
+from manyheads._validation import COUNT, N_TASKS, POSITIVE, Constraints
+from manyheads.aggregation._newton import damped_newton_step, unit_gramian
 from manyheads.aggregation.base import GramianAggregator, solve_active
 
 __all__ = ["FairGrad", "fair_weights"]
@@ -42,11 +43,8 @@ def fair_weights(
         >>> fair_weights(torch.tensor([[4.0, 0.0], [0.0, 1.0]]))
         tensor([0.5000, 1.0000])
     """
-    gram = gramian.detach().double().cpu()
-    gram = 0.5 * (gram + gram.T)
-    n = gram.shape[0]
-    d = gram.diagonal().rsqrt()
-    unit = gram * d[:, None] * d[None, :]
+    d, unit = unit_gramian(gramian)
+    n = unit.shape[0]
     c = d ** (1.0 - 1.0 / alpha)
 
     def solve(matrix: Tensor) -> tuple[Tensor, bool]:
@@ -58,19 +56,12 @@ def fair_weights(
                 return beta, True
             grad = g_beta - target
             hess = matrix + torch.diag(target / (alpha * beta))
-            try:
-                step = torch.linalg.solve(hess, grad)
-            except RuntimeError:  # β diverging: no solution (see above)
+            stepped = damped_newton_step(
+                beta, grad, hess, lambda b: _potential(matrix, c, alpha, b)
+            )
+            if stepped is None:  # β diverging: no solution (see above)
                 return beta, False
-            t, current = 1.0, _potential(matrix, c, alpha, beta)
-            while (
-                bool(((beta - t * step) <= 0).any())
-                or _potential(matrix, c, alpha, beta - t * step) > current
-            ):
-                t *= 0.5
-                if t < 1e-12:
-                    return beta, False
-            beta = beta - t * step
+            beta = stepped
         target = c * beta ** (-1.0 / alpha)
         return beta, float(((matrix @ beta) / target - 1.0).abs().max()) < tol
 
@@ -110,7 +101,6 @@ class FairGrad(GramianAggregator):
     }
 
     def __init__(self, n_tasks: int, *, alpha: float = 1.0, max_iters: int | None = None) -> None:
-        validate_params("FairGrad", self._parameter_constraints, locals())
         super().__init__(n_tasks)
         self.alpha = float(alpha)
         self.max_iters = 100 if max_iters is None else max_iters

@@ -9,8 +9,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from manyheads._validation import N_TASKS, Constraints, Interval, validate_params
-from manyheads.aggregation._seeded import SEED, SeededRandom
+from manyheads._validation import N_TASKS, Constraints, Interval
+from manyheads.aggregation._seeded import SEED, SeededMethod, SeededRandom
 from manyheads.aggregation.base import ColumnwiseAggregator
 
 __all__ = ["GradDrop"]
@@ -20,7 +20,7 @@ def _uniform(n: int, generator: torch.Generator) -> Tensor:
     return torch.rand(n, generator=generator)
 
 
-class GradDrop(ColumnwiseAggregator):
+class GradDrop(SeededMethod, ColumnwiseAggregator):
     r"""Gradient sign dropout (Chen et al., NeurIPS 2020, "Just Pick a Sign: Optimizing Deep
     Multitask Models with Gradient Sign Dropout").
 
@@ -57,7 +57,6 @@ class GradDrop(ColumnwiseAggregator):
     }
 
     def __init__(self, n_tasks: int, *, leak: float = 0.0, seed: int = 0) -> None:
-        validate_params("GradDrop", self._parameter_constraints, locals())
         super().__init__(n_tasks)
         self.leak = float(leak)
         self.rng = SeededRandom(seed)
@@ -91,8 +90,7 @@ class GradDrop(ColumnwiseAggregator):
         return torch.cat(pieces)
 
     def reset(self) -> None:
-        """Restore the seeded generator: a new run draws the same sequence."""
-        self.rng.reset()
+        super().reset()
         self._draws = None
 
     def begin(self, n_params: int, like: Tensor) -> None:

@@ -8,14 +8,14 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from manyheads._validation import N_TASKS, Constraints, Interval, validate_params
-from manyheads.aggregation._seeded import SEED, SeededRandom
+from manyheads._validation import N_TASKS, Constraints, Interval
+from manyheads.aggregation._seeded import SEED, SeededMethod, SeededRandom
 from manyheads.aggregation.base import GramianAggregator
 
 __all__ = ["GradVac"]
 
 
-class GradVac(GramianAggregator):
+class GradVac(SeededMethod, GramianAggregator):
     r"""Gradient Vaccine (Wang et al., ICLR 2021, "Gradient Vaccine: Investigating and Improving
     Multi-task Optimization in Massively Multilingual Models").
 
@@ -51,7 +51,6 @@ class GradVac(GramianAggregator):
     }
 
     def __init__(self, n_tasks: int, *, beta: float = 0.5, seed: int = 0) -> None:
-        validate_params("GradVac", self._parameter_constraints, locals())
         super().__init__(n_tasks)
         self.beta = float(beta)
         self.rng = SeededRandom(seed)
@@ -86,4 +85,4 @@ class GradVac(GramianAggregator):
 
     def reset(self) -> None:
         self.phi_hat.zero_()
-        self.rng.reset()  # a new run visits the tasks in the same seeded orders
+        super().reset()  # a new run visits the tasks in the same seeded orders

@@ -13,7 +13,6 @@ from manyheads._validation import (
     POSITIVE,
     Constraints,
     Interval,
-    validate_params,
 )
 from manyheads.aggregation._lazy import LazyStateMixin
 from manyheads.aggregation.base import JacobianTarget, RunningJacobianAggregator
@@ -87,7 +86,6 @@ class MoCo(LazyStateMixin, RunningJacobianAggregator):
         gamma_sigma: float = 0.5,
         rho: float = 0.0,
     ) -> None:
-        validate_params("MoCo", self._parameter_constraints, locals())
         super().__init__(n_tasks)
         self.beta, self.beta_sigma = float(beta), float(beta_sigma)
         self.gamma, self.gamma_sigma, self.rho = float(gamma), float(gamma_sigma), float(rho)

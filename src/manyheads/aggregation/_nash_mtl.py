@@ -7,7 +7,8 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from manyheads._validation import COUNT, N_TASKS, Constraints, validate_params
+from manyheads._validation import COUNT, N_TASKS, Constraints
+from manyheads.aggregation._newton import damped_newton_step, unit_gramian
 from manyheads.aggregation.base import GramianAggregator, solve_active
 
 __all__ = ["NashMTL", "nash_weights"]
@@ -25,16 +26,10 @@ def _newton(gram: Tensor, alpha: Tensor, *, tol: float, max_iters: int) -> tuple
             return alpha, True
         grad = g_alpha - 1.0 / alpha
         hess = gram + torch.diag(1.0 / alpha**2)
-        try:
-            step = torch.linalg.solve(hess, grad)
-        except RuntimeError:  # α diverging: no solution (Pareto stationary)
+        stepped = damped_newton_step(alpha, grad, hess, f)
+        if stepped is None:  # α diverging: no solution (Pareto stationary)
             return alpha, False
-        t, current = 1.0, f(alpha)
-        while bool(((alpha - t * step) <= 0).any()) or f(alpha - t * step) > current:
-            t *= 0.5
-            if t < 1e-12:
-                return alpha, False
-        alpha = alpha - t * step
+        alpha = stepped
     g_alpha = gram @ alpha
     return alpha, float((alpha * g_alpha - 1.0).abs().max()) < tol
 
@@ -63,11 +58,8 @@ def nash_weights(
         >>> nash_weights(torch.tensor([[4.0, 0.0], [0.0, 1.0]]))
         tensor([0.5000, 1.0000])
     """
-    gram = gramian.detach().double().cpu()
-    gram = 0.5 * (gram + gram.T)
-    n = gram.shape[0]
-    d = gram.diagonal().rsqrt()  # α = d ⊙ β
-    unit = gram * d[:, None] * d[None, :]
+    d, unit = unit_gramian(gramian)  # α = d ⊙ β
+    n = unit.shape[0]
     beta = torch.full((n,), n**-0.5, dtype=torch.float64)
     if start is not None and len(start) == n and bool((start > 0).all()):
         beta = start.detach().double().cpu() / d
@@ -111,7 +103,6 @@ class NashMTL(GramianAggregator):
     _parameter_constraints: ClassVar[Constraints] = {**N_TASKS, "update_every": [COUNT]}
 
     def __init__(self, n_tasks: int, *, update_every: int = 1) -> None:
-        validate_params("NashMTL", self._parameter_constraints, locals())
         super().__init__(n_tasks)
         self.update_every = update_every
         self.register_buffer("alpha", torch.zeros(n_tasks, dtype=torch.float64))

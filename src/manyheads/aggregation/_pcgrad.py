@@ -7,8 +7,8 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from manyheads._validation import N_TASKS, Constraints, validate_params
-from manyheads.aggregation._seeded import SEED, SeededRandom
+from manyheads._validation import N_TASKS, Constraints
+from manyheads.aggregation._seeded import SEED, SeededMethod, SeededRandom
 from manyheads.aggregation.base import GramianAggregator
 
 __all__ = ["PCGrad", "pcgrad_coefficients"]
@@ -41,7 +41,7 @@ def pcgrad_coefficients(gramian: Tensor, orders: list[list[int]]) -> Tensor:
     return torch.from_numpy(coef).to(gramian.device, gramian.dtype)
 
 
-class PCGrad(GramianAggregator):
+class PCGrad(SeededMethod, GramianAggregator):
     r"""Projecting conflicting gradients (Yu et al., NeurIPS 2020, "Gradient Surgery for
     Multi-Task Learning").
 
@@ -66,7 +66,6 @@ class PCGrad(GramianAggregator):
     _parameter_constraints: ClassVar[Constraints] = {**N_TASKS, "seed": [SEED]}
 
     def __init__(self, n_tasks: int, *, seed: int = 0) -> None:
-        validate_params("PCGrad", self._parameter_constraints, locals())
         super().__init__(n_tasks)
         self.rng = SeededRandom(seed)
 
@@ -74,7 +73,3 @@ class PCGrad(GramianAggregator):
         n = gramian.shape[0]
         orders = [self.rng.permutation(n) for _ in range(n)]
         return pcgrad_coefficients(gramian, orders).sum(dim=0)
-
-    def reset(self) -> None:
-        """Restore the seeded generator: a new run draws the same sequence."""
-        self.rng.reset()

@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from manyheads._validation import Interval
 
-__all__ = ["SEED", "SeededRandom"]
+__all__ = ["SEED", "SeededMethod", "SeededRandom"]
 
 #: The ``seed`` option of the seeded methods: any int.
 SEED = Interval(int, None, None, closed="neither")
@@ -70,3 +70,15 @@ class SeededRandom(nn.Module):
     def device_generator(self, device: torch.device) -> torch.Generator:
         """A generator on ``device`` seeded from the stored one (draws stay on the device)."""
         return torch.Generator(device=device).manual_seed(self.seed())
+
+
+class SeededMethod(nn.Module):
+    """Mixin of the balancing methods that draw from a seeded generator (PCGrad, GradVac,
+    GradDrop, RLW): they set :attr:`rng` in ``__init__``, and :meth:`reset` restores it.
+    """
+
+    rng: SeededRandom
+
+    def reset(self) -> None:
+        """Restore the seeded generator: a new run draws the same sequence."""
+        self.rng.reset()

@@ -18,7 +18,6 @@ from manyheads._validation import (
     SequenceOf,
     StrOptions,
     option_message,
-    validate_params,
 )
 from manyheads.aggregation.base import GramianAggregator, solve_active
 from manyheads.errors import InvalidParameterError
@@ -71,7 +70,6 @@ class UPGrad(GramianAggregator):
         reg_eps: float = 1e-4,
         solver: str = "quadprog",
     ) -> None:
-        validate_params("UPGrad", self._parameter_constraints, locals())
         super().__init__(n_tasks)
         pref: Tensor | None = None
         if pref_vector is not None:

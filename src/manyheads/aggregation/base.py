@@ -39,10 +39,9 @@ import torch
 from torch import Tensor, nn
 
 from manyheads._validation import (
-    N_TASKS,
     Boolean,
-    Constraints,
     StrOptions,
+    TaskCountParams,
     option_message,
     validate_params,
 )
@@ -96,17 +95,13 @@ def blend_into(target: JacobianTarget, grads: Tensor) -> None:
         target.buffer.mul_(target.keep).addcmul_(grads, scale.expand_as(grads))
 
 
-class Aggregator(nn.Module, ABC):
+class Aggregator(TaskCountParams, nn.Module, ABC):
     """Base class of gradient aggregators.
 
-    Args:
-        n_tasks: the number of tasks T.
-
-    Subclasses declare their options in ``_parameter_constraints`` (with ``n_tasks``) and check
-    them first thing in ``__init__`` (:func:`~manyheads._validation.validate_params`).
+    Takes ``n_tasks``, the number of tasks T, then the method's options, checked before its
+    ``__init__`` runs (:class:`~manyheads._validation.TaskCountParams`).
     """
 
-    _parameter_constraints: ClassVar[Constraints] = N_TASKS
     #: whether the method may run on representation-level gradients (``rep_grad`` mode).
     supports_rep_grad: ClassVar[bool] = True
     #: whether :meth:`forward` keeps no reference to its ``grads`` and does not return a view of
@@ -117,9 +112,7 @@ class Aggregator(nn.Module, ABC):
     reuses_jacobian: ClassVar[bool] = False
 
     def __init__(self, n_tasks: int) -> None:
-        super().__init__()
-        validate_params(type(self).__name__, self._parameter_constraints, {"n_tasks": n_tasks})
-        self.n_tasks = n_tasks
+        super().__init__(n_tasks)
         self._rep_grad = False
 
     @property

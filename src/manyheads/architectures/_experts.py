@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from manyheads._validation import COUNT, RATE, Constraints, validate_params
+from manyheads._validation import COUNT, RATE, Constraints, ValidatesParams
 from manyheads.encoders.mlp import NORM
 
 __all__ = ["FusedExperts", "mix"]
@@ -82,7 +82,7 @@ class _FusedNorm(nn.Module):
         return F.layer_norm(h, (dim,)) * self.weight + self.bias
 
 
-class FusedExperts(nn.Module):
+class FusedExperts(ValidatesParams, nn.Module):
     """E expert MLPs (``Linear -> [norm] -> ReLU -> [dropout]`` per layer) evaluated in one pass.
 
     Expert ``e`` computes exactly what an :class:`~manyheads.encoders.MLP` with the weights
@@ -125,7 +125,6 @@ class FusedExperts(nn.Module):
         dropout: float = 0.0,
         norm: str = "none",
     ) -> None:
-        validate_params("FusedExperts", self._parameter_constraints, locals())
         super().__init__()
         self.n_experts = n_experts
         widths = [in_dim, *hidden]

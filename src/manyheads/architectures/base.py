@@ -32,7 +32,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from manyheads._validation import RATE, WIDTHS, Constraints
+from manyheads._validation import RATE, WIDTHS, Constraints, ValidatesParams
 from manyheads.encoders.base import InputEncoder
 from manyheads.encoders.mlp import MLP, NORM
 
@@ -82,14 +82,15 @@ def default_widths(
     return () if type(encoder).info.token_ids else tuple(table_default)
 
 
-class MTLModel(nn.Module, ABC):
+class MTLModel(ValidatesParams, nn.Module, ABC):
     """Base class of the architectures.
 
     Args:
         heads: task name -> output width of its head (1 for binary and regression).
 
-    Subclasses declare the constraints of their keyword options in ``_parameter_constraints``
-    and check them first thing in ``__init__`` (:func:`~manyheads._validation.validate_params`).
+    Subclasses declare the constraints of their keyword options in ``_parameter_constraints``;
+    the arguments of their ``__init__`` are checked against them before it runs
+    (:class:`~manyheads._validation.ValidatesParams`).
     """
 
     _parameter_constraints: ClassVar[Constraints] = {}
@@ -175,6 +176,28 @@ class TaskTowers(nn.Module):
             self.towers[task] = mlp
             self.outputs[task] = nn.Linear(mlp.out_dim, width)
         self.transitions = nn.ParameterDict()
+
+    @classmethod
+    def on(
+        cls,
+        encoder: InputEncoder,
+        in_dim: int | dict[str, int],
+        heads: dict[str, int],
+        tower: Sequence[int] | None,
+        *,
+        dropout: float = 0.0,
+        norm: str = "none",
+    ) -> TaskTowers:
+        """The towers of an architecture on ``encoder``: ``tower`` None takes the default widths
+        for it (:func:`default_widths` with :data:`TABLE_TOWER`)."""
+        widths = default_widths(tower, encoder, TABLE_TOWER)
+        return cls(in_dim, heads, widths, dropout=dropout, norm=norm)
+
+    def forward_all(self, h: Tensor | Sequence[Tensor]) -> dict[str, Tensor]:
+        """Every task's output (:meth:`forward_task`), in task order, from one input ``h`` read by
+        every tower or from one input per task."""
+        inputs = [h] * len(self.outputs) if isinstance(h, Tensor) else h
+        return {t: self.forward_task(t, x) for t, x in zip(self.outputs, inputs, strict=True)}
 
     def add_crf(self, task: str) -> None:
         """Give ``task`` linear-chain CRF scores: a ``[C + 2, C]`` parameter (``C x C``

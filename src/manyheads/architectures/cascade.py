@@ -8,7 +8,7 @@ from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from manyheads._registry import did_you_mean
 from manyheads._validation import (
@@ -19,19 +19,10 @@ from manyheads._validation import (
     SequenceOf,
     Text,
     option_message,
-    validate_params,
 )
-from manyheads.architectures.base import (
-    TABLE_HIDDEN,
-    TABLE_TOWER,
-    TOWER_OPTIONS,
-    Features,
-    MTLModel,
-    TaskTowers,
-    default_widths,
-)
+from manyheads.architectures._parts import SharedBottomModel
+from manyheads.architectures.base import TOWER_OPTIONS, Features, TaskTowers
 from manyheads.encoders.base import InputEncoder
-from manyheads.encoders.mlp import MLP
 from manyheads.errors import InvalidParameterError
 from manyheads.tasks import list_task_types
 
@@ -73,7 +64,7 @@ def funnel_logits(logits: Sequence[Tensor]) -> list[Tensor]:
     return [logits[0], *joint[1:].unbind(0)]
 
 
-class Cascade(MTLModel):
+class Cascade(SharedBottomModel):
     """Shared input layer and bottom MLP; towers run in ``order``, each fed the previous output.
 
     Tower ``k`` reads ``concat(shared features, prediction of task k-1)``, where the prediction is
@@ -140,27 +131,18 @@ class Cascade(MTLModel):
         dropout: float = 0.0,
         norm: str = "none",
     ) -> None:
-        validate_params("Cascade", self._parameter_constraints, locals())
-        super().__init__(heads)
-        hidden = default_widths(hidden, encoder, TABLE_HIDDEN)
-        tower = default_widths(tower, encoder, TABLE_TOWER)
+        super().__init__(heads, encoder, hidden, dropout=dropout, norm=norm)
         self.order = _check_order(order, self.task_names)
         self.kinds = _check_kinds(kinds, self.task_names)
         self.funnel = funnel
         if self.funnel:
             _check_funnel(heads, self.kinds)
-        self.input = encoder
-        self.bottom = MLP(self.input.out_dim, hidden, dropout=dropout, norm=norm)
         width = self.bottom.out_dim
         in_dims = {t: width for t in self.order}
         if not self.funnel:
             for prev, t in zip(self.order[:-1], self.order[1:], strict=True):
                 in_dims[t] = width + heads[prev]
-        self.towers = TaskTowers(in_dims, heads, tower, dropout=dropout, norm=norm)
-
-    def forward_features(self, x: dict[str, Tensor]) -> Features:
-        out: Tensor = self.bottom(self.input(x))
-        return out
+        self.towers = TaskTowers.on(encoder, in_dims, heads, tower, dropout=dropout, norm=norm)
 
     def tower_logits(self, features: Features) -> dict[str, Tensor]:
         """Each tower's own output, in ``order`` (the conditional logits ``l_k`` of a funnel)."""
@@ -201,12 +183,6 @@ class Cascade(MTLModel):
         if out.shape[-1] == 1 or kind == "multilabel":
             return torch.sigmoid(out)
         return torch.softmax(out, dim=-1)
-
-    def shared_parameters(self) -> list[nn.Parameter]:
-        return [*self.input.parameters(), *self.bottom.parameters()]
-
-    def task_parameters(self, task: str) -> list[nn.Parameter]:
-        return self.towers.task_parameters(task)
 
 
 def _check_order(order: Sequence[str] | None, tasks: list[str]) -> list[str]:

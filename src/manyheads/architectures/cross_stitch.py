@@ -9,15 +9,9 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from manyheads._validation import WIDTHS, Constraints, validate_params
-from manyheads.architectures.base import (
-    TABLE_TOWER,
-    TOWER_OPTIONS,
-    Features,
-    MTLModel,
-    TaskTowers,
-    default_widths,
-)
+from manyheads._validation import WIDTHS, Constraints
+from manyheads.architectures._parts import EncoderModel
+from manyheads.architectures.base import TOWER_OPTIONS, Features, TaskTowers
 from manyheads.encoders.base import InputEncoder
 from manyheads.encoders.mlp import MLP
 
@@ -42,7 +36,7 @@ def cross_stitch_init(n_tasks: int, self_weight: float = 0.9) -> Tensor:
     return eye * self_weight + (1.0 - eye) * off
 
 
-class CrossStitch(MTLModel):
+class CrossStitch(EncoderModel):
     """A shared input layer, one MLP column per task, and a cross-stitch unit after each layer.
 
     After hidden layer ``l`` the unit replaces each task's activation by a learned linear
@@ -85,10 +79,7 @@ class CrossStitch(MTLModel):
         dropout: float = 0.0,
         norm: str = "none",
     ) -> None:
-        validate_params("CrossStitch", self._parameter_constraints, locals())
-        super().__init__(heads)
-        tower = default_widths(tower, encoder, TABLE_TOWER)
-        self.input = encoder
+        super().__init__(heads, encoder)
         widths = [self.input.out_dim, *hidden]
         self.columns = nn.ModuleDict(
             {
@@ -99,11 +90,7 @@ class CrossStitch(MTLModel):
             }
         )
         self.alphas = nn.ParameterList(nn.Parameter(cross_stitch_init(len(heads))) for _ in hidden)
-        self.towers = TaskTowers(widths[-1], heads, tower, dropout=dropout, norm=norm)
-
-    def forward_features(self, x: dict[str, Tensor]) -> Features:
-        embedding: Tensor = self.input(x)  # [B, D]
-        return embedding
+        self.towers = TaskTowers.on(encoder, widths[-1], heads, tower, dropout=dropout, norm=norm)
 
     def forward_heads(self, features: Features) -> dict[str, Tensor]:
         assert isinstance(features, Tensor)
@@ -114,7 +101,7 @@ class CrossStitch(MTLModel):
             # [T, B, L, D] for per-token features
             equation = "ts,sbd->tbd" if stacked.dim() == 3 else "ts,sbld->tbld"
             h = list(torch.einsum(equation, alpha, stacked).unbind(0))
-        return {t: self.towers.forward_task(t, x) for t, x in zip(self.task_names, h, strict=True)}
+        return self.towers.forward_all(h)
 
     def _column(self, task: str) -> nn.ModuleList:
         column = self.columns[task]

@@ -5,25 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-from torch import Tensor, nn
+from torch import Tensor
 
-from manyheads._validation import WIDTHS, Constraints, validate_params
-from manyheads.architectures.base import (
-    TABLE_HIDDEN,
-    TABLE_TOWER,
-    TOWER_OPTIONS,
-    Features,
-    MTLModel,
-    TaskTowers,
-    default_widths,
-)
+from manyheads._validation import WIDTHS, Constraints
+from manyheads.architectures._parts import SharedBottomModel
+from manyheads.architectures.base import TOWER_OPTIONS, Features, TaskTowers
 from manyheads.encoders.base import InputEncoder
-from manyheads.encoders.mlp import MLP
 
 __all__ = ["HPS"]
 
 
-class HPS(MTLModel):
+class HPS(SharedBottomModel):
     """Shared input layer and bottom MLP; each task has its own tower and output layer.
 
     Args:
@@ -59,24 +51,11 @@ class HPS(MTLModel):
         dropout: float = 0.0,
         norm: str = "none",
     ) -> None:
-        validate_params("HPS", self._parameter_constraints, locals())
-        super().__init__(heads)
-        hidden = default_widths(hidden, encoder, TABLE_HIDDEN)
-        tower = default_widths(tower, encoder, TABLE_TOWER)
-        self.input = encoder
-        self.bottom = MLP(self.input.out_dim, hidden, dropout=dropout, norm=norm)
-        self.towers = TaskTowers(self.bottom.out_dim, heads, tower, dropout=dropout, norm=norm)
-
-    def forward_features(self, x: dict[str, Tensor]) -> Features:
-        out: Tensor = self.bottom(self.input(x))
-        return out
+        super().__init__(heads, encoder, hidden, dropout=dropout, norm=norm)
+        self.towers = TaskTowers.on(
+            encoder, self.bottom.out_dim, heads, tower, dropout=dropout, norm=norm
+        )
 
     def forward_heads(self, features: Features) -> dict[str, Tensor]:
         assert isinstance(features, Tensor)
-        return {t: self.towers.forward_task(t, features) for t in self.task_names}
-
-    def shared_parameters(self) -> list[nn.Parameter]:
-        return [*self.input.parameters(), *self.bottom.parameters()]
-
-    def task_parameters(self, task: str) -> list[nn.Parameter]:
-        return self.towers.task_parameters(task)
+        return self.towers.forward_all(features)

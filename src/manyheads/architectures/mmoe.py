@@ -8,22 +8,16 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from manyheads._validation import COUNT, WIDTHS, Constraints, validate_params
+from manyheads._validation import COUNT, WIDTHS, Constraints
 from manyheads.architectures._experts import FusedExperts, mix
-from manyheads.architectures.base import (
-    TABLE_TOWER,
-    TOWER_OPTIONS,
-    Features,
-    MTLModel,
-    TaskTowers,
-    default_widths,
-)
+from manyheads.architectures._parts import EncoderModel
+from manyheads.architectures.base import TOWER_OPTIONS, Features, TaskTowers
 from manyheads.encoders.base import InputEncoder
 
 __all__ = ["MMoE"]
 
 
-class MMoE(MTLModel):
+class MMoE(EncoderModel):
     """Shared input layer and experts; each task mixes the experts with its own gate.
 
     Task ``k`` computes ``y_k = h^k(f^k(x))`` with ``f^k(x) = sum_i g^k(x)_i f_i(x)`` and
@@ -74,14 +68,13 @@ class MMoE(MTLModel):
         dropout: float = 0.0,
         norm: str = "none",
     ) -> None:
-        validate_params("MMoE", self._parameter_constraints, locals())
-        super().__init__(heads)
-        tower = default_widths(tower, encoder, TABLE_TOWER)
-        self.input = encoder
+        super().__init__(heads, encoder)
         width = self.input.out_dim
         self.experts = FusedExperts(width, n_experts, expert_hidden, dropout=dropout, norm=norm)
         self.gates = nn.ModuleDict({t: nn.Linear(width, n_experts) for t in heads})
-        self.towers = TaskTowers(self.experts.out_dim, heads, tower, dropout=dropout, norm=norm)
+        self.towers = TaskTowers.on(
+            encoder, self.experts.out_dim, heads, tower, dropout=dropout, norm=norm
+        )
 
     def forward_features(self, x: dict[str, Tensor]) -> Features:
         embedding = self.input(x)  # [B, D]
@@ -95,7 +88,7 @@ class MMoE(MTLModel):
         assert isinstance(features, tuple)
         embedding, experts = features
         gates = self.gate_weights(embedding)
-        return {t: self.towers.forward_task(t, mix(gates[t], experts)) for t in self.task_names}
+        return self.towers.forward_all([mix(gates[t], experts) for t in self.task_names])
 
     def shared_parameters(self) -> list[nn.Parameter]:
         return [*self.input.parameters(), *self.experts.parameters()]

@@ -18,7 +18,6 @@ from manyheads._validation import (
     SequenceOf,
     Text,
     option_message,
-    validate_params,
 )
 from manyheads.architectures.base import Features, MTLModel, TaskTowers
 from manyheads.data.preprocess import InputSpec
@@ -139,7 +138,6 @@ class MTAN(MTLModel):
         grid: int = 1,
         column: str | None = None,
     ) -> None:
-        validate_params("MTAN", self._parameter_constraints, locals())
         super().__init__(heads)
         self.key, (in_channels, height, width) = image_input(spec, column, "mtan")
         widths = _check_channels(channels, height, width)
@@ -198,10 +196,7 @@ class MTAN(MTLModel):
 
     def forward_heads(self, features: Features) -> dict[str, Tensor]:
         assert isinstance(features, tuple)
-        return {
-            t: self.towers.forward_task(t, h)
-            for t, h in zip(self.task_names, features, strict=True)
-        }
+        return self.towers.forward_all(features)
 
     def shared_parameters(self) -> list[nn.Parameter]:
         return [*self.first.parameters(), *self.second.parameters(), *self.bridges.parameters()]

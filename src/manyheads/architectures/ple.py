@@ -8,16 +8,10 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from manyheads._validation import COUNT, WIDTHS, Constraints, validate_params
+from manyheads._validation import COUNT, WIDTHS, Constraints
 from manyheads.architectures._experts import FusedExperts, mix
-from manyheads.architectures.base import (
-    TABLE_TOWER,
-    TOWER_OPTIONS,
-    Features,
-    MTLModel,
-    TaskTowers,
-    default_widths,
-)
+from manyheads.architectures._parts import EncoderModel
+from manyheads.architectures.base import TOWER_OPTIONS, Features, TaskTowers
 from manyheads.encoders.base import InputEncoder
 
 __all__ = ["PLE"]
@@ -83,7 +77,7 @@ class _CGCLevel(nn.Module):
         return [*self.shared.parameters(), *gate]
 
 
-class PLE(MTLModel):
+class PLE(EncoderModel):
     """Stacked CGC levels of task-specific and shared experts; one tower per task on top.
 
     At level ``j`` task ``k``'s gate mixes its own experts and the shared experts,
@@ -142,10 +136,7 @@ class PLE(MTLModel):
         dropout: float = 0.0,
         norm: str = "none",
     ) -> None:
-        validate_params("PLE", self._parameter_constraints, locals())
-        super().__init__(heads)
-        tower = default_widths(tower, encoder, TABLE_TOWER)
-        self.input = encoder
+        super().__init__(heads, encoder)
         levels: list[_CGCLevel] = []
         width = self.input.out_dim
         for j in range(n_levels):
@@ -162,11 +153,7 @@ class PLE(MTLModel):
             levels.append(level)
             width = level.out_dim
         self.levels = nn.ModuleList(levels)
-        self.towers = TaskTowers(width, heads, tower, dropout=dropout, norm=norm)
-
-    def forward_features(self, x: dict[str, Tensor]) -> Features:
-        embedding: Tensor = self.input(x)  # [B, D]
-        return embedding
+        self.towers = TaskTowers.on(encoder, width, heads, tower, dropout=dropout, norm=norm)
 
     def forward_heads(self, features: Features) -> dict[str, Tensor]:
         assert isinstance(features, Tensor)
@@ -175,7 +162,7 @@ class PLE(MTLModel):
         for level in self.levels:
             assert shared is not None  # only the last level has no shared output
             inputs, shared = level(inputs, shared)
-        return {t: self.towers.forward_task(t, inputs[t]) for t in self.task_names}
+        return self.towers.forward_all([inputs[t] for t in self.task_names])
 
     def shared_parameters(self) -> list[nn.Parameter]:
         shared = [p for level in self._levels() for p in level.shared_parameters()]

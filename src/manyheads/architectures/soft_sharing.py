@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from torch import Tensor
 
-from manyheads._validation import NON_NEGATIVE, Constraints, StrOptions, validate_params
+from manyheads._validation import NON_NEGATIVE, Constraints, StrOptions
 from manyheads.architectures.stl import STL
 from manyheads.encoders.base import InputEncoder
 
@@ -94,7 +94,6 @@ class SoftSharing(STL):
         penalty: str = "l2",
         penalty_weight: float = 1e-3,
     ) -> None:
-        validate_params("SoftSharing", self._parameter_constraints, locals())
         super().__init__(
             make_encoder,
             heads,

@@ -7,10 +7,9 @@ from typing import ClassVar
 
 from torch import Tensor, nn
 
-from manyheads._validation import WIDTHS, Constraints, validate_params
+from manyheads._validation import WIDTHS, Constraints
 from manyheads.architectures.base import (
     TABLE_HIDDEN,
-    TABLE_TOWER,
     TOWER_OPTIONS,
     Features,
     MTLModel,
@@ -62,27 +61,22 @@ class STL(MTLModel):
         dropout: float = 0.0,
         norm: str = "none",
     ) -> None:
-        validate_params("STL", self._parameter_constraints, locals())
         super().__init__(heads)
         inputs = {t: make_encoder() for t in heads}
         first = next(iter(inputs.values()))
-        hidden = default_widths(hidden, first, TABLE_HIDDEN)
-        tower = default_widths(tower, first, TABLE_TOWER)
-        bottoms = {t: MLP(inputs[t].out_dim, hidden, dropout=dropout, norm=norm) for t in heads}
+        widths = default_widths(hidden, first, TABLE_HIDDEN)
+        bottoms = {t: MLP(inputs[t].out_dim, widths, dropout=dropout, norm=norm) for t in heads}
         self.inputs = nn.ModuleDict(inputs)
         self.bottoms = nn.ModuleDict(bottoms)
         width = next(iter(bottoms.values())).out_dim
-        self.towers = TaskTowers(width, heads, tower, dropout=dropout, norm=norm)
+        self.towers = TaskTowers.on(first, width, heads, tower, dropout=dropout, norm=norm)
 
     def forward_features(self, x: dict[str, Tensor]) -> Features:
         return tuple(self.bottoms[t](self.inputs[t](x)) for t in self.task_names)
 
     def forward_heads(self, features: Features) -> dict[str, Tensor]:
         assert isinstance(features, tuple)
-        return {
-            t: self.towers.forward_task(t, h)
-            for t, h in zip(self.task_names, features, strict=True)
-        }
+        return self.towers.forward_all(features)
 
     def shared_parameters(self) -> list[nn.Parameter]:
         return []

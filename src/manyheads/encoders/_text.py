@@ -17,7 +17,7 @@ from abc import abstractmethod
 from typing import Any, ClassVar
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from manyheads._validation import Constraints, Text
 from manyheads.data.preprocess import InputSpec, SequenceSpec
@@ -28,8 +28,10 @@ from manyheads.errors import InvalidParameterError
 __all__ = [
     "TOKENIZER_OPTIONS",
     "SequenceEncoder",
+    "example_input",
     "masked_max",
     "masked_mean",
+    "pool",
     "text_input",
     "trim",
     "word_features",
@@ -119,6 +121,21 @@ def masked_max(hidden: Tensor, attn: Tensor) -> Tensor:
     return torch.where(attn.any(dim=1, keepdim=True), out, torch.zeros_like(out))
 
 
+def pool(hidden: Tensor, attn: Tensor, pooling: str) -> Tensor:
+    """Row features ``[B, H]`` from per-piece ones ``[B, S, H]``: ``mean`` or ``max`` over the
+    real tokens (``attn``), or ``cls``, the first position.
+
+    Example:
+        >>> hidden = torch.tensor([[[1.0], [3.0], [9.0]]])
+        >>> attn = torch.tensor([[True, True, False]])
+        >>> [pool(hidden, attn, how).item() for how in ("mean", "max", "cls")]
+        [2.0, 3.0, 1.0]
+    """
+    if pooling == "cls":
+        return hidden[:, 0]
+    return masked_mean(hidden, attn) if pooling == "mean" else masked_max(hidden, attn)
+
+
 def word_features(hidden: Tensor, first: Tensor, wmask: Tensor) -> Tensor:
     """Each word's features, taken at its first sub-word piece: [B, W, H], 0 on empty slots.
 
@@ -139,6 +156,23 @@ def word_features(hidden: Tensor, first: Tensor, wmask: Tensor) -> Tensor:
     return words * wmask.unsqueeze(-1).to(words.dtype)
 
 
+def example_input() -> tuple[InputSpec, dict[str, Tensor]]:
+    """A spec with one ``review`` column of token ids (50 ids, 0 the padding) and a batch of two
+    rows of it, for the sequence encoders' examples.
+
+    Example:
+        >>> spec, batch = example_input()
+        >>> spec.sequences[0][0], tuple(batch["ids:review"].shape)
+        ('review', (2, 5))
+    """
+    seq = SequenceSpec(n_ids=50, pad_id=0, words=False, max_length=16, tokenizer="bpe")
+    ids = torch.tensor([[2, 7, 9, 3, 0], [2, 5, 3, 0, 0]])
+    return InputSpec(0, (), (), (), (("review", seq),)), {
+        "ids:review": ids,
+        "attn:review": ids != 0,
+    }
+
+
 class SequenceEncoder(InputEncoder):
     """Base class of the encoders that read one column of token ids.
 
@@ -153,6 +187,12 @@ class SequenceEncoder(InputEncoder):
       :class:`~manyheads.encoders.tabular.TabularInput` (``embed_dim`` wide embeddings) and are
       concatenated, to every position of a token-level output. Other text columns than the
       chosen one are not read.
+
+    The trained-tokenizer encoders (``cnn``, ``bilstm``, ``transformer``) also accept the
+    tokenizer options (:data:`TOKENIZER_OPTIONS`, in ``model.encoder_options``, read by the
+    preprocessor): ``tokenizer`` (``bpe``, the default, ``wordpiece`` or ``pretrained`` with
+    ``path``), ``vocab_size``, ``min_count``, ``max_length``, ``lowercase``; see
+    :class:`~manyheads.data.sequence.SequenceTokenizer`.
 
     Args:
         spec: input sizes from the fitted preprocessor.
@@ -197,6 +237,10 @@ class SequenceEncoder(InputEncoder):
             else None
         )
         self.out_dim = 0
+
+    def token_embedding(self, width: int) -> nn.Embedding:
+        """A ``width``-wide embedding of the column's token ids; the padding id's row is zero."""
+        return nn.Embedding(self.sequence.n_ids, width, padding_idx=self.sequence.pad_id)
 
     def set_width(self, width: int) -> None:
         """Record the width of :meth:`encode`'s features; :attr:`out_dim` adds the side inputs."""

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from torch import Tensor, nn
 
 from manyheads._registry import did_you_mean
-from manyheads._validation import option_message
+from manyheads._validation import ValidatesParams, option_message
 from manyheads.errors import InvalidParameterError
 
 __all__ = ["EncoderInfo", "InputEncoder", "pick_column"]
@@ -50,7 +50,7 @@ class EncoderInfo:
     position_limit: bool = False
 
 
-class InputEncoder(nn.Module, ABC):
+class InputEncoder(ValidatesParams, nn.Module, ABC):
     """Base class of input encoders (tabular input layer, image CNNs, sequence encoders).
 
     Subclasses set :attr:`out_dim` and implement ``forward(x: dict[str, Tensor]) -> Tensor``

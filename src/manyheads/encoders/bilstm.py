@@ -7,9 +7,9 @@ from typing import ClassVar
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from manyheads._validation import COUNT, RATE, Constraints, StrOptions, validate_params
+from manyheads._validation import COUNT, RATE, Constraints, StrOptions
 from manyheads.data.preprocess import InputSpec
-from manyheads.encoders._text import SequenceEncoder, masked_max, masked_mean
+from manyheads.encoders._text import SequenceEncoder, pool
 
 __all__ = ["BiLSTM"]
 
@@ -35,24 +35,19 @@ class BiLSTM(SequenceEncoder):
         pooling: ``mean`` or ``max`` over the real tokens.
         embed_dim: width of the categorical embeddings of side inputs (set by the architecture).
 
-    Tokenizer options (``model.encoder_options``, read by the preprocessor): ``tokenizer``
-    (``bpe``, the default, ``wordpiece`` or ``pretrained`` with ``path``), ``vocab_size``,
-    ``min_count``, ``max_length``, ``lowercase``; see
-    :class:`~manyheads.data.sequence.SequenceTokenizer`.
+    It also takes the tokenizer options of :class:`~manyheads.encoders.SequenceEncoder`.
 
     Raises:
         InvalidParameterError: no usable text column, or a bad option value.
 
     Example:
-        >>> import torch
-        >>> from manyheads.data.preprocess import SequenceSpec
-        >>> seq = SequenceSpec(n_ids=50, pad_id=0, words=False, max_length=16, tokenizer="bpe")
-        >>> enc = BiLSTM(InputSpec(0, (), (), (), (("review", seq),)), hidden=16)
-        >>> ids = torch.tensor([[2, 7, 9, 3, 0], [2, 5, 3, 0, 0]])
-        >>> enc({"ids:review": ids, "attn:review": ids != 0}).shape
+        >>> from manyheads.encoders._text import example_input
+        >>> spec, batch = example_input()
+        >>> BiLSTM(spec, hidden=16)(batch).shape
         torch.Size([2, 32])
     """
 
+    _params_owner: ClassVar[str | None] = "the 'bilstm' encoder"
     _parameter_constraints: ClassVar[Constraints] = {
         **SequenceEncoder._parameter_constraints,
         "embedding_dim": [COUNT],
@@ -74,13 +69,10 @@ class BiLSTM(SequenceEncoder):
         pooling: str = "mean",
         embed_dim: int = 8,
     ) -> None:
-        validate_params("the 'bilstm' encoder", self._parameter_constraints, locals())
         super().__init__(spec, column, "bilstm", embed_dim=embed_dim)
         rate = float(dropout)
         self.pooling = pooling
-        self.embedding = nn.Embedding(
-            self.sequence.n_ids, embedding_dim, padding_idx=self.sequence.pad_id
-        )
+        self.embedding = self.token_embedding(embedding_dim)
         self.lstm = nn.LSTM(
             embedding_dim,
             hidden,
@@ -99,5 +91,4 @@ class BiLSTM(SequenceEncoder):
         out, _ = self.lstm(packed)
         hidden, _ = pad_packed_sequence(out, batch_first=True, total_length=ids.shape[1])
         hidden = self.dropout(hidden)  # [B, S, 2 * hidden], 0 past each row's end
-        pool = masked_mean if self.pooling == "mean" else masked_max
-        return pool(hidden, attn), hidden
+        return pool(hidden, attn, self.pooling), hidden

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from manyheads._validation import COUNT, RATE, Constraints, SequenceOf, validate_params
+from manyheads._validation import COUNT, RATE, Constraints, SequenceOf
 from manyheads.data.preprocess import InputSpec
 from manyheads.encoders._text import SequenceEncoder, masked_max
 
@@ -39,23 +39,19 @@ class TextCNN(SequenceEncoder):
         dropout: dropout probability on the pooled and per-token features.
         embed_dim: width of the categorical embeddings of side inputs (set by the architecture).
 
-    Tokenizer options (``model.encoder_options``, read by the preprocessor): ``tokenizer``
-    (``bpe``, the default, ``wordpiece`` or ``pretrained`` with ``path``), ``vocab_size``,
-    ``min_count``, ``max_length``, ``lowercase``; see
-    :class:`~manyheads.data.sequence.SequenceTokenizer`.
+    It also takes the tokenizer options of :class:`~manyheads.encoders.SequenceEncoder`.
 
     Raises:
         InvalidParameterError: no usable text column, or a bad option value.
 
     Example:
-        >>> from manyheads.data.preprocess import SequenceSpec
-        >>> seq = SequenceSpec(n_ids=50, pad_id=0, words=False, max_length=16, tokenizer="bpe")
-        >>> enc = TextCNN(InputSpec(0, (), (), (), (("review", seq),)), n_filters=8)
-        >>> ids = torch.tensor([[2, 7, 9, 3, 0], [2, 5, 3, 0, 0]])
-        >>> enc({"ids:review": ids, "attn:review": ids != 0}).shape
+        >>> from manyheads.encoders._text import example_input
+        >>> spec, batch = example_input()
+        >>> TextCNN(spec, n_filters=8)(batch).shape
         torch.Size([2, 24])
     """
 
+    _params_owner: ClassVar[str | None] = "the 'cnn' encoder"
     _parameter_constraints: ClassVar[Constraints] = {
         **SequenceEncoder._parameter_constraints,
         "embedding_dim": [COUNT],
@@ -75,12 +71,9 @@ class TextCNN(SequenceEncoder):
         dropout: float = 0.5,
         embed_dim: int = 8,
     ) -> None:
-        validate_params("the 'cnn' encoder", self._parameter_constraints, locals())
         super().__init__(spec, column, "cnn", embed_dim=embed_dim)
         self.widths = list(widths)
-        self.embedding = nn.Embedding(
-            self.sequence.n_ids, embedding_dim, padding_idx=self.sequence.pad_id
-        )
+        self.embedding = self.token_embedding(embedding_dim)
         self.convs = nn.ModuleList(nn.Conv1d(embedding_dim, n_filters, w) for w in self.widths)
         # 'same' padding, left (h - 1) // 2 and right the rest, done once for all widths (an
         # even width would make nn.Conv1d(padding="same") copy its input every call).

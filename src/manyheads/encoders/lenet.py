@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from torch import Tensor, nn
 
-from manyheads._validation import RATE, Constraints, Text, validate_params
+from manyheads._validation import RATE, Constraints, Text
 from manyheads.data.preprocess import InputSpec
 from manyheads.encoders._image import image_input
 from manyheads.encoders.base import EncoderInfo, InputEncoder
@@ -49,10 +49,10 @@ class LeNet(InputEncoder):
     """
 
     info: ClassVar[EncoderInfo] = EncoderInfo(reads=("image",))
+    _params_owner: ClassVar[str | None] = "the 'lenet' encoder"
     _parameter_constraints: ClassVar[Constraints] = {"column": [Text(), None], "dropout": [RATE]}
 
     def __init__(self, spec: InputSpec, *, column: str | None = None, dropout: float = 0.5) -> None:
-        validate_params("the 'lenet' encoder", self._parameter_constraints, locals())
         super().__init__()
         self.key, (channels, height, width) = image_input(spec, column, "lenet")
         h, w = ((height - 4) // 2 - 4) // 2, ((width - 4) // 2 - 4) // 2

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from torch import Tensor, nn
 
-from manyheads._validation import RATE, Constraints, StrOptions, validate_params
+from manyheads._validation import RATE, Constraints, StrOptions, ValidatesParams
 
 __all__ = ["MLP", "NORM", "NORMS"]
 
@@ -16,7 +16,7 @@ NORMS = ("none", "batch", "layer")
 NORM = StrOptions(NORMS)
 
 
-class MLP(nn.Module):
+class MLP(ValidatesParams, nn.Module):
     """``Linear -> [norm] -> ReLU -> [dropout]`` repeated for each width in ``hidden``.
 
     Args:
@@ -36,7 +36,6 @@ class MLP(nn.Module):
     def __init__(
         self, in_dim: int, hidden: Sequence[int], *, dropout: float = 0.0, norm: str = "none"
     ) -> None:
-        validate_params("MLP", self._parameter_constraints, locals())
         super().__init__()
         layers: list[nn.Module] = []
         width = in_dim

@@ -22,10 +22,9 @@ from manyheads._validation import (
     StrOptions,
     Text,
     option_message,
-    validate_params,
 )
 from manyheads.data.preprocess import InputSpec
-from manyheads.encoders._text import SequenceEncoder, masked_mean
+from manyheads.encoders._text import SequenceEncoder, pool
 from manyheads.encoders.base import EncoderInfo
 from manyheads.errors import InvalidParameterError
 
@@ -201,6 +200,7 @@ class PretrainedTransformer(SequenceEncoder):
         position_limit=True,
     )
 
+    _params_owner: ClassVar[str | None] = _OWNER
     _parameter_constraints: ClassVar[Constraints] = {
         **SequenceEncoder._parameter_constraints,
         "path": [Text(), InstanceOf(os.PathLike), None],
@@ -233,7 +233,6 @@ class PretrainedTransformer(SequenceEncoder):
         model_config: dict[str, Any] | None = None,
         embed_dim: int = 8,
     ) -> None:
-        validate_params(_OWNER, self._parameter_constraints, locals())
         super().__init__(spec, column, "pretrained", embed_dim=embed_dim)
         self.pooling = pooling
         if model_config is not None:
@@ -285,5 +284,4 @@ class PretrainedTransformer(SequenceEncoder):
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze):
             out = self.model(input_ids=ids, attention_mask=attn.long())
         hidden: Tensor = out.last_hidden_state  # [B, S, H]
-        pooled = hidden[:, 0] if self.pooling == "cls" else masked_mean(hidden, attn)
-        return pooled, hidden
+        return pool(hidden, attn, self.pooling), hidden

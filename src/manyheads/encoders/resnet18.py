@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from torch import Tensor, nn
 
-from manyheads._validation import POSITIVE, Boolean, Constraints, Text, validate_params
+from manyheads._validation import POSITIVE, Boolean, Constraints, Text
 from manyheads.data.preprocess import InputSpec
 from manyheads.encoders._image import image_input
 from manyheads.encoders.base import EncoderInfo, InputEncoder
@@ -76,6 +76,7 @@ class ResNet18(InputEncoder):
     """
 
     info: ClassVar[EncoderInfo] = EncoderInfo(reads=("image",))
+    _params_owner: ClassVar[str | None] = "the 'resnet18' encoder"
     _parameter_constraints: ClassVar[Constraints] = {
         "column": [Text(), None],
         "small_input": [Boolean()],
@@ -90,7 +91,6 @@ class ResNet18(InputEncoder):
         small_input: bool = False,
         width: float = 1.0,
     ) -> None:
-        validate_params("the 'resnet18' encoder", self._parameter_constraints, locals())
         super().__init__()
         self.key, (channels, _, _) = image_input(spec, column, "resnet18")
         stages = [max(1, round(c * width)) for c in (64, 128, 256, 512)]

@@ -7,7 +7,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from manyheads._validation import Constraints, Interval, validate_params
+from manyheads._validation import Constraints, Interval
 from manyheads.data.preprocess import InputSpec
 from manyheads.encoders.base import InputEncoder
 
@@ -35,13 +35,13 @@ class TabularInput(InputEncoder):
         torch.Size([5, 10])
     """
 
+    _params_owner: ClassVar[str | None] = "the 'tabular' encoder"
     _parameter_constraints: ClassVar[Constraints] = {
         "embed_dim": [EMBED_WIDTH],
         "text_dim": [EMBED_WIDTH],
     }
 
     def __init__(self, spec: InputSpec, *, embed_dim: int = 8, text_dim: int = 32) -> None:
-        validate_params("the 'tabular' encoder", self._parameter_constraints, locals())
         super().__init__()
         self.n_numeric = spec.n_numeric
         self.n_categorical = len(spec.cardinalities)

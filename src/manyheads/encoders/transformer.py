@@ -13,10 +13,9 @@ from manyheads._validation import (
     Constraints,
     StrOptions,
     option_message,
-    validate_params,
 )
 from manyheads.data.preprocess import InputSpec
-from manyheads.encoders._text import SequenceEncoder, masked_mean
+from manyheads.encoders._text import SequenceEncoder, pool
 from manyheads.errors import InvalidParameterError
 
 __all__ = ["TextTransformer"]
@@ -45,23 +44,20 @@ class TextTransformer(SequenceEncoder):
         pooling: ``cls`` or ``mean``.
         embed_dim: width of the categorical embeddings of side inputs (set by the architecture).
 
-    Tokenizer options (``model.encoder_options``, read by the preprocessor): ``tokenizer``
-    (``bpe``, the default, ``wordpiece`` or ``pretrained`` with ``path``), ``vocab_size``,
-    ``min_count``, ``max_length`` (also the number of learned positions), ``lowercase``; see
-    :class:`~manyheads.data.sequence.SequenceTokenizer`.
+    It also takes the tokenizer options of :class:`~manyheads.encoders.SequenceEncoder`;
+    ``max_length`` is also its number of learned positions.
 
     Raises:
         InvalidParameterError: no usable text column, or a bad option value.
 
     Example:
-        >>> from manyheads.data.preprocess import SequenceSpec
-        >>> seq = SequenceSpec(n_ids=50, pad_id=0, words=False, max_length=16, tokenizer="bpe")
-        >>> enc = TextTransformer(InputSpec(0, (), (), (), (("review", seq),)), d_model=32)
-        >>> ids = torch.tensor([[2, 7, 9, 3, 0], [2, 5, 3, 0, 0]])
-        >>> enc({"ids:review": ids, "attn:review": ids != 0}).shape
+        >>> from manyheads.encoders._text import example_input
+        >>> spec, batch = example_input()
+        >>> TextTransformer(spec, d_model=32)(batch).shape
         torch.Size([2, 32])
     """
 
+    _params_owner: ClassVar[str | None] = "the 'transformer' encoder"
     _parameter_constraints: ClassVar[Constraints] = {
         **SequenceEncoder._parameter_constraints,
         "d_model": [COUNT],
@@ -85,7 +81,6 @@ class TextTransformer(SequenceEncoder):
         pooling: str = "cls",
         embed_dim: int = 8,
     ) -> None:
-        validate_params("the 'transformer' encoder", self._parameter_constraints, locals())
         if d_model % n_heads:
             expected = f"a divisor of d_model = {d_model}"
             fix = f"Try {_divisor_near(d_model, n_heads)}."
@@ -94,7 +89,7 @@ class TextTransformer(SequenceEncoder):
         super().__init__(spec, column, "transformer", embed_dim=embed_dim)
         rate = float(dropout)
         self.pooling = pooling
-        self.tokens = nn.Embedding(self.sequence.n_ids, d_model, padding_idx=self.sequence.pad_id)
+        self.tokens = self.token_embedding(d_model)
         self.positions = nn.Embedding(self.sequence.max_length, d_model)
         layer = nn.TransformerEncoderLayer(
             d_model,
@@ -120,8 +115,7 @@ class TextTransformer(SequenceEncoder):
         padding = ~attn
         padding[:, 0] = False
         hidden: Tensor = self.encoder(h, src_key_padding_mask=padding)  # [B, S, D]
-        pooled = hidden[:, 0] if self.pooling == "cls" else masked_mean(hidden, attn)
-        return pooled, hidden
+        return pool(hidden, attn, self.pooling), hidden
 
 
 def _divisor_near(d_model: int, n_heads: int) -> int:

@@ -7,7 +7,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from manyheads._validation import N_TASKS, POSITIVE, Constraints, validate_params
+from manyheads._validation import N_TASKS, POSITIVE, Constraints
 from manyheads.weighting.base import Weighting
 
 __all__ = ["DWA"]
@@ -39,7 +39,6 @@ class DWA(Weighting):
     _parameter_constraints: ClassVar[Constraints] = {**N_TASKS, "temperature": [POSITIVE]}
 
     def __init__(self, n_tasks: int, *, temperature: float = 2.0) -> None:
-        validate_params("DWA", self._parameter_constraints, locals())
         super().__init__(n_tasks)
         self.temperature = float(temperature)
         self.register_buffer("history", torch.ones(2, n_tasks))  # [e-2, e-1]

@@ -7,7 +7,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from manyheads._validation import N_TASKS, NON_NEGATIVE, POSITIVE, Constraints, validate_params
+from manyheads._validation import N_TASKS, NON_NEGATIVE, POSITIVE, Constraints
 from manyheads.weighting.base import Weighting
 
 __all__ = ["FAMO"]
@@ -53,7 +53,6 @@ class FAMO(Weighting):
     def __init__(
         self, n_tasks: int, *, lr: float = 0.025, gamma: float = 0.01, eps: float = 1e-8
     ) -> None:
-        validate_params("FAMO", self._parameter_constraints, locals())
         super().__init__(n_tasks)
         self.lr, self.gamma, self.eps = float(lr), float(gamma), float(eps)
         for name in ("logits", "prev_losses", "adam_m", "adam_v"):

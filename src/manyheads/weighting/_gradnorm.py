@@ -7,7 +7,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from manyheads._validation import N_TASKS, NON_NEGATIVE, Constraints, validate_params
+from manyheads._validation import N_TASKS, NON_NEGATIVE, Constraints
 from manyheads.weighting._gradient import GradientNormWeighting
 
 __all__ = ["GradNorm"]
@@ -43,7 +43,6 @@ class GradNorm(GradientNormWeighting):
     _parameter_constraints: ClassVar[Constraints] = {**N_TASKS, "alpha": [NON_NEGATIVE]}
 
     def __init__(self, n_tasks: int, *, alpha: float = 1.5) -> None:
-        validate_params("GradNorm", self._parameter_constraints, locals())
         super().__init__(n_tasks)
         self.alpha = float(alpha)
         self.logits = nn.Parameter(torch.zeros(n_tasks))

@@ -7,14 +7,14 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from manyheads._validation import N_TASKS, Constraints, validate_params
-from manyheads.aggregation._seeded import SEED, SeededRandom
+from manyheads._validation import N_TASKS, Constraints
+from manyheads.aggregation._seeded import SEED, SeededMethod, SeededRandom
 from manyheads.weighting.base import Weighting
 
 __all__ = ["RLW"]
 
 
-class RLW(Weighting):
+class RLW(SeededMethod, Weighting):
     r"""Random loss weighting (Lin et al., TMLR 2022, "Reasonable Effectiveness of Random
     Weighting: A Litmus Test for Multi-Task Learning").
 
@@ -35,14 +35,9 @@ class RLW(Weighting):
     _parameter_constraints: ClassVar[Constraints] = {**N_TASKS, "seed": [SEED]}
 
     def __init__(self, n_tasks: int, *, seed: int = 0) -> None:
-        validate_params("RLW", self._parameter_constraints, locals())
         super().__init__(n_tasks)
         self.rng = SeededRandom(seed)
 
     def forward(self, losses: Tensor) -> Tensor:
         draw = self.rng.draw(lambda g: torch.randn(self.n_tasks, generator=g))
         return torch.softmax(draw, dim=0).to(losses.device, losses.dtype)
-
-    def reset(self) -> None:
-        """Restore the seeded generator: a new run draws the same sequence."""
-        self.rng.reset()

@@ -14,7 +14,6 @@ from manyheads._validation import (
     Constraints,
     SequenceOf,
     option_message,
-    validate_params,
 )
 from manyheads.errors import InvalidParameterError
 from manyheads.weighting.base import Weighting
@@ -40,7 +39,6 @@ class Static(Weighting):
     }
 
     def __init__(self, n_tasks: int, *, weights: Sequence[float] | None = None) -> None:
-        validate_params("Static", self._parameter_constraints, locals())
         super().__init__(n_tasks)
         values = [1.0] * n_tasks if weights is None else [float(w) for w in weights]
         if len(values) != n_tasks:

@@ -7,7 +7,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from manyheads._validation import N_TASKS, POSITIVE, Constraints, validate_params
+from manyheads._validation import N_TASKS, POSITIVE, Constraints
 from manyheads.weighting.base import Weighting
 
 __all__ = ["STCH"]
@@ -36,7 +36,6 @@ class STCH(Weighting):
     _parameter_constraints: ClassVar[Constraints] = {**N_TASKS, "mu": [POSITIVE]}
 
     def __init__(self, n_tasks: int, *, mu: float = 1.0) -> None:
-        validate_params("STCH", self._parameter_constraints, locals())
         super().__init__(n_tasks)
         self.mu = float(mu)
 

@@ -10,31 +10,20 @@ losses, for methods defined per epoch.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar
 
 from torch import Tensor, nn
 
-from manyheads._validation import N_TASKS, Constraints, validate_params
+from manyheads._validation import TaskCountParams
 
 __all__ = ["Weighting"]
 
 
-class Weighting(nn.Module, ABC):
+class Weighting(TaskCountParams, nn.Module, ABC):
     """Base class of loss-weighting methods.
 
-    Args:
-        n_tasks: the number of tasks T.
-
-    Subclasses declare their options in ``_parameter_constraints`` (with ``n_tasks``) and check
-    them first thing in ``__init__`` (:func:`~manyheads._validation.validate_params`).
+    Takes ``n_tasks``, the number of tasks T, then the method's options, checked before its
+    ``__init__`` runs (:class:`~manyheads._validation.TaskCountParams`).
     """
-
-    _parameter_constraints: ClassVar[Constraints] = N_TASKS
-
-    def __init__(self, n_tasks: int) -> None:
-        super().__init__()
-        validate_params(type(self).__name__, self._parameter_constraints, {"n_tasks": n_tasks})
-        self.n_tasks = n_tasks
 
     def __call__(self, losses: Tensor) -> Tensor:
         if losses.shape != (self.n_tasks,):
