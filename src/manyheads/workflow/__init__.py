@@ -16,31 +16,7 @@ The building blocks (``data``, ``encoders``, ``architectures``, ``tasks``, ``wei
 - ``_compare``: single-task versus multi-task comparisons with Δm%;
 - ``_analysis``: task-relation analysis (gradient conflict, affinity).
 
-Every name is imported on first use (PEP 562), so importing one module does not load the rest.
+Its public names (``fit``, ``train_config``, ``load``, ``Run``) are re-exported from
+:mod:`manyheads`, which imports them on first use; this package imports nothing itself, so that a
+torch-free caller (``manyheads validate`` reading a split) can import one module without the rest.
 """
-
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from manyheads.workflow._fit import Run, fit, load, train_config
-
-__all__ = ["Run", "fit", "load", "train_config"]
-
-_LAZY = {
-    "Run": "manyheads.workflow._fit",
-    "fit": "manyheads.workflow._fit",
-    "load": "manyheads.workflow._fit",
-    "train_config": "manyheads.workflow._fit",
-}
-
-
-def __getattr__(name: str) -> Any:
-    """Import a public name from its module on first use (PEP 562)."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'manyheads.workflow' has no attribute '{name}'")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
