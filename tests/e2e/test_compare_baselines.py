@@ -94,7 +94,13 @@ def test_without_baselines_the_comparison_is_as_before(
     done = _compare(cli, tmp_path, _config(tmp_path, census_files))
     assert done.returncode == 0, done.stderr
     data = json.loads((tmp_path / "cmp" / "comparison.json").read_text())
-    assert list(data) == ["split", "model_selection", "delta_m_baseline", "delta_m_note", "variants"]
+    assert list(data) == [
+        "split",
+        "model_selection",
+        "delta_m_baseline",
+        "delta_m_note",
+        "variants",
+    ]
     assert all("delta_m_baselines" not in v for v in data["variants"])
     header = next(line for line in done.stdout.splitlines() if line.startswith("| variant"))
     assert header == (
