@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from manyheads.baselines._registry import BASELINES
 from manyheads.config.schema import RunConfig
 from manyheads.errors import InvalidParameterError
 from manyheads.tasks.task import Task
@@ -40,16 +39,9 @@ def check_baseline_names(names: Sequence[str]) -> list[str]:
         ...
         manyheads.errors.InvalidParameterError: Unknown baseline 'gbtd'. ... Did you mean 'gbdt'?
     """
-    chosen = list(names)
-    for name in chosen:
-        BASELINES.get(name)  # an unknown name: the message lists the names and the closest
-    repeated = sorted({n for n in chosen if chosen.count(n) > 1})
-    if repeated:
-        raise InvalidParameterError(
-            f"The 'baselines' of compare must name each baseline once. Got {chosen}: "
-            f"{', '.join(repeated)} repeated."
-        )
-    return chosen
+    from manyheads.baselines._fit import check_names
+
+    return check_names(names, owner="The 'baselines' of compare") if names else []
 
 
 @dataclass(frozen=True)
