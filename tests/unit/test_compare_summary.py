@@ -145,3 +145,17 @@ def test_no_baselines_adds_no_key() -> None:
     variants = [_variant("stl", {"y": [0.8], "r": [0.2]})]
     add_baseline_delta_m(variants, [])
     assert "delta_m_baselines" not in variants[0]
+
+
+def test_baselines_get_the_per_source_delta_m_of_a_multi_source_comparison() -> None:
+    from manyheads.workflow._baseline_rows import add_baseline_delta_m, baseline_row
+    from manyheads.workflow._summary import delta_m
+
+    stl = _variant("stl", {"y": [0.8], "r": [0.2]})
+    stl["delta_m_sources"] = {"one": {"mean": 0.0, "std": 0.0, "tasks": ["y"]}}
+    gbdt = baseline_row("gbdt", _baseline("gbdt", [(0.9, 0.4)]))
+    add_baseline_delta_m([stl], [gbdt])
+    expected = delta_m({"y": 0.9}, {"y": 0.8}, {"y": True})
+    assert gbdt["delta_m_sources"] == {
+        "one": {"mean": pytest.approx(expected), "std": 0.0, "tasks": ["y"]}
+    }

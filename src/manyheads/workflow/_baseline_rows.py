@@ -2,11 +2,11 @@
 
 A baseline's row reads as a variant's (:func:`~manyheads.workflow._summary.summarise`): per
 task, the primary metric per seed and every metric's mean ± std on the comparison's split, the
-mean training time, and Δm% against ``stl``. It has no parameter count or inference time (a
-scikit-learn model per task is not a network). Every row, variants and baselines, then gets its
-Δm% against each baseline (``delta_m_baselines``), computed by the same rule as against
-``stl`` (:func:`~manyheads.workflow._summary.delta_m`: absolute difference for r2 and for a
-baseline mean <= 0).
+mean training time, and Δm% against ``stl`` (per source too, for multi-source data). It has no
+parameter count or inference time (a scikit-learn model per task is not a network). Every row,
+variants and baselines, then gets its Δm% against each baseline (``delta_m_baselines``),
+computed by the same rule as against ``stl`` (:func:`~manyheads.workflow._summary.delta_m`:
+absolute difference for r2 and for a baseline mean <= 0).
 """
 
 from __future__ import annotations
@@ -50,5 +50,17 @@ def add_baseline_delta_m(variants: list[dict[str, Any]], baselines: list[dict[st
     stl = next(v for v in variants if v["name"] == "stl")
     for row in baselines:
         row["delta_m"] = delta_m_entry(row, stl)
+        if "delta_m_sources" in stl:  # multi-source: each source's own tasks, as the variants
+            row["delta_m_sources"] = {
+                src: _source_delta(row, stl, entry["tasks"])
+                for src, entry in stl["delta_m_sources"].items()
+            }
     for row in variants + baselines:
         row["delta_m_baselines"] = {b["name"]: delta_m_entry(row, b) for b in baselines}
+
+
+def _source_delta(row: dict[str, Any], stl: dict[str, Any], tasks: list[str]) -> dict[str, Any]:
+    """Δm% against ``stl`` of one source's ``tasks`` of ``row``."""
+    own = row | {"tasks": {t: row["tasks"][t] for t in tasks}}
+    entry = delta_m_entry(own, stl)
+    return {"mean": entry["mean"], "std": entry["std"], "tasks": tasks}
