@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from manyheads.workflow._summary import absolute_tasks, delta_m
@@ -145,3 +146,41 @@ train: {{epochs: 1, batch_size: 4}}
     assert "task 'pos' of type tagging" in done.stderr
     assert "--baselines supports tables" in done.stderr
     assert not (tmp_path / "cmp").exists()
+
+
+def test_two_sources_each_task_learns_from_its_own_source(
+    cli: Cli, tmp_path: Path, census_sample: pd.DataFrame
+) -> None:
+    sources = []
+    for name, task, rows in (
+        ("a", "income", slice(0, 1500)),
+        ("b", "never_married", slice(1500, 3000)),
+    ):
+        for split in ("train", "valid", "test"):
+            part = census_sample[census_sample.split == split]
+            part = part.iloc[rows if split == "train" else slice(rows.start // 5, rows.stop // 5)]
+            part.drop(columns=["split"]).to_csv(tmp_path / f"{name}_{split}.csv", index=False)
+        files = {s: tmp_path / f"{name}_{s}.csv" for s in ("train", "valid", "test")}
+        sources.append(
+            f"    - {{name: {name}, train: {files['train']}, valid: {files['valid']}, "
+            f"test: {files['test']}, tasks: [{task}]}}"
+        )
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(
+        "data:\n  sources:\n" + "\n".join(sources) + "\n"
+        "inputs: {age: numeric, class_worker: categorical, det_hh_fam_stat: categorical, "
+        "weeks_worked: numeric}\n"
+        "tasks: {income: {type: binary}, never_married: {type: binary}}\n"
+        "model: {architecture: hps, hidden: [16], tower: [8]}\n"
+        "train: {epochs: 1, batch_size: 256, lr: 0.003}\n"
+    )
+    done = _compare(cli, tmp_path, cfg, "--baselines", "linear")
+    assert done.returncode == 0, done.stderr
+    data = json.loads((tmp_path / "cmp" / "comparison.json").read_text())
+    stl, linear = data["variants"][0], data["baselines"][0]
+    for task in TASKS:  # scored on its own source's 300 test rows, as the variants
+        assert linear["tasks"][task]["n"] == stl["tasks"][task]["n"] == 300
+        assert linear["tasks"][task]["n_train"] == 1500
+    assert linear["delta_m_sources"]["a"]["tasks"] == ["income"]
+    header = next(line for line in done.stdout.splitlines() if line.startswith("| variant"))
+    assert "| Δm% a | Δm% b | Δm% vs linear |" in header
