@@ -22,7 +22,7 @@ from manyheads.errors import InvalidParameterError
 from manyheads.tasks._fitted import FittedTask, fit_task
 from manyheads.tasks.task import Task
 
-__all__ = ["BaselineResult", "TaskScores", "fit_baselines"]
+__all__ = ["BaselineResult", "TaskScores", "check_names", "fit_baselines"]
 
 #: split -> task -> (targets, mask), encoded by the task's type.
 Labels = dict[str, dict[str, tuple[Tensor, Tensor]]]
@@ -118,7 +118,7 @@ def fit_baselines(
         >>> results["linear"].metrics()["y"]["auc"]
         1.0
     """
-    chosen = _check_names(names)
+    chosen = check_names(names)
     for name in chosen:
         check_task_types(name, list(tasks))
         check_inputs(name, inputs)
@@ -139,21 +139,30 @@ def fit_baselines(
     }
 
 
-def _check_names(names: Sequence[str]) -> list[str]:
-    """The baselines, each registered (the message lists the names) and named once."""
+def check_names(names: Sequence[str], *, owner: str = "The 'names' of fit_baselines") -> list[str]:
+    """The baselines, each registered (the message lists the names) and named once.
+
+    Args:
+        names: the baselines asked for.
+        owner: what the messages say asked for them (``--baselines`` of ``compare``).
+
+    Example:
+        >>> check_names(["linear", "linear"])  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        manyheads.errors.InvalidParameterError: The 'names' of fit_baselines must name each ...
+    """
     chosen = [names] if isinstance(names, str) else list(names)
     if not chosen:
         raise InvalidParameterError(
-            f"The 'names' of fit_baselines must name at least one baseline "
-            f"({', '.join(BASELINES.names())}). Got none."
+            f"{owner} must name at least one baseline ({', '.join(BASELINES.names())}). Got none."
         )
     for name in chosen:
         BASELINES.get(name)
     repeated = sorted({n for n in chosen if chosen.count(n) > 1})
     if repeated:
         raise InvalidParameterError(
-            f"The 'names' of fit_baselines must name each baseline once. Got {chosen}: "
-            f"{', '.join(repeated)} repeated."
+            f"{owner} must name each baseline once. Got {chosen}: {', '.join(repeated)} repeated."
         )
     return chosen
 

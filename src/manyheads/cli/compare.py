@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from manyheads.cli._common import Subparsers, add_config_args, say
 
-__all__ = ["add_parser", "run"]
+if TYPE_CHECKING:
+    from manyheads.workflow._summary import Comparison
+
+__all__ = ["add_baselines_arg", "add_parser", "baseline_names", "print_baselines", "run"]
 
 
 def add_parser(subparsers: Subparsers) -> None:
@@ -26,6 +30,7 @@ def add_parser(subparsers: Subparsers) -> None:
         help="comma-separated weightings, or 'all' for the whole catalogue",
     )
     p.add_argument("--seeds", type=int, default=3, help="number of seeds (0..N-1)")
+    add_baselines_arg(p, default="")
     p.add_argument("-o", "--output", help="report directory (default: the config's output)")
     p.add_argument("--overwrite", action="store_true", help="replace existing variant runs")
     p.add_argument(
@@ -41,6 +46,25 @@ def add_parser(subparsers: Subparsers) -> None:
     )
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=run)
+
+
+def add_baselines_arg(p: argparse.ArgumentParser, *, default: str) -> None:
+    """The ``--baselines`` option of ``compare`` and ``quickstart``."""
+    p.add_argument(
+        "--baselines",
+        default=default,
+        help="comma-separated baselines trained per task on the same splits and shown beside "
+        "stl with Δm%% against each: gbdt (scikit-learn HistGradientBoosting), linear "
+        "(logistic / ridge regression, TF-IDF for text); 'all' for every one, 'none' for none "
+        f"(default: {default or 'none'}; tables only: no tagging/box tasks, tokens/image inputs)",
+    )
+
+
+def baseline_names(text: str) -> list[str]:
+    """The names given to ``--baselines`` (``all``: every registered one; ``none``: none)."""
+    from manyheads.baselines import list_baselines
+
+    return [] if text.strip() == "none" else _names(text, list_baselines())
 
 
 def _names(text: str, every: list[str]) -> list[str]:
@@ -69,11 +93,23 @@ def run(args: argparse.Namespace) -> int:
             resume=args.resume,
             keep_checkpoint=args.keep_checkpoint,
         ),
+        baselines=baseline_names(args.baselines),
     )
     print(result.table())
     print(
         f"\nΔm% < 0 means better than single-task (stl). Metrics: {result.split} split; "
         "model selection: validation."
     )
+    print_baselines(result)
     print(f"report: {result.directory / 'report.html'} (also report.md, comparison.json)")
     return 0
+
+
+def print_baselines(result: Comparison) -> None:
+    """Say what the baseline rows are, when the comparison has any."""
+    names = [b["name"] for b in result.baselines]
+    if names:
+        print(
+            f"{', '.join(names)}: one scikit-learn model per task on the same splits and "
+            f"inputs; Δm% vs {names[0]} < 0 means better than {names[0]}."
+        )

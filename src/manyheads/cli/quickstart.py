@@ -1,4 +1,5 @@
-"""``manyheads quickstart``: stl vs hps vs mmoe on the census-income sample in the package."""
+"""``manyheads quickstart``: stl vs hps vs mmoe on the census-income sample in the package,
+beside a gradient-boosting and a linear baseline per task (``--baselines gbdt,linear``)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 from typing import Any
 
 from manyheads.cli._common import Subparsers, say
+from manyheads.cli.compare import add_baselines_arg, baseline_names, print_baselines
 
 __all__ = ["QUICKSTART", "add_parser", "run"]
 
@@ -27,10 +29,13 @@ QUICKSTART: dict[str, Any] = {
 def add_parser(subparsers: Subparsers) -> None:
     """Register the ``quickstart`` subcommand."""
     p: argparse.ArgumentParser = subparsers.add_parser(
-        "quickstart", help="compare stl, hps and mmoe on a census-income sample (~1 minute)"
+        "quickstart",
+        help="compare stl, hps and mmoe with gbdt and linear baselines on a census-income "
+        "sample (~1 minute)",
     )
     p.add_argument("-o", "--output", default="runs/quickstart", help="report directory")
     p.add_argument("--seeds", type=int, default=3, help="number of seeds")
+    add_baselines_arg(p, default="gbdt,linear")
     p.set_defaults(func=run)
 
 
@@ -42,9 +47,11 @@ def run(args: argparse.Namespace) -> int:
 
     raw = {**QUICKSTART, "output": args.output}
     config = build_config(raw, source="quickstart")
+    baselines = baseline_names(args.baselines)
+    against = f" (baselines: {', '.join(baselines)})" if baselines else ""
     say(
         "manyheads quickstart: census-income sample (income > 50K + never married), "
-        f"stl vs hps vs mmoe, {args.seeds} seeds"
+        f"stl vs hps vs mmoe{against}, {args.seeds} seeds"
     )
     result = compare(
         config,
@@ -53,11 +60,13 @@ def run(args: argparse.Namespace) -> int:
         seeds=args.seeds,
         output=args.output,
         options=RunOptions(overwrite=True, log=say),
+        baselines=baselines,
     )
     print(result.table())
     print(
         f"\nΔm% < 0 means better than single-task (stl). Metrics: {result.split} split "
         "(4,000 rows); model selection: validation AUC of income."
     )
+    print_baselines(result)
     print(f"report: {result.directory / 'report.html'} (also report.md, comparison.json)")
     return 0

@@ -8,6 +8,7 @@ written by :mod:`manyheads.workflow._report`.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 
 from manyheads._catalogue import WEIGHTINGS
@@ -21,6 +22,12 @@ from manyheads.architectures._registry import ARCHITECTURES
 from manyheads.config.schema import ModelConfig, RunConfig
 from manyheads.config.validate import weighting_problems
 from manyheads.errors import ConfigError, DataError, InvalidParameterError
+from manyheads.workflow._baseline_rows import add_baseline_delta_m, baseline_row
+from manyheads.workflow._baseline_runs import (
+    baseline_parts,
+    check_baseline_names,
+    train_baselines,
+)
 from manyheads.workflow._builders import resolve_defaults, select_options
 from manyheads.workflow._encoding import Encoded
 from manyheads.workflow._fit import Run, RunOptions, run_config
@@ -57,6 +64,7 @@ def compare(
     seeds: int | list[int] = 3,
     output: str | Path | None = None,
     options: RunOptions | None = None,
+    baselines: Sequence[str] = (),
 ) -> Comparison:
     """Train every variant and write ``comparison.json``, ``report.md`` and ``report.html``.
 
@@ -68,16 +76,25 @@ def compare(
     :func:`~manyheads.workflow._fit.train_config`); ``options.quiet`` hides the progress of
     each training and ``options.log`` hears which variant trains (``protect`` is not used).
 
+    ``baselines`` (``manyheads.baselines.list_baselines()``: ``gbdt``, ``linear``) are trained
+    after the variants, per task and once per seed, on the same splits and inputs, and shown
+    as rows beside ``stl`` with their Δm% against it; every row then has its Δm% against each
+    baseline (:mod:`manyheads.workflow._baseline_rows`). They are always trained again, also
+    on ``resume`` (seconds, not epochs).
+
     Raises:
         InvalidParameterError: the folder holds variant runs and neither ``resume`` nor
-            ``overwrite`` is set; both are set; or a kept variant was trained with another
-            configuration.
+            ``overwrite`` is set; both are set; a kept variant was trained with another
+            configuration; or a baseline is unknown, named twice, or cannot learn a task type
+            (tagging, box) or an input kind (tokens, image) of the comparison (all checked
+            before anything trains).
     """
     options = options if options is not None else RunOptions()
     say = options.say
     resume, overwrite = options.resume, options.overwrite
     for arch in architectures:
         ARCHITECTURES.get(arch)
+    chosen_baselines = check_baseline_names(baselines)
     # every balancing method with the config's options is built before any work: a bad one
     # would otherwise stop the comparison after the variants before it had trained
     for weighting in dict.fromkeys(weightings):
@@ -103,6 +120,7 @@ def compare(
     planned = [_variant_config(config, a, w, s, out) for a, w in plan for s in seed_list]
     _check_existing(out, planned, resume=resume, overwrite=overwrite)  # before the data loads
     splits, config = load_splits(config)
+    parts = baseline_parts(chosen_baselines, config, splits) if chosen_baselines else []
     write_marker(out, marker=COMPARE_MARKER, kind="compare")
     runs: dict[str, list[Run]] = {}
     encodings: dict[str, Encoded] = {}  # the data is encoded once for every variant sharing it
@@ -122,7 +140,10 @@ def compare(
     split = "test" if splits.test is not None else "valid"
     variants = [summarise(name, rs) for name, rs in runs.items()]
     add_delta_m(variants, runs)
-    result = Comparison(split=split, variants=variants, directory=out)
+    fitted = train_baselines(chosen_baselines, parts, seed_list, say) if parts else {}
+    rows = [baseline_row(name, results) for name, results in fitted.items()]
+    add_baseline_delta_m(variants, rows)
+    result = Comparison(split=split, variants=variants, directory=out, baselines=rows)
     from manyheads.workflow._report import write_reports
 
     write_reports(result, runs)

@@ -31,11 +31,14 @@ def _metric_plot(comparison: Comparison) -> str:
 
     tasks = list(comparison.variants[0]["tasks"])
     fig, axes = plt.subplots(1, len(tasks), figsize=(4.5 * len(tasks), 3.2), squeeze=False)
-    names = [v["name"] for v in comparison.variants]
+    rows = comparison.rows()
+    names = [v["name"] for v in rows]
+    # baselines (compare --baselines) in grey beside the neural variants
+    colours = ["#999999" if v.get("kind") == "baseline" else "#4c72b0" for v in rows]
     for ax, task in zip(axes[0], tasks, strict=True):
-        means = [v["tasks"][task]["mean"] for v in comparison.variants]
-        stds = [v["tasks"][task]["std"] for v in comparison.variants]
-        ax.bar(names, means, yerr=stds, capsize=4, color="#4c72b0")
+        means = [v["tasks"][task]["mean"] for v in rows]
+        stds = [v["tasks"][task]["std"] for v in rows]
+        ax.bar(names, means, yerr=stds, capsize=4, color=colours)
         primary = comparison.variants[0]["tasks"][task]["primary"]
         ax.set_title(f"{task}: {comparison.split} {primary} (mean ± std)")
         # an undefined metric (NaN: AUC on one class) has no bar and sets no limit
@@ -97,6 +100,21 @@ def _absolute_note(comparison: Comparison) -> str:
     )
 
 
+def _baselines_note(comparison: Comparison) -> str:
+    """The note's sentences on the baselines of ``compare --baselines`` (empty if none)."""
+    if not comparison.baselines:
+        return ""
+    names = [b["name"] for b in comparison.baselines]
+    models = "; ".join(f"{b['name']}: {b['description']}" for b in comparison.baselines)
+    return (
+        f" Baselines {', '.join(names)}: one scikit-learn model per task, trained once per seed "
+        f"on the same splits and inputs ({models}); they have no parameter count or inference "
+        f"time. The columns {', '.join(f'Δm% vs {n}' for n in names)} use the same formula with "
+        "the baseline's mean in place of M_t^stl (absolute difference ×100 for r2 and for a "
+        "baseline ≤ 0): negative means better than that baseline."
+    )
+
+
 def write_reports(comparison: Comparison, runs: dict[str, list[Run]]) -> None:
     """Write the three report files into ``comparison.directory``."""
     from manyheads.workflow._summary import save_json
@@ -106,6 +124,7 @@ def write_reports(comparison: Comparison, runs: dict[str, list[Run]]) -> None:
     save_json(comparison)
     seeds = comparison.variants[0]["seeds"]
     note = _NOTE.format(split=comparison.split, seeds=seeds, absolute=_absolute_note(comparison))
+    note += _baselines_note(comparison)
     table = comparison.table()
     (directory / "report.md").write_text(f"# manyheads comparison\n\n{note}\n\n{table}\n")
     plots = [_metric_plot(comparison), _curve_plot(runs)]

@@ -14,7 +14,7 @@ single-task models.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -88,47 +88,84 @@ def absolute_tasks(primary: dict[str, str], baseline: dict[str, float]) -> set[s
 
 @dataclass
 class Comparison:
-    """The outcome of :func:`compare`: one entry per variant, and where the reports are."""
+    """The outcome of :func:`compare`: one entry per variant, and where the reports are.
+
+    ``baselines`` holds one entry per baseline of ``compare --baselines`` (``gbdt``,
+    ``linear``): its metrics, train time and Δm% against ``stl``; each row then also has its
+    Δm% against each baseline (``delta_m_baselines``).
+    """
 
     split: str
     variants: list[dict[str, Any]]
     directory: Path
+    baselines: list[dict[str, Any]] = field(default_factory=list)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The rows of the report: ``stl``, the baselines beside it, then the other variants."""
+        return self.variants[:1] + self.baselines + self.variants[1:]
 
     def table(self) -> str:
         """A Markdown table: variant, per-task primary metric mean ± std, Δm%, size, time."""
-        tasks = list(self.variants[0]["tasks"])
-        sources = list(self.variants[0].get("delta_m_sources", {}))
+        first = self.variants[0]
+        tasks = list(first["tasks"])
+        sources = list(first.get("delta_m_sources", {}))
+        against = [b["name"] for b in self.baselines]
         head = [
             "variant",
-            *[f"{t} ({self.variants[0]['tasks'][t]['primary']})" for t in tasks],
+            *[f"{t} ({first['tasks'][t]['primary']})" for t in tasks],
             "Δm% vs stl",
             *[f"Δm% {s}" for s in sources],
+            *[f"Δm% vs {b}" for b in against],
             "params",
             "train s",
             "infer ms/1k rows",
         ]
         rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        for v in self.variants:
-            cells = [v["name"]]
-            for t in tasks:
-                m = v["tasks"][t]
-                cells.append(f"{m['mean']:.4f} ± {m['std']:.4f}")
-            dm = v.get("delta_m")
-            cells.append("—" if dm is None else f"{dm['mean']:+.2f} ± {dm['std']:.2f}")
-            for src in sources:
-                d = v["delta_m_sources"][src]
-                cells.append(f"{d['mean']:+.2f} ± {d['std']:.2f}")
-            cells += [
-                f"{v['n_parameters']:,}",
+        for v in self.rows():
+            cells = [
+                v["name"],
+                *[f"{v['tasks'][t]['mean']:.4f} ± {v['tasks'][t]['std']:.4f}" for t in tasks],
+                _delta_cell(v.get("delta_m")),
+                *[_delta_cell(v.get("delta_m_sources", {}).get(s)) for s in sources],
+                *[_delta_cell(v.get("delta_m_baselines", {}).get(b)) for b in against],
+                "—" if "n_parameters" not in v else f"{v['n_parameters']:,}",
                 f"{v['train_seconds']:.1f}",
-                f"{v['inference_ms_per_1k']:.2f}",
+                "—" if "inference_ms_per_1k" not in v else f"{v['inference_ms_per_1k']:.2f}",
             ]
             rows.append("| " + " | ".join(cells) + " |")
         return "\n".join(rows)
 
 
+def _delta_cell(entry: dict[str, Any] | None) -> str:
+    """A Δm% cell: mean ± std, or a dash where the row has none."""
+    return "—" if entry is None else f"{entry['mean']:+.2f} ± {entry['std']:.2f}"
+
+
 def _number(value: float | None) -> float:
     return float("nan") if value is None else float(value)
+
+
+def task_summary(
+    primary: str, higher_is_better: bool, values: dict[str, list[float]], n: float
+) -> dict[str, Any]:
+    """One task's entry of a row: the primary metric per seed, every metric's mean ± std.
+
+    Example:
+        >>> entry = task_summary("auc", True, {"auc": [0.8, 0.9]}, 100)
+        >>> round(entry["mean"], 6), round(entry["std"], 6), entry["n"]
+        (0.85, 0.05, 100)
+    """
+    return {
+        "primary": primary,
+        "higher_is_better": higher_is_better,
+        "mean": float(np.mean(values[primary])),
+        "std": float(np.std(values[primary])),
+        "per_seed": values[primary],
+        "metrics": {
+            m: {"mean": float(np.mean(v)), "std": float(np.std(v))} for m, v in values.items()
+        },
+        "n": n,
+    }
 
 
 def summarise(name: str, runs: list[Run]) -> dict[str, Any]:
@@ -143,18 +180,7 @@ def summarise(name: str, runs: list[Run]) -> dict[str, Any]:
             m: [_number(r.metrics["tasks"][task][m]) for r in runs if r.metrics]
             for m in metrics
         }
-        primary = entry["primary"]
-        tasks[task] = {
-            "primary": primary,
-            "higher_is_better": entry["higher_is_better"],
-            "mean": float(np.mean(values[primary])),
-            "std": float(np.std(values[primary])),
-            "per_seed": values[primary],
-            "metrics": {
-                m: {"mean": float(np.mean(v)), "std": float(np.std(v))} for m, v in values.items()
-            },
-            "n": entry["n"],
-        }
+        tasks[task] = task_summary(entry["primary"], entry["higher_is_better"], values, entry["n"])
     # the median over seeds of each run's median pass: one slow pass (another process, a cold
     # cache) no longer sets the column, as a pooled sum let it
     per_1k = [
@@ -176,6 +202,29 @@ def summarise(name: str, runs: list[Run]) -> dict[str, Any]:
     }
 
 
+def delta_m_entry(row: dict[str, Any], reference: dict[str, Any]) -> dict[str, Any]:
+    """Δm% of a row (a variant or a baseline) against the means of ``reference``, per seed of
+    the row and their mean ± std, with the tasks scored by absolute difference."""
+    baseline = {t: m["mean"] for t, m in reference["tasks"].items()}
+    higher = {t: m["higher_is_better"] for t, m in reference["tasks"].items()}
+    absolute = absolute_tasks({t: m["primary"] for t, m in reference["tasks"].items()}, baseline)
+    per_seed = [
+        delta_m(
+            {t: m["per_seed"][i] for t, m in row["tasks"].items()},
+            baseline,
+            higher,
+            absolute=absolute,
+        )
+        for i in range(len(row["seeds"]))
+    ]
+    return {
+        "mean": float(np.mean(per_seed)),
+        "std": float(np.std(per_seed)),
+        "per_seed": per_seed,
+        "absolute_tasks": sorted(absolute & set(row["tasks"])),
+    }
+
+
 def add_delta_m(variants: list[dict[str, Any]], runs: dict[str, list[Run]]) -> None:
     """Add Δm% against ``stl`` to each variant (per source too, for a multi-source run)."""
     base = next(v for v in variants if v["name"] == "stl")
@@ -183,16 +232,7 @@ def add_delta_m(variants: list[dict[str, Any]], runs: dict[str, list[Run]]) -> N
     higher = {t: m["higher_is_better"] for t, m in base["tasks"].items()}
     absolute = absolute_tasks({t: m["primary"] for t, m in base["tasks"].items()}, baseline)
     for v in variants:
-        per_seed = []
-        for i in range(len(v["seeds"])):
-            values = {t: m["per_seed"][i] for t, m in v["tasks"].items()}
-            per_seed.append(delta_m(values, baseline, higher, absolute=absolute))
-        v["delta_m"] = {
-            "mean": float(np.mean(per_seed)),
-            "std": float(np.std(per_seed)),
-            "per_seed": per_seed,
-            "absolute_tasks": sorted(absolute & set(v["tasks"])),
-        }
+        v["delta_m"] = delta_m_entry(v, base)
         first = runs[v["name"]][0].metrics or {}
         if "sources" in first:  # Δm of each source's own tasks, on its own test split
             v["delta_m_sources"] = {}
@@ -217,12 +257,18 @@ def add_delta_m(variants: list[dict[str, Any]], runs: dict[str, list[Run]]) -> N
 def save_json(comparison: Comparison) -> Path:
     """Write ``comparison.json``."""
     path = comparison.directory / "comparison.json"
-    data = {
+    data: dict[str, Any] = {
         "split": comparison.split,
         "model_selection": "validation",
         "delta_m_baseline": "stl",
         "delta_m_note": "negative is better than single-task",
         "variants": comparison.variants,
     }
+    if comparison.baselines:
+        data["baselines"] = comparison.baselines
+        data["baselines_note"] = (
+            "one scikit-learn model per task on the same splits and inputs, once per seed; "
+            "delta_m is against stl, delta_m_baselines (of every row) against each baseline"
+        )
     atomic_write_text(path, json.dumps(json_safe(data), indent=2, allow_nan=False))
     return path
