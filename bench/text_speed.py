@@ -51,7 +51,7 @@ from manyheads.encoders.pretrained import default_model_path, load_pretrained
 from manyheads.engine._optim import build_optimizer, param_groups
 from manyheads.engine.events import Events
 from manyheads.engine.loop import LoopState, predict_outputs, train_one_epoch
-from manyheads.tasks import Task, get_kind
+from manyheads.tasks import Task, get_task_type
 from manyheads.weighting import create_weighting
 
 FILE = "womens-clothing-reviews/womens_clothing_ecommerce_reviews.csv.gz"
@@ -212,7 +212,7 @@ def training(frame: pd.DataFrame, args: argparse.Namespace) -> dict[str, Any]:
         width = int(attn.sum(1).max())
         assert torch.equal(ids[:, :width], theirs["input_ids"]), "tokenisations differ"
     labels = [[t.y[name] for name in TASKS] for t in tables]
-    widths = [get_kind(t.type).out_dim(pre.task_states_[t.name]) for t in pre.tasks]
+    widths = [get_task_type(t.type).out_dim(pre.task_states_[t.name]) for t in pre.tasks]
     steps = [
         manyheads_step(pre, tables, size, args.max_length, args.precision),
         plain_step(batches, labels, widths, args.precision),

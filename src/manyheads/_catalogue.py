@@ -27,10 +27,10 @@ if TYPE_CHECKING:  # type names only: importing them would import torch / pandas
     from manyheads.architectures.base import MTLModel
     from manyheads.builtin_datasets._registry import DatasetSplits
     from manyheads.encoders.base import InputEncoder
-    from manyheads.tasks._base import TaskKind
+    from manyheads.tasks._base import TaskType
     from manyheads.weighting.base import Weighting
 
-__all__ = ["ARCHITECTURES", "DATASETS", "ENCODERS", "TASK_KINDS", "TASK_METRICS", "WEIGHTINGS"]
+__all__ = ["ARCHITECTURES", "DATASETS", "ENCODERS", "TASK_METRICS", "TASK_TYPES", "WEIGHTINGS"]
 
 _ARCH = "manyheads.architectures"
 ARCHITECTURES: Registry[MTLModel] = Registry("architecture")
@@ -146,7 +146,7 @@ for _name, _target, _doc in [
 #: class's ``metric_directions`` (checked by the contract test), for ``manyheads ls metrics``.
 TASK_METRICS: dict[str, dict[str, bool]] = {}
 _T = "manyheads.tasks"
-TASK_KINDS: Registry[TaskKind] = Registry("task type")
+TASK_TYPES: Registry[TaskType] = Registry("task type")
 for _name, _target, _doc, _metrics in [
     (
         "binary",
@@ -186,7 +186,7 @@ for _name, _target, _doc, _metrics in [
         {"iou": True, "acc50": True},
     ),
 ]:
-    TASK_KINDS.register_lazy(_name, _target, _doc)
+    TASK_TYPES.register_lazy(_name, _target, _doc)
     TASK_METRICS[_name] = _metrics
 
 _D = "manyheads.builtin_datasets"

@@ -18,7 +18,7 @@ from torch import Tensor
 
 from manyheads.data.preprocess import InputSpec
 from manyheads.errors import InvalidParameterError
-from manyheads.tasks import Task, get_kind
+from manyheads.tasks import Task, get_task_type
 
 __all__ = ["ToyProblem", "make_toy_problem"]
 
@@ -69,7 +69,7 @@ class ToyProblem:
         masks = {**self.mask, **(mask or {})}
         return torch.stack(
             [
-                get_kind(t.type).loss(
+                get_task_type(t.type).loss(
                     t, self.states[t.name], outputs[t.name], self.y[t.name], masks[t.name]
                 )
                 for t in self.tasks
@@ -129,11 +129,13 @@ def make_toy_problem(
         missing = (np.arange(n_rows) + 3 * k) % 10 == 9
         for col, values in _labels(task, latent, rng).items():
             frame[col] = np.where(missing, np.nan, values)
-    states = {t.name: get_kind(t.type).fit(t, frame, "<toy>") for t in tasks}
-    encoded = {t.name: get_kind(t.type).encode(t, states[t.name], frame, "<toy>") for t in tasks}
+    states = {t.name: get_task_type(t.type).fit(t, frame, "<toy>") for t in tasks}
+    encoded = {
+        t.name: get_task_type(t.type).encode(t, states[t.name], frame, "<toy>") for t in tasks
+    }
     return ToyProblem(
         spec=InputSpec(_N_NUMERIC, _CARDINALITIES, (("t", _VOCAB),)),
-        heads={t.name: get_kind(t.type).out_dim(states[t.name]) for t in tasks},
+        heads={t.name: get_task_type(t.type).out_dim(states[t.name]) for t in tasks},
         x={"num": num, "cat": cat, "text:t": text},
         y={name: target for name, (target, _) in encoded.items()},
         mask={name: mask for name, (_, mask) in encoded.items()},
@@ -168,16 +170,18 @@ def _inputs(rng: np.random.Generator, n: int) -> tuple[Tensor, Tensor, Tensor, S
 
 def _tasks(task_types: Sequence[str]) -> tuple[Task, ...]:
     tasks: list[Task] = []
-    for kind in task_types:
-        if kind not in _TYPES:
+    for task_type in task_types:
+        if task_type not in _TYPES:
             raise InvalidParameterError(
                 f"The 'task_types' parameter of make_toy_problem takes types among "
-                f"{', '.join(_TYPES)}. Got {kind!r} instead."
+                f"{', '.join(_TYPES)}. Got {task_type!r} instead."
             )
-        count = sum(t.type == kind for t in tasks)
-        name = kind if count == 0 else f"{kind}_{count + 1}"
-        columns = tuple(f"{name}_{j}" for j in range(_N_LABELS)) if kind == "multilabel" else None
-        tasks.append(Task(name, type=kind, columns=columns))
+        count = sum(t.type == task_type for t in tasks)
+        name = task_type if count == 0 else f"{task_type}_{count + 1}"
+        columns = (
+            tuple(f"{name}_{j}" for j in range(_N_LABELS)) if task_type == "multilabel" else None
+        )
+        tasks.append(Task(name, type=task_type, columns=columns))
     return tuple(tasks)
 
 

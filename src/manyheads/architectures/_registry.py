@@ -16,7 +16,7 @@ from manyheads.data.preprocess import InputSpec
 from manyheads.encoders._registry import build_input
 from manyheads.encoders.base import InputEncoder
 from manyheads.errors import InvalidParameterError
-from manyheads.tasks._registry import get_kind
+from manyheads.tasks._registry import get_task_type
 from manyheads.tasks.task import Task
 
 __all__ = [
@@ -121,11 +121,11 @@ def build_model(
         InvalidParameterError: a token-level task without a token-level encoder, or batch
             normalisation on per-token features.
     """
-    heads = {t.name: get_kind(t.type).out_dim(states[t.name]) for t in tasks}
+    heads = {t.name: get_task_type(t.type).out_dim(states[t.name]) for t in tasks}
     model = create_model(name, spec, heads, **options)
     encoders = [m for m in model.modules() if isinstance(m, InputEncoder)]
     model.token_level = any(getattr(m, "token_level", False) for m in encoders)
-    model.token_tasks = frozenset(t.name for t in tasks if get_kind(t.type).level == "token")
+    model.token_tasks = frozenset(t.name for t in tasks if get_task_type(t.type).level == "token")
     batch_norm = any(isinstance(m, nn.BatchNorm1d) for m in model.modules())  # MLPs, experts
     if model.token_level and batch_norm:
         raise InvalidParameterError(

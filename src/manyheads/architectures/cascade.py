@@ -173,14 +173,14 @@ class Cascade(SharedBottomModel):
             out = per_token.unsqueeze(-1) if self.out_dims[task] == 1 else per_token
         else:
             out = output.unsqueeze(-1) if output.dim() == 1 else output
-        kind = self.kinds.get(task)
-        if kind == "regression":
+        task_type = self.kinds.get(task)
+        if task_type == "regression":
             return out
-        if kind == "box":  # the box itself (normalised corners), not a distribution
+        if task_type == "box":  # the box itself (normalised corners), not a distribution
             from manyheads.tasks._box import decode_boxes
 
             return decode_boxes(out)
-        if out.shape[-1] == 1 or kind == "multilabel":
+        if out.shape[-1] == 1 or task_type == "multilabel":
             return torch.sigmoid(out)
         return torch.softmax(out, dim=-1)
 
@@ -198,14 +198,14 @@ def _check_order(order: Sequence[str] | None, tasks: list[str]) -> list[str]:
 
 def _check_kinds(kinds: dict[str, str] | None, tasks: list[str]) -> dict[str, str]:
     types = list_task_types()
-    for task, kind in (kinds or {}).items():
+    for task, task_type in (kinds or {}).items():
         if task not in tasks:
             expected = f"a mapping from the task names {', '.join(tasks)} to task types"
             fix = f"{task!r} is not a task.{did_you_mean(task, tasks)}"
             raise InvalidParameterError(option_message("Cascade", "kinds", expected, kinds, fix))
-        if kind not in types:
+        if task_type not in types:
             expected = f"a mapping from task names to one of {', '.join(types)}"
-            fix = f"Task {task!r} has {kind!r}.{did_you_mean(str(kind), types)}"
+            fix = f"Task {task!r} has {task_type!r}.{did_you_mean(str(task_type), types)}"
             raise InvalidParameterError(option_message("Cascade", "kinds", expected, kinds, fix))
     return dict(kinds or {})
 

@@ -72,13 +72,13 @@ def _input_problems(inputs: dict[str, str], splits: Splits) -> list[str]:
 
 def _label_problems(config: RunConfig, splits: Splits, summary: list[str]) -> list[str]:
     """Each task's label columns present and encodable in every split (and a summary line)."""
-    from manyheads.tasks._registry import get_kind
+    from manyheads.tasks._registry import get_task_type
 
     columns, path = _columns(splits)
     frames = [("train", splits.train), ("valid", splits.valid), ("test", splits.test)]
     problems: list[str] = []
     for task in config.tasks:
-        kind = get_kind(task.type)
+        task_type = get_task_type(task.type)
         missing = [c for c in task.label_columns if c not in columns]
         if missing:
             problems.extend(
@@ -88,10 +88,12 @@ def _label_problems(config: RunConfig, splits: Splits, summary: list[str]) -> li
             )
             continue
         try:
-            state = kind.fit(task, splits.train, path)
+            state = task_type.fit(task, splits.train, path)
             for name, frame in _present(frames):
                 where = str(frame.attrs.get("path", name))
-                _, mask = kind.encode(task, state, frame, where, unseen=config.data.unseen_labels)
+                _, mask = task_type.encode(
+                    task, state, frame, where, unseen=config.data.unseen_labels
+                )
                 if name == "train":
                     summary.append(
                         f"task {task.name} ({task.type}): {int(mask.sum())} of "
@@ -224,7 +226,7 @@ def _stand_in_spec(config: RunConfig, info: EncoderInfo, *, sequence: bool) -> I
     input of a kind the encoder reads when they are inferred; None when the sizes come from
     the data (pretrained weights, images)."""
     from manyheads.data.preprocess import InputSpec, SequenceSpec
-    from manyheads.tasks._registry import get_kind
+    from manyheads.tasks._registry import get_task_type
 
     inputs = config.inputs
     if info.loads_weights:
@@ -232,7 +234,7 @@ def _stand_in_spec(config: RunConfig, info: EncoderInfo, *, sequence: bool) -> I
     if inputs is None and ("image" in info.reads or config.model.architecture == "mtan"):
         return None  # image inputs inferred from the data: their size comes from the data
     if inputs is None:  # inferred from the data: stand in with what the encoder reads
-        token_level = any(get_kind(t.type).level == "token" for t in config.tasks)
+        token_level = any(get_task_type(t.type).level == "token" for t in config.tasks)
         kind = ("tokens" if token_level else "text") if sequence else "numeric"
         inputs = {"input": kind}
     if "image" in inputs.values():

@@ -189,7 +189,7 @@ class TablePreprocessor:
         for fitted in self.fitted_tasks if labels else []:
             name = fitted.name
             y[name], mask[name] = fitted.encode(frame, path, unseen=self.unseen_labels)
-            if fitted.kind.level == "token":
+            if fitted.task_type.level == "token":
                 check_aligned(fitted.task, frame, path, self.inputs, x, mask[name])
         return EncodedTable(x=x, y=y, mask=mask, n_rows=len(frame))
 

@@ -13,7 +13,7 @@ from torch import Tensor
 from manyheads.data.tensors import EncodedTable
 from manyheads.engine.loop import evaluate_losses
 from manyheads.errors import DataWarning, InvalidParameterError
-from manyheads.tasks._registry import get_kind
+from manyheads.tasks._registry import get_task_type
 from manyheads.tasks.task import Task
 
 __all__ = ["check_monitor", "validation_score"]
@@ -35,11 +35,11 @@ def validation_score(
         )
     task_name, _, metric = monitor.partition(".")
     task = next(t for t in tasks if t.name == task_name)
-    kind = get_kind(task.type)
-    value = kind.score(
+    task_type = get_task_type(task.type)
+    value = task_type.score(
         task, states[task.name], outputs[task.name], table.y[task_name], table.mask[task_name]
     )[metric]
-    return -value if kind.metric_directions[metric] else value
+    return -value if task_type.metric_directions[metric] else value
 
 
 def check_monitor(
@@ -79,12 +79,12 @@ def check_monitor(
         return
     name, _, metric = monitor.partition(".")
     task = next(t for t in tasks if t.name == name)
-    kind = get_kind(task.type)
+    task_type = get_task_type(task.type)
     defined = [
         f"{t.name}.{m}"
         for t in tasks
         for m, v in _constant_scores(t, valid, states).items()
-        if m in get_kind(t.type).metric_directions and not math.isnan(v)
+        if m in get_task_type(t.type).metric_directions and not math.isnan(v)
     ]
     fix = (
         f"Set train.monitor to loss{' or one of ' + ', '.join(defined) if defined else ''}, or "
@@ -102,7 +102,7 @@ def check_monitor(
         raise InvalidParameterError(
             f"The monitored metric '{monitor}' (train.monitor) is NaN on the {n} labelled "
             f"validation row(s) of task '{name}' in {where}{one_class}, so no epoch could be "
-            f"selected ({kind.name} task). {fix}"
+            f"selected ({task_type.name} task). {fix}"
         )
 
 
@@ -111,10 +111,10 @@ def _constant_scores(
 ) -> dict[str, float]:
     """The task's validation metrics for an all-zero output (NaN where the labels leave a
     metric undefined, whatever the model predicts)."""
-    kind = get_kind(task.type)
+    task_type = get_task_type(task.type)
     target, mask = valid.y[task.name], valid.mask[task.name]
-    width = kind.out_dim(states[task.name])
-    if kind.level == "token":
+    width = task_type.out_dim(states[task.name])
+    if task_type.level == "token":
         output = torch.zeros(*target.shape, width)
         if task.crf:  # the CRF parameter rides along (tasks/_tagging.py)
             output = torch.cat([output, torch.zeros(len(target), width + 2, width)], dim=1)
@@ -124,4 +124,4 @@ def _constant_scores(
         output = torch.zeros(len(target), width)
     else:
         output = torch.zeros(target.shape)
-    return kind.score(task, states[task.name], output, target, mask)
+    return task_type.score(task, states[task.name], output, target, mask)

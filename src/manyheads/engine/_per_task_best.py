@@ -11,7 +11,7 @@ from torch import Tensor
 from manyheads.architectures.base import MTLModel
 from manyheads.data.tensors import EncodedTable
 from manyheads.engine.loop import evaluate_losses
-from manyheads.tasks._registry import get_kind
+from manyheads.tasks._registry import get_task_type
 from manyheads.tasks.task import Task
 
 __all__ = ["PerTaskBest"]
@@ -51,15 +51,15 @@ class PerTaskBest:
     ) -> float:
         if self.monitor == "loss":
             return evaluate_losses(outputs, valid, [task], states)[task.name]
-        kind = get_kind(task.type)
+        task_type = get_task_type(task.type)
         name, _, metric = self.monitor.partition(".")
-        metric = metric if name == task.name else kind.metric_names(task)[0]
-        value = kind.score(
+        metric = metric if name == task.name else task_type.metric_names(task)[0]
+        value = task_type.score(
             task, states[task.name], outputs[task.name], valid.y[task.name], valid.mask[task.name]
         )[metric]
         if math.isnan(value):
             return math.inf
-        return -value if kind.metric_directions[metric] else value
+        return -value if task_type.metric_directions[metric] else value
 
     def update(
         self,

@@ -15,7 +15,7 @@ from manyheads.config.train import TrainSettings
 from manyheads.data.tensors import Batch, EncodedTable
 from manyheads.engine.backward import backward
 from manyheads.engine.events import Events
-from manyheads.tasks._registry import get_kind
+from manyheads.tasks._registry import get_task_type
 from manyheads.tasks.task import Task
 from manyheads.weighting.base import Weighting
 
@@ -38,7 +38,7 @@ def task_losses(
     """Masked per-task losses ``[T]``; a task without labels in the batch contributes 0."""
     return torch.stack(
         [
-            get_kind(t.type).loss(
+            get_task_type(t.type).loss(
                 t, states[t.name], outputs[t.name], batch.y[t.name], batch.mask[t.name]
             )
             for t in tasks
@@ -202,7 +202,7 @@ def score_outputs(
 ) -> dict[str, dict[str, float]]:
     """Every metric of every task over its labelled rows."""
     return {
-        t.name: get_kind(t.type).score(
+        t.name: get_task_type(t.type).score(
             t, states[t.name], outputs[t.name], table.y[t.name], table.mask[t.name]
         )
         for t in tasks

@@ -33,7 +33,7 @@ from manyheads.engine.loop import (
     score_outputs,
     train_one_epoch,
 )
-from manyheads.tasks._registry import get_kind
+from manyheads.tasks._registry import get_task_type
 from manyheads.weighting.base import Weighting
 
 __all__ = ["TrainResult", "train_model"]
@@ -126,6 +126,6 @@ def _record(
     for t, loss in zip(tasks, train_losses.tolist(), strict=True):
         record[f"train_loss/{t.name}"] = loss
         record[f"valid_loss/{t.name}"] = valid_losses[t.name]
-        primary = get_kind(t.type).metric_names(t)[0]
+        primary = get_task_type(t.type).metric_names(t)[0]
         record[f"valid_{primary}/{t.name}"] = metrics[t.name][primary]
     return record

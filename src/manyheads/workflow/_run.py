@@ -17,7 +17,7 @@ from manyheads.data.io import read_table
 from manyheads.data.preprocess import TablePreprocessor
 from manyheads.engine.loop import predict_outputs, score_outputs
 from manyheads.errors import DataError
-from manyheads.tasks._registry import get_kind
+from manyheads.tasks._registry import get_task_type
 from manyheads.tasks.task import Task
 from manyheads.workflow._bundle import read_bundle, write_bundle
 
@@ -86,12 +86,12 @@ class Run:
         words = [f"wmask:{c}" for c, k in self.preprocessor.inputs.items() if k == "tokens"]
         for t in self.tasks:
             state = self.preprocessor.task_states_[t.name]
-            kind = get_kind(t.type)
-            if kind.level == "token" and words and words[0] in table.x:
+            task_type = get_task_type(t.type)
+            if task_type.level == "token" and words and words[0] in table.x:
                 # one tag per word of each row: the word slots tell each row's length
-                columns |= kind.predict_words(t, state, outputs[t.name], table.x[words[0]])
+                columns |= task_type.predict_words(t, state, outputs[t.name], table.x[words[0]])
             else:
-                columns |= kind.predict(t, state, outputs[t.name])
+                columns |= task_type.predict(t, state, outputs[t.name])
         return pd.DataFrame(columns, index=pd.RangeIndex(len(frame)))
 
     def evaluate(self, data: Data, *, split: str = "test") -> dict[str, Any]:
@@ -198,11 +198,11 @@ def load(path: str | Path) -> Run:
 def task_metrics(tasks: list[Task], scores: dict[str, dict[str, float]]) -> dict[str, Any]:
     out = {}
     for t in tasks:
-        kind = get_kind(t.type)
-        primary = kind.metric_names(t)[0]
+        task_type = get_task_type(t.type)
+        primary = task_type.metric_names(t)[0]
         out[t.name] = {
             "primary": primary,
-            "higher_is_better": kind.metric_directions[primary],
+            "higher_is_better": task_type.metric_directions[primary],
             **scores[t.name],
         }
     return out
