@@ -38,7 +38,7 @@ class ToyProblem:
 
     Attributes:
         spec: input sizes for the model's input layer.
-        heads: task name -> output width, in task order.
+        out_dims: task name -> output width, in task order.
         x: inputs ``num`` [N, 6], ``cat`` [N, 2] and ``text:t`` [N, 6].
         y: task name -> encoded targets.
         mask: task name -> [N] bool, False where the label is missing.
@@ -47,7 +47,7 @@ class ToyProblem:
     """
 
     spec: InputSpec
-    heads: dict[str, int]
+    out_dims: dict[str, int]
     x: dict[str, Tensor]
     y: dict[str, Tensor]
     mask: dict[str, Tensor]
@@ -102,11 +102,11 @@ def make_toy_problem(
 
     Example:
         >>> problem = make_toy_problem(64)
-        >>> problem.heads
+        >>> problem.out_dims
         {'binary': 1, 'multiclass': 3, 'regression': 1}
         >>> sorted(problem.x)
         ['cat', 'num', 'text:t']
-        >>> zeros = {t: torch.zeros(64, w).squeeze(-1) for t, w in problem.heads.items()}
+        >>> zeros = {t: torch.zeros(64, w).squeeze(-1) for t, w in problem.out_dims.items()}
         >>> problem.loss(zeros).shape
         torch.Size([3])
     """
@@ -135,7 +135,7 @@ def make_toy_problem(
     }
     return ToyProblem(
         spec=InputSpec(_N_NUMERIC, _CARDINALITIES, (("t", _VOCAB),)),
-        heads={t.name: get_task_type(t.type).out_dim(states[t.name]) for t in tasks},
+        out_dims={t.name: get_task_type(t.type).out_dim(states[t.name]) for t in tasks},
         x={"num": num, "cat": cat, "text:t": text},
         y={name: target for name, (target, _) in encoded.items()},
         mask={name: mask for name, (_, mask) in encoded.items()},

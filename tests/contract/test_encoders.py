@@ -333,8 +333,8 @@ def test_row_task_on_a_tokens_column_under_every_architecture(
 def test_token_task_under_every_architecture(encoder: str, arch: str, tiny_model_dir: str) -> None:
     case = _text_case(encoder, tiny_model_dir)
     torch.manual_seed(0)
-    heads = {"label": 3, "tag": 4}
-    model = create_model(arch, case.spec, heads, **_arch_options(arch, encoder, case.options))
+    out_dims = {"label": 3, "tag": 4}
+    model = create_model(arch, case.spec, out_dims, **_arch_options(arch, encoder, case.options))
     model.token_level, model.token_tasks = True, frozenset({"tag"})
     (column, _), *_ = case.spec.sequences
     wmask = case.x[f"wmask:{column}"]

@@ -68,8 +68,10 @@ def architecture_options(name: str) -> dict[str, inspect.Parameter]:
     return own if encoder_argument(factory) == "spec" else {**own, **ENCODER_OPTIONS}
 
 
-def create_model(name: str, spec: InputSpec, heads: dict[str, int], /, **options: Any) -> MTLModel:
-    """Build the architecture ``name`` for the given inputs and heads.
+def create_model(
+    name: str, spec: InputSpec, out_dims: dict[str, int], /, **options: Any
+) -> MTLModel:
+    """Build the architecture ``name`` for the given inputs and head widths ``out_dims``.
 
     The input encoder is built here, once, from the encoder options (``encoder``,
     ``encoder_options``, ``embed_dim``, ``text_dim``) and passed to the architecture before any
@@ -93,11 +95,11 @@ def create_model(name: str, spec: InputSpec, heads: dict[str, int], /, **options
     factory = ARCHITECTURES.get(name)
     how = encoder_argument(factory)
     if how == "spec":
-        return factory(spec, heads, **options)
+        return factory(spec, out_dims, **options)
     own = {k: v for k, v in options.items() if k not in ENCODER_OPTIONS}
     encoding = {k: v for k, v in options.items() if k in ENCODER_OPTIONS}
     make_encoder = functools.partial(build_input, spec, **encoding)
-    return factory(make_encoder() if how == "encoder" else make_encoder, heads, **own)
+    return factory(make_encoder() if how == "encoder" else make_encoder, out_dims, **own)
 
 
 def list_architectures() -> list[str]:
@@ -121,8 +123,8 @@ def build_model(
         InvalidParameterError: a token-level task without a token-level encoder, or batch
             normalisation on per-token features.
     """
-    heads = {t.name: get_task_type(t.type).out_dim(states[t.name]) for t in tasks}
-    model = create_model(name, spec, heads, **options)
+    out_dims = {t.name: get_task_type(t.type).out_dim(states[t.name]) for t in tasks}
+    model = create_model(name, spec, out_dims, **options)
     encoders = [m for m in model.modules() if isinstance(m, InputEncoder)]
     model.token_level = any(getattr(m, "token_level", False) for m in encoders)
     model.token_tasks = frozenset(t.name for t in tasks if get_task_type(t.type).level == "token")
