@@ -122,8 +122,9 @@ for _name, _target, _doc in [
     ("famo", f"{_W}._famo:FAMO", "fast adaptive multitask optimisation (Liu et al. 2023)"),
     ("stch", f"{_W}._stch:STCH", "smooth Tchebycheff scalarisation (Lin et al. 2024)"),
     ("gradnorm", f"{_W}._gradnorm:GradNorm", "gradient normalisation (Chen et al. 2018)"),
+    # gradient aggregators (DB-MTL balances losses too, but it is an Aggregator: it reads the
+    # task gradients; the order of this list is that of `manyheads ls weightings`)
     ("db_mtl", f"{_A}._db_mtl:DBMTL", "dual-balancing MTL (Lin et al. 2023); needs task gradients"),
-    # gradient aggregators
     ("mgda", f"{_A}._mgda:MGDA", "min-norm point of the task gradients (Sener & Koltun 2018)"),
     ("pcgrad", f"{_A}._pcgrad:PCGrad", "projecting conflicting gradients (Yu et al. 2020)"),
     ("graddrop", f"{_A}._graddrop:GradDrop", "gradient sign dropout (Chen et al. 2020)"),
