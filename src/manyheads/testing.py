@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,7 +17,7 @@ from torch import Tensor
 
 from manyheads.data.preprocess import InputSpec
 from manyheads.errors import InvalidParameterError
-from manyheads.tasks import Task, get_task_type
+from manyheads.tasks import FittedTask, Task, fit_task
 
 __all__ = ["ToyProblem", "make_toy_problem"]
 
@@ -34,7 +33,7 @@ Signal = Callable[[np.random.Generator], np.ndarray]
 
 @dataclass(frozen=True)
 class ToyProblem:
-    """An encoded multi-task problem: inputs, targets, masks and the fitted task states.
+    """An encoded multi-task problem: inputs, targets, masks and the fitted tasks.
 
     Attributes:
         spec: input sizes for the model's input layer.
@@ -43,7 +42,7 @@ class ToyProblem:
         y: task name -> encoded targets.
         mask: task name -> [N] bool, False where the label is missing.
         tasks: the task specifications.
-        states: task name -> the state its task type fitted on the labels.
+        fitted_tasks: each task with the label encoding its type fitted on the labels.
     """
 
     spec: InputSpec
@@ -52,7 +51,7 @@ class ToyProblem:
     y: dict[str, Tensor]
     mask: dict[str, Tensor]
     tasks: tuple[Task, ...]
-    states: dict[str, dict[str, Any]]
+    fitted_tasks: tuple[FittedTask, ...]
 
     @property
     def n_rows(self) -> int:
@@ -68,12 +67,7 @@ class ToyProblem:
         """
         masks = {**self.mask, **(mask or {})}
         return torch.stack(
-            [
-                get_task_type(t.type).loss(
-                    t, self.states[t.name], outputs[t.name], self.y[t.name], masks[t.name]
-                )
-                for t in self.tasks
-            ]
+            [t.loss(outputs[t.name], self.y[t.name], masks[t.name]) for t in self.fitted_tasks]
         )
 
 
@@ -129,18 +123,16 @@ def make_toy_problem(
         missing = (np.arange(n_rows) + 3 * k) % 10 == 9
         for col, values in _labels(task, latent, rng).items():
             frame[col] = np.where(missing, np.nan, values)
-    states = {t.name: get_task_type(t.type).fit(t, frame, "<toy>") for t in tasks}
-    encoded = {
-        t.name: get_task_type(t.type).encode(t, states[t.name], frame, "<toy>") for t in tasks
-    }
+    fitted = tuple(fit_task(t, frame, "<toy>") for t in tasks)
+    encoded = {t.name: t.encode(frame, "<toy>") for t in fitted}
     return ToyProblem(
         spec=InputSpec(_N_NUMERIC, _CARDINALITIES, (("t", _VOCAB),)),
-        out_dims={t.name: get_task_type(t.type).out_dim(states[t.name]) for t in tasks},
+        out_dims={t.name: t.out_dim for t in fitted},
         x={"num": num, "cat": cat, "text:t": text},
         y={name: target for name, (target, _) in encoded.items()},
         mask={name: mask for name, (_, mask) in encoded.items()},
         tasks=tasks,
-        states=states,
+        fitted_tasks=fitted,
     )
 
 

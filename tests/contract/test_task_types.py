@@ -67,7 +67,7 @@ def _fitted(name: str) -> tuple[FittedTask, EncodedTable, MTLModel]:
     pre = TablePreprocessor(inputs, [task], text_options=TOKENS if token else None).fit(frame)
     options = {"encoder": "bilstm", "encoder_options": {"hidden": 4}} if token else {}
     torch.manual_seed(0)
-    model = build_model("hps", pre.spec, [task], pre.task_states_, {"hidden": [4], **options})
+    model = build_model("hps", pre.spec, pre.fitted_tasks, {"hidden": [4], **options})
     return pre.fitted_tasks[0], pre.transform(frame), model
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from torch import nn
@@ -16,8 +16,7 @@ from manyheads.data.preprocess import InputSpec
 from manyheads.encoders._registry import build_input
 from manyheads.encoders.base import InputEncoder
 from manyheads.errors import InvalidParameterError
-from manyheads.tasks._registry import get_task_type
-from manyheads.tasks.task import Task
+from manyheads.tasks._fitted import FittedTask
 
 __all__ = [
     "ARCHITECTURES",
@@ -110,11 +109,11 @@ def list_architectures() -> list[str]:
 def build_model(
     name: str,
     spec: InputSpec,
-    tasks: list[Task],
-    states: dict[str, dict[str, Any]],
+    tasks: Sequence[FittedTask],
     options: dict[str, Any],
 ) -> MTLModel:
-    """Build architecture ``name`` for ``tasks`` (heads sized from their fitted label states).
+    """Build architecture ``name`` for the fitted ``tasks`` (heads sized from their label
+    encodings, in the order of ``tasks``).
 
     Wires what the task types need beyond a head: token-level outputs for ``tagging`` tasks
     (which need an encoder that emits per-token features) and CRF transition scores.
@@ -123,11 +122,11 @@ def build_model(
         InvalidParameterError: a token-level task without a token-level encoder, or batch
             normalisation on per-token features.
     """
-    out_dims = {t.name: get_task_type(t.type).out_dim(states[t.name]) for t in tasks}
+    out_dims = {t.name: t.out_dim for t in tasks}
     model = create_model(name, spec, out_dims, **options)
     encoders = [m for m in model.modules() if isinstance(m, InputEncoder)]
     model.token_level = any(getattr(m, "token_level", False) for m in encoders)
-    model.token_tasks = frozenset(t.name for t in tasks if get_task_type(t.type).level == "token")
+    model.token_tasks = frozenset(t.name for t in tasks if t.task_type.level == "token")
     batch_norm = any(isinstance(m, nn.BatchNorm1d) for m in model.modules())  # MLPs, experts
     if model.token_level and batch_norm:
         raise InvalidParameterError(
@@ -141,7 +140,7 @@ def build_model(
             "transformer or pretrained)."
         )
     for task in tasks:
-        if task.crf:
+        if task.task.crf:
             towers = getattr(model, "towers", None)  # every architecture's heads are TaskTowers
             if not isinstance(towers, TaskTowers):
                 raise InvalidParameterError(

@@ -72,13 +72,12 @@ def _input_problems(inputs: dict[str, str], splits: Splits) -> list[str]:
 
 def _label_problems(config: RunConfig, splits: Splits, summary: list[str]) -> list[str]:
     """Each task's label columns present and encodable in every split (and a summary line)."""
-    from manyheads.tasks._registry import get_task_type
+    from manyheads.tasks._fitted import fit_task
 
     columns, path = _columns(splits)
     frames = [("train", splits.train), ("valid", splits.valid), ("test", splits.test)]
     problems: list[str] = []
     for task in config.tasks:
-        task_type = get_task_type(task.type)
         missing = [c for c in task.label_columns if c not in columns]
         if missing:
             problems.extend(
@@ -88,12 +87,10 @@ def _label_problems(config: RunConfig, splits: Splits, summary: list[str]) -> li
             )
             continue
         try:
-            state = task_type.fit(task, splits.train, path)
+            fitted = fit_task(task, splits.train, path)
             for name, frame in _present(frames):
                 where = str(frame.attrs.get("path", name))
-                _, mask = task_type.encode(
-                    task, state, frame, where, unseen=config.data.unseen_labels
-                )
+                _, mask = fitted.encode(frame, where, unseen=config.data.unseen_labels)
                 if name == "train":
                     summary.append(
                         f"task {task.name} ({task.type}): {int(mask.sum())} of "
@@ -194,6 +191,7 @@ def _model_problems(config: RunConfig) -> list[str]:
 
     from manyheads.architectures._registry import build_model
     from manyheads.encoders._registry import ENCODERS, EncoderInfo, encoder_info, text_options
+    from manyheads.tasks._fitted import FittedTask
     from manyheads.workflow._builders import model_options
 
     options = model_options(config)
@@ -210,13 +208,12 @@ def _model_problems(config: RunConfig) -> list[str]:
     if spec is None or not config.tasks:
         return []
     state = {"classes": [0, 1, 2], "tags": ["O", "B", "I"], "labels": ["a", "b"]}
-    states = {t.name: dict(state) for t in config.tasks}
-    tasks = list(config.tasks)
+    tasks = [FittedTask(t, dict(state)) for t in config.tasks]  # stand-in label encodings
 
     def build(**opts: object) -> object:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. torch on zero-width stand-in layers
-            return build_model(config.model.architecture, spec, tasks, states, opts)
+            return build_model(config.model.architecture, spec, tasks, opts)
 
     return _attributed(build, options, "model", together=("encoder", "encoder_options"))
 

@@ -15,6 +15,7 @@ learnt is JSON-ready state in ``model.json`` (nothing is pickled).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -206,7 +207,12 @@ class TablePreprocessor:
     @property
     def fitted_tasks(self) -> list[FittedTask]:
         """Each task with its label state (:attr:`task_states_`), in the order of ``tasks``."""
-        return [FittedTask(task, self.task_states_[task.name]) for task in self.tasks]
+        return self.fitted(self.tasks)
+
+    def fitted(self, tasks: Iterable[Task]) -> list[FittedTask]:
+        """Each of ``tasks`` (some or all of the fitted ones, in the order given) with the label
+        state that :meth:`fit` learnt for it."""
+        return [FittedTask(task, self.task_states_[task.name]) for task in tasks]
 
     @property
     def spec(self) -> InputSpec:

@@ -1,5 +1,6 @@
 """A task with the label encoding learnt on train: what encoding, losses, metrics and predictions
-need, as one object instead of a ``(tasks, states)`` pair passed side by side."""
+need, as one object. The model builder, the training loop and the workflow take a list of these
+(``TablePreprocessor.fitted_tasks``), never tasks and label encodings side by side."""
 
 from __future__ import annotations
 

@@ -198,9 +198,7 @@ def build_model(config: RunConfig, pre: TablePreprocessor, options: dict[str, An
     :func:`model_options`)."""
     from manyheads.architectures._registry import build_model as create
 
-    return create(
-        config.model.architecture, pre.spec, list(config.tasks), pre.task_states_, options
-    )
+    return create(config.model.architecture, pre.spec, pre.fitted(config.tasks), options)
 
 
 def architecture_name(architecture: str | type[MTLModel]) -> str:
