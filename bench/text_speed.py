@@ -51,7 +51,7 @@ from manyheads.encoders.pretrained import default_model_path, load_pretrained
 from manyheads.engine._optim import build_optimizer, param_groups
 from manyheads.engine.events import Events
 from manyheads.engine.loop import LoopState, predict_outputs, train_one_epoch
-from manyheads.tasks import Task, get_kind
+from manyheads.tasks import FittedTask, Task
 from manyheads.weighting import create_weighting
 
 FILE = "womens-clothing-reviews/womens_clothing_ecommerce_reviews.csv.gz"
@@ -93,12 +93,12 @@ def fit_preprocessor(frame: pd.DataFrame, max_length: int) -> TablePreprocessor:
     return TablePreprocessor({TEXT: "text"}, tasks, text_options=options).fit(frame)
 
 
-def manyheads_model(pre: TablePreprocessor, tasks: list[Task], max_length: int) -> MTLModel:
+def manyheads_model(pre: TablePreprocessor, tasks: list[FittedTask], max_length: int) -> MTLModel:
     """MiniLM (mean pooling) -> one linear layer per task."""
     torch.manual_seed(0)
     options = {"hidden": [], "tower": [], "encoder": "pretrained"}
     options["encoder_options"] = {"max_length": max_length}
-    return build_model("hps", pre.spec, tasks, pre.task_states_, options)
+    return build_model("hps", pre.spec, tasks, options)
 
 
 def manyheads_step(
@@ -109,7 +109,7 @@ def manyheads_step(
     precision: str = "fp32",
 ) -> Step:
     """One manyheads training step per call: ``train_one_epoch`` on the next one-batch table."""
-    model = manyheads_model(pre, pre.tasks, max_length)
+    model = manyheads_model(pre, pre.fitted_tasks, max_length)
     method = create_weighting("ew", len(pre.tasks))
     settings = TrainSettings(lr=LR, batch_size=batch_size, precision=precision)
     optimizer = build_optimizer(param_groups(model, method, settings), settings)
@@ -121,8 +121,7 @@ def manyheads_step(
         train_one_epoch(
             model,
             table,
-            tasks=pre.tasks,
-            states=pre.task_states_,
+            tasks=pre.fitted_tasks,
             method=method,
             settings=settings,
             loop=loop,
@@ -212,7 +211,7 @@ def training(frame: pd.DataFrame, args: argparse.Namespace) -> dict[str, Any]:
         width = int(attn.sum(1).max())
         assert torch.equal(ids[:, :width], theirs["input_ids"]), "tokenisations differ"
     labels = [[t.y[name] for name in TASKS] for t in tables]
-    widths = [get_kind(t.type).out_dim(pre.task_states_[t.name]) for t in pre.tasks]
+    widths = [t.out_dim for t in pre.fitted_tasks]
     steps = [
         manyheads_step(pre, tables, size, args.max_length, args.precision),
         plain_step(batches, labels, widths, args.precision),
@@ -239,8 +238,8 @@ def training(frame: pd.DataFrame, args: argparse.Namespace) -> dict[str, Any]:
 def inference(frame: pd.DataFrame, args: argparse.Namespace) -> dict[str, Any]:
     pre = fit_preprocessor(frame, args.max_length)
     table = pre.transform(frame.head(args.rows))
-    multi = manyheads_model(pre, pre.tasks, args.max_length)
-    singles = [manyheads_model(pre, [t], args.max_length) for t in pre.tasks]
+    multi = manyheads_model(pre, pre.fitted_tasks, args.max_length)
+    singles = [manyheads_model(pre, [t], args.max_length) for t in pre.fitted_tasks]
     device = torch.device("cpu")
 
     def run_multi() -> None:

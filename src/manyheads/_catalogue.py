@@ -27,10 +27,10 @@ if TYPE_CHECKING:  # type names only: importing them would import torch / pandas
     from manyheads.architectures.base import MTLModel
     from manyheads.builtin_datasets._registry import DatasetSplits
     from manyheads.encoders.base import InputEncoder
-    from manyheads.tasks._base import TaskKind
+    from manyheads.tasks._base import TaskType
     from manyheads.weighting.base import Weighting
 
-__all__ = ["ARCHITECTURES", "DATASETS", "ENCODERS", "TASK_KINDS", "TASK_METRICS", "WEIGHTINGS"]
+__all__ = ["ARCHITECTURES", "DATASETS", "ENCODERS", "TASK_METRICS", "TASK_TYPES", "WEIGHTINGS"]
 
 _ARCH = "manyheads.architectures"
 ARCHITECTURES: Registry[MTLModel] = Registry("architecture")
@@ -122,8 +122,9 @@ for _name, _target, _doc in [
     ("famo", f"{_W}._famo:FAMO", "fast adaptive multitask optimisation (Liu et al. 2023)"),
     ("stch", f"{_W}._stch:STCH", "smooth Tchebycheff scalarisation (Lin et al. 2024)"),
     ("gradnorm", f"{_W}._gradnorm:GradNorm", "gradient normalisation (Chen et al. 2018)"),
+    # gradient aggregators (DB-MTL balances losses too, but it is an Aggregator: it reads the
+    # task gradients; the order of this list is that of `manyheads ls weightings`)
     ("db_mtl", f"{_A}._db_mtl:DBMTL", "dual-balancing MTL (Lin et al. 2023); needs task gradients"),
-    # gradient aggregators
     ("mgda", f"{_A}._mgda:MGDA", "min-norm point of the task gradients (Sener & Koltun 2018)"),
     ("pcgrad", f"{_A}._pcgrad:PCGrad", "projecting conflicting gradients (Yu et al. 2020)"),
     ("graddrop", f"{_A}._graddrop:GradDrop", "gradient sign dropout (Chen et al. 2020)"),
@@ -146,7 +147,7 @@ for _name, _target, _doc in [
 #: class's ``metric_directions`` (checked by the contract test), for ``manyheads ls metrics``.
 TASK_METRICS: dict[str, dict[str, bool]] = {}
 _T = "manyheads.tasks"
-TASK_KINDS: Registry[TaskKind] = Registry("task type")
+TASK_TYPES: Registry[TaskType] = Registry("task type")
 for _name, _target, _doc, _metrics in [
     (
         "binary",
@@ -186,7 +187,7 @@ for _name, _target, _doc, _metrics in [
         {"iou": True, "acc50": True},
     ),
 ]:
-    TASK_KINDS.register_lazy(_name, _target, _doc)
+    TASK_TYPES.register_lazy(_name, _target, _doc)
     TASK_METRICS[_name] = _metrics
 
 _D = "manyheads.builtin_datasets"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,7 +17,7 @@ from torch import Tensor
 
 from manyheads.data.preprocess import InputSpec
 from manyheads.errors import InvalidParameterError
-from manyheads.tasks import Task, get_kind
+from manyheads.tasks import FittedTask, Task, fit_task
 
 __all__ = ["ToyProblem", "make_toy_problem"]
 
@@ -34,25 +33,25 @@ Signal = Callable[[np.random.Generator], np.ndarray]
 
 @dataclass(frozen=True)
 class ToyProblem:
-    """An encoded multi-task problem: inputs, targets, masks and the fitted task states.
+    """An encoded multi-task problem: inputs, targets, masks and the fitted tasks.
 
     Attributes:
         spec: input sizes for the model's input layer.
-        heads: task name -> output width, in task order.
+        out_dims: task name -> output width, in task order.
         x: inputs ``num`` [N, 6], ``cat`` [N, 2] and ``text:t`` [N, 6].
         y: task name -> encoded targets.
         mask: task name -> [N] bool, False where the label is missing.
         tasks: the task specifications.
-        states: task name -> the state its task type fitted on the labels.
+        fitted_tasks: each task with the label encoding its type fitted on the labels.
     """
 
     spec: InputSpec
-    heads: dict[str, int]
+    out_dims: dict[str, int]
     x: dict[str, Tensor]
     y: dict[str, Tensor]
     mask: dict[str, Tensor]
     tasks: tuple[Task, ...]
-    states: dict[str, dict[str, Any]]
+    fitted_tasks: tuple[FittedTask, ...]
 
     @property
     def n_rows(self) -> int:
@@ -68,12 +67,7 @@ class ToyProblem:
         """
         masks = {**self.mask, **(mask or {})}
         return torch.stack(
-            [
-                get_kind(t.type).loss(
-                    t, self.states[t.name], outputs[t.name], self.y[t.name], masks[t.name]
-                )
-                for t in self.tasks
-            ]
+            [t.loss(outputs[t.name], self.y[t.name], masks[t.name]) for t in self.fitted_tasks]
         )
 
 
@@ -102,11 +96,11 @@ def make_toy_problem(
 
     Example:
         >>> problem = make_toy_problem(64)
-        >>> problem.heads
+        >>> problem.out_dims
         {'binary': 1, 'multiclass': 3, 'regression': 1}
         >>> sorted(problem.x)
         ['cat', 'num', 'text:t']
-        >>> zeros = {t: torch.zeros(64, w).squeeze(-1) for t, w in problem.heads.items()}
+        >>> zeros = {t: torch.zeros(64, w).squeeze(-1) for t, w in problem.out_dims.items()}
         >>> problem.loss(zeros).shape
         torch.Size([3])
     """
@@ -129,16 +123,16 @@ def make_toy_problem(
         missing = (np.arange(n_rows) + 3 * k) % 10 == 9
         for col, values in _labels(task, latent, rng).items():
             frame[col] = np.where(missing, np.nan, values)
-    states = {t.name: get_kind(t.type).fit(t, frame, "<toy>") for t in tasks}
-    encoded = {t.name: get_kind(t.type).encode(t, states[t.name], frame, "<toy>") for t in tasks}
+    fitted = tuple(fit_task(t, frame, "<toy>") for t in tasks)
+    encoded = {t.name: t.encode(frame, "<toy>") for t in fitted}
     return ToyProblem(
         spec=InputSpec(_N_NUMERIC, _CARDINALITIES, (("t", _VOCAB),)),
-        heads={t.name: get_kind(t.type).out_dim(states[t.name]) for t in tasks},
+        out_dims={t.name: t.out_dim for t in fitted},
         x={"num": num, "cat": cat, "text:t": text},
         y={name: target for name, (target, _) in encoded.items()},
         mask={name: mask for name, (_, mask) in encoded.items()},
         tasks=tasks,
-        states=states,
+        fitted_tasks=fitted,
     )
 
 
@@ -168,16 +162,18 @@ def _inputs(rng: np.random.Generator, n: int) -> tuple[Tensor, Tensor, Tensor, S
 
 def _tasks(task_types: Sequence[str]) -> tuple[Task, ...]:
     tasks: list[Task] = []
-    for kind in task_types:
-        if kind not in _TYPES:
+    for task_type in task_types:
+        if task_type not in _TYPES:
             raise InvalidParameterError(
                 f"The 'task_types' parameter of make_toy_problem takes types among "
-                f"{', '.join(_TYPES)}. Got {kind!r} instead."
+                f"{', '.join(_TYPES)}. Got {task_type!r} instead."
             )
-        count = sum(t.type == kind for t in tasks)
-        name = kind if count == 0 else f"{kind}_{count + 1}"
-        columns = tuple(f"{name}_{j}" for j in range(_N_LABELS)) if kind == "multilabel" else None
-        tasks.append(Task(name, type=kind, columns=columns))
+        count = sum(t.type == task_type for t in tasks)
+        name = task_type if count == 0 else f"{task_type}_{count + 1}"
+        columns = (
+            tuple(f"{name}_{j}" for j in range(_N_LABELS)) if task_type == "multilabel" else None
+        )
+        tasks.append(Task(name, type=task_type, columns=columns))
     return tuple(tasks)
 
 

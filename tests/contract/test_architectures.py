@@ -48,7 +48,7 @@ def _image_problem(problem: ToyProblem, side: int = 16) -> ToyProblem:
 
 def _reads_only_images(name: str) -> bool:
     try:
-        create_model(name, TABULAR.spec, TABULAR.heads)
+        create_model(name, TABULAR.spec, TABULAR.out_dims)
     except InvalidParameterError as exc:
         if "needs an image input" in str(exc):
             return True
@@ -72,7 +72,7 @@ def _one_thread() -> Iterator[None]:
 
 def build(name: str, seed: int = 0, **options: object) -> MTLModel:
     torch.manual_seed(seed)
-    return create_model(name, PROBLEMS[name].spec, PROBLEMS[name].heads, **options)
+    return create_model(name, PROBLEMS[name].spec, PROBLEMS[name].out_dims, **options)
 
 
 def objective(
@@ -99,7 +99,7 @@ def test_output_shapes(name: str) -> None:
 def test_options_are_keyword_only_with_defaults(name: str) -> None:
     params = list(inspect.signature(ARCHITECTURES.get(name)).parameters.values())
     assert params[0].name in ("encoder", "make_encoder", "spec")  # see architectures.base
-    assert params[1].name == "heads"
+    assert params[1].name == "out_dims"
     for p in params[2:]:
         assert p.kind is inspect.Parameter.KEYWORD_ONLY, p.name
         assert p.default is not inspect.Parameter.empty, p.name
@@ -121,16 +121,18 @@ def test_the_encoder_is_received_not_built(name: str) -> None:
         made.append(build_input(problem.spec))
         return made[-1]
 
-    model = factory(make_encoder() if how == "encoder" else make_encoder, problem.heads)
+    model = factory(make_encoder() if how == "encoder" else make_encoder, problem.out_dims)
     held = [m for m in model.modules() if isinstance(m, InputEncoder)]
-    assert len(made) == (1 if how == "encoder" else len(problem.heads))
+    assert len(made) == (1 if how == "encoder" else len(problem.out_dims))
     assert [id(m) for m in held] == [id(m) for m in made]
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_parameters_are_partitioned(name: str) -> None:
     model = build(name)
-    groups = [model.shared_parameters()] + [model.task_parameters(t) for t in PROBLEMS[name].heads]
+    groups = [model.shared_parameters()] + [
+        model.task_parameters(t) for t in PROBLEMS[name].out_dims
+    ]
     ids = [id(p) for group in groups for p in group]
     assert len(ids) == len(set(ids)), "a parameter is listed twice"
     assert sorted(ids) == sorted(id(p) for p in model.parameters())
@@ -157,7 +159,7 @@ def test_safetensors_round_trip(name: str, tmp_path: Path) -> None:
     problem = PROBLEMS[name]
     with torch.no_grad():
         expected, got = model(problem.x), fresh(problem.x)
-    for task in problem.heads:
+    for task in problem.out_dims:
         torch.testing.assert_close(got[task], expected[task], rtol=0, atol=0)
 
 
@@ -168,7 +170,7 @@ def test_task_without_labels(name: str) -> None:
     total, losses = objective(name, model, {"multiclass": none})
     total.backward()
     assert torch.isfinite(total)
-    assert losses[list(problem.heads).index("multiclass")].item() == 0.0
+    assert losses[list(problem.out_dims).index("multiclass")].item() == 0.0
     for param in model.parameters():
         assert param.grad is None or torch.isfinite(param.grad).all()
 
@@ -178,7 +180,7 @@ def test_forward_is_heads_of_features(name: str) -> None:
     model, problem = build(name).eval(), PROBLEMS[name]
     with torch.no_grad():
         direct, composed = model(problem.x), model.forward_heads(model.forward_features(problem.x))
-    for task in problem.heads:
+    for task in problem.out_dims:
         torch.testing.assert_close(composed[task], direct[task], rtol=0, atol=0)
 
 
@@ -186,7 +188,7 @@ def test_forward_is_heads_of_features(name: str) -> None:
 def test_deterministic_under_a_seed(name: str) -> None:
     problem = PROBLEMS[name]
     first, second = build(name, seed=3)(problem.x), build(name, seed=3)(problem.x)
-    for task in problem.heads:
+    for task in problem.out_dims:
         torch.testing.assert_close(second[task], first[task], rtol=0, atol=0)
 
 

@@ -19,7 +19,7 @@ REGISTRIES: dict[str, Registry[Any]] = {
     "architectures": _catalogue.ARCHITECTURES,
     "encoders": _catalogue.ENCODERS,
     "weightings": _catalogue.WEIGHTINGS,
-    "tasks": _catalogue.TASK_KINDS,
+    "tasks": _catalogue.TASK_TYPES,
     "datasets": _catalogue.DATASETS,
 }
 ENTRIES = [(family, name) for family, registry in REGISTRIES.items() for name in registry]
@@ -45,25 +45,25 @@ def test_every_entry_is_lazy_and_resolves_to_a_callable(family: str, name: str) 
     assert "\n" not in doc
 
 
-@pytest.mark.parametrize("name", _catalogue.TASK_KINDS.names())
+@pytest.mark.parametrize("name", _catalogue.TASK_TYPES.names())
 def test_task_type_docs_and_metrics_match_the_class(name: str) -> None:
-    kind = _catalogue.TASK_KINDS.get(name)
-    assert kind.name == name
-    assert _catalogue.TASK_KINDS.describe()[name] == kind.summary
-    assert _catalogue.TASK_METRICS[name] == kind.metric_directions  # same metrics, same order
-    assert list(_catalogue.TASK_METRICS[name]) == list(kind.metric_directions)
+    task_type = _catalogue.TASK_TYPES.get(name)
+    assert task_type.name == name
+    assert _catalogue.TASK_TYPES.describe()[name] == task_type.summary
+    assert _catalogue.TASK_METRICS[name] == task_type.metric_directions  # same metrics, same order
+    assert list(_catalogue.TASK_METRICS[name]) == list(task_type.metric_directions)
 
 
 def test_family_modules_share_the_catalogue_registries() -> None:
     from manyheads.architectures import ARCHITECTURES
     from manyheads.builtin_datasets import DATASETS
     from manyheads.encoders import ENCODERS
-    from manyheads.tasks import TASK_KINDS
+    from manyheads.tasks import TASK_TYPES
     from manyheads.weighting import WEIGHTINGS
 
     assert ARCHITECTURES is _catalogue.ARCHITECTURES
     assert ENCODERS is _catalogue.ENCODERS
     assert WEIGHTINGS is _catalogue.WEIGHTINGS
-    assert TASK_KINDS is _catalogue.TASK_KINDS
+    assert TASK_TYPES is _catalogue.TASK_TYPES
     assert DATASETS is _catalogue.DATASETS
-    assert set(_catalogue.TASK_METRICS) == set(TASK_KINDS)
+    assert set(_catalogue.TASK_METRICS) == set(TASK_TYPES)

@@ -38,7 +38,7 @@ from manyheads.encoders import (
 from manyheads.encoders._registry import encoder_option_names, text_options
 from manyheads.engine.backward import backward
 from manyheads.errors import InvalidParameterError
-from manyheads.tasks import Task
+from manyheads.tasks import FittedTask, Task
 from manyheads.testing import make_toy_problem
 from manyheads.weighting import create_weighting
 
@@ -86,7 +86,7 @@ class Case:
     options: dict[str, Any]
     pad: Callable[[dict[str, Tensor]], dict[str, Tensor]] | None
     lr: float = 1e-3
-    states: dict[str, dict[str, Any]] | None = None
+    tasks: tuple[FittedTask, ...] = ()
 
 
 def _pad_sequences(column: str, pad_id: int) -> Callable[[dict[str, Tensor]], dict[str, Tensor]]:
@@ -121,7 +121,9 @@ def sequence_case(encoder: str, words: bool = False, path: str | None = None) ->
     x = pre.transform(frame.head(N_ROWS)).x
     (_, seq), *_ = pre.spec.sequences
     lr = 1e-4 if encoder == "pretrained" else 1e-3
-    return Case(pre.spec, x, options, _pad_sequences(column, seq.pad_id), lr, pre.task_states_)
+    return Case(
+        pre.spec, x, options, _pad_sequences(column, seq.pad_id), lr, tuple(pre.fitted_tasks)
+    )
 
 
 def make_case(name: str) -> Case:
@@ -310,15 +312,9 @@ def test_row_task_on_a_tokens_column_under_every_architecture(
     encoder: str, arch: str, tiny_model_dir: str
 ) -> None:
     case = _text_case(encoder, tiny_model_dir)
-    assert case.states is not None
+    assert case.tasks
     torch.manual_seed(0)
-    model = build_model(
-        arch,
-        case.spec,
-        [Task("label", type="multiclass")],
-        case.states,
-        _arch_options(arch, encoder, case.options),
-    )
+    model = build_model(arch, case.spec, case.tasks, _arch_options(arch, encoder, case.options))
     assert model.token_level
     out = model(case.x)
     assert out["label"].shape == (N_ROWS, 3)
@@ -333,8 +329,8 @@ def test_row_task_on_a_tokens_column_under_every_architecture(
 def test_token_task_under_every_architecture(encoder: str, arch: str, tiny_model_dir: str) -> None:
     case = _text_case(encoder, tiny_model_dir)
     torch.manual_seed(0)
-    heads = {"label": 3, "tag": 4}
-    model = create_model(arch, case.spec, heads, **_arch_options(arch, encoder, case.options))
+    out_dims = {"label": 3, "tag": 4}
+    model = create_model(arch, case.spec, out_dims, **_arch_options(arch, encoder, case.options))
     model.token_level, model.token_tasks = True, frozenset({"tag"})
     (column, _), *_ = case.spec.sequences
     wmask = case.x[f"wmask:{column}"]
@@ -476,14 +472,8 @@ def test_a_saved_pretrained_model_loads_without_its_source_directory(
 @pytest.mark.parametrize("arch", ["hps", "mmoe"])
 def test_batch_norm_on_per_token_features_is_refused(arch: str) -> None:
     case = sequence_case("bilstm", words=True)
-    assert case.states is not None
+    assert case.tasks
     options = _arch_options(arch, "bilstm", case.options) | {"norm": "batch"}
     with pytest.raises(InvalidParameterError, match=r"model.norm 'batch' does not work on per-tok"):
-        build_model(arch, case.spec, [Task("label", type="multiclass")], case.states, options)
-    build_model(  # layer normalisation is per row: fine
-        arch,
-        case.spec,
-        [Task("label", type="multiclass")],
-        case.states,
-        options | {"norm": "layer"},
-    )
+        build_model(arch, case.spec, case.tasks, options)
+    build_model(arch, case.spec, case.tasks, options | {"norm": "layer"})  # per row: fine

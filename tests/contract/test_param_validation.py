@@ -39,7 +39,7 @@ ENTRIES = [
 
 #: The positional inputs the library wires in (the built encoder or its factory, the input
 #: sizes, the head widths): not options a user sets.
-WIRING = ("encoder", "make_encoder", "spec", "heads")
+WIRING = ("encoder", "make_encoder", "spec", "out_dims")
 SPEC = InputSpec(3, (), ())
 HEADS = {"a": 1, "b": 1}
 N_TASKS = 2

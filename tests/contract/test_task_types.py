@@ -1,9 +1,9 @@
 """Every registered task type passes the same battery (scikit-learn ``check_estimator`` style).
 
-Each type declares a few labelled rows (``TaskKind.example``); the battery adds an unlabelled row
+Each type declares a few labelled rows (``TaskType.example``); the battery adds an unlabelled row
 and an input (a numeric column for row-level types, a ``tokens`` column with one word per label
 for token-level ones), fits the label state, builds a model with the type's head and checks the
-contract of :class:`~manyheads.tasks.TaskKind`: encoding masks the unlabelled row, the loss is a
+contract of :class:`~manyheads.tasks.TaskType`: encoding masks the unlabelled row, the loss is a
 finite scalar that ignores unlabelled rows, a batch without labels gives loss 0 and finite
 gradients, every metric is computed, predictions have one entry per row. A new type is covered
 as soon as it is registered.
@@ -25,7 +25,7 @@ import torch
 from manyheads.architectures import build_model
 from manyheads.architectures.base import MTLModel
 from manyheads.data import EncodedTable, TablePreprocessor
-from manyheads.tasks import TASK_KINDS, FittedTask, Task, TaskKind, get_kind, list_task_types
+from manyheads.tasks import TASK_TYPES, FittedTask, Task, TaskType, get_task_type, list_task_types
 from manyheads.tasks._registry import _INSTANCES
 
 TYPES = list_task_types()
@@ -39,17 +39,17 @@ def doc_blocks(section: str) -> list[str]:
     return re.findall(r"^```py\n(.*?)^```$", text, flags=re.DOTALL | re.MULTILINE)
 
 
-def _task(kind: TaskKind) -> Task:
-    columns = tuple(kind.example.cells)
-    where = {"columns": columns} if kind.multi_column else {"column": columns[0]}
-    return Task("t", type=kind.name, **where, **kind.example.fields)
+def _task(task_type: TaskType) -> Task:
+    columns = tuple(task_type.example.cells)
+    where = {"columns": columns} if task_type.multi_column else {"column": columns[0]}
+    return Task("t", type=task_type.name, **where, **task_type.example.fields)
 
 
-def _frame(kind: TaskKind) -> pd.DataFrame:
+def _frame(task_type: TaskType) -> pd.DataFrame:
     """The example's rows, then one row without labels; the input column comes first."""
-    cells = {col: [*values, None] for col, values in kind.example.cells.items()}
+    cells = {col: [*values, None] for col, values in task_type.example.cells.items()}
     n_rows = len(next(iter(cells.values())))
-    if kind.level == "token":  # one word per label, two words in the unlabelled row
+    if task_type.level == "token":  # one word per label, two words in the unlabelled row
         lengths = [len(c) if isinstance(c, list) else 2 for c in next(iter(cells.values()))]
         inputs: dict[str, list[object]] = {"words": [[f"w{j}" for j in range(n)] for n in lengths]}
     else:
@@ -60,14 +60,14 @@ def _frame(kind: TaskKind) -> pd.DataFrame:
 
 
 def _fitted(name: str) -> tuple[FittedTask, EncodedTable, MTLModel]:
-    kind = get_kind(name)
-    task, frame = _task(kind), _frame(kind)
-    token = kind.level == "token"
+    task_type = get_task_type(name)
+    task, frame = _task(task_type), _frame(task_type)
+    token = task_type.level == "token"
     inputs = {"words": "tokens"} if token else {"x": "numeric"}
     pre = TablePreprocessor(inputs, [task], text_options=TOKENS if token else None).fit(frame)
     options = {"encoder": "bilstm", "encoder_options": {"hidden": 4}} if token else {}
     torch.manual_seed(0)
-    model = build_model("hps", pre.spec, [task], pre.task_states_, {"hidden": [4], **options})
+    model = build_model("hps", pre.spec, pre.fitted_tasks, {"hidden": [4], **options})
     return pre.fitted_tasks[0], pre.transform(frame), model
 
 
@@ -82,11 +82,11 @@ def test_the_unlabelled_row_is_masked_and_the_labelled_ones_are_not(name: str) -
 @pytest.mark.parametrize("name", TYPES)
 def test_the_head_output_has_a_row_per_input_row_and_the_type_width(name: str) -> None:
     fitted, table, model = _fitted(name)
-    kind = fitted.kind
+    task_type = fitted.task_type
     output = model(table.x)["t"]
     width = fitted.out_dim
     assert output.shape[0] == table.n_rows
-    if kind.level == "token":  # [N, W, C]; a CRF's transition rows ride along after the words
+    if task_type.level == "token":  # [N, W, C]; a CRF's transition rows ride along after the words
         assert output.shape[2] == width
         assert output.shape[1] >= table.y["t"].shape[1]
     else:
@@ -123,7 +123,7 @@ def test_every_metric_is_computed_on_a_tiny_batch(name: str) -> None:
     with torch.no_grad():
         output = model(table.x)["t"]
     scores = fitted.score(output, table.y["t"], table.mask["t"])
-    assert set(scores) == {*fitted.kind.metric_names(fitted.task), "n"}
+    assert set(scores) == {*fitted.task_type.metric_names(fitted.task), "n"}
     assert scores["n"] == int(table.mask["t"].sum())
     assert all(not math.isnan(v) for v in scores.values())
 
@@ -140,7 +140,7 @@ def test_predictions_have_one_entry_per_row(name: str) -> None:
 
 def test_every_registered_type_declares_labelled_example_rows() -> None:
     for name in TYPES:
-        cells = get_kind(name).example.cells
+        cells = get_task_type(name).example.cells
         assert len({len(v) for v in cells.values()}) == 1, name
 
 
@@ -148,8 +148,8 @@ def test_every_registered_type_declares_labelled_example_rows() -> None:
 def _doc_type() -> Iterator[None]:
     """Take the doc's runtime registration out again, so the registry stays as shipped."""
     yield
-    TASK_KINDS._docs.pop("count", None)
-    TASK_KINDS._factories.pop("count", None)
+    TASK_TYPES._docs.pop("count", None)
+    TASK_TYPES._factories.pop("count", None)
     _INSTANCES.pop("count", None)
 
 

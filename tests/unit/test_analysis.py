@@ -36,7 +36,7 @@ def test_cosines_match_per_task_gradients_computed_one_by_one() -> None:
     batch = next(
         run.preprocessor.transform(df).batches(60, generator=torch.Generator().manual_seed(3))
     )
-    losses = task_losses(run.model(batch.x), batch, run.tasks, run.preprocessor.task_states_)
+    losses = task_losses(run.model(batch.x), batch, run.fitted_tasks)
     shared = run.model.shared_parameters()
     grads = [
         torch.cat([g.flatten() for g in torch.autograd.grad(loss, shared, retain_graph=True)])

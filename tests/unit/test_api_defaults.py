@@ -13,20 +13,20 @@ from manyheads.workflow._events import attach_estimate
 
 
 @pytest.mark.parametrize(
-    ("kind", "given", "expected"),
+    ("task_type", "given", "expected"),
     [("tagging", None, 16), ("binary", None, 512), ("tagging", 100, 100), ("binary", 7, 7)],
 )
 def test_a_batch_size_left_out_is_sentences_for_tagging_and_rows_for_tables(
-    kind: str, given: int | None, expected: int
+    task_type: str, given: int | None, expected: int
 ) -> None:
     config = RunConfig(
         data=DataConfig(train="t.jsonl"),
-        tasks=(mh.Task("y", type=kind),),
+        tasks=(mh.Task("y", type=task_type),),
         train=TrainSettings(batch_size=given),
     )
     said: list[str] = []
     assert resolve_defaults(config, said.append).train.batch_size == expected
-    assert bool(said) == (kind == "tagging" and given is None)
+    assert bool(said) == (task_type == "tagging" and given is None)
 
 
 def test_the_run_says_its_length_before_it_starts_then_times_it() -> None:
@@ -55,7 +55,7 @@ def test_a_resumed_run_counts_only_the_epochs_left() -> None:
 
 
 @pytest.mark.parametrize(
-    ("kind", "encoder", "given", "expected"),
+    ("task_type", "encoder", "given", "expected"),
     [
         ("tagging", "bilstm", None, 1e-2),
         ("tagging", "cnn", None, 1e-2),
@@ -65,11 +65,11 @@ def test_a_resumed_run_counts_only_the_epochs_left() -> None:
     ],
 )
 def test_an_lr_left_out_is_faster_for_tagging_on_a_bilstm_or_cnn(
-    kind: str, encoder: str, given: float | None, expected: float
+    task_type: str, encoder: str, given: float | None, expected: float
 ) -> None:
     config = RunConfig(
         data=DataConfig(train="t.jsonl"),
-        tasks=(mh.Task("y", type=kind),),
+        tasks=(mh.Task("y", type=task_type),),
         model=ModelConfig(options={"encoder": encoder}),
         train=TrainSettings(lr=given),
     )

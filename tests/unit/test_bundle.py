@@ -18,7 +18,7 @@ def _parts(weight: float) -> tuple[object, list[Task], TablePreprocessor]:
     frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "y": [0, 1, 0, 1]})
     tasks = [Task("y", type="binary", weight=weight)]
     pre = TablePreprocessor({"x": "numeric"}, tasks).fit(frame)
-    model = build_model("hps", pre.spec, tasks, pre.task_states_, {"hidden": [4]})
+    model = build_model("hps", pre.spec, pre.fitted_tasks, {"hidden": [4]})
     return model, tasks, pre
 
 

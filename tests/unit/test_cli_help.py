@@ -54,20 +54,20 @@ def _eager_ls_rows() -> dict[str, dict[str, str]]:
     """What ``manyheads ls`` printed when the registries imported every class: the registered
     docs, and for task types and metrics what the resolved classes say."""
     from manyheads import _catalogue
-    from manyheads.tasks import get_kind
+    from manyheads.tasks import get_task_type
 
-    kinds = _catalogue.TASK_KINDS.names()
+    task_types = _catalogue.TASK_TYPES.names()
     return {
         "architectures": _catalogue.ARCHITECTURES.describe(),
         "encoders": _catalogue.ENCODERS.describe(),
         "weightings": _catalogue.WEIGHTINGS.describe(),
-        "tasks": {name: get_kind(name).summary for name in kinds},
+        "tasks": {name: get_task_type(name).summary for name in task_types},
         "metrics": {
             name: ", ".join(
                 f"{m} ({'higher' if up else 'lower'} is better{', primary' if i == 0 else ''})"
-                for i, (m, up) in enumerate(get_kind(name).metric_directions.items())
+                for i, (m, up) in enumerate(get_task_type(name).metric_directions.items())
             )
-            for name in kinds
+            for name in task_types
         },
         "datasets": _catalogue.DATASETS.describe(),
     }

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from manyheads._catalogue import ARCHITECTURES, ENCODERS, TASK_KINDS, WEIGHTINGS
+from manyheads._catalogue import ARCHITECTURES, ENCODERS, TASK_TYPES, WEIGHTINGS
 from manyheads._registry import Registry
 from manyheads.architectures._registry import architecture_options
 from manyheads.config._sections import TRAIN_EXTRA, task_keys
@@ -32,7 +32,7 @@ CHANGELOG = ROOT / "CHANGELOG.md"
 REGISTRIES: dict[str, Registry[Any]] = {
     "architecture": ARCHITECTURES,
     "encoder": ENCODERS,
-    "task type": TASK_KINDS,
+    "task type": TASK_TYPES,
     "balancing method": WEIGHTINGS,
 }
 

@@ -31,12 +31,12 @@ class EncoderModel(MTLModel):
     subclass overrides it, and the encoder's parameters are shared.
 
     Args:
-        heads: task name -> output width.
+        out_dims: task name -> output width.
         encoder: the input encoder.
     """
 
-    def __init__(self, heads: dict[str, int], encoder: InputEncoder) -> None:
-        super().__init__(heads)
+    def __init__(self, out_dims: dict[str, int], encoder: InputEncoder) -> None:
+        super().__init__(out_dims)
         self.input = encoder
 
     def forward_features(self, x: dict[str, Tensor]) -> Features:
@@ -51,7 +51,7 @@ class SharedBottomModel(EncoderModel):
     towers (:attr:`towers`, built by the subclass) are each task's own.
 
     Args:
-        heads: task name -> output width.
+        out_dims: task name -> output width.
         encoder: the input encoder.
         hidden: widths of the bottom MLP (None: :func:`default_widths` with ``TABLE_HIDDEN``).
         dropout: dropout probability.
@@ -62,14 +62,14 @@ class SharedBottomModel(EncoderModel):
 
     def __init__(
         self,
-        heads: dict[str, int],
+        out_dims: dict[str, int],
         encoder: InputEncoder,
         hidden: Sequence[int] | None,
         *,
         dropout: float,
         norm: str,
     ) -> None:
-        super().__init__(heads, encoder)
+        super().__init__(out_dims, encoder)
         widths = default_widths(hidden, encoder, TABLE_HIDDEN)
         self.bottom = MLP(self.input.out_dim, widths, dropout=dropout, norm=norm)
 

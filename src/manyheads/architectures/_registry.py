@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from torch import nn
@@ -16,8 +16,7 @@ from manyheads.data.preprocess import InputSpec
 from manyheads.encoders._registry import build_input
 from manyheads.encoders.base import InputEncoder
 from manyheads.errors import InvalidParameterError
-from manyheads.tasks._registry import get_kind
-from manyheads.tasks.task import Task
+from manyheads.tasks._fitted import FittedTask
 
 __all__ = [
     "ARCHITECTURES",
@@ -68,8 +67,10 @@ def architecture_options(name: str) -> dict[str, inspect.Parameter]:
     return own if encoder_argument(factory) == "spec" else {**own, **ENCODER_OPTIONS}
 
 
-def create_model(name: str, spec: InputSpec, heads: dict[str, int], /, **options: Any) -> MTLModel:
-    """Build the architecture ``name`` for the given inputs and heads.
+def create_model(
+    name: str, spec: InputSpec, out_dims: dict[str, int], /, **options: Any
+) -> MTLModel:
+    """Build the architecture ``name`` for the given inputs and head widths ``out_dims``.
 
     The input encoder is built here, once, from the encoder options (``encoder``,
     ``encoder_options``, ``embed_dim``, ``text_dim``) and passed to the architecture before any
@@ -93,11 +94,11 @@ def create_model(name: str, spec: InputSpec, heads: dict[str, int], /, **options
     factory = ARCHITECTURES.get(name)
     how = encoder_argument(factory)
     if how == "spec":
-        return factory(spec, heads, **options)
+        return factory(spec, out_dims, **options)
     own = {k: v for k, v in options.items() if k not in ENCODER_OPTIONS}
     encoding = {k: v for k, v in options.items() if k in ENCODER_OPTIONS}
     make_encoder = functools.partial(build_input, spec, **encoding)
-    return factory(make_encoder() if how == "encoder" else make_encoder, heads, **own)
+    return factory(make_encoder() if how == "encoder" else make_encoder, out_dims, **own)
 
 
 def list_architectures() -> list[str]:
@@ -108,11 +109,11 @@ def list_architectures() -> list[str]:
 def build_model(
     name: str,
     spec: InputSpec,
-    tasks: list[Task],
-    states: dict[str, dict[str, Any]],
+    tasks: Sequence[FittedTask],
     options: dict[str, Any],
 ) -> MTLModel:
-    """Build architecture ``name`` for ``tasks`` (heads sized from their fitted label states).
+    """Build architecture ``name`` for the fitted ``tasks`` (heads sized from their label
+    encodings, in the order of ``tasks``).
 
     Wires what the task types need beyond a head: token-level outputs for ``tagging`` tasks
     (which need an encoder that emits per-token features) and CRF transition scores.
@@ -121,11 +122,11 @@ def build_model(
         InvalidParameterError: a token-level task without a token-level encoder, or batch
             normalisation on per-token features.
     """
-    heads = {t.name: get_kind(t.type).out_dim(states[t.name]) for t in tasks}
-    model = create_model(name, spec, heads, **options)
+    out_dims = {t.name: t.out_dim for t in tasks}
+    model = create_model(name, spec, out_dims, **options)
     encoders = [m for m in model.modules() if isinstance(m, InputEncoder)]
     model.token_level = any(getattr(m, "token_level", False) for m in encoders)
-    model.token_tasks = frozenset(t.name for t in tasks if get_kind(t.type).level == "token")
+    model.token_tasks = frozenset(t.name for t in tasks if t.task_type.level == "token")
     batch_norm = any(isinstance(m, nn.BatchNorm1d) for m in model.modules())  # MLPs, experts
     if model.token_level and batch_norm:
         raise InvalidParameterError(
@@ -139,7 +140,7 @@ def build_model(
             "transformer or pretrained)."
         )
     for task in tasks:
-        if task.crf:
+        if task.task.crf:
             towers = getattr(model, "towers", None)  # every architecture's heads are TaskTowers
             if not isinstance(towers, TaskTowers):
                 raise InvalidParameterError(

@@ -86,7 +86,7 @@ class MTLModel(ValidatesParams, nn.Module, ABC):
     """Base class of the architectures.
 
     Args:
-        heads: task name -> output width of its head (1 for binary and regression).
+        out_dims: task name -> output width of its head (1 for binary and regression).
 
     Subclasses declare the constraints of their keyword options in ``_parameter_constraints``;
     the arguments of their ``__init__`` are checked against them before it runs
@@ -95,12 +95,12 @@ class MTLModel(ValidatesParams, nn.Module, ABC):
 
     _parameter_constraints: ClassVar[Constraints] = {}
 
-    def __init__(self, heads: dict[str, int]) -> None:
+    def __init__(self, out_dims: dict[str, int]) -> None:
         super().__init__()
-        if not heads:
+        if not out_dims:
             raise ValueError("A multi-task model needs at least one task.")
-        self.task_names: list[str] = list(heads)
-        self.out_dims: dict[str, int] = dict(heads)
+        self.task_names: list[str] = list(out_dims)
+        self.out_dims: dict[str, int] = dict(out_dims)
         #: True when the input encoder emits ``[B, 1 + W, D]`` (set by ``build_model``).
         self.token_level: bool = False
         #: tasks with one output per token (``tagging``).
@@ -152,7 +152,7 @@ class TaskTowers(nn.Module):
 
     Args:
         in_dim: width of the tower input.
-        heads: task name -> output width.
+        out_dims: task name -> output width.
         tower: widths of each tower's hidden layers.
         dropout: dropout inside the towers.
         norm: normalisation inside the towers.
@@ -161,7 +161,7 @@ class TaskTowers(nn.Module):
     def __init__(
         self,
         in_dim: int | dict[str, int],
-        heads: dict[str, int],
+        out_dims: dict[str, int],
         tower: Sequence[int],
         *,
         dropout: float = 0.0,
@@ -170,7 +170,7 @@ class TaskTowers(nn.Module):
         super().__init__()
         self.towers = nn.ModuleDict()
         self.outputs = nn.ModuleDict()
-        for task, width in heads.items():
+        for task, width in out_dims.items():
             dim = in_dim[task] if isinstance(in_dim, dict) else in_dim
             mlp = MLP(dim, tower, dropout=dropout, norm=norm)
             self.towers[task] = mlp
@@ -182,7 +182,7 @@ class TaskTowers(nn.Module):
         cls,
         encoder: InputEncoder,
         in_dim: int | dict[str, int],
-        heads: dict[str, int],
+        out_dims: dict[str, int],
         tower: Sequence[int] | None,
         *,
         dropout: float = 0.0,
@@ -191,7 +191,7 @@ class TaskTowers(nn.Module):
         """The towers of an architecture on ``encoder``: ``tower`` None takes the default widths
         for it (:func:`default_widths` with :data:`TABLE_TOWER`)."""
         widths = default_widths(tower, encoder, TABLE_TOWER)
-        return cls(in_dim, heads, widths, dropout=dropout, norm=norm)
+        return cls(in_dim, out_dims, widths, dropout=dropout, norm=norm)
 
     def forward_all(self, h: Tensor | Sequence[Tensor]) -> dict[str, Tensor]:
         """Every task's output (:meth:`forward_task`), in task order, from one input ``h`` read by

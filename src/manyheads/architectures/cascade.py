@@ -85,8 +85,8 @@ class Cascade(SharedBottomModel):
     Args:
         encoder: the input encoder, built from the model options by
             :func:`~manyheads.architectures.create_model`.
-        heads: task name -> output width.
-        order: the task names in cascade order; ``None`` keeps the order of ``heads``.
+        out_dims: task name -> output width.
+        order: the task names in cascade order; ``None`` keeps the order of ``out_dims``.
         kinds: task name -> task type (``manyheads ls tasks``) for tasks whose prediction is not
             a sigmoid (1-wide) or softmax (multi-wide), e.g. ``{"price": "regression"}``.
         funnel: the ESMM form described above; all tasks must be 1-wide binary tasks.
@@ -121,7 +121,7 @@ class Cascade(SharedBottomModel):
     def __init__(
         self,
         encoder: InputEncoder,
-        heads: dict[str, int],
+        out_dims: dict[str, int],
         *,
         order: Sequence[str] | None = None,
         kinds: dict[str, str] | None = None,
@@ -131,18 +131,18 @@ class Cascade(SharedBottomModel):
         dropout: float = 0.0,
         norm: str = "none",
     ) -> None:
-        super().__init__(heads, encoder, hidden, dropout=dropout, norm=norm)
+        super().__init__(out_dims, encoder, hidden, dropout=dropout, norm=norm)
         self.order = _check_order(order, self.task_names)
         self.kinds = _check_kinds(kinds, self.task_names)
         self.funnel = funnel
         if self.funnel:
-            _check_funnel(heads, self.kinds)
+            _check_funnel(out_dims, self.kinds)
         width = self.bottom.out_dim
         in_dims = {t: width for t in self.order}
         if not self.funnel:
             for prev, t in zip(self.order[:-1], self.order[1:], strict=True):
-                in_dims[t] = width + heads[prev]
-        self.towers = TaskTowers.on(encoder, in_dims, heads, tower, dropout=dropout, norm=norm)
+                in_dims[t] = width + out_dims[prev]
+        self.towers = TaskTowers.on(encoder, in_dims, out_dims, tower, dropout=dropout, norm=norm)
 
     def tower_logits(self, features: Features) -> dict[str, Tensor]:
         """Each tower's own output, in ``order`` (the conditional logits ``l_k`` of a funnel)."""
@@ -173,14 +173,14 @@ class Cascade(SharedBottomModel):
             out = per_token.unsqueeze(-1) if self.out_dims[task] == 1 else per_token
         else:
             out = output.unsqueeze(-1) if output.dim() == 1 else output
-        kind = self.kinds.get(task)
-        if kind == "regression":
+        task_type = self.kinds.get(task)
+        if task_type == "regression":
             return out
-        if kind == "box":  # the box itself (normalised corners), not a distribution
+        if task_type == "box":  # the box itself (normalised corners), not a distribution
             from manyheads.tasks._box import decode_boxes
 
             return decode_boxes(out)
-        if out.shape[-1] == 1 or kind == "multilabel":
+        if out.shape[-1] == 1 or task_type == "multilabel":
             return torch.sigmoid(out)
         return torch.softmax(out, dim=-1)
 
@@ -198,20 +198,20 @@ def _check_order(order: Sequence[str] | None, tasks: list[str]) -> list[str]:
 
 def _check_kinds(kinds: dict[str, str] | None, tasks: list[str]) -> dict[str, str]:
     types = list_task_types()
-    for task, kind in (kinds or {}).items():
+    for task, task_type in (kinds or {}).items():
         if task not in tasks:
             expected = f"a mapping from the task names {', '.join(tasks)} to task types"
             fix = f"{task!r} is not a task.{did_you_mean(task, tasks)}"
             raise InvalidParameterError(option_message("Cascade", "kinds", expected, kinds, fix))
-        if kind not in types:
+        if task_type not in types:
             expected = f"a mapping from task names to one of {', '.join(types)}"
-            fix = f"Task {task!r} has {kind!r}.{did_you_mean(str(kind), types)}"
+            fix = f"Task {task!r} has {task_type!r}.{did_you_mean(str(task_type), types)}"
             raise InvalidParameterError(option_message("Cascade", "kinds", expected, kinds, fix))
     return dict(kinds or {})
 
 
-def _check_funnel(heads: dict[str, int], kinds: dict[str, str]) -> None:
-    for task, width in heads.items():
+def _check_funnel(out_dims: dict[str, int], kinds: dict[str, str]) -> None:
+    for task, width in out_dims.items():
         if width != 1 or kinds.get(task, "binary") != "binary":
             fix = (
                 f"Task {task!r} has width {width} and type {kinds.get(task, 'unknown')!r}: "

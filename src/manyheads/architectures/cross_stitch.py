@@ -51,7 +51,7 @@ class CrossStitch(EncoderModel):
     Args:
         encoder: the input encoder, built from the model options by
             :func:`~manyheads.architectures.create_model`.
-        heads: task name -> output width.
+        out_dims: task name -> output width.
         hidden: widths of each task column.
         tower: widths of each task tower (default ``(32,)``; ``()`` on a text
             encoder).
@@ -72,25 +72,29 @@ class CrossStitch(EncoderModel):
     def __init__(
         self,
         encoder: InputEncoder,
-        heads: dict[str, int],
+        out_dims: dict[str, int],
         *,
         hidden: Sequence[int] = (128, 64),
         tower: Sequence[int] | None = None,
         dropout: float = 0.0,
         norm: str = "none",
     ) -> None:
-        super().__init__(heads, encoder)
+        super().__init__(out_dims, encoder)
         widths = [self.input.out_dim, *hidden]
         self.columns = nn.ModuleDict(
             {
                 t: nn.ModuleList(
                     MLP(a, [b], dropout=dropout, norm=norm) for a, b in pairwise(widths)
                 )
-                for t in heads
+                for t in out_dims
             }
         )
-        self.alphas = nn.ParameterList(nn.Parameter(cross_stitch_init(len(heads))) for _ in hidden)
-        self.towers = TaskTowers.on(encoder, widths[-1], heads, tower, dropout=dropout, norm=norm)
+        self.alphas = nn.ParameterList(
+            nn.Parameter(cross_stitch_init(len(out_dims))) for _ in hidden
+        )
+        self.towers = TaskTowers.on(
+            encoder, widths[-1], out_dims, tower, dropout=dropout, norm=norm
+        )
 
     def forward_heads(self, features: Features) -> dict[str, Tensor]:
         assert isinstance(features, Tensor)

@@ -21,7 +21,7 @@ class HPS(SharedBottomModel):
     Args:
         encoder: the input encoder, built from the model options by
             :func:`~manyheads.architectures.create_model`.
-        heads: task name -> output width.
+        out_dims: task name -> output width.
         hidden: widths of the shared bottom MLP (default ``(128, 64)``; ``()`` on a
             text encoder, see :func:`~manyheads.architectures.base.default_widths`).
         tower: widths of each task tower (default ``(32,)``; ``()`` on a text
@@ -44,16 +44,16 @@ class HPS(SharedBottomModel):
     def __init__(
         self,
         encoder: InputEncoder,
-        heads: dict[str, int],
+        out_dims: dict[str, int],
         *,
         hidden: Sequence[int] | None = None,
         tower: Sequence[int] | None = None,
         dropout: float = 0.0,
         norm: str = "none",
     ) -> None:
-        super().__init__(heads, encoder, hidden, dropout=dropout, norm=norm)
+        super().__init__(out_dims, encoder, hidden, dropout=dropout, norm=norm)
         self.towers = TaskTowers.on(
-            encoder, self.bottom.out_dim, heads, tower, dropout=dropout, norm=norm
+            encoder, self.bottom.out_dim, out_dims, tower, dropout=dropout, norm=norm
         )
 
     def forward_heads(self, features: Features) -> dict[str, Tensor]:

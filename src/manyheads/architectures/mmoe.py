@@ -31,7 +31,7 @@ class MMoE(EncoderModel):
     Args:
         encoder: the input encoder, built from the model options by
             :func:`~manyheads.architectures.create_model`.
-        heads: task name -> output width.
+        out_dims: task name -> output width.
         n_experts: number of shared experts.
         expert_hidden: widths of each expert MLP.
         tower: widths of each task tower (default ``(32,)``; ``()`` on a text
@@ -60,7 +60,7 @@ class MMoE(EncoderModel):
     def __init__(
         self,
         encoder: InputEncoder,
-        heads: dict[str, int],
+        out_dims: dict[str, int],
         *,
         n_experts: int = 8,
         expert_hidden: Sequence[int] = (64,),
@@ -68,12 +68,12 @@ class MMoE(EncoderModel):
         dropout: float = 0.0,
         norm: str = "none",
     ) -> None:
-        super().__init__(heads, encoder)
+        super().__init__(out_dims, encoder)
         width = self.input.out_dim
         self.experts = FusedExperts(width, n_experts, expert_hidden, dropout=dropout, norm=norm)
-        self.gates = nn.ModuleDict({t: nn.Linear(width, n_experts) for t in heads})
+        self.gates = nn.ModuleDict({t: nn.Linear(width, n_experts) for t in out_dims})
         self.towers = TaskTowers.on(
-            encoder, self.experts.out_dim, heads, tower, dropout=dropout, norm=norm
+            encoder, self.experts.out_dim, out_dims, tower, dropout=dropout, norm=norm
         )
 
     def forward_features(self, x: dict[str, Tensor]) -> Features:

@@ -98,7 +98,7 @@ class MTAN(MTLModel):
 
     Args:
         spec: input sizes from the fitted preprocessor (one image column).
-        heads: task name -> output width.
+        out_dims: task name -> output width.
         channels: channels of each stage of the shared network (its depth is the length).
         tower: widths of each task tower.
         dropout: dropout inside the towers.
@@ -129,7 +129,7 @@ class MTAN(MTLModel):
     def __init__(
         self,
         spec: InputSpec,
-        heads: dict[str, int],
+        out_dims: dict[str, int],
         *,
         channels: Sequence[int] = (16, 32, 64),
         tower: Sequence[int] = (32,),
@@ -138,7 +138,7 @@ class MTAN(MTLModel):
         grid: int = 1,
         column: str | None = None,
     ) -> None:
-        super().__init__(heads)
+        super().__init__(out_dims)
         self.key, (in_channels, height, width) = image_input(spec, column, "mtan")
         widths = _check_channels(channels, height, width)
         inputs = [in_channels, *widths[:-1]]
@@ -151,11 +151,13 @@ class MTAN(MTLModel):
                 t: nn.ModuleList(
                     AttentionModule(c if j == 0 else 2 * c, c) for j, c in enumerate(widths)
                 )
-                for t in heads
+                for t in out_dims
             }
         )
         self.readout = nn.AdaptiveAvgPool2d(grid)
-        self.towers = TaskTowers(widths[-1] * grid * grid, heads, tower, dropout=dropout, norm=norm)
+        self.towers = TaskTowers(
+            widths[-1] * grid * grid, out_dims, tower, dropout=dropout, norm=norm
+        )
 
     def forward_attention(
         self, x: dict[str, Tensor]

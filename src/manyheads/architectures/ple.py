@@ -93,7 +93,7 @@ class PLE(EncoderModel):
     Args:
         encoder: the input encoder, built from the model options by
             :func:`~manyheads.architectures.create_model`.
-        heads: task name -> output width.
+        out_dims: task name -> output width.
         n_levels: number of CGC levels.
         shared_experts: number of shared experts per level.
         specific_experts: number of experts per task and level.
@@ -126,7 +126,7 @@ class PLE(EncoderModel):
     def __init__(
         self,
         encoder: InputEncoder,
-        heads: dict[str, int],
+        out_dims: dict[str, int],
         *,
         n_levels: int = 2,
         shared_experts: int = 2,
@@ -136,7 +136,7 @@ class PLE(EncoderModel):
         dropout: float = 0.0,
         norm: str = "none",
     ) -> None:
-        super().__init__(heads, encoder)
+        super().__init__(out_dims, encoder)
         levels: list[_CGCLevel] = []
         width = self.input.out_dim
         for j in range(n_levels):
@@ -153,7 +153,7 @@ class PLE(EncoderModel):
             levels.append(level)
             width = level.out_dim
         self.levels = nn.ModuleList(levels)
-        self.towers = TaskTowers.on(encoder, width, heads, tower, dropout=dropout, norm=norm)
+        self.towers = TaskTowers.on(encoder, width, out_dims, tower, dropout=dropout, norm=norm)
 
     def forward_heads(self, features: Features) -> dict[str, Tensor]:
         assert isinstance(features, Tensor)

@@ -51,7 +51,7 @@ class SoftSharing(STL):
     Args:
         make_encoder: builds a fresh input encoder (one per task), made from the model
             options by :func:`~manyheads.architectures.create_model`.
-        heads: task name -> output width.
+        out_dims: task name -> output width.
         hidden: widths of each task's bottom MLP.
         tower: widths of each task's tower (default ``(32,)``; ``()`` on a text
             encoder).
@@ -85,7 +85,7 @@ class SoftSharing(STL):
     def __init__(
         self,
         make_encoder: Callable[[], InputEncoder],
-        heads: dict[str, int],
+        out_dims: dict[str, int],
         *,
         hidden: Sequence[int] = (128, 64),
         tower: Sequence[int] | None = None,
@@ -96,7 +96,7 @@ class SoftSharing(STL):
     ) -> None:
         super().__init__(
             make_encoder,
-            heads,
+            out_dims,
             hidden=hidden,
             tower=tower,
             dropout=dropout,

@@ -31,7 +31,7 @@ class STL(MTLModel):
     Args:
         make_encoder: builds a fresh input encoder (one per task), made from the model
             options by :func:`~manyheads.architectures.create_model`.
-        heads: task name -> output width.
+        out_dims: task name -> output width.
         hidden: widths of each task's bottom MLP (default ``(128, 64)``; ``()`` on a
             text encoder, see :func:`~manyheads.architectures.base.default_widths`).
         tower: widths of each task's tower (default ``(32,)``; ``()`` on a text
@@ -54,22 +54,22 @@ class STL(MTLModel):
     def __init__(
         self,
         make_encoder: Callable[[], InputEncoder],
-        heads: dict[str, int],
+        out_dims: dict[str, int],
         *,
         hidden: Sequence[int] | None = None,
         tower: Sequence[int] | None = None,
         dropout: float = 0.0,
         norm: str = "none",
     ) -> None:
-        super().__init__(heads)
-        inputs = {t: make_encoder() for t in heads}
+        super().__init__(out_dims)
+        inputs = {t: make_encoder() for t in out_dims}
         first = next(iter(inputs.values()))
         widths = default_widths(hidden, first, TABLE_HIDDEN)
-        bottoms = {t: MLP(inputs[t].out_dim, widths, dropout=dropout, norm=norm) for t in heads}
+        bottoms = {t: MLP(inputs[t].out_dim, widths, dropout=dropout, norm=norm) for t in out_dims}
         self.inputs = nn.ModuleDict(inputs)
         self.bottoms = nn.ModuleDict(bottoms)
         width = next(iter(bottoms.values())).out_dim
-        self.towers = TaskTowers.on(first, width, heads, tower, dropout=dropout, norm=norm)
+        self.towers = TaskTowers.on(first, width, out_dims, tower, dropout=dropout, norm=norm)
 
     def forward_features(self, x: dict[str, Tensor]) -> Features:
         return tuple(self.bottoms[t](self.inputs[t](x)) for t in self.task_names)

@@ -34,13 +34,13 @@ def _rows(what: str) -> dict[str, str]:
                 f"{m} ({'higher' if up else 'lower'} is better{', primary' if i == 0 else ''})"
                 for i, (m, up) in enumerate(_catalogue.TASK_METRICS[name].items())
             )
-            for name in _catalogue.TASK_KINDS.names()
+            for name in _catalogue.TASK_TYPES.names()
         }
     registries: dict[str, Registry[Any]] = {
         "architectures": _catalogue.ARCHITECTURES,
         "encoders": _catalogue.ENCODERS,
         "weightings": _catalogue.WEIGHTINGS,
-        "tasks": _catalogue.TASK_KINDS,
+        "tasks": _catalogue.TASK_TYPES,
         "datasets": _catalogue.DATASETS,
     }
     return registries[what].describe()

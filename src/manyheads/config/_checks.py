@@ -40,7 +40,7 @@ def monitor_problem(tasks: Sequence[Task], monitor: str) -> str | None:
     """
     if monitor == "loss" or not tasks:
         return None
-    from manyheads.tasks._registry import get_kind
+    from manyheads.tasks._registry import get_task_type
 
     task_name, _, metric = monitor.partition(".")
     names = [t.name for t in tasks]
@@ -50,7 +50,7 @@ def monitor_problem(tasks: Sequence[Task], monitor: str) -> str | None:
             f"TASK.METRIC with a task of: {', '.join(names)}."
         )
     task = tasks[names.index(task_name)]
-    metrics = list(get_kind(task.type).metric_directions)
+    metrics = list(get_task_type(task.type).metric_directions)
     if metric not in metrics:
         return (
             f"'train.monitor' metric '{metric}' is not a metric of "

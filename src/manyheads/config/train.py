@@ -33,7 +33,7 @@ BATCH_BY = ("rows", "tokens")
 PRECISIONS = ("fp32", "bf16")
 TASK_LOSSES = ("mean", "share")
 SCHEDULES = ("constant", "cosine", "linear", "step")
-#: The default ``batch_size`` by task level (``TaskKind.level``): ``row`` tasks (tables) in rows,
+#: The default ``batch_size`` by task level (``TaskType.level``): ``row`` tasks (tables) in rows,
 #: ``token`` tasks (tagging) in sentences; a run with a token task uses the latter.
 DEFAULT_BATCH_SIZES = {"row": 512, "token": 16}
 #: The default ``lr``; a tagging task on an encoder trained from scratch without a position

@@ -72,13 +72,12 @@ def _input_problems(inputs: dict[str, str], splits: Splits) -> list[str]:
 
 def _label_problems(config: RunConfig, splits: Splits, summary: list[str]) -> list[str]:
     """Each task's label columns present and encodable in every split (and a summary line)."""
-    from manyheads.tasks._registry import get_kind
+    from manyheads.tasks._fitted import fit_task
 
     columns, path = _columns(splits)
     frames = [("train", splits.train), ("valid", splits.valid), ("test", splits.test)]
     problems: list[str] = []
     for task in config.tasks:
-        kind = get_kind(task.type)
         missing = [c for c in task.label_columns if c not in columns]
         if missing:
             problems.extend(
@@ -88,10 +87,10 @@ def _label_problems(config: RunConfig, splits: Splits, summary: list[str]) -> li
             )
             continue
         try:
-            state = kind.fit(task, splits.train, path)
+            fitted = fit_task(task, splits.train, path)
             for name, frame in _present(frames):
                 where = str(frame.attrs.get("path", name))
-                _, mask = kind.encode(task, state, frame, where, unseen=config.data.unseen_labels)
+                _, mask = fitted.encode(frame, where, unseen=config.data.unseen_labels)
                 if name == "train":
                     summary.append(
                         f"task {task.name} ({task.type}): {int(mask.sum())} of "
@@ -192,6 +191,7 @@ def _model_problems(config: RunConfig) -> list[str]:
 
     from manyheads.architectures._registry import build_model
     from manyheads.encoders._registry import ENCODERS, EncoderInfo, encoder_info, text_options
+    from manyheads.tasks._fitted import FittedTask
     from manyheads.workflow._builders import model_options
 
     options = model_options(config)
@@ -208,13 +208,12 @@ def _model_problems(config: RunConfig) -> list[str]:
     if spec is None or not config.tasks:
         return []
     state = {"classes": [0, 1, 2], "tags": ["O", "B", "I"], "labels": ["a", "b"]}
-    states = {t.name: dict(state) for t in config.tasks}
-    tasks = list(config.tasks)
+    tasks = [FittedTask(t, dict(state)) for t in config.tasks]  # stand-in label encodings
 
     def build(**opts: object) -> object:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. torch on zero-width stand-in layers
-            return build_model(config.model.architecture, spec, tasks, states, opts)
+            return build_model(config.model.architecture, spec, tasks, opts)
 
     return _attributed(build, options, "model", together=("encoder", "encoder_options"))
 
@@ -224,7 +223,7 @@ def _stand_in_spec(config: RunConfig, info: EncoderInfo, *, sequence: bool) -> I
     input of a kind the encoder reads when they are inferred; None when the sizes come from
     the data (pretrained weights, images)."""
     from manyheads.data.preprocess import InputSpec, SequenceSpec
-    from manyheads.tasks._registry import get_kind
+    from manyheads.tasks._registry import get_task_type
 
     inputs = config.inputs
     if info.loads_weights:
@@ -232,7 +231,7 @@ def _stand_in_spec(config: RunConfig, info: EncoderInfo, *, sequence: bool) -> I
     if inputs is None and ("image" in info.reads or config.model.architecture == "mtan"):
         return None  # image inputs inferred from the data: their size comes from the data
     if inputs is None:  # inferred from the data: stand in with what the encoder reads
-        token_level = any(get_kind(t.type).level == "token" for t in config.tasks)
+        token_level = any(get_task_type(t.type).level == "token" for t in config.tasks)
         kind = ("tokens" if token_level else "text") if sequence else "numeric"
         inputs = {"input": kind}
     if "image" in inputs.values():

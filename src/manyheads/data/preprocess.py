@@ -15,6 +15,7 @@ learnt is JSON-ready state in ``model.json`` (nothing is pickled).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -189,7 +190,7 @@ class TablePreprocessor:
         for fitted in self.fitted_tasks if labels else []:
             name = fitted.name
             y[name], mask[name] = fitted.encode(frame, path, unseen=self.unseen_labels)
-            if fitted.kind.level == "token":
+            if fitted.task_type.level == "token":
                 check_aligned(fitted.task, frame, path, self.inputs, x, mask[name])
         return EncodedTable(x=x, y=y, mask=mask, n_rows=len(frame))
 
@@ -206,7 +207,12 @@ class TablePreprocessor:
     @property
     def fitted_tasks(self) -> list[FittedTask]:
         """Each task with its label state (:attr:`task_states_`), in the order of ``tasks``."""
-        return [FittedTask(task, self.task_states_[task.name]) for task in self.tasks]
+        return self.fitted(self.tasks)
+
+    def fitted(self, tasks: Iterable[Task]) -> list[FittedTask]:
+        """Each of ``tasks`` (some or all of the fitted ones, in the order given) with the label
+        state that :meth:`fit` learnt for it."""
+        return [FittedTask(task, self.task_states_[task.name]) for task in tasks]
 
     @property
     def spec(self) -> InputSpec:
@@ -215,23 +221,24 @@ class TablePreprocessor:
             raise NotFittedError("TablePreprocessor.spec needs fit() first.")
         return combine_specs(column.spec() for column in self.column_encoders)
 
-    def _states(self, section: str) -> dict[str, Any]:
+    def _section(self, section: str) -> dict[str, Any]:
+        """Column -> its encoder's saved form, for the columns saved under ``section``."""
         return {c.column: c.to_dict() for c in self.column_encoders if c.section == section}
 
     @property
     def numeric_(self) -> dict[str, dict[str, float | bool]] | None:
         """Column -> ``{"mean", "std", "indicator"}`` of the numeric columns (None unfitted)."""
-        return self._states("numeric") if self.fitted_ else None
+        return self._section("numeric") if self.fitted_ else None
 
     @property
     def categorical_(self) -> dict[str, list[str]]:
         """Column -> sorted train values of the categorical columns."""
-        return self._states("categorical")
+        return self._section("categorical")
 
     @property
     def image_(self) -> dict[str, dict[str, list[float] | list[int]]]:
         """Column -> ``{"shape", "mean", "std"}`` of the image columns."""
-        return self._states("image")
+        return self._section("image")
 
     @property
     def text_(self) -> dict[str, TextVocab]:
@@ -249,12 +256,12 @@ class TablePreprocessor:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready state: everything prediction needs to encode raw rows."""
         extra = [c.section for c in self.column_encoders if c.section not in SECTIONS]
-        states: dict[str, Any] = {s: self._states(s) for s in (*SECTIONS, *dict.fromkeys(extra))}
+        sections: dict[str, Any] = {s: self._section(s) for s in (*SECTIONS, *dict.fromkeys(extra))}
         if not self.fitted_:
-            states["numeric"] = None
+            sections["numeric"] = None
         return {
             "inputs": self.inputs,
-            **states,
+            **sections,
             "task_states": self.task_states_,
             "text_options": self.text_options,
         }

@@ -198,7 +198,8 @@ class SequenceEncoder(InputEncoder):
         spec: input sizes from the fitted preprocessor.
         column: the text column to read when there are several.
         owner: the encoder's registry name, for error messages.
-        embed_dim: width of each categorical embedding of the side inputs.
+        embed_dim: the model's ``embed_dim``: width of each categorical embedding of the side
+            inputs (a subclass's token width is its own ``embedding_dim`` or ``d_model``).
     """
 
     info: ClassVar[EncoderInfo] = EncoderInfo(

@@ -28,12 +28,15 @@ class BiLSTM(SequenceEncoder):
     Args:
         spec: input sizes from the fitted preprocessor (one ``text``/``tokens`` column).
         column: the text column to read when there are several.
-        embedding_dim: width of the token embeddings.
+        embedding_dim: width of each token (word-piece) embedding; an encoder option
+            (``model.encoder_options``), not the model's ``embed_dim``.
         hidden: LSTM state width per direction.
         n_layers: stacked LSTM layers.
         dropout: dropout probability on the embeddings, between layers and on the output.
         pooling: ``mean`` or ``max`` over the real tokens.
-        embed_dim: width of the categorical embeddings of side inputs (set by the architecture).
+        embed_dim: the model's ``embed_dim`` (``model.embed_dim``, passed by
+            :func:`~manyheads.encoders.build_input`): width of each categorical side input's
+            embedding, not of the tokens (that is ``embedding_dim``).
 
     It also takes the tokenizer options of :class:`~manyheads.encoders.SequenceEncoder`.
 

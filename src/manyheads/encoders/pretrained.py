@@ -173,7 +173,9 @@ class PretrainedTransformer(SequenceEncoder):
         model_config: the model's ``config.json`` as a dict: build the architecture from it with
             fresh weights instead of loading ``path`` (what a saved model does; its own weights
             then replace them).
-        embed_dim: width of the categorical embeddings of side inputs (set by the architecture).
+        embed_dim: the model's ``embed_dim`` (``model.embed_dim``, passed by
+            :func:`~manyheads.encoders.build_input`): width of each categorical side input's
+            embedding.
 
     Tokenizer option (``model.encoder_options``, read by the preprocessor): ``max_length``,
     the pieces kept per row (128 by default, at most the model's position count).

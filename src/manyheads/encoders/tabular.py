@@ -26,7 +26,7 @@ class TabularInput(InputEncoder):
 
     Args:
         spec: input sizes from the fitted preprocessor.
-        embed_dim: width of each categorical embedding.
+        embed_dim: width of each categorical embedding (the model's ``embed_dim``).
         text_dim: width of each text bag.
 
     Example:

@@ -42,7 +42,9 @@ class TextTransformer(SequenceEncoder):
         ff_dim: hidden width of each layer's feed-forward block.
         dropout: dropout probability (embeddings, attention, feed-forward).
         pooling: ``cls`` or ``mean``.
-        embed_dim: width of the categorical embeddings of side inputs (set by the architecture).
+        embed_dim: the model's ``embed_dim`` (``model.embed_dim``, passed by
+            :func:`~manyheads.encoders.build_input`): width of each categorical side input's
+            embedding.
 
     It also takes the tokenizer options of :class:`~manyheads.encoders.SequenceEncoder`;
     ``max_length`` is also its number of learned positions.

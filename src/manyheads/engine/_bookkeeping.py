@@ -57,7 +57,7 @@ class Bookkeeping:
         self.history.append(record)
         self.stopper.update(epoch, record["valid_score"], model)
         if self.per_task is not None:
-            self.per_task.update(epoch, model, outputs, inputs.valid, inputs.states)
+            self.per_task.update(epoch, model, outputs, inputs.valid)
 
     def select(self, model: MTLModel) -> TrainResult:
         """Load the selected weights into ``model``; what training produced."""

@@ -3,26 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from manyheads.data.tensors import EncodedTable
-from manyheads.tasks.task import Task
+from manyheads.tasks._fitted import FittedTask
 
 __all__ = ["TrainInputs"]
 
 
 @dataclass(frozen=True)
 class TrainInputs:
-    """The encoded training and validation tables, the tasks and their label encodings.
+    """The encoded training and validation tables and the fitted tasks.
 
     Args:
         train: the training rows.
         valid: the validation rows (they score every epoch).
-        tasks: the tasks, in the model's head order.
-        states: task name -> its label encoding (the preprocessor's ``task_states_``).
+        tasks: each task with its label encoding (the preprocessor's ``fitted_tasks``), in the
+            model's head order.
     """
 
     train: EncodedTable
     valid: EncodedTable
-    tasks: list[Task]
-    states: dict[str, dict[str, Any]]
+    tasks: list[FittedTask]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor
@@ -13,8 +13,7 @@ from torch import Tensor
 from manyheads.data.tensors import EncodedTable
 from manyheads.engine.loop import evaluate_losses
 from manyheads.errors import DataWarning, InvalidParameterError
-from manyheads.tasks._registry import get_kind
-from manyheads.tasks.task import Task
+from manyheads.tasks._fitted import FittedTask
 
 __all__ = ["check_monitor", "validation_score"]
 
@@ -22,35 +21,33 @@ __all__ = ["check_monitor", "validation_score"]
 def validation_score(
     outputs: dict[str, Tensor],
     table: EncodedTable,
-    tasks: list[Task],
-    states: dict[str, dict[str, Any]],
+    tasks: Sequence[FittedTask],
     monitor: str,
 ) -> float:
-    """Lower-is-better score used for early stopping and for choosing the best epoch."""
+    """Lower-is-better score of the fitted ``tasks`` used for early stopping and for choosing
+    the best epoch."""
     if monitor == "loss":  # tasks without a labelled validation row do not count
-        losses = evaluate_losses(outputs, table, tasks, states)
-        scored = [t for t in tasks if bool(table.mask[t.name].any())] or tasks
+        losses = evaluate_losses(outputs, table, tasks)
+        plain = [t.task for t in tasks]
+        scored = [t for t in plain if bool(table.mask[t.name].any())] or plain
         return sum(t.weight * losses[t.name] for t in scored) / max(
             1e-12, sum(t.weight for t in scored)
         )
     task_name, _, metric = monitor.partition(".")
     task = next(t for t in tasks if t.name == task_name)
-    kind = get_kind(task.type)
-    value = kind.score(
-        task, states[task.name], outputs[task.name], table.y[task_name], table.mask[task_name]
-    )[metric]
-    return -value if kind.metric_directions[metric] else value
+    value = task.score(outputs[task.name], table.y[task_name], table.mask[task_name])[metric]
+    return -value if task.task_type.metric_directions[metric] else value
 
 
 def check_monitor(
     valid: EncodedTable,
-    tasks: list[Task],
-    states: dict[str, dict[str, Any]],
+    tasks: Sequence[FittedTask],
     monitor: str,
     *,
     where: str = "the validation rows",
 ) -> None:
-    """Refuse a ``monitor`` that the validation labels leave undefined, before any training.
+    """Refuse a ``monitor`` that the validation labels of the fitted ``tasks`` leave
+    undefined, before any training.
 
     A monitored metric that is NaN on validation (a task without labelled validation rows,
     ``auc`` with one class) would never improve, so no epoch would be selected. With
@@ -79,12 +76,11 @@ def check_monitor(
         return
     name, _, metric = monitor.partition(".")
     task = next(t for t in tasks if t.name == name)
-    kind = get_kind(task.type)
     defined = [
         f"{t.name}.{m}"
         for t in tasks
-        for m, v in _constant_scores(t, valid, states).items()
-        if m in get_kind(t.type).metric_directions and not math.isnan(v)
+        for m, v in _constant_scores(t, valid).items()
+        if m in t.task_type.metric_directions and not math.isnan(v)
     ]
     fix = (
         f"Set train.monitor to loss{' or one of ' + ', '.join(defined) if defined else ''}, or "
@@ -95,28 +91,25 @@ def check_monitor(
             f"The monitored metric '{monitor}' (train.monitor) is undefined: task '{name}' has "
             f"no labelled row in {where}, so no epoch could be selected. {fix}"
         )
-    value = _constant_scores(task, valid, states)[metric]
+    value = _constant_scores(task, valid)[metric]
     if math.isnan(value):
         n = int(valid.mask[name].reshape(valid.n_rows, -1).any(dim=1).sum())
         one_class = " (e.g. auc needs both classes)" if "auc" in metric else ""
         raise InvalidParameterError(
             f"The monitored metric '{monitor}' (train.monitor) is NaN on the {n} labelled "
             f"validation row(s) of task '{name}' in {where}{one_class}, so no epoch could be "
-            f"selected ({kind.name} task). {fix}"
+            f"selected ({task.task_type.name} task). {fix}"
         )
 
 
-def _constant_scores(
-    task: Task, valid: EncodedTable, states: dict[str, dict[str, Any]]
-) -> dict[str, float]:
+def _constant_scores(task: FittedTask, valid: EncodedTable) -> dict[str, float]:
     """The task's validation metrics for an all-zero output (NaN where the labels leave a
     metric undefined, whatever the model predicts)."""
-    kind = get_kind(task.type)
     target, mask = valid.y[task.name], valid.mask[task.name]
-    width = kind.out_dim(states[task.name])
-    if kind.level == "token":
+    width = task.out_dim
+    if task.task_type.level == "token":
         output = torch.zeros(*target.shape, width)
-        if task.crf:  # the CRF parameter rides along (tasks/_tagging.py)
+        if task.task.crf:  # the CRF parameter rides along (tasks/_tagging.py)
             output = torch.cat([output, torch.zeros(len(target), width + 2, width)], dim=1)
     elif width == 1:
         output = torch.zeros(target.shape)
@@ -124,4 +117,4 @@ def _constant_scores(
         output = torch.zeros(len(target), width)
     else:
         output = torch.zeros(target.shape)
-    return kind.score(task, states[task.name], output, target, mask)
+    return task.score(output, target, mask)

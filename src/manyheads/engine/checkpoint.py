@@ -51,30 +51,32 @@ CHECKPOINT_FILES: tuple[str, ...] = ("checkpoint.json", "checkpoint-*.safetensor
 _GROUPS = ("model", "method", "optim", "rng", "best")
 
 
-def optimizer_to_flat(state: dict[str, Any]) -> tuple[dict[str, Tensor], dict[str, Any]]:
-    """Split an optimiser ``state_dict`` into tensors and a JSON-ready remainder."""
+def optimizer_to_flat(
+    optimizer_state: dict[str, Any],
+) -> tuple[dict[str, Tensor], dict[str, Any]]:
+    """Split an optimiser's ``state_dict()`` into tensors and a JSON-ready remainder."""
     tensors: dict[str, Tensor] = {}
     scalars: dict[str, dict[str, Any]] = {}
-    for idx, entry in state["state"].items():
+    for idx, entry in optimizer_state["state"].items():
         for key, value in entry.items():
             if isinstance(value, Tensor):
                 tensors[f"optim.{idx}.{key}"] = value.detach().cpu().contiguous()
             else:
                 scalars.setdefault(str(idx), {})[key] = value
-    return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
+    return tensors, {"param_groups": optimizer_state["param_groups"], "scalars": scalars}
 
 
 def optimizer_from_flat(tensors: dict[str, Tensor], meta: dict[str, Any]) -> dict[str, Any]:
     """Inverse of :func:`optimizer_to_flat`."""
-    state: dict[int, dict[str, Any]] = {}
+    per_param: dict[int, dict[str, Any]] = {}  # parameter index -> its buffers (moments, step)
     for name, value in tensors.items():
         if not name.startswith("optim."):
             continue
         _, idx, key = name.split(".", 2)
-        state.setdefault(int(idx), {})[key] = value
+        per_param.setdefault(int(idx), {})[key] = value
     for idx, entry in meta["scalars"].items():
-        state.setdefault(int(idx), {}).update(entry)
-    return {"state": state, "param_groups": meta["param_groups"]}
+        per_param.setdefault(int(idx), {}).update(entry)
+    return {"state": per_param, "param_groups": meta["param_groups"]}
 
 
 def save_checkpoint(

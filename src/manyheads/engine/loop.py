@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import Tensor
@@ -15,7 +14,7 @@ from manyheads.config.train import TrainSettings
 from manyheads.data.tensors import Batch, EncodedTable
 from manyheads.engine.backward import backward
 from manyheads.engine.events import Events
-from manyheads.tasks._registry import get_kind
+from manyheads.tasks._fitted import FittedTask
 from manyheads.tasks.task import Task
 from manyheads.weighting.base import Weighting
 
@@ -29,20 +28,11 @@ __all__ = [
     "train_one_epoch",
 ]
 
-States = dict[str, dict[str, Any]]
 
-
-def task_losses(
-    outputs: dict[str, Tensor], batch: Batch, tasks: list[Task], states: States
-) -> Tensor:
+def task_losses(outputs: dict[str, Tensor], batch: Batch, tasks: Sequence[FittedTask]) -> Tensor:
     """Masked per-task losses ``[T]``; a task without labels in the batch contributes 0."""
     return torch.stack(
-        [
-            get_kind(t.type).loss(
-                t, states[t.name], outputs[t.name], batch.y[t.name], batch.mask[t.name]
-            )
-            for t in tasks
-        ]
+        [t.loss(outputs[t.name], batch.y[t.name], batch.mask[t.name]) for t in tasks]
     )
 
 
@@ -91,14 +81,14 @@ def train_one_epoch(
     model: MTLModel,
     table: EncodedTable,
     *,
-    tasks: list[Task],
-    states: States,
+    tasks: Sequence[FittedTask],
     method: Weighting | Aggregator,
     settings: TrainSettings,
     loop: LoopState,
     events: Events,
 ) -> Tensor:
-    """Train one epoch; return the mean training loss per task ``[T]`` (``loop.step`` moves on).
+    """Train one epoch of the fitted ``tasks`` (in the model's head order); return the mean
+    training loss per task ``[T]`` (``loop.step`` moves on).
 
     From ``settings``: ``batch_size`` rows per batch; with ``group_by_length`` each batch holds
     rows of similar length (text inputs), with ``loop.batch_tokens`` as many of them as fit in
@@ -121,11 +111,11 @@ def train_one_epoch(
         loop.set_lr(loop.step)
         loop.optimizer.zero_grad(set_to_none=True)
         features, losses = _forward(
-            model, batch, tasks, states, precision=settings.precision, device=loop.device
+            model, batch, tasks, precision=settings.precision, device=loop.device
         )
         raw = losses.detach()  # recorded unscaled
         if settings.task_loss == "share":
-            losses = losses * label_shares(batch, tasks).to(losses)
+            losses = losses * label_shares(batch, [t.task for t in tasks]).to(losses)
         backward(losses, model, method, features=features, penalty=model.penalty())
         if settings.clip_norm is not None:
             torch.nn.utils.clip_grad_norm_(params, settings.clip_norm)
@@ -147,8 +137,7 @@ def train_one_epoch(
 def _forward(
     model: MTLModel,
     batch: Batch,
-    tasks: list[Task],
-    states: States,
+    tasks: Sequence[FittedTask],
     *,
     precision: str,
     device: torch.device,
@@ -160,7 +149,7 @@ def _forward(
         outputs = model.task_outputs(features)
     if precision == "bf16":
         outputs = {name: out.float() for name, out in outputs.items()}
-    return features, task_losses(outputs, batch, tasks, states)
+    return features, task_losses(outputs, batch, tasks)
 
 
 @torch.no_grad()
@@ -188,22 +177,17 @@ def predict_outputs(
 
 
 def evaluate_losses(
-    outputs: dict[str, Tensor], table: EncodedTable, tasks: list[Task], states: States
+    outputs: dict[str, Tensor], table: EncodedTable, tasks: Sequence[FittedTask]
 ) -> dict[str, float]:
     """Per-task mean loss over the labelled rows of a whole split."""
     batch = Batch(x={}, y=table.y, mask=table.mask)
     with torch.no_grad():
-        losses = task_losses(outputs, batch, tasks, states)
+        losses = task_losses(outputs, batch, tasks)
     return {t.name: float(v) for t, v in zip(tasks, losses, strict=True)}
 
 
 def score_outputs(
-    outputs: dict[str, Tensor], table: EncodedTable, tasks: list[Task], states: States
+    outputs: dict[str, Tensor], table: EncodedTable, tasks: Sequence[FittedTask]
 ) -> dict[str, dict[str, float]]:
     """Every metric of every task over its labelled rows."""
-    return {
-        t.name: get_kind(t.type).score(
-            t, states[t.name], outputs[t.name], table.y[t.name], table.mask[t.name]
-        )
-        for t in tasks
-    }
+    return {t.name: t.score(outputs[t.name], table.y[t.name], table.mask[t.name]) for t in tasks}

@@ -33,7 +33,6 @@ from manyheads.engine.loop import (
     score_outputs,
     train_one_epoch,
 )
-from manyheads.tasks._registry import get_kind
 from manyheads.weighting.base import Weighting
 
 __all__ = ["TrainResult", "train_model"]
@@ -76,7 +75,6 @@ def train_model(
             model,
             inputs.train,
             tasks=inputs.tasks,
-            states=inputs.states,
             method=method,
             settings=s,
             loop=loop,
@@ -87,7 +85,7 @@ def train_model(
         outputs = predict_outputs(
             model, inputs.valid, batch_size=s.eval_batch_size, device=loop.device
         )
-        score = validation_score(outputs, inputs.valid, inputs.tasks, inputs.states, s.monitor)
+        score = validation_score(outputs, inputs.valid, inputs.tasks, s.monitor)
         record = _record(epoch, train_losses, outputs, inputs, score)
         book.end_epoch(epoch, model, record, outputs, inputs)
         events.send("epoch_end", epoch=epoch, record=record, history=book.history)
@@ -120,12 +118,12 @@ def _record(
     """The epoch's row of ``history.csv``: score, then per task the training and validation
     loss and the primary validation metric."""
     record: dict[str, float] = {"epoch": float(epoch), "valid_score": score}
-    valid, tasks, states = inputs.valid, inputs.tasks, inputs.states
-    valid_losses = evaluate_losses(outputs, valid, tasks, states)
-    metrics = score_outputs(outputs, valid, tasks, states)
+    valid, tasks = inputs.valid, inputs.tasks
+    valid_losses = evaluate_losses(outputs, valid, tasks)
+    metrics = score_outputs(outputs, valid, tasks)
     for t, loss in zip(tasks, train_losses.tolist(), strict=True):
         record[f"train_loss/{t.name}"] = loss
         record[f"valid_loss/{t.name}"] = valid_losses[t.name]
-        primary = get_kind(t.type).metric_names(t)[0]
+        primary = t.task_type.metric_names(t.task)[0]
         record[f"valid_{primary}/{t.name}"] = metrics[t.name][primary]
     return record

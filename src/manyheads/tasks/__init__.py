@@ -1,17 +1,17 @@
 """Tasks: what to predict (:class:`Task`) and how each task type encodes, losses and scores."""
 
-from manyheads.tasks._base import TaskExample, TaskKind
+from manyheads.tasks._base import TaskExample, TaskType
 from manyheads.tasks._fitted import FittedTask, fit_task
-from manyheads.tasks._registry import TASK_KINDS, get_kind, list_task_types
+from manyheads.tasks._registry import TASK_TYPES, get_task_type, list_task_types
 from manyheads.tasks.task import Task
 
 __all__ = [
-    "TASK_KINDS",
+    "TASK_TYPES",
     "FittedTask",
     "Task",
     "TaskExample",
-    "TaskKind",
+    "TaskType",
     "fit_task",
-    "get_kind",
+    "get_task_type",
     "list_task_types",
 ]

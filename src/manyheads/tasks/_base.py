@@ -1,6 +1,6 @@
 """The contract every task type implements: label encoding, head size, masked loss, metrics.
 
-A task kind is stateless; what it learns from the training labels (class names, target mean and
+A task type is stateless; what it learns from the training labels (class names, target mean and
 standard deviation) is a JSON-ready ``state`` dict stored in ``model.json`` so that prediction needs
 nothing else. Data frames carry the 1-based line of each row in the source file as their index (see
 :mod:`manyheads.data.io`), so errors can name the line.
@@ -21,7 +21,7 @@ from torch import Tensor
 from manyheads.errors import DataError, InvalidParameterError
 from manyheads.tasks.task import Task
 
-__all__ = ["UNSEEN_LABELS", "TaskExample", "TaskKind", "masked_mean"]
+__all__ = ["UNSEEN_LABELS", "TaskExample", "TaskType", "masked_mean"]
 
 #: What ``encode`` does with a label (class, tag) that the training data never had: ``warn``
 #: (a :class:`~manyheads.errors.DataWarning`; the label is kept as target ``-1`` with its mask
@@ -59,7 +59,7 @@ class TaskExample:
     fields: dict[str, object] = field(default_factory=dict)
 
 
-class TaskKind(ABC):
+class TaskType(ABC):
     """One task type (``binary``, ``multiclass`` ...). Subclasses are registered by name."""
 
     name: ClassVar[str]
@@ -224,8 +224,8 @@ def label_error(
     return DataError(message, path=path, line=line, column=task.label_columns[0])
 
 
-def check_loss(kind: str, task: Task, losses: tuple[str, ...]) -> None:
-    """Refuse a ``loss`` of ``task`` (of type ``kind``) that is not None or one of ``losses``.
+def check_loss(task_type: str, task: Task, losses: tuple[str, ...]) -> None:
+    """Refuse a ``loss`` of ``task`` (of type ``task_type``) that is not None or one of ``losses``.
 
     Example:
         >>> try:
@@ -237,14 +237,14 @@ def check_loss(kind: str, task: Task, losses: tuple[str, ...]) -> None:
     if task.loss not in (None, *losses):
         names = " or ".join(f"'{loss}'" for loss in losses)
         raise InvalidParameterError(
-            f"The 'loss' of {kind} task '{task.name}' must be {names}. Got {task.loss!r}."
+            f"The 'loss' of {task_type} task '{task.name}' must be {names}. Got {task.loss!r}."
         )
 
 
 def metric_scores(
     names: tuple[str, ...], n: int, metric: Callable[[str], float]
 ) -> dict[str, float]:
-    """What :meth:`TaskKind.score` returns: ``metric(name)`` for each of ``names``, every one NaN
+    """What :meth:`TaskType.score` returns: ``metric(name)`` for each of ``names``, every one NaN
     when ``n`` (the labelled rows, or tokens) is 0, plus ``n``.
 
     Example:

@@ -12,13 +12,13 @@ from torch import Tensor
 
 from manyheads.errors import DataError
 from manyheads.tasks._base import State, TaskExample, sigmoid_scores
-from manyheads.tasks._classes import ClassKind, class_values
+from manyheads.tasks._classes import ClassTaskType, class_values
 from manyheads.tasks.task import Task
 
 __all__ = ["Binary"]
 
 
-class Binary(ClassKind):
+class Binary(ClassTaskType):
     """Two classes; the output is one logit of the positive class."""
 
     name = "binary"

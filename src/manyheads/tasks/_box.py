@@ -28,7 +28,7 @@ from manyheads.tasks._base import (
     metric_scores,
     missing_mask,
 )
-from manyheads.tasks._valued import ValuedKind
+from manyheads.tasks._valued import ValuedTaskType
 from manyheads.tasks.task import Task
 
 __all__ = ["MIN_SIZE", "Box", "box_iou", "corners", "decode_boxes", "generalized_box_iou"]
@@ -108,7 +108,7 @@ def generalized_box_iou(a: Tensor, b: Tensor) -> Tensor:
     return iou - (hull - union) / hull.clamp(min=tiny)
 
 
-class Box(ValuedKind):
+class Box(ValuedTaskType):
     """One bounding box per row: four label columns (x1, y1, x2, y2) normalised to [0, 1].
 
     A row whose four cells are empty is unlabelled. ``loss`` is ``smooth_l1`` (default: the

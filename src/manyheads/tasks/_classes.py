@@ -18,7 +18,7 @@ from torch import Tensor
 from manyheads.errors import DataError
 from manyheads.tasks._base import (
     State,
-    TaskKind,
+    TaskType,
     as_tensor,
     check_loss,
     column_of,
@@ -29,7 +29,7 @@ from manyheads.tasks._base import (
 from manyheads.tasks._unseen import Unseen, unseen_labels
 from manyheads.tasks.task import Task
 
-__all__ = ["ClassKind", "class_values", "encode_classes", "fit_classes", "label_type"]
+__all__ = ["ClassTaskType", "class_values", "encode_classes", "fit_classes", "label_type"]
 
 
 def _sort_key(label: str) -> tuple[int, float, str]:
@@ -129,7 +129,7 @@ def encode_classes(
     return out, ~missing
 
 
-class ClassKind(TaskKind):
+class ClassTaskType(TaskType):
     """A task type whose label is one class of a vocabulary learnt from the training column.
 
     Subclasses check the class count (:meth:`_check_classes`), compute balanced class weights

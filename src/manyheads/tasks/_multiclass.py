@@ -12,13 +12,13 @@ from torch import Tensor
 
 from manyheads.errors import DataError
 from manyheads.tasks._base import State, TaskExample, metric_scores
-from manyheads.tasks._classes import ClassKind, class_values
+from manyheads.tasks._classes import ClassTaskType, class_values
 from manyheads.tasks.task import Task
 
 __all__ = ["Multiclass"]
 
 
-class Multiclass(ClassKind):
+class Multiclass(ClassTaskType):
     """One of C >= 2 classes; optional label smoothing and balanced class weights."""
 
     name = "multiclass"

@@ -20,7 +20,7 @@ from manyheads.tasks._base import (
     missing_mask,
     sigmoid_scores,
 )
-from manyheads.tasks._valued import ValuedKind
+from manyheads.tasks._valued import ValuedTaskType
 from manyheads.tasks.task import Task
 
 __all__ = ["Multilabel"]
@@ -29,7 +29,7 @@ _TRUE = {"1", "1.0", "true", "yes", "y", "t"}
 _FALSE = {"0", "0.0", "false", "no", "n", "f"}
 
 
-class Multilabel(ValuedKind):
+class Multilabel(ValuedTaskType):
     """Any subset of L labels, given as L 0/1 columns; a row with an empty cell is unlabelled."""
 
     name = "multilabel"

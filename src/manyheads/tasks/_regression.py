@@ -21,13 +21,13 @@ from manyheads.tasks._base import (
     masked_mean,
     metric_scores,
 )
-from manyheads.tasks._valued import ValuedKind
+from manyheads.tasks._valued import ValuedTaskType
 from manyheads.tasks.task import Task
 
 __all__ = ["Regression"]
 
 
-class Regression(ValuedKind):
+class Regression(ValuedTaskType):
     """A real-valued target; predictions are inverted back to the original scale."""
 
     name = "regression"

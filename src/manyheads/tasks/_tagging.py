@@ -26,7 +26,7 @@ from manyheads.errors import DataError, InvalidParameterError
 from manyheads.tasks._base import (
     State,
     TaskExample,
-    TaskKind,
+    TaskType,
     as_tensor,
     masked_mean,
     metric_scores,
@@ -43,7 +43,7 @@ SCHEMES: dict[str, str | None] = {"none": None, "bio": "bio", "iob2": "bio", "bi
 _ENTITY_METRICS = ("f1", "precision", "recall")
 
 
-class Tagging(TaskKind):
+class Tagging(TaskType):
     """One of C tags for every word of a ``tokens`` input; optional linear-chain CRF."""
 
     name = "tagging"

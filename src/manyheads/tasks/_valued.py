@@ -16,13 +16,13 @@ import torch
 from torch import Tensor
 
 from manyheads.errors import DataError
-from manyheads.tasks._base import State, TaskKind, as_tensor
+from manyheads.tasks._base import State, TaskType, as_tensor
 from manyheads.tasks.task import Task
 
-__all__ = ["ValuedKind"]
+__all__ = ["ValuedTaskType"]
 
 
-class ValuedKind(TaskKind):
+class ValuedTaskType(TaskType):
     """A task type whose targets are the label cells as numbers (no label vocabulary)."""
 
     #: what the training data must hold at least one of, as the error names it.

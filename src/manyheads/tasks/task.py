@@ -66,10 +66,10 @@ class Task:
             object.__setattr__(self, "metrics", tuple(self.metrics))
         if isinstance(self.image_size, Sequence) and not isinstance(self.image_size, tuple):
             object.__setattr__(self, "image_size", tuple(self.image_size))
-        from manyheads.tasks._registry import get_kind
+        from manyheads.tasks._registry import get_task_type
 
-        kind = get_kind(self.type)  # raises with the valid names
-        kind.check_task(self)
+        task_type = get_task_type(self.type)  # raises with the valid names
+        task_type.check_task(self)
         number = isinstance(self.weight, int | float) and not isinstance(self.weight, bool)
         if not (number and math.isfinite(self.weight) and self.weight >= 0):
             raise InvalidParameterError(

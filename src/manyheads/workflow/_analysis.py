@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import torch
@@ -22,7 +23,7 @@ from manyheads.data.tensors import EncodedTable
 from manyheads.engine.backward import shared_jacobian
 from manyheads.engine.loop import task_losses
 from manyheads.errors import DataError, InvalidParameterError
-from manyheads.tasks.task import Task
+from manyheads.tasks._fitted import FittedTask
 
 if TYPE_CHECKING:
     from manyheads.workflow._run import Run
@@ -119,8 +120,7 @@ def task_relations(
     return table_relations(
         model,
         table,
-        run.tasks,
-        run.preprocessor.task_states_,
+        run.fitted_tasks,
         batch_size=batch_size,
         max_batches=max_batches,
         seed=seed,
@@ -130,14 +130,14 @@ def task_relations(
 def table_relations(
     model: MTLModel,
     table: EncodedTable,
-    tasks: list[Task],
-    states: dict[str, dict[str, Any]],
+    tasks: Sequence[FittedTask],
     *,
     batch_size: int = 256,
     max_batches: int = 50,
     seed: int = 0,
 ) -> TaskRelations:
-    """:func:`task_relations` on an already encoded table (used during training as well).
+    """:func:`task_relations` of the fitted ``tasks`` on an already encoded table (used during
+    training as well).
 
     The model is put in eval mode (no dropout, frozen normalisation statistics) and its
     parameters and gradients are left untouched; the batch order has its own generator, so
@@ -156,7 +156,7 @@ def table_relations(
         if n_batches == max_batches:
             break
         batch = batch.to(device)
-        losses = task_losses(model(batch.x), batch, tasks, states)
+        losses = task_losses(model(batch.x), batch, tasks)
         jac = shared_jacobian(losses, shared).detach().double().cpu()  # [T, P]
         norms = jac.norm(dim=1)
         active = norms > 0

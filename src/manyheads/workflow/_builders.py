@@ -20,7 +20,7 @@ from manyheads.config.schema import RunConfig
 from manyheads.config.train import TrainSettings
 from manyheads.data.preprocess import TablePreprocessor, infer_kind
 from manyheads.errors import DataError, InvalidParameterError
-from manyheads.tasks._registry import get_kind
+from manyheads.tasks._registry import get_task_type
 from manyheads.tasks.task import Task
 from manyheads.weighting._registry import Method, create_weighting
 
@@ -85,7 +85,7 @@ def resolve_defaults(config: RunConfig, say: Log) -> RunConfig:
     sentences and a faster rate for tagging on an encoder trained from scratch."""
     from manyheads.config.train import DEFAULT_BATCH_SIZES, DEFAULT_LR, DEFAULT_TAGGING_LR
 
-    token = any(get_kind(t.type).level == "token" for t in config.tasks)
+    token = any(get_task_type(t.type).level == "token" for t in config.tasks)
     encoder = config.model.options.get("encoder", "tabular")
     changes: dict[str, Any] = {}
     if config.train.batch_size is None:
@@ -198,9 +198,7 @@ def build_model(config: RunConfig, pre: TablePreprocessor, options: dict[str, An
     :func:`model_options`)."""
     from manyheads.architectures._registry import build_model as create
 
-    return create(
-        config.model.architecture, pre.spec, list(config.tasks), pre.task_states_, options
-    )
+    return create(config.model.architecture, pre.spec, pre.fitted(config.tasks), options)
 
 
 def architecture_name(architecture: str | type[MTLModel]) -> str:

@@ -120,7 +120,7 @@ def read_bundle(directory: Path) -> tuple[MTLModel, list[Task], TablePreprocesso
         # inside the bundle (not what manyheads writes) is bounded by that folder's weights.
         loads = options is not meta["options"]
         with torch.device("cpu" if loads else "meta"):
-            skeleton = build_model(meta["architecture"], pre.spec, tasks, pre.task_states_, options)
+            skeleton = build_model(meta["architecture"], pre.spec, pre.fitted(tasks), options)
         expected = {k: tuple(v.shape) for k, v in skeleton.state_dict().items()}
     except _BUILD_ERRORS as exc:
         raise DataError(
@@ -129,7 +129,7 @@ def read_bundle(directory: Path) -> tuple[MTLModel, list[Task], TablePreprocesso
         ) from None
     check_tensors(expected, shapes, weights_path)
     try:
-        model = build_model(meta["architecture"], pre.spec, tasks, pre.task_states_, options)
+        model = build_model(meta["architecture"], pre.spec, pre.fitted(tasks), options)
     except _BUILD_ERRORS as exc:
         raise DataError(
             f"cannot build the model ({reason(exc)}). {FIX}", path=str(meta_path)

@@ -112,10 +112,10 @@ def run_fingerprint(config: RunConfig, encoded: Encoded) -> dict[str, Any]:
             named |= {f"y.{k}": v for k, v in table.y.items()}
             named |= {f"mask.{k}": v for k, v in table.mask.items()}
             encoded.digests[name] = split_digest(table.n_rows, named)
-    state = encoded.pre.to_dict()
-    labels = state.pop("task_states")
+    saved = encoded.pre.to_dict()
+    labels = saved.pop("task_states")
     encodings = {f"labels.{t}": v for t, v in labels.items()}
-    encodings |= {f"inputs.{k}": v for k, v in state.items()}
+    encodings |= {f"inputs.{k}": v for k, v in saved.items()}
     data = config.data
     files = [f for f in (data.train, data.valid, data.test) if f]
     files += [f for src in data.sources for f in (src.train, src.valid, src.test) if f]

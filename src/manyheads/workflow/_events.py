@@ -12,7 +12,6 @@ from manyheads.architectures.base import MTLModel
 from manyheads.data.preprocess import TablePreprocessor
 from manyheads.data.tensors import EncodedTable
 from manyheads.engine.events import Events
-from manyheads.tasks.task import Task
 from manyheads.workflow._builders import Log
 from manyheads.workflow._run import json_safe
 
@@ -80,13 +79,13 @@ def attach_relations(
     if not [p for p in model.shared_parameters() if p.requires_grad]:
         return  # nothing is shared: no gradients to compare
     path = directory / "task_relations_history.json"
-    tasks: list[Task] = list(pre.tasks)
+    tasks = pre.fitted_tasks
 
     def epoch_end(epoch: int, **_: object) -> None:
         if epoch % every:
             return
         history = json.loads(path.read_text()) if path.exists() else []
-        rel = table_relations(model, table, tasks, pre.task_states_, max_batches=20)
+        rel = table_relations(model, table, tasks, max_batches=20)
         history = [h for h in history if h["epoch"] < epoch]  # a resumed run rewrites its tail
         history.append({"epoch": epoch, **json.loads(rel.to_json())})
         atomic_write_text(path, json.dumps(json_safe(history), indent=1, allow_nan=False))

@@ -255,8 +255,8 @@ def _check_monitored(config: RunConfig, encoded: Encoded, splits: Splits) -> Non
     """Refuse a monitor that the validation labels leave undefined (before any training)."""
     valid_path = splits.valid.attrs.get("path")
     where = f"the validation rows (from {valid_path})" if valid_path else "the validation rows"
-    tasks = list(config.tasks)
-    check_monitor(encoded.valid, tasks, encoded.pre.task_states_, config.train.monitor, where=where)
+    tasks = encoded.pre.fitted(config.tasks)
+    check_monitor(encoded.valid, tasks, config.train.monitor, where=where)
 
 
 def _train(
@@ -283,7 +283,7 @@ def _train(
         return train_model(
             model,
             method,
-            TrainInputs(encoded.train, encoded.valid, list(config.tasks), encoded.pre.task_states_),
+            TrainInputs(encoded.train, encoded.valid, encoded.pre.fitted(config.tasks)),
             settings=config.train,
             events=events,
             checkpoints=None if directory is None else Checkpoints(directory, stamp, restored),

@@ -17,7 +17,8 @@ from manyheads.data.io import read_table
 from manyheads.data.preprocess import TablePreprocessor
 from manyheads.engine.loop import predict_outputs, score_outputs
 from manyheads.errors import DataError
-from manyheads.tasks._registry import get_kind
+from manyheads.tasks._fitted import FittedTask
+from manyheads.tasks._registry import get_task_type
 from manyheads.tasks.task import Task
 from manyheads.workflow._bundle import read_bundle, write_bundle
 
@@ -68,6 +69,11 @@ class Run:
         """Number of trainable parameters of the model."""
         return sum(p.numel() for p in self.model.parameters() if p.requires_grad)
 
+    @property
+    def fitted_tasks(self) -> list[FittedTask]:
+        """Each task with the label encoding the preprocessor learnt for it, in task order."""
+        return self.preprocessor.fitted(self.tasks)
+
     def _outputs(self, frame: pd.DataFrame, *, labels: bool) -> tuple[Any, dict[str, torch.Tensor]]:
         table = self.preprocessor.transform(frame, labels=labels)
         device = next(self.model.parameters()).device
@@ -84,21 +90,17 @@ class Run:
         table, outputs = self._outputs(frame, labels=False)
         columns: dict[str, np.ndarray] = {}
         words = [f"wmask:{c}" for c, k in self.preprocessor.inputs.items() if k == "tokens"]
-        for t in self.tasks:
-            state = self.preprocessor.task_states_[t.name]
-            kind = get_kind(t.type)
-            if kind.level == "token" and words and words[0] in table.x:
-                # one tag per word of each row: the word slots tell each row's length
-                columns |= kind.predict_words(t, state, outputs[t.name], table.x[words[0]])
-            else:
-                columns |= kind.predict(t, state, outputs[t.name])
+        for t in self.fitted_tasks:
+            # a token-level task: one tag per word of each row (the word slots tell its length)
+            per_word = t.task_type.level == "token" and words and words[0] in table.x
+            columns |= t.predict(outputs[t.name], table.x[words[0]] if per_word else None)
         return pd.DataFrame(columns, index=pd.RangeIndex(len(frame)))
 
     def evaluate(self, data: Data, *, split: str = "test") -> dict[str, Any]:
         """Every metric of every task on labelled ``data``, in the ``metrics.json`` layout."""
         frame = as_frame(data)
         table, outputs = self._outputs(frame, labels=True)
-        scores = score_outputs(outputs, table, self.tasks, self.preprocessor.task_states_)
+        scores = score_outputs(outputs, table, self.fitted_tasks)
         return {
             "split": split,
             "architecture": self.architecture,
@@ -198,11 +200,11 @@ def load(path: str | Path) -> Run:
 def task_metrics(tasks: list[Task], scores: dict[str, dict[str, float]]) -> dict[str, Any]:
     out = {}
     for t in tasks:
-        kind = get_kind(t.type)
-        primary = kind.metric_names(t)[0]
+        task_type = get_task_type(t.type)
+        primary = task_type.metric_names(t)[0]
         out[t.name] = {
             "primary": primary,
-            "higher_is_better": kind.metric_directions[primary],
+            "higher_is_better": task_type.metric_directions[primary],
             **scores[t.name],
         }
     return out

@@ -42,7 +42,7 @@ def _timed_outputs(
 def _scores(run: Run, table: EncodedTable, batch_size: int) -> dict[str, Any]:
     device = next(run.model.parameters()).device
     outputs = predict_outputs(run.model, table, batch_size=batch_size, device=device)
-    scores = score_outputs(outputs, table, run.tasks, run.preprocessor.task_states_)
+    scores = score_outputs(outputs, table, run.fitted_tasks)
     return task_metrics(run.tasks, scores)
 
 
@@ -51,7 +51,7 @@ def final_metrics(run: Run, config: RunConfig, result: TrainResult, encoded: Enc
     batch_size = config.train.eval_batch_size
     split, table = ("test", encoded.test) if encoded.test is not None else ("valid", encoded.valid)
     outputs, infer_seconds = _timed_outputs(run, table, batch_size)
-    scores = score_outputs(outputs, table, run.tasks, run.preprocessor.task_states_)
+    scores = score_outputs(outputs, table, run.fitted_tasks)
     return RunMetrics(
         split=split,
         architecture=config.model.architecture,
@@ -80,7 +80,7 @@ def _source_metrics(run: Run, config: RunConfig, encoded: Encoded) -> dict[str, 
         outputs = predict_outputs(
             run.model, table, batch_size=config.train.eval_batch_size, device=device
         )
-        scores = score_outputs(outputs, table, src.tasks, run.preprocessor.task_states_)
+        scores = score_outputs(outputs, table, run.preprocessor.fitted(src.tasks))
         out[src.name] = {
             "split": split,
             "rows": table.n_rows,

@@ -29,8 +29,8 @@ GRAMIAN = [
 def _step(architecture: str, seed: int = 0) -> tuple[torch.nn.Module, torch.Tensor]:
     torch.manual_seed(seed)
     spec = InputSpec(5, (4, 3), ())
-    heads = {"a": 1, "b": 3, "c": 1}
-    model = create_model(architecture, spec, heads)
+    out_dims = {"a": 1, "b": 3, "c": 1}
+    model = create_model(architecture, spec, out_dims)
     x = {"num": torch.randn(24, 5), "cat": torch.randint(0, 3, (24, 2))}
     out = model(x)
     losses = torch.stack(

@@ -56,8 +56,8 @@ def test_unknown_option_names_the_architecture_and_the_closest() -> None:
 
 
 class _NoInput(MTLModel):
-    def __init__(self, inputs: InputSpec, heads: dict[str, int]) -> None:
-        super().__init__(heads)
+    def __init__(self, inputs: InputSpec, out_dims: dict[str, int]) -> None:
+        super().__init__(out_dims)
         del inputs
 
     def forward_features(self, x: dict[str, Tensor]) -> Features:

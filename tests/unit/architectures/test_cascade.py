@@ -15,9 +15,9 @@ SPEC = InputSpec(3, (), ())
 X = {"num": torch.randn(8, 3, generator=torch.Generator().manual_seed(0))}
 
 
-def build(heads: dict[str, int], **options: object) -> Cascade:
+def build(out_dims: dict[str, int], **options: object) -> Cascade:
     torch.manual_seed(0)
-    return Cascade(TabularInput(SPEC), heads, hidden=[8], tower=[4], **options).eval()  # type: ignore[arg-type]
+    return Cascade(TabularInput(SPEC), out_dims, hidden=[8], tower=[4], **options).eval()  # type: ignore[arg-type]
 
 
 def test_funnel_output_is_the_joint_probability() -> None:

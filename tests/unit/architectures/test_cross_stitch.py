@@ -14,7 +14,7 @@ PROBLEM = make_toy_problem(32)
 
 def build(**options: object) -> CrossStitch:
     torch.manual_seed(0)
-    return CrossStitch(TabularInput(PROBLEM.spec), PROBLEM.heads, **options).eval()  # type: ignore[arg-type]
+    return CrossStitch(TabularInput(PROBLEM.spec), PROBLEM.out_dims, **options).eval()  # type: ignore[arg-type]
 
 
 def perturbed(model: CrossStitch, task: str) -> tuple[dict[str, torch.Tensor], ...]:
@@ -40,7 +40,7 @@ def test_identity_alpha_gives_independent_columns() -> None:
     model = build()
     with torch.no_grad():
         for alpha in model.alphas:
-            alpha.copy_(torch.eye(len(PROBLEM.heads)))
+            alpha.copy_(torch.eye(len(PROBLEM.out_dims)))
     before, after = perturbed(model, "multiclass")
     torch.testing.assert_close(after["binary"], before["binary"], rtol=0, atol=0)
     assert not torch.allclose(after["multiclass"], before["multiclass"])
@@ -56,7 +56,7 @@ def test_stitch_is_the_alpha_combination() -> None:
     with torch.no_grad():
         embedding = model.forward_features(PROBLEM.x)
         assert isinstance(embedding, torch.Tensor)
-        columns = [model.columns[t][0](embedding) for t in PROBLEM.heads]
+        columns = [model.columns[t][0](embedding) for t in PROBLEM.out_dims]
         alpha = model.alphas[0]
         stitched = sum(alpha[0, s] * h for s, h in enumerate(columns))  # eq. 1, task 0
         expected = model.towers.forward_task("binary", stitched)

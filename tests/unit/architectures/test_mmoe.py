@@ -15,7 +15,7 @@ PROBLEM = make_toy_problem(32)
 
 def build(**options: object) -> MMoE:
     torch.manual_seed(0)
-    return MMoE(TabularInput(PROBLEM.spec), PROBLEM.heads, **options)  # type: ignore[arg-type]
+    return MMoE(TabularInput(PROBLEM.spec), PROBLEM.out_dims, **options)  # type: ignore[arg-type]
 
 
 def test_gate_weights_are_distributions() -> None:
@@ -45,7 +45,7 @@ def test_one_expert_makes_the_gates_irrelevant() -> None:
         for gate in model.gates.values():
             gate.weight.normal_()
         after = model(PROBLEM.x)
-    for task in PROBLEM.heads:
+    for task in PROBLEM.out_dims:
         torch.testing.assert_close(after[task], before[task])
 
 

@@ -15,7 +15,7 @@ PROBLEM = make_toy_problem(32)
 
 def build(**options: object) -> PLE:
     torch.manual_seed(0)
-    return PLE(TabularInput(PROBLEM.spec), PROBLEM.heads, **options).eval()  # type: ignore[arg-type]
+    return PLE(TabularInput(PROBLEM.spec), PROBLEM.out_dims, **options).eval()  # type: ignore[arg-type]
 
 
 def perturb_task(model: PLE, task: str) -> None:

@@ -18,8 +18,8 @@ SPEC = InputSpec(2, (), ())  # numeric inputs only: the input layers have no par
 
 def tiny(**options: object) -> SoftSharing:
     torch.manual_seed(0)
-    heads = {"a": 1, "b": 1, "c": 2}
-    return SoftSharing(partial(TabularInput, SPEC), heads, hidden=[3], tower=[2], **options)  # type: ignore[arg-type]
+    out_dims = {"a": 1, "b": 1, "c": 2}
+    return SoftSharing(partial(TabularInput, SPEC), out_dims, hidden=[3], tower=[2], **options)  # type: ignore[arg-type]
 
 
 def by_hand(model: SoftSharing, power: int) -> float:
@@ -60,11 +60,11 @@ def test_penalty_gradient_pulls_columns_together() -> None:
 def test_input_embeddings_are_tied_too() -> None:
     problem = make_toy_problem(16)
     torch.manual_seed(0)
-    model = SoftSharing(partial(TabularInput, problem.spec), problem.heads, hidden=[4])
-    for task in problem.heads:
+    model = SoftSharing(partial(TabularInput, problem.spec), problem.out_dims, hidden=[4])
+    for task in problem.out_dims:
         model.bottoms[task].load_state_dict(model.bottoms["binary"].state_dict())
     assert model.penalty().item() > 0  # the input layers still differ
-    for task in problem.heads:
+    for task in problem.out_dims:
         model.inputs[task].load_state_dict(model.inputs["binary"].state_dict())
     assert model.penalty().item() == 0.0
 

@@ -17,7 +17,7 @@ from manyheads.builtin_datasets._fashion_loc import (
     place_items,
 )
 from manyheads.errors import InvalidParameterError
-from manyheads.tasks import get_kind
+from manyheads.tasks import get_task_type
 
 COORDS = ["x1", "y1", "x2", "y2"]
 
@@ -124,9 +124,9 @@ def test_real_data_splits_shapes_tasks_and_boxes(shared_data: Path) -> None:
         pixels = box * CANVAS
         np.testing.assert_allclose(pixels, np.round(pixels))  # edges of whole pixels
     assert len(set(data.train["label"])) == 10
-    kind = get_kind("box")  # the labels pass the box task's own checks
-    state = kind.fit(data.tasks[1], data.train, "train")
-    _, mask = kind.encode(data.tasks[1], state, data.test, "test")
+    task_type = get_task_type("box")  # the labels pass the box task's own checks
+    state = task_type.fit(data.tasks[1], data.train, "train")
+    _, mask = task_type.encode(data.tasks[1], state, data.test, "test")
     assert bool(mask.all())
 
 

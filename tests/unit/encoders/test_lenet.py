@@ -129,8 +129,8 @@ def test_every_architecture_trains_with_lenet(name: str) -> None:
     y = {"quadrant": quadrant, "top": (quadrant < 2).float()}
     options = {"encoder": "lenet", "hidden": [], "expert_hidden": [16], "tower": [16]}
     valid = architecture_options(name)
-    heads = {"quadrant": 4, "top": 1}
-    model = create_model(name, SPEC, heads, **{k: v for k, v in options.items() if k in valid})
+    out_dims = {"quadrant": 4, "top": 1}
+    model = create_model(name, SPEC, out_dims, **{k: v for k, v in options.items() if k in valid})
 
     def loss() -> torch.Tensor:
         out = model(x)

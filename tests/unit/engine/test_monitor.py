@@ -11,6 +11,7 @@ import manyheads as mh
 from manyheads.data.tensors import EncodedTable
 from manyheads.engine import check_monitor, validation_score
 from manyheads.errors import DataWarning, InvalidParameterError
+from manyheads.tasks import FittedTask
 
 
 def _frame(n: int, seed: int) -> pd.DataFrame:
@@ -65,7 +66,9 @@ def test_with_loss_no_labelled_validation_row_at_all_is_refused() -> None:
 
 
 def test_the_validation_loss_leaves_out_tasks_without_labels() -> None:
-    tasks = [mh.Task("a", type="regression"), mh.Task("b", type="regression")]
+    tasks = [
+        FittedTask(mh.Task(name, type="regression"), {"mean": 0.0, "std": 1.0}) for name in "ab"
+    ]
     table = EncodedTable(
         x={},
         y={"a": torch.tensor([1.0, 3.0]), "b": torch.zeros(2)},
@@ -73,10 +76,9 @@ def test_the_validation_loss_leaves_out_tasks_without_labels() -> None:
         n_rows=2,
     )
     outputs = {"a": torch.zeros(2), "b": torch.zeros(2)}
-    states = {"a": {"mean": 0.0, "std": 1.0}, "b": {"mean": 0.0, "std": 1.0}}
-    assert validation_score(outputs, table, tasks, states, "loss") == pytest.approx(5.0)
+    assert validation_score(outputs, table, tasks, "loss") == pytest.approx(5.0)
     with pytest.warns(DataWarning, match="task 'b'"):
-        check_monitor(table, tasks, states, "loss")
+        check_monitor(table, tasks, "loss")
 
 
 def test_a_tagging_monitor_with_a_crf_is_checked_on_its_own_output_shape() -> None:
@@ -87,4 +89,4 @@ def test_a_tagging_monitor_with_a_crf_is_checked_on_its_own_output_shape() -> No
         mask={"ner": torch.tensor([[True, True]])},
         n_rows=1,
     )
-    check_monitor(table, [task], {"ner": {"tags": ["B-PER", "O"]}}, "ner.f1")
+    check_monitor(table, [FittedTask(task, {"tags": ["B-PER", "O"]})], "ner.f1")

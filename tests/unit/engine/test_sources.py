@@ -18,6 +18,7 @@ from manyheads.data.tensors import EncodedTable
 from manyheads.engine.events import Events
 from manyheads.engine.loop import LoopState, train_one_epoch
 from manyheads.errors import ConfigError, DataError, InvalidParameterError
+from manyheads.tasks._fitted import FittedTask
 from manyheads.tasks.task import Task
 from manyheads.weighting import create_weighting
 from manyheads.workflow._fit import train_config
@@ -197,7 +198,7 @@ def test_compare_encodes_the_data_once_and_matches_separate_runs(
 def test_task_loss_share_scales_each_task_by_its_labelled_rows(task_loss: str) -> None:
     # one batch of 4 rows; task b is labelled on one: with `share` its loss (and so the step
     # on its own head) is a quarter of the `mean` one, task a's is unchanged
-    tasks = [Task("a", type="regression"), Task("b", type="regression")]
+    tasks = [FittedTask(Task(name, type="regression"), {"mean": 0.0, "std": 1.0}) for name in "ab"]
     g = torch.Generator().manual_seed(0)
     table = EncodedTable(
         x={"num": torch.randn(4, 3, generator=g)},
@@ -215,7 +216,6 @@ def test_task_loss_share_scales_each_task_by_its_labelled_rows(task_loss: str) -
             model,
             table,
             tasks=tasks,
-            states={"a": {"mean": 0.0, "std": 1.0}, "b": {"mean": 0.0, "std": 1.0}},
             method=create_weighting("ew", 2),
             settings=TrainSettings(batch_size=4, task_loss=mode),
             loop=LoopState(optimizer, torch.Generator().manual_seed(0), torch.device("cpu")),

@@ -291,6 +291,6 @@ def test_stl_takes_each_task_from_its_own_best_validation_epoch(toy_frame: pd.Da
     assert len(set(best.values())) > 1  # the tasks peaked at different epochs
     table = run.preprocessor.transform(valid)
     outputs = predict_outputs(run.model, table, batch_size=512, device=torch.device("cpu"))
-    losses = evaluate_losses(outputs, table, run.tasks, run.preprocessor.task_states_)
+    losses = evaluate_losses(outputs, table, run.fitted_tasks)
     for task in ("good", "score", "shade"):
         assert losses[task] == pytest.approx(history[f"valid_loss/{task}"].min(), rel=1e-5)

@@ -8,12 +8,12 @@ import pytest
 import torch
 
 from manyheads.errors import DataError, InvalidParameterError
-from manyheads.tasks import Task, get_kind
+from manyheads.tasks import Task, get_task_type
 from manyheads.tasks._box import MIN_SIZE, box_iou, corners, decode_boxes, generalized_box_iou
 
 COLUMNS = ("x1", "y1", "x2", "y2")
 TASK = Task("box", type="box", columns=COLUMNS, image_size=(64, 32))
-KIND = get_kind("box")
+KIND = get_task_type("box")
 
 
 def _frame(rows: list[list[object]]) -> pd.DataFrame:

@@ -12,9 +12,9 @@ import torch
 from torch import Tensor
 
 from manyheads.errors import DataError, DataWarning, InvalidParameterError
-from manyheads.tasks import Task, get_kind
+from manyheads.tasks import Task, get_task_type
 
-KIND = get_kind("tagging")
+KIND = get_task_type("tagging")
 NER = ["B-LOC", "B-ORG", "B-PER", "I-LOC", "I-ORG", "I-PER", "O"]
 BIOES = ["B-PER", "E-PER", "I-PER", "O", "S-LOC"]
 

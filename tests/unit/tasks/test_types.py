@@ -9,7 +9,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from manyheads.errors import DataError, DataWarning, InvalidParameterError
-from manyheads.tasks import Task, get_kind
+from manyheads.tasks import Task, get_task_type
 
 
 def _frame(values: list[object], name: str = "y") -> pd.DataFrame:
@@ -20,11 +20,11 @@ def _frame(values: list[object], name: str = "y") -> pd.DataFrame:
 
 def test_binary_positive_is_the_larger_label_and_missing_is_masked() -> None:
     task = Task("y", type="binary")
-    kind = get_kind("binary")
+    task_type = get_task_type("binary")
     frame = _frame(["no", "yes", "", None, "yes"])
-    state = kind.fit(task, frame, "f.csv")
+    state = task_type.fit(task, frame, "f.csv")
     assert state["classes"] == ["no", "yes"]
-    y, mask = kind.encode(task, state, frame, "f.csv")
+    y, mask = task_type.encode(task, state, frame, "f.csv")
     assert mask.tolist() == [True, True, False, False, True]
     assert y[mask].tolist() == [0.0, 1.0, 1.0]
 
@@ -35,42 +35,42 @@ def test_binary_with_three_labels_says_use_multiclass() -> None:
         match=r"f\.csv, column 'y': task 'y' is binary but the column "
         r"has 3 distinct label\(s\) \(a, b, c\); use type multiclass",
     ):
-        get_kind("binary").fit(Task("y", type="binary"), _frame(["a", "b", "c"]), "f.csv")
+        get_task_type("binary").fit(Task("y", type="binary"), _frame(["a", "b", "c"]), "f.csv")
 
 
 def test_class_seen_only_at_test_time_names_file_line_and_column() -> None:
     task = Task("y", type="multiclass")
-    kind = get_kind("multiclass")
-    state = kind.fit(task, _frame(["a", "b", "a"]), "train.csv")
+    task_type = get_task_type("multiclass")
+    state = task_type.fit(task, _frame(["a", "b", "a"]), "train.csv")
     with pytest.raises(
         DataError,
         match=r"test\.csv, line 3, column 'y': class 'z' of task 'y' "
         r"was never seen in the training data",
     ):
-        kind.encode(task, state, _frame(["a", "z"]), "test.csv", unseen="error")
+        task_type.encode(task, state, _frame(["a", "z"]), "test.csv", unseen="error")
 
 
 @pytest.mark.parametrize("type_", ["binary", "multiclass"])
 def test_an_unseen_class_warns_and_counts_as_wrong_but_not_in_the_loss(type_: str) -> None:
     task = Task("y", type=type_)
-    kind = get_kind(type_)
-    state = kind.fit(task, _frame(["a", "b", "a"]), "train.csv")
+    task_type = get_task_type(type_)
+    state = task_type.fit(task, _frame(["a", "b", "a"]), "train.csv")
     with pytest.warns(
         DataWarning,
         match=r"test\.csv, line 3, column 'y': 2 rows of task 'y' carry classes never seen in "
         r"the training data: 'z' \(2\)\. They count as wrong",
     ):
-        y, mask = kind.encode(task, state, _frame(["a", "z", "z", None]), "test.csv")
+        y, mask = task_type.encode(task, state, _frame(["a", "z", "z", None]), "test.csv")
     assert mask.tolist() == [True, True, True, False]
     assert y.tolist()[:3] == [0, -1, -1]
     # a perfect output on the known row: accuracy 1/3 (the unseen rows are wrong), loss of 1 row
-    width = kind.out_dim(state)
+    width = task_type.out_dim(state)
     output = torch.full((4,), -9.0) if width == 1 else torch.tensor([[9.0, -9.0]] * 4)
-    scores = kind.score(task, state, output, y, mask)
+    scores = task_type.score(task, state, output, y, mask)
     assert scores["accuracy"] == pytest.approx(1 / 3)
     assert scores["n"] == 3
-    alone = kind.loss(task, state, output[:1], y[:1], mask[:1])
-    assert kind.loss(task, state, output, y, mask).item() == pytest.approx(alone.item())
+    alone = task_type.loss(task, state, output[:1], y[:1], mask[:1])
+    assert task_type.loss(task, state, output, y, mask).item() == pytest.approx(alone.item())
     if type_ == "binary":  # auc and logloss leave the unseen rows out; f1 never counts them
         assert math.isnan(scores["auc"])
         assert scores["f1"] == 0.0
@@ -78,10 +78,10 @@ def test_an_unseen_class_warns_and_counts_as_wrong_but_not_in_the_loss(type_: st
 
 def test_an_unseen_class_error_lists_every_unseen_label_and_its_count() -> None:
     task = Task("y", type="multiclass")
-    kind = get_kind("multiclass")
-    state = kind.fit(task, _frame(["a", "b"]), "train.csv")
+    task_type = get_task_type("multiclass")
+    state = task_type.fit(task, _frame(["a", "b"]), "train.csv")
     with pytest.raises(DataError, match=r"line 3, .*class 'z'.* 3 rows carry unseen classes: "):
-        kind.encode(task, state, _frame(["a", "z", "y", "z"]), "t.csv", unseen="error")
+        task_type.encode(task, state, _frame(["a", "z", "y", "z"]), "t.csv", unseen="error")
 
 
 @pytest.mark.parametrize(
@@ -100,10 +100,10 @@ def test_predictions_carry_the_label_columns_type(
     type_: str, values: list[object], expected: list[object]
 ) -> None:
     task = Task("y", type=type_)
-    kind = get_kind(type_)
-    state = kind.fit(task, pd.DataFrame({"y": values}), "train.csv")
+    task_type = get_task_type(type_)
+    state = task_type.fit(task, pd.DataFrame({"y": values}), "train.csv")
     output = torch.tensor([-3.0, 3.0]) if type_ == "binary" else torch.tensor([[3.0, 0], [0, 3.0]])
-    predicted = kind.predict(task, state, output)["y"]
+    predicted = task_type.predict(task, state, output)["y"]
     assert predicted.tolist() == expected
     assert [type(v) for v in predicted.tolist()] == [type(v) for v in expected]
 
@@ -111,14 +111,14 @@ def test_predictions_carry_the_label_columns_type(
 def test_a_state_without_label_type_predicts_strings_as_before() -> None:
     task = Task("y", type="binary")
     state = {"classes": ["0", "1"]}
-    assert get_kind("binary").predict(task, state, torch.tensor([3.0]))["y"].tolist() == ["1"]
+    assert get_task_type("binary").predict(task, state, torch.tensor([3.0]))["y"].tolist() == ["1"]
 
 
 def test_integer_and_float_labels_map_to_the_same_class() -> None:
     task = Task("y", type="multiclass")
-    kind = get_kind("multiclass")
-    state = kind.fit(task, _frame([1, 2, 3]), "a.csv")
-    y, mask = kind.encode(task, state, _frame([1.0, 3.0, float("nan")]), "b.csv")
+    task_type = get_task_type("multiclass")
+    state = task_type.fit(task, _frame([1, 2, 3]), "a.csv")
+    y, mask = task_type.encode(task, state, _frame([1.0, 3.0, float("nan")]), "b.csv")
     assert state["classes"] == ["1", "2", "3"]
     assert y[mask].tolist() == [0, 2]
     assert mask.tolist() == [True, True, False]
@@ -131,31 +131,31 @@ def test_regression_with_text_names_the_line() -> None:
         match=r"f\.csv, line 3, column 'price': regression task "
         r"'price' needs numbers, got 'cheap'",
     ):
-        get_kind("regression").fit(task, _frame([1.0, "cheap"], "price"), "f.csv")
+        get_task_type("regression").fit(task, _frame([1.0, "cheap"], "price"), "f.csv")
 
 
 def test_regression_is_standardised_on_train_and_inverted_at_predict() -> None:
     task = Task("v", type="regression")
-    kind = get_kind("regression")
+    task_type = get_task_type("regression")
     frame = _frame([1.0, 3.0, 5.0], "v")
-    state = kind.fit(task, frame, "f")
-    y, _ = kind.encode(task, state, frame, "f")
+    state = task_type.fit(task, frame, "f")
+    y, _ = task_type.encode(task, state, frame, "f")
     assert state["mean"] == pytest.approx(3.0)
     assert y.mean().item() == pytest.approx(0.0, abs=1e-6)
-    assert kind.predict(task, state, y)["v"].tolist() == pytest.approx([1.0, 3.0, 5.0])
+    assert task_type.predict(task, state, y)["v"].tolist() == pytest.approx([1.0, 3.0, 5.0])
 
 
 @pytest.mark.parametrize("type_", ["binary", "multiclass", "regression"])
 def test_a_batch_without_labels_gives_zero_finite_loss_and_gradient(type_: str) -> None:
     task = Task("y", type=type_)
-    kind = get_kind(type_)
+    task_type = get_task_type(type_)
     frame = _frame([0, 1, 2, 0] if type_ == "multiclass" else [0, 1, 0, 1])
-    state = kind.fit(task, frame, "f")
-    width = kind.out_dim(state)
+    state = task_type.fit(task, frame, "f")
+    width = task_type.out_dim(state)
     out = torch.randn(4, width, requires_grad=True)
     head = out.squeeze(-1) if width == 1 else out
-    y, _ = kind.encode(task, state, frame, "f")
-    loss = kind.loss(task, state, head, y, torch.zeros(4, dtype=torch.bool))
+    y, _ = task_type.encode(task, state, frame, "f")
+    loss = task_type.loss(task, state, head, y, torch.zeros(4, dtype=torch.bool))
     loss.backward()
     assert loss.item() == 0.0
     assert out.grad is not None
@@ -164,15 +164,15 @@ def test_a_batch_without_labels_gives_zero_finite_loss_and_gradient(type_: str) 
 
 def test_binary_metrics_match_sklearn_on_labelled_rows() -> None:
     task = Task("y", type="binary")
-    kind = get_kind("binary")
+    task_type = get_task_type("binary")
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 2, size=200)
     frame = _frame(labels.tolist())
-    state = kind.fit(task, frame, "f")
-    y, mask = kind.encode(task, state, frame, "f")
+    state = task_type.fit(task, frame, "f")
+    y, mask = task_type.encode(task, state, frame, "f")
     mask[:20] = False
     logits = torch.randn(200)
-    scores = kind.score(task, state, logits, y, mask)
+    scores = task_type.score(task, state, logits, y, mask)
     expected = roc_auc_score(labels[20:], torch.sigmoid(logits).numpy()[20:])
     assert scores["auc"] == pytest.approx(expected)
     assert scores["n"] == 180
@@ -182,13 +182,13 @@ def test_multilabel_needs_columns_and_scores_micro_f1() -> None:
     with pytest.raises(InvalidParameterError, match="needs 'columns'"):
         Task("g", type="multilabel")
     task = Task("g", type="multilabel", columns=["a", "b"])
-    kind = get_kind("multilabel")
+    task_type = get_task_type("multilabel")
     frame = pd.DataFrame({"a": [1, 0, 1, ""], "b": [0, 1, 1, 1]})
-    state = kind.fit(task, frame, "f")
-    y, mask = kind.encode(task, state, frame, "f")
+    state = task_type.fit(task, frame, "f")
+    y, mask = task_type.encode(task, state, frame, "f")
     assert mask.tolist() == [True, True, True, False]
     perfect = (y * 20 - 10).float()
-    assert kind.score(task, state, perfect, y, mask)["micro_f1"] == 1.0
+    assert task_type.score(task, state, perfect, y, mask)["micro_f1"] == 1.0
 
 
 def test_unknown_task_type_suggests_the_closest() -> None:
@@ -203,7 +203,7 @@ def test_label_smoothing_out_of_range_is_refused() -> None:
 
 def test_balanced_class_weight_upweights_the_rare_class() -> None:
     task = Task("y", type="binary", class_weight="balanced")
-    state = get_kind("binary").fit(task, _frame([0, 0, 0, 1]), "f")
+    state = get_task_type("binary").fit(task, _frame([0, 0, 0, 1]), "f")
     assert math.isclose(state["pos_weight"], 3.0)
 
 
