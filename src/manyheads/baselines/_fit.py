@@ -207,10 +207,10 @@ def _fit_task(
         for split in ("valid", "test")
         if split in x
     }
-    primary = fitted.kind.metric_names(fitted.task)[0]
+    primary = fitted.task_type.metric_names(fitted.task)[0]
     return TaskScores(
         primary=primary,
-        higher_is_better=fitted.kind.metric_directions[primary],
+        higher_is_better=fitted.task_type.metric_directions[primary],
         valid=scores["valid"],
         test=scores.get("test"),
         n_train=int(rows.sum()),
