@@ -20,8 +20,9 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -47,6 +48,8 @@ __all__ = [
 ]
 
 NUMERIC_EMBEDDINGS = ("ple", "periodic", "periodic_lite", "linear")
+#: Bins per feature of ``ple`` (the reference default).
+N_BINS = 48
 #: Frequencies per feature of the periodic embeddings (the paper's k; the reference default).
 N_FREQUENCIES = 48
 _OWNER = "the 'tabular_embed' encoder"
@@ -63,9 +66,10 @@ def quantile_edges(values: Tensor, n_bins: int) -> list[list[float]]:
         >>> quantile_edges(torch.tensor([[0.0, 1.0], [1.0, 1.0], [2.0, 1.0], [4.0, 1.0]]), 2)
         [[0.0, 1.5, 4.0], [1.0, 2.0]]
     """
-    levels = torch.linspace(0.0, 1.0, n_bins + 1, dtype=torch.float64)
-    quantiles = torch.quantile(values.double(), levels, dim=0).T  # [F, n_bins + 1]
-    edges = [column.unique().tolist() for column in quantiles]
+    levels = np.linspace(0.0, 1.0, n_bins + 1)
+    # numpy: torch.quantile refuses more than 2**24 values
+    quantiles = np.quantile(values.double().numpy(), levels, axis=0).T  # [F, n_bins + 1]
+    edges = [np.unique(column).tolist() for column in quantiles]
     return [e if len(e) > 1 else [e[0], e[0] + 1.0] for e in edges]
 
 
@@ -231,7 +235,7 @@ class NumericEmbeddingInput(TabularInput):
         *,
         numeric: str = "ple",
         d_embedding: int = 16,
-        n_bins: int = 48,
+        n_bins: int = N_BINS,
         sigma: float = 0.01,
         edges: Sequence[Sequence[float]] | None = None,
         embed_dim: int = 8,
@@ -247,6 +251,20 @@ class NumericEmbeddingInput(TabularInput):
                 numeric, n, d_embedding, sigma, edges or gaussian_edges(n, n_bins)
             )
             self.out_dim += n * (d_embedding - 1)
+
+    @classmethod
+    def fitted_options(cls, options: dict[str, Any], num: Tensor) -> dict[str, Any]:
+        """The options learnt from ``num`` ``[N, n_numeric]``, the encoded numeric inputs of the
+        TRAIN split: the ``ple`` bin edges (:func:`quantile_edges`), unless ``options`` has
+        them. Joined to the model's ``encoder_options``, they are saved with it.
+
+        Example:
+            >>> NumericEmbeddingInput.fitted_options({"n_bins": 2}, torch.tensor([[0.0], [1.0]]))
+            {'edges': [[0.0, 0.5, 1.0]]}
+        """
+        if options.get("numeric", "ple") != "ple" or "edges" in options or not num.shape[1]:
+            return {}
+        return {"edges": quantile_edges(num, options.get("n_bins", N_BINS))}
 
     def forward(self, x: dict[str, Tensor]) -> Tensor:
         if self.numeric is None:

@@ -170,3 +170,13 @@ def test_bad_edges_name_the_option_and_the_fix() -> None:
         NumericEmbeddingInput(spec, edges=[[0.0, 1.0], [1.0, 1.0]])
     with pytest.raises(InvalidParameterError, match="Did you mean 'periodic'"):
         NumericEmbeddingInput(spec, numeric="periodc")
+
+
+def test_fitted_options_are_the_train_quantile_edges_of_ple_only() -> None:
+    num = torch.arange(10.0)[:, None] ** 2  # [N, 1]
+    fitted = NumericEmbeddingInput.fitted_options({"n_bins": 2}, num)
+    assert fitted == {"edges": [[0.0, 20.5, 81.0]]}
+    assert NumericEmbeddingInput.fitted_options({"numeric": "periodic"}, num) == {}
+    assert NumericEmbeddingInput.fitted_options({"edges": [[0.0, 1.0]]}, num) == {}
+    layer = NumericEmbeddingInput(InputSpec(1, (), ()), **fitted)
+    assert layer.get_buffer("numeric.encoding.edges").tolist() == [[0.0, 20.5, 81.0]]
