@@ -68,8 +68,9 @@ def quantile_edges(values: Tensor, n_bins: int) -> list[list[float]]:
     """
     levels = np.linspace(0.0, 1.0, n_bins + 1)
     # numpy: torch.quantile refuses more than 2**24 values
-    quantiles = np.quantile(values.double().numpy(), levels, axis=0).T  # [F, n_bins + 1]
-    edges = [np.unique(column).tolist() for column in quantiles]
+    quantiles = np.quantile(values.detach().cpu().double().numpy(), levels, axis=0).T
+    # float32 first: the buffers are float32, and two edges must not meet there
+    edges = [np.unique(column.astype(np.float32)).tolist() for column in quantiles]
     return [e if len(e) > 1 else [e[0], e[0] + 1.0] for e in edges]
 
 
@@ -284,12 +285,14 @@ def _build(
 
 
 def _check_edges(edges: Sequence[Sequence[float]], n_numeric: int) -> None:
-    """One list of at least two increasing edges per numeric input."""
-    expected = f"a list of {n_numeric} lists of at least two increasing bin edges"
+    """One list of at least two increasing edges per numeric input (a message shows the count
+    or the one bad list, not every edge)."""
+    expected = f"{n_numeric} lists (one per numeric input) of at least two increasing bin edges"
     if len(edges) != n_numeric:
         fix = "Compute them with quantile_edges() on the encoded train inputs."
-        raise InvalidParameterError(option_message(_OWNER, "edges", expected, edges, fix))
+        got = f"{len(edges)} list(s)"
+        raise InvalidParameterError(option_message(_OWNER, "edges", expected, got, fix))
     for i, feature in enumerate(edges):
         if len(feature) < 2 or any(b <= a for a, b in itertools.pairwise(feature)):
-            fix = f"Fix the list of numeric input {i}: {list(feature)}."
-            raise InvalidParameterError(option_message(_OWNER, "edges", expected, edges, fix))
+            fix = f"The list of numeric input {i} is not: fix it or recompute the edges."
+            raise InvalidParameterError(option_message(_OWNER, "edges", expected, feature, fix))

@@ -163,10 +163,13 @@ def test_a_saved_model_keeps_its_bin_edges(tmp_path: Path) -> None:
 def test_bad_edges_name_the_option_and_the_fix() -> None:
     spec = InputSpec(2, (), ())
     with pytest.raises(
-        InvalidParameterError, match=r"'edges' option of the 'tabular_embed'.*2 lists"
+        InvalidParameterError,
+        match=r"'edges' option of the 'tabular_embed' encoder must be 2 lists.*Got '1 list\(s\)'",
     ):
         NumericEmbeddingInput(spec, edges=[[0.0, 1.0]])
-    with pytest.raises(InvalidParameterError, match="Fix the list of numeric input 1"):
+    with pytest.raises(
+        InvalidParameterError, match=r"Got \[1.0, 1.0\] instead. The list of numeric input 1"
+    ):
         NumericEmbeddingInput(spec, edges=[[0.0, 1.0], [1.0, 1.0]])
     with pytest.raises(InvalidParameterError, match="Did you mean 'periodic'"):
         NumericEmbeddingInput(spec, numeric="periodc")
