@@ -71,6 +71,11 @@ for _name, _target, _doc in [
         "numbers | categorical embeddings | text bags, concatenated",
     ),
     (
+        "tabular_embed",
+        "manyheads.encoders.numeric_embeddings:NumericEmbeddingInput",
+        "tabular + numeric embeddings, Gorishniy et al. 2022 (options: numeric, d_embedding, ...)",
+    ),
+    (
         "lenet",
         "manyheads.encoders.lenet:LeNet",
         "LeNet of Sener & Koltun 2018 (MultiMNIST), one image column -> 50 (options: dropout)",

@@ -129,7 +129,7 @@ def sequence_case(encoder: str, words: bool = False, path: str | None = None) ->
 def make_case(name: str) -> Case:
     if name in TEXT:
         return sequence_case(name)
-    if name == "tabular":
+    if name in ("tabular", "tabular_embed"):
         problem = make_toy_problem(16)
         x = {k: v[:N_ROWS] for k, v in problem.x.items()}
         return Case(problem.spec, x, {}, _pad_bags)
