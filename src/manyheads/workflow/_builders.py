@@ -19,6 +19,7 @@ from manyheads.config._checks import leaked_labels, monitor_problem
 from manyheads.config.schema import RunConfig
 from manyheads.config.train import TrainSettings
 from manyheads.data.preprocess import TablePreprocessor, infer_kind
+from manyheads.data.tensors import EncodedTable
 from manyheads.errors import DataError, InvalidParameterError
 from manyheads.tasks._registry import get_task_type
 from manyheads.tasks.task import Task
@@ -153,6 +154,24 @@ def model_options(config: RunConfig, say: Log | None = None) -> dict[str, Any]:
     if "kinds" in architecture_options(config.model.architecture) and "kinds" not in options:
         options["kinds"] = {t.name: t.type for t in config.tasks}
     return options
+
+
+def fit_encoder_options(options: dict[str, Any], train: EncodedTable) -> dict[str, Any]:
+    """``options`` with what the chosen encoder learns from the TRAIN split joined to its
+    ``encoder_options``: an encoder class may define ``fitted_options(encoder_options, num)``
+    (``tabular_embed``'s ``ple`` bin edges: quantiles of the encoded numeric inputs). Being
+    options, they are saved with the run, so a loaded bundle rebuilds the same encoder without
+    refitting (the hook returns nothing when they are already there)."""
+    from manyheads._catalogue import ENCODERS
+
+    name = str(options.get("encoder", "tabular"))
+    hook = getattr(ENCODERS.get(name), "fitted_options", None) if name in ENCODERS else None
+    num = train.x.get("num")
+    if not callable(hook) or num is None:
+        return options
+    chosen = dict(options.get("encoder_options") or {})
+    learnt: dict[str, Any] = hook(chosen, num)
+    return {**options, "encoder_options": {**chosen, **learnt}} if learnt else options
 
 
 def static_weights(config: RunConfig, n_tasks: int) -> dict[str, Any]:

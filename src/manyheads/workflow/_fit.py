@@ -36,6 +36,7 @@ from manyheads.workflow._builders import (
     build_model,
     check_monitor_name,
     check_tasks,
+    fit_encoder_options,
     model_options,
     resolve_defaults,
     resolve_inputs,
@@ -224,7 +225,7 @@ def run_config(
     say_fitted_lengths(encoded.pre, str(config.model.options.get("encoder", "tabular")), say)
     _check_monitored(config, encoded, splits)
     torch.manual_seed(config.train.seed)
-    chosen = model_options(config, say)
+    chosen = fit_encoder_options(model_options(config, say), encoded.train)
     model = build_model(config, encoded.pre, chosen)
     result = _train(config, encoded, model, build_method(config), directory, options)
     run = Run(

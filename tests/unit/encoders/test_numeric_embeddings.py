@@ -183,3 +183,31 @@ def test_fitted_options_are_the_train_quantile_edges_of_ple_only() -> None:
     assert NumericEmbeddingInput.fitted_options({"edges": [[0.0, 1.0]]}, num) == {}
     layer = NumericEmbeddingInput(InputSpec(1, (), ()), **fitted)
     assert layer.get_buffer("numeric.encoding.edges").tolist() == [[0.0, 20.5, 81.0]]
+
+
+def test_a_run_fills_the_edges_from_its_train_split_and_saves_them(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"x": rng.exponential(size=80)})
+    frame["y"] = (frame["x"] > 1.0).astype(int)
+    options = {"encoder": "tabular_embed", "encoder_options": {"n_bins": 4}}
+    train, valid = frame.iloc[:60], frame.iloc[60:]
+    run = mh.fit(
+        train,
+        valid=valid,
+        tasks=[mh.Task("y", type="binary")],
+        inputs={"x": "numeric"},
+        model_options=options,
+        epochs=1,
+        batch_size=16,
+        seed=0,
+    )
+    # the quantiles of the standardised TRAIN column, not of a standard normal or of all rows
+    x = torch.tensor(train["x"].to_numpy(), dtype=torch.float64)
+    z = ((x - x.mean()) / x.std(unbiased=False)).float()[:, None]
+    expected = NumericEmbeddingInput.fitted_options({"n_bins": 4}, z)["edges"]
+    saved = run.options["encoder_options"]["edges"]
+    assert saved != gaussian_edges(1, 4)
+    np.testing.assert_allclose(saved, expected, rtol=1e-5, atol=1e-6)
+    loaded = mh.load(run.save(tmp_path / "bundle"))
+    assert loaded.options["encoder_options"]["edges"] == saved
+    pd.testing.assert_frame_equal(loaded.predict(frame), run.predict(frame), check_exact=True)
