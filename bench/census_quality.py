@@ -41,6 +41,13 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--architectures", default="stl,hps,mmoe,ple,cross_stitch")
     parser.add_argument("--out", default="bench/results/census_quality")
+    parser.add_argument("--encoder", default="tabular", help="model.encoder, e.g. tabular_embed")
+    parser.add_argument(
+        "--encoder-options",
+        default="{}",
+        help='model.encoder_options as JSON, e.g. \'{"numeric": "periodic"}\'',
+    )
+    parser.add_argument("--baselines", default="", help="comma-separated, e.g. gbdt,linear")
     args = parser.parse_args()
     raw = {
         "data": {"dataset": "census-income"},
@@ -54,6 +61,8 @@ def main() -> None:
             "n_levels": 2,
             "shared_experts": 2,
             "specific_experts": 2,
+            "encoder": args.encoder,
+            "encoder_options": json.loads(args.encoder_options),
         },
         "train": {
             "epochs": args.epochs,
@@ -72,6 +81,7 @@ def main() -> None:
         seeds=args.seeds,
         output=args.out,
         options=RunOptions(overwrite=True, log=print),
+        baselines=[b for b in args.baselines.split(",") if b],
     )
     wall = time.perf_counter() - began
     rows = [
@@ -97,9 +107,12 @@ def main() -> None:
         "seeds": args.seeds,
         "epochs": args.epochs,
         "wall_seconds": round(wall, 1),
+        "encoder": args.encoder,
+        "encoder_options": json.loads(args.encoder_options),
     }
     Path(args.out, "summary.md").write_text(table + "\n\n" + json.dumps(meta) + "\n")
     print(table)
+    print(result.table())  # with the baselines' rows and every row's Δm% against them
     print(json.dumps(meta))
 
 
