@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -94,3 +95,27 @@ def test_ls_imports_no_torch_sklearn_or_pandas_and_lists_what_the_classes_say(
         width = max(len(name) for name in rows[family])
         expected += [f"{family}:", *(f"  {n:<{width}}  {d}" for n, d in rows[family].items())]
     assert listing == expected
+
+
+def test_validate_loads_torch_for_its_dry_run_but_neither_sklearn_nor_torchjd(
+    tmp_path: Path,
+) -> None:
+    # the dry run builds the model (torch); the metrics (sklearn) and the Gramian solvers
+    # (TorchJD: upgrad, imtl, aligned_mtl) load when a run scores or such a solver is built;
+    # importing them up front cost every validate 0.9 s and 0.4 s
+    (tmp_path / "cfg.yaml").write_text(
+        "data: {train: t.csv}\n"
+        "tasks: {y: {type: binary}, z: {type: regression}}\n"
+        "model: {architecture: mmoe}\n"
+        "train: {weighting: cagrad}\n"
+        "output: run\n"
+    )
+    code = (
+        "import sys\n"
+        "from manyheads.cli.main import main\n"
+        f"code = main(['validate', {str(tmp_path / 'cfg.yaml')!r}, '--no-data'])\n"
+        "heavy = sorted({'torch', 'sklearn', 'torchjd'} & set(sys.modules))\n"
+        "print(code, heavy)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "0 ['torch']"

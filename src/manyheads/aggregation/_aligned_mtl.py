@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import ClassVar
 
 from torch import Tensor
-from torchjd.aggregation import AlignedMTLWeighting
 
 from manyheads._validation import N_TASKS, Constraints, StrOptions
 from manyheads.aggregation.base import REDUCTION, GramianAggregator, solve_active
@@ -46,6 +45,9 @@ class AlignedMTL(GramianAggregator):
 
     def __init__(self, n_tasks: int, *, scale_mode: str = "min", reduction: str = "sum") -> None:
         super().__init__(n_tasks)
+        # TorchJD loads with the first solver built (``validate`` imports none)
+        from torchjd.aggregation import AlignedMTLWeighting
+
         self.solver = AlignedMTLWeighting(scale_mode=scale_mode)  # type: ignore[arg-type]
         self.reduction = reduction
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from torch import Tensor
-from torchjd.aggregation import IMTLGWeighting
 
 from manyheads.aggregation.base import GramianAggregator, solve_active
 
@@ -31,6 +30,9 @@ class IMTL(GramianAggregator):
 
     def __init__(self, n_tasks: int) -> None:
         super().__init__(n_tasks)
+        # TorchJD loads with the first solver built (``validate`` imports none)
+        from torchjd.aggregation import IMTLGWeighting
+
         self.solver = IMTLGWeighting()
 
     def weights(self, gramian: Tensor) -> Tensor:

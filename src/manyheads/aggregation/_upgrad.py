@@ -7,8 +7,6 @@ from typing import ClassVar
 
 import torch
 from torch import Tensor
-from torchjd.aggregation import UPGradWeighting
-from torchjd.linalg import QuadprogProjector
 
 from manyheads._validation import (
     N_TASKS,
@@ -80,6 +78,10 @@ class UPGrad(GramianAggregator):
                 )
             pref = torch.tensor([float(v) for v in pref_vector], dtype=torch.float64)
         self.pref_vector = pref
+        # TorchJD loads with the first solver built (``validate`` imports none)
+        from torchjd.aggregation import UPGradWeighting
+        from torchjd.linalg import QuadprogProjector
+
         self.solver = UPGradWeighting(
             pref, projector=QuadprogProjector(norm_eps=float(norm_eps), reg_eps=float(reg_eps))
         )

@@ -7,7 +7,6 @@ from typing import ClassVar
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.metrics import f1_score, log_loss, roc_auc_score
 from torch import Tensor
 
 from manyheads.errors import DataError
@@ -86,6 +85,12 @@ class Binary(ClassTaskType):
 def _metric(metric: str, y: np.ndarray, p: np.ndarray) -> float:
     """One metric over the labelled rows (at least one); ``y`` -1 is a class unseen in training:
     wrong in accuracy, never the positive class in f1, left out of auc and logloss (no rank)."""
+    from sklearn.metrics import (  # on first use: validate and --help load no sklearn
+        f1_score,
+        log_loss,
+        roc_auc_score,
+    )
+
     pred = (p >= 0.5).astype(int)
     if metric == "accuracy":
         return float(np.mean(y == pred))

@@ -7,7 +7,6 @@ from typing import ClassVar
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.metrics import f1_score
 from torch import Tensor
 
 from manyheads.errors import DataError
@@ -79,6 +78,8 @@ class Multiclass(ClassTaskType):
 
 def _metric(metric: str, y: np.ndarray, pred: np.ndarray) -> float:
     """One metric over the labelled rows (at least one) of targets ``y`` and classes ``pred``."""
+    from sklearn.metrics import f1_score  # on first use: validate and --help load no sklearn
+
     if metric == "accuracy":  # a class unseen in training (-1) is always wrong
         return float(np.mean(y == pred))
     # over the known classes present; an unseen class's rows are misses

@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from sklearn.metrics import f1_score, roc_auc_score
 from torch import Tensor
 
 from manyheads.errors import DataError, InvalidParameterError
@@ -106,6 +105,11 @@ class Multilabel(ValuedTaskType):
 def _metric(metric: str, y: np.ndarray, p: np.ndarray) -> float:
     """One metric over the labelled rows (at least one): 0/1 targets ``y`` [N, L], probabilities
     ``p``; ``mean_auc`` averages the labels that have both values."""
+    from sklearn.metrics import (  # on first use: validate and --help load no sklearn
+        f1_score,
+        roc_auc_score,
+    )
+
     if metric == "mean_auc":
         aucs = [
             roc_auc_score(y[:, j], p[:, j])

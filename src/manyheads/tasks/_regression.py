@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 from torch import Tensor
 
 from manyheads.tasks._base import (
@@ -136,6 +135,12 @@ class Regression(ValuedTaskType):
 
 def _metric(metric: str, y: np.ndarray, p: np.ndarray) -> float:
     """One metric over the labelled rows (at least one), on the original scale."""
+    from sklearn.metrics import (  # on first use: validate and --help load no sklearn
+        mean_absolute_error,
+        mean_squared_error,
+        r2_score,
+    )
+
     if metric == "rmse":
         return float(np.sqrt(mean_squared_error(y, p)))
     if metric == "mae":
