@@ -90,7 +90,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> Any:  # noqa: ANN401 - PEP 562: any public name
     """Import a public name from its module on first use and cache it (PEP 562)."""
     module = _LAZY.get(name)
     if module is None:

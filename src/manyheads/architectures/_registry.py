@@ -68,7 +68,11 @@ def architecture_options(name: str) -> dict[str, inspect.Parameter]:
 
 
 def create_model(
-    name: str, spec: InputSpec, out_dims: dict[str, int], /, **options: Any
+    name: str,
+    spec: InputSpec,
+    out_dims: dict[str, int],
+    /,
+    **options: Any,  # noqa: ANN401 - each architecture's own options, checked by its class
 ) -> MTLModel:
     """Build the architecture ``name`` for the given inputs and head widths ``out_dims``.
 

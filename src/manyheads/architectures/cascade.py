@@ -118,7 +118,7 @@ class Cascade(SharedBottomModel):
         **TOWER_OPTIONS,
     }
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - public constructor: one keyword per documented option
         self,
         encoder: InputEncoder,
         out_dims: dict[str, int],

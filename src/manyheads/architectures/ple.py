@@ -123,7 +123,7 @@ class PLE(EncoderModel):
         "expert_hidden": [WIDTHS],
     }
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - public constructor: one keyword per documented option
         self,
         encoder: InputEncoder,
         out_dims: dict[str, int],

@@ -83,7 +83,7 @@ def _describe(exc: yaml.YAMLError) -> str:
     return f"invalid YAML: {exc}"
 
 
-def load_yaml(text: str, *, source: str | None = None) -> Any:
+def load_yaml(text: str, *, source: str | None = None) -> Any:  # noqa: ANN401 - parsed YAML; the schema checks its shape
     """Parse YAML text with the package's rules; ``None`` for an empty document.
 
     Args:
@@ -113,7 +113,7 @@ def load_yaml(text: str, *, source: str | None = None) -> Any:
         loader.dispose()  # type: ignore[no-untyped-call]
 
 
-def read_yaml_file(path: str | Path, *, what: str = "config") -> Any:
+def read_yaml_file(path: str | Path, *, what: str = "config") -> Any:  # noqa: ANN401 - parsed YAML; the schema checks its shape
     """Read and parse a YAML file; every way it can fail is a ConfigError naming the file.
 
     Args:
@@ -150,7 +150,7 @@ def read_yaml_file(path: str | Path, *, what: str = "config") -> Any:
     return load_yaml(text, source=str(p))
 
 
-def yaml_value(text: str, *, override: str) -> Any:
+def yaml_value(text: str, *, override: str) -> Any:  # noqa: ANN401 - parsed YAML; the schema checks its shape
     """The value of a ``key=value`` override, read as YAML by the same rules as a file.
 
     Args:

@@ -41,7 +41,7 @@ _EXTRA = "pip install 'manyheads[text]'"
 _OWNER = "the 'pretrained' encoder"
 
 
-def _import(module: str) -> Any:
+def _import(module: str) -> Any:  # noqa: ANN401 - an optional, untyped package
     """Import an optional dependency of the ``text`` extra (typed Any: its API is duck-typed)."""
     try:
         return importlib.import_module(module)
@@ -95,7 +95,7 @@ def check_model_dir(path: str | os.PathLike[str]) -> Path:
     return directory
 
 
-def load_pretrained(path: str | os.PathLike[str]) -> Any:
+def load_pretrained(path: str | os.PathLike[str]) -> Any:  # noqa: ANN401 - a transformers model (untyped)
     """``transformers.AutoModel.from_pretrained(path)`` offline, in float32, without progress
     bars: a ``transformers.PreTrainedModel`` (an ``nn.Module``).
 
@@ -123,7 +123,7 @@ def load_pretrained(path: str | os.PathLike[str]) -> Any:
     return model
 
 
-def build_from_config(config: dict[str, Any]) -> Any:
+def build_from_config(config: dict[str, Any]) -> Any:  # noqa: ANN401 - a transformers model (untyped)
     """A ``transformers`` model of the architecture in ``config`` (the dict of a
     ``config.json``, with its ``model_type``), float32, with fresh weights: no file is read.
 

@@ -70,7 +70,7 @@ class TextTransformer(SequenceEncoder):
         "pooling": [StrOptions(("cls", "mean"))],
     }
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - public constructor: one keyword per documented option
         self,
         spec: InputSpec,
         *,

@@ -36,7 +36,7 @@ def _check_options(name: str, options: dict[str, Any]) -> None:
             )
 
 
-def create_weighting(name: str, n_tasks: int, /, **options: Any) -> Method:
+def create_weighting(name: str, n_tasks: int, /, **options: Any) -> Method:  # noqa: ANN401 - each method's own options, checked by its class
     """Build the balancing method ``name`` for ``n_tasks`` tasks.
 
     Raises:

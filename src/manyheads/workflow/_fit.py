@@ -72,7 +72,7 @@ __all__ = [
 ]
 
 
-def fit(
+def fit(  # noqa: PLR0913 - the public entry point: one keyword per setting
     train: Data,
     *,
     tasks: Sequence[Task],
@@ -87,7 +87,7 @@ def fit(
     quiet: bool = True,
     valid_fraction: float = 0.1,
     keep_checkpoint: bool = False,
-    **train_settings: Any,
+    **train_settings: Any,  # noqa: ANN401 - TrainSettings fields, checked by train_settings_of
 ) -> Run:
     """Train one multi-task model on a table and return the :class:`Run`.
 
