@@ -78,6 +78,31 @@ def test_export_writes_graph_and_parity_report(census_run: Path, cli: Cli) -> No
     assert again.returncode == 0, again.stderr
 
 
+def test_predict_with_onnxruntime_matches_torch(census_run: Path, cli: Cli) -> None:
+    import pandas as pd
+
+    root = census_run.parent
+    if not (census_run / "model.onnx").exists():
+        done = cli("export", str(census_run), "--format", "onnx", cwd=root)
+        assert done.returncode == 0, done.stderr
+    frames = {}
+    for engine in ("torch", "onnxruntime"):
+        out = root / f"pred-{engine}.csv"
+        args = ("predict", str(census_run), str(root / "test.csv"), "-o", str(out))
+        done = cli(*args, "--engine", engine, "--overwrite", cwd=root)
+        assert done.returncode == 0, done.stderr
+        frames[engine] = pd.read_csv(out)
+    torch_frame, onnx_frame = frames["torch"], frames["onnxruntime"]
+    assert list(onnx_frame.columns) == list(torch_frame.columns)
+    assert len(onnx_frame) == 200
+    for task in ("income", "never_married"):
+        proba = f"{task}_proba"
+        pd.testing.assert_series_equal(onnx_frame[proba], torch_frame[proba], rtol=1e-4, atol=1e-5)
+        # a class may differ only where the probability sits on the threshold
+        near = (torch_frame[proba] - 0.5).abs() < 1e-4
+        assert (onnx_frame[task] == torch_frame[task])[~near].all()
+
+
 def test_export_refusals(census_run: Path, cli: Cli, tmp_path: Path) -> None:
     missing = tmp_path / "no-run"
     done = cli("export", str(missing), "--format", "onnx", cwd=tmp_path)

@@ -183,3 +183,21 @@ def test_export_above_tolerance_is_refused_and_writes_nothing(
     with pytest.raises(DataError, match=r"above tolerance .* for task\(s\) y, v; nothing"):
         export_onnx(run, out, data=frame)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_onnx_engine_predicts_as_the_eager_engine(tmp_path: Path) -> None:
+    from manyheads.export import OnnxModel, onnx_engine
+
+    run, frame = _tiny_run()
+    out = tmp_path / "m.onnx"
+    with pytest.raises(DataError, match="is not a graph that manyheads exported"):
+        onnx_engine(run, out)
+    export_onnx(run, out, data=frame)
+    engine = onnx_engine(run, out)
+    assert isinstance(engine.model, OnnxModel)
+    assert engine.model.shared_parameters() == []
+    eager, onnx = run.predict(frame), engine.predict(frame)
+    assert list(onnx.columns) == list(eager.columns)
+    assert (onnx["y"] == eager["y"]).all()
+    np.testing.assert_allclose(onnx["y_proba"], eager["y_proba"], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(onnx["v"], eager["v"], rtol=1e-4, atol=1e-5)
