@@ -14,6 +14,8 @@ pytest.importorskip("onnxscript")
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 
+pytestmark = pytest.mark.slow  # a training run and four exports: about a minute
+
 
 @pytest.fixture(scope="module")
 def census_run(tmp_path_factory: pytest.TempPathFactory, census_sample: object, cli: Cli) -> Path:

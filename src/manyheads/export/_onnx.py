@@ -58,15 +58,11 @@ EXPORT_MODULES = ("onnxscript", "onnx", "onnxruntime")
 
 
 def require_export_extra() -> None:
-    """Raise a :class:`ManyheadsError` naming the extra when an export dependency is missing."""
-    import importlib
+    """Raise a :class:`ManyheadsError` naming the extra when an export dependency is missing
+    (looked up, not imported: onnxscript takes a second to import)."""
+    from importlib.util import find_spec
 
-    missing = []
-    for module in EXPORT_MODULES:
-        try:
-            importlib.import_module(module)
-        except ImportError:
-            missing.append(module)
+    missing = [m for m in EXPORT_MODULES if find_spec(m) is None]
     if missing:
         raise ManyheadsError(
             f"exporting to ONNX needs the 'export' extra, which is not installed (missing: "

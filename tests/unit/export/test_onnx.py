@@ -201,3 +201,46 @@ def test_onnx_engine_predicts_as_the_eager_engine(tmp_path: Path) -> None:
     assert (onnx["y"] == eager["y"]).all()
     np.testing.assert_allclose(onnx["y_proba"], eager["y_proba"], rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(onnx["v"], eager["v"], rtol=1e-4, atol=1e-5)
+
+
+def test_onnx_engine_tags_words_as_the_eager_engine(tmp_path: Path) -> None:
+    """A transformer on a ``tokens`` column with a CRF tagging task: the graph gives the
+    emissions and CRF scores, Viterbi decoding runs in the task type, per word, as eagerly."""
+    from tests.contract.test_encoders import GOOD, SMALL, TOKENIZER, reviews
+
+    from manyheads.data.preprocess import TablePreprocessor
+    from manyheads.encoders._registry import text_options
+    from manyheads.export import onnx_engine
+
+    frame = reviews(48)
+    frame["tags"] = [["POS" if w in GOOD else "O" for w in words] for words in frame.words]
+    tasks = [Task("label", type="multiclass"), Task("tags", type="tagging", crf=True)]
+    options = SMALL["transformer"]
+    pre = TablePreprocessor(
+        {"words": "tokens"}, tasks, text_options=text_options("transformer", options | TOKENIZER)
+    ).fit(frame)
+    torch.manual_seed(0)
+    arch = {"encoder": "transformer", "encoder_options": options}
+    model = build_model("hps", pre.spec, tasks, pre.task_states_, arch)
+    run = Run(model, tasks, pre, architecture="hps", options=arch)
+    out = tmp_path / "m.onnx"
+    report = export_onnx(run, out, data=frame)
+    assert report.passed
+    eager, onnx = run.predict(frame), onnx_engine(run, out).predict(frame)
+    assert list(onnx.columns) == list(eager.columns)
+    assert onnx["tags"].tolist() == eager["tags"].tolist()
+    assert (onnx["label"] == eager["label"]).all()
+
+
+def test_a_missing_extra_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    from manyheads.errors import ManyheadsError
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: None if name == "onnxscript" else real(name)
+    )
+    run, frame = _tiny_run()
+    with pytest.raises(ManyheadsError, match=r"missing: onnxscript\). Install it with: pip"):
+        export_onnx(run, "m.onnx", data=frame)
