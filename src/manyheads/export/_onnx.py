@@ -191,22 +191,39 @@ def export_graph(model: MTLModel, x: Mapping[str, Tensor], path: Path) -> None:
         model: the network; it is put in eval mode (dropout off, as at prediction).
         x: an encoded batch of at least two rows, that fixes the input names and dtypes.
         path: the ``.onnx`` file to write.
+
+    Raises:
+        ManyheadsError: the exporter failed (its first line, and what to do).
     """
     model.eval()
     keys = tuple(x)
     with _quiet_exporter(), torch.no_grad(), _patched(_text, "trim", _untrimmed):
-        torch.onnx.export(
-            _Positional(model, keys),
-            tuple(x[k] for k in keys),
-            str(path),
-            input_names=[INPUT_PREFIX + k for k in keys],
-            output_names=list(model.task_names),
-            opset_version=OPSET,
-            dynamo=True,
-            external_data=False,
-            dynamic_shapes=(_dynamic_shapes(x),),  # one entry: the *tensors tuple
-            verbose=False,
-        )
+        try:
+            torch.onnx.export(
+                _Positional(model, keys),
+                tuple(x[k] for k in keys),
+                str(path),
+                input_names=[INPUT_PREFIX + k for k in keys],
+                output_names=list(model.task_names),
+                opset_version=OPSET,
+                dynamo=True,
+                external_data=False,
+                dynamic_shapes=(_dynamic_shapes(x),),  # one entry: the *tensors tuple
+                verbose=False,
+            )
+        except torch.onnx.OnnxExporterError as exc:
+            raise ManyheadsError(_export_failure(model, exc)) from exc
+
+
+def _export_failure(model: MTLModel, exc: Exception) -> str:
+    """The exporter's own first line, and what to do: a model the registries build that
+    fails here is a bug of ours (the contract battery exports every one)."""
+    cause = exc.__cause__ or exc
+    first = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+    return (
+        f"torch.onnx could not export this {type(model).__name__} model: {first} Predict with "
+        "the eager engine, and report this with the run's model.json."
+    )
 
 
 def onnx_input(x: Mapping[str, Tensor]) -> dict[str, np.ndarray]:

@@ -244,3 +244,20 @@ def test_a_missing_extra_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     run, frame = _tiny_run()
     with pytest.raises(ManyheadsError, match=r"missing: onnxscript\). Install it with: pip"):
         export_onnx(run, "m.onnx", data=frame)
+
+
+def test_an_exporter_failure_is_a_plain_error(tmp_path: Path) -> None:
+    from manyheads.errors import ManyheadsError
+
+    class DataDependent(torch.nn.Module):
+        def forward(self, x: Tensor) -> Tensor:
+            return x[:, : int(x.sum() > 0) + 1]  # a width read from the values
+
+    run, frame = _tiny_run()
+    run.model.towers.outputs["v"] = torch.nn.Sequential(  # type: ignore[index, union-attr]
+        run.model.towers.outputs["v"], DataDependent()
+    )
+    out = tmp_path / "m.onnx"
+    with pytest.raises(ManyheadsError, match=r"torch\.onnx could not export this HPS model: "):
+        export_onnx(run, out, data=frame)
+    assert list(tmp_path.iterdir()) == []
