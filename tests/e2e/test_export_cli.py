@@ -104,6 +104,26 @@ def test_predict_with_onnxruntime_matches_torch(census_run: Path, cli: Cli) -> N
         near = (torch_frame[proba] - 0.5).abs() < 1e-4
         assert (onnx_frame[task] == torch_frame[task])[~near].all()
 
+    # weights changed since the export (a retrained run): the old graph is refused
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    weights = census_run / "model.safetensors"
+    saved = weights.read_bytes()
+    with safe_open(str(weights), "pt") as f:
+        metadata = f.metadata()
+    tensors = load_file(weights)
+    name = next(iter(tensors))
+    tensors[name] = tensors[name] + 0.5
+    try:
+        save_file(tensors, weights, metadata=metadata)
+        args = ("predict", str(census_run), str(root / "test.csv"), "-o", str(root / "p.csv"))
+        stale = cli(*args, "--engine", "onnxruntime", cwd=root)
+    finally:
+        weights.write_bytes(saved)
+    assert stale.returncode == 2
+    assert "was exported from other weights" in stale.stderr
+
 
 def test_export_refusals(census_run: Path, cli: Cli, tmp_path: Path) -> None:
     missing = tmp_path / "no-run"

@@ -9,6 +9,7 @@ decodes exactly as with the eager engine; only the network runs in onnxruntime.
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import torch
@@ -16,7 +17,7 @@ from torch import Tensor, nn
 
 from manyheads.architectures.base import Features, MTLModel
 from manyheads.errors import DataError
-from manyheads.export._export import made_by_manyheads
+from manyheads.export._export import made_by_manyheads, sidecar_path, weights_hash
 from manyheads.export._onnx import (
     Session,
     open_session,
@@ -82,6 +83,7 @@ def onnx_engine(run: Run, graph: str | Path | None = None) -> Run:
             "missing or changed). Export it first: manyheads export RUN --format onnx.",
             path=str(path),
         )
+    _check_weights(run, path)
     session = open_session(path)
     names = [o.name for o in session.get_outputs()]
     if names != run.model.task_names:
@@ -93,3 +95,16 @@ def onnx_engine(run: Run, graph: str | Path | None = None) -> Run:
         )
     model = OnnxModel(session, dict(run.model.out_dims))
     return dataclasses.replace(run, model=model)
+
+
+def _check_weights(run: Run, path: Path) -> None:
+    """Refuse a graph exported from other weights than the run's (retrained since)."""
+    meta = json.loads(sidecar_path(path).read_text(encoding="utf-8"))
+    exported, current = meta.get("weights_sha256"), weights_hash(run)
+    if exported is not None and current is not None and exported != current:
+        raise DataError(
+            "was exported from other weights than the run's model.safetensors (the run was "
+            "trained again since): its predictions would be the old model's. Export again: "
+            "manyheads export RUN --format onnx.",
+            path=str(path),
+        )

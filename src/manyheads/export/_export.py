@@ -34,7 +34,7 @@ from manyheads.export._parity import ATOL, RTOL, ParityReport, compare_outputs, 
 from manyheads.export._sample import sample_rows
 from manyheads.workflow._run import Data, Run
 
-__all__ = ["export_onnx", "made_by_manyheads", "sidecar_path"]
+__all__ = ["export_onnx", "made_by_manyheads", "sidecar_path", "weights_hash"]
 
 #: Packages whose versions the sidecar records (they decide the graph and its numbers).
 _PACKAGES = ("manyheads", "torch", "onnx", "onnxruntime", "onnxscript")
@@ -51,6 +51,13 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def weights_hash(run: Run) -> str | None:
+    """The SHA-256 of the run's ``model.safetensors`` (None for a run not on disk): the
+    sidecar records it, so that a graph of weights retrained since is not used."""
+    weights = run.directory / "model.safetensors" if run.directory is not None else None
+    return _sha256(weights) if weights is not None and weights.is_file() else None
 
 
 def made_by_manyheads(path: Path) -> bool:
@@ -117,6 +124,7 @@ def _metadata(run: Run, x: dict[str, Tensor], parity: ParityReport, sha: str) ->
         "tool": "manyheads",
         "format": "onnx",
         "sha256": sha,
+        "weights_sha256": weights_hash(run),
         "opset": OPSET,
         "versions": _versions(),
         "architecture": run.architecture,
