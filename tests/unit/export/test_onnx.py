@@ -26,7 +26,7 @@ from tests.contract.test_encoders import ARCH_SMALL, make_case, sequence_case
 
 from manyheads.architectures import MTLModel, create_model, list_architectures
 from manyheads.architectures._registry import architecture_options, build_model
-from manyheads.encoders import list_encoders
+from manyheads.encoders import encoder_info, list_encoders
 from manyheads.errors import DataError, InvalidParameterError
 from manyheads.export import (
     REFUSED,
@@ -77,7 +77,7 @@ def _small(arch: str) -> dict[str, object]:
 def test_every_architecture_exports(arch: str, tmp_path: Path) -> None:
     problem = PROBLEMS[arch]
     torch.manual_seed(0)
-    model = create_model(arch, problem.spec, problem.heads, **_small(arch))
+    model = create_model(arch, problem.spec, problem.out_dims, **_small(arch))
     assert_exports(model, {k: v[:8] for k, v in problem.x.items()}, tmp_path / "m.onnx")
 
 
@@ -117,7 +117,7 @@ def _text_model(encoder: str, tiny_bert: str) -> tuple[MTLModel, dict[str, Tenso
     "encoder", [e for e in list_encoders() if e != "tabular" and e not in REFUSED_ENCODERS]
 )
 def test_every_encoder_exports_under_hps(encoder: str, tiny_bert: str, tmp_path: Path) -> None:
-    if encoder in ("lenet", "resnet18"):
+    if not encoder_info(encoder).token_ids:
         case = make_case(encoder)
         torch.manual_seed(0)
         options = {**_small("hps"), "encoder": encoder, "encoder_options": case.options}
@@ -148,7 +148,7 @@ def _tiny_run() -> tuple[Run, pd.DataFrame]:
     tasks = [Task("y", type="binary"), Task("v", type="regression")]
     pre = TablePreprocessor({"x": "numeric", "c": "categorical"}, tasks).fit(frame)
     torch.manual_seed(0)
-    model = build_model("hps", pre.spec, tasks, pre.task_states_, {"hidden": [4]})
+    model = build_model("hps", pre.spec, pre.fitted(tasks), {"hidden": [4]})
     return Run(model, tasks, pre, architecture="hps", options={"hidden": [4]}), frame
 
 
@@ -221,7 +221,7 @@ def test_onnx_engine_tags_words_as_the_eager_engine(tmp_path: Path) -> None:
     ).fit(frame)
     torch.manual_seed(0)
     arch = {"encoder": "transformer", "encoder_options": options}
-    model = build_model("hps", pre.spec, tasks, pre.task_states_, arch)
+    model = build_model("hps", pre.spec, pre.fitted(tasks), arch)
     run = Run(model, tasks, pre, architecture="hps", options=arch)
     out = tmp_path / "m.onnx"
     report = export_onnx(run, out, data=frame)
