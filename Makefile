@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.manyheads-installed
-EXTRAS ?= crawl,text,dev
+EXTRAS ?= crawl,text,export,dev
 
 .PHONY: quickstart test lint typecheck install clean
 

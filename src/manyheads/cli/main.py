@@ -32,6 +32,7 @@ VERBS: tuple[str, ...] = (
     "crawl",
     "dataset",
     "analyze",
+    "export",
 )
 
 

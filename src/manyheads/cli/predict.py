@@ -34,6 +34,12 @@ def add_parser(subparsers: Subparsers) -> None:
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.add_argument(
+        "--engine",
+        choices=("torch", "onnxruntime"),
+        default="torch",
+        help="run the network in PyTorch, or run RUN/model.onnx (manyheads export) in onnxruntime",
+    )
+    p.add_argument(
         "--keep",
         nargs="*",
         default=[],
@@ -63,7 +69,12 @@ def run(args: argparse.Namespace) -> int:
     missing = [c for c in args.keep if c not in frame.columns]
     if missing:
         raise DataError(f"--keep column(s) {missing} not found.", path=args.data)
-    predictions = load(args.run_dir).predict(frame)
+    run = load(args.run_dir)
+    if args.engine == "onnxruntime":
+        from manyheads.export import onnx_engine
+
+        run = onnx_engine(run)
+    predictions = run.predict(frame)
     keep = list(dict.fromkeys(args.keep))  # a column named twice is kept once
     clash = [c for c in keep if c in predictions.columns]
     if clash:

@@ -1,0 +1,110 @@
+"""The onnxruntime engine: a run whose network is its exported graph, behind the same
+preprocessing and decoding (``manyheads predict --engine onnxruntime``).
+
+:func:`onnx_engine` swaps the run's model for :class:`OnnxModel`, an :class:`MTLModel` whose
+shared representation is the graph's outputs, so that :meth:`Run.predict` batches, encodes and
+decodes exactly as with the eager engine; only the network runs in onnxruntime.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from manyheads.architectures.base import Features, MTLModel
+from manyheads.errors import DataError
+from manyheads.export._export import made_by_manyheads, sidecar_path, weights_hash
+from manyheads.export._onnx import (
+    Session,
+    open_session,
+    require_export_extra,
+    run_graph,
+    trim_batch,
+)
+from manyheads.workflow._run import Run
+
+__all__ = ["OnnxModel", "onnx_engine"]
+
+
+class OnnxModel(MTLModel):
+    """An exported graph as a model: ``forward_features`` runs it, ``forward_heads`` names its
+    outputs. It has no trainable parameters; it only predicts.
+
+    Args:
+        session: the onnxruntime session of the graph.
+        heads: task name -> output width, in the graph's output order.
+    """
+
+    def __init__(self, session: Session, heads: dict[str, int]) -> None:
+        super().__init__(heads)
+        self.session = session
+        # Run.predict asks the first parameter for the device: the graph runs on the CPU
+        self.device_marker = nn.Parameter(torch.empty(0), requires_grad=False)
+
+    def forward_features(self, x: dict[str, Tensor]) -> Features:
+        # the graph is traced without the text encoders' trim: cut the batch here (see _onnx)
+        out = run_graph(self.session, trim_batch(x))
+        return tuple(torch.from_numpy(out[t]) for t in self.task_names)
+
+    def forward_heads(self, features: Features) -> dict[str, Tensor]:
+        assert isinstance(features, tuple)
+        return dict(zip(self.task_names, features, strict=True))
+
+    def shared_parameters(self) -> list[nn.Parameter]:
+        return []
+
+    def task_parameters(self, task: str) -> list[nn.Parameter]:
+        del task
+        return []
+
+
+def onnx_engine(run: Run, graph: str | Path | None = None) -> Run:
+    """``run`` with its network replaced by the exported graph (default ``RUN/model.onnx``).
+
+    Args:
+        run: a loaded run.
+        graph: the ``.onnx`` file ``manyheads export`` wrote for this run.
+
+    Raises:
+        DataError: no graph, or one that manyheads did not export (its ``.json`` report is
+            missing or names another file), or one whose outputs are not the run's tasks.
+    """
+    require_export_extra()
+    if graph is None and run.directory is None:
+        raise DataError("the run has no directory: pass the graph's path.")
+    path = Path(graph) if graph is not None else Path(run.directory or ".") / "model.onnx"
+    if not path.is_file() or not made_by_manyheads(path):
+        raise DataError(
+            "is not a graph that manyheads exported (it, or its .json parity report, is "
+            "missing or changed). Export it first: manyheads export RUN --format onnx.",
+            path=str(path),
+        )
+    _check_weights(run, path)
+    session = open_session(path)
+    names = [o.name for o in session.get_outputs()]
+    if names != run.model.task_names:
+        raise DataError(
+            f"the graph's outputs {names} are not this run's tasks {run.model.task_names}: "
+            "it was exported from another run. Export this run: manyheads export RUN "
+            "--format onnx.",
+            path=str(path),
+        )
+    model = OnnxModel(session, dict(run.model.out_dims))
+    return dataclasses.replace(run, model=model)
+
+
+def _check_weights(run: Run, path: Path) -> None:
+    """Refuse a graph exported from other weights than the run's (retrained since)."""
+    meta = json.loads(sidecar_path(path).read_text(encoding="utf-8"))
+    exported, current = meta.get("weights_sha256"), weights_hash(run)
+    if exported is not None and current is not None and exported != current:
+        raise DataError(
+            "was exported from other weights than the run's model.safetensors (the run was "
+            "trained again since): its predictions would be the old model's. Export again: "
+            "manyheads export RUN --format onnx.",
+            path=str(path),
+        )
