@@ -59,6 +59,8 @@ RUN_FILES: tuple[str, ...] = (
     "task_relations_history.json",
     "task_relations.json",
     "eval-*.json",
+    "model.onnx",
+    "model.onnx.json",
     "*.json.tmp",
     "*.safetensors.tmp",
     ".*.tmp",

@@ -104,11 +104,12 @@ def test_resume_continues_an_unmarked_run_of_an_older_version(tmp_path: Path) ->
 
 
 def test_clear_owned_removes_only_run_files_and_only_in_a_marked_folder(tmp_path: Path) -> None:
-    for name in ("config.yaml", "model.json", "checkpoint-3.safetensors", "notes.txt", "x.csv"):
+    names = ("config.yaml", "model.json", "checkpoint-3.safetensors", "notes.txt", "x.csv")
+    for name in (*names, "model.onnx", "model.onnx.json", "other.onnx"):
         (tmp_path / name).write_text(name)
     (tmp_path / "events.out.tfevents.1.host").write_text("e")
     assert clear_owned(tmp_path) == []  # no marker: nothing is touched
-    assert len(list(tmp_path.iterdir())) == 6
+    assert len(list(tmp_path.iterdir())) == 9
     write_marker(tmp_path)
     removed = clear_owned(tmp_path)
     assert sorted(removed) == [
@@ -116,8 +117,15 @@ def test_clear_owned_removes_only_run_files_and_only_in_a_marked_folder(tmp_path
         "config.yaml",
         "events.out.tfevents.1.host",
         "model.json",
+        "model.onnx",  # an exported graph of the old weights goes with them
+        "model.onnx.json",
     ]
-    assert sorted(p.name for p in tmp_path.iterdir()) == [RUN_MARKER, "notes.txt", "x.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        RUN_MARKER,
+        "notes.txt",
+        "other.onnx",
+        "x.csv",
+    ]
 
 
 def test_atomic_write_leaves_the_old_file_on_error(tmp_path: Path) -> None:
