@@ -18,8 +18,8 @@ import time
 from typing import Any
 
 import manyheads as mh
+from manyheads import list_methods
 from manyheads.builtin_datasets import load_dataset
-from manyheads.weighting import list_weightings
 
 
 def run_one(data: Any, method: str, seed: int, epochs: int, batch_size: int) -> dict[str, Any]:
@@ -32,7 +32,7 @@ def run_one(data: Any, method: str, seed: int, epochs: int, batch_size: int) -> 
         valid=data.valid,
         test=data.test,
         architecture="mmoe",
-        weighting=method,
+        method=method,
         epochs=epochs,
         batch_size=batch_size,
         seed=seed,
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
             print(markdown(json.load(fh)))
         return 0
     data = load_dataset("census-income", sample=args.sample)
-    methods = list_weightings() if args.methods == "all" else args.methods.split(",")
+    methods = list_methods() if args.methods == "all" else args.methods.split(",")
     seeds = [int(s) for s in args.seeds.split(",")]
     began, rows, missing = time.perf_counter(), [], []
     if args.resume and args.json:

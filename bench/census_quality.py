@@ -77,7 +77,7 @@ def main() -> None:
     result = compare(
         build_config(raw),
         architectures=args.architectures.split(","),
-        weightings=["ew"],
+        methods=["ew"],
         seeds=args.seeds,
         output=args.out,
         options=RunOptions(overwrite=True, log=print),

@@ -32,8 +32,8 @@ import torch
 
 import manyheads as mh
 from _common import mean_std as _mean_std
+from manyheads import list_methods
 from manyheads.builtin_datasets import DatasetSplits, load_dataset
-from manyheads.weighting import list_weightings
 from manyheads.workflow._compare import delta_m
 
 DEFAULT = "stl,ew,uw,gradnorm,mgda_ub,pcgrad,upgrad"
@@ -81,8 +81,8 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
             "tower": [50],
             "dropout": job["dropout"],
         },
-        weighting=weighting,
-        weighting_options=options,
+        method=weighting,
+        method_options=options,
         epochs=job["epochs"],
         batch_size=job["batch_size"],
         lr=job["lr"],
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         print(table(summarise(list(merged.values()))))
         return 0
     names = (
-        ["stl", *list_weightings(), "mgda_ub"]
+        ["stl", *list_methods(), "mgda_ub"]
         if args.weightings == "all"
         else args.weightings.split(",")
     )

@@ -25,10 +25,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from manyheads import create_method, list_methods
 from manyheads.architectures.hps import HPS
 from manyheads.data.preprocess import InputSpec
 from manyheads.engine.backward import backward
-from manyheads.weighting import create_weighting, list_weightings
 
 IN_DIM, HIDDEN, BATCH = 256, (1024, 1024, 256), 64
 #: where every step runs (``--device``).
@@ -86,7 +86,7 @@ def interleaved(steps: list[Step | None], repeats: int, warmup: int = 2) -> list
 def ours(name: str, n_tasks: int, rep: bool) -> Step:
     """One manyheads training step with method ``name``."""
     model = _model(n_tasks)
-    method = create_weighting(name, n_tasks, **({"rep_grad": True} if rep else {})).to(DEVICE)
+    method = create_method(name, n_tasks, **({"rep_grad": True} if rep else {})).to(DEVICE)
     params = [*model.parameters(), *method.parameters()]
     opt = torch.optim.SGD(params, lr=1e-3)
     x, y = _batch(n_tasks)
@@ -163,7 +163,7 @@ def _configs(methods: list[str]) -> list[tuple[str, bool]]:
     out = []
     for name in methods:
         out.append((name, False))
-        method = create_weighting(name, 2)
+        method = create_method(name, 2)
         if getattr(method, "supports_rep_grad", False) and hasattr(method, "rep_grad"):
             out.append((name, True))
     return out
@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     global DEVICE
     DEVICE = torch.device(args.device)
     torch.set_num_threads(args.threads)  # >1 spin-waits badly on a shared 2-core CPU
-    methods = list_weightings() if args.methods == "all" else args.methods.split(",")
+    methods = list_methods() if args.methods == "all" else args.methods.split(",")
     results: list[dict[str, Any]] = []
     for n_tasks in [int(t) for t in args.tasks.split(",")]:
         repeats = args.repeats if n_tasks < 40 else max(3, args.repeats // 3)

@@ -40,6 +40,7 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
+from manyheads import create_method
 from manyheads.architectures._registry import build_model
 from manyheads.architectures.base import MTLModel
 from manyheads.config.train import TrainSettings
@@ -52,7 +53,6 @@ from manyheads.engine._optim import build_optimizer, param_groups
 from manyheads.engine.events import Events
 from manyheads.engine.loop import LoopState, predict_outputs, train_one_epoch
 from manyheads.tasks import FittedTask, Task
-from manyheads.weighting import create_weighting
 
 FILE = "womens-clothing-reviews/womens_clothing_ecommerce_reviews.csv.gz"
 TEXT, TASKS = "Review Text", ("Department Name", "Rating")
@@ -110,7 +110,7 @@ def manyheads_step(
 ) -> Step:
     """One manyheads training step per call: ``train_one_epoch`` on the next one-batch table."""
     model = manyheads_model(pre, pre.fitted_tasks, max_length)
-    method = create_weighting("ew", len(pre.tasks))
+    method = create_method("ew", len(pre.tasks))
     settings = TrainSettings(lr=LR, batch_size=batch_size, precision=precision)
     optimizer = build_optimizer(param_groups(model, method, settings), settings)
     loop = LoopState(optimizer, torch.Generator().manual_seed(0), torch.device("cpu"))

@@ -69,7 +69,7 @@ def run_one(data: Any, encoder: str, architecture: str, seed: int, args: Any) ->
         valid=data.valid,
         test=data.test,
         architecture=architecture,
-        weighting=weighting,
+        method=weighting,
         model_options={"encoder": encoder, "encoder_options": options},
         epochs=args.epochs,
         seed=seed,

@@ -11,6 +11,7 @@ __version__ = "0.1.0"
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the names below load on first use (PEP 562): `manyheads --help` needs no torch
+    from manyheads._methods import METHODS, create_method, list_methods
     from manyheads.aggregation import Aggregator
     from manyheads.architectures import MTLModel, create_model, list_architectures
     from manyheads.builtin_datasets import list_datasets, load_dataset
@@ -29,6 +30,7 @@ if TYPE_CHECKING:  # the names below load on first use (PEP 562): `manyheads --h
     from manyheads.workflow._fit import Run, fit, load, train_config
 
 __all__ = [
+    "METHODS",
     "Aggregator",
     "ConfigError",
     "DataError",
@@ -44,11 +46,13 @@ __all__ = [
     "Task",
     "Weighting",
     "__version__",
+    "create_method",
     "create_model",
     "create_weighting",
     "fit",
     "list_architectures",
     "list_datasets",
+    "list_methods",
     "list_task_types",
     "list_weightings",
     "load",
@@ -61,6 +65,7 @@ __all__ = [
 
 #: Public name -> the module that defines it, imported on first access.
 _LAZY: dict[str, str] = {
+    "METHODS": "manyheads._methods",
     "Aggregator": "manyheads.aggregation",
     "ConfigError": "manyheads.errors",
     "DataError": "manyheads.errors",
@@ -75,11 +80,13 @@ _LAZY: dict[str, str] = {
     "TablePreprocessor": "manyheads.data",
     "Task": "manyheads.tasks",
     "Weighting": "manyheads.weighting",
+    "create_method": "manyheads._methods",
     "create_model": "manyheads.architectures",
     "create_weighting": "manyheads.weighting",
     "fit": "manyheads.workflow._fit",
     "list_architectures": "manyheads.architectures",
     "list_datasets": "manyheads.builtin_datasets",
+    "list_methods": "manyheads._methods",
     "list_task_types": "manyheads.tasks",
     "list_weightings": "manyheads.weighting",
     "load": "manyheads.workflow._fit",

@@ -5,14 +5,14 @@ Each entry names a member, the ``"module:attr"`` of its factory and its one-line
 so listing names and docs imports neither torch, scikit-learn nor pandas (``manyheads ls``
 starts in well under a second). The family modules re-export these registries and hold their
 helpers: :mod:`manyheads.architectures._registry`, :mod:`manyheads.encoders._registry`,
-:mod:`manyheads.weighting._registry`, :mod:`manyheads.tasks._registry` and
+:mod:`manyheads._methods`, :mod:`manyheads.tasks._registry` and
 :mod:`manyheads.builtin_datasets._registry`. ``tests/contract/test_catalogue.py`` resolves
 every entry and checks the docs copied from the classes (task types and their metrics).
 
 Example:
     >>> ARCHITECTURES.describe()["hps"]
     'hard parameter sharing: shared bottom + task towers'
-    >>> "mgda" in WEIGHTINGS
+    >>> "mgda" in METHODS
     True
 """
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # type names only: importing them would import torch / pandas
     from manyheads.tasks._base import TaskType
     from manyheads.weighting.base import Weighting
 
-__all__ = ["ARCHITECTURES", "DATASETS", "ENCODERS", "TASK_METRICS", "TASK_TYPES", "WEIGHTINGS"]
+__all__ = ["ARCHITECTURES", "DATASETS", "ENCODERS", "METHODS", "TASK_METRICS", "TASK_TYPES"]
 
 _ARCH = "manyheads.architectures"
 ARCHITECTURES: Registry[MTLModel] = Registry("architecture")
@@ -114,7 +114,7 @@ for _name, _target, _doc in [
 
 _W = "manyheads.weighting"
 _A = "manyheads.aggregation"
-WEIGHTINGS: Registry[Weighting | Aggregator] = Registry("weighting")
+METHODS: Registry[Weighting | Aggregator] = Registry("method")
 for _name, _target, _doc in [
     # loss weightings
     ("ew", f"{_W}._ew:EW", "equal weights: the plain sum of task losses"),
@@ -128,7 +128,7 @@ for _name, _target, _doc in [
     ("stch", f"{_W}._stch:STCH", "smooth Tchebycheff scalarisation (Lin et al. 2024)"),
     ("gradnorm", f"{_W}._gradnorm:GradNorm", "gradient normalisation (Chen et al. 2018)"),
     # gradient aggregators (DB-MTL balances losses too, but it is an Aggregator: it reads the
-    # task gradients; the order of this list is that of `manyheads ls weightings`)
+    # task gradients; the order of this list is that of `manyheads ls methods`)
     ("db_mtl", f"{_A}._db_mtl:DBMTL", "dual-balancing MTL (Lin et al. 2023); needs task gradients"),
     ("mgda", f"{_A}._mgda:MGDA", "min-norm point of the task gradients (Sener & Koltun 2018)"),
     ("pcgrad", f"{_A}._pcgrad:PCGrad", "projecting conflicting gradients (Yu et al. 2020)"),
@@ -146,7 +146,7 @@ for _name, _target, _doc in [
         "unconflicting projection of gradients (Quinton & Rey 2024)",
     ),
 ]:
-    WEIGHTINGS.register_lazy(_name, _target, _doc)
+    METHODS.register_lazy(_name, _target, _doc)
 
 #: Task type -> metric -> higher is better; the first metric is the primary one. A copy of each
 #: class's ``metric_directions`` (checked by the contract test), for ``manyheads ls metrics``.

@@ -33,7 +33,7 @@ def did_you_mean(name: str, choices: list[str]) -> str:
 
 
 class Registry(Generic[T]):
-    """Maps names to factories of one family (architectures, weightings, task types ...).
+    """Maps names to factories of one family (architectures, balancing methods, task types ...).
 
     Args:
         family: the family's name, used in error messages ("architecture").

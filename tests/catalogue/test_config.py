@@ -178,26 +178,26 @@ BUILT = [
         id="cnn-width-0",
     ),
     pytest.param(
-        {"train": "{epochs: 1, weighting: cagrad, weighting_options: {c: -5}}"},
-        "train.weighting_options.c",
+        {"train": "{epochs: 1, method: cagrad, method_options: {c: -5}}"},
+        "train.method_options.c",
         "The 'c' option of CAGrad",
         id="cagrad-c-negative",
     ),
     pytest.param(
-        {"train": "{epochs: 1, weighting: cagrad, weighting_options: {alpha: 1}}"},
-        "train.weighting_options.alpha",
+        {"train": "{epochs: 1, method: cagrad, method_options: {alpha: 1}}"},
+        "train.method_options.alpha",
         "alpha",
-        id="weighting-unknown-option",
+        id="method-unknown-option",
     ),
     pytest.param(
-        {"train": "{epochs: 1, weighting: ew, weighting_options: {rep_grad: true}}"},
-        "train.weighting_options.rep_grad",
+        {"train": "{epochs: 1, method: ew, method_options: {rep_grad: true}}"},
+        "train.method_options.rep_grad",
         "rep_grad",
         id="rep-grad-on-a-loss-weighting",
     ),
     pytest.param(
-        {"train": "{epochs: 1, weighting: dwa, weighting_options: {temperature: -1}}"},
-        "train.weighting_options.temperature",
+        {"train": "{epochs: 1, method: dwa, method_options: {temperature: -1}}"},
+        "train.method_options.temperature",
         "temperature",
         id="dwa-temperature-negative",
     ),
@@ -224,8 +224,8 @@ def test_validate_reports_every_problem_at_once(run: Run, tmp_path: Path) -> Non
     outcome = run(
         "validate",
         "cfg.yaml",
-        "train.weighting=cagrad",
-        "train.weighting_options.c=-5",
+        "train.method=cagrad",
+        "train.method_options.c=-5",
         "train.clip_norm=-1",
         "model.dropout=1.5",
         cwd=tmp_path,
@@ -235,7 +235,7 @@ def test_validate_reports_every_problem_at_once(run: Run, tmp_path: Path) -> Non
         "cfg.yaml: 5 problems",
         "'model.n_experts'",
         "'model.norm'",
-        "'train.weighting_options.c'",
+        "'train.method_options.c'",
         "'train.clip_norm'",
         "'model.dropout'",
     )
@@ -310,7 +310,7 @@ def test_test_fraction_with_sources_is_refused(run: Run, tmp_path: Path) -> None
 
 def test_rep_grad_is_refused_before_the_data_is_read(run: Run, tmp_path: Path) -> None:
     # the data file is absent: the refusal must come from the method, before any reading
-    train = "{epochs: 1, weighting: pcgrad, weighting_options: {rep_grad: true}}"
+    train = "{epochs: 1, method: pcgrad, method_options: {rep_grad: true}}"
     _project(tmp_path, _config(data="{train: absent.csv}", train=train))
     outcome = run("train", "cfg.yaml", cwd=tmp_path)
     assert_refused(outcome, "rep_grad", "pcgrad")

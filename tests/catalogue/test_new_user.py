@@ -79,9 +79,9 @@ def no_data_read(monkeypatch: pytest.MonkeyPatch) -> None:
             id="compare-resume-with-nothing-to-resume",
         ),
         pytest.param(
-            ["compare", "cfg.yaml", "-o", "cmp", "--seeds", "1", "--weightings", "ew,nope"],
+            ["compare", "cfg.yaml", "-o", "cmp", "--seeds", "1", "--methods", "ew,nope"],
             ["'nope'", "Valid names"],
-            id="compare-unknown-weighting-after-a-valid-one",
+            id="compare-unknown-method-after-a-valid-one",
         ),
         pytest.param(
             [
@@ -91,13 +91,13 @@ def no_data_read(monkeypatch: pytest.MonkeyPatch) -> None:
                 "cmp",
                 "--seeds",
                 "1",
-                "--weightings",
+                "--methods",
                 "ew,cagrad",
-                "train.weighting=cagrad",
-                "train.weighting_options.c=0.4",
+                "train.method=cagrad",
+                "train.method_options.c=0.4",
             ],
-            ["--weightings ew", "train.weighting_options.c"],
-            id="compare-weighting-option-another-method-lacks",
+            ["--methods ew", "train.method_options.c"],
+            id="compare-method-option-another-method-lacks",
         ),
     ],
 )
@@ -184,7 +184,7 @@ def test_compare_with_a_metric_undefined_on_the_test_split(
     before = snapshot(project)
     argv = ["compare", "cfg.yaml", "-o", "cmp", "--seeds", "1", "--architectures", "hps"]
     for extra in ((), ("--resume",)):
-        outcome = run(*argv, "--weightings", "ew", "--quiet", *extra, cwd=project)
+        outcome = run(*argv, "--methods", "ew", "--quiet", *extra, cwd=project)
         assert "Traceback" not in outcome.stderr, outcome.stderr
         assert outcome.code == 0, outcome.stderr
         assert "nan" in outcome.stdout

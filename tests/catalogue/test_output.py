@@ -131,7 +131,7 @@ def _empty_output(root: Path) -> tuple[Path, list[str], list[str], Path]:
 
 def _compare(*extra: str, names: tuple[str, ...], out: str) -> Case:
     def make(root: Path) -> tuple[Path, list[str], list[str], Path]:
-        argv = ["compare", "cfg.yaml", "--architectures", "hps", "--weightings", "ew"]
+        argv = ["compare", "cfg.yaml", "--architectures", "hps", "--methods", "ew"]
         return root, [*argv, "--seeds", "1", *extra], list(names), root / out
 
     return make

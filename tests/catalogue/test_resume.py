@@ -157,7 +157,7 @@ CHANGED = [
         _override("train.optimizer=sgd"), ["train.optimizer", '"adamw" → "sgd"'], id="optimizer"
     ),
     pytest.param(_override("train.schedule=cosine"), ["train.schedule"], id="schedule-changed"),
-    pytest.param(_override("train.weighting=uw"), ["train.weighting"], id="weighting-changed"),
+    pytest.param(_override("train.method=uw"), ["train.method"], id="method-changed"),
     pytest.param(
         _edit_config("z: {type: regression}}", "}"), ["tasks.z"], id="task-removed-from-config"
     ),

@@ -18,7 +18,7 @@ from manyheads._registry import Registry
 REGISTRIES: dict[str, Registry[Any]] = {
     "architectures": _catalogue.ARCHITECTURES,
     "encoders": _catalogue.ENCODERS,
-    "weightings": _catalogue.WEIGHTINGS,
+    "methods": _catalogue.METHODS,
     "tasks": _catalogue.TASK_TYPES,
     "datasets": _catalogue.DATASETS,
 }
@@ -55,15 +55,15 @@ def test_task_type_docs_and_metrics_match_the_class(name: str) -> None:
 
 
 def test_family_modules_share_the_catalogue_registries() -> None:
+    from manyheads import METHODS
     from manyheads.architectures import ARCHITECTURES
     from manyheads.builtin_datasets import DATASETS
     from manyheads.encoders import ENCODERS
     from manyheads.tasks import TASK_TYPES
-    from manyheads.weighting import WEIGHTINGS
 
     assert ARCHITECTURES is _catalogue.ARCHITECTURES
     assert ENCODERS is _catalogue.ENCODERS
-    assert WEIGHTINGS is _catalogue.WEIGHTINGS
+    assert METHODS is _catalogue.METHODS
     assert TASK_TYPES is _catalogue.TASK_TYPES
     assert DATASETS is _catalogue.DATASETS
     assert set(_catalogue.TASK_METRICS) == set(TASK_TYPES)

@@ -23,6 +23,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
+from manyheads import create_method
 from manyheads.architectures import HPS, list_architectures
 from manyheads.architectures._registry import architecture_options, build_model, create_model
 from manyheads.architectures.base import TaskTowers
@@ -40,7 +41,6 @@ from manyheads.engine.backward import backward
 from manyheads.errors import InvalidParameterError
 from manyheads.tasks import FittedTask, Task
 from manyheads.testing import make_toy_problem
-from manyheads.weighting import create_weighting
 
 #: The encoders that read token ids (their metadata says so): cnn, bilstm, transformer, pretrained.
 TEXT = tuple(name for name in list_encoders() if encoder_info(name).token_ids)
@@ -363,7 +363,7 @@ def test_balancing_methods_on_token_level_features(arch: str, method: str) -> No
             nn.functional.cross_entropy(out["tag"][wmask], tags[wmask]),
         ]
     )
-    backward(losses, model, create_weighting(method, 2))
+    backward(losses, model, create_method(method, 2))
     for name, p in model.named_parameters():
         assert p.grad is not None, name
         assert torch.isfinite(p.grad).all(), name
@@ -380,7 +380,7 @@ def test_frozen_pretrained_encoder_trains_only_the_rest(method: str, tiny_model_
     model = create_model(
         "hps", case.spec, {"a": 3, "b": 2}, **_arch_options("hps", "pretrained", options)
     )
-    weighting = create_weighting(method, 2)
+    weighting = create_method(method, 2)
     frozen = {k: v.clone() for k, v in model.state_dict().items() if k.startswith("input.model.")}
     optimizer = build_optimizer(param_groups(model, weighting, TrainSettings()), TrainSettings())
     model.train()
@@ -409,7 +409,7 @@ def test_gradnorm_needs_something_trainable_before_the_heads(tiny_model_dir: str
     out = model.task_outputs(features)
     losses = torch.stack([nn.functional.cross_entropy(out[t], labels(N_ROWS) % 2) for t in "ab"])
     with pytest.raises(InvalidParameterError, match=r"GradNorm needs .* HPS has none \(a frozen"):
-        backward(losses, model, create_weighting("gradnorm", 2), features=features)
+        backward(losses, model, create_method("gradnorm", 2), features=features)
 
 
 def _towers(model: nn.Module) -> TaskTowers:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from manyheads._catalogue import ARCHITECTURES, ENCODERS, WEIGHTINGS
+from manyheads._catalogue import ARCHITECTURES, ENCODERS, METHODS
 from manyheads._registry import Registry
 from manyheads._validation import Constraint, describe
 from manyheads.architectures._registry import encoder_argument
@@ -29,7 +29,7 @@ from manyheads.errors import InvalidParameterError
 REGISTRIES: dict[str, Registry[Any]] = {
     "architecture": ARCHITECTURES,
     "encoder": ENCODERS,
-    "balancing method": WEIGHTINGS,
+    "balancing method": METHODS,
 }
 ENTRIES = [
     pytest.param(registry, name, id=f"{family}-{name}")
@@ -55,7 +55,7 @@ def _options(factory: Callable[..., Any]) -> list[str]:
 def _build(registry: Registry[Any], name: str, option: str, value: object) -> object:
     """Build entry ``name`` with ``option=value`` and everything else left at its default."""
     factory = registry.get(name)
-    if registry is WEIGHTINGS:
+    if registry is METHODS:
         if option == "n_tasks":
             return factory(value)
         return factory(N_TASKS, **{option: value})

@@ -1,4 +1,4 @@
-"""The same battery over every registered balancing method (``manyheads ls weightings``)."""
+"""The same battery over every registered balancing method (``manyheads ls methods``)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,14 @@ import pytest
 import torch
 
 import manyheads as mh
+from manyheads import create_method, list_methods
 from manyheads.aggregation import Aggregator, ColumnwiseAggregator
-from manyheads.weighting import Weighting, create_weighting, list_weightings
+from manyheads.weighting import Weighting
 from manyheads.workflow._fit import train_config
 from manyheads.workflow._run import as_frame as _frame
 from manyheads.workflow._splits import Splits, split_frame
 
-NAMES = list_weightings()
+NAMES = list_methods()
 #: methods whose result depends on a random draw per task (not permutation-equivariant for T>2).
 RANDOM_PER_TASK = {"rlw", "pcgrad", "gradvac"}
 STATEFUL = [
@@ -57,7 +58,7 @@ def _apply(
 @pytest.mark.parametrize("name", NAMES)
 def test_shape_finite_and_deterministic(name: str) -> None:
     losses, grads = _inputs(3)
-    first = [_apply(create_weighting(name, 3), losses, grads) for _ in range(2)]
+    first = [_apply(create_method(name, 3), losses, grads) for _ in range(2)]
     assert first[0].shape == ((3,) if first[0].numel() == 3 else (12,))
     assert torch.isfinite(first[0]).all()
     assert torch.equal(first[0], first[1])
@@ -70,9 +71,9 @@ def test_permuting_tasks_permutes_the_result(name: str) -> None:
         pytest.skip("RLW draws its weights independently of the tasks")
     losses, grads = _inputs(n_tasks)
     perm = torch.tensor([1, 0] if n_tasks == 2 else [2, 0, 1])
-    a = _apply(create_weighting(name, n_tasks), losses, grads)
-    b = _apply(create_weighting(name, n_tasks), losses[perm], grads[perm])
-    expected = a[perm] if isinstance(create_weighting(name, n_tasks), Weighting) else a
+    a = _apply(create_method(name, n_tasks), losses, grads)
+    b = _apply(create_method(name, n_tasks), losses[perm], grads[perm])
+    expected = a[perm] if isinstance(create_method(name, n_tasks), Weighting) else a
     assert torch.allclose(b, expected, atol=1e-4, rtol=1e-4)
 
 
@@ -80,7 +81,7 @@ def test_permuting_tasks_permutes_the_result(name: str) -> None:
 def test_without_conflict_the_step_agrees_with_every_task(name: str) -> None:
     losses, grads = _inputs(3)
     grads = grads.abs()  # all pairwise inner products are positive
-    method = create_weighting(name, 3)
+    method = create_method(name, 3)
     out = _apply(method, losses, grads)
     if isinstance(method, Weighting):
         assert (out >= 0).all()
@@ -92,7 +93,7 @@ def test_without_conflict_the_step_agrees_with_every_task(name: str) -> None:
 def test_a_task_without_labels_breaks_nothing(name: str) -> None:
     losses, grads = _inputs(3)
     losses[1], grads[1] = 0.0, 0.0
-    method = create_weighting(name, 3)
+    method = create_method(name, 3)
     for _ in range(3):
         out = _apply(method, losses, grads)
         assert torch.isfinite(out).all()
@@ -101,7 +102,7 @@ def test_a_task_without_labels_breaks_nothing(name: str) -> None:
 
 
 REUSES_JACOBIAN = [
-    n for n in NAMES if isinstance(m := create_weighting(n, 2), Aggregator) and m.reuses_jacobian
+    n for n in NAMES if isinstance(m := create_method(n, 2), Aggregator) and m.reuses_jacobian
 ]
 
 
@@ -110,7 +111,7 @@ def test_the_jacobian_methods_reuse_one_buffer() -> None:
 
 
 def test_graddrop_is_the_columnwise_method() -> None:
-    columnwise = [n for n in NAMES if isinstance(create_weighting(n, 2), ColumnwiseAggregator)]
+    columnwise = [n for n in NAMES if isinstance(create_method(n, 2), ColumnwiseAggregator)]
     assert columnwise == ["graddrop"]
 
 
@@ -118,7 +119,7 @@ def test_graddrop_is_the_columnwise_method() -> None:
 def test_a_reused_jacobian_buffer_changes_nothing(name: str) -> None:
     # The engine overwrites the buffer every step: a method that kept a reference to its input
     # (or returned a view of it) would see the garbage written between steps.
-    fresh, reused = create_weighting(name, 3), create_weighting(name, 3)
+    fresh, reused = create_method(name, 3), create_method(name, 3)
     assert isinstance(fresh, Aggregator)
     assert isinstance(reused, Aggregator)
     buffer = torch.empty(3, 12)
@@ -134,10 +135,10 @@ def test_a_reused_jacobian_buffer_changes_nothing(name: str) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_state_dict_round_trips(name: str) -> None:
     losses, grads = _inputs(3)
-    method = create_weighting(name, 3)
+    method = create_method(name, 3)
     _apply(method, losses, grads)
     method.end_epoch(losses)
-    clone = create_weighting(name, 3)
+    clone = create_method(name, 3)
     clone.load_state_dict(method.state_dict())
     assert torch.equal(_apply(clone, losses, grads), _apply(method, losses, grads))
 
@@ -162,7 +163,7 @@ def test_every_method_trains_with_finite_losses(name: str, architecture: str) ->
     run = mh.fit(
         _frame_data(),
         tasks=TASKS,
-        weighting=name,
+        method=name,
         architecture=architecture,
         model_options={"hidden": [8]} if architecture == "hps" else {},
         epochs=2,
@@ -180,8 +181,8 @@ def test_rep_grad_mode_trains(name: str, architecture: str) -> None:
     run = mh.fit(
         _frame_data(),
         tasks=TASKS,
-        weighting=name,
-        weighting_options={"rep_grad": True},
+        method=name,
+        method_options={"rep_grad": True},
         architecture=architecture,
         epochs=1,
         batch_size=32,
@@ -192,13 +193,11 @@ def test_rep_grad_mode_trains(name: str, architecture: str) -> None:
 @pytest.mark.parametrize("name", STATEFUL)
 def test_resume_reproduces_the_uninterrupted_run(name: str, tmp_path: Path) -> None:
     df = _frame_data()
-    full = mh.fit(
-        df, tasks=TASKS, weighting=name, epochs=2, batch_size=16, output=tmp_path / "full"
-    )
+    full = mh.fit(df, tasks=TASKS, method=name, epochs=2, batch_size=16, output=tmp_path / "full")
     half = mh.fit(
         df,
         tasks=TASKS,
-        weighting=name,
+        method=name,
         epochs=1,
         batch_size=16,
         output=tmp_path / "half",

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import manyheads as mh
-from manyheads.weighting import create_weighting, list_weightings
+from manyheads import create_method, list_methods
 
 WORDS = ["the", "red", "dress", "fits", "well", "badly", "Paris", "Anna", "in", "buys"]
 
@@ -29,9 +29,9 @@ def _frame(n: int = 96) -> pd.DataFrame:
 
 def _variants() -> list[tuple[str, bool]]:
     out = []
-    for name in list_weightings():
+    for name in list_methods():
         out.append((name, False))
-        method = create_weighting(name, 2)
+        method = create_method(name, 2)
         if getattr(method, "supports_rep_grad", False):
             out.append((name, True))
     return out
@@ -51,8 +51,8 @@ def test_every_method_trains_a_token_level_model(name: str, rep_grad: bool) -> N
             "hidden": [8],
             "tower": [],
         },
-        weighting=name,
-        weighting_options={"rep_grad": True} if rep_grad else {},
+        method=name,
+        method_options={"rep_grad": True} if rep_grad else {},
         epochs=2,
         batch_size=32,
         clip_norm=1.0,

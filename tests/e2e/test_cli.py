@@ -181,7 +181,7 @@ def test_ls_lists_every_family(cli: Cli, tmp_path: Path) -> None:
     for word in (
         "architectures:",
         "mmoe",
-        "weightings:",
+        "methods:",
         "ew",
         "tasks:",
         "multilabel",

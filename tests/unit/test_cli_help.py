@@ -16,7 +16,7 @@ def test_top_level_help_lists_every_verb(capsys: pytest.CaptureFixture[str]) -> 
         main(["--help"])
     assert stop.value.code == 0
     out = capsys.readouterr().out
-    assert "compare   train architectures × weightings × seeds and report Δm% vs stl" in out
+    assert "compare   train architectures × methods × seeds and report Δm% vs stl" in out
     for verb in VERBS:
         assert f"\n    {verb}" in out
 
@@ -61,7 +61,7 @@ def _eager_ls_rows() -> dict[str, dict[str, str]]:
     return {
         "architectures": _catalogue.ARCHITECTURES.describe(),
         "encoders": _catalogue.ENCODERS.describe(),
-        "weightings": _catalogue.WEIGHTINGS.describe(),
+        "methods": _catalogue.METHODS.describe(),
         "tasks": {name: get_task_type(name).summary for name in task_types},
         "metrics": {
             name: ", ".join(
@@ -74,7 +74,7 @@ def _eager_ls_rows() -> dict[str, dict[str, str]]:
     }
 
 
-@pytest.mark.parametrize("what", [[], ["weightings"]], ids=["ls", "ls-weightings"])
+@pytest.mark.parametrize("what", [[], ["methods"]], ids=["ls", "ls-methods"])
 def test_ls_imports_no_torch_sklearn_or_pandas_and_lists_what_the_classes_say(
     what: list[str],
 ) -> None:
@@ -107,7 +107,7 @@ def test_validate_loads_torch_for_its_dry_run_but_neither_sklearn_nor_torchjd(
         "data: {train: t.csv}\n"
         "tasks: {y: {type: binary}, z: {type: regression}}\n"
         "model: {architecture: mmoe}\n"
-        "train: {weighting: cagrad}\n"
+        "train: {method: cagrad}\n"
         "output: run\n"
     )
     code = (

@@ -14,7 +14,7 @@ from manyheads.workflow._summary import summarise as _summarise
 def _run(seed: int, seconds: float, rows: int = 1000) -> Any:
     metrics = {
         "architecture": "hps",
-        "weighting": "ew",
+        "method": "ew",
         "seed": seed,
         "n_parameters": 10,
         "train_seconds": 1.0,

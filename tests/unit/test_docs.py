@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from manyheads._catalogue import ARCHITECTURES, ENCODERS, TASK_TYPES, WEIGHTINGS
+from manyheads._catalogue import ARCHITECTURES, ENCODERS, METHODS, TASK_TYPES
 from manyheads._registry import Registry
 from manyheads.architectures._registry import architecture_options
 from manyheads.config._sections import TRAIN_EXTRA, task_keys
@@ -33,7 +33,7 @@ REGISTRIES: dict[str, Registry[Any]] = {
     "architecture": ARCHITECTURES,
     "encoder": ENCODERS,
     "task type": TASK_TYPES,
-    "balancing method": WEIGHTINGS,
+    "balancing method": METHODS,
 }
 
 

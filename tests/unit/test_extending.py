@@ -13,16 +13,16 @@ from typing import Any
 import pytest
 import torch
 
+from manyheads import METHODS
 from manyheads._registry import Registry
 from manyheads.architectures import ARCHITECTURES
 from manyheads.encoders import ENCODERS
-from manyheads.weighting import WEIGHTINGS
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "extending.md"
 ADDED: list[tuple[Registry[Any], str]] = [
     (ARCHITECTURES, "bottleneck"),
     (ENCODERS, "scaled_numbers"),
-    (WEIGHTINGS, "softmax_loss"),
+    (METHODS, "softmax_loss"),
 ]
 
 

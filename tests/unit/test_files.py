@@ -228,7 +228,7 @@ def test_saving_a_bundle_below_a_file_names_the_folder(trained: Path, tmp_path: 
 
 
 def test_compare_marks_its_folder_and_overwrite_keeps_a_users_file(project: Path) -> None:
-    argv = ["compare", "cfg.yaml", "--architectures", "hps", "--weightings", "ew", "--seeds", "1"]
+    argv = ["compare", "cfg.yaml", "--architectures", "hps", "--methods", "ew", "--seeds", "1"]
     assert main([*argv, "-o", "cmp", "--quiet"]) == 0
     assert (project / "cmp" / ".manyheads-compare").exists()
     assert (project / "cmp" / "hps-ew-seed0" / RUN_MARKER).exists()

@@ -9,7 +9,7 @@ def _metrics(**more: object) -> RunMetrics:
     base: dict[str, object] = {
         "split": "test",
         "architecture": "hps",
-        "weighting": "ew",
+        "method": "ew",
         "seed": 0,
         "train_seconds": 1.5,
         "inference_seconds": 0.01,
@@ -28,7 +28,7 @@ def test_the_layout_keeps_its_order_and_leaves_out_what_is_not_set() -> None:
     assert list(_metrics().to_dict()) == [
         "split",
         "architecture",
-        "weighting",
+        "method",
         "seed",
         "train_seconds",
         "inference_seconds",

@@ -39,7 +39,11 @@ def run(args: argparse.Namespace) -> int:
         from manyheads.config.load import load_config
         from manyheads.workflow._splits import load_splits
 
-        config = load_config(config_path, hardware=False) if config_path.exists() else None
+        config = (
+            load_config(config_path, hardware=False, saved_run=True)
+            if config_path.exists()
+            else None
+        )
         if config is None or (config.data.train is None and not config.data.dataset):
             raise InvalidParameterError(
                 f"The run '{directory}' does not name its training data in config.yaml (it was "

@@ -1,8 +1,12 @@
-"""``manyheads compare CONFIG --architectures ... --weightings ... --seeds N``."""
+"""``manyheads compare CONFIG --architectures ... --methods ... --seeds N``.
+
+``--weightings``, the old name of ``--methods``, still works (hidden, deprecated).
+"""
 
 from __future__ import annotations
 
 import argparse
+import warnings
 from typing import TYPE_CHECKING
 
 from manyheads.cli._common import Subparsers, add_config_args, say
@@ -16,7 +20,7 @@ __all__ = ["add_baselines_arg", "add_parser", "baseline_names", "print_baselines
 def add_parser(subparsers: Subparsers) -> None:
     """Register the ``compare`` subcommand."""
     p: argparse.ArgumentParser = subparsers.add_parser(
-        "compare", help="train architectures × weightings × seeds and report Δm%% vs stl"
+        "compare", help="train architectures × methods × seeds and report Δm%% vs stl"
     )
     add_config_args(p)
     p.add_argument(
@@ -25,10 +29,10 @@ def add_parser(subparsers: Subparsers) -> None:
         help="comma-separated architectures (stl is always the baseline)",
     )
     p.add_argument(
-        "--weightings",
-        default="ew",
-        help="comma-separated weightings, or 'all' for the whole catalogue",
+        "--methods",
+        help="comma-separated balancing methods, or 'all' for the whole catalogue (default: ew)",
     )
+    p.add_argument("--weightings", help=argparse.SUPPRESS)  # the deprecated name of --methods
     p.add_argument("--seeds", type=int, default=3, help="number of seeds (0..N-1)")
     add_baselines_arg(p, default="")
     p.add_argument("-o", "--output", help="report directory (default: the config's output)")
@@ -73,9 +77,9 @@ def _names(text: str, every: list[str]) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     """Run the comparison and print the table and the report path."""
+    from manyheads._methods import list_methods
     from manyheads.architectures import list_architectures
     from manyheads.config.load import load_config
-    from manyheads.weighting import list_weightings
     from manyheads.workflow._compare import compare
     from manyheads.workflow._fit import RunOptions
 
@@ -83,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     result = compare(
         config,
         architectures=_names(args.architectures, list_architectures()),
-        weightings=_names(args.weightings, list_weightings()),
+        methods=_names(_methods_arg(args), list_methods()),
         seeds=args.seeds,
         output=args.output,
         options=RunOptions(
@@ -103,6 +107,27 @@ def run(args: argparse.Namespace) -> int:
     print_baselines(result)
     print(f"report: {result.directory / 'report.html'} (also report.md, comparison.json)")
     return 0
+
+
+def _methods_arg(args: argparse.Namespace) -> str:
+    """``--methods``, or ``--weightings`` (its deprecated name) with a warning; else ``ew``."""
+    from manyheads.errors import ConfigError
+
+    if args.weightings is None:
+        return str(args.methods or "ew")
+    if args.methods is not None:
+        raise ConfigError(
+            [
+                "--weightings and --methods are both given: '--weightings' is the deprecated "
+                "name of '--methods'. Keep only --methods."
+            ]
+        )
+    warnings.warn(
+        "'--weightings' is deprecated and will be removed in 0.3: use '--methods'.",
+        FutureWarning,
+        stacklevel=2,
+    )
+    return str(args.weightings)
 
 
 def print_baselines(result: Comparison) -> None:

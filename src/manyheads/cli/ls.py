@@ -1,8 +1,10 @@
-"""``manyheads ls [WHAT]``: list architectures, weightings, task types, metrics or datasets."""
+"""``manyheads ls [WHAT]``: list architectures, encoders, balancing methods, task types, metrics
+or datasets (``ls weightings``, the old name of ``ls methods``, is deprecated)."""
 
 from __future__ import annotations
 
 import argparse
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from manyheads.cli._common import Subparsers
@@ -12,15 +14,22 @@ if TYPE_CHECKING:
 
 __all__ = ["add_parser", "run"]
 
-WHAT = ("architectures", "encoders", "weightings", "tasks", "metrics", "datasets")
+WHAT = ("architectures", "encoders", "methods", "tasks", "metrics", "datasets")
 
 
 def add_parser(subparsers: Subparsers) -> None:
     """Register the ``ls`` subcommand."""
     p: argparse.ArgumentParser = subparsers.add_parser(
-        "ls", help="list architectures, encoders, weightings, task types, metrics, datasets"
+        "ls",
+        help="list architectures, encoders, balancing methods, task types, metrics, datasets",
     )
-    p.add_argument("what", nargs="?", choices=WHAT, help="what to list (default: everything)")
+    p.add_argument(
+        "what",
+        nargs="?",
+        choices=(*WHAT, "weightings"),  # 'weightings': the deprecated name of 'methods'
+        metavar="WHAT",
+        help=f"what to list: {', '.join(WHAT)} (default: everything)",
+    )
     p.set_defaults(func=run)
 
 
@@ -39,7 +48,7 @@ def _rows(what: str) -> dict[str, str]:
     registries: dict[str, Registry[Any]] = {
         "architectures": _catalogue.ARCHITECTURES,
         "encoders": _catalogue.ENCODERS,
-        "weightings": _catalogue.WEIGHTINGS,
+        "methods": _catalogue.METHODS,
         "tasks": _catalogue.TASK_TYPES,
         "datasets": _catalogue.DATASETS,
     }
@@ -48,6 +57,14 @@ def _rows(what: str) -> dict[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     """Print the requested lists."""
+    if args.what == "weightings":
+        warnings.warn(
+            "'manyheads ls weightings' is deprecated and will be removed in 0.3: "
+            "use 'manyheads ls methods'.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        args.what = "methods"
     for what in [args.what] if args.what else list(WHAT):
         print(f"{what}:")
         rows = _rows(what)

@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     result = compare(
         config,
         architectures=["stl", "hps", "mmoe"],
-        weightings=["ew"],
+        methods=["ew"],
         seeds=args.seeds,
         output=args.output,
         options=RunOptions(overwrite=True, log=say),

@@ -22,14 +22,14 @@ if TYPE_CHECKING:
 __all__ = [
     "build_data",
     "build_inputs",
+    "build_method",
     "build_tasks",
     "build_train",
-    "build_weighting",
     "task_keys",
 ]
 
 #: The keys of ``train:`` that are not settings: the balancing method and its options.
-TRAIN_EXTRA = ("weighting", "weighting_options")
+TRAIN_EXTRA = ("method", "method_options")
 
 
 def task_keys() -> list[str]:
@@ -242,7 +242,7 @@ def _build_task(name: str, spec: object, problems: list[str]) -> Task | None:
 def build_train(
     section: dict[str, Any], problems: list[str], *, hardware: bool
 ) -> TrainSettings | None:
-    """The ``train`` section's settings (the balancing method: :func:`build_weighting`)."""
+    """The ``train`` section's settings (the balancing method: :func:`build_method`)."""
     valid = [f.name for f in dataclasses.fields(TrainSettings)] + list(TRAIN_EXTRA)
     unknown_keys(list(section), valid, "train.", problems)
     values = typed_fields(section, TrainSettings, "train.", problems)
@@ -253,14 +253,14 @@ def build_train(
     return TrainSettings(**values)
 
 
-def build_weighting(section: dict[str, Any], problems: list[str]) -> tuple[str, dict[str, Any]]:
-    """The balancing method named in ``train.weighting`` and its ``weighting_options``."""
-    from manyheads.weighting._registry import WEIGHTINGS
+def build_method(section: dict[str, Any], problems: list[str]) -> tuple[str, dict[str, Any]]:
+    """The balancing method named in ``train.method`` and its ``method_options``."""
+    from manyheads._catalogue import METHODS
 
-    name = section.get("weighting", "ew")
-    known_name(WEIGHTINGS, "weighting", name, "train.weighting", problems)
-    options = section.get("weighting_options") or {}
+    name = section.get("method", "ew")
+    known_name(METHODS, "method", name, "train.method", problems)
+    options = section.get("method_options") or {}
     if not isinstance(options, dict):
-        problems.append("'train.weighting_options' must be a mapping.")
+        problems.append("'train.method_options' must be a mapping.")
         options = {}
     return str(name), options

@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Any
 from manyheads.config._checks import cross_problems, source_task_problems
 from manyheads.config._fields import section, unknown_keys
 from manyheads.config._model import build_model_config
+from manyheads.config._renamed import renamed_train_keys
 from manyheads.config._sections import (
     build_data,
     build_inputs,
+    build_method,
     build_tasks,
     build_train,
-    build_weighting,
 )
 from manyheads.config._yaml import read_yaml_file, yaml_value
 from manyheads.config.schema import DataConfig, ModelConfig, RunConfig
@@ -82,13 +83,16 @@ def load_config(
     *,
     hardware: bool = True,
     dry_run: bool = False,
+    saved_run: bool = False,
 ) -> RunConfig:
     """Read a config file, apply overrides, validate, and return the typed configuration.
 
     ``hardware``: refuse a ``train.device`` this machine lacks (off to read a finished run's
     ``config.yaml`` elsewhere, as ``manyheads analyze`` does). ``dry_run``: also build the
     balancing method and the model (:func:`manyheads.config.validate.dry_run`), so that their
-    problems are listed with every other one (``manyheads validate``).
+    problems are listed with every other one (``manyheads validate``). ``saved_run``: the file
+    is a run's ``config.yaml`` that manyheads wrote, read without warning about the key names
+    it used before a rename (:mod:`manyheads.config._renamed`).
     """
     raw = read_yaml(path) if path is not None else {}
     try:
@@ -97,7 +101,7 @@ def load_config(
         raise ConfigError(exc.problems, source=str(path) if path is not None else None) from None
     apply_overrides(raw, parsed)
     source = str(path) if path is not None else None
-    return build_config(raw, source=source, hardware=hardware, dry_run=dry_run)
+    return build_config(raw, source=source, hardware=hardware, dry_run=dry_run, saved_run=saved_run)
 
 
 def build_config(
@@ -106,6 +110,7 @@ def build_config(
     source: str | None = None,
     hardware: bool = True,
     dry_run: bool = False,
+    saved_run: bool = False,
 ) -> RunConfig:
     """Turn a raw mapping into a :class:`RunConfig`; raise one ConfigError listing all problems."""
     problems: list[str] = []
@@ -118,15 +123,16 @@ def build_config(
     if data is not None and data.sources:
         problems.extend(source_task_problems(data, tasks))
     model = build_model_config(section(raw, "model", problems), problems)
+    raw = renamed_train_keys(raw, problems, warn=not saved_run)
     train_raw = section(raw, "train", problems)
     train = build_train(train_raw, problems, hardware=hardware)
-    weighting, weighting_options = build_weighting(train_raw, problems)
+    method, method_options = build_method(train_raw, problems)
     output = raw.get("output", "runs/example")
     if output is not None and not isinstance(output, str):
         problems.append(f"'output' must be a directory path (string); got {output!r}.")
     problems.extend(cross_problems(tasks, inputs, train.monitor if train is not None else None))
     if dry_run and model is not None:
-        _dry_run(tasks, inputs, model, weighting, weighting_options, problems)
+        _dry_run(tasks, inputs, model, method, method_options, problems)
     if problems:
         raise ConfigError(problems, source=source)
     assert data is not None
@@ -138,8 +144,8 @@ def build_config(
         inputs=inputs,
         model=model,
         train=train,
-        weighting=weighting,
-        weighting_options=weighting_options,
+        method=method,
+        method_options=method_options,
         output=output,
     )
 
@@ -148,18 +154,18 @@ def _dry_run(
     tasks: list[Task],
     inputs: dict[str, str] | None,
     model: ModelConfig,
-    weighting: str,
-    weighting_options: dict[str, Any],
+    method: str,
+    method_options: dict[str, Any],
     problems: list[str],
 ) -> None:
     """The dry run's problems, added to the others (the sections it builds from are valid
     enough: the data and training settings play no part in it)."""
+    from manyheads._catalogue import METHODS
     from manyheads.config.validate import dry_run
     from manyheads.data.preprocess import INPUT_KINDS
-    from manyheads.weighting._registry import WEIGHTINGS
 
-    if weighting not in WEIGHTINGS:
-        weighting, weighting_options = "ew", {}  # already reported
+    if method not in METHODS:
+        method, method_options = "ew", {}  # already reported
     if inputs is not None and any(kind not in INPUT_KINDS for kind in inputs.values()):
         inputs = None  # already reported
     reported = {k for k in model.options if any(f"model.{k}'" in p for p in problems)}
@@ -169,7 +175,7 @@ def _dry_run(
         tasks=tuple(tasks),
         inputs=inputs,
         model=ModelConfig(model.architecture, options),
-        weighting=weighting,
-        weighting_options=weighting_options,
+        method=method,
+        method_options=method_options,
     )
     problems.extend(dry_run(config))

@@ -9,6 +9,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from manyheads.config._renamed import renamed_attribute
 from manyheads.config.train import TrainSettings
 
 if TYPE_CHECKING:
@@ -108,9 +109,21 @@ class RunConfig:
     inputs: dict[str, str] | None = None
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainSettings = field(default_factory=TrainSettings)
-    weighting: str = "ew"
-    weighting_options: dict[str, Any] = field(default_factory=dict)
+    method: str = "ew"
+    method_options: dict[str, Any] = field(default_factory=dict)
     output: str | None = "runs/example"
+
+    @property
+    def weighting(self) -> str:
+        """Deprecated since 0.2 (removed in 0.3): the old name of :attr:`method`."""
+        renamed_attribute("weighting", "method")
+        return self.method
+
+    @property
+    def weighting_options(self) -> dict[str, Any]:
+        """Deprecated since 0.2 (removed in 0.3): the old name of :attr:`method_options`."""
+        renamed_attribute("weighting_options", "method_options")
+        return self.method_options
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved configuration in the YAML layout (written to ``config.yaml``)."""
@@ -125,9 +138,9 @@ class RunConfig:
                 for src in self.data.sources
             ]
         train = dataclasses.asdict(self.train)
-        train["weighting"] = self.weighting
-        if self.weighting_options:
-            train["weighting_options"] = dict(self.weighting_options)
+        train["method"] = self.method
+        if self.method_options:
+            train["method_options"] = dict(self.method_options)
         tasks = {}
         for t in self.tasks:
             entry = t.to_dict()

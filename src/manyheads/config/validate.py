@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from manyheads.encoders._registry import EncoderInfo
     from manyheads.workflow._splits import Splits
 
-__all__ = ["dry_run", "validate_data", "weighting_problems"]
+__all__ = ["dry_run", "method_problems", "validate_data"]
 
 
 def validate_data(config: RunConfig) -> tuple[list[str], list[str]]:
@@ -114,7 +114,7 @@ def dry_run(config: RunConfig) -> list[str]:
     declared ``inputs``, or a stand-in input of each kind the encoder reads when they are
     inferred from the data; heads of a stand-in size): whatever raises here would stop
     ``train``. Each problem names its key path (``model.dropout``,
-    ``train.weighting_options.c``). The settings' ranges and the device were checked when the
+    ``train.method_options.c``). The settings' ranges and the device were checked when the
     config was loaded.
 
     Args:
@@ -126,11 +126,11 @@ def dry_run(config: RunConfig) -> list[str]:
     Example:
         >>> from manyheads.config.load import build_config
         >>> raw = {"data": {"train": "t.csv"}, "tasks": {"y": {"type": "binary"}},
-        ...        "train": {"weighting": "cagrad", "weighting_options": {"c": -5}}}
+        ...        "train": {"method": "cagrad", "method_options": {"c": -5}}}
         >>> dry_run(build_config(raw))
-        ["'train.weighting_options.c': The 'c' option of CAGrad must be a float >= 0. Got -5 instead."]
-    """  # noqa: E501
-    problems = weighting_problems(config)
+        ["'train.method_options.c': The 'c' option of CAGrad must be a float >= 0. Got -5 instead."]
+    """
+    problems = method_problems(config)
     problems.extend(_model_problems(config))
     return problems
 
@@ -168,22 +168,22 @@ def _attributed(
     return problems or [f"'{where}': {whole}"]
 
 
-def weighting_problems(config: RunConfig) -> list[str]:
+def method_problems(config: RunConfig) -> list[str]:
     """Every problem of building the balancing method with its options (``compare`` checks
     each method before any training)."""
-    from manyheads.weighting._registry import create_weighting
+    from manyheads._methods import create_method
     from manyheads.workflow._builders import static_weights
 
     n_tasks = len(config.tasks)
     if not n_tasks:  # a built-in dataset brings its tasks: a per-task option says how many
-        sizes = [len(v) for v in config.weighting_options.values() if isinstance(v, list)]
+        sizes = [len(v) for v in config.method_options.values() if isinstance(v, list)]
         n_tasks = sizes[0] if sizes else 2
 
     def build(**options: object) -> object:
-        return create_weighting(config.weighting, n_tasks, **options)
+        return create_method(config.method, n_tasks, **options)
 
     fixed = static_weights(config, n_tasks)
-    return _attributed(build, dict(config.weighting_options), "train.weighting_options", fixed)
+    return _attributed(build, dict(config.method_options), "train.method_options", fixed)
 
 
 def _model_problems(config: RunConfig) -> list[str]:

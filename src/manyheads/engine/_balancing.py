@@ -65,7 +65,7 @@ def _grad_norms(losses: Tensor, model: MTLModel, features: Features | None) -> T
             f"GradNorm needs the gradients of trainable shared parameters or features, "
             f"and {type(model).__name__} has none (a frozen encoder with no trainable "
             "shared layer?). Add shared layers (e.g. hidden: [256]), unfreeze the "
-            "encoder, or choose another weighting."
+            "encoder, or choose another balancing method (train.method)."
         )
     grads = batched_grads(losses, feats)
     flat = [g.reshape(losses.shape[0], -1).to(losses.dtype) for g in grads]

@@ -2,7 +2,8 @@
 
 The resolved configuration, a digest of every encoded split and of the encodings, and the data
 files' sizes and times (only to explain a change). :func:`fingerprint_changes` lists every
-difference, old → new, for the refusal message of ``--resume``.
+difference, old → new, for the refusal message of ``--resume``; a key saved under its name
+before a rename (``train.weighting``) is compared under its current one.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any
 
 import torch
 from torch import Tensor
+
+from manyheads.config._renamed import current_key
 
 __all__ = ["fingerprint", "fingerprint_changes", "split_digest", "table_digest"]
 
@@ -129,7 +132,8 @@ def fingerprint_changes(
         >>> fingerprint_changes(old, new)
         ['train.lr: 0.1 → 0.2']
     """
-    lines = _config_changes(_part(saved, "config"), _part(current, "config"), more_epochs)
+    saved_config = {current_key(k): v for k, v in _part(saved, "config").items()}
+    lines = _config_changes(saved_config, _part(current, "config"), more_epochs)
     data_lines = _data_changes(_part(saved, "data"), _part(current, "data"))
     data_lines += _encoding_changes(_part(saved, "encodings"), _part(current, "encodings"))
     if data_lines:  # the files' sizes and times explain a data change

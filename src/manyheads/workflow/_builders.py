@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from manyheads._methods import Method, create_method
 from manyheads.architectures.base import MTLModel
 from manyheads.config._checks import leaked_labels, monitor_problem
 from manyheads.config.schema import RunConfig
@@ -23,7 +24,6 @@ from manyheads.data.tensors import EncodedTable
 from manyheads.errors import DataError, InvalidParameterError
 from manyheads.tasks._registry import get_task_type
 from manyheads.tasks.task import Task
-from manyheads.weighting._registry import Method, create_weighting
 
 __all__ = [
     "NO_POSITION_LIMIT",
@@ -177,16 +177,16 @@ def fit_encoder_options(options: dict[str, Any], train: EncodedTable) -> dict[st
 def static_weights(config: RunConfig, n_tasks: int) -> dict[str, Any]:
     """``{"weights": ...}`` from the tasks' ``weight`` for ``static`` without its own weights
     (1 each when the tasks come from a built-in dataset not yet loaded), else ``{}``."""
-    if config.weighting != "static" or "weights" in config.weighting_options:
+    if config.method != "static" or "weights" in config.method_options:
         return {}
     return {"weights": [t.weight for t in config.tasks] if config.tasks else [1.0] * n_tasks}
 
 
 def build_method(config: RunConfig) -> Method:
-    """The balancing method of ``train.weighting`` with its options."""
+    """The balancing method of ``train.method`` with its options."""
     n_tasks = len(config.tasks)
-    options = {**config.weighting_options, **static_weights(config, n_tasks)}
-    return create_weighting(config.weighting, n_tasks, **options)
+    options = {**config.method_options, **static_weights(config, n_tasks)}
+    return create_method(config.method, n_tasks, **options)
 
 
 def build_preprocessor(config: RunConfig, text: dict[str, Any]) -> TablePreprocessor:

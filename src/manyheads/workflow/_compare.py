@@ -1,4 +1,4 @@
-"""``compare``: train every architecture × weighting × seed and prove it against single-task.
+"""``compare``: train every architecture × balancing method × seed and prove it against single-task.
 
 Every variant trains on the same splits (encoded once where the variants can share them); the
 summary and Δm% against ``stl`` are computed in :mod:`manyheads.workflow._summary`, the reports
@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
-from manyheads._catalogue import WEIGHTINGS
+from manyheads._catalogue import METHODS
 from manyheads._files import (
     COMPARE_MARKER,
     check_output_dir,
@@ -20,7 +20,7 @@ from manyheads._files import (
 )
 from manyheads.architectures._registry import ARCHITECTURES
 from manyheads.config.schema import ModelConfig, RunConfig
-from manyheads.config.validate import weighting_problems
+from manyheads.config.validate import method_problems
 from manyheads.errors import ConfigError, DataError, InvalidParameterError
 from manyheads.workflow._baseline_rows import add_baseline_delta_m, baseline_row
 from manyheads.workflow._baseline_runs import (
@@ -44,15 +44,13 @@ from manyheads.workflow._summary import (
 __all__ = ["SIGNED_METRICS", "Comparison", "absolute_tasks", "compare", "delta_m"]
 
 
-def _variant_config(
-    config: RunConfig, arch: str, weighting: str, seed: int, out: Path
-) -> RunConfig:
+def _variant_config(config: RunConfig, arch: str, method: str, seed: int, out: Path) -> RunConfig:
     return dataclasses.replace(
         config,
         model=ModelConfig(arch, select_options(arch, config.model.options)),
         train=dataclasses.replace(config.train, seed=seed),
-        weighting=weighting,
-        output=str(out / f"{arch}-{weighting}-seed{seed}"),
+        method=method,
+        output=str(out / f"{arch}-{method}-seed{seed}"),
     )
 
 
@@ -60,7 +58,7 @@ def compare(
     config: RunConfig,
     *,
     architectures: list[str],
-    weightings: list[str],
+    methods: list[str],
     seeds: int | list[int] = 3,
     output: str | Path | None = None,
     options: RunOptions | None = None,
@@ -97,11 +95,11 @@ def compare(
     chosen_baselines = check_baseline_names(baselines)
     # every balancing method with the config's options is built before any work: a bad one
     # would otherwise stop the comparison after the variants before it had trained
-    for weighting in dict.fromkeys(weightings):
-        WEIGHTINGS.get(weighting)
-        problems = weighting_problems(dataclasses.replace(config, weighting=weighting))
+    for method in dict.fromkeys(methods):
+        METHODS.get(method)
+        problems = method_problems(dataclasses.replace(config, method=method))
         if problems:
-            raise ConfigError([f"--weightings {weighting}: {p}" for p in problems])
+            raise ConfigError([f"--methods {method}: {p}" for p in problems])
     seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     if not seed_list:
         raise InvalidParameterError("compare needs at least one seed.")
@@ -116,7 +114,7 @@ def compare(
             resume and any(d.glob("*-seed*/checkpoint.json")) | any(d.glob("*-seed*/metrics.json"))
         ),
     )
-    plan = [("stl", "ew")] + [(a, w) for a in architectures for w in weightings if a != "stl"]
+    plan = [("stl", "ew")] + [(a, w) for a in architectures for w in methods if a != "stl"]
     planned = [_variant_config(config, a, w, s, out) for a, w in plan for s in seed_list]
     _check_existing(out, planned, resume=resume, overwrite=overwrite)  # before the data loads
     splits, config = load_splits(config)
@@ -124,10 +122,10 @@ def compare(
     write_marker(out, marker=COMPARE_MARKER, kind="compare")
     runs: dict[str, list[Run]] = {}
     encodings: dict[str, Encoded] = {}  # the data is encoded once for every variant sharing it
-    for arch, weighting in plan:
-        name = "stl" if arch == "stl" else f"{arch}+{weighting}"
+    for arch, method in plan:
+        name = "stl" if arch == "stl" else f"{arch}+{method}"
         for seed in seed_list:
-            cfg = _variant_config(config, arch, weighting, seed, out)
+            cfg = _variant_config(config, arch, method, seed, out)
             state = _state(Path(str(cfg.output))) if resume else None
             if state == "finished":
                 say(f"keeping the finished {name} seed {seed}")

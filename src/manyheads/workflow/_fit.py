@@ -15,7 +15,9 @@ from typing import Any
 import torch
 
 from manyheads._files import os_error
+from manyheads._methods import Method
 from manyheads.architectures.base import MTLModel
+from manyheads.config._renamed import renamed_fit_keywords
 from manyheads.config.schema import DataConfig, ModelConfig, RunConfig
 from manyheads.engine import (
     Checkpoints,
@@ -28,7 +30,6 @@ from manyheads.engine import (
 from manyheads.engine.events import Events
 from manyheads.engine.progress import attach_progress
 from manyheads.tasks.task import Task
-from manyheads.weighting._registry import Method
 from manyheads.workflow._builders import (
     Log,
     architecture_name,
@@ -81,8 +82,8 @@ def fit(  # noqa: PLR0913 - the public entry point: one keyword per setting
     test: Data | None = None,
     architecture: str | type[MTLModel] = "hps",
     model_options: dict[str, Any] | None = None,
-    weighting: str = "ew",
-    weighting_options: dict[str, Any] | None = None,
+    method: str | None = None,
+    method_options: dict[str, Any] | None = None,
     output: str | Path | None = None,
     quiet: bool = True,
     valid_fraction: float = 0.1,
@@ -101,8 +102,9 @@ def fit(  # noqa: PLR0913 - the public entry point: one keyword per setting
         architecture: a name from :func:`list_architectures`, or a registered class such as
             ``manyheads.architectures.MMoE``.
         model_options: keyword options of the architecture (``hidden``, ``n_experts`` ...).
-        weighting: a name from :func:`list_weightings`.
-        weighting_options: keyword options of the weighting.
+        method: the balancing method, a name from :func:`list_methods` (None: ``ew``, the plain
+            sum of the task losses). ``weighting``, its name before 0.2, is deprecated.
+        method_options: keyword options of the method (``weighting_options`` before 0.2).
         output: a run directory to write (config, bundle, metrics, history, TensorBoard).
         quiet: no progress output.
         valid_fraction: share of train held out when ``valid`` is None.
@@ -122,14 +124,15 @@ def fit(  # noqa: PLR0913 - the public entry point: one keyword per setting
         >>> sorted(run.predict(df.head(2)).columns)
         ['y', 'y_proba', 'z']
     """
+    method, method_options = renamed_fit_keywords(method, method_options, train_settings)
     config = RunConfig(
         data=DataConfig(valid_fraction=valid_fraction),
         tasks=tuple(tasks),
         inputs=inputs,
         model=ModelConfig(architecture_name(architecture), dict(model_options or {})),
         train=train_settings_of(train_settings),
-        weighting=weighting,
-        weighting_options=dict(weighting_options or {}),
+        method=method,
+        method_options=method_options,
         output=str(output) if output is not None else None,
     )
     train_frame = as_frame(train)

@@ -22,6 +22,7 @@ from manyheads._files import (
     os_error,
     write_marker,
 )
+from manyheads._methods import Method
 from manyheads.architectures.base import MTLModel
 from manyheads.config.schema import RunConfig
 from manyheads.config.train import TrainSettings
@@ -30,7 +31,6 @@ from manyheads.engine.checkpoint import remove_checkpoint
 from manyheads.engine.events import Events
 from manyheads.engine.progress import attach_history, attach_tensorboard
 from manyheads.errors import InvalidParameterError
-from manyheads.weighting._registry import Method
 from manyheads.workflow._encoding import Encoded
 from manyheads.workflow._events import attach_relations
 from manyheads.workflow._run import Run, json_safe

@@ -144,7 +144,7 @@ class RunMetrics:
 
     split: str
     architecture: str
-    weighting: str
+    method: str
     seed: int
     train_seconds: float
     inference_seconds: float
@@ -179,7 +179,7 @@ def load(path: str | Path) -> Run:
     metrics = None
     if metrics_path.exists():
         try:
-            metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+            metrics = _renamed_keys(json.loads(metrics_path.read_text(encoding="utf-8")))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise DataError(
                 f"cannot read the run's metrics ({exc}). Restore the file or delete it (the "
@@ -195,6 +195,12 @@ def load(path: str | Path) -> Run:
         metrics=metrics,
         directory=directory,
     )
+
+
+def _renamed_keys(metrics: dict[str, Any]) -> dict[str, Any]:
+    """``metrics.json`` with ``weighting``, its key before 0.2, read as ``method`` (silently:
+    manyheads wrote the file; :mod:`manyheads.config._renamed` lists the renames)."""
+    return {("method" if key == "weighting" else key): value for key, value in metrics.items()}
 
 
 def task_metrics(tasks: list[Task], scores: dict[str, dict[str, float]]) -> dict[str, Any]:

@@ -55,7 +55,7 @@ def final_metrics(run: Run, config: RunConfig, result: TrainResult, encoded: Enc
     return RunMetrics(
         split=split,
         architecture=config.model.architecture,
-        weighting=config.weighting,
+        method=config.method,
         seed=config.train.seed,
         train_seconds=round(result.train_seconds, 3),
         inference_seconds=round(infer_seconds, 4),

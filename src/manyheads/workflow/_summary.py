@@ -191,7 +191,7 @@ def summarise(name: str, runs: list[Run]) -> dict[str, Any]:
     return {
         "name": name,
         "architecture": first["architecture"],
-        "weighting": first["weighting"],
+        "method": first["method"],
         "seeds": [r.metrics["seed"] for r in runs if r.metrics],
         "n_parameters": first["n_parameters"],
         "train_seconds": float(np.mean([r.metrics["train_seconds"] for r in runs if r.metrics])),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from manyheads import create_method
 from manyheads.aggregation import (
     DBMTL,
     IMTL,
@@ -23,7 +24,6 @@ from manyheads.aggregation._moco import project_simplex
 from manyheads.aggregation._nash_mtl import nash_weights
 from manyheads.aggregation.base import solve_active
 from manyheads.errors import InvalidParameterError
-from manyheads.weighting import create_weighting
 
 
 def _conflicting(n_tasks: int = 4, dim: int = 30, seed: int = 0) -> torch.Tensor:
@@ -197,17 +197,17 @@ def test_mgda_ignores_a_task_without_labels() -> None:
 @pytest.mark.parametrize("name", ["pcgrad", "cagrad", "nash_mtl", "gradvac", "moco", "fairgrad"])
 def test_rep_grad_is_refused_where_the_paper_needs_parameter_gradients(name: str) -> None:
     with pytest.raises(InvalidParameterError, match=f"'{name}' does not support rep_grad"):
-        create_weighting(name, 2, rep_grad=True)
+        create_method(name, 2, rep_grad=True)
 
 
 def test_rep_grad_is_refused_for_loss_weightings() -> None:
     with pytest.raises(InvalidParameterError, match=r"'rep_grad' option does not apply to .*'uw'"):
-        create_weighting("uw", 2, rep_grad=True)
+        create_method("uw", 2, rep_grad=True)
 
 
 def test_unknown_option_names_the_valid_ones() -> None:
-    with pytest.raises(InvalidParameterError, match="Unknown option 'cc' for weighting 'cagrad'"):
-        create_weighting("cagrad", 2, cc=0.1)
+    with pytest.raises(InvalidParameterError, match="Unknown option 'cc' for method 'cagrad'"):
+        create_method("cagrad", 2, cc=0.1)
 
 
 @pytest.mark.parametrize(
@@ -227,7 +227,7 @@ def test_bad_parameters_are_named(factory: object, message: str) -> None:
 
 
 def test_upgrad_options_reach_the_user_through_the_registry() -> None:
-    method = create_weighting("upgrad", 3, pref_vector=[1.0, 2.0, 3.0], reg_eps=1e-3, norm_eps=0.0)
+    method = create_method("upgrad", 3, pref_vector=[1.0, 2.0, 3.0], reg_eps=1e-3, norm_eps=0.0)
     assert isinstance(method, UPGrad)
     projector = method.solver.projector
     assert (projector.reg_eps, projector.norm_eps) == (1e-3, 0.0)
@@ -253,7 +253,7 @@ def test_upgrad_options_reach_the_user_through_the_registry() -> None:
 )
 def test_upgrad_refuses_bad_options(options: dict[str, object], match: str) -> None:
     with pytest.raises(InvalidParameterError, match=match):
-        create_weighting("upgrad", 3, **options)
+        create_method("upgrad", 3, **options)
 
 
 @pytest.mark.parametrize("name", ["cagrad", "aligned_mtl"])
@@ -262,4 +262,4 @@ def test_reduction_option_is_checked(name: str) -> None:
         InvalidParameterError,
         match=r"'reduction' option of .* must be one of sum, mean\. Got 'avg' instead\.",
     ):
-        create_weighting(name, 2, reduction="avg")
+        create_method(name, 2, reduction="avg")

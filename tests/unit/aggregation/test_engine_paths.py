@@ -7,11 +7,11 @@ import copy
 import pytest
 import torch
 
+from manyheads import create_method
 from manyheads.aggregation.base import GramianAggregator
 from manyheads.architectures import create_model
 from manyheads.data.preprocess import InputSpec
 from manyheads.engine.backward import backward, shared_gramian, shared_jacobian
-from manyheads.weighting import create_weighting
 
 GRAMIAN = [
     "mgda",
@@ -50,7 +50,7 @@ def test_gramian_without_jacobian_equals_j_jt(architecture: str) -> None:
 @pytest.mark.parametrize("architecture", ["hps", "mmoe"])
 @pytest.mark.parametrize("name", GRAMIAN)
 def test_gramian_path_gives_the_jacobian_path_update(name: str, architecture: str) -> None:
-    method = create_weighting(name, 3)
+    method = create_method(name, 3)
     assert isinstance(method, GramianAggregator)
     reference = copy.deepcopy(method)
     model, losses = _step(architecture)
@@ -111,7 +111,7 @@ def test_bf16_autocast_step_is_float32_and_close_to_the_float32_step(case: str) 
     grads = []
     for precision in (torch.float32, torch.bfloat16):
         model, _, x = _autocast_step()
-        method = create_weighting(name, 3, **({"rep_grad": True} if rep else {}))
+        method = create_method(name, 3, **({"rep_grad": True} if rep else {}))
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == torch.bfloat16):
             features = model.forward_features(x)
             out = model.task_outputs(features)
@@ -128,7 +128,7 @@ def test_graddrop_rep_grad_step_backpropagates_its_per_feature_rule() -> None:
     from manyheads.engine.backward import feature_jacobian
 
     model, _, x = _autocast_step()
-    method = create_weighting("graddrop", 3, rep_grad=True, seed=2)
+    method = create_method("graddrop", 3, rep_grad=True, seed=2)
     reference = copy.deepcopy(method)
     features = model.forward_features(x)
     losses = _losses(model.task_outputs(features))

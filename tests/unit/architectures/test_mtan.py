@@ -11,6 +11,7 @@ import torch
 from torch import Tensor, nn
 
 import manyheads as mh
+from manyheads import create_method, list_methods
 from manyheads.aggregation.base import Aggregator
 from manyheads.architectures import Features, create_model
 from manyheads.architectures.mtan import MTAN
@@ -18,7 +19,6 @@ from manyheads.builtin_datasets._fashion_loc import place_items
 from manyheads.data.preprocess import InputSpec
 from manyheads.engine.backward import backward, shared_jacobian
 from manyheads.errors import InvalidParameterError
-from manyheads.weighting import create_weighting, list_weightings
 
 SPEC = InputSpec(0, (), (), (("img", (1, 28, 28)),))
 HEADS = {"a": 3, "b": 4}
@@ -148,9 +148,9 @@ def test_shared_jacobian_rows_are_the_task_gradients() -> None:
 
 
 def _method_cases() -> list[tuple[str, bool]]:
-    cases = [(name, False) for name in list_weightings()]
-    for name in list_weightings():
-        method = create_weighting(name, 2)
+    cases = [(name, False) for name in list_methods()]
+    for name in list_methods():
+        method = create_method(name, 2)
         if isinstance(method, Aggregator) and method.supports_rep_grad:
             cases.append((name, True))
     return cases
@@ -159,7 +159,7 @@ def _method_cases() -> list[tuple[str, bool]]:
 @pytest.mark.parametrize(("name", "rep_grad"), _method_cases())
 def test_every_weighting_method_trains_mtan(name: str, rep_grad: bool) -> None:
     model = build(channels=[4, 8])
-    method = create_weighting(name, 2, **({"rep_grad": True} if rep_grad else {}))
+    method = create_method(name, 2, **({"rep_grad": True} if rep_grad else {}))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.02)
     x = _batch(n=12, size=16)
     for _ in range(2):
@@ -181,7 +181,7 @@ def test_rep_grad_on_disjoint_task_features_does_not_double_count() -> None:
     losses = _losses(model, x, features)
     shared = model.shared_parameters()
     expected = [g / 2 for g in torch.autograd.grad(losses.sum(), shared, retain_graph=True)]
-    backward(losses, model, create_weighting("upgrad", 2, rep_grad=True), features=features)
+    backward(losses, model, create_method("upgrad", 2, rep_grad=True), features=features)
     for param, grad in zip(shared, expected, strict=True):
         assert param.grad is not None
         torch.testing.assert_close(param.grad, grad, rtol=1e-4, atol=1e-6)

@@ -38,7 +38,7 @@ tasks:
   income: {type: binary, colum: income}
   age: {type: regresion}
 model: {architecture: mmoe, n_expert: 4}
-train: {epochs: three, weighting: eww}
+train: {epochs: three, method: eww}
 outptu: x
 """
     with pytest.raises(ConfigError) as info:
@@ -52,7 +52,7 @@ outptu: x
         "Unknown task type 'regresion'",
         "unknown key 'model.n_expert'. Did you mean 'n_experts'?",
         "'train.epochs' must be of type int; got 'three' (str).",
-        "unknown weighting 'eww' in 'train.weighting'. Did you mean 'ew'?",
+        "unknown method 'eww' in 'train.method'. Did you mean 'ew'?",
     ]:
         assert expected in message
 

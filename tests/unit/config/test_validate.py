@@ -27,12 +27,12 @@ def test_a_good_config_has_no_problem() -> None:
 def test_every_bad_option_is_named_by_its_key_path() -> None:
     raw = _raw(
         model={"architecture": "mmoe", "n_experts": 0, "norm": "zz"},
-        train={"weighting": "cagrad", "weighting_options": {"c": -5, "alpha": 1}},
+        train={"method": "cagrad", "method_options": {"c": -5, "alpha": 1}},
     )
     problems = dry_run(build_config(raw))
     assert [p.split(":")[0] for p in problems] == [
-        "'train.weighting_options.c'",
-        "'train.weighting_options.alpha'",
+        "'train.method_options.c'",
+        "'train.method_options.alpha'",
         "'model.n_experts'",
         "'model.norm'",
     ]
@@ -63,23 +63,23 @@ def test_image_models_wait_for_the_data(model: dict[str, Any]) -> None:
 
 
 def test_rep_grad_on_a_loss_weighting() -> None:
-    raw = _raw(train={"weighting": "uw", "weighting_options": {"rep_grad": True}})
+    raw = _raw(train={"method": "uw", "method_options": {"rep_grad": True}})
     [problem] = dry_run(build_config(raw))
-    assert problem.startswith("'train.weighting_options.rep_grad': The 'rep_grad' option")
+    assert problem.startswith("'train.method_options.rep_grad': The 'rep_grad' option")
 
 
 def test_static_weights_come_from_the_tasks() -> None:
-    assert dry_run(build_config(_raw(train={"weighting": "static"}))) == []
-    raw = _raw(train={"weighting": "static", "weighting_options": {"weights": [1.0]}})
+    assert dry_run(build_config(_raw(train={"method": "static"}))) == []
+    raw = _raw(train={"method": "static", "method_options": {"weights": [1.0]}})
     [problem] = dry_run(build_config(raw))
-    assert problem.startswith("'train.weighting_options.weights'")
+    assert problem.startswith("'train.method_options.weights'")
 
 
 def test_a_built_in_dataset_brings_its_tasks() -> None:
     # no tasks in the config: the per-task option's length stands for the task count
     raw = {
         "data": {"dataset": "census-income"},
-        "train": {"weighting": "static", "weighting_options": {"weights": [1.0, 2.0, 0.5]}},
+        "train": {"method": "static", "method_options": {"weights": [1.0, 2.0, 0.5]}},
     }
     assert dry_run(build_config(raw)) == []
 
@@ -89,7 +89,7 @@ def test_the_dry_run_joins_the_other_problems_of_the_config() -> None:
 
     raw = _raw(
         model={"architecture": "mmoe", "n_experts": 0, "dropout": 1.5},
-        train={"clip_norm": -1, "weighting": "cagrad", "weighting_options": {"c": -5}},
+        train={"clip_norm": -1, "method": "cagrad", "method_options": {"c": -5}},
     )
     with pytest.raises(ConfigError) as info:
         build_config(raw, dry_run=True)

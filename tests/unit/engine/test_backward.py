@@ -5,11 +5,12 @@ import torch
 from torch import Tensor, nn
 
 import manyheads.engine.backward as backward_module
+from manyheads import create_method
 from manyheads.aggregation import Aggregator, ColumnwiseAggregator
 from manyheads.architectures import create_model
 from manyheads.data.preprocess import InputSpec
 from manyheads.engine.backward import backward, columnwise_update, shared_jacobian, write_jacobian
-from manyheads.weighting import EW, Static, create_weighting
+from manyheads.weighting import EW, Static
 
 
 class _Mean(Aggregator):
@@ -72,7 +73,7 @@ def test_fused_jacobian_methods_equal_their_reference_on_the_materialised_jacobi
     model, _ = _model_and_losses()
     unused = nn.Parameter(torch.ones(3))  # declared shared, no gradient: zero columns
     shared = [*model.shared_parameters(), unused]
-    fused, reference = create_weighting(name, 2), create_weighting(name, 2)
+    fused, reference = create_method(name, 2), create_method(name, 2)
     assert isinstance(fused, Aggregator)
     assert isinstance(reference, Aggregator)
     for x in _steps(model, 4):
@@ -102,7 +103,7 @@ def reference_update(losses: Tensor, params: list[nn.Parameter], method: Aggrega
 
 def test_moco_tracks_its_jacobian_in_one_buffer_and_graddrop_holds_none() -> None:
     model, _ = _model_and_losses()
-    moco, graddrop = create_weighting("moco", 2), create_weighting("graddrop", 2)
+    moco, graddrop = create_method("moco", 2), create_method("graddrop", 2)
     pointers = set()
     for x in _steps(model, 3):
         for method in (moco, graddrop):

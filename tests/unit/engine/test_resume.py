@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from manyheads import create_method
 from manyheads.architectures import create_model
 from manyheads.architectures.base import MTLModel
 from manyheads.config.train import TrainSettings
@@ -14,12 +15,11 @@ from manyheads.data.preprocess import InputSpec
 from manyheads.engine import Checkpoints, ResumePoint
 from manyheads.engine._resume import resume_point
 from manyheads.errors import InvalidParameterError
-from manyheads.weighting import create_weighting
 
 
 def _parts() -> tuple[MTLModel, torch.nn.Module]:
     model = create_model("hps", InputSpec(3, (), ()), {"a": 1, "b": 1}, hidden=[4], tower=[])
-    return model, create_weighting("ew", 2)
+    return model, create_method("ew", 2)
 
 
 def test_a_fresh_run_continues_nothing(tmp_path: Path) -> None:

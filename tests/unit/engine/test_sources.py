@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
+from manyheads import create_method
 from manyheads.architectures import create_model
 from manyheads.config.load import build_config
 from manyheads.config.train import TrainSettings
@@ -20,7 +21,6 @@ from manyheads.engine.loop import LoopState, train_one_epoch
 from manyheads.errors import ConfigError, DataError, InvalidParameterError
 from manyheads.tasks._fitted import FittedTask
 from manyheads.tasks.task import Task
-from manyheads.weighting import create_weighting
 from manyheads.workflow._fit import train_config
 
 
@@ -156,7 +156,7 @@ def test_compare_reports_delta_m_per_source(tmp_path: Path) -> None:
     files = _write_sources(tmp_path)
     config = build_config(_config(files))
     result = compare(
-        config, architectures=["hps"], weightings=["ew"], seeds=1, output=tmp_path / "cmp"
+        config, architectures=["hps"], methods=["ew"], seeds=1, output=tmp_path / "cmp"
     )
     by_name = {v["name"]: v for v in result.variants}
     assert set(by_name["hps+ew"]["delta_m_sources"]) == {"A", "B"}
@@ -182,7 +182,7 @@ def test_compare_encodes_the_data_once_and_matches_separate_runs(
     files = _write_sources(tmp_path)
     config = build_config(_config(files))
     result = compare(
-        config, architectures=["hps", "mmoe"], weightings=["ew"], seeds=2, output=tmp_path / "c"
+        config, architectures=["hps", "mmoe"], methods=["ew"], seeds=2, output=tmp_path / "c"
     )
     assert len(fits) == 1  # stl, hps and mmoe x 2 seeds share one fitted preprocessor
     mmoe_model = {"architecture": "mmoe", "tower": [8]}  # compare drops hps's hidden for mmoe
@@ -216,7 +216,7 @@ def test_task_loss_share_scales_each_task_by_its_labelled_rows(task_loss: str) -
             model,
             table,
             tasks=tasks,
-            method=create_weighting("ew", 2),
+            method=create_method("ew", 2),
             settings=TrainSettings(batch_size=4, task_loss=mode),
             loop=LoopState(optimizer, torch.Generator().manual_seed(0), torch.device("cpu")),
             events=Events(),

@@ -190,15 +190,15 @@ def test_separate_learning_rates_for_shared_and_task_parameters(toy_frame: pd.Da
 def test_lr_encoder_sets_the_encoders_rate_shared_or_not(architecture: str) -> None:
     # stl has no shared set: lr_task alone would move each task's pretrained encoder too
     torch = pytest.importorskip("torch")
+    from manyheads import create_method
     from manyheads.encoders.base import InputEncoder
     from manyheads.engine._optim import param_groups
     from manyheads.testing import make_toy_problem
-    from manyheads.weighting import create_weighting
 
     problem = make_toy_problem(16)
     model = mh.create_model(architecture, problem.spec, {"a": 1, "b": 3})
     settings = TrainSettings(lr=1e-3, lr_task=2e-3, lr_encoder=5e-5)
-    method = create_weighting("uw", 2)
+    method = create_method("uw", 2)
     groups = param_groups(model, method, settings)
     encoders = [m for m in model.modules() if isinstance(m, InputEncoder)]
     assert len(encoders) == (2 if architecture == "stl" else 1)

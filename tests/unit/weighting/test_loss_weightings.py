@@ -139,7 +139,7 @@ def test_a_training_run_starts_by_resetting_its_method(
     monkeypatch.setattr(RLW, "reset", spy_reset)
     tasks = [mh.Task("good", type="binary"), mh.Task("score", type="regression")]
     inputs = {"x": "numeric", "x2": "numeric"}
-    kwargs = {"weighting": "rlw", "epochs": 1, "batch_size": 256, "seed": 1}
+    kwargs = {"method": "rlw", "epochs": 1, "batch_size": 256, "seed": 1}
     mh.fit(toy_frame, tasks=tasks, inputs=inputs, **kwargs)  # type: ignore[arg-type]
     assert resets == [1]
     first, draws[:] = list(draws), []

@@ -1,11 +1,13 @@
-"""The registry of balancing methods, filled in :mod:`manyheads._catalogue` (``manyheads ls``).
+"""The balancing methods: :func:`create_method` and :func:`list_methods` over the registry
+filled in :mod:`manyheads._catalogue` (``manyheads ls methods``).
 
-It holds loss weightings (:class:`~manyheads.weighting.Weighting`) and gradient aggregators
-(:class:`~manyheads.aggregation.Aggregator`) under one switch, ``train.weighting``; options come
-from ``train.weighting_options``. The option ``rep_grad: true`` runs an aggregator on the
+A balancing method is a loss weighting (:class:`~manyheads.weighting.Weighting`) or a gradient
+aggregator (:class:`~manyheads.aggregation.Aggregator`), chosen by one switch, ``train.method``;
+options come from ``train.method_options``. The option ``rep_grad: true`` runs an aggregator on the
 gradients at the shared features (one encoder backward) instead of the shared parameters; a
 method that does not support it is refused. The methods and their papers are listed in each
-class's docstring and in ``docs/benchmarks.md``.
+class's docstring and in ``docs/benchmarks.md``. The deprecated names of the two functions,
+``create_weighting`` and ``list_weightings``, are in :mod:`manyheads.weighting._deprecated`.
 """
 
 from __future__ import annotations
@@ -13,30 +15,30 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from manyheads._catalogue import WEIGHTINGS
+from manyheads._catalogue import METHODS
 from manyheads._registry import did_you_mean
 from manyheads.aggregation.base import Aggregator
 from manyheads.errors import InvalidParameterError
 from manyheads.weighting.base import Weighting
 
-__all__ = ["WEIGHTINGS", "create_weighting", "list_weightings"]
+__all__ = ["METHODS", "Method", "create_method", "list_methods"]
 
 Method = Weighting | Aggregator
 
 
 def _check_options(name: str, options: dict[str, Any]) -> None:
-    params = inspect.signature(WEIGHTINGS.get(name)).parameters
+    params = inspect.signature(METHODS.get(name)).parameters
     valid = [k for k, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
     valid.append("rep_grad")
     for key in options:
         if key not in valid:
             raise InvalidParameterError(
-                f"Unknown option '{key}' for weighting '{name}'. Valid options: "
+                f"Unknown option '{key}' for method '{name}'. Valid options: "
                 f"{', '.join(valid)}.{did_you_mean(key, valid)}"
             )
 
 
-def create_weighting(name: str, n_tasks: int, /, **options: Any) -> Method:  # noqa: ANN401 - each method's own options, checked by its class
+def create_method(name: str, n_tasks: int, /, **options: Any) -> Method:  # noqa: ANN401 - each method's own options, checked by its class
     """Build the balancing method ``name`` for ``n_tasks`` tasks.
 
     Raises:
@@ -44,24 +46,24 @@ def create_weighting(name: str, n_tasks: int, /, **options: Any) -> Method:  # n
             does not support it.
 
     Example:
-        >>> create_weighting("ew", 2)
+        >>> create_method("ew", 2)
         EW()
-        >>> create_weighting("mgda", 3, rep_grad=True).rep_grad
+        >>> create_method("mgda", 3, rep_grad=True).rep_grad
         True
     """
     _check_options(name, options)
     rep_grad = options.pop("rep_grad", False)
-    method = WEIGHTINGS.create(name, n_tasks, **options)
+    method = METHODS.create(name, n_tasks, **options)
     if rep_grad is not False:
         if not isinstance(method, Aggregator):
             raise InvalidParameterError(
-                f"The 'rep_grad' option does not apply to weighting '{name}': it weights the "
+                f"The 'rep_grad' option does not apply to method '{name}': it weights the "
                 "losses, and rep_grad only changes where gradient aggregators read gradients. "
                 f"Remove it, or use one of: {', '.join(_rep_grad_names())}."
             )
         if isinstance(rep_grad, bool) and rep_grad and not method.supports_rep_grad:
             raise InvalidParameterError(
-                f"The weighting '{name}' does not support rep_grad=True: it needs the gradients "
+                f"The method '{name}' does not support rep_grad=True: it needs the gradients "
                 "of the shared parameters. Remove 'rep_grad', or use one of: "
                 f"{', '.join(_rep_grad_names())}."
             )
@@ -70,7 +72,7 @@ def create_weighting(name: str, n_tasks: int, /, **options: Any) -> Method:  # n
 
 
 def _rep_grad_names() -> list[str]:
-    factories = {n: WEIGHTINGS.get(n) for n in WEIGHTINGS}
+    factories = {n: METHODS.get(n) for n in METHODS}
     return [
         n
         for n, factory in factories.items()
@@ -80,6 +82,11 @@ def _rep_grad_names() -> list[str]:
     ]
 
 
-def list_weightings() -> list[str]:
-    """Names of every loss weighting and gradient aggregator."""
-    return WEIGHTINGS.names()
+def list_methods() -> list[str]:
+    """Names of every balancing method: the loss weightings, then the gradient aggregators.
+
+    Example:
+        >>> list_methods()[:3]
+        ['ew', 'static', 'uw']
+    """
+    return METHODS.names()
