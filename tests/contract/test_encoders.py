@@ -380,9 +380,9 @@ def test_frozen_pretrained_encoder_trains_only_the_rest(method: str, tiny_model_
     model = create_model(
         "hps", case.spec, {"a": 3, "b": 2}, **_arch_options("hps", "pretrained", options)
     )
-    weighting = create_method(method, 2)
+    balancing = create_method(method, 2)
     frozen = {k: v.clone() for k, v in model.state_dict().items() if k.startswith("input.model.")}
-    optimizer = build_optimizer(param_groups(model, weighting, TrainSettings()), TrainSettings())
+    optimizer = build_optimizer(param_groups(model, balancing, TrainSettings()), TrainSettings())
     model.train()
     assert not model.input.model.training  # a frozen encoder stays in eval mode
     out = model(case.x)
@@ -392,7 +392,7 @@ def test_frozen_pretrained_encoder_trains_only_the_rest(method: str, tiny_model_
             nn.functional.cross_entropy(out["b"], labels(N_ROWS) % 2),
         ]
     )
-    backward(losses, model, weighting)
+    backward(losses, model, balancing)
     optimizer.step()
     for name, p in model.named_parameters():
         assert (p.grad is None) == name.startswith("input.model."), name
