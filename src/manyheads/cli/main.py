@@ -14,6 +14,7 @@ import sys
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TextIO
 
 from manyheads.errors import DataWarning, ManyheadsError
@@ -148,8 +149,9 @@ def _silence_stdout() -> None:
 
 @contextmanager
 def _plain_data_warnings(command: str) -> Iterator[None]:
-    """Print a :class:`DataWarning` as ``manyheads VERB: warning: ...``, once per message,
-    without the source line Python adds; other warnings keep Python's format."""
+    """Print a :class:`DataWarning`, and a ``FutureWarning`` of manyheads (a deprecated name), as
+    ``manyheads VERB: warning: ...``, once per message, without the source line Python adds;
+    other warnings keep Python's format."""
     original = warnings.showwarning
 
     def show(
@@ -160,7 +162,8 @@ def _plain_data_warnings(command: str) -> Iterator[None]:
         file: TextIO | None = None,
         line: str | None = None,
     ) -> None:
-        if issubclass(category, DataWarning):
+        ours = issubclass(category, FutureWarning) and "manyheads" in Path(filename).parts
+        if issubclass(category, DataWarning) or ours:
             print(f"manyheads {command}: warning: {message}", file=sys.stderr)
         else:
             original(message, category, filename, lineno, file, line)

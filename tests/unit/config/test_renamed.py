@@ -173,3 +173,24 @@ def test_run_config_weighting_attributes_warn_once() -> None:
         "use 'RunConfig.method_options'.",
     )
     assert (name, options) == ("uw", {"a": 1})
+
+
+def test_the_cli_prints_a_deprecation_as_one_plain_warning_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "cfg.yaml").write_text(
+        "data: {train: t.csv}\ntasks: {y: {type: binary}}\ntrain: {weighting: pcgrad}\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "manyheads.cli.main", "validate", "cfg.yaml", "--no-data"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        "manyheads validate: warning: 'train.weighting' is deprecated and will be removed in "
+        "0.3: use 'train.method'."
+    ]
