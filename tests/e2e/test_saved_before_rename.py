@@ -42,13 +42,15 @@ def _call(capsys: pytest.CaptureFixture[str], *argv: str) -> Outcome:
 
 
 def _call_warned(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[Outcome, list[str]]:
-    """The CLI's outcome and every FutureWarning it issued (pytest records them, so they are
-    not in ``stderr`` here; a user sees them there)."""
-    with warnings.catch_warnings(record=True) as record:
+    """The CLI's outcome and every deprecation it printed: the CLI writes manyheads'
+    ``FutureWarning`` as one ``manyheads VERB: warning: ...`` line on stderr, as a user sees it."""
+    with warnings.catch_warnings():
         warnings.simplefilter("always")
         outcome = call_cli(argv, capsys)
     assert "Traceback" not in outcome.stderr, outcome.stderr
-    return outcome, [str(w.message) for w in record if w.category is FutureWarning]
+    assert "FutureWarning" not in outcome.stderr, outcome.stderr
+    found = (line.partition(": warning: ") for line in outcome.stderr.splitlines())
+    return outcome, [text for head, sep, text in found if sep and "is deprecated" in text]
 
 
 def _call_silent(capsys: pytest.CaptureFixture[str], *argv: str) -> Outcome:
