@@ -48,15 +48,13 @@ import torch
 from torch import Tensor
 
 import manyheads as mh
-from manyheads.builtin_datasets import load_dataset
+from manyheads.builtin_datasets import DatasetSplits, load_dataset
 from manyheads.export import export_onnx
 from manyheads.export._onnx import Session, run_graph, trim_batch
 from manyheads.workflow._run import Run
 
 #: The issue's targets: onnxruntime over eager at batch 64, by model family.
 TARGETS = {"tabular": 2.0, "text": 1.5}
-
-Call = Callable[[], object]
 
 
 @dataclass(frozen=True)
@@ -71,72 +69,48 @@ class Case:
 
 
 # -- the models --------------------------------------------------------------------------------
+def trained(
+    data: DatasetSplits, n_train: int | None, options: dict[str, Any], **settings: Any
+) -> Run:
+    """One epoch of ``data``'s first ``n_train`` training rows (all with None), seed 0."""
+    tasks = settings.pop("tasks", list(data.tasks))
+    train = data.train if n_train is None else data.train.head(n_train)
+    return mh.fit(
+        train, tasks=tasks, inputs=data.inputs, valid=data.valid.head(2000), model_options=options,
+        epochs=1, seed=0, **settings,
+    )  # fmt: skip
+
+
 def census_run(architecture: str, *, full: bool, quick: bool) -> tuple[Run, pd.DataFrame]:
-    """A census-income model with bench/census_quality.py's network, one epoch."""
+    """A census-income model with bench/census_quality.py's network and settings."""
     data = load_dataset("census-income", sample=not full)
     options: dict[str, Any] = {"tower": [16], "embed_dim": 8}
     if architecture == "mmoe":
         options |= {"n_experts": 8, "expert_hidden": [32]}
     else:
         options |= {"hidden": [64]}
-    train = data.train.head(2000) if quick else data.train
-    run = mh.fit(
-        train,
-        tasks=list(data.tasks),
-        inputs=data.inputs,
-        valid=data.valid,
-        architecture=architecture,
-        model_options=options,
-        epochs=1,
-        batch_size=1024,
-        lr=0.001,
-        optimizer="adam",
-        seed=0,
-    )
+    settings = {"batch_size": 1024, "lr": 0.001, "optimizer": "adam"}
+    run = trained(data, 2000 if quick else None, options, architecture=architecture, **settings)
+    assert data.test is not None
     return run, data.test
 
 
 def lenet_run(*, quick: bool) -> tuple[Run, pd.DataFrame]:
-    """MultiMNIST ``hps`` on LeNet with Sener & Koltun's heads, one epoch on a subset."""
+    """MultiMNIST ``hps`` on LeNet with Sener & Koltun's heads (bench/multimnist.py)."""
     data = load_dataset("multi-mnist", n_train=500 if quick else 2000, n_test=1024)
-    run = mh.fit(
-        data.train,
-        tasks=list(data.tasks),
-        inputs=data.inputs,
-        valid=data.valid,
-        architecture="hps",
-        model_options={"encoder": "lenet", "hidden": [], "tower": [50]},
-        epochs=1,
-        batch_size=256,
-        lr=0.001,
-        optimizer="adam",
-        seed=0,
-    )
+    options = {"encoder": "lenet", "hidden": [], "tower": [50]}
+    run = trained(data, None, options, architecture="hps", batch_size=256, optimizer="adam")
+    assert data.test is not None
     return run, data.test
 
 
 def minilm_run(*, quick: bool, max_length: int) -> tuple[Run, pd.DataFrame]:
-    """Clothing reviews on MiniLM-L6 (``hps``, one linear layer per task), one short epoch."""
+    """Clothing reviews on MiniLM-L6 (``hps``, one linear layer per task), two text tasks."""
     data = load_dataset("womens-clothing-reviews", limit=1200)
     tasks = [t for t in data.tasks if t.name in ("department", "rating")]
-    n_train = 16 if quick else 64
-    run = mh.fit(
-        data.train.head(n_train),
-        tasks=tasks,
-        inputs=data.inputs,
-        valid=data.valid.head(32),
-        architecture="hps",
-        model_options={
-            "encoder": "pretrained",
-            "encoder_options": {"max_length": max_length},
-            "hidden": [],
-            "tower": [],
-        },
-        epochs=1,
-        batch_size=16,
-        lr=2e-5,
-        seed=0,
-    )
+    encoder = {"encoder": "pretrained", "encoder_options": {"max_length": max_length}}
+    options = {**encoder, "hidden": [], "tower": []}
+    run = trained(data, 16 if quick else 64, options, tasks=tasks, batch_size=16, lr=2e-5)
     return run, data.train
 
 
@@ -161,7 +135,9 @@ def encoded_batch(run: Run, rows: pd.DataFrame, size: int) -> dict[str, Tensor]:
     return trim_batch(run.preprocessor.transform(picked, labels=False).x)
 
 
-def measure(calls: list[Call], budget_s: float, max_repeats: int) -> list[dict[str, float]]:
+def measure(
+    calls: list[Callable[[], object]], budget_s: float, max_repeats: int
+) -> list[dict[str, float]]:
     """Median wall and CPU ms of each call, timed in alternation after two warm-up rounds.
 
     The number of rounds fills ``budget_s`` (as estimated from the warm-up), between 3 and
@@ -181,14 +157,12 @@ def measure(calls: list[Call], budget_s: float, max_repeats: int) -> list[dict[s
             call()
             cpu[k].append(time.process_time() - c0)
             wall[k].append(time.perf_counter() - w0)
-    return [
-        {
-            "wall_ms": round(1e3 * statistics.median(w), 3),
-            "cpu_ms": round(1e3 * statistics.median(c), 3),
-            "repeats": repeats,
-        }
-        for w, c in zip(wall, cpu, strict=True)
-    ]
+    pairs = zip(wall, cpu, strict=True)
+    return [{"wall_ms": _ms(w), "cpu_ms": _ms(c), "repeats": repeats} for w, c in pairs]
+
+
+def _ms(seconds: list[float]) -> float:
+    return round(1e3 * statistics.median(seconds), 3)
 
 
 def max_difference(run: Run, session: Session, x: dict[str, Tensor]) -> float:
@@ -215,10 +189,8 @@ def time_case(case: Case, graph: Path, budget_s: float) -> list[dict[str, Any]]:
             return run_graph(session, x)
 
         e, o = measure([eager, ort], budget_s, max_repeats=300)
-        row: dict[str, Any] = {"model": case.name, "family": case.family, "batch": size}
-        width = [v.shape[1] for k, v in x.items() if k.startswith("ids:")]
-        if width:
-            row["pieces"] = int(width[0])
+        pieces = next((int(v.shape[1]) for k, v in x.items() if k.startswith("ids:")), None)
+        row = {"model": case.name, "family": case.family, "batch": size, "pieces": pieces}
         row |= {f"eager_{k}": v for k, v in e.items() if k != "repeats"}
         row |= {f"ort_{k}": v for k, v in o.items() if k != "repeats"}
         row["repeats"] = e["repeats"]
@@ -259,8 +231,8 @@ def verdict(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for r in rows:
         target = TARGETS.get(r["family"])
         if r["batch"] == 64 and target is not None:
-            met = r["ratio"] >= target
-            out.append({"model": r["model"], "ratio": r["ratio"], "target": target, "met": met})
+            met = {"met": r["ratio"] >= target}
+            out.append({"model": r["model"], "ratio": r["ratio"], "target": target} | met)
     return out
 
 
@@ -272,7 +244,7 @@ def markdown(report: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in report["results"]:
-        batch = f"{r['batch']} ({r['pieces']} pieces)" if "pieces" in r else str(r["batch"])
+        batch = f"{r['batch']} ({r['pieces']} pieces)" if r["pieces"] else str(r["batch"])
         lines.append(
             f"| {r['model']} | {batch} | {r['eager_wall_ms']:,.3f} | {r['ort_wall_ms']:,.3f} | "
             f"{r['eager_cpu_ms']:,.3f} | {r['ort_cpu_ms']:,.3f} | **{r['ratio']:.2f}** |"
