@@ -140,7 +140,7 @@ def measure(
 ) -> list[dict[str, float]]:
     """Median wall and CPU ms of each call, timed in alternation after two warm-up rounds.
 
-    The number of rounds fills ``budget_s`` (as estimated from the warm-up), between 3 and
+    The number of rounds fills ``budget_s`` (as estimated from the warm-up), between 5 and
     ``max_repeats``.
     """
     began = time.perf_counter()
@@ -148,7 +148,7 @@ def measure(
         for call in calls:
             call()
     per_round = (time.perf_counter() - began) / 2
-    repeats = int(min(max_repeats, max(3, budget_s / max(per_round, 1e-9))))
+    repeats = int(min(max_repeats, max(5, budget_s / max(per_round, 1e-9))))
     wall: list[list[float]] = [[] for _ in calls]
     cpu: list[list[float]] = [[] for _ in calls]
     for _ in range(repeats):
