@@ -167,3 +167,31 @@ def test_the_task_type_of_the_extending_doc_passes_the_battery() -> None:
         test_predictions_have_one_entry_per_row,
     ):
         check("count")
+
+
+#: A non-default value of each optional Task field (``OPTIONAL_FIELDS``).
+SET = {
+    "loss": "mse",
+    "label_smoothing": 0.1,
+    "class_weight": "balanced",
+    "positive": "1",
+    "scheme": "bio",
+    "crf": True,
+    "image_size": (28, 28),
+}
+
+
+@pytest.mark.parametrize("name", TYPES)
+def test_a_field_the_type_does_not_take_is_refused_by_name(name: str) -> None:
+    import dataclasses
+
+    from manyheads.errors import InvalidParameterError
+    from manyheads.tasks._base import OPTIONAL_FIELDS
+
+    assert set(SET) == set(OPTIONAL_FIELDS)
+    task_type = get_task_type(name)
+    task = _task(task_type)
+    refused = [key for key in OPTIONAL_FIELDS if key not in task_type.extra_fields]
+    for key in refused:
+        with pytest.raises(InvalidParameterError, match=f"does not take .*'{key}'"):
+            dataclasses.replace(task, **{key: SET[key]})

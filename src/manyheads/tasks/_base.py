@@ -59,6 +59,19 @@ class TaskExample:
     fields: dict[str, object] = field(default_factory=dict)
 
 
+#: The task fields only some types take, with their defaults: a type lists the ones it takes in
+#: ``extra_fields`` (``loss: mse`` on a multilabel task was accepted and ignored before).
+OPTIONAL_FIELDS: dict[str, object] = {
+    "loss": None,
+    "label_smoothing": 0.0,
+    "class_weight": None,
+    "positive": None,
+    "scheme": None,
+    "crf": False,
+    "image_size": None,
+}
+
+
 class TaskType(ABC):
     """One task type (``binary``, ``multiclass`` ...). Subclasses are registered by name."""
 
@@ -66,7 +79,8 @@ class TaskType(ABC):
     #: ``row``: one output per row; ``token``: one output per token of a ``tokens`` input
     #: (the model's output ``[B, W, C]``, its target and mask ``[B, W]``).
     level: ClassVar[str] = "row"
-    #: Task fields beyond the common ones that this type accepts (``scheme``, ``crf`` ...).
+    #: Task fields beyond the common ones that this type accepts (``loss``, ``scheme`` ...); a
+    #: task that sets any other of :data:`OPTIONAL_FIELDS` to a non-default value is refused.
     extra_fields: ClassVar[tuple[str, ...]] = ()
     #: True for types whose labels span several ``columns`` (multilabel, box); their own
     #: ``check_task`` checks the columns, the base class the rest.
@@ -83,8 +97,7 @@ class TaskType(ABC):
             raise InvalidParameterError(
                 f"Task '{task.name}' of type {self.name} takes one label 'column', not 'columns'."
             )
-        defaults = {"scheme": None, "crf": False, "image_size": None}
-        for key, default in defaults.items():
+        for key, default in OPTIONAL_FIELDS.items():
             if key not in self.extra_fields and getattr(task, key) != default:
                 raise InvalidParameterError(
                     f"Task '{task.name}' of type {self.name} does not take '{key}'"

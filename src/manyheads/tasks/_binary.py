@@ -21,6 +21,7 @@ class Binary(ClassTaskType):
     """Two classes; the output is one logit of the positive class."""
 
     name = "binary"
+    extra_fields: ClassVar[tuple[str, ...]] = ("loss", "class_weight", "positive")
     summary = "two classes; BCE loss; metrics auc, accuracy, f1, logloss"
     metric_directions: ClassVar[dict[str, bool]] = {
         "auc": True,

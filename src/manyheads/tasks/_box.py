@@ -119,7 +119,7 @@ class Box(ValuedTaskType):
 
     name = "box"
     summary = "a bounding box (columns x1, y1, x2, y2 in [0, 1]); smooth_l1 or giou; iou, acc50"
-    extra_fields: ClassVar[tuple[str, ...]] = ("image_size",)
+    extra_fields: ClassVar[tuple[str, ...]] = ("image_size", "loss")
     multi_column = True
     metric_directions: ClassVar[dict[str, bool]] = {"iou": True, "acc50": True}
     example = TaskExample(

@@ -21,6 +21,7 @@ class Multiclass(ClassTaskType):
     """One of C >= 2 classes; optional label smoothing and balanced class weights."""
 
     name = "multiclass"
+    extra_fields: ClassVar[tuple[str, ...]] = ("loss", "label_smoothing", "class_weight")
     summary = "one of C classes; cross-entropy; metrics accuracy, macro_f1"
     metric_directions: ClassVar[dict[str, bool]] = {"accuracy": True, "macro_f1": True}
     example = TaskExample({"y": ("a", "b", "c", "a", "b", "c")})

@@ -30,6 +30,7 @@ class Regression(ValuedTaskType):
     """A real-valued target; predictions are inverted back to the original scale."""
 
     name = "regression"
+    extra_fields: ClassVar[tuple[str, ...]] = ("loss",)
     summary = "a real value (standardised on train); mse or huber; metrics rmse, mae, r2"
     metric_directions: ClassVar[dict[str, bool]] = {"rmse": False, "mae": False, "r2": True}
     example = TaskExample({"y": (0.5, 1.5, -2.0, 3.25, 0.0, 1.0)})

@@ -48,7 +48,7 @@ class Tagging(TaskType):
 
     name = "tagging"
     level = "token"
-    extra_fields = ("scheme", "crf")
+    extra_fields: ClassVar[tuple[str, ...]] = ("scheme", "crf", "label_smoothing")
     summary = (
         "one tag per token (POS, NER); scheme none|bio|bioes, crf; "
         "entity f1/precision/recall with a scheme (f1 primary), token accuracy"
@@ -65,6 +65,12 @@ class Tagging(TaskType):
     )
 
     def check_task(self, task: Task) -> None:
+        for key in ("loss", "class_weight", "positive"):  # said more precisely than the base
+            if getattr(task, key) is not None:
+                raise InvalidParameterError(
+                    f"Tagging task '{task.name}' does not take '{key}' (its loss is the token "
+                    "cross-entropy, or the CRF negative log-likelihood with 'crf: true')."
+                )
         super().check_task(task)
         if task.scheme is not None and task.scheme not in SCHEMES:
             raise InvalidParameterError(
@@ -76,12 +82,6 @@ class Tagging(TaskType):
             raise InvalidParameterError(
                 f"The 'crf' of tagging task '{task.name}' must be true or false. Got {task.crf!r}."
             )
-        for key in ("loss", "class_weight", "positive"):
-            if getattr(task, key) is not None:
-                raise InvalidParameterError(
-                    f"Tagging task '{task.name}' does not take '{key}' (its loss is the token "
-                    "cross-entropy, or the CRF negative log-likelihood with 'crf: true')."
-                )
         if task.crf and task.label_smoothing:
             raise InvalidParameterError(
                 f"The 'label_smoothing' of tagging task '{task.name}' applies to the token "

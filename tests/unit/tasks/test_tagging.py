@@ -46,7 +46,7 @@ def _score(task: Task, gold: list[object], pred: list[list[str]], tags: list[str
 # -- the task ------------------------------------------------------------------------------------
 def test_tagging_is_token_level_and_takes_scheme_and_crf() -> None:
     assert KIND.level == "token"
-    assert KIND.extra_fields == ("scheme", "crf")
+    assert KIND.extra_fields == ("scheme", "crf", "label_smoothing")
     task = Task("ner", type="tagging", scheme="bio", crf=True)
     assert Task.from_dict(task.to_dict()) == task
 
