@@ -48,8 +48,7 @@ __all__ = [
 ]
 
 NUMERIC_EMBEDDINGS = ("ple", "periodic", "periodic_lite", "linear")
-#: Bins per feature of ``ple`` (the reference default).
-N_BINS = 48
+N_BINS = 48  #: bins per feature of ``ple`` (the reference default)
 #: Frequencies per feature of the periodic embeddings (the paper's k; the reference default).
 N_FREQUENCIES = 48
 _OWNER = "the 'tabular_embed' encoder"
@@ -245,7 +244,7 @@ class NumericEmbeddingInput(TabularInput):
         super().__init__(spec, embed_dim=embed_dim, text_dim=text_dim)
         n = spec.n_numeric
         if edges is not None:
-            _check_edges(edges, n)
+            _check_edges(edges, n, numeric)
         self.numeric: nn.Module | None = None
         if n:
             self.numeric = _build(
@@ -284,9 +283,12 @@ def _build(
     return _Periodic(n, d, sigma, lite=numeric == "periodic_lite")
 
 
-def _check_edges(edges: Sequence[Sequence[float]], n_numeric: int) -> None:
-    """One list of at least two increasing edges per numeric input (a message shows the count
-    or the one bad list, not every edge)."""
+def _check_edges(edges: Sequence[Sequence[float]], n_numeric: int, numeric: str) -> None:
+    """Edges go with ``ple``: one increasing list of two or more per numeric input."""
+    if numeric != "ple":
+        got, fix = f"{len(edges)} list(s)", "Remove 'edges' or set numeric: ple."
+        msg = option_message(_OWNER, "edges", f"left out with numeric: {numeric!r}", got, fix)
+        raise InvalidParameterError(msg)
     expected = f"{n_numeric} lists (one per numeric input) of at least two increasing bin edges"
     if len(edges) != n_numeric:
         fix = "Compute them with quantile_edges() on the encoded train inputs."

@@ -17,7 +17,8 @@ class Task:
 
     Args:
         name: the task's name; also the label column unless ``column``/``columns`` is given.
-        type: ``binary``, ``multiclass``, ``multilabel`` or ``regression`` (``manyheads ls tasks``).
+        type: ``binary``, ``multiclass``, ``multilabel``, ``regression``, ``tagging`` or ``box``
+            (``manyheads ls tasks``).
         column: the label column (defaults to ``name``).
         columns: the label columns of a ``multilabel`` task, one 0/1 column per label.
         weight: the static weight of this task's loss (used by the ``static`` weighting).

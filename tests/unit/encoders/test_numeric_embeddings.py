@@ -211,3 +211,11 @@ def test_a_run_fills_the_edges_from_its_train_split_and_saves_them(tmp_path: Pat
     loaded = mh.load(run.save(tmp_path / "bundle"))
     assert loaded.options["encoder_options"]["edges"] == saved
     pd.testing.assert_frame_equal(loaded.predict(frame), run.predict(frame), check_exact=True)
+
+
+def test_edges_with_another_numeric_embedding_are_refused() -> None:
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"must be left out with numeric: 'periodic'\. Got '1 list\(s\)'",
+    ):
+        NumericEmbeddingInput(InputSpec(1, (), ()), numeric="periodic", edges=[[0.0, 1.0]])
