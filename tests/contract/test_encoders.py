@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
+from tests._bert import save_tiny_bert
 from torch import Tensor, nn
 
 from manyheads import create_method
@@ -168,21 +169,7 @@ def _one_thread() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A 2-layer, 32-wide BERT with MiniLM's tokenizer, saved as transformers saves models."""
-    transformers = pytest.importorskip("transformers")
-    from manyheads.encoders.pretrained import default_model_path
-
-    config = transformers.BertConfig(
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-    )
-    torch.manual_seed(0)
-    directory = tmp_path_factory.mktemp("tiny-bert")
-    transformers.BertModel(config).save_pretrained(directory)
-    shutil.copy(Path(default_model_path()) / "tokenizer.json", directory / "tokenizer.json")
-    return str(directory)
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny-bert"), hidden=32, layers=2)
 
 
 def _needs_extra(name: str) -> None:

@@ -8,7 +8,6 @@ one (a new batch size and, for text, a new sequence width).
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from torch import Tensor
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnxscript")
 
+from tests._bert import save_tiny_bert
 from tests.contract.test_architectures import PROBLEMS
 from tests.contract.test_encoders import ARCH_SMALL, make_case, sequence_case
 
@@ -84,21 +84,7 @@ def test_every_architecture_exports(arch: str, tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A 1-layer, 16-wide BERT with MiniLM's tokenizer (no hub access)."""
-    transformers = pytest.importorskip("transformers")
-    from manyheads.encoders.pretrained import default_model_path
-
-    config = transformers.BertConfig(
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=64,
-    )
-    torch.manual_seed(0)
-    directory = tmp_path_factory.mktemp("tiny-bert")
-    transformers.BertModel(config).save_pretrained(directory)
-    shutil.copy(Path(default_model_path()) / "tokenizer.json", directory / "tokenizer.json")
-    return str(directory)
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny-bert"), hidden=16, layers=1)
 
 
 def _text_model(encoder: str, tiny_bert: str) -> tuple[MTLModel, dict[str, Tensor]]:
