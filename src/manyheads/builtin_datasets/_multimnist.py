@@ -258,13 +258,8 @@ def load_multi_fashion(
     n_test: int | None = None,
     interpolation: str = "bilinear",
 ) -> DatasetSplits:
-    """MultiFashion: :func:`load_multi_mnist`'s construction on ``$MANYHEADS_DATA/fashion-mnist``.
-
-    Args:
-        seed: seeds the partner draws, the subsamples and the validation split.
-        n_train: use this many of the 60,000 train images; None uses all.
-        n_test: use this many of the 10,000 test images; None uses all.
-        interpolation: ``bilinear`` (antialiased, default) or ``nearest``.
+    """MultiFashion: :func:`load_multi_mnist`'s construction, with its arguments, on
+    ``$MANYHEADS_DATA/fashion-mnist`` (60,000 train and 10,000 test images as well).
 
     Returns:
         Splits with an ``image`` column and tasks ``left`` and ``right`` (classes 0-9).

@@ -25,20 +25,14 @@ class BiLSTM(SequenceEncoder):
     ``tokens`` column each word's features are those at its first sub-word piece (see
     :class:`~manyheads.encoders._text.SequenceEncoder`).
 
-    Args:
-        spec: input sizes from the fitted preprocessor (one ``text``/``tokens`` column).
-        column: the text column to read when there are several.
+    Args (``spec``, ``column``, ``embed_dim`` and the tokenizer options: as
+    :class:`~manyheads.encoders.SequenceEncoder`):
         embedding_dim: width of each token (word-piece) embedding; an encoder option
             (``model.encoder_options``), not the model's ``embed_dim``.
         hidden: LSTM state width per direction.
         n_layers: stacked LSTM layers.
         dropout: dropout probability on the embeddings, between layers and on the output.
         pooling: ``mean`` or ``max`` over the real tokens.
-        embed_dim: the model's ``embed_dim`` (``model.embed_dim``, passed by
-            :func:`~manyheads.encoders.build_input`): width of each categorical side input's
-            embedding, not of the tokens (that is ``embedding_dim``).
-
-    It also takes the tokenizer options of :class:`~manyheads.encoders.SequenceEncoder`.
 
     Raises:
         InvalidParameterError: no usable text column, or a bad option value.

@@ -30,19 +30,13 @@ class TextCNN(SequenceEncoder):
     ``tokens`` column each word's features are the concatenated convolution outputs at its first
     sub-word piece (see :class:`~manyheads.encoders._text.SequenceEncoder`).
 
-    Args:
-        spec: input sizes from the fitted preprocessor (one ``text``/``tokens`` column).
-        column: the text column to read when there are several.
+    Args (``spec``, ``column``, ``embed_dim`` and the tokenizer options: as
+    :class:`~manyheads.encoders.SequenceEncoder`):
         embedding_dim: width of each token (word-piece) embedding, 300 in the paper (word2vec);
             an encoder option (``model.encoder_options``), not the model's ``embed_dim``.
         widths: the filter widths (in tokens).
         n_filters: feature maps per width.
         dropout: dropout probability on the pooled and per-token features.
-        embed_dim: the model's ``embed_dim`` (``model.embed_dim``, passed by
-            :func:`~manyheads.encoders.build_input`): width of each categorical side input's
-            embedding, not of the tokens (that is ``embedding_dim``).
-
-    It also takes the tokenizer options of :class:`~manyheads.encoders.SequenceEncoder`.
 
     Raises:
         InvalidParameterError: no usable text column, or a bad option value.

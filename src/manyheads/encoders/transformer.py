@@ -33,21 +33,16 @@ class TextTransformer(SequenceEncoder):
     tokens; :attr:`out_dim` is ``d_model``. For a ``tokens`` column each word's features are
     those at its first sub-word piece (see :class:`~manyheads.encoders._text.SequenceEncoder`).
 
-    Args:
-        spec: input sizes from the fitted preprocessor (one ``text``/``tokens`` column).
-        column: the text column to read when there are several.
+    Args (``spec``, ``column``, ``embed_dim`` and the tokenizer options: as
+    :class:`~manyheads.encoders.SequenceEncoder`):
         d_model: width of the embeddings and layers.
         n_heads: attention heads; must divide ``d_model``.
         n_layers: encoder layers.
         ff_dim: hidden width of each layer's feed-forward block.
         dropout: dropout probability (embeddings, attention, feed-forward).
         pooling: ``cls`` or ``mean``.
-        embed_dim: the model's ``embed_dim`` (``model.embed_dim``, passed by
-            :func:`~manyheads.encoders.build_input`): width of each categorical side input's
-            embedding.
 
-    It also takes the tokenizer options of :class:`~manyheads.encoders.SequenceEncoder`;
-    ``max_length`` is also its number of learned positions.
+    The tokenizer option ``max_length`` is also its number of learned positions.
 
     Raises:
         InvalidParameterError: no usable text column, or a bad option value.
