@@ -123,7 +123,8 @@ def test_every_metric_is_computed_on_a_tiny_batch(name: str) -> None:
     with torch.no_grad():
         output = model(table.x)["t"]
     scores = fitted.score(output, table.y["t"], table.mask["t"])
-    assert set(scores) == {*fitted.task_type.metric_names(fitted.task), "n"}
+    details = fitted.task_type.detail_names(fitted.task, fitted.state)
+    assert set(scores) == {*fitted.task_type.metric_names(fitted.task), "n", *details}
     assert scores["n"] == int(table.mask["t"].sum())
     assert all(not math.isnan(v) for v in scores.values())
 

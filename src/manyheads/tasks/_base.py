@@ -115,6 +115,12 @@ class TaskType(ABC):
         """The metrics reported for ``task``; the first is its primary metric."""
         return task.metrics if task.metrics else tuple(self.metric_directions)
 
+    def detail_names(self, task: Task, state: State) -> tuple[str, ...]:
+        """Scores reported beside the metrics (e.g. one AUC per label), never monitored or
+        compared; none by default."""
+        del task, state
+        return ()
+
     @abstractmethod
     def fit(self, task: Task, frame: pd.DataFrame, path: str) -> State:
         """Learn the label state from the training frame."""

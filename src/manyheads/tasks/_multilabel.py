@@ -99,23 +99,42 @@ class Multilabel(ValuedTaskType):
     def score(
         self, task: Task, state: State, output: Tensor, target: Tensor, mask: Tensor
     ) -> dict[str, float]:
-        return sigmoid_scores(self.metric_names(task), output, target, mask, _metric)
+        """The task's metrics, then ``auc:<label>`` per label (NaN where the scored rows hold
+        one of its values only): a rare label's AUC is not hidden in the mean."""
+        scores = sigmoid_scores(self.metric_names(task), output, target, mask, _metric)
+        m = mask.cpu().numpy()
+        y = target.cpu().numpy()[m].astype(int)
+        p = torch.sigmoid(output.float()).cpu().numpy()[m]
+        for j, name in enumerate(self.detail_names(task, state)):
+            scores[name] = _label_auc(y[:, j], p[:, j])
+        return scores
+
+    def detail_names(self, task: Task, state: State) -> tuple[str, ...]:
+        """``auc:<label>`` for each label, in column order."""
+        del task
+        return tuple(f"auc:{label}" for label in state["labels"])
+
+
+def _label_auc(y: np.ndarray, p: np.ndarray) -> float:
+    """ROC AUC of one label's column; NaN when it holds one value only (or no rows).
+
+    Example:
+        >>> y, p = np.array([0, 1, 1]), np.array([0.2, 0.9, 0.4])
+        >>> _label_auc(y, p), _label_auc(np.ones(2), np.ones(2))
+        (1.0, nan)
+    """
+    from sklearn.metrics import roc_auc_score  # on first use (see _metric)
+
+    return float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else float("nan")
 
 
 def _metric(metric: str, y: np.ndarray, p: np.ndarray) -> float:
     """One metric over the labelled rows (at least one): 0/1 targets ``y`` [N, L], probabilities
     ``p``; ``mean_auc`` averages the labels that have both values."""
-    from sklearn.metrics import (  # on first use: validate and --help load no sklearn
-        f1_score,
-        roc_auc_score,
-    )
+    from sklearn.metrics import f1_score  # on first use: validate and --help load no sklearn
 
     if metric == "mean_auc":
-        aucs = [
-            roc_auc_score(y[:, j], p[:, j])
-            for j in range(y.shape[1])
-            if len(np.unique(y[:, j])) == 2
-        ]
+        aucs = [a for j in range(y.shape[1]) if not np.isnan(a := _label_auc(y[:, j], p[:, j]))]
         return float(np.mean(aucs)) if aucs else float("nan")
     avg = "micro" if metric == "micro_f1" else "macro"
     return float(f1_score(y, p >= 0.5, average=avg, zero_division=0.0))
