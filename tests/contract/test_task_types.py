@@ -179,6 +179,7 @@ SET = {
     "scheme": "bio",
     "crf": True,
     "image_size": (28, 28),
+    "threshold": 0.3,
 }
 
 

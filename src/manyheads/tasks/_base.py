@@ -69,6 +69,7 @@ OPTIONAL_FIELDS: dict[str, object] = {
     "scheme": None,
     "crf": False,
     "image_size": None,
+    "threshold": None,
 }
 
 
@@ -114,6 +115,12 @@ class TaskType(ABC):
     def metric_names(self, task: Task) -> tuple[str, ...]:
         """The metrics reported for ``task``; the first is its primary metric."""
         return task.metrics if task.metrics else tuple(self.metric_directions)
+
+    def tune(self, task: Task, state: State, output: Tensor, target: Tensor, mask: Tensor) -> State:
+        """The label state adjusted on the validation outputs after training (e.g. decision
+        thresholds); unchanged by default. Runs once, before the final scores."""
+        del task, output, target, mask
+        return state
 
     def detail_names(self, task: Task, state: State) -> tuple[str, ...]:
         """Scores reported beside the metrics (e.g. one AUC per label), never monitored or

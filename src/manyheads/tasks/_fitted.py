@@ -65,6 +65,11 @@ class FittedTask:
         """Every metric over the labelled rows, plus ``n``; see :meth:`TaskType.score`."""
         return self.task_type.score(self.task, self.state, output, target, mask)
 
+    def tune(self, output: Tensor, target: Tensor, mask: Tensor) -> FittedTask:
+        """This task with its state tuned on validation outputs; see :meth:`TaskType.tune`."""
+        state = self.task_type.tune(self.task, self.state, output, target, mask)
+        return FittedTask(self.task, state)
+
     def predict(self, output: Tensor, words: Tensor | None = None) -> dict[str, np.ndarray]:
         """Prediction columns; with ``words`` (each row's word slots) one entry per word."""
         if words is None:

@@ -32,6 +32,7 @@ class Multilabel(ValuedTaskType):
     """Any subset of L labels, given as L 0/1 columns; a row with an empty cell is unlabelled."""
 
     name = "multilabel"
+    extra_fields: ClassVar[tuple[str, ...]] = ("threshold",)
     multi_column = True
     needs = "fully labelled row"
     summary = "any subset of L labels (L 0/1 columns); BCE per label; micro_f1, macro_f1, mean_auc"
@@ -91,17 +92,34 @@ class Multilabel(ValuedTaskType):
 
     def predict(self, task: Task, state: State, output: Tensor) -> dict[str, np.ndarray]:
         proba = torch.sigmoid(output.float()).cpu().numpy()
+        chosen = proba >= thresholds(task, state)
         return {
-            f"{task.name}_{label}": (proba[:, j] >= 0.5).astype(int)
+            f"{task.name}_{label}": chosen[:, j].astype(int)
             for j, label in enumerate(state["labels"])
         } | {f"{task.name}_{label}_proba": proba[:, j] for j, label in enumerate(state["labels"])}
+
+    def tune(self, task: Task, state: State, output: Tensor, target: Tensor, mask: Tensor) -> State:
+        """Each label's threshold with the best F1 of that label on the validation rows, when
+        the task reports an F1 and sets no ``threshold`` (a label seen with one value only, or
+        not at all, keeps 0.5)."""
+        if task.threshold is not None or not any("f1" in m for m in self.metric_names(task)):
+            return state
+        m = mask.cpu().numpy()
+        y = target.cpu().numpy()[m].astype(int)
+        p = torch.sigmoid(output.float()).cpu().numpy()[m]
+        return state | {
+            "thresholds": [best_f1_threshold(y[:, j], p[:, j]) for j in range(y.shape[1])]
+        }
 
     def score(
         self, task: Task, state: State, output: Tensor, target: Tensor, mask: Tensor
     ) -> dict[str, float]:
         """The task's metrics, then ``auc:<label>`` per label (NaN where the scored rows hold
         one of its values only): a rare label's AUC is not hidden in the mean."""
-        scores = sigmoid_scores(self.metric_names(task), output, target, mask, _metric)
+        cut = thresholds(task, state)
+        scores = sigmoid_scores(
+            self.metric_names(task), output, target, mask, lambda n, y, p: _metric(n, y, p, cut)
+        )
         m = mask.cpu().numpy()
         y = target.cpu().numpy()[m].astype(int)
         p = torch.sigmoid(output.float()).cpu().numpy()[m]
@@ -128,13 +146,45 @@ def _label_auc(y: np.ndarray, p: np.ndarray) -> float:
     return float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else float("nan")
 
 
-def _metric(metric: str, y: np.ndarray, p: np.ndarray) -> float:
+def thresholds(task: Task, state: State) -> np.ndarray:
+    """The decision threshold of each label: the task's ``threshold``, else those tuned on
+    validation (:meth:`Multilabel.tune`), else 0.5."""
+    n = len(state["labels"])
+    if task.threshold is not None:
+        return np.full(n, float(task.threshold))
+    return np.asarray(state.get("thresholds", [0.5] * n), dtype=np.float64)
+
+
+def best_f1_threshold(y: np.ndarray, p: np.ndarray) -> float:
+    """The threshold ``t`` for which ``p >= t`` has the best F1 against the 0/1 labels ``y``:
+    halfway between the last probability predicted positive and the next one (the highest such
+    cut on ties); 0.5 when ``y`` holds one value only.
+
+    Example:
+        >>> best_f1_threshold(np.array([0, 1, 1, 0]), np.array([0.1, 0.3, 0.35, 0.2]))
+        0.25
+        >>> best_f1_threshold(np.array([0, 0]), np.array([0.1, 0.9]))
+        0.5
+    """
+    positives = int(y.sum())
+    if positives in (0, len(y)):
+        return 0.5
+    order = np.argsort(-p, kind="stable")
+    ps, tp = p[order], np.cumsum(y[order])
+    f1 = 2 * tp / (np.arange(1, len(ps) + 1) + positives)
+    cut = np.append(ps[1:] < ps[:-1], True)  # a threshold can only fall between distinct values
+    i = int(np.flatnonzero(cut)[np.argmax(f1[cut])])
+    return float((ps[i] + ps[i + 1]) / 2) if i + 1 < len(ps) else float(ps[i])
+
+
+def _metric(metric: str, y: np.ndarray, p: np.ndarray, cut: np.ndarray) -> float:
     """One metric over the labelled rows (at least one): 0/1 targets ``y`` [N, L], probabilities
-    ``p``; ``mean_auc`` averages the labels that have both values."""
+    ``p``, each label's threshold ``cut`` [L]; ``mean_auc`` averages the labels that have both
+    values."""
     from sklearn.metrics import f1_score  # on first use: validate and --help load no sklearn
 
     if metric == "mean_auc":
         aucs = [a for j in range(y.shape[1]) if not np.isnan(a := _label_auc(y[:, j], p[:, j]))]
         return float(np.mean(aucs)) if aucs else float("nan")
     avg = "micro" if metric == "micro_f1" else "macro"
-    return float(f1_score(y, p >= 0.5, average=avg, zero_division=0.0))
+    return float(f1_score(y, p >= cut, average=avg, zero_division=0.0))

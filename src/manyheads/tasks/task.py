@@ -32,6 +32,9 @@ class Task:
         crf: a ``tagging`` task decodes with a linear-chain CRF output layer.
         image_size: ``(width, height)`` in pixels of the images of a ``box`` task, so that
             predicted boxes are also written in pixel coordinates.
+        threshold: the probability from which a ``multilabel`` label is predicted, in (0, 1);
+            ``None`` chooses one per label on the validation rows after training (the one with
+            the best F1 of that label) when a reported metric needs a threshold (F1), else 0.5.
 
     Example:
         >>> Task("income", type="binary").label_columns
@@ -53,6 +56,7 @@ class Task:
     scheme: str | None = None
     crf: bool = False
     image_size: tuple[int, int] | None = None
+    threshold: float | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -81,6 +85,13 @@ class Task:
             raise InvalidParameterError(
                 f"The 'label_smoothing' of task '{self.name}' must be in [0, 1). "
                 f"Got {self.label_smoothing!r}."
+            )
+        if self.threshold is not None and not (
+            isinstance(self.threshold, int | float) and 0.0 < self.threshold < 1.0
+        ):
+            raise InvalidParameterError(
+                f"The 'threshold' of task '{self.name}' must be a number in (0, 1), or left out to "
+                f"choose one per label on the validation rows. Got {self.threshold!r}."
             )
         if self.class_weight not in (None, "balanced"):
             raise InvalidParameterError(
@@ -113,6 +124,8 @@ class Task:
             out["crf"] = True
         if self.image_size is not None:
             out["image_size"] = list(self.image_size)
+        if self.threshold is not None:
+            out["threshold"] = self.threshold
         return out
 
     @classmethod

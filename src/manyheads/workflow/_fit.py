@@ -60,6 +60,7 @@ from manyheads.workflow._output import (
 from manyheads.workflow._run import Data, Run, RunMetrics, as_frame, json_safe, load
 from manyheads.workflow._scores import final_metrics
 from manyheads.workflow._splits import Splits, load_splits
+from manyheads.workflow._tuning import tune_on_valid
 
 __all__ = [
     "Run",
@@ -234,7 +235,7 @@ def run_config(
     run = Run(
         model,
         list(config.tasks),
-        encoded.pre,
+        tune_on_valid(model, encoded.pre, list(config.tasks), encoded.valid),
         architecture=config.model.architecture,
         options=chosen,
         config=config,
