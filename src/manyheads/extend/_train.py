@@ -114,7 +114,8 @@ def train_new_task(
         new_loss, kd_loss = _epoch(
             model, task, old, train, None if warm else teacher, optimizer, generator, s
         )
-        outputs = predict_outputs(model, valid, batch_size=8192, device=torch.device("cpu"))
+        device = next(model.parameters()).device
+        outputs = predict_outputs(model, valid, batch_size=8192, device=device)
         score = task.score(outputs[task.name], valid.y[task.name], valid.mask[task.name])[primary]
         history.append(
             {
@@ -148,16 +149,17 @@ def _epoch(
 ) -> tuple[float, float]:
     """One pass over ``train``; the mean loss of the new task and the mean distillation loss."""
     _set_modes(model)
+    device = next(model.parameters()).device
     totals = [0.0, 0.0]
     n_batches = 0
     for index in train.batch_indices(s.batch_size, generator=generator):
-        batch = train.take(index)
+        batch = train.take(index).to(device)
         optimizer.zero_grad(set_to_none=True)
         outputs = model(batch.x)
         loss = task.loss(outputs[task.name], batch.y[task.name], batch.mask[task.name])
         totals[0] += float(loss.detach())
         if teacher is not None and old:
-            kept = {t.name: teacher[t.name].index_select(0, index) for t in old}
+            kept = {t.name: teacher[t.name].index_select(0, index).to(device) for t in old}
             kd = distillation(outputs, kept, old, s.temperature)
             totals[1] += float(kd.detach())
             loss = loss + s.distill_weight * kd
