@@ -229,7 +229,7 @@ def test_refusals_name_the_problem_and_write_nothing(
         run.add_task("never_married", "binary", files["train"], unfreeze="some", output=out)
     with pytest.raises(InvalidParameterError, match=r"Unknown add-task setting\(s\) \['epoch'\]"):
         run.add_task("never_married", "binary", files["train"], epoch=1, output=out)
-    with pytest.raises(InvalidParameterError, match="a file this run reads"):
+    with pytest.raises(InvalidParameterError, match="is the source run: add-task writes"):
         run.add_task("never_married", "binary", files["train"], output=run.directory)
     other = runs["mmoe"].directory
     with pytest.raises(InvalidParameterError, match=r"already holds a finished run\. Choose"):

@@ -86,6 +86,11 @@ def _check_output(
         return None
     protect = [p for p in (data.train, data.valid, data.test) if isinstance(p, str | Path)]
     if run.directory is not None:
+        if Path(output).resolve() == run.directory.resolve():
+            raise InvalidParameterError(
+                f"The output folder '{output}' is the source run: add-task writes the grown "
+                "model as a new run and never into the run it reads. Pass another -o."
+            )
         protect.append(run.directory / "model.json")
     directory = check_output_dir(output, protect=protect)
     if (directory / "metrics.json").exists() and not overwrite:
@@ -193,7 +198,8 @@ def _report(
             f"({row['change']:+.4f}) on the {split} rows"
         )
     valid = score_tasks(grown.model, grown.preprocessor, valid_frame, [new])
-    say(f"{new.name}: valid {valid[new.name]}")
+    primary = new.task_type.metric_names(new.task)[0]
+    say(f"{new.name}: {primary} {valid[new.name][primary]:.4f} on the validation rows")
     return {
         "split": split,
         "architecture": grown.architecture,
