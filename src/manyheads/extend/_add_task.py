@@ -25,6 +25,8 @@ from manyheads._files import (
     write_marker,
 )
 from manyheads.architectures._registry import build_model
+from manyheads.architectures.base import MTLModel
+from manyheads.data.preprocess import TablePreprocessor
 from manyheads.errors import InvalidParameterError
 from manyheads.extend._data import check_new_data, check_new_task, encode_new, with_task
 from manyheads.extend._grow import changed_outputs, grow_model, grown_options
@@ -129,20 +131,8 @@ def add_task(
     pre = with_task(run.preprocessor, fitted)
     train_t, valid_t = (encode_new(pre, f, [fitted]) for f in (train_frame, valid_frame))
     say(f"new task '{task.name}': {train_t.n_rows} training rows, {valid_t.n_rows} validation rows")
-    tasks = [*run.tasks, task]
-    options = grown_options(run.options, task.name, task.type)
-    torch.manual_seed(settings.seed)
-    model = build_model(run.architecture, pre.spec, pre.fitted(tasks), options)
-    model = grow_model(run.model, model, task.name, architecture=run.architecture)
     sample = train_t.take(torch.arange(min(_CHECK_ROWS, train_t.n_rows))).x
-    moved = changed_outputs(run.model, model, sample)
-    if moved:
-        raise InvalidParameterError(
-            f"Cannot add task '{task.name}' to a '{run.architecture}' model: with the new task "
-            f"the outputs of {', '.join(moved)} change although no weight moved (the "
-            "architecture's shared computation depends on the set of tasks). Train a new run "
-            "with all the tasks instead (manyheads train)."
-        )
+    model, options = _grown_model(run, pre, task, sample, settings.seed)
     teacher = teacher_outputs(run.model, train_t) if unfreeze != "none" else None
     trained = train_new_task(
         model,
@@ -158,7 +148,7 @@ def add_task(
     assert unfreeze != "none" or not changed_outputs(run.model, model, sample)
     grown = Run(
         model,
-        tasks,
+        [*run.tasks, task],
         pre,
         architecture=run.architecture,
         options=options,
@@ -171,6 +161,26 @@ def add_task(
         _write(grown, directory, overwrite=overwrite)
         say(f"wrote {directory}")
     return grown
+
+
+def _grown_model(
+    run: Run, pre: TablePreprocessor, task: Task, sample: dict[str, torch.Tensor], seed: int
+) -> tuple[MTLModel, dict[str, Any]]:
+    """``run``'s architecture built with ``task`` appended (its parameters drawn from ``seed``),
+    every old weight copied, and its old outputs checked bit for bit on ``sample``."""
+    options = grown_options(run.options, task.name, task.type)
+    torch.manual_seed(seed)
+    model = build_model(run.architecture, pre.spec, pre.fitted([*run.tasks, task]), options)
+    model = grow_model(run.model, model, task.name, architecture=run.architecture)
+    moved = changed_outputs(run.model, model, sample)
+    if moved:
+        raise InvalidParameterError(
+            f"Cannot add task '{task.name}' to a '{run.architecture}' model: with the new task "
+            f"the outputs of {', '.join(moved)} change although no weight moved (the "
+            "architecture's shared computation depends on the set of tasks). Train a new run "
+            "with all the tasks instead (manyheads train)."
+        )
+    return model, options
 
 
 def _report(
