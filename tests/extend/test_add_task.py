@@ -21,11 +21,15 @@ from manyheads.workflow._run import Run
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 
-#: The architectures that take a new task, with small options (1 epoch on 800 rows each).
+#: The architectures that take a new task on tables, with small options (1 epoch on 800 rows
+#: each); ``mtan`` reads only images and is covered over the registry (``test_grow.py``).
 ARCHS = {
     "hps": {"hidden": [16], "tower": [8]},
     "mmoe": {"n_experts": 2, "expert_hidden": [8], "tower": [4]},
     "ple": {"n_levels": 1, "expert_hidden": [8], "tower": [4]},
+    "cascade": {"hidden": [8], "tower": [4]},
+    "soft_sharing": {"hidden": [8], "tower": [4]},
+    "stl": {"hidden": [8], "tower": [4]},
 }
 
 
