@@ -52,6 +52,9 @@ class Run:
             of a bundle without one); :meth:`RunMetrics.to_dict` of a run just trained.
         history: one dict per epoch (losses and validation metrics).
         directory: the run directory, if the run was written to disk.
+        lineage: where a model grown by :meth:`add_task` came from (``model.json``'s
+            ``lineage``: the source run and its weights' sha256, the added task, the unfreeze
+            mode, the date); None for a model trained from scratch.
     """
 
     model: MTLModel
@@ -63,6 +66,7 @@ class Run:
     metrics: dict[str, Any] | None = dataclasses.field(default=None, kw_only=True)
     history: list[dict[str, float]] = dataclasses.field(default_factory=list, kw_only=True)
     directory: Path | None = dataclasses.field(default=None, kw_only=True)
+    lineage: dict[str, Any] | None = dataclasses.field(default=None, kw_only=True)
 
     @property
     def n_parameters(self) -> int:
@@ -127,10 +131,93 @@ class Run:
                 options=self.options,
                 tasks=self.tasks,
                 preprocessor=self.preprocessor,
+                extra={"lineage": self.lineage} if self.lineage is not None else None,
             )
         except OSError as exc:
             raise os_error(exc, directory, "write the model bundle") from None
         return directory
+
+    def add_task(  # noqa: PLR0913 - the public entry point: one keyword per setting
+        self,
+        name: str | Task,
+        type: str | None,
+        data: Data,
+        *,
+        valid: Data | None = None,
+        test: Data | None = None,
+        unfreeze: str = "none",
+        output: str | Path | None = None,
+        overwrite: bool = False,
+        quiet: bool = True,
+        **settings: Any,  # noqa: ANN401 - AddTaskSettings fields, checked by settings_of
+    ) -> Run:
+        """A new run: this model with the task ``name`` added and trained on ``data``.
+
+        The model grows by the new task's own parts (its head; its gate for MMoE, its gate and
+        experts for PLE/CGC, its attention for MTAN, its column for ``stl``); every old weight
+        is copied and the fitted input encoders are reused, so ``data`` needs the run's input
+        columns; only the new task's label encoding is fitted on it. With ``unfreeze="none"``
+        only the new task's parameters train and the old tasks' predictions are bit-identical
+        to this run's. ``"heads"`` also trains the old heads, ``"all"`` every parameter, with
+        Learning without Forgetting (Li & Hoiem 2016) keeping the old outputs close to this
+        model's. The new run's ``model.json`` records its ``lineage``; this run is untouched.
+
+        Args:
+            name: the new task's name, or a :class:`Task` (then ``type`` is None or its type).
+            type: the new task's type (``binary``, ``multiclass``, ``regression`` ...).
+            data: the training rows: the run's inputs and the new label column.
+            valid: validation rows (default: 10% of ``data``, seeded).
+            test: rows to score the old tasks before/after (backward transfer) and the new
+                task; default: the source run's test split when its folder names one, else
+                the validation rows.
+            unfreeze: ``none``, ``heads`` or ``all``.
+            output: the new run's folder (never this run's).
+            overwrite: replace a finished run in ``output`` (only the files a run writes).
+            quiet: no progress output.
+            **settings: fields of :class:`~manyheads.extend.AddTaskSettings` (``epochs``,
+                ``batch_size``, ``lr``, ``seed``, ``patience``, ``temperature`` ...).
+
+        Raises:
+            InvalidParameterError: the task exists, an unknown type or setting, or an
+                architecture that cannot take a new task without changing the old ones.
+            DataError: an input or label column missing from the new data.
+
+        Example:
+            >>> import manyheads as mh, numpy as np, pandas as pd
+            >>> rng = np.random.default_rng(0)
+            >>> df = pd.DataFrame({"x": rng.normal(size=300)})
+            >>> df["y"], df["z"] = (df.x > 0).astype(int), df.x * 2.0
+            >>> run = mh.fit(df, tasks=[mh.Task("y", type="binary")], inputs={"x": "numeric"},
+            ...              epochs=1)
+            >>> grown = run.add_task("z", "regression", df, epochs=2)
+            >>> [t.name for t in grown.tasks], grown.lineage["unfreeze"]
+            (['y', 'z'], 'none')
+            >>> bool((grown.predict(df)["y_proba"] == run.predict(df)["y_proba"]).all())
+            True
+        """
+        from manyheads.extend import NewData, add_task, settings_of
+
+        if isinstance(name, Task):
+            if type is not None and type != name.type:
+                from manyheads.errors import InvalidParameterError
+
+                raise InvalidParameterError(
+                    f"The 'type' argument of add_task is {type!r} but the task '{name.name}' "
+                    f"has type {name.type!r}. Pass type=None with a Task."
+                )
+            task = name
+        else:
+            task = Task(name, type=str(type))
+        return add_task(
+            self,
+            task,
+            NewData(data, valid, test),
+            unfreeze=unfreeze,
+            settings=settings_of(settings),
+            output=output,
+            overwrite=overwrite,
+            log=None if quiet else print,
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -194,6 +281,7 @@ def load(path: str | Path) -> Run:
         options=meta["options"],
         metrics=metrics,
         directory=directory,
+        lineage=meta.get("lineage") if isinstance(meta.get("lineage"), dict) else None,
     )
 
 
