@@ -83,7 +83,9 @@ class CLI:
         if data is not None:
             env["MANYHEADS_DATA"] = str(data)
         if "PYTHONPATH" in os.environ:  # a git worktree's src/ over the editable install
-            env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+            # absolute: the subprocess runs in another folder, where 'src' names nothing
+            parts = os.environ["PYTHONPATH"].split(os.pathsep)
+            env["PYTHONPATH"] = os.pathsep.join(str(Path(p).resolve()) for p in parts if p)
         return subprocess.run(
             [sys.executable, "-m", "manyheads.cli.main", *args],
             cwd=cwd,

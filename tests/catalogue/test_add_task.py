@@ -10,6 +10,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
+
+import manyheads as mh
 from tests.catalogue._harness import (
     Run,
     assert_kept,
@@ -18,8 +20,6 @@ from tests.catalogue._harness import (
     snapshot,
     toy_rows,
 )
-
-import manyheads as mh
 
 
 def _rows(n: int = 48) -> pd.DataFrame:

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
 from tests.catalogue._harness import Run, assert_kept, assert_refused, snapshot
 
 Edit = Callable[[Path], None]

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 import torch
+
+from manyheads._files import write_marker
 from tests.catalogue._harness import (
     Run,
     assert_kept,
@@ -19,8 +21,6 @@ from tests.catalogue._harness import (
     assert_refused,
     snapshot,
 )
-
-from manyheads._files import write_marker
 
 TRAIN_CSV = "x,c,y\n" + "".join(f"{i / 10:.1f},{'ab'[i % 2]},{(i // 2) % 2}\n" for i in range(40))
 

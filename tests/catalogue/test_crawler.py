@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tests.catalogue._harness import Outcome, Run, assert_kept, assert_refused, snapshot
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from tests.catalogue._harness import (
     Run,
     assert_kept,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from tests.catalogue._harness import Run, assert_kept, assert_refused, snapshot
 
 

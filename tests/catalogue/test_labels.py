@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from tests.catalogue._harness import (
     Run,
     assert_kept,

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from tests.catalogue._harness import (
     PROJECT_CONFIG,
     Run,

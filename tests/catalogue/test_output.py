@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from tests.catalogue._harness import (
     PROJECT_CONFIG,
     Run,

@@ -13,9 +13,9 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from tests.catalogue._harness import Run, assert_kept, assert_refused, snapshot
 
 import manyheads as mh
+from tests.catalogue._harness import Run, assert_kept, assert_refused, snapshot
 
 
 def _frame(n: int = 48) -> pd.DataFrame:
