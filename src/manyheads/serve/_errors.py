@@ -68,7 +68,9 @@ def validation_error(errors: Sequence[Any], inputs: dict[str, str], tasks: list[
     err = errors[0]
     loc = tuple(err.get("loc", ()))
     kind = err.get("type", "")
-    more = f" ({len(errors) - 1} more problem(s) in this request.)" if len(errors) > 1 else ""
+    # a cell of a union type fails once per member: count the fields at fault
+    n_fields = len({tuple(e.get("loc", ()))[:4] for e in errors})
+    more = f" ({n_fields - 1} more problem(s) in this request.)" if n_fields > 1 else ""
     if kind in ("json_invalid", "json_type"):
         return ServeError(400, "invalid_json", f"the body is not valid JSON: {err.get('msg')}.")
     if loc[:2] == ("body", "rows") and len(loc) >= 3:
