@@ -24,8 +24,9 @@ single-row requests taken in turn from the model's test rows, at each concurrenc
 ``--seconds`` after all users are spawned (``--reset-stats``). The servers alternate within a
 round and the order reverses every round (A B C, C B A ...), so the load of a shared machine hits
 them alike; the load generator shares the CPU with the servers. Reported per server and
-concurrency: requests/s, p50 and p99 latency (locust's percentiles), failures, and the server's
-CPU ms per request (its process's user + system time over the cell), as the mean over rounds;
+concurrency: requests/s, p50 and p99 latency (locust's percentiles), failures, the server's
+CPU ms per request (its process's user + system time over the cell) and, for ``manyheads serve``,
+the mean rows per network call (its ``manyheads_batch_rows`` metric), as the mean over rounds;
 ``ratio`` = requests/s over the plain endpoint's at the same concurrency.
 
 Targets: census ``serve`` >= 1.0x the plain endpoint's requests/s at every concurrency (judged
@@ -213,6 +214,25 @@ def warm_up(server: Server, model: str, rows: list[dict[str, Any]], n: int) -> N
         raise SystemExit(f"{server.name} answered {sorted(set(codes))} during the warm-up")
 
 
+def batch_calls(server: Server, model: str) -> tuple[float, float] | None:
+    """Rows and network calls so far, from ``manyheads_batch_rows`` of ``GET /metrics``
+    (None for the plain endpoint, which has no metrics)."""
+    if server.name == "plain":
+        return None
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(f"{server.url}/metrics", timeout=10.0).text
+    values = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if family.name == "manyheads_batch_rows" and sample.labels.get("model") == model
+    }
+    return values.get("manyheads_batch_rows_sum", 0.0), values.get(
+        "manyheads_batch_rows_count", 0.0
+    )
+
+
 # -- the load ----------------------------------------------------------------------------------
 def locust(url: str, env: dict[str, str], users: int, seconds: float, prefix: Path) -> dict:
     """One headless locust run; the aggregated row of its ``_stats.csv``."""
@@ -241,11 +261,13 @@ def cell(server: Server, model: str, users: int, args: argparse.Namespace, tmp: 
     """One server at one concurrency: locust's numbers and the server's CPU per request."""
     env = {"SERVE_BENCH_ROWS": str(tmp / f"{model}-rows.json"), "SERVE_BENCH_MODEL": model}
     prefix = tmp / f"{model}-{server.name}-{users}"
-    cpu0 = server.cpu_seconds()
+    cpu0, calls0 = server.cpu_seconds(), batch_calls(server, model)
     out = locust(server.url, env, users, args.seconds, prefix)
     # the CPU delta spans locust's start, spawn and stop too: a little over the measured window
-    cpu = server.cpu_seconds() - cpu0
+    cpu, calls = server.cpu_seconds() - cpu0, batch_calls(server, model)
     out["server_cpu_ms"] = round(1e3 * cpu / max(out["requests"], 1), 3)
+    if calls0 is not None and calls is not None:  # mean rows per network call (1: no batching)
+        out["rows_per_call"] = round((calls[0] - calls0[0]) / max(calls[1] - calls0[1], 1), 2)
     out["load_1m"] = round(os.getloadavg()[0], 2)
     return {"model": model, "server": server.name, "users": users} | out
 
@@ -288,6 +310,8 @@ def summarise(results: list[dict]) -> list[dict]:
         for key in ("rps", "p50_ms", "p99_ms", "server_cpu_ms"):
             entry[key] = round(statistics.mean(r[key] for r in mine), 2)
         entry["rps_rounds"] = [r["rps"] for r in mine]
+        if all("rows_per_call" in r for r in mine):
+            entry["rows_per_call"] = round(statistics.mean(r["rows_per_call"] for r in mine), 2)
         entry["failures"] = sum(r["failures"] for r in mine)
         out.append(entry)
     for entry in out:
@@ -325,8 +349,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"{report['seconds']:g} s per cell; micro-batching: `{report['batch_options']}`",
         "",
         "| model | users | server | req/s (per round) | p50 ms | p99 ms | failures "
-        "| server CPU ms/req | req/s vs plain |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| server CPU ms/req | rows/call | req/s vs plain |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for e in report["summary"]:
         rounds = ", ".join(f"{v:.0f}" for v in e["rps_rounds"])
@@ -334,7 +358,7 @@ def markdown(report: dict[str, Any]) -> str:
         lines.append(
             f"| {e['model']} | {e['users']} | {e['server']} | {e['rps']:.1f} ({rounds}) "
             f"| {e['p50_ms']:.0f} | {e['p99_ms']:.0f} | {e['failures']} "
-            f"| {e['server_cpu_ms']:.2f} | {ratio} |"
+            f"| {e['server_cpu_ms']:.2f} | {e.get('rows_per_call', '—')} | {ratio} |"
         )
     lines += ["", "| target | users | ratio | met? |", "|---|---:|---:|---|"]
     for v in report["targets"]:

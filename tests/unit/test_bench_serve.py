@@ -61,9 +61,12 @@ def test_plain_endpoint_answers_what_run_predict_gives() -> None:
 def test_summary_averages_rounds_and_divides_by_plain(serve: ModuleType) -> None:
     results = [
         result("plain", 8, 10.0, 100.0), result("plain", 8, 30.0, 300.0),
-        result("serve", 8, 40.0, 100.0), result("serve", 8, 40.0, 100.0),
+        result("serve", 8, 40.0, 100.0) | {"rows_per_call": 3.0},
+        result("serve", 8, 40.0, 100.0) | {"rows_per_call": 5.0},
     ]  # fmt: skip
     summary = {e["server"]: e for e in serve.summarise(results)}
+    assert summary["serve"]["rows_per_call"] == 4.0
+    assert "rows_per_call" not in summary["plain"]
     assert summary["plain"]["rps"] == 20.0
     assert summary["plain"]["rps_rounds"] == [10.0, 30.0]
     assert summary["serve"]["ratio"] == 2.0
@@ -86,4 +89,6 @@ def test_targets_need_throughput_and_for_minilm_no_worse_p99(serve: ModuleType) 
         | {"summary": serve.summarise(results), "targets": targets}
     )
     assert "**missed**" in table
-    assert "| reviews | 32 | serve-batch | 40.0 (40) | 60 | 120 | 0 | 10.00 | **4.00×** |" in table
+    assert (
+        "| reviews | 32 | serve-batch | 40.0 (40) | 60 | 120 | 0 | 10.00 | — | **4.00×** |" in table
+    )
