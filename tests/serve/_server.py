@@ -101,3 +101,17 @@ def as_records(frame: pd.DataFrame) -> list[dict[str, object]]:
         for c in frame.columns
     }
     return [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+
+
+def sentences(n: int, seed: int) -> list[dict[str, list[str]]]:
+    """``PER VERB LOC .`` sentences with UPOS and BIO tags."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for _ in range(n):
+        place = [["Paris"], ["Rome"], ["New", "York"]][int(rng.integers(3))]
+        tokens = [str(rng.choice(["Anna", "Bob", "Chen"])), str(rng.choice(["visits", "likes"]))]
+        tokens += [*place, "."]
+        pos = ["PROPN", "VERB", *["PROPN"] * len(place), "PUNCT"]
+        ner = ["B-PER", "O", "B-LOC", *["I-LOC"] * (len(place) - 1), "O"]
+        rows.append({"tokens": tokens, "pos": pos, "ner": ner})
+    return rows

@@ -7,7 +7,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -96,23 +95,11 @@ def reviews_run(serve_root: Path, shared_data: Path) -> Path:
     return out
 
 
-def sentences(n: int, seed: int) -> list[dict[str, list[str]]]:
-    """``PER VERB LOC .`` sentences with UPOS and BIO tags."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for _ in range(n):
-        place = [["Paris"], ["Rome"], ["New", "York"]][int(rng.integers(3))]
-        tokens = [str(rng.choice(["Anna", "Bob", "Chen"])), str(rng.choice(["visits", "likes"]))]
-        tokens += [*place, "."]
-        pos = ["PROPN", "VERB", *["PROPN"] * len(place), "PUNCT"]
-        ner = ["B-PER", "O", "B-LOC", *["I-LOC"] * (len(place) - 1), "O"]
-        rows.append({"tokens": tokens, "pos": pos, "ner": ner})
-    return rows
-
-
 @pytest.fixture(scope="session")
 def tagging_run(serve_root: Path) -> Path:
     """A one-epoch BiLSTM tagger (POS and BIO NER) on 60 toy sentences."""
+    from tests.serve._server import sentences
+
     import manyheads as mh
 
     out = serve_root / "tagging"
@@ -166,6 +153,8 @@ def server(
 ) -> Iterator[Server]:
     """One ``manyheads serve`` of the four runs (the census run as its RUN argument), at most
     50 rows per request."""
+    from tests.serve._server import Server
+
     args = [
         str(census_run),
         "--model",

@@ -218,3 +218,40 @@ def test_model_name_from_run_folder(toy: mh.Run) -> None:
     assert model_paths(str(toy.directory), []) == {"run": str(toy.directory)}
     assert model_paths(None, ["a=x", "b=y"]) == {"a": "x", "b": "y"}
     assert Path(model_paths(str(toy.directory) + "/", [])["run"]).name == "run"
+
+
+def test_every_row_task_type_answers_the_prediction_columns(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """binary (string classes), multiclass (int classes), multilabel and regression: the
+    described columns, the OpenAPI record and the answer have predict's names, values, types."""
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"x": rng.normal(size=90), "c": rng.choice(["a", "b", "c"], 90)})
+    frame["yes"] = np.where(frame.x > 0, "yes", "no")
+    frame["grade"] = rng.integers(1, 4, 90)
+    frame["red"] = (frame.c == "a").astype(int)
+    frame["blue"] = (frame.x > 1).astype(int)
+    frame["z"] = frame.x * 3.0
+    tasks = [
+        mh.Task("yes", type="binary"),
+        mh.Task("grade", type="multiclass"),
+        mh.Task("colour", type="multilabel", columns=("red", "blue")),
+        mh.Task("z", type="regression"),
+    ]
+    run = mh.fit(frame, tasks=tasks, epochs=1, output=tmp_path_factory.mktemp("types") / "run")
+    rows = [{"x": 0.3, "c": "b"}, {"x": -2.0, "c": "a"}]
+    expected = run.predict(pd.DataFrame(rows))
+    with TestClient(create_app({"types": run})) as client:
+        described = client.get("/v1/models/types").json()["tasks"]
+        record = client.get("/openapi.json").json()["components"]["schemas"]["types_Prediction"]
+        answer = client.post("/v1/models/types/predict", json={"rows": rows}).json()
+    columns = [c for task in described for c in task["columns"]]
+    assert columns == list(expected.columns)
+    assert list(record["properties"]) == columns
+    kinds = {"integer": int, "number": float, "string": str}
+    for column in columns:
+        values = [p[column] for p in answer["predictions"]]
+        assert values == expected[column].tolist()
+        assert all(type(v) is kinds[record["properties"][column]["type"]] for v in values)
+    assert described[2]["labels"] == ["red", "blue"]
+    assert described[1]["classes"] == ["1", "2", "3"]

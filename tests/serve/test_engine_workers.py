@@ -126,3 +126,4 @@ def test_metrics_add_up_over_the_workers(
     assert delta("manyheads_request_seconds_count", latency) == 7
     assert delta("manyheads_batch_rows_count", (("model", "census"),)) == 6
     assert delta("manyheads_batch_rows_bucket", (("le", "1.0"), ("model", "census"))) == 6
+    assert onnx_server.output().count("Started server process") == 2  # two worker processes

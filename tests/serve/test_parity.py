@@ -8,8 +8,7 @@ from typing import Any
 
 import httpx
 import numpy as np
-from tests.serve._server import Server, as_records, predict_file
-from tests.serve.conftest import sentences
+from tests.serve._server import Server, as_records, predict_file, sentences
 
 
 def _post(server: Server, model: str, body: dict[str, Any]) -> httpx.Response:
