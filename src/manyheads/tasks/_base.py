@@ -202,16 +202,36 @@ def label_strings(series: pd.Series) -> pd.Series:
         ints = pd.Series(np.where(whole, values, 0).astype(np.int64), index=series.index)
         return text.where(~whole, ints.astype(str))
 
-    def canon(v: object) -> str:
-        if isinstance(v, bool | np.bool_):
-            return str(bool(v))
-        if isinstance(v, float | np.floating) and float(v).is_integer():
-            return str(int(v))
-        return str(v).strip()
-
     if series.map(type).eq(str).all():
         return series.astype(str).str.strip()
-    return series.map(canon)
+    return series.map(label_string)
+
+
+def label_string(value: object) -> str:
+    """One cell of an ``object`` column as :func:`label_strings` writes it.
+
+    Example:
+        >>> label_string(2.0), label_string(True), label_string(" a ")
+        ('2', 'True', 'a')
+    """
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def missing_cell(value: object) -> bool:
+    """One cell of an ``object`` column as :func:`missing_mask` sees it: NaN/None/NA, or text
+    that is blank once stripped.
+
+    Example:
+        >>> missing_cell(None), missing_cell(float("nan")), missing_cell("  "), missing_cell(0)
+        (True, True, True, False)
+    """
+    if pd.api.types.is_scalar(value) and pd.isna(value):
+        return True
+    return str(value).strip() == ""
 
 
 def column_of(task: Task, frame: pd.DataFrame, path: str) -> pd.Series:
