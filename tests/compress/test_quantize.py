@@ -40,7 +40,8 @@ def test_report_measures_each_task_size_and_latency(
     assert meta["tasks"]["shade"]["metric"] == "accuracy"
     for task in meta["tasks"].values():
         for split in ("valid", "test"):
-            assert 0 <= task[split]["before"] <= 1 and 0 <= task[split]["after"] <= 1
+            assert 0 <= task[split]["before"] <= 1
+            assert 0 <= task[split]["after"] <= 1
     # "before" is the float32 model: the run's own score on its validation rows
     run = mh.load(hps_run)
     valid = run.evaluate(hps_run.parent / "valid.csv")["tasks"]
@@ -129,7 +130,8 @@ def test_refused_above_max_drop_writes_nothing(
         quantize(mh.load(hps_run), out)
     assert not out.exists()
     kept = quantize(mh.load(hps_run), out, force=True)
-    assert kept.failed() == ["good"] and kept.forced
+    assert kept.failed() == ["good"]
+    assert kept.forced
     assert kept.lines()[-1] == "failed (kept: --force)"
     assert json.loads((out / "compress.json").read_text())["forced"] is True
 
@@ -146,7 +148,7 @@ def test_output_folder_refusals(
     with pytest.raises(InvalidParameterError, match=r"already holds files \(notes.txt\)"):
         quantize(run, mine)
     assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
-    with pytest.raises(InvalidParameterError, match="already holds a model bundle.*--overwrite"):
+    with pytest.raises(InvalidParameterError, match=r"already holds a model bundle.*--overwrite"):
         quantize(run, quantized[0])
     with pytest.raises(InvalidParameterError, match=r"'max_drop' parameter must be a finite"):
         quantize(run, tmp_path / "x", max_drop=-1.0)

@@ -313,10 +313,13 @@ def _fine_tune(run: Run, data: RunData, epochs: int) -> None:
 
 
 def _safetensors_size(model: nn.Module) -> int:
+    """The size of the ``model.safetensors`` that :func:`write_bundle` writes for ``model``."""
     from safetensors.torch import save
 
+    from manyheads.workflow._bundle_meta import FORMAT
+
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    return len(save(tensors))
+    return len(save(tensors, metadata={"format": FORMAT}))
 
 
 def _report(
