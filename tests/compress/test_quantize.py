@@ -103,6 +103,9 @@ def test_predict_onnxruntime_and_torch_refused(
     assert "Predict with --engine onnxruntime" in refused.stderr
     assert "Traceback" not in refused.stderr
     assert not (tmp_path / "t.csv").exists()
+    scored = cli("eval", str(out), str(test), cwd=tmp_path)  # eval runs PyTorch too
+    assert scored.returncode == 2
+    assert "is an int8 bundle written by manyheads quantize" in scored.stderr
 
 
 def test_refused_above_max_drop_writes_nothing(

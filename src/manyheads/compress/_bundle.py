@@ -101,8 +101,8 @@ def refuse_torch_engine(directory: str | Path) -> None:
     """
     if quantized(directory):
         raise DataError(
-            "is an int8 bundle written by manyheads quantize: its quantised network is "
-            "model.onnx, and model.safetensors holds the float32 weights it was made from. "
+            "is an int8 bundle written by manyheads quantize: PyTorch would run the float32 "
+            "weights it was made from (model.safetensors), not its int8 network (model.onnx). "
             "Predict with --engine onnxruntime, or use the original run for PyTorch.",
             path=str(directory),
         )

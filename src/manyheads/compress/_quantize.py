@@ -138,15 +138,26 @@ def quantize(
 def _quantize_graph(
     fp32: Path, int8: Path, *, per_channel: bool, op_types: Sequence[str] | None
 ) -> None:
+    import logging
+
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(
-        fp32,
-        int8,
-        op_types_to_quantize=list(op_types) if op_types is not None else None,
-        per_channel=per_channel,
-        weight_type=QuantType.QInt8,
-    )
+    # The quantiser logs, on the root logger, advice to run its pre-processing first; that
+    # pre-processing (symbolic shape inference) fails on the dynamo exporter's graphs, so the
+    # graph is quantised as exported and the advice is not printed to every user.
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        quantize_dynamic(
+            fp32,
+            int8,
+            op_types_to_quantize=list(op_types) if op_types is not None else None,
+            per_channel=per_channel,
+            weight_type=QuantType.QInt8,
+        )
+    finally:
+        root.setLevel(level)
 
 
 def _engine(run: Run, session: Session) -> Run:
