@@ -170,3 +170,13 @@ def test_text_model_quantizes(tmp_path_factory: pytest.TempPathFactory) -> None:
     rows = root / "test.csv"
     int8 = onnx_engine(mh.load(root / "int8")).predict(rows)
     assert int8.shape == mh.load(run_dir).predict(rows).shape
+
+
+def test_run_export_is_the_python_form_of_manyheads_export(hps_run: Path, tmp_path: Path) -> None:
+    run = mh.load(hps_run)
+    report = run.export(tmp_path / "m.onnx")
+    assert report.passed
+    assert (tmp_path / "m.onnx.json").is_file()
+    with pytest.raises(InvalidParameterError, match=r"'format' parameter of Run.export must be"):
+        run.export(tmp_path / "m.tflite", format="tflite")
+    assert not (tmp_path / "m.tflite").exists()
