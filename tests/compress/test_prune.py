@@ -17,7 +17,7 @@ pytest.importorskip("torch_pruning")
 import manyheads as mh
 from manyheads.compress import PRUNABLE, REFUSED, check_prunable, prune
 from manyheads.compress._prune import prune_model
-from manyheads.errors import InvalidParameterError
+from manyheads.errors import DataError, InvalidParameterError
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -129,3 +129,21 @@ def test_cli_prune_and_its_refusal(hps_run: Path, cli: Cli, tmp_path: Path) -> N
     assert "The 'amount' parameter of prune must be a number in (0, 1)" in refused.stderr
     assert "Traceback" not in refused.stderr
     assert not (tmp_path / "q").exists()
+
+
+def test_refused_above_max_drop_writes_nothing(
+    hps_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from manyheads.compress import TaskChange, _prune
+
+    def worse(*args: object) -> dict[str, TaskChange]:  # the pruned model "loses" 0.2 AUC
+        return {"good": TaskChange("auc", True, (0.9, 0.7), None)}
+
+    monkeypatch.setattr(_prune, "task_changes", worse)
+    with pytest.raises(
+        DataError,
+        match=r"pruning lowers the primary metric of task\(s\) good by more than --max-drop "
+        r"0.003; nothing was written\.",
+    ):
+        prune(mh.load(hps_run), tmp_path / "p", epochs=0, max_drop=0.003)
+    assert not (tmp_path / "p").exists()
