@@ -28,6 +28,8 @@ lost per task.
 from __future__ import annotations
 
 import argparse
+import copy
+import dataclasses
 import json
 import platform
 import statistics
@@ -44,6 +46,7 @@ import torch
 import manyheads as mh
 from manyheads.compress import prune, quantize
 from manyheads.compress._measure import encoded_batch, run_data, task_changes
+from manyheads.compress._prune import _fine_tune
 from manyheads.compress._quantize import _engine, _quantize_graph
 from manyheads.export import export_onnx
 from manyheads.export._onnx import Session, run_graph, trim_batch
@@ -84,12 +87,14 @@ def paired_ms(a: Callable[[], object], b: Callable[[], object], passes: int) -> 
     return statistics.median(ta), statistics.median(tb)
 
 
-def ort_latency(run: Run, fp32: Path, other: Path, passes: int) -> dict[str, Any]:
+def ort_latency(
+    run: Run, fp32: Path, other: Path, passes: int, batches: tuple[int, ...] = BATCHES
+) -> dict[str, Any]:
     """fp32 vs ``other`` graph, one thread each, per batch size."""
     data = run_data(run)
     s1, s2 = session(fp32), session(other)
     out = {}
-    for size in BATCHES:
+    for size in batches:
         x = trim_batch(encoded_batch(run, data.valid, size))
         before, after = paired_ms(partial(run_graph, s1, x), partial(run_graph, s2, x), passes)
         out[str(size)] = {"before_ms": before, "after_ms": after, "speedup": before / after}
@@ -155,9 +160,14 @@ def prune_part(run_dir: Path, out_dir: Path, passes: int) -> dict[str, Any]:
     print("\n".join(report.lines()), flush=True)
     pruned = mh.load(out_dir)
     data = run_data(run)
+    # control: the unpruned network fine-tuned the same epoch, so that the AUC change of
+    # pruning is not mistaken for the gain of one more epoch of training
+    control = dataclasses.replace(run, model=copy.deepcopy(run.model))
+    _fine_tune(control, data, 1)
+    control_changes = task_changes(run, control, data)
     eager = {}
     with torch.inference_mode():
-        for size in BATCHES:
+        for size in (*BATCHES, 1024):
             x = encoded_batch(run, data.valid, size)
             before, after = paired_ms(partial(run.model, x), partial(pruned.model, x), passes)
             eager[str(size)] = {"before_ms": before, "after_ms": after, "speedup": before / after}
@@ -165,8 +175,9 @@ def prune_part(run_dir: Path, out_dir: Path, passes: int) -> dict[str, Any]:
         a, b = Path(tmp) / "a.onnx", Path(tmp) / "b.onnx"
         export_onnx(run, a)
         export_onnx(pruned, b)
-        ort = ort_latency(run, a, b, passes)
+        ort = ort_latency(run, a, b, passes, (*BATCHES, 1024))
     return {
+        "control_test_auc": {t: c.test[1] for t, c in control_changes.items() if c.test},
         "run": str(run_dir),
         "report": report.to_dict(),
         "seconds": seconds,
@@ -201,7 +212,9 @@ def markdown(result: dict[str, Any]) -> str:
         ]
         r = p["report"]
         auc = ", ".join(
-            f"{t} {v['test']['after'] - v['test']['before']:+.4f}" for t, v in r["tasks"].items()
+            f"{t} {v['test']['after'] - v['test']['before']:+.4f} (control "
+            f"{p['control_test_auc'][t] - v['test']['before']:+.4f})"
+            for t, v in r["tasks"].items()
         )
         e, o = p["eager"], p["onnxruntime"]
         rows.append(
