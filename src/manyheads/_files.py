@@ -61,6 +61,7 @@ RUN_FILES: tuple[str, ...] = (
     "eval-*.json",
     "model.onnx",
     "model.onnx.json",
+    "compress.json",
     "*.json.tmp",
     "*.safetensors.tmp",
     ".*.tmp",

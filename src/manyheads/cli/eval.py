@@ -55,6 +55,9 @@ def run(args: argparse.Namespace) -> int:
                 "file, e.g. -o metrics-test.json.",
                 path=args.output,
             )
+    from manyheads.compress._bundle import refuse_torch_engine
+
+    refuse_torch_engine(args.run_dir)  # eval runs PyTorch: an int8 bundle's weights are fp32
     metrics = load(args.run_dir).evaluate(args.data, split=Path(args.data).name)
     # label columns present but empty: every metric of such a task is null
     unlabelled = [t for t, m in metrics["tasks"].items() if not m.get("n")]

@@ -34,6 +34,8 @@ VERBS: tuple[str, ...] = (
     "dataset",
     "analyze",
     "export",
+    "quantize",
+    "prune",
     "serve",
     "add-task",
 )

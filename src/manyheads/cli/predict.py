@@ -65,6 +65,10 @@ def run(args: argparse.Namespace) -> int:
             "predictions.csv.",
             path=args.output,
         )
+    if args.engine == "torch":  # an int8 bundle's safetensors are float32: refused, not run
+        from manyheads.compress._bundle import refuse_torch_engine
+
+        refuse_torch_engine(args.run_dir)
     frame = read_table(args.data)
     missing = [c for c in args.keep if c not in frame.columns]
     if missing:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -16,11 +16,15 @@ from manyheads.config.schema import RunConfig
 from manyheads.data.io import read_table
 from manyheads.data.preprocess import TablePreprocessor
 from manyheads.engine.loop import predict_outputs, score_outputs
-from manyheads.errors import DataError
+from manyheads.errors import DataError, InvalidParameterError
 from manyheads.tasks._fitted import FittedTask
 from manyheads.tasks._registry import get_task_type
 from manyheads.tasks.task import Task
 from manyheads.workflow._bundle import read_bundle, write_bundle
+
+if TYPE_CHECKING:  # imported inside the methods: `import manyheads` stays light
+    from manyheads.compress import CompressReport
+    from manyheads.export import ParityReport
 
 __all__ = ["Data", "Run", "RunMetrics", "as_frame", "json_safe", "load", "task_metrics"]
 
@@ -218,6 +222,59 @@ class Run:
             overwrite=overwrite,
             log=None if quiet else print,
         )
+
+    def export(
+        self,
+        path: str | Path | None = None,
+        *,
+        format: str = "onnx",
+        data: Data | None = None,
+        overwrite: bool = False,
+    ) -> ParityReport:
+        """Export the network (``manyheads export RUN --format onnx``), proven equal to eager
+        PyTorch on the run's rows: :func:`manyheads.export.export_onnx`.
+
+        Args:
+            path: the ``.onnx`` file (default ``model.onnx`` in the run directory).
+            format: the file format; ``onnx`` is the one there is.
+            data: rows for the parity check (default the run's test split, else validation).
+            overwrite: replace an existing file that manyheads did not write.
+
+        Raises:
+            InvalidParameterError: an unknown ``format``, or a module with no ONNX form.
+            DataError: the parity check failed or the file cannot be written (nothing written).
+        """
+        if format != "onnx":
+            raise InvalidParameterError(
+                f"The 'format' parameter of Run.export must be 'onnx'. Got {format!r} instead."
+            )
+        from manyheads.export import export_onnx
+
+        return export_onnx(self, path, data=data, overwrite=overwrite)
+
+    def quantize(
+        self,
+        out_dir: str | Path,
+        **options: Any,  # noqa: ANN401 - the keywords of manyheads.compress.quantize
+    ) -> CompressReport:
+        """Write an int8 bundle of this run into ``out_dir`` (``manyheads quantize``), with its
+        per-task report: :func:`manyheads.compress.quantize` (``max_drop``, ``force``,
+        ``per_channel``, ``op_types``, ``overwrite``)."""
+        from manyheads.compress import quantize
+
+        return quantize(self, out_dir, **options)
+
+    def prune(
+        self,
+        out_dir: str | Path,
+        **options: Any,  # noqa: ANN401 - the keywords of manyheads.compress.prune
+    ) -> CompressReport:
+        """Write a pruned, fine-tuned bundle of this run into ``out_dir`` (``manyheads
+        prune``), with its per-task report: :func:`manyheads.compress.prune` (``amount``,
+        ``epochs``, ``max_drop``, ``force``, ``overwrite``)."""
+        from manyheads.compress import prune
+
+        return prune(self, out_dir, **options)
 
 
 @dataclasses.dataclass(frozen=True)

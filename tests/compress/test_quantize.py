@@ -1,0 +1,182 @@
+"""``quantize``: an int8 bundle that predicts with onnxruntime, its report, and its refusals."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnxscript")
+
+import manyheads as mh
+from manyheads.compress import CompressReport, TaskChange, quantize
+from manyheads.errors import DataError, InvalidParameterError
+
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(scope="module")
+def quantized(
+    hps_run: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, CompressReport]:
+    out = tmp_path_factory.mktemp("q") / "int8"
+    report = mh.load(hps_run).quantize(out, force=True)  # the Python API: Run.quantize
+    return out, report
+
+
+def test_report_measures_each_task_size_and_latency(
+    quantized: tuple[Path, CompressReport], hps_run: Path
+) -> None:
+    out, report = quantized
+    meta = json.loads((out / "compress.json").read_text())
+    assert meta["kind"] == "quantize"
+    assert meta["settings"] == {"weight_type": "int8", "per_channel": False, "op_types": "all"}
+    assert set(meta["tasks"]) == {"good", "shade"}
+    assert meta["tasks"]["good"]["metric"] == "auc"
+    assert meta["tasks"]["shade"]["metric"] == "accuracy"
+    for task in meta["tasks"].values():
+        for split in ("valid", "test"):
+            assert 0 <= task[split]["before"] <= 1
+            assert 0 <= task[split]["after"] <= 1
+    # "before" is the float32 model: the run's own score on its validation rows
+    run = mh.load(hps_run)
+    valid = run.evaluate(hps_run.parent / "valid.csv")["tasks"]
+    assert meta["tasks"]["good"]["valid"]["before"] == pytest.approx(valid["good"]["auc"], abs=1e-6)
+    assert meta["size_bytes"]["after"] == (out / "model.onnx").stat().st_size
+    assert meta["n_parameters"] == {"before": run.n_parameters, "after": run.n_parameters}
+    assert set(meta["latency_ms"]) == {"1", "64"}
+    assert all(v["before"] > 0 and v["after"] > 0 for v in meta["latency_ms"].values())
+    assert meta["max_drop"] == 0.005
+    assert meta["passed"] == report.passed
+    assert report.lines()[0].startswith(f"quantize {hps_run} (onnxruntime fp32 -> int8):")
+
+
+def test_bundle_holds_an_int8_graph_and_loads(quantized: tuple[Path, CompressReport]) -> None:
+    import onnx
+
+    from manyheads.export import made_by_manyheads
+
+    out, _ = quantized
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [
+        ".manyheads-run",
+        "compress.json",
+        "config.yaml",
+        "model.json",
+        "model.onnx",
+        "model.onnx.json",
+        "model.safetensors",
+    ]
+    assert made_by_manyheads(out / "model.onnx")
+    graph = onnx.load(str(out / "model.onnx"))
+    types = {t.data_type for t in graph.graph.initializer}
+    assert onnx.TensorProto.INT8 in types
+    side = json.loads((out / "model.onnx.json").read_text())
+    assert side["quantization"]["weight_type"] == "int8"
+    assert side["fp32_parity"]["passed"] is True
+    assert mh.load(out).model.task_names == ["good", "shade"]
+
+
+def test_predict_onnxruntime_and_torch_refused(
+    quantized: tuple[Path, CompressReport], hps_run: Path, cli: Cli, tmp_path: Path
+) -> None:
+    import pandas as pd
+
+    out, _ = quantized
+    test = hps_run.parent / "test.csv"
+    done = cli(
+        "predict", str(out), str(test), "--engine", "onnxruntime", "-o", "p.csv", cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    int8 = pd.read_csv(tmp_path / "p.csv")
+    fp32 = mh.load(hps_run).predict(test)
+    assert list(int8.columns) == list(fp32.columns)
+    assert (int8["good"] == fp32["good"]).mean() > 0.9
+
+    refused = cli("predict", str(out), str(test), "-o", "t.csv", cwd=tmp_path)
+    assert refused.returncode == 2
+    assert "is an int8 bundle written by manyheads quantize" in refused.stderr
+    assert "Predict with --engine onnxruntime" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert not (tmp_path / "t.csv").exists()
+    scored = cli("eval", str(out), str(test), cwd=tmp_path)  # eval runs PyTorch too
+    assert scored.returncode == 2
+    assert "is an int8 bundle written by manyheads quantize" in scored.stderr
+
+
+def test_refused_above_max_drop_writes_nothing(
+    hps_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from manyheads.compress import _quantize
+
+    real = _quantize.task_changes
+
+    def worse(*args: object) -> dict[str, TaskChange]:  # int8 "loses" 0.1 AUC on validation
+        changes = real(*args)  # type: ignore[arg-type]
+        good = changes["good"]
+        changes["good"] = TaskChange(
+            good.metric, True, (good.valid[0], good.valid[0] - 0.1), good.test
+        )
+        return changes
+
+    monkeypatch.setattr(_quantize, "task_changes", worse)
+    out = tmp_path / "int8"
+    with pytest.raises(
+        DataError,
+        match=r"lowers the primary metric of task\(s\) good by more than --max-drop 0.005; "
+        r"nothing was written\. Pass --force",
+    ):
+        quantize(mh.load(hps_run), out)
+    assert not out.exists()
+    kept = quantize(mh.load(hps_run), out, force=True)
+    assert kept.failed() == ["good"]
+    assert kept.forced
+    assert kept.lines()[-1] == "failed (kept: --force)"
+    assert json.loads((out / "compress.json").read_text())["forced"] is True
+
+
+def test_output_folder_refusals(
+    hps_run: Path, quantized: tuple[Path, CompressReport], tmp_path: Path
+) -> None:
+    run = mh.load(hps_run)
+    with pytest.raises(InvalidParameterError, match="a file this run reads"):
+        quantize(run, hps_run)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    with pytest.raises(InvalidParameterError, match=r"already holds files \(notes.txt\)"):
+        quantize(run, mine)
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+    with pytest.raises(InvalidParameterError, match=r"already holds a model bundle.*--overwrite"):
+        quantize(run, quantized[0])
+    with pytest.raises(InvalidParameterError, match=r"'max_drop' parameter must be a finite"):
+        quantize(run, tmp_path / "x", max_drop=-1.0)
+    assert not (tmp_path / "x").exists()
+
+
+def test_text_model_quantizes(tmp_path_factory: pytest.TempPathFactory) -> None:
+    from conftest import train_run
+    from manyheads.export import onnx_engine
+
+    root = tmp_path_factory.mktemp("text")
+    model = "{architecture: hps, encoder: cnn, encoder_options: {max_length: 8}, tower: [8]}"
+    run_dir = train_run(root, model, "{review: text, x: numeric}")
+    report = quantize(mh.load(run_dir), root / "int8", force=True)
+    assert report.size_ratio > 2  # the word embeddings are int8 now
+    rows = root / "test.csv"
+    int8 = onnx_engine(mh.load(root / "int8")).predict(rows)
+    assert int8.shape == mh.load(run_dir).predict(rows).shape
+
+
+def test_run_export_is_the_python_form_of_manyheads_export(hps_run: Path, tmp_path: Path) -> None:
+    run = mh.load(hps_run)
+    report = run.export(tmp_path / "m.onnx")
+    assert report.passed
+    assert (tmp_path / "m.onnx.json").is_file()
+    with pytest.raises(InvalidParameterError, match=r"'format' parameter of Run.export must be"):
+        run.export(tmp_path / "m.tflite", format="tflite")
+    assert not (tmp_path / "m.tflite").exists()
