@@ -7,7 +7,7 @@ Learning without Forgetting (:mod:`manyheads.extend._lwf`).
 
 from manyheads.extend._add_task import NewData, add_task
 from manyheads.extend._grow import REASONS, grow_model
-from manyheads.extend._settings import UNFREEZE, AddTaskSettings, settings_of
+from manyheads.extend._settings import UNFREEZE, AddTaskSettings, new_task, settings_of
 
 __all__ = [
     "REASONS",
@@ -16,5 +16,6 @@ __all__ = [
     "NewData",
     "add_task",
     "grow_model",
+    "new_task",
     "settings_of",
 ]

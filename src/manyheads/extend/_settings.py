@@ -7,6 +7,7 @@ import dataclasses
 from typing import Any
 
 from manyheads.errors import InvalidParameterError
+from manyheads.tasks.task import Task
 
 __all__ = ["UNFREEZE", "AddTaskSettings", "settings_of"]
 
@@ -101,3 +102,23 @@ def settings_of(settings: dict[str, Any]) -> AddTaskSettings:
             f"Valid: {', '.join(fields)}."
         )
     return AddTaskSettings(**settings)
+
+
+def new_task(name: str | Task, type: str | None) -> Task:
+    """The task :meth:`Run.add_task` adds: ``name`` itself when it is a :class:`Task`.
+
+    Raises:
+        InvalidParameterError: a ``type`` that is not the given task's.
+
+    Example:
+        >>> new_task("z", "regression").type
+        'regression'
+    """
+    if not isinstance(name, Task):
+        return Task(name, type=str(type))
+    if type is not None and type != name.type:
+        raise InvalidParameterError(
+            f"The 'type' argument of add_task is {type!r} but the task '{name.name}' "
+            f"has type {name.type!r}. Pass type=None with a Task."
+        )
+    return name

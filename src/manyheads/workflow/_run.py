@@ -18,9 +18,9 @@ from manyheads.data.preprocess import TablePreprocessor
 from manyheads.engine.loop import predict_outputs, score_outputs
 from manyheads.errors import DataError, InvalidParameterError
 from manyheads.tasks._fitted import FittedTask
-from manyheads.tasks._registry import get_task_type
 from manyheads.tasks.task import Task
 from manyheads.workflow._bundle import read_bundle, write_bundle
+from manyheads.workflow._run_metrics import RunMetrics, json_safe, task_metrics
 
 if TYPE_CHECKING:  # imported inside the methods: `import manyheads` stays light
     from manyheads.compress import CompressReport
@@ -157,14 +157,10 @@ class Run:
     ) -> Run:
         """A new run: this model with the task ``name`` added and trained on ``data``.
 
-        The model grows by the new task's own parts (its head; its gate for MMoE, its gate and
-        experts for PLE/CGC, its attention for MTAN, its column for ``stl``); every old weight
-        is copied and the fitted input encoders are reused, so ``data`` needs the run's input
-        columns; only the new task's label encoding is fitted on it. With ``unfreeze="none"``
-        only the new task's parameters train and the old tasks' predictions are bit-identical
-        to this run's. ``"heads"`` also trains the old heads, ``"all"`` every parameter, with
-        Learning without Forgetting (Li & Hoiem 2016) keeping the old outputs close to this
-        model's. The new run's ``model.json`` records its ``lineage``; this run is untouched.
+        The model grows by the new task's own parts; old weights and fitted input encoders are
+        kept. ``unfreeze="none"`` trains only the new parts (old predictions bit-identical);
+        ``"heads"``/``"all"`` train more under Learning without Forgetting (Li & Hoiem 2016).
+        The new run records its ``lineage``; this run is untouched (docs/add-task.md).
 
         Args:
             name: the new task's name, or a :class:`Task` (then ``type`` is None or its type).
@@ -199,22 +195,11 @@ class Run:
             >>> bool((grown.predict(df)["y_proba"] == run.predict(df)["y_proba"]).all())
             True
         """
-        from manyheads.extend import NewData, add_task, settings_of
+        from manyheads.extend import NewData, add_task, new_task, settings_of
 
-        if isinstance(name, Task):
-            if type is not None and type != name.type:
-                from manyheads.errors import InvalidParameterError
-
-                raise InvalidParameterError(
-                    f"The 'type' argument of add_task is {type!r} but the task '{name.name}' "
-                    f"has type {name.type!r}. Pass type=None with a Task."
-                )
-            task = name
-        else:
-            task = Task(name, type=str(type))
         return add_task(
             self,
-            task,
+            new_task(name, type),
             NewData(data, valid, test),
             unfreeze=unfreeze,
             settings=settings_of(settings),
@@ -277,40 +262,6 @@ class Run:
         return prune(self, out_dir, **options)
 
 
-@dataclasses.dataclass(frozen=True)
-class RunMetrics:
-    """The final scores of a training run, written as ``metrics.json``.
-
-    ``tasks`` scores the test split when there is one, else validation (``split`` says which);
-    ``valid`` always scores validation. Inference is timed on the scored split (the median of
-    up to 5 passes). A multi-source run adds each source's own scores and how it was sampled.
-    """
-
-    split: str
-    architecture: str
-    method: str
-    seed: int
-    train_seconds: float
-    inference_seconds: float
-    inference_rows: int
-    n_parameters: int
-    best_epoch: int
-    task_best_epochs: dict[str, int] | None
-    epochs_run: int
-    tasks: dict[str, Any]
-    valid: dict[str, Any]
-    sources: dict[str, Any] | None = None
-    sampling: dict[str, Any] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The ``metrics.json`` layout: keys in this order, the optional ones only when set."""
-        out = dataclasses.asdict(self)
-        for key in ("task_best_epochs", "sources", "sampling"):
-            if out[key] is None:
-                del out[key]
-        return out
-
-
 def load(path: str | Path) -> Run:
     """Load a run directory or model bundle written by :func:`fit` or :meth:`Run.save`.
 
@@ -346,34 +297,3 @@ def _renamed_keys(metrics: dict[str, Any]) -> dict[str, Any]:
     """``metrics.json`` with ``weighting``, its key before 0.2, read as ``method`` (silently:
     manyheads wrote the file; :mod:`manyheads.config._renamed` lists the renames)."""
     return {("method" if key == "weighting" else key): value for key, value in metrics.items()}
-
-
-def task_metrics(tasks: list[Task], scores: dict[str, dict[str, float]]) -> dict[str, Any]:
-    out = {}
-    for t in tasks:
-        task_type = get_task_type(t.type)
-        primary = task_type.metric_names(t)[0]
-        out[t.name] = {
-            "primary": primary,
-            "higher_is_better": task_type.metric_directions[primary],
-            **scores[t.name],
-        }
-    return out
-
-
-def json_safe(value: object) -> object:
-    """Replace NaN/inf (a metric on a split without labels) by None: strict JSON has no NaN.
-
-    Example:
-        >>> json_safe({"auc": float("nan"), "n": [1, 2.5]})
-        {'auc': None, 'n': [1, 2.5]}
-    """
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    if isinstance(value, float | np.floating):
-        return float(value) if np.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
