@@ -166,15 +166,27 @@ class CompressReport:
             )
         out.append(
             f"  size: {self.size_bytes[0]} -> {self.size_bytes[1]} bytes "
-            f"({self.size_ratio:.2f}x smaller)"
+            f"({_ratio(self.size_ratio, 'smaller', 'larger')})"
         )
         out.append(f"  parameters: {self.n_parameters[0]} -> {self.n_parameters[1]}")
         for lat in self.latency:
             out.append(
                 f"  latency at batch {lat.batch_size}: {lat.before_ms:.3f} -> "
-                f"{lat.after_ms:.3f} ms ({lat.speedup:.2f}x faster)"
+                f"{lat.after_ms:.3f} ms ({_ratio(lat.speedup, 'faster', 'slower')})"
             )
         verdict = "passed" if self.passed else "failed"
         if not self.passed and self.forced:
             verdict = "failed (kept: --force)"
         return [*out, verdict]
+
+
+def _ratio(ratio: float, better: str, worse: str) -> str:
+    """``2.00x faster``, or ``2.00x slower`` for a ratio of 0.5 (never "0.50x faster").
+
+    Example:
+        >>> _ratio(2.0, "faster", "slower"), _ratio(0.5, "faster", "slower")
+        ('2.00x faster', '2.00x slower')
+    """
+    if ratio >= 1 or ratio <= 0:
+        return f"{ratio:.2f}x {better}"
+    return f"{1 / ratio:.2f}x {worse}"
