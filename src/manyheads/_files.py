@@ -61,6 +61,7 @@ RUN_FILES: tuple[str, ...] = (
     "eval-*.json",
     "model.onnx",
     "model.onnx.json",
+    "distill.json",
     "*.json.tmp",
     "*.safetensors.tmp",
     ".*.tmp",

@@ -34,6 +34,7 @@ VERBS: tuple[str, ...] = (
     "dataset",
     "analyze",
     "export",
+    "distill",
 )
 
 
