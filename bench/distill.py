@@ -1,18 +1,23 @@
-"""Distillation on census-income: stl teachers -> one multi-task student (BAM!), against plain MTL.
+"""Distillation: stl teachers -> one multi-task student (BAM!), against plain multi-task training.
 
     python bench/distill.py --seeds 0,1,2 --epochs 4 --json distill_census.json
     python bench/distill.py --sample --seeds 0 --epochs 1          # quick check (24k-row sample)
+    python bench/distill.py --dataset reviews --architecture hps --epochs 2 --batch-size 32 \\
+        --train-rows 6000 --json distill_reviews.json             # clothing reviews, CNN encoder
     python bench/distill.py --markdown distill_census.json
 
-For each seed, on the MMoE protocol's splits (:func:`manyheads.builtin_datasets.load_dataset`):
-``stl`` trains the teachers (one independent network per task, what ``manyheads compare`` trains
-as its baseline), the student architecture (``--architecture``, default ``mmoe``) trains once
-plainly and once distilled from that seed's teachers with :func:`manyheads.distill.distill`
-(teacher annealing, ``--temperature``), all with the same config, seed, epochs and epoch
-selection (validation loss). Reported: test primary metric per task (mean ± std over seeds),
-Δm% of plain MTL and of the student against the teachers (per seed against the teachers' mean
-over seeds, then mean ± std; negative is better), and the inference cost of one student against
-the teachers (parameters; median latency of ``predict`` on 1 and 1,024 test rows).
+Data: ``census`` is census-income with the MMoE protocol's splits (as ``bench/census_methods.py``;
+primary metric AUC); ``reviews`` is ``womens-clothing-reviews`` with the CNN encoder setup of
+``bench/reviews.py`` (first ``--train-rows`` training reviews, whole validation and test;
+department and rating macro-F1, recommended F1). For each seed, ``stl`` trains the teachers
+(one independent network per task, what ``manyheads compare`` trains as its baseline), the
+student architecture (``--architecture``, default ``mmoe``) trains once plainly and once
+distilled from that seed's teachers with :func:`manyheads.distill.distill` (teacher annealing,
+``--temperature``), all with the same config, seed, epochs and epoch selection (validation
+loss). Reported: the test metric per task (mean ± std over seeds), Δm% of plain MTL and of the
+student against the teachers (per seed against the teachers' mean over seeds, then mean ± std;
+negative is better), and the inference cost of one student against the teachers (parameters;
+median latency of ``predict`` on 1 and 1,024 test rows).
 """
 
 from __future__ import annotations
@@ -26,17 +31,49 @@ from typing import Any
 
 import torch
 
+from manyheads.builtin_datasets import load_dataset
+from manyheads.config.load import build_config
 from manyheads.config.schema import DataConfig, ModelConfig, RunConfig
 from manyheads.config.train import TrainSettings
 from manyheads.distill import distill
 from manyheads.workflow._compare import delta_m
 from manyheads.workflow._fit import Run, train_config
+from manyheads.workflow._splits import Splits
 
 ROWS = (1, 1024)
+#: the metric compared per task of ``reviews`` (bench/reviews.py's PRIMARY); census: each
+#: task's primary metric (AUC).
+REVIEWS_PRIMARY = {"department": "macro_f1", "rating": "macro_f1", "recommended": "f1"}
 
 
 def config_of(args: argparse.Namespace, architecture: str, seed: int) -> RunConfig:
     """The shared config of every run of one seed (only the architecture differs)."""
+    if args.dataset == "reviews":
+        from reviews import TASKS, encoder_options  # bench/reviews.py, next to this script
+
+        raw = {
+            "data": {"train": "<frame>"},
+            "inputs": {"review": "text"},
+            "tasks": TASKS,
+            "model": {
+                "architecture": architecture,
+                "encoder": "cnn",
+                "encoder_options": encoder_options("cnn", 128),
+                "hidden": [128],
+                "tower": [64],
+                "dropout": 0.1,
+            },
+            "train": {
+                "epochs": args.epochs,
+                "batch_size": args.batch_size,
+                "lr": 1e-3,
+                "seed": seed,
+                "eval_batch_size": 256,
+                "schedule": "cosine",
+            },
+            "output": None,
+        }
+        return build_config(raw)
     options = {"sample": True} if args.sample else {}
     return RunConfig(
         data=DataConfig(dataset="census-income", dataset_options=options),
@@ -47,10 +84,19 @@ def config_of(args: argparse.Namespace, architecture: str, seed: int) -> RunConf
     )
 
 
+def splits_of(args: argparse.Namespace) -> Splits:
+    """The frames every run trains and scores on."""
+    if args.dataset == "reviews":
+        data = load_dataset("womens-clothing-reviews")
+        return Splits(data.train.iloc[: args.train_rows], data.valid, data.test)
+    data = load_dataset("census-income", sample=args.sample)
+    return Splits(data.train, data.valid, data.test)
+
+
 def scores(run: Run) -> dict[str, float]:
-    """Test primary metric per task."""
+    """Test metric per task (see :data:`REVIEWS_PRIMARY`)."""
     assert run.metrics is not None
-    return {t: m[m["primary"]] for t, m in run.metrics["tasks"].items()}
+    return {t: m[REVIEWS_PRIMARY.get(t, m["primary"])] for t, m in run.metrics["tasks"].items()}
 
 
 def latency(runs: list[Run], frame: Any, repeats: int = 7) -> float:
@@ -78,17 +124,18 @@ def cost(teacher: Run, student: Run, test: Any) -> dict[str, Any]:
     return out
 
 
-def run_seed(args: argparse.Namespace, seed: int) -> dict[str, Any]:
+def run_seed(args: argparse.Namespace, seed: int, splits: Splits) -> dict[str, Any]:
     """Teachers, plain MTL and the distilled student of one seed."""
     began = time.perf_counter()
-    teacher = train_config(config_of(args, "stl", seed))
+    teacher = train_config(config_of(args, "stl", seed), splits=splits)
     t_teacher = time.perf_counter() - began
-    plain = train_config(config_of(args, args.architecture, seed))
+    plain = train_config(config_of(args, args.architecture, seed), splits=splits)
     t_plain = time.perf_counter() - began - t_teacher
     tasks = [t.name for t in teacher.tasks]
     student = distill(
         config_of(args, args.architecture, seed),
         teachers=dict.fromkeys(tasks, teacher),
+        splits=splits,
         temperature=args.temperature,
     )
     t_student = time.perf_counter() - began - t_teacher - t_plain
@@ -103,10 +150,8 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict[str, Any]:
         "seconds": {"teacher": t_teacher, "plain": t_plain, "student": t_student},
     }
     if seed == args.cost_seed:
-        from manyheads.builtin_datasets import load_dataset
-
-        data = load_dataset("census-income", sample=args.sample)
-        row["cost"] = cost(teacher, student, data.test)
+        assert splits.test is not None
+        row["cost"] = cost(teacher, student, splits.test)
     return row
 
 
@@ -130,11 +175,17 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _metric(task: str) -> str:
+    return {"macro_f1": "macro-F1", "f1": "F1"}.get(REVIEWS_PRIMARY.get(task, ""), "AUC")
+
+
 def markdown(report: dict[str, Any]) -> str:
     """The Markdown tables of a saved report."""
     summary, tasks = report["summary"], list(report["runs"][0]["teacher"])
     lines = [
-        "| model | " + " | ".join(f"{t} AUC" for t in tasks) + " | Δm% vs teachers | s/run |",
+        "| model | "
+        + " | ".join(f"{t} {_metric(t)}" for t in tasks)
+        + " | Δm% vs teachers | s/run |",
         "|---|" + "---|" * (len(tasks) + 2),
     ]
     names = {"teacher": "stl teachers", "plain": f"{report['architecture']} plain MTL"}
@@ -165,6 +216,8 @@ def markdown(report: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run the seeds and write the JSON report."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--dataset", choices=("census", "reviews"), default="census")
+    parser.add_argument("--train-rows", type=int, default=None, help="reviews: first N rows")
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=1024)
@@ -179,17 +232,18 @@ def main(argv: list[str] | None = None) -> int:
         print(markdown(json.loads(Path(args.markdown).read_text())))
         return 0
     torch.set_num_threads(1)  # a shared 2-core machine: one intra-op thread, as the tests
-    rows = []
+    rows: list[dict[str, Any]] = []
+    splits = splits_of(args)
     for seed in (int(s) for s in args.seeds.split(",")):
-        rows.append(run_seed(args, seed))
+        rows.append(run_seed(args, seed, splits))
         print(json.dumps(rows[-1]), flush=True)
-    report = {
-        **{k: v for k, v in vars(args).items() if k not in ("json", "markdown")},
-        "runs": rows,
-        "summary": summarise(rows),
-    }
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=1))
+        report = {
+            **{k: v for k, v in vars(args).items() if k not in ("json", "markdown")},
+            "runs": rows,
+            "summary": summarise(rows),
+        }
+        if args.json:  # after every seed: an interrupted run keeps its finished seeds
+            Path(args.json).write_text(json.dumps(report, indent=1))
     print(markdown(report))
     return 0
 

@@ -175,6 +175,7 @@ def distill(  # noqa: PLR0913 - the public entry point: one keyword per setting
     teachers: Mapping[str, str | Path | Run] | None = None,
     from_compare: str | Path | None = None,
     overrides: Sequence[str] = (),
+    splits: Splits | None = None,
     temperature: float = 1.0,
     anneal: bool = True,
     quiet: bool = True,
@@ -199,6 +200,7 @@ def distill(  # noqa: PLR0913 - the public entry point: one keyword per setting
         from_compare: a ``manyheads compare`` folder: its ``stl`` run (of the config's seed
             if trained, else its lowest seed) teaches every task; ``teachers`` override it.
         overrides: ``key=value`` settings over the config file (``train.epochs=3``).
+        splits: the train/valid(/test) frames, instead of reading ``config.data``.
         temperature: T of the soft distributions; the soft loss is scaled by ``T²``.
         anneal: False keeps the teachers' weight at 1 (λ = 0) throughout.
         quiet: no progress output.
@@ -240,7 +242,8 @@ def distill(  # noqa: PLR0913 - the public entry point: one keyword per setting
     loaded = load_teachers(_teacher_map(config, teachers, from_compare))
     if config.tasks:
         _refuse(name_problems(loaded, config.tasks))
-    splits, config = load_splits(config)
+    if splits is None:
+        splits, config = load_splits(config)
     _refuse(name_problems(loaded, config.tasks))
     hook = Distiller(loaded, temperature=temperature, anneal=anneal)
     for teacher in loaded:
