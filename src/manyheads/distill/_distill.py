@@ -19,7 +19,7 @@ from manyheads._files import atomic_write_text
 from manyheads.config.schema import RunConfig
 from manyheads.distill._annealing import Annealing
 from manyheads.distill._losses import DistilledTask
-from manyheads.distill._targets import TeacherOutput, pack_table, teacher_output
+from manyheads.distill._targets import Predictions, TeacherOutput, pack_table, teacher_output
 from manyheads.distill._teachers import (
     Teacher,
     class_problems,
@@ -68,10 +68,13 @@ class Distiller:
             raise ConfigError(problems)
         by_name = {t.name: t for t in fitted}
         train: dict[str, TeacherOutput] = {}
+        cache: Predictions = {}
         for teacher in self.teachers:
             student = by_name[teacher.task]
-            train[teacher.task] = teacher_output(teacher, splits.train, student, encoded.train)
-            valid = teacher_output(teacher, splits.valid, student, encoded.valid)
+            train[teacher.task] = teacher_output(
+                teacher, splits.train, student, encoded.train, cache
+            )
+            valid = teacher_output(teacher, splits.valid, student, encoded.valid, cache)
             self.teacher_valid[teacher.task] = _teacher_score(teacher, student, valid, encoded)
         tasks = [self._taught(t, encoded) if t.name in train else t for t in fitted]
         packed = pack_table(encoded.train, train)

@@ -22,7 +22,7 @@ from manyheads.tasks._box import corners
 from manyheads.tasks._fitted import FittedTask
 from manyheads.tasks._tagging import split_output
 
-__all__ = ["TeacherOutput", "pack_table", "teacher_output"]
+__all__ = ["Predictions", "TeacherOutput", "pack_table", "teacher_output"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,14 +44,34 @@ def _word_slots(table: EncodedTable) -> Tensor | None:
     return next((v for k, v in table.x.items() if k.startswith("wmask:")), None)
 
 
+#: ids of (teacher run, split frame) -> its encoded rows and every head's output: one prediction
+#: per run and split, however many tasks the run teaches.
+Predictions = dict[tuple[int, int], tuple[EncodedTable, dict[str, Tensor]]]
+
+
+def _predict(
+    teacher: Teacher, frame: pd.DataFrame, cache: Predictions
+) -> tuple[EncodedTable, Tensor]:
+    key = (id(teacher.run), id(frame))
+    if key not in cache:
+        run = teacher.run
+        table = run.preprocessor.transform(frame, labels=False)
+        device = next(run.model.parameters()).device
+        cache[key] = table, predict_outputs(run.model, table, batch_size=8192, device=device)
+    table, outputs = cache[key]
+    return table, outputs[teacher.task]
+
+
 def teacher_output(
-    teacher: Teacher, frame: pd.DataFrame, student: FittedTask, student_table: EncodedTable
+    teacher: Teacher,
+    frame: pd.DataFrame,
+    student: FittedTask,
+    student_table: EncodedTable,
+    cache: Predictions,
 ) -> TeacherOutput:
-    """Predict ``teacher``'s task on ``frame`` (the rows of ``student_table``) once."""
-    run = teacher.run
-    table = run.preprocessor.transform(frame, labels=False)
-    device = next(run.model.parameters()).device
-    raw = predict_outputs(run.model, table, batch_size=8192, device=device)[teacher.task]
+    """``teacher``'s output for its task on ``frame`` (the rows of ``student_table``), from one
+    prediction of its run on ``frame`` (kept in ``cache``)."""
+    table, raw = _predict(teacher, frame, cache)
     own = teacher.fitted()
     assert own is not None  # name_problems refused a teacher without the task
     covered = torch.ones(len(frame), dtype=torch.bool)

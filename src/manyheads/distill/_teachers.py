@@ -8,6 +8,7 @@ order, so that the soft distributions line up. A ``compare`` directory gives eac
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -99,8 +100,16 @@ def _seed_of(path: Path) -> int:
 
 
 def load_teachers(teachers: Mapping[str, str | Path | Run]) -> list[Teacher]:
-    """Load every teacher run (a ConfigError names one that cannot be read)."""
-    return [_load(task, where) for task, where in teachers.items()]
+    """Load every teacher run once (a ``compare`` folder's stl run teaches every task; a
+    ConfigError names a run that cannot be read)."""
+    loaded: dict[str, Teacher] = {}
+    out = []
+    for task, where in teachers.items():
+        key = str(where) if not isinstance(where, Run) else f"<Run {id(where)}>"
+        if key not in loaded:
+            loaded[key] = _load(task, where)
+        out.append(dataclasses.replace(loaded[key], task=task))
+    return out
 
 
 def name_problems(teachers: Sequence[Teacher], tasks: Sequence[Task]) -> list[str]:
