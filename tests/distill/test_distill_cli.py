@@ -12,6 +12,7 @@ import pytest
 import manyheads as mh
 from manyheads.cli.main import main
 from manyheads.distill import distill
+from manyheads.distill._teachers import load_teachers
 
 INPUTS = {"age": "numeric", "weeks_worked": "numeric", "sex": "categorical"}
 SMALL = {"architecture": "stl", "model_options": {"hidden": [8], "tower": []}}
@@ -137,6 +138,10 @@ def test_from_compare_takes_the_stl_run(
         "income": str(stl),
         "never_married": str(stl),
     }
+    # the stl run is loaded once for both tasks
+    income, married = load_teachers({"income": stl, "never_married": stl})
+    assert (income.task, married.task) == ("income", "never_married")
+    assert income.run is married.run
 
 
 def _refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
