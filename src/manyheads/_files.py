@@ -62,6 +62,7 @@ RUN_FILES: tuple[str, ...] = (
     "model.onnx",
     "model.onnx.json",
     "compress.json",
+    "distill.json",
     "*.json.tmp",
     "*.safetensors.tmp",
     ".*.tmp",

@@ -38,6 +38,7 @@ VERBS: tuple[str, ...] = (
     "prune",
     "serve",
     "add-task",
+    "distill",
 )
 
 

@@ -19,8 +19,12 @@ class TrainInputs:
         valid: the validation rows (they score every epoch).
         tasks: each task with its label encoding (the preprocessor's ``fitted_tasks``), in the
             model's head order.
+        train_tasks: the tasks whose losses train the model, in the same order, when they
+            differ from ``tasks`` (a distilled run's tasks learn from packed teacher targets:
+            :mod:`manyheads.distill`); None trains on ``tasks``. Validation always uses ``tasks``.
     """
 
     train: EncodedTable
     valid: EncodedTable
     tasks: list[FittedTask]
+    train_tasks: list[FittedTask] | None = None

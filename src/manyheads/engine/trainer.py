@@ -74,7 +74,7 @@ def train_model(
         train_losses = train_one_epoch(
             model,
             inputs.train,
-            tasks=inputs.tasks,
+            tasks=inputs.tasks if inputs.train_tasks is None else inputs.train_tasks,
             method=method,
             settings=s,
             loop=loop,

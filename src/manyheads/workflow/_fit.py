@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 
@@ -66,6 +66,7 @@ __all__ = [
     "Run",
     "RunMetrics",
     "RunOptions",
+    "TrainHook",
     "fit",
     "json_safe",
     "load",
@@ -180,6 +181,23 @@ class RunOptions:
             self.log(message)
 
 
+class TrainHook(Protocol):
+    """Changes what a run trains on, for a workflow built on :func:`run_config` (``distill``).
+
+    ``train_inputs`` is called once the data is encoded and checked, before the model is built
+    (so the model's seeded initialisation is that of a plain run), and may return other training
+    rows or tasks; ``attach`` subscribes to the loop's events once the run directory is open.
+    """
+
+    def train_inputs(self, config: RunConfig, splits: Splits, encoded: Encoded) -> TrainInputs:
+        """The :class:`TrainInputs` to train on (validation stays ``encoded.valid``)."""
+        ...
+
+    def attach(self, events: Events, directory: Path | None) -> None:
+        """Subscribe to ``events``; ``directory`` is the run directory, if any."""
+        ...
+
+
 def train_config(
     config: RunConfig,
     *,
@@ -212,10 +230,12 @@ def run_config(
     splits: Splits | None,
     options: RunOptions,
     encodings: dict[str, Encoded] | None = None,
+    hook: TrainHook | None = None,
 ) -> Run:
     """:func:`train_config` with its options grouped; ``encodings`` is a cache shared by
     several trainings on the same ``splits`` (``compare``): the fitted preprocessor and encoded
-    tables are reused when the inputs, tasks and text options agree."""
+    tables are reused when the inputs, tasks and text options agree. ``hook`` changes the
+    training rows and tasks (:class:`TrainHook`)."""
     say = options.say
     directory = check_run_output(
         config, resume=options.resume, overwrite=options.overwrite, protect=options.protect
@@ -228,10 +248,14 @@ def run_config(
     encoded = encoded_splits(config, splits, encodings, say)
     say_fitted_lengths(encoded.pre, str(config.model.options.get("encoder", "tabular")), say)
     _check_monitored(config, encoded, splits)
+    inputs = TrainInputs(encoded.train, encoded.valid, encoded.pre.fitted(config.tasks))
+    if hook is not None:
+        inputs = hook.train_inputs(config, splits, encoded)
     torch.manual_seed(config.train.seed)
     chosen = fit_encoder_options(model_options(config, say), encoded.train)
     model = build_model(config, encoded.pre, chosen)
-    result = _train(config, encoded, model, build_method(config), directory, options)
+    method = build_method(config)
+    result = _train(config, encoded, model, method, directory, options, inputs, hook)
     run = Run(
         model,
         list(config.tasks),
@@ -271,8 +295,11 @@ def _train(
     method: Method,
     directory: Path | None,
     options: RunOptions,
+    inputs: TrainInputs,
+    hook: TrainHook | None,
 ) -> TrainResult:
-    """Train ``model`` with its events attached; the run directory is written from here on."""
+    """Train ``model`` on ``inputs`` with its events attached; the run directory is written from
+    here on."""
     events = Events()
     attach_progress(events, quiet=options.quiet, log=options.say)
     stamp = run_fingerprint(config, encoded) if directory else None
@@ -284,11 +311,13 @@ def _train(
     attach_estimate(events, options.say)
     if directory is not None:
         open_run_dir(directory, config, events, model, encoded, overwrite=options.overwrite)
+    if hook is not None:
+        hook.attach(events, directory)
     try:
         return train_model(
             model,
             method,
-            TrainInputs(encoded.train, encoded.valid, encoded.pre.fitted(config.tasks)),
+            inputs,
             settings=config.train,
             events=events,
             checkpoints=None if directory is None else Checkpoints(directory, stamp, restored),
