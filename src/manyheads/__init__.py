@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # the names below load on first use (PEP 562): `manyheads --h
     from manyheads.builtin_datasets import list_datasets, load_dataset
     from manyheads.config import RunConfig, load_config
     from manyheads.data import EncodedTable, TablePreprocessor, read_table
+    from manyheads.distill import distill
     from manyheads.errors import (
         ConfigError,
         DataError,
@@ -49,6 +50,7 @@ __all__ = [
     "create_method",
     "create_model",
     "create_weighting",
+    "distill",
     "fit",
     "list_architectures",
     "list_datasets",
@@ -83,6 +85,7 @@ _LAZY: dict[str, str] = {
     "create_method": "manyheads._methods",
     "create_model": "manyheads.architectures",
     "create_weighting": "manyheads.weighting",
+    "distill": "manyheads.distill",
     "fit": "manyheads.workflow._fit",
     "list_architectures": "manyheads.architectures",
     "list_datasets": "manyheads.builtin_datasets",
