@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,12 @@ def train_run(root: Path, model: str, inputs: str) -> Path:
 
 
 TABLE = "{x: numeric, x2: numeric, colour: categorical}"
+
+
+@pytest.fixture(scope="module")
+def make_run() -> Callable[[Path, str, str], Path]:
+    """:func:`train_run`, for a test that trains its own model."""
+    return train_run
 
 
 @pytest.fixture(scope="module")

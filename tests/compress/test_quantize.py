@@ -158,13 +158,14 @@ def test_output_folder_refusals(
     assert not (tmp_path / "x").exists()
 
 
-def test_text_model_quantizes(tmp_path_factory: pytest.TempPathFactory) -> None:
-    from conftest import train_run
+def test_text_model_quantizes(
+    tmp_path_factory: pytest.TempPathFactory, make_run: Callable[[Path, str, str], Path]
+) -> None:
     from manyheads.export import onnx_engine
 
     root = tmp_path_factory.mktemp("text")
     model = "{architecture: hps, encoder: cnn, encoder_options: {max_length: 8}, tower: [8]}"
-    run_dir = train_run(root, model, "{review: text, x: numeric}")
+    run_dir = make_run(root, model, "{review: text, x: numeric}")
     report = quantize(mh.load(run_dir), root / "int8", force=True)
     assert report.size_ratio > 2  # the word embeddings are int8 now
     rows = root / "test.csv"
