@@ -9,9 +9,13 @@ epoch is chosen on validation as a plain config chooses it (``monitor: loss``); 
 tasks and the training time are recorded per cell and seed in ``results.jsonl`` (a finished cell
 is not run again), then printed as one Markdown table.
 
+``--epochs`` / ``--batch-size`` set the base budget of every cell (a cell's own setting wins),
+so that the grid fits a shared machine.
+
 Usage:
     MANYHEADS_DATA=../shared/data OMP_NUM_THREADS=1 python bench/tabular_defaults.py \
-        --cells default,embed_ple,embed_quantile --seeds 1 --out bench/results/tabular_defaults
+        --cells default,embed_ple,embed_quantile --seeds 1 --epochs 8 --batch-size 1024 \
+        --out bench/results/tabular_defaults
 """
 
 from __future__ import annotations
@@ -74,18 +78,23 @@ CELLS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "q_narrow": ({**QUANTILE, "hidden": [64, 32], "tower": [16]}, {}),
     "q_batch256": (QUANTILE, {"batch_size": 256}),
     "q_batch2048": (QUANTILE, {"batch_size": 2048}),
+    "q_epochs4": (QUANTILE, {"epochs": 4}),
     "q_epochs10": (QUANTILE, {"epochs": 10}),
+    "q_epochs16_patience3": (QUANTILE, {"epochs": 16, "patience": 3}),
     "q_epochs40_patience4": (QUANTILE, {"epochs": 40, "patience": 4}),
 }
 
 
-def run_cell(name: str, seed: int, out: Path, *, sample: bool = False) -> dict[str, Any]:
-    """Train the cell ``name`` with ``seed``; its test AUCs, time and epochs."""
+def run_cell(
+    name: str, seed: int, out: Path, *, base: dict[str, Any], sample: bool = False
+) -> dict[str, Any]:
+    """Train the cell ``name`` with ``seed`` on the ``base`` training settings; its test AUCs,
+    time and epochs."""
     model, train = CELLS[name]
     raw = {
         "data": {"dataset": "census-income", "dataset_options": {"sample": sample}},
         "model": {"architecture": "hps", **model},
-        "train": {**train, "seed": seed},
+        "train": {**base, **train, "seed": seed},
         "output": str(out / f"{name}-seed{seed}"),
     }
     began = time.perf_counter()
@@ -137,7 +146,11 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--out", default="bench/results/tabular_defaults")
     parser.add_argument("--sample", action="store_true", help="the package's sample (a smoke test)")
+    parser.add_argument("--epochs", type=int, help="base epochs (default: the plain config's)")
+    parser.add_argument("--batch-size", type=int, help="base batch size (default: plain config's)")
     args = parser.parse_args()
+    base = {"epochs": args.epochs, "batch_size": args.batch_size}
+    base = {k: v for k, v in base.items() if v is not None}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results = out / "results.jsonl"
@@ -148,7 +161,7 @@ def main() -> None:
         for seed in range(args.seeds):
             if any(r["cell"] == name and r["seed"] == seed for r in done):
                 continue
-            row = run_cell(name, seed, out, sample=args.sample)
+            row = run_cell(name, seed, out, base=base, sample=args.sample)
             done.append(row)
             with results.open("a") as f:
                 f.write(json.dumps(row) + "\n")
@@ -159,6 +172,7 @@ def main() -> None:
             {
                 "date": str(date.today()),
                 "machine": f"{platform.machine()} CPU, {torch.get_num_threads()} torch threads",
+                "base": base,
             }
         )
     )
