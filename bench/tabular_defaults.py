@@ -67,21 +67,18 @@ CELLS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         },
         {},
     ),
-    # the training axes, each around the default, on the quantile-scaled numeric embeddings
-    "q_lr3e-4": (QUANTILE, {"lr": 3e-4}),
-    "q_lr3e-3": (QUANTILE, {"lr": 3e-3}),
-    "q_wd1e-4": (QUANTILE, {"optimizer": "adamw", "weight_decay": 1e-4}),
-    "q_wd1e-2": (QUANTILE, {"optimizer": "adamw", "weight_decay": 1e-2}),
-    "q_dropout0.1": ({**QUANTILE, "dropout": 0.1}, {}),
-    "q_dropout0.3": ({**QUANTILE, "dropout": 0.3}, {}),
-    "q_wide": ({**QUANTILE, "hidden": [256, 128], "tower": [64]}, {}),
-    "q_narrow": ({**QUANTILE, "hidden": [64, 32], "tower": [16]}, {}),
-    "q_batch256": (QUANTILE, {"batch_size": 256}),
-    "q_batch2048": (QUANTILE, {"batch_size": 2048}),
-    "q_epochs4": (QUANTILE, {"epochs": 4}),
-    "q_epochs10": (QUANTILE, {"epochs": 10}),
-    "q_epochs16_patience3": (QUANTILE, {"epochs": 16, "patience": 3}),
-    "q_epochs40_patience4": (QUANTILE, {"epochs": 40, "patience": 4}),
+    # the training axes, each around the default, on the numeric embeddings (ple)
+    "ple_lr3e-4": (PLE, {"lr": 3e-4}),
+    "ple_lr3e-3": (PLE, {"lr": 3e-3}),
+    "ple_wd1e-4": (PLE, {"optimizer": "adamw", "weight_decay": 1e-4}),
+    "ple_wd1e-2": (PLE, {"optimizer": "adamw", "weight_decay": 1e-2}),
+    "ple_dropout0.1": ({**PLE, "dropout": 0.1}, {}),
+    "ple_wide": ({**PLE, "hidden": [256, 128], "tower": [64]}, {}),
+    "ple_narrow": ({**PLE, "hidden": [64, 32], "tower": [16]}, {}),
+    "ple_batch256": (PLE, {"batch_size": 256}),
+    "ple_batch2048": (PLE, {"batch_size": 2048}),
+    "ple_epochs4": (PLE, {"epochs": 4}),
+    "ple_epochs16_patience3": (PLE, {"epochs": 16, "patience": 3}),
 }
 
 
