@@ -15,6 +15,7 @@ from manyheads.architectures.base import MTLModel, TaskTowers
 from manyheads.data.preprocess import InputSpec
 from manyheads.encoders._registry import build_input
 from manyheads.encoders.base import InputEncoder
+from manyheads.encoders.ensemble import MEMBER_AVERAGES
 from manyheads.errors import InvalidParameterError
 from manyheads.tasks._fitted import FittedTask
 
@@ -102,7 +103,9 @@ def create_model(
     own = {k: v for k, v in options.items() if k not in ENCODER_OPTIONS}
     encoding = {k: v for k, v in options.items() if k in ENCODER_OPTIONS}
     make_encoder = functools.partial(build_input, spec, **encoding)
-    return factory(make_encoder() if how == "encoder" else make_encoder, out_dims, **own)
+    model = factory(make_encoder() if how == "encoder" else make_encoder, out_dims, **own)
+    _wire_members(model)
+    return model
 
 
 def list_architectures() -> list[str]:
@@ -120,7 +123,8 @@ def build_model(
     encodings, in the order of ``tasks``).
 
     Wires what the task types need beyond a head: token-level outputs for ``tagging`` tasks
-    (which need an encoder that emits per-token features) and CRF transition scores.
+    (which need an encoder that emits per-token features) and CRF transition scores; and the
+    member output layers and averages of a TabM-style ensemble (:func:`_wire_members`).
 
     Raises:
         InvalidParameterError: a token-level task without a token-level encoder, or batch
@@ -152,4 +156,20 @@ def build_model(
                     "TaskTowers heads to hold one."
                 )
             towers.add_crf(task.name)
+    if model.n_members > 1:  # average probabilities, not logits (the members' mean of each)
+        model.member_averages = {t.name: MEMBER_AVERAGES[t.task.type] for t in tasks}
     return model
+
+
+def _wire_members(model: MTLModel) -> None:
+    """Make ``model`` an ensemble of the members its encoder expands the rows into (its
+    ``n_members``, the ``ensemble`` option): one output layer per member and task, averaged by
+    value until :func:`build_model` says which tasks average probabilities."""
+    encoders = [m for m in model.modules() if isinstance(m, InputEncoder)]
+    n_members = max((getattr(m, "n_members", 1) for m in encoders), default=1)
+    if n_members == 1:
+        return
+    towers = getattr(model, "towers", None)
+    assert isinstance(towers, TaskTowers)  # every architecture on an encoder has them
+    towers.add_members(n_members)
+    model.n_members = n_members

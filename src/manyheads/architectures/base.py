@@ -11,6 +11,10 @@
   the input encoder is token-level (``token_level``: features ``[B, 1 + W, D]`` whose position 0
   is the pooled row representation), the selection of position 0 for row-level tasks and of the
   W word positions for token-level tasks (``token_tasks``). Architectures need not know.
+  With a TabM-style ensemble of ``n_members`` > 1 (the tabular encoders' ``ensemble`` option),
+  the features and outputs have ``k*B`` rows, member by member; in evaluation ``task_outputs``
+  averages the members into ``[B, ...]`` (:func:`~manyheads.encoders.ensemble.average_members`),
+  in training it returns every member's rows for the loop to score.
 
 An architecture does not build its input encoder: :func:`~manyheads.architectures.create_model`
 builds it once from the model's options (:func:`~manyheads.encoders.build_input`) and passes it
@@ -34,6 +38,7 @@ from torch import Tensor, nn
 
 from manyheads._validation import RATE, WIDTHS, Constraints, ValidatesParams
 from manyheads.encoders.base import InputEncoder
+from manyheads.encoders.ensemble import MemberLinear, average_members
 from manyheads.encoders.mlp import MLP, NORM
 
 __all__ = ["TOWER_OPTIONS", "Features", "MTLModel", "TaskTowers", "default_widths"]
@@ -105,6 +110,11 @@ class MTLModel(ValidatesParams, nn.Module, ABC):
         self.token_level: bool = False
         #: tasks with one output per token (``tagging``).
         self.token_tasks: frozenset[str] = frozenset()
+        #: members of a TabM-style ensemble (set by ``build_model``; 1: a plain model).
+        self.n_members: int = 1
+        #: how each task's outputs are averaged over the members (``sigmoid``, ``softmax``,
+        #: ``mean``; see :data:`~manyheads.encoders.ensemble.MEMBER_AVERAGES`).
+        self.member_averages: dict[str, str] = {}
 
     @abstractmethod
     def forward_features(self, x: dict[str, Tensor]) -> Features:
@@ -115,8 +125,12 @@ class MTLModel(ValidatesParams, nn.Module, ABC):
         """Per-task outputs from the shared representation."""
 
     def task_outputs(self, features: Features) -> dict[str, Tensor]:
-        """Per-task outputs: ``[B]``/``[B, C]`` for row tasks, ``[B, W, C]`` for token tasks."""
+        """Per-task outputs: ``[B]``/``[B, C]`` for row tasks, ``[B, W, C]`` for token tasks
+        (``[k*B, ...]``, every member's, when an ensemble trains)."""
         out = self.forward_heads(features)
+        if self.n_members > 1 and not self.training:
+            k, how = self.n_members, self.member_averages
+            return {t: average_members(o, k, how.get(t, "mean")) for t, o in out.items()}
         if not self.token_level:
             return out
         return {t: (o[:, 1:] if t in self.token_tasks else o[:, 0]) for t, o in out.items()}
@@ -207,6 +221,13 @@ class TaskTowers(nn.Module):
         assert isinstance(output, nn.Linear)
         n_tags = output.out_features
         self.transitions[task] = nn.Parameter(torch.zeros(n_tags + 2, n_tags))
+
+    def add_members(self, n_members: int) -> None:
+        """Give each task one output layer per member of a TabM-style ensemble
+        (:class:`~manyheads.encoders.ensemble.MemberLinear`), in place of its one layer."""
+        for task, output in self.outputs.items():
+            assert isinstance(output, nn.Linear)
+            self.outputs[task] = MemberLinear(n_members, output.in_features, output.out_features)
 
     def forward_task(self, task: str, h: Tensor) -> Tensor:
         """Output of ``task``'s tower for input ``h`` [B, D]: [B] for width 1, else [B, C].

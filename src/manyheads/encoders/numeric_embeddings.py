@@ -36,6 +36,8 @@ from manyheads._validation import (
     option_message,
 )
 from manyheads.data.preprocess import InputSpec
+from manyheads.encoders.ensemble import MemberAdapter
+from manyheads.encoders.numeric_scaling import NumericScaling
 from manyheads.encoders.tabular import TabularInput
 from manyheads.errors import InvalidParameterError
 
@@ -209,6 +211,10 @@ class NumericEmbeddingInput(TabularInput):
             the quantiles of a standardised normal column. They are saved with the model.
         embed_dim: width of each categorical embedding.
         text_dim: width of each text bag.
+        numeric_scaling: the fitted map applied before the embeddings (the ``tabular``
+            encoder's option; ``ple``'s edges are then fitted on the mapped values).
+        scaling_values: its fitted values (the ``tabular`` encoder's option).
+        ensemble: the members of a TabM-style ensemble (the ``tabular`` encoder's option).
 
     Raises:
         InvalidParameterError: ``edges`` without one increasing list per numeric input.
@@ -229,7 +235,7 @@ class NumericEmbeddingInput(TabularInput):
         "edges": [_EDGES, None],
     }
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - public constructor: one keyword per documented option
         self,
         spec: InputSpec,
         *,
@@ -240,8 +246,17 @@ class NumericEmbeddingInput(TabularInput):
         edges: Sequence[Sequence[float]] | None = None,
         embed_dim: int = 8,
         text_dim: int = 32,
+        numeric_scaling: str = "standard",
+        scaling_values: Sequence[Sequence[float]] | None = None,
+        ensemble: int = 1,
     ) -> None:
-        super().__init__(spec, embed_dim=embed_dim, text_dim=text_dim)
+        super().__init__(
+            spec,
+            embed_dim=embed_dim,
+            text_dim=text_dim,
+            numeric_scaling=numeric_scaling,
+            scaling_values=scaling_values,
+        )
         n = spec.n_numeric
         if edges is not None:
             _check_edges(edges, n, numeric)
@@ -251,26 +266,38 @@ class NumericEmbeddingInput(TabularInput):
                 numeric, n, d_embedding, sigma, edges or gaussian_edges(n, n_bins)
             )
             self.out_dim += n * (d_embedding - 1)
+        # after the numeric embeddings, so a plain model draws its weights as it always did
+        self.n_members = ensemble
+        self.members = MemberAdapter(ensemble, self.out_dim) if ensemble > 1 else None
 
     @classmethod
     def fitted_options(cls, options: dict[str, Any], num: Tensor) -> dict[str, Any]:
         """The options learnt from ``num`` ``[N, n_numeric]``, the encoded numeric inputs of the
-        TRAIN split: the ``ple`` bin edges (:func:`quantile_edges`), unless ``options`` has
-        them. Joined to the model's ``encoder_options``, they are saved with it.
+        TRAIN split: the ``tabular`` encoder's ``scaling_values``, then the ``ple`` bin edges
+        (:func:`quantile_edges`) of the scaled inputs, each unless ``options`` has it. Joined to
+        the model's ``encoder_options``, they are saved with it.
 
         Example:
             >>> NumericEmbeddingInput.fitted_options({"n_bins": 2}, torch.tensor([[0.0], [1.0]]))
             {'edges': [[0.0, 0.5, 1.0]]}
         """
+        learnt = super().fitted_options(options, num)
         if options.get("numeric", "ple") != "ple" or "edges" in options or not num.shape[1]:
-            return {}
-        return {"edges": quantile_edges(num, options.get("n_bins", N_BINS))}
+            return learnt
+        kind = options.get("numeric_scaling", "standard")
+        values = learnt.get("scaling_values", options.get("scaling_values"))
+        if kind != "standard" and values is not None:
+            with torch.no_grad():
+                num = NumericScaling(kind, values)(num)
+        return {**learnt, "edges": quantile_edges(num, options.get("n_bins", N_BINS))}
 
-    def forward(self, x: dict[str, Tensor]) -> Tensor:
+    def numeric_features(self, num: Tensor) -> Tensor:
+        """Each (scaled) numeric input embedded, flattened: ``[B, n_numeric * d_embedding]``."""
+        scaled = super().numeric_features(num)
         if self.numeric is None:
-            return super().forward(x)
-        embedded = self.numeric(x["num"])  # [B, F, d_embedding]
-        return super().forward({**x, "num": embedded.flatten(1)})
+            return scaled
+        embedded: Tensor = self.numeric(scaled)  # [B, F, d_embedding]
+        return embedded.flatten(1)
 
 
 def _build(

@@ -12,6 +12,7 @@ from manyheads.aggregation.base import Aggregator
 from manyheads.architectures.base import Features, MTLModel
 from manyheads.config.train import TrainSettings
 from manyheads.data.tensors import Batch, EncodedTable
+from manyheads.encoders.ensemble import repeat_members
 from manyheads.engine.backward import backward
 from manyheads.engine.events import Events
 from manyheads.tasks._fitted import FittedTask
@@ -30,10 +31,20 @@ __all__ = [
 
 
 def task_losses(outputs: dict[str, Tensor], batch: Batch, tasks: Sequence[FittedTask]) -> Tensor:
-    """Masked per-task losses ``[T]``; a task without labels in the batch contributes 0."""
-    return torch.stack(
-        [t.loss(outputs[t.name], batch.y[t.name], batch.mask[t.name]) for t in tasks]
-    )
+    """Masked per-task losses ``[T]``; a task without labels in the batch contributes 0.
+
+    Outputs with ``k`` times the batch's rows are a training ensemble's ``k`` members
+    (:mod:`manyheads.encoders.ensemble`): each is scored against the targets, and a task's loss
+    is the mean over the members' labelled rows, the mean of the members' losses."""
+    return torch.stack([_task_loss(t, outputs[t.name], batch) for t in tasks])
+
+
+def _task_loss(task: FittedTask, output: Tensor, batch: Batch) -> Tensor:
+    target, mask = batch.y[task.name], batch.mask[task.name]
+    n_members = output.shape[0] // max(target.shape[0], 1)
+    if n_members > 1:
+        target, mask = repeat_members(target, n_members), repeat_members(mask, n_members)
+    return task.loss(output, target, mask)
 
 
 def label_shares(batch: Batch, tasks: list[Task]) -> Tensor:

@@ -159,7 +159,8 @@ def model_options(config: RunConfig, say: Log | None = None) -> dict[str, Any]:
 def fit_encoder_options(options: dict[str, Any], train: EncodedTable) -> dict[str, Any]:
     """``options`` with what the chosen encoder learns from the TRAIN split joined to its
     ``encoder_options``: an encoder class may define ``fitted_options(encoder_options, num)``
-    (``tabular_embed``'s ``ple`` bin edges: quantiles of the encoded numeric inputs). Being
+    (the tabular encoders' ``scaling_values`` of a ``numeric_scaling``, ``tabular_embed``'s
+    ``ple`` bin edges: quantiles of the encoded numeric inputs). Being
     options, they are saved with the run, so a loaded bundle rebuilds the same encoder without
     refitting (the hook returns nothing when they are already there)."""
     from manyheads._catalogue import ENCODERS
