@@ -140,6 +140,7 @@ def run_table(name: str, seed: int, cache: dict[str, Any]) -> None:
         baselines=BASELINES,
     )
     entry = _entries(result) | {"wall_seconds": time.perf_counter() - began}
+    cache.update(load_cache())  # what another run of this script cached meanwhile is kept
     cache.setdefault(name, {})[str(seed)] = entry
     _save_cache(cache)
     print(f"[tables] {name} seed {seed}: {entry['wall_seconds']:.0f} s", flush=True)
@@ -232,6 +233,8 @@ def report(cache: dict[str, Any]) -> str:
     parts: list[str] = []
     rows: list[str] = []
     total = dict.fromkeys(COUNTS, 0)
+    # School's 139 small per-school tasks would outweigh every other table's: also counted apart
+    rest = dict.fromkeys(COUNTS, 0)
     for name, table in TABLES.items():
         seeds = cache.get(name)
         if not seeds:
@@ -246,6 +249,8 @@ def report(cache: dict[str, Any]) -> str:
             + body
         )
         total = {k: total[k] + counts[k] for k in total}
+        if name != "school":
+            rest = {k: rest[k] + counts[k] for k in rest}
         rows.append(
             f"| {name} | {counts['tasks']} | {counts['hps>gbdt']} | {counts['hps>linear']} | "
             f"{counts['best>gbdt']} | {counts['best>linear']} |"
@@ -255,8 +260,11 @@ def report(cache: dict[str, Any]) -> str:
         "best MTL beats linear |",
         "|---|---|---|---|---|---|",
         *rows,
-        f"| **all** | {total['tasks']} | {total['hps>gbdt']} | {total['hps>linear']} | "
-        f"{total['best>gbdt']} | {total['best>linear']} |",
+        *[
+            f"| **{label}** | {c['tasks']} | {c['hps>gbdt']} | {c['hps>linear']} | "
+            f"{c['best>gbdt']} | {c['best>linear']} |"
+            for label, c in (("all", total), ("all but school", rest))
+        ],
     ]
     return "\n\n".join(parts) + "\n\n" + "\n".join(summary) + "\n"
 
