@@ -231,3 +231,23 @@ def test_unsupported_architecture_is_refused(files: dict[str, Path]) -> None:
     ):
         run.add_task("never_married", "binary", files["train"], output=out)
     assert not out.exists()
+
+
+def test_a_new_multilabel_task_gets_thresholds_tuned_on_its_validation_rows(
+    runs: dict[str, Run], files: dict[str, Path]
+) -> None:
+    root = files["train"].parent
+    for name in ("train", "valid"):
+        frame = pd.read_csv(files[name])
+        frame["nm"] = (frame["never_married"].astype(str) == "1").astype(int)
+        frame["rich"] = (frame["income"].astype(str) == "1").astype(int)
+        frame.to_csv(root / f"ml-{name}.csv", index=False)
+    task = mh.Task("status", type="multilabel", columns=["nm", "rich"])
+    grown = runs["hps"].add_task(task, None, root / "ml-train.csv", valid=root / "ml-valid.csv")
+    thresholds = grown.preprocessor.task_states_["status"]["thresholds"]
+    assert len(thresholds) == 2
+    assert all(0 < t < 1 for t in thresholds)
+    assert "thresholds" not in grown.preprocessor.task_states_["income"]  # old states untouched
+    assert (
+        grown.preprocessor.task_states_["income"] == runs["hps"].preprocessor.task_states_["income"]
+    )

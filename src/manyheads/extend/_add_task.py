@@ -38,6 +38,7 @@ from manyheads.extend._train import TrainedTask, train_new_task
 from manyheads.tasks._fitted import fit_task
 from manyheads.tasks.task import Task
 from manyheads.workflow._run import Data, Run, as_frame, json_safe, task_metrics
+from manyheads.workflow._tuning import tune_on_valid
 
 __all__ = ["NewData", "add_task", "source_test"]
 
@@ -149,7 +150,7 @@ def add_task(
     grown = Run(
         model,
         [*run.tasks, task],
-        pre,
+        tune_on_valid(model, pre, [task], valid_t),  # the new task only: old states stay
         architecture=run.architecture,
         options=options,
         history=trained.history,
