@@ -8,6 +8,7 @@ import json
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,16 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from crawl_helpers.fixtures import run_once
-from manyheads.monitor import Scenario, build_scenario
+from manyheads.monitor import (
+    ReplaySite,
+    Scenario,
+    SimClock,
+    build_scenario,
+    parse_monitor_config,
+    serve_replay,
+)
+from manyheads.monitor._cycle import Monitor
+from manyheads.monitor._db import MonitorDB
 
 #: The small replay: 10 one-hour buckets of 30 articles; 30 extra Earnings articles, 90%
 #: truly Bearish, in buckets 7 and 8.
@@ -87,6 +97,51 @@ def receiver() -> Iterator[Receiver]:
     r = Receiver()
     yield r
     r.close()
+
+
+def _snapshot(db: MonitorDB) -> tuple[list[dict[str, Any]], ...]:
+    return db.article_rows(), db.bucket_rows(), db.alert_rows()
+
+
+@pytest.fixture(scope="session")
+def monitored(
+    tmp_path_factory: pytest.TempPathFactory, news_model: Path, small_scenario: Scenario
+) -> Iterator[dict[str, Any]]:
+    """The small replay monitored in three cycles, then a fourth that must change nothing."""
+    s = small_scenario
+    work = tmp_path_factory.mktemp("monitor")
+    receiver = Receiver()
+    clock = SimClock(s.start)
+    logs: list[str] = []
+    with serve_replay(ReplaySite(s, clock)) as url:
+        raw = monitor_mapping(
+            url,
+            news_model,
+            f"sqlite:///{work / 'monitor.db'}",
+            alerts={"webhook": receiver.url},
+            dashboard=str(work / "dashboard.html"),
+        )
+        monitor = Monitor(parse_monitor_config(raw), log=logs.append)
+        reports = []
+        for hours in (5, 9, 10.5):  # three cycles; the last sees every article
+            clock.set(s.start + timedelta(hours=hours))
+            reports.append(monitor.cycle())
+        before, n_posts = _snapshot(monitor.db), len(receiver.posts)
+        again = monitor.cycle()
+        after = _snapshot(monitor.db)
+        monitor.close()
+    receiver.close()
+    return {
+        "work": work,
+        "reports": reports,
+        "again": again,
+        "before": before,
+        "after": after,
+        "posts": receiver.posts,
+        "n_posts": n_posts,
+        "logs": logs,
+        "config": raw,
+    }
 
 
 def monitor_mapping(site: str, run: Path, store: str, **extra: Any) -> dict[str, Any]:

@@ -72,7 +72,8 @@ def render_dashboard(db: MonitorDB, config: MonitorConfig, *, latest: int = 40) 
     spec = config.detect
     return (
         f"{MARKER}\n<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        f"<title>manyheads monitor</title><style>{_CSS}</style></head><body>"
+        "<title>manyheads monitor</title><link rel='icon' href='data:,'>"  # no favicon request
+        f"<style>{_CSS}</style></head><body>"
         f"<h1>Negative share per topic</h1><p class='legend'>{len(scored)} articles scored, "
         f"{len(alerts)} alerts. Chart: {html.escape(spec.method)}, bucket {spec.bucket_s:g} s, "
         f"sigma {spec.sigma:g}, min count {spec.min_count}. "
