@@ -147,11 +147,10 @@ class MonitorDB:
         stmt = upsert(self.engine, alerts).values(
             **row, created_at=datetime.now(UTC), delivered=False, attempts=0
         )
+        stmt = stmt.on_conflict_do_nothing(index_elements=["topic", "bucket_start"])
+        # RETURNING, not rowcount: drivers differ on rowcount when the insert did nothing
         with self.engine.begin() as conn:
-            result = conn.execute(
-                stmt.on_conflict_do_nothing(index_elements=["topic", "bucket_start"])
-            )
-        return bool(result.rowcount)
+            return conn.execute(stmt.returning(alerts.c.id)).first() is not None
 
     def alert_rows(self, *, undelivered: bool = False) -> list[dict[str, Any]]:
         """The alert history (oldest first), or only the alerts a webhook has not received."""
