@@ -77,6 +77,9 @@ def main() -> int:
     parser.add_argument("--serve", action="store_true", help="only serve the site")
     parser.add_argument("--speed", type=float, default=120.0, help="--serve: clock speed-up")
     parser.add_argument("--no-open", action="store_true", help="do not open the dashboard")
+    parser.add_argument(
+        "--small", action="store_true", help="a 10-bucket replay (the tests' scenario), for a try"
+    )
     args = parser.parse_args()
 
     from manyheads.monitor import (
@@ -88,7 +91,8 @@ def main() -> int:
     )
     from manyheads.monitor._cycle import Monitor
 
-    scenario = build_scenario(args.data)
+    knobs = {"n_buckets": 10, "per_bucket": 30, "spike_start": 7, "spike_buckets": 2}
+    scenario = build_scenario(args.data, **(knobs if args.small else {}))
     if args.serve:
         _serve_forever(ReplaySite, scenario, args.speed, args.port)
         return 0
