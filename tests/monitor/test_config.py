@@ -87,3 +87,8 @@ def test_files_manyheads_did_not_write_are_refused(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="not a manyheads crawl store"):
         MonitorDB(f"sqlite:///{db}")
     assert db.read_bytes() == before
+
+
+def test_serve_needs_a_config(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["monitor", "serve"]) == 2
+    assert "'serve' needs the monitor config" in capsys.readouterr().err
