@@ -8,6 +8,7 @@ import json
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -106,42 +107,50 @@ def _snapshot(db: MonitorDB) -> tuple[list[dict[str, Any]], ...]:
 @pytest.fixture(scope="session")
 def monitored(
     tmp_path_factory: pytest.TempPathFactory, news_model: Path, small_scenario: Scenario
-) -> Iterator[dict[str, Any]]:
-    """The small replay monitored in three cycles, then a fourth that must change nothing."""
+) -> dict[str, Any]:
+    """The small replay monitored in three cycles, then a fourth that must change nothing.
+
+    Run once per session (across xdist workers); the results come back as JSON (times as
+    strings), the store and the dashboard stay in the shared folder ``work``.
+    """
     s = small_scenario
-    work = tmp_path_factory.mktemp("monitor")
-    receiver = Receiver()
-    clock = SimClock(s.start)
-    logs: list[str] = []
-    with serve_replay(ReplaySite(s, clock)) as url:
-        raw = monitor_mapping(
-            url,
-            news_model,
-            f"sqlite:///{work / 'monitor.db'}",
-            alerts={"webhook": receiver.url},
-            dashboard=str(work / "dashboard.html"),
-        )
-        monitor = Monitor(parse_monitor_config(raw), log=logs.append)
-        reports = []
-        for hours in (5, 9, 10.5):  # three cycles; the last sees every article
-            clock.set(s.start + timedelta(hours=hours))
-            reports.append(monitor.cycle())
-        before, n_posts = _snapshot(monitor.db), len(receiver.posts)
-        again = monitor.cycle()
-        after = _snapshot(monitor.db)
-        monitor.close()
-    receiver.close()
-    return {
-        "work": work,
-        "reports": reports,
-        "again": again,
-        "before": before,
-        "after": after,
-        "posts": receiver.posts,
-        "n_posts": n_posts,
-        "logs": logs,
-        "config": raw,
-    }
+
+    def produce(work: Path) -> dict[str, Any]:
+        receiver = Receiver()
+        clock = SimClock(s.start)
+        logs: list[str] = []
+        with serve_replay(ReplaySite(s, clock)) as url:
+            raw = monitor_mapping(
+                url,
+                news_model,
+                f"sqlite:///{work / 'monitor.db'}",
+                alerts={"webhook": receiver.url},
+                dashboard=str(work / "dashboard.html"),
+            )
+            monitor = Monitor(parse_monitor_config(raw), log=logs.append)
+            reports = []
+            for hours in (5, 9, 10.5):  # three cycles; the last sees every article
+                clock.set(s.start + timedelta(hours=hours))
+                reports.append(asdict(monitor.cycle()))
+            before, n_posts = _snapshot(monitor.db), len(receiver.posts)
+            again = asdict(monitor.cycle())
+            after = _snapshot(monitor.db)
+            monitor.close()
+        receiver.close()
+        return {
+            "work": str(work),
+            "reports": reports,
+            "again": again,
+            "before": before,
+            "after": after,
+            "posts": receiver.posts,
+            "n_posts": n_posts,
+            "logs": logs,
+            "config": raw,
+        }
+
+    result = run_once(tmp_path_factory, "monitor-replay", produce)
+    return {**result, "work": Path(result["work"])}
 
 
 def monitor_mapping(site: str, run: Path, store: str, **extra: Any) -> dict[str, Any]:
