@@ -8,14 +8,20 @@ import threading
 import time
 from collections.abc import Callable
 from types import FrameType
+from typing import Protocol
 
-from manyheads.monitor._cycle import Monitor
+from manyheads.errors import ManyheadsError
+
+
+class _Cycles(Protocol):
+    def cycle(self) -> object: ...
+
 
 __all__ = ["run_every"]
 
 
 def run_every(
-    monitor: Monitor,
+    monitor: _Cycles,
     every_s: float,
     *,
     log: Callable[[str], None],
@@ -23,7 +29,23 @@ def run_every(
 ) -> int:
     """Run a cycle every ``every_s`` seconds (counted from each cycle's start); return how many ran.
 
-    SIGINT and SIGTERM stop the loop after the current cycle (or at once while it waits).
+    SIGINT and SIGTERM stop the loop after the current cycle (or at once while it waits). A
+    cycle that fails on its input (the site is down, every start URL refused) is logged and
+    the next one runs on schedule: a monitor outlives a source's outage.
+
+    Example:
+        >>> class Twice:
+        ...     n = 0
+        ...     def cycle(self) -> str:
+        ...         self.n += 1
+        ...         if self.n == 1:
+        ...             raise ManyheadsError("the crawl failed: site down")
+        ...         return "cycle ok"
+        >>> run_every(Twice(), 0.01, log=print, max_cycles=2)
+        monitor: cycle failed: the crawl failed: site down
+        cycle ok
+        monitor: stopped after 2 cycles
+        2
     """
     stop = threading.Event()
 
@@ -37,7 +59,10 @@ def run_every(
     try:
         while not stop.is_set():
             started = time.monotonic()
-            log(str(monitor.cycle()))
+            try:
+                log(str(monitor.cycle()))
+            except ManyheadsError as exc:
+                log(f"monitor: cycle failed: {exc}")
             n += 1
             if max_cycles is not None and n >= max_cycles:
                 break
