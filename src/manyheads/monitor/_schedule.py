@@ -12,12 +12,13 @@ from typing import Protocol
 
 from manyheads.errors import ManyheadsError
 
+__all__ = ["run_every"]
+
 
 class _Cycles(Protocol):
+    """What the loop needs: a :class:`~manyheads.monitor.Monitor`, or a stand-in in tests."""
+
     def cycle(self) -> object: ...
-
-
-__all__ = ["run_every"]
 
 
 def run_every(
