@@ -16,6 +16,8 @@ from manyheads.monitor._cycle import Monitor
 
 from .conftest import Receiver, monitor_mapping
 
+pytestmark = pytest.mark.slow
+
 
 def _page(url: str, fields: dict[str, Any], run: int) -> dict[str, Any]:
     return {
