@@ -110,8 +110,8 @@ def main() -> int:
     with serve_replay(ReplaySite(scenario, clock), port=args.port) as url:
         raw["crawl"]["start_urls"] = [f"{url}/latest"]
         raw["model"]["run"] = str(run.resolve())
-        raw["store"] = f"sqlite:///{work / 'news-monitor.db'}"
-        raw["dashboard"] = str(work / "news-dashboard.html")
+        raw["store"] = f"sqlite:///{(work / 'news-monitor.db').resolve()}"
+        raw["dashboard"] = str((work / "news-dashboard.html").resolve())
         (work / "monitor.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
         monitor = Monitor(parse_monitor_config(raw))
         for b in range(1, scenario.n_buckets + 1):
