@@ -48,7 +48,13 @@ _MAPPING = InstanceOf(dict, "a mapping")
 
 #: The flat sections: key -> its allowed values.
 SECTIONS: dict[str, Constraints] = {
-    "follow": {"allow": [_STRS], "deny": [_STRS], "max_depth": [_INT0]},
+    "follow": {
+        "allow": [_STRS],
+        "deny": [_STRS],
+        "max_depth": [_INT0],
+        "feeds": [_STRS],
+        "sitemaps": [_STRS],
+    },
     "limits": {"max_pages": [_INT0], "max_page_bytes": [COUNT], "timeout_s": [POSITIVE]},
     "politeness": {
         "obey_robots": [Boolean()],
@@ -211,14 +217,38 @@ def read_items(raw: object, problems: list[str]) -> ItemsSpec:
     )
 
 
+def _listings(raw: Mapping[str, Any], problems: list[str]) -> bool:
+    """Whether ``follow`` names feeds or sitemaps; a problem for each one not http(s)://."""
+    follow = raw.get("follow")
+    if not isinstance(follow, Mapping):
+        return False
+    named = False
+    for key in ("feeds", "sitemaps"):
+        urls = follow.get(key)
+        if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
+            continue  # the follow section's check reports it
+        named = named or bool(urls)
+        for url in urls:
+            if not re.match(r"^https?://[^/\s]+", url):
+                fix = f"{url!r} is not an http:// or https:// URL."
+                problems.append(_problem(f"follow.{key}", "a list of http(s):// URLs", urls, fix))
+    return named
+
+
 def read_start_urls(raw: Mapping[str, Any], problems: list[str]) -> tuple[str, ...]:
-    """``start_urls``: one URL or a list of them, each http:// or https://."""
+    """``start_urls``: one URL or a list of them, each http:// or https://.
+
+    They may be left out when ``follow.feeds`` or ``follow.sitemaps`` names where to start.
+    """
     urls = raw.get("start_urls")
+    if _listings(raw, problems) and urls is None:
+        return ()
     if isinstance(urls, str):
         urls = [urls]
     expected = "a non-empty list of http:// or https:// URLs"
     if not isinstance(urls, list) or not SequenceOf(Text(), non_empty=True).is_satisfied_by(urls):
-        problems.append(_problem("start_urls", expected, urls))
+        fix = "(or give follow.feeds or follow.sitemaps instead)"
+        problems.append(_problem("start_urls", expected, urls, fix))
         return ()
     for url in urls:
         if not re.match(r"^https?://[^/\s]+", url):

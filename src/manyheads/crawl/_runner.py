@@ -146,7 +146,7 @@ def start_url_refusals(config: CrawlConfig) -> dict[str, str]:
     from manyheads.crawl._urls import SCHEMES, canonical_url, host_allowed, split_host
 
     refused: dict[str, str] = {}
-    for url in config.start_urls:
+    for url in config.starts:
         scheme, host = split_host(url)
         if scheme not in SCHEMES:
             refused[url] = f"refused: scheme {scheme!r} (only http and https are crawled)"
@@ -215,7 +215,7 @@ def run_crawl(config: CrawlConfig, *, progress: bool = True) -> CrawlSummary:
     if config.jobdir:
         check_jobdir(Path(config.jobdir))
     refused = start_url_refusals(config)
-    if len(refused) == len({canonical_url(u) for u in config.start_urls}):
+    if len(refused) == len({canonical_url(u) for u in config.starts}):
         raise _refused_error(refused, crawled=False)
     store = Store(config.store.url)
 
@@ -238,7 +238,7 @@ def run_crawl(config: CrawlConfig, *, progress: bool = True) -> CrawlSummary:
     stats: dict[str, Any] = dict(crawler.stats.get_stats() if crawler.stats else {})
     reason = str(stats.get("finish_reason", "unknown"))
     status = "paused" if reason == "shutdown" else "finished"
-    starts = list(dict.fromkeys(canonical_url(u) for u in config.start_urls))
+    starts = list(dict.fromkeys(canonical_url(u) for u in config.starts))
     fetched, failed = store.outcomes(run_id, starts)
     all_refused = status == "finished" and not fetched and set(failed) == set(starts)
     if all_refused:

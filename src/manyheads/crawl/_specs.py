@@ -42,11 +42,14 @@ class FieldSpec:
 
 @dataclass(frozen=True)
 class FollowSpec:
-    """Which links to follow: regexes searched in the absolute URL, and the maximum depth."""
+    """Which links to follow: regexes searched in the absolute URL, and the maximum depth;
+    the feeds and sitemaps whose new or changed entries are fetched."""
 
     allow: tuple[str, ...] = ()
     deny: tuple[str, ...] = ()
     max_depth: int = 0
+    feeds: tuple[str, ...] = ()
+    sitemaps: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,11 @@ class CrawlConfig:
     jobdir: str | None = None
     progress_s: float = 2.0
     log_level: str = "WARNING"
+
+    @property
+    def starts(self) -> tuple[str, ...]:
+        """Where the crawl starts: the start URLs, then the feeds and sitemaps."""
+        return self.start_urls + self.follow.feeds + self.follow.sitemaps
 
     def fingerprint(self) -> str:
         """A hash of what defines the crawl's frontier; a run resumes only under the same one."""

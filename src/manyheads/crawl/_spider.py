@@ -18,6 +18,14 @@ from scrapy.linkextractors import IGNORED_EXTENSIONS, LinkExtractor
 from twisted.python.failure import Failure
 
 from manyheads.crawl._extraction import Extractor, default_workers
+from manyheads.crawl._feeds import (
+    FeedError,
+    Listed,
+    needs_fetch,
+    parse_feed,
+    parse_sitemap,
+    stored_times,
+)
 from manyheads.crawl._items import FailureItem, PageItem, UnchangedItem
 from manyheads.crawl._state import CrawlState
 from manyheads.crawl._urls import SCHEMES, canonical_url, has_extension, host_allowed, split_host
@@ -28,6 +36,8 @@ if TYPE_CHECKING:
 __all__ = ["ConfigSpider", "describe_failure", "looks_binary"]
 
 _IGNORED = frozenset(f".{ext}" for ext in IGNORED_EXTENSIONS)  # Scrapy's list: images, archives ...
+#: Request meta key: the page was listed by a feed or sitemap (its links are not followed).
+LISTED = "manyheads_listed"
 
 
 def looks_binary(body: bytes) -> bool:
@@ -87,6 +97,7 @@ class ConfigSpider(scrapy.Spider):
         self._deny = [re.compile(p) for p in config.follow.deny]
         self._match = re.compile(config.items.match) if config.items.match else None
         self._max_depth = config.follow.max_depth
+        self._max_bytes = config.limits.max_page_bytes
         self._yielded: set[str] = set()
         self._extractor = Extractor(
             config.items,
@@ -110,6 +121,15 @@ class ConfigSpider(scrapy.Spider):
             link = canonical_url(url)
             self._yielded.add(link)
             yield Request(link, callback=self.parse, errback=self.on_error)
+        follow = self.crawl_state.config.follow
+        for urls, callback in (
+            (follow.feeds, self.parse_feed),
+            (follow.sitemaps, self.parse_sitemap),
+        ):
+            for url in urls:
+                link = canonical_url(url)
+                self._yielded.add(link)
+                yield Request(link, callback=callback, errback=self.on_error)
 
     # ---- rules ----------------------------------------------------------------------------
 
@@ -154,10 +174,11 @@ class ConfigSpider(scrapy.Spider):
         url = canonical_url(response.url)
         depth = int(response.meta.get("depth", 0))
         state = self.crawl_state
+        follows = not response.meta.get(LISTED)
         if "stored" in response.flags or response.status == 304:
             if response.status == 304:
                 yield UnchangedItem(url)
-            for request in self._follow(state.store.links(url), depth):
+            for request in self._follow(state.store.links(url) if follows else [], depth):
                 yield request
             return
         if not isinstance(response, TextResponse):
@@ -167,7 +188,7 @@ class ConfigSpider(scrapy.Spider):
             yield FailureItem(url, response.status, "binary body labelled as text")
             return
         links = self._page_links(response) if isinstance(response, HtmlResponse) else []
-        for request in self._follow(links, depth):
+        for request in self._follow(links if follows else [], depth):
             yield request
         body_hash = _sha(response.body)
         known = state.known.get(url)
@@ -187,6 +208,75 @@ class ConfigSpider(scrapy.Spider):
             page.minhash = content.minhash
             page.raw_html = content.raw_html
         yield page
+
+    # ---- feeds and sitemaps (docs/crawl.md "Feeds and sitemaps") ---------------------------
+
+    def parse_feed(
+        self, response: Response
+    ) -> Iterator[PageItem | UnchangedItem | FailureItem | Request]:
+        """Store the feed; request its entries that are new or changed since stored."""
+        yield from self._listing(response, "feed")
+
+    def parse_sitemap(
+        self, response: Response
+    ) -> Iterator[PageItem | UnchangedItem | FailureItem | Request]:
+        """Store the sitemap; request its new or changed pages (an index: its sitemaps)."""
+        yield from self._listing(response, "sitemap")
+
+    def _listing(
+        self, response: Response, what: str
+    ) -> Iterator[PageItem | UnchangedItem | FailureItem | Request]:
+        url = canonical_url(response.url)
+        if "stored" in response.flags:  # read by the run being resumed
+            return
+        if response.status == 304:
+            # An unchanged listing lists nothing new; an index's sitemaps may still have changed.
+            yield UnchangedItem(url)
+            for child in self.crawl_state.store.links(url) if what == "sitemap" else []:
+                yield from self._listed_requests([Listed(child, None)], self.parse_sitemap)
+            return
+        try:
+            if what == "feed":
+                kind, entries = "feed", parse_feed(response.body, url)
+            else:
+                kind, entries = parse_sitemap(_gunzipped(response.body, self._max_bytes), url)
+        except FeedError as exc:
+            self.crawler.stats.inc_value("manyheads/listing_errors")
+            self.logger.warning("malformed %s %s: %s", what, url, exc)
+            yield FailureItem(url, response.status, f"malformed {what}: {exc}")
+            return
+        index = kind == "sitemapindex"
+        depth = int(response.meta.get("depth", 0))
+        children = [e.url for e in entries] if index else []
+        yield self._page(response, url, depth, links=children, body_hash=_sha(response.body))
+        self.crawler.stats.inc_value("manyheads/listed", len(entries))
+        callback = self.parse_sitemap if index else self.parse
+        yield from self._listed_requests(entries, callback, pages=not index)
+
+    def _listed_requests(
+        self, entries: list[Listed], callback: object, *, pages: bool = False
+    ) -> Iterator[Request]:
+        """Requests for the listed URLs that are new, or listed as changed since stored."""
+        state = self.crawl_state
+        fresh = {canonical_url(e.url): e for e in entries}
+        fresh = {
+            u: e for u, e in fresh.items() if u not in self._yielded and self._listable(u, pages)
+        }
+        times = stored_times(state.store, [u for u in fresh if u in state.known])
+        for url, entry in fresh.items():
+            self._yielded.add(url)
+            if not needs_fetch(entry, times.get(url), in_store=url in state.known):
+                self.crawler.stats.inc_value("manyheads/listed_unchanged")
+                continue
+            meta = {LISTED: True} if pages else {}
+            yield Request(url, callback=callback, errback=self.on_error, meta=meta)  # type: ignore[arg-type]
+
+    def _listable(self, url: str, page: bool) -> bool:
+        """A listed page must pass the follow rules; a listed sitemap only the domain rules."""
+        if page:
+            return self.wanted(url)
+        scheme, host = split_host(url)
+        return scheme in SCHEMES and host_allowed(host, self.allowed_domains)
 
     def _page(
         self, response: Response, url: str, depth: int, *, links: list[str], body_hash: str
@@ -217,6 +307,18 @@ class ConfigSpider(scrapy.Spider):
         if chain and request.url not in error:
             error = f"{error} (redirected to {request.url})"
         yield FailureItem(canonical_url(chain[0] if chain else request.url), status, error)
+
+
+def _gunzipped(body: bytes, max_size: int) -> bytes:
+    """A ``.xml.gz`` sitemap's XML (a server that sets Content-Encoding is unzipped by Scrapy)."""
+    from scrapy.utils.gz import gunzip
+
+    if not body.startswith(b"\x1f\x8b\x08"):  # gzip's magic number
+        return body
+    try:
+        return gunzip(body, max_size=max_size)
+    except (OSError, ValueError) as exc:  # ValueError: over limits.max_page_bytes
+        raise FeedError(f"not a readable gzip file ({exc})") from None
 
 
 def _sha(body: bytes) -> str:
