@@ -5,7 +5,10 @@
 2. Replay: the whole replay (48 one-hour buckets), one cycle per bucket as the clock advances.
    Targets: the planted spike alerted within one bucket of its start, no false alert over the
    rest of the replay, every article scored once.
-3. Robustness (no crawl): the same detector on the model's predictions for the replay drawn
+3. Crawl cost (no model): one cycle's crawl after one more bucket is published, over a store
+   that already holds N articles: requests sent and seconds, reading the feed and sitemap
+   (``follow.feeds`` / ``follow.sitemaps``) vs following the ``/latest`` listing links.
+4. Robustness (no crawl): the same detector on the model's predictions for the replay drawn
    with seed 0 (the one above) and other seeds, to show how much the outcome depends on the
    draw.
 
@@ -23,7 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,14 +45,22 @@ from manyheads.monitor._cycle import Monitor, bucket_rows  # noqa: E402
 from manyheads.monitor._demo import train_demo_model  # noqa: E402
 
 
-def monitor_raw(url: str, run: Path, store: str) -> dict[str, Any]:
-    """The config of examples/news-monitoring/monitor.yaml, pointed at ``url``."""
+def monitor_raw(url: str, run: Path, store: str, *, links: bool = False) -> dict[str, Any]:
+    """The config of examples/news-monitoring/monitor.yaml, pointed at ``url``.
+
+    ``links``: follow the ``/latest`` listing instead of reading the feed and sitemap.
+    """
     import yaml
 
     raw: dict[str, Any] = yaml.safe_load(
         (ROOT / "examples/news-monitoring/monitor.yaml").read_text()
     )
-    raw["crawl"]["start_urls"] = [f"{url}/latest"]
+    follow = raw["crawl"]["follow"]
+    for key in ("feeds", "sitemaps"):
+        follow[key] = [u.replace("http://127.0.0.1:8765", url) for u in follow.get(key, [])]
+    if links:
+        raw["crawl"]["start_urls"] = [f"{url}/latest"]
+        raw["crawl"]["follow"] = {"allow": ["/latest", r"/article/\d+$"]}
     raw.update(store=store, dashboard=None)
     raw["model"]["run"] = str(run)
     raw.pop("alerts", None)
@@ -123,6 +134,44 @@ def replay(scenario: Scenario, run: Path) -> dict[str, Any]:
     }
 
 
+class _CountingSite(ReplaySite):
+    """The replay site, counting the requests it answers."""
+
+    n_requests = 0
+
+    def get(self, path: str, headers: dict[str, str]) -> Any:
+        self.n_requests += 1  # one server thread per request; the GIL keeps += whole enough
+        return super().get(path, headers)
+
+
+def crawl_cost(scenario: Scenario, stored: list[int]) -> list[dict[str, Any]]:
+    """Per store size N and mode: the requests and seconds of the crawl that finds one new
+    bucket of articles (the store filled by a first crawl of the first N articles)."""
+    from manyheads.monitor._cycle import crawl_once
+
+    out = []
+    for n in stored:
+        start = scenario.articles[n - 1].published
+        after = sum(a.published <= start + timedelta(hours=1) for a in scenario.articles) - n
+        for mode in ("feed", "links"):
+            clock = SimClock(start)
+            site = _CountingSite(scenario, clock)
+            with tempfile.TemporaryDirectory() as tmp, serve_replay(site) as url:
+                raw = monitor_raw(url, Path(tmp), f"sqlite:///{tmp}/m.db", links=mode == "links")
+                crawl = parse_monitor_config(raw).crawl
+                crawl_once(crawl)  # fill the store with the first N articles
+                clock.advance(3600)
+                site.n_requests = 0
+                started = time.perf_counter()
+                summary = crawl_once(crawl)
+                seconds = time.perf_counter() - started
+            row = {"stored": n, "new": after, "mode": mode, "requests": site.n_requests}
+            row |= {"records": summary["records"], "seconds": round(seconds, 2)}
+            print(f"crawl cost: {row}", file=sys.stderr)
+            out.append(row)
+    return out
+
+
 def robustness(data: Path, run: Path, seeds: list[int]) -> list[dict[str, Any]]:
     """Detection on the model's predictions (no crawl) for replays of other seeds."""
     import pandas as pd
@@ -174,16 +223,25 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seeds", default="0,1,2,3,4")
     parser.add_argument(
-        "--parts", default="time,replay,robustness", help="which parts to run (comma-separated)"
+        "--stored", default="500,1000,1500", help="store sizes of the crawl-cost part"
+    )
+    parser.add_argument(
+        "--parts",
+        default="time,replay,crawl,robustness",
+        help="which parts to run (comma-separated)",
     )
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
     data = Path(args.data)
     work = Path(tempfile.mkdtemp(prefix="bench-monitor-"))
+    parts = args.parts.split(",")
     started = time.perf_counter()
-    run = Path(args.run) if args.run else train_demo_model(data, work / "run")
+    if args.run or set(parts) - {"crawl"}:  # the crawl-cost part needs no model
+        run = Path(args.run) if args.run else train_demo_model(data, work / "run")
+        metrics = json.loads((run / "metrics.json").read_text())["tasks"]
+    else:
+        run, metrics = work / "no-model", {}
     train_s = time.perf_counter() - started
-    metrics = json.loads((run / "metrics.json").read_text())["tasks"]
     scenario = build_scenario(data)
     truth = scenario.truth()
     spike = range(scenario.spike_start, scenario.spike_start + scenario.spike_buckets)
@@ -214,11 +272,12 @@ def main() -> None:
             "rest_true_bearish_share": sum(v[1] for v in rest) / sum(v[0] for v in rest),
         },
     }
-    parts = args.parts.split(",")
     if "time" in parts:
         result["time_1000"] = time_1000(scenario, run, args.repeats)
     if "replay" in parts:
         result["replay"] = replay(scenario, run)
+    if "crawl" in parts:
+        result["crawl_cost"] = crawl_cost(scenario, [int(n) for n in args.stored.split(",")])
     if "robustness" in parts:
         result["robustness"] = robustness(data, run, [int(s) for s in args.seeds.split(",")])
     result["load_average_end"] = os.getloadavg()

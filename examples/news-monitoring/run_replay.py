@@ -108,7 +108,9 @@ def main() -> int:
     raw = yaml.safe_load((HERE / "monitor.yaml").read_text())
     clock = SimClock(scenario.start)
     with serve_replay(ReplaySite(scenario, clock), port=args.port) as url:
-        raw["crawl"]["start_urls"] = [f"{url}/latest"]
+        follow = raw["crawl"]["follow"]
+        for key in ("feeds", "sitemaps"):  # the replay's port may differ from monitor.yaml's
+            follow[key] = [u.replace("http://127.0.0.1:8765", url) for u in follow.get(key, [])]
         raw["model"]["run"] = str(run.resolve())
         raw["store"] = f"sqlite:///{(work / 'news-monitor.db').resolve()}"
         raw["dashboard"] = str((work / "news-dashboard.html").resolve())
