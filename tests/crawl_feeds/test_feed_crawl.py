@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sys
 import threading
@@ -63,14 +64,14 @@ class NewsSite:
 
     def __call__(self, path: str, headers: dict[str, str]) -> Page | None:
         with self.lock:
-            if path == "/feed.xml":
-                return 200, {"Content-Type": "application/atom+xml"}, self.feed()
-            if path == "/bad-feed.xml":
-                return 200, {"Content-Type": "application/atom+xml"}, b"<feed><entry></feed"
-            if path == "/sitemap.xml":
-                return 200, {"Content-Type": "application/xml"}, self.index()
-            if path == "/sitemap-articles.xml":
-                return 200, {"Content-Type": "application/xml"}, self.sitemap()
+            listings = {
+                "/feed.xml": self.feed,
+                "/bad-feed.xml": lambda: b"<feed><entry></feed",
+                "/sitemap.xml": self.index,
+                "/sitemap-articles.xml": self.sitemap,
+            }
+            if path in listings:
+                return _with_etag(listings[path](), headers)
             match = re.fullmatch(r"/article/(\d+)", path)
             if not match or int(match[1]) not in self.articles:
                 return None
@@ -86,6 +87,12 @@ class NewsSite:
         links = "<a href='/feed.xml'>feed</a><a href='/article/0'>first</a>"
         body = f"<html><body><h1>{text}</h1>{links}</body></html>"
         return 200, out, body.encode()
+
+
+def _with_etag(body: bytes, headers: dict[str, str]) -> Page:
+    etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+    out = {"Content-Type": "application/xml", "ETag": etag}
+    return (304, out, b"") if headers.get("If-None-Match") == etag else (200, out, body)
 
 
 def _config(tmp: Path, url: str, feeds: list[str]) -> None:
@@ -115,12 +122,23 @@ def test_second_crawl_fetches_only_new_and_updated_entries(tmp_path: Path) -> No
         second = run_cli("crawl", "crawl.yaml", cwd=tmp_path).stdout
         second_paths = _articles(server.log.paths())
         listings = sorted(p for p in server.log.paths() if not p.startswith("/article/"))
+        server.log.clear()
+        third = run_cli("crawl", "crawl.yaml", cwd=tmp_path).stdout
+        third_log = [(p, "If-None-Match" in h) for _, _, p, h in server.log.entries]
     assert first_paths == [f"/article/{i}" for i in range(6)]  # once each, links not followed
     assert "6 records written" in first
     assert second_paths == ["/article/2", "/article/6", "/article/7"]
     # Each listing is read once per crawl; the unchanged articles cost no request at all.
     assert listings == ["/feed.xml", "/robots.txt", "/sitemap-articles.xml", "/sitemap.xml"]
     assert "3 records written" in second
+    # Nothing changed: every listing answers 304 (the index's sitemap is still checked).
+    assert "0 records written" in third
+    assert sorted(third_log) == [
+        ("/feed.xml", True),
+        ("/robots.txt", False),
+        ("/sitemap-articles.xml", True),
+        ("/sitemap.xml", True),
+    ]
     titles = {
         r["url"].rsplit("/", 1)[1]: r["title"]
         for r in Store(f"sqlite:///{tmp_path / 'c.db'}").read_records()

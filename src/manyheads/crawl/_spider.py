@@ -1,5 +1,8 @@
 """The config-driven spider: follow links by the config's rules, turn matching pages into items.
 
+Feeds and sitemaps (``follow.feeds`` / ``follow.sitemaps``) add the pages they list that are new
+or changed since stored (:mod:`manyheads.crawl._feeds`); their links are not followed.
+
 Every callback result goes through Scrapy's machinery (depth, dupefilter, offsite, robots,
 retries, redirects); the spider only decides what to request and what to yield.
 """
@@ -8,8 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import AsyncIterator, Iterable, Iterator
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import scrapy
 from scrapy import signals
@@ -232,8 +235,10 @@ class ConfigSpider(scrapy.Spider):
         if response.status == 304:
             # An unchanged listing lists nothing new; an index's sitemaps may still have changed.
             yield UnchangedItem(url)
-            for child in self.crawl_state.store.links(url) if what == "sitemap" else []:
-                yield from self._listed_requests([Listed(child, None)], self.parse_sitemap)
+            children = self.crawl_state.store.links(url) if what == "sitemap" else []
+            yield from self._listed_requests(
+                [Listed(c, None) for c in children], self.parse_sitemap
+            )
             return
         try:
             if what == "feed":
@@ -254,7 +259,7 @@ class ConfigSpider(scrapy.Spider):
         yield from self._listed_requests(entries, callback, pages=not index)
 
     def _listed_requests(
-        self, entries: list[Listed], callback: object, *, pages: bool = False
+        self, entries: list[Listed], callback: Callable[..., Any], *, pages: bool = False
     ) -> Iterator[Request]:
         """Requests for the listed URLs that are new, or listed as changed since stored."""
         state = self.crawl_state
@@ -269,7 +274,7 @@ class ConfigSpider(scrapy.Spider):
                 self.crawler.stats.inc_value("manyheads/listed_unchanged")
                 continue
             meta = {LISTED: True} if pages else {}
-            yield Request(url, callback=callback, errback=self.on_error, meta=meta)  # type: ignore[arg-type]
+            yield Request(url, callback=callback, errback=self.on_error, meta=meta)
 
     def _listable(self, url: str, page: bool) -> bool:
         """A listed page must pass the follow rules; a listed sitemap only the domain rules."""
