@@ -55,6 +55,9 @@ def build_settings(config: CrawlConfig, *, progress: bool = True) -> dict[str, A
         "TWISTED_DNS_RESOLVER": f"{_PKG}._safety.SafeResolver",
         "DOWNLOADER_MIDDLEWARES": {
             f"{_PKG}._safety.SafetyMiddleware": 50,
+            # Scrapy's, except that every request waiting for robots.txt gets its rules.
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            f"{_PKG}._distributed_robots.SharedRobotsTxtMiddleware": 100,
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
             f"{_PKG}._redirect.CheckedRedirectMiddleware": 600,
