@@ -115,14 +115,22 @@ def linked_site(n_pages: int, *, delay_s: float = 0.0) -> Iterator[LinkedSite]:
         thread.join(timeout=5)
 
 
-def crawl_yaml(url: str, store: str, frontier: str | None, **politeness: Any) -> str:
-    """A crawl config of the site: every page a record with its title."""
+def crawl_yaml(
+    url: str,
+    store: str,
+    frontier: str | None,
+    *,
+    starts: list[str] | None = None,
+    max_depth: int = 50,
+    **politeness: Any,
+) -> str:
+    """A crawl config of the site (from ``/`` or ``starts``): every page a record with its title."""
     import yaml
 
     config: dict[str, Any] = {
-        "start_urls": [f"{url}/"],
+        "start_urls": starts or [f"{url}/"],
         "allowed_domains": ["127.0.0.1"],
-        "follow": {"max_depth": 50},
+        "follow": {"max_depth": max_depth},
         "items": {"match": r"/p/\d+$", "fields": {"title": {"css": "h1::text"}}},
         "store": store,
         "politeness": {"autothrottle": False, **politeness},
