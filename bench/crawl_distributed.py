@@ -57,11 +57,11 @@ class Plain(scrapy.Spider):
             yield response.follow(link.url, self.parse)
 
 process = CrawlerProcess({"LOG_LEVEL": "ERROR", "ROBOTSTXT_OBEY": True,
-                          "CONCURRENT_REQUESTS": %d, "CONCURRENT_REQUESTS_PER_DOMAIN": %d,
+                          "CONCURRENT_REQUESTS": N, "CONCURRENT_REQUESTS_PER_DOMAIN": N,
                           "TELNETCONSOLE_ENABLED": False})
 process.crawl(Plain)
 process.start()
-""" % (CONCURRENCY, CONCURRENCY)
+""".replace(": N,", f": {CONCURRENCY},")
 
 
 # ---- the site (its own process) -------------------------------------------------------------
