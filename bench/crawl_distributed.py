@@ -233,9 +233,9 @@ def main() -> None:
         return
     work = Path(tempfile.mkdtemp(prefix="crawl-distributed-"))
     port_file = work / "port"
+    latency_s = str(args.latency_ms / 1000)
     site = subprocess.Popen(
-        [sys.executable, __file__, "--serve", str(port_file), str(args.pages)]
-        + [str(args.latency_ms / 1000)]
+        [sys.executable, __file__, "--serve", str(port_file), str(args.pages), latency_s]
     )
     redis, redis_url = _start_redis(work)
     try:
