@@ -1,4 +1,4 @@
-"""Bad distributed-crawl input ends with exit code 2 and a message; robots.txt holds for waiters."""
+"""Bad distributed-crawl input exits 2 with a message; robots.txt and per-host limits hold."""
 
 from __future__ import annotations
 
@@ -70,3 +70,19 @@ def test_requests_waiting_for_robots_txt_obey_it(tmp_path: Path) -> None:
     assert counts["/robots.txt"] == 1
     assert [p for p in counts if p.startswith("/private/")] == []
     assert counts["/p/7"] == 1
+
+
+def test_plain_crawl_keeps_concurrency_per_domain(tmp_path: Path) -> None:
+    """Scrapy 2.19 sent a host's whole queue at once without a delay (14 at once, limit 2)."""
+    with linked_site(30, delay_s=0.1) as site:
+        yaml = crawl_yaml(site.url, "sqlite:///c.db", None, concurrency_per_domain=2)
+        (tmp_path / "crawl.yaml").write_text(yaml)
+        run_cli("crawl", "crawl.yaml", "--quiet", cwd=tmp_path)
+        hits = list(site.hits.entries)
+    assert len(hits) == 32  # home, 30 pages, robots.txt
+    events = sorted([(s, 1) for _, s, _ in hits] + [(e, -1) for _, _, e in hits])
+    in_flight, peak = 0, 0
+    for _, step in events:
+        in_flight += step
+        peak = max(peak, in_flight)
+    assert peak == 2

@@ -64,7 +64,9 @@ def distributed_settings(
         MANYHEADS_FRONTIER_RUN=run_id,
         MANYHEADS_FRONTIER_WORKER=worker,
     )
-    settings["DOWNLOADER_MIDDLEWARES"][f"{_PKG}._redis_politeness.SharedPolitenessMiddleware"] = 950
+    middlewares = settings["DOWNLOADER_MIDDLEWARES"]
+    middlewares[f"{_PKG}._distributed_hostlimit.HostLimitMiddleware"] = None  # Redis does it
+    middlewares[f"{_PKG}._redis_politeness.SharedPolitenessMiddleware"] = 950
     settings["SPIDER_MIDDLEWARES"][f"{_PKG}._redis_worker.LeaseMiddleware"] = 10
     settings["EXTENSIONS"][f"{_PKG}._redis_worker.FrontierWorker"] = 100
     settings["ITEM_PIPELINES"] = {f"{_PKG}._redis_worker.FrontierStorePipeline": 300}
