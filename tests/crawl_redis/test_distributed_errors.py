@@ -41,6 +41,7 @@ def test_frontier_is_not_part_of_the_crawl_identity() -> None:
     assert plain.fingerprint() == shared.fingerprint()
 
 
+@pytest.mark.slow
 def test_unreachable_frontier_and_bad_workers_exit_2(tmp_path: Path) -> None:
     yaml = crawl_yaml("http://127.0.0.1:9", "sqlite:///c.db", "redis://u:secret@127.0.0.1:1/0")
     (tmp_path / "crawl.yaml").write_text(yaml)
@@ -55,6 +56,7 @@ def test_unreachable_frontier_and_bad_workers_exit_2(tmp_path: Path) -> None:
     assert "--workers must be between 1 and 256; got 0" in proc.stderr
 
 
+@pytest.mark.slow
 def test_requests_waiting_for_robots_txt_obey_it(tmp_path: Path) -> None:
     """Scrapy 2.19 gave robots.txt's rules to the first waiting request only (a plain crawl)."""
     with linked_site(20, delay_s=0.05) as site:
@@ -72,6 +74,7 @@ def test_requests_waiting_for_robots_txt_obey_it(tmp_path: Path) -> None:
     assert counts["/p/7"] == 1
 
 
+@pytest.mark.slow
 def test_plain_crawl_keeps_concurrency_per_domain(tmp_path: Path) -> None:
     """Scrapy 2.19 sent a host's whole queue at once without a delay (14 at once, limit 2)."""
     with linked_site(30, delay_s=0.1) as site:
