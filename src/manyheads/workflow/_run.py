@@ -92,7 +92,9 @@ class Run:
 
         Returns:
             One column per task (the class, or the value), plus ``<task>_proba`` for the
-            predicted class's probability (binary: the positive class's probability).
+            predicted class's probability (binary: the positive class's probability). An ESMM
+            funnel (``cascade`` with ``funnel: true``) adds ``pCTR``, ``pCVR`` and ``pCTCVR``
+            (:func:`~manyheads.architectures.cascade.funnel_columns`).
         """
         frame = as_frame(data)
         table, outputs = self._outputs(frame, labels=False)
@@ -102,6 +104,11 @@ class Run:
             # a token-level task: one tag per word of each row (the word slots tell its length)
             per_word = t.task_type.level == "token" and words and words[0] in table.x
             columns |= t.predict(outputs[t.name], table.x[words[0]] if per_word else None)
+        if self.architecture == "cascade" and self.options.get("funnel"):
+            from manyheads.architectures.cascade import funnel_columns
+
+            order = self.options.get("order") or [t.name for t in self.tasks]
+            columns |= funnel_columns(outputs, order)
         return pd.DataFrame(columns, index=pd.RangeIndex(len(frame)))
 
     def evaluate(self, data: Data, *, split: str = "test") -> dict[str, Any]:
