@@ -118,3 +118,19 @@ def test_bad_group_settings_are_config_problems(tmp_path: Path) -> None:
     )
     with pytest.raises(mh.ConfigError, match=r"'data.group_by' is not used with 'data.sources'"):
         load_config(sources)
+
+
+def test_compare_reports_the_ranking_metrics(tmp_path: Path) -> None:
+    from manyheads.config.load import load_config
+    from manyheads.workflow._compare import compare
+
+    config = load_config(_config(tmp_path, group_by="user_id"))
+    result = compare(
+        config, architectures=["cascade"], methods=["ew"], seeds=[0], output=tmp_path / "cmp"
+    )
+    saved = json.loads((tmp_path / "cmp" / "comparison.json").read_text())
+    assert result is not None
+    rows = {row["name"]: row for row in saved["variants"]}
+    for name in ("stl", "cascade+ew"):
+        metrics = rows[name]["tasks"]["purchase"]["metrics"]
+        assert {"auc", "gauc", "ndcg@10", "recall@10"} <= set(metrics)
