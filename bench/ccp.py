@@ -45,7 +45,7 @@ TOWER = [16, 8]
 EMBED = 8
 
 
-def _example() -> Any:  # noqa: ANN401 - the example's module
+def _example() -> Any:
     path = ROOT / "examples" / "click-conversion" / "run.py"
     spec = importlib.util.spec_from_file_location("click_conversion_run", path)
     assert spec is not None
@@ -55,13 +55,13 @@ def _example() -> Any:  # noqa: ANN401 - the example's module
     return module
 
 
-def _data(impressions: int) -> Any:  # noqa: ANN401
+def _data(impressions: int) -> Any:
     from manyheads.builtin_datasets import load_dataset
 
     return load_dataset("synthetic-ccp", n_impressions=impressions, seed=0)
 
 
-def _scores(test: Any, p_ctr: Any, p_cvr: Any) -> dict[str, float]:  # noqa: ANN401
+def _scores(test: Any, p_ctr: Any, p_cvr: Any) -> dict[str, float]:
     return dict(_example().score(test, p_ctr, p_cvr))
 
 
@@ -157,7 +157,7 @@ def run_manyheads(impressions: int, epochs: int) -> dict[str, Any]:
     wall: list[float] = []
     original = trainer_module.train_one_epoch
 
-    def timed(*args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
+    def timed(*args: Any, **kwargs: Any) -> Any:
         began, began_cpu = time.perf_counter(), time.process_time()
         out = original(*args, **kwargs)
         wall.append(time.perf_counter() - began)
@@ -193,8 +193,16 @@ def side_by_side(impressions: int, epochs: int, repeats: int) -> dict[str, Any]:
     for _ in range(repeats):
         for framework in runs:
             done = subprocess.run(
-                [sys.executable, __file__, "--worker", framework]
-                + ["--impressions", str(impressions), "--epochs", str(epochs)],
+                [
+                    sys.executable,
+                    __file__,
+                    "--worker",
+                    framework,
+                    "--impressions",
+                    str(impressions),
+                    "--epochs",
+                    str(epochs),
+                ],
                 capture_output=True,
                 text=True,
                 check=False,
