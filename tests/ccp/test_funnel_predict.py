@@ -134,3 +134,18 @@ def test_compare_reports_the_ranking_metrics(tmp_path: Path) -> None:
     for name in ("stl", "cascade+ew"):
         metrics = rows[name]["tasks"]["purchase"]["metrics"]
         assert {"auc", "gauc", "ndcg@10", "recall@10"} <= set(metrics)
+
+
+def test_evaluate_adds_ranking_metrics_on_request(esmm: tuple[mh.Run, pd.DataFrame]) -> None:
+    run, test = esmm
+    plain = run.evaluate(test)
+    assert "gauc" not in plain["tasks"]["click"]
+    ranked = run.evaluate(test, group_by="user_id", ranking_k=3)
+    pred = run.predict(test)
+    expected = ranking_metrics(
+        test["user_id"].to_numpy(), test["click"].to_numpy(), pred["pCTR"], k=3
+    )
+    for key, value in expected.items():
+        assert ranked["tasks"]["click"][key] == pytest.approx(value, abs=1e-6)
+    with pytest.raises(mh.DataError, match=r"group_by names the column 'uid', which the evaluated"):
+        run.evaluate(test, group_by="uid")

@@ -19,7 +19,18 @@ from manyheads.tasks._ranking import ranking_metrics
 from manyheads.workflow._run import Run
 from manyheads.workflow._splits import Splits
 
-__all__ = ["add_ranking_metrics", "check_group_column"]
+__all__ = ["add_ranking_metrics", "check_group_column", "ranking_scores"]
+
+
+def _check_column(frame: pd.DataFrame, column: str, name: str, setting: str) -> None:
+    if column not in frame.columns:
+        shown = ", ".join(map(str, list(frame.columns)[:20]))
+        raise DataError(
+            f"{setting} names the column '{column}', which the {name} rows lack (columns: "
+            f"{shown}). Name the user/query id column of the data, or remove {setting}.",
+            path=str(frame.attrs.get("path", f"<{name}>")),
+            column=column,
+        )
 
 
 def check_group_column(config: RunConfig, splits: Splits) -> None:
@@ -32,15 +43,8 @@ def check_group_column(config: RunConfig, splits: Splits) -> None:
     if column is None:
         return
     for name, frame in (("train", splits.train), ("valid", splits.valid), ("test", splits.test)):
-        if frame is not None and column not in frame.columns:
-            shown = ", ".join(map(str, list(frame.columns)[:20]))
-            raise DataError(
-                f"'data.group_by' names the column '{column}', which the {name} rows lack "
-                f"(columns: {shown}). Name the user/query id column of the data, or remove "
-                "'data.group_by'.",
-                path=str(frame.attrs.get("path", f"<{name}>")),
-                column=column,
-            )
+        if frame is not None:
+            _check_column(frame, column, name, "'data.group_by'")
 
 
 def _binary_scores(run: Run, frame: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -57,7 +61,16 @@ def _binary_scores(run: Run, frame: pd.DataFrame) -> dict[str, tuple[np.ndarray,
     return out
 
 
-def _split_ranking(run: Run, frame: pd.DataFrame, column: str, k: int) -> dict[str, Any]:
+def ranking_scores(
+    run: Run, frame: pd.DataFrame, column: str, k: int, *, setting: str = "group_by"
+) -> dict[str, Any]:
+    """Per binary task of ``run``: ``gauc``, ``ndcg@k``, ``recall@k`` on the labelled rows of
+    ``frame``, grouped by ``frame[column]`` (rows without a group are left out).
+
+    Raises:
+        DataError: ``frame`` has no column ``column`` (``setting`` names who asked for it).
+    """
+    _check_column(frame, column, "evaluated", setting)
     group = frame[column].to_numpy()
     known = ~pd.isna(frame[column]).to_numpy()  # rows without a group are left out
     out = {}
@@ -79,6 +92,6 @@ def add_ranking_metrics(run: Run, config: RunConfig, splits: Splits) -> None:
     scored = splits.test if run.metrics["split"] == "test" else splits.valid
     assert scored is not None
     for key, frame in (("tasks", scored), ("valid", splits.valid)):
-        for task, values in _split_ranking(run, frame, column, k).items():
+        for task, values in ranking_scores(run, frame, column, k).items():
             run.metrics[key][task].update(values)
     run.metrics["group_by"] = {"column": column, "k": k}

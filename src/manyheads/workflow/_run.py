@@ -111,17 +111,30 @@ class Run:
             columns |= funnel_columns(outputs, order)
         return pd.DataFrame(columns, index=pd.RangeIndex(len(frame)))
 
-    def evaluate(self, data: Data, *, split: str = "test") -> dict[str, Any]:
-        """Every metric of every task on labelled ``data``, in the ``metrics.json`` layout."""
+    def evaluate(
+        self, data: Data, *, split: str = "test", group_by: str | None = None, ranking_k: int = 10
+    ) -> dict[str, Any]:
+        """Every metric of every task on labelled ``data``, in the ``metrics.json`` layout.
+
+        With ``group_by`` (a column of ``data``: the user id) each binary task also gets
+        ``gauc``, ``ndcg@<ranking_k>`` and ``recall@<ranking_k>`` (docs/ranking.md).
+        """
         frame = as_frame(data)
         table, outputs = self._outputs(frame, labels=True)
         scores = score_outputs(outputs, table, self.fitted_tasks)
-        return {
+        out: dict[str, Any] = {
             "split": split,
             "architecture": self.architecture,
             "n_parameters": self.n_parameters,
             "tasks": task_metrics(self.tasks, scores),
         }
+        if group_by is not None:
+            from manyheads.workflow._ranking import ranking_scores
+
+            ranked = ranking_scores(self, frame, group_by, ranking_k, setting="group_by")
+            for task, values in ranked.items():
+                out["tasks"][task].update(values)
+        return out
 
     def save(self, path: str | Path) -> Path:
         """Write the model bundle (``model.safetensors`` + ``model.json``) into ``path``.
