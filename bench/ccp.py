@@ -6,8 +6,9 @@ labelled on clicked rows) for several seeds on one synthetic-ccp draw, and score
 *all* test impressions against ``conversion_if_clicked`` (the whole-space CVR AUC, known only
 because the data are synthetic; docs/ranking.md).
 
-Part ``rechub`` trains torch-rechub's ``ESMM`` with its ``DataGenerator`` and ``MTLTrainer``
-and the same network in manyheads (``cascade``, funnel, no shared bottom, towers [16, 8] with
+Part ``generate`` times writing ``--generate-impressions`` rows of synthetic-ccp to Parquet
+(a temporary file, removed afterwards). Part ``rechub`` trains torch-rechub's ``ESMM`` with its
+``DataGenerator`` and ``MTLTrainer`` and the same network in manyheads (``cascade``, funnel, no shared bottom, towers [16, 8] with
 batch norm, embeddings of width 8 for the 8 categorical columns, batch 1024, Adam lr 1e-3,
 weight decay 1e-5), each library in its own subprocess with one intra-op thread, the two runs
 interleaved (rechub, manyheads, rechub, ...) when ``--repeats`` > 1, as ``bench/speed_rechub.py``
@@ -16,7 +17,8 @@ the same code on the same test impressions.
 
 Usage (bench extra for torch-rechub: pip install -c constraints.txt 'torch-rechub==0.9.0'):
     python bench/ccp.py --part quality --impressions 1000000 --seeds 0,1,2 --epochs 3
-    python bench/ccp.py --part rechub --impressions 1000000 --epochs 2 --json ccp.json
+    python bench/ccp.py --part rechub --impressions 1000000 --rechub-epochs 2 --json ccp.json
+    python bench/ccp.py --part generate --generate-impressions 10000000
 """
 
 from __future__ import annotations
@@ -219,6 +221,24 @@ def side_by_side(impressions: int, epochs: int, repeats: int) -> dict[str, Any]:
     return {"runs": runs, "ratio": speed["manyheads"] / speed["torch-rechub"]}
 
 
+def generate(impressions: int) -> dict[str, Any]:
+    """Seconds (wall and CPU) and peak memory to write ``impressions`` rows to Parquet."""
+    from manyheads.builtin_datasets._synthetic_ccp import write_synthetic_ccp
+
+    with tempfile.TemporaryDirectory() as tmp:
+        began, began_cpu = time.perf_counter(), time.process_time()
+        path = write_synthetic_ccp(Path(tmp) / "ccp.parquet", impressions, seed=0)
+        out = {
+            "impressions": impressions,
+            "seconds": time.perf_counter() - began,
+            "cpu_seconds": time.process_time() - began_cpu,
+            "parquet_mb": path.stat().st_size / 2**20,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
+    print(json.dumps(out), flush=True)
+    return out
+
+
 def _quality_table(result: dict[str, Any]) -> str:
     return str(_example().report(result["summary"], result["claim"], result["meta"]))
 
@@ -244,7 +264,8 @@ def _rechub_table(result: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("quality", "rechub", "all"), default="all")
+    parser.add_argument("--part", choices=("quality", "rechub", "generate", "all"), default="all")
+    parser.add_argument("--generate-impressions", type=int, default=10_000_000)
     parser.add_argument("--impressions", type=int, default=1_000_000)
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--epochs", type=int, default=3)
@@ -267,6 +288,8 @@ def main() -> None:
             "impressions": args.impressions,
         }
     }
+    if args.part in ("generate", "all"):
+        out["generate"] = generate(args.generate_impressions)
     if args.part in ("quality", "all"):
         torch.set_num_threads(1)
         example = _example()
