@@ -6,14 +6,14 @@ labelled on clicked rows) for several seeds on one synthetic-ccp draw, and score
 *all* test impressions against ``conversion_if_clicked`` (the whole-space CVR AUC, known only
 because the data are synthetic; docs/ranking.md).
 
-Part ``generate`` times writing ``--generate-impressions`` rows of synthetic-ccp to Parquet
-(a temporary file, removed afterwards). Part ``rechub`` trains torch-rechub's ``ESMM`` with its
-``DataGenerator`` and ``MTLTrainer`` and the same network in manyheads (``cascade``, funnel,
-no shared bottom, towers [16, 8] with batch norm, embeddings of width 8 for the 8 categorical columns, batch 1024, Adam lr 1e-3,
-weight decay 1e-5), each library in its own subprocess with one intra-op thread, the two runs
-interleaved (rechub, manyheads, rechub, ...) when ``--repeats`` > 1, as ``bench/speed_rechub.py``
-does. Throughput is training rows per process-CPU second (median epoch); AUCs are computed by
-the same code on the same test impressions.
+Part ``generate`` times writing ``--generate-impressions`` rows of synthetic-ccp to Parquet (a
+temporary file, removed afterwards). Part ``rechub`` trains torch-rechub's ``ESMM`` with its
+``DataGenerator`` and ``MTLTrainer`` and the same network in manyheads (``cascade``, funnel, no
+shared bottom, towers [16, 8] with batch norm, embeddings of width 8 for the 8 categorical
+columns, batch 1024, Adam lr 1e-3, weight decay 1e-5), each library in its own subprocess with
+one intra-op thread, the two runs interleaved (rechub, manyheads, rechub, ...) when
+``--repeats`` > 1, as ``bench/speed_rechub.py`` does. Throughput is training rows per process-
+CPU second (median epoch); AUCs are computed by the same code on the same test impressions.
 
 Usage (bench extra for torch-rechub: pip install -c constraints.txt 'torch-rechub==0.9.0'):
     python bench/ccp.py --part quality --impressions 1000000 --seeds 0,1,2 --epochs 3
