@@ -149,3 +149,13 @@ def test_evaluate_adds_ranking_metrics_on_request(esmm: tuple[mh.Run, pd.DataFra
         assert ranked["tasks"]["click"][key] == pytest.approx(value, abs=1e-6)
     with pytest.raises(mh.DataError, match=r"group_by names the column 'uid', which the evaluated"):
         run.evaluate(test, group_by="uid")
+
+
+def test_validate_reports_a_missing_group_column(tmp_path: Path) -> None:
+    from manyheads.config.load import load_config
+    from manyheads.config.validate import validate_data
+
+    problems, _ = validate_data(load_config(_config(tmp_path, group_by="uid")))
+    assert any("'data.group_by' names the column 'uid'" in p for p in problems)
+    problems, _ = validate_data(load_config(_config(tmp_path, group_by="user_id")))
+    assert problems == []
