@@ -10,7 +10,7 @@ import pytest
 
 from manyheads.builtin_datasets import _synthetic_ccp as ccp
 from manyheads.builtin_datasets import load_dataset
-from manyheads.errors import InvalidParameterError
+from manyheads.errors import DataError, InvalidParameterError
 
 N = 20_000
 
@@ -61,7 +61,11 @@ def test_chunks_are_written_to_parquet(tmp_path: Path, monkeypatch: pytest.Monke
     path = ccp.write_synthetic_ccp(tmp_path / "ccp.parquet", 20_000, seed=1)
     written = pd.read_parquet(path)
     pd.testing.assert_frame_equal(written, ccp.generate_synthetic_ccp(20_000, seed=1))
-    assert not (tmp_path / "ccp.parquet.partial").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ccp.parquet"]  # no temporary left
+    with pytest.raises(DataError, match=r"ccp.parquet: already exists. Pass --overwrite"):
+        ccp.write_synthetic_ccp(path, 100)
+    ccp.write_synthetic_ccp(path, 100, overwrite=True)
+    assert len(pd.read_parquet(path)) == 100
 
 
 def test_loader_splits_tasks_and_inputs() -> None:

@@ -186,28 +186,38 @@ def generate_synthetic_ccp(n_impressions: int, *, seed: int = 0) -> pd.DataFrame
     return pd.concat(list(synthetic_ccp_chunks(n_impressions, seed=seed)), ignore_index=True)
 
 
-def write_synthetic_ccp(path: str | Path, n_impressions: int, *, seed: int = 0) -> Path:
+def write_synthetic_ccp(
+    path: str | Path, n_impressions: int, *, seed: int = 0, overwrite: bool = False
+) -> Path:
     """Write the impressions to one Parquet file, chunk by chunk (memory: one chunk).
 
-    Returns:
-        The file written; it is written under a temporary name and renamed when complete.
+    The file is written under a temporary name and renamed when complete; an existing file is
+    replaced only with ``overwrite``.
+
+    Raises:
+        DataError: ``path`` exists (without ``overwrite``), is not ``.parquet``, or its folder
+            cannot be written.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    target = Path(path)
-    partial = target.with_name(target.name + ".partial")
-    writer: pq.ParquetWriter | None = None
-    try:
-        for frame in synthetic_ccp_chunks(n_impressions, seed=seed):
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-            if writer is None:
-                writer = pq.ParquetWriter(partial, table.schema)
-            writer.write_table(table)
-    finally:
-        if writer is not None:
-            writer.close()
-    partial.replace(target)
+    from manyheads._output_file import atomic_write, check_output_file
+
+    target = check_output_file(
+        path, overwrite=overwrite, extensions=(".parquet",), option="the output path"
+    )
+    _check(n_impressions, seed)
+    with atomic_write(target) as partial:
+        writer: pq.ParquetWriter | None = None
+        try:
+            for frame in synthetic_ccp_chunks(n_impressions, seed=seed):
+                table = pa.Table.from_pandas(frame, preserve_index=False)
+                if writer is None:
+                    writer = pq.ParquetWriter(partial, table.schema)
+                writer.write_table(table)
+        finally:
+            if writer is not None:
+                writer.close()
     return target
 
 
