@@ -178,17 +178,31 @@ def run_manyheads(impressions: int, epochs: int) -> dict[str, Any]:
     }
 
 
-def worker(framework: str, impressions: int, epochs: int) -> None:
+def _patch_embedding_init(std: float) -> None:
+    """Diagnostic: start every ``nn.Embedding`` at N(0, std) instead of N(0, 1)."""
+    import torch
+
+    def reset(self: torch.nn.Embedding) -> None:
+        torch.nn.init.normal_(self.weight, std=std)
+
+    torch.nn.Embedding.reset_parameters = reset  # type: ignore[method-assign]
+
+
+def worker(framework: str, impressions: int, epochs: int, embed_std: float | None) -> None:
     import torch
 
     torch.set_num_threads(1)
+    if embed_std is not None and framework == "manyheads":
+        _patch_embedding_init(embed_std)
     run = run_rechub if framework == "torch-rechub" else run_manyheads
     result = run(impressions, epochs)
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print("RESULT " + json.dumps(result))
 
 
-def side_by_side(impressions: int, epochs: int, repeats: int) -> dict[str, Any]:
+def side_by_side(
+    impressions: int, epochs: int, repeats: int, embed_std: float | None = None
+) -> dict[str, Any]:
     """Each library in its own subprocess, interleaved; the median epoch of every run."""
     runs: dict[str, list[dict[str, Any]]] = {"torch-rechub": [], "manyheads": []}
     env = dict(os.environ, OMP_NUM_THREADS="1")
@@ -204,6 +218,7 @@ def side_by_side(impressions: int, epochs: int, repeats: int) -> dict[str, Any]:
                     str(impressions),
                     "--epochs",
                     str(epochs),
+                    *(["--embed-init-std", str(embed_std)] if embed_std is not None else []),
                 ],
                 capture_output=True,
                 text=True,
@@ -272,10 +287,15 @@ def main() -> None:
     parser.add_argument("--rechub-epochs", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=1, help="interleaved runs per library")
     parser.add_argument("--json", help="write the results here")
+    parser.add_argument(
+        "--embed-init-std",
+        type=float,
+        help="diagnostic: manyheads' embeddings start at N(0, this) instead of N(0, 1)",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(args.worker, args.impressions, args.epochs)
+        worker(args.worker, args.impressions, args.epochs, args.embed_init_std)
         return
     import torch
 
@@ -301,7 +321,9 @@ def main() -> None:
         out["quality"] = example.compare(base, impressions=args.impressions, seeds=seeds)
         print(_quality_table(out["quality"]), flush=True)
     if args.part in ("rechub", "all"):
-        out["rechub"] = side_by_side(args.impressions, args.rechub_epochs, args.repeats)
+        out["rechub"] = side_by_side(
+            args.impressions, args.rechub_epochs, args.repeats, args.embed_init_std
+        )
         print(_rechub_table(out["rechub"]), flush=True)
     out["meta"]["seconds"] = time.perf_counter() - began
     if args.json:
