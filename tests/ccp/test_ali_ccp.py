@@ -80,6 +80,22 @@ def test_official_layout_errors_name_the_line(
     skeleton.write_text("\n".join([*lines[:3], "5,0,0,u1,1,205=7", *lines[3:]]))
     with pytest.raises(DataError, match=r"line 4: the feature entry '205=7' is not"):
         load_dataset("ali-ccp")
+    skeleton.write_text("\n".join([*lines[:3], "5,0,0,u1,1,205\x02x7\x031.0", *lines[3:]]))
+    with pytest.raises(DataError, match=r"column '205': the feature id 'x7' of field 205 is not"):
+        load_dataset("ali-ccp")
+
+
+def test_a_broken_csv_is_refused_with_its_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "ali-ccp"
+    root.mkdir()
+    for name in ("ali_ccp_train.csv", "ali_ccp_val.csv", "ali_ccp_test.csv"):
+        (root / name).write_text("click,purchase,101\n0,0,1\n")
+    (root / "ali_ccp_val.csv").write_bytes(b"click,purchase,101\n0,0,\xff\xfe\n")
+    monkeypatch.setenv("MANYHEADS_DATA", str(tmp_path))
+    with pytest.raises(DataError, match=r"ali_ccp_val.csv: cannot read this Ali-CCP file as CSV"):
+        load_dataset("ali-ccp", layout="rechub")
 
 
 def test_missing_files_and_bad_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -115,7 +115,16 @@ def read_official(skeleton: Path, common: Path, *, limit: int | None = None) -> 
             rows.append([int(parts[1]), int(parts[2]), *(fields.get(f, "0") for f in FIELDS)])
     frame = pd.DataFrame(rows, columns=["click", "purchase", *FIELDS])
     for f in FIELDS:
-        frame[f] = frame[f].astype("int64")
+        ids = pd.to_numeric(frame[f], errors="coerce")
+        if ids.isna().any():
+            bad = int(ids.isna().to_numpy().argmax())
+            raise DataError(
+                f"the feature id {frame[f].iloc[bad]!r} of field {f} is not an integer (the "
+                f"{bad + 1}th impression kept). Restore the file from the original archive.",
+                path=str(skeleton),
+                column=f,
+            )
+        frame[f] = ids.astype("int64")
     return frame
 
 
@@ -143,7 +152,10 @@ def _read_csv(
     path: Path, limit: int | None, drop: bool, header: list[str] | None = None
 ) -> pd.DataFrame:
     """A preprocessed file; purchases without a click are refused (naming the line) or dropped."""
-    frame = pd.read_csv(path, nrows=limit, header=None if header else "infer", names=header)
+    try:
+        frame = pd.read_csv(path, nrows=limit, header=None if header else "infer", names=header)
+    except (ValueError, OSError, UnicodeDecodeError) as exc:  # pandas' ParserError is a ValueError
+        raise DataError(f"cannot read this Ali-CCP file as CSV ({exc}).", path=str(path)) from None
     missing = [c for c in ("click", "purchase") if c not in frame.columns]
     if missing:
         raise DataError(
