@@ -83,6 +83,8 @@ def test_loader_splits_tasks_and_inputs() -> None:
         ({"n_impressions": 5}, r"'n_impressions' option of synthetic-ccp must be an int >= 10"),
         ({"seed": -1}, r"'seed' option of synthetic-ccp must be an int >= 0. Got -1"),
         ({"test_fraction": 0.9}, r"'test_fraction' option of synthetic-ccp must be in"),
+        ({"test_fraction": "x"}, r"'test_fraction' option of synthetic-ccp must be in"),
+        ({"n_rows": 5}, r"'synthetic-ccp' has no option 'n_rows'. .*Its options: n_impressions"),
     ],
 )
 def test_bad_options_are_refused(options: dict[str, object], match: str) -> None:

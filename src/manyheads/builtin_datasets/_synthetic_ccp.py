@@ -236,7 +236,8 @@ def load_synthetic_ccp(
         seed: the seed of the world and of the impressions.
         test_fraction: share of the impressions held out for test, in (0, 0.5].
     """
-    if not 0.0 < test_fraction <= 0.5:
+    number = isinstance(test_fraction, int | float) and not isinstance(test_fraction, bool)
+    if not number or not 0.0 < test_fraction <= 0.5:
         raise InvalidParameterError(
             "The 'test_fraction' option of synthetic-ccp must be in (0, 0.5]. "
             f"Got {test_fraction!r} instead."
