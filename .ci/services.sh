@@ -23,3 +23,12 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
   apt-get install -y -q --no-install-recommends chromium chromium-driver
 fi
 echo "services.sh: chromium and chromium-driver present"
+# redis-server: the distributed-crawl tests (tests/crawl_redis) start their own server on a free
+# 127.0.0.1 port without persistence, see tests/crawl_helpers/redis.py. Idempotent.
+if [ ! -x /usr/bin/redis-server ] && ! command -v redis-server >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  # Only the binary is needed: the package's own service is not used by the tests.
+  apt-get install -y -q --no-install-recommends redis-server
+fi
+echo "services.sh: redis-server present"

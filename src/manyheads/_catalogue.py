@@ -239,5 +239,17 @@ for _name, _target, _doc in [
         f"{_D}._uner:load_uner_en_ewt",
         "UD English-EWT + Universal NER: UPOS tagging + NER (BIO) per word (options: limit)",
     ),
+    (
+        "ali-ccp",
+        f"{_D}._ali_ccp:load_ali_ccp",
+        "Ali-CCP (ESMM, Taobao): click + purchase per impression, from "
+        "$MANYHEADS_DATA/ali-ccp (options: layout, limit)",
+    ),
+    (
+        "synthetic-ccp",
+        f"{_D}._synthetic_ccp:load_synthetic_ccp",
+        "impressions -> clicks -> purchases with known true probabilities (ESMM's "
+        "sample-selection bias) (options: n_impressions, seed, test_fraction)",
+    ),
 ]:
     DATASETS.register_lazy(_name, _target, _doc)

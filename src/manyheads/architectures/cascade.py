@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from typing import ClassVar
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -26,7 +28,7 @@ from manyheads.encoders.base import InputEncoder
 from manyheads.errors import InvalidParameterError
 from manyheads.tasks import list_task_types
 
-__all__ = ["Cascade", "funnel_logits", "log1mexp"]
+__all__ = ["Cascade", "funnel_columns", "funnel_logits", "log1mexp"]
 
 
 def log1mexp(x: Tensor) -> Tensor:
@@ -62,6 +64,32 @@ def funnel_logits(logits: Sequence[Tensor]) -> list[Tensor]:
     log_p = torch.cumsum(torch.stack([F.logsigmoid(lg) for lg in logits]), dim=0)  # [K, B]
     joint = log_p - log1mexp(log_p)
     return [logits[0], *joint[1:].unbind(0)]
+
+
+def funnel_columns(outputs: dict[str, Tensor], order: Sequence[str]) -> dict[str, np.ndarray]:
+    """The funnel's probabilities as prediction columns, from the joint logits a funnel outputs.
+
+    Two stages (impression -> click -> purchase) give ``pCTR`` = P(t_1), ``pCVR`` =
+    P(t_2 | t_1) and ``pCTCVR`` = P(t_1, t_2); more stages give ``<task>_cond_proba`` =
+    P(t_k | t_1..t_{k-1}) for k >= 2 (the joint is ``<task>_proba``). Each conditional is
+    ``exp(log P(t_1..t_k) - log P(t_1..t_{k-1}))`` in float64, so it needs the outputs only
+    (an ONNX run has no towers to ask).
+
+    Example:
+        >>> cols = funnel_columns({"click": torch.tensor([0.0]), "buy": torch.tensor([-1.0986])},
+        ...                       ["click", "buy"])
+        >>> {k: round(float(v[0]), 3) for k, v in cols.items()}
+        {'pCTR': 0.5, 'pCVR': 0.5, 'pCTCVR': 0.25}
+    """
+    log_joint = [F.logsigmoid(outputs[t].double()).cpu().numpy() for t in order]
+    conditional = [np.exp(np.minimum(b - a, 0.0)) for a, b in itertools.pairwise(log_joint)]
+    if len(order) == 2:
+        return {
+            "pCTR": np.exp(log_joint[0]),
+            "pCVR": conditional[0],
+            "pCTCVR": np.exp(log_joint[1]),
+        }
+    return {f"{t}_cond_proba": c for t, c in zip(order[1:], conditional, strict=True)}
 
 
 class Cascade(SharedBottomModel):

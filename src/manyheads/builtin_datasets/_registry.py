@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from manyheads._catalogue import DATASETS
-from manyheads.errors import DataError
+from manyheads.errors import DataError, InvalidParameterError
 from manyheads.tasks.task import Task
 
 __all__ = [
@@ -67,8 +67,31 @@ def hold_out_valid(train: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.Dat
 
 
 def load_dataset(name: str, /, **options: object) -> DatasetSplits:
-    """Load the built-in dataset ``name``."""
-    return DATASETS.create(name, **options)
+    """Load the built-in dataset ``name`` with its ``options`` (``data.dataset_options``).
+
+    Raises:
+        InvalidParameterError: an option the dataset does not have (the valid ones listed).
+
+    Example:
+        >>> load_dataset("census-income", smaple=True)
+        Traceback (most recent call last):
+        ...
+        manyheads.errors.InvalidParameterError: The dataset 'census-income' has no option \
+'smaple'. Did you mean 'sample'? Its options: sample, group.
+    """
+    import inspect
+
+    from manyheads._registry import did_you_mean
+
+    factory = DATASETS.get(name)
+    valid = list(inspect.signature(factory).parameters)
+    for key in options:
+        if key not in valid:
+            raise InvalidParameterError(
+                f"The dataset '{name}' has no option {key!r}.{did_you_mean(key, valid)} "
+                f"Its options: {', '.join(valid) or 'none'}."
+            )
+    return factory(**options)
 
 
 def list_datasets() -> list[str]:

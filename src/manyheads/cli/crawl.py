@@ -6,7 +6,7 @@ import argparse
 
 from manyheads.cli._common import Subparsers
 
-__all__ = ["CRAWL_MODULES", "add_parser", "require_crawl_extra", "run"]
+__all__ = ["CRAWL_MODULES", "DISTRIBUTED_MODULES", "add_parser", "require_crawl_extra", "run"]
 
 
 def add_parser(subparsers: Subparsers) -> None:
@@ -25,21 +25,30 @@ def add_parser(subparsers: Subparsers) -> None:
         help="override config keys, e.g. limits.max_pages=100 (values are YAML)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="crawler processes sharing one Redis frontier (the config's 'frontier', or a "
+        "private redis-server when it has none); see docs/crawl.md, Distributed crawling",
+    )
     p.set_defaults(func=run)
 
 
 #: What ``manyheads crawl`` imports from the ``crawl`` extra (pyproject.toml).
 CRAWL_MODULES = ("scrapy", "parsel", "w3lib", "sqlalchemy", "trafilatura", "datasketch")
+#: What a distributed crawl (``--workers``, ``frontier``) imports in addition.
+DISTRIBUTED_MODULES = ("redis", "scrapy_redis")
 
 
-def require_crawl_extra() -> None:
+def require_crawl_extra(*, distributed: bool = False) -> None:
     """Raise a :class:`ManyheadsError` naming the extra when a crawl dependency is missing."""
     import importlib
 
     from manyheads.errors import ManyheadsError
 
     missing = []
-    for module in CRAWL_MODULES:
+    for module in CRAWL_MODULES + (DISTRIBUTED_MODULES if distributed else ()):
         try:
             importlib.import_module(module)
         except ImportError:
@@ -56,12 +65,20 @@ def run(args: argparse.Namespace) -> int:
     """Validate the config, crawl, print the run's summary."""
     from manyheads.errors import ConfigError
 
+    if not 1 <= args.workers <= 256:
+        raise ConfigError([f"--workers must be between 1 and 256; got {args.workers}."])
     require_crawl_extra()
     from manyheads.crawl import load_config, run_crawl
 
     config = load_config(args.config, args.overrides)
     try:
-        summary = run_crawl(config, progress=not args.quiet)
+        if args.workers > 1 or config.frontier:
+            require_crawl_extra(distributed=True)
+            from manyheads.crawl._distributed import run_distributed
+
+            summary = run_distributed(config, workers=args.workers, progress=not args.quiet)
+        else:
+            summary = run_crawl(config, progress=not args.quiet)
     except ConfigError as exc:
         if exc.source is not None:
             raise

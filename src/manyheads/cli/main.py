@@ -56,6 +56,8 @@ EXTRAS: dict[str, str] = {
             "sqlalchemy",
             "psycopg",
             "datasketch",
+            "redis",
+            "scrapy_redis",
         ),
         "crawl",
     ),

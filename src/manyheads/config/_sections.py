@@ -120,6 +120,8 @@ def _sampling_problems(values: dict[str, Any], problems: list[str]) -> None:
         problems.append(
             f"'data.temperature' must be a finite number > 0; got {values['temperature']!r}."
         )
+    if "ranking_k" in values and values["ranking_k"] < 1:
+        problems.append(f"'data.ranking_k' must be an int >= 1; got {values['ranking_k']!r}.")
     if "split_seed" in values and values["split_seed"] < 0:
         problems.append(f"'data.split_seed' must be an int >= 0; got {values['split_seed']!r}.")
 
@@ -131,6 +133,11 @@ def _per_source_keys(section: dict[str, Any], problems: list[str]) -> None:
             "'data.split_column' is not used with 'data.sources' (sources have no split "
             "column): give each source its 'valid'/'test' files or fractions, and remove "
             "'data.split_column'."
+        )
+    if "group_by" in section:
+        problems.append(
+            "'data.group_by' is not used with 'data.sources' (ranking metrics are computed on "
+            "one table): remove 'data.group_by', or train on one table."
         )
     for key in ("valid_fraction", "test_fraction", "valid", "test"):
         if key in section:

@@ -75,6 +75,10 @@ class DataConfig:
         unseen_labels: a class or tag in the validation or test data that the training data
             never had: ``warn`` (a warning naming file, line, column, label and count; those
             rows or tokens count as wrong) or ``error`` (refuse the data).
+        group_by: a column naming whose list each row belongs to (e.g. ``user_id``); then
+            every binary task is also scored per group: ``gauc``, ``ndcg@k`` and ``recall@k``
+            (docs/ranking.md).
+        ranking_k: the ``k`` of ``ndcg@k`` and ``recall@k``.
     """
 
     train: str | None = None
@@ -90,6 +94,8 @@ class DataConfig:
     sampling: str = "proportional"
     temperature: float = 2.0
     unseen_labels: str = "warn"
+    group_by: str | None = None
+    ranking_k: int = 10
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,12 @@ def validate_data(config: RunConfig) -> tuple[list[str], list[str]]:
         summary.append("inferred inputs: " + ", ".join(f"{c}: {k}" for c, k in inputs.items()))
     problems = _input_problems(inputs, splits)
     problems.extend(_label_problems(config, splits, summary))
+    try:  # data.group_by names a column of every split
+        from manyheads.workflow._ranking import check_group_column
+
+        check_group_column(config, splits)
+    except ManyheadsError as exc:
+        problems.append(str(exc))
     return problems, summary
 
 

@@ -15,6 +15,7 @@ from manyheads._registry import did_you_mean
 from manyheads.crawl._config_rules import (
     SECTIONS,
     TOP,
+    check_frontier,
     check_regex,
     read_items,
     read_section,
@@ -83,6 +84,7 @@ def parse_config(raw: object, *, source: str | None = None) -> CrawlConfig:
         check_regex(f"follow pattern {i}", pattern, problems)
     items = read_items(raw.get("items"), problems)
     extra = read_top_scalars(raw, problems)
+    check_frontier(extra, problems)
     if problems:
         raise ConfigError([redact(p) for p in problems], source=source)
     return CrawlConfig(

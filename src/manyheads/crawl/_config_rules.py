@@ -35,6 +35,7 @@ from manyheads.crawl._store_url import CONFIG_OWNER
 __all__ = [
     "SECTIONS",
     "TOP",
+    "check_frontier",
     "check_regex",
     "read_items",
     "read_section",
@@ -84,6 +85,7 @@ SECTIONS: dict[str, Constraints] = {
 _SCALARS: Constraints = {
     "allowed_domains": [_STRS, None],
     "jobdir": [Text("a directory path"), None],
+    "frontier": [Text("a Redis URL (redis://host:6379/0, rediss://..., unix:///path.sock)"), None],
     "progress_s": [NON_NEGATIVE],
     "log_level": [StrOptions(("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))],
 }
@@ -98,6 +100,7 @@ TOP = (
     "retries",
     "safety",
     "jobdir",
+    "frontier",
     "progress_s",
     "log_level",
 )
@@ -153,6 +156,21 @@ def check_regex(where: str, pattern: str, problems: list[str]) -> None:
         re.compile(pattern)
     except re.error as exc:
         problems.append(_problem(where, "a valid regular expression", pattern, f"({exc})."))
+
+
+def check_frontier(values: dict[str, Any], problems: list[str]) -> None:
+    """``frontier`` must be a Redis URL, and excludes ``jobdir`` (the queue lives in Redis)."""
+    url = values.get("frontier")
+    if url is None:
+        return
+    if not re.match(r"^(redis|rediss|unix)://\S+$", url):
+        expected = "a Redis URL (redis://host:6379/0, rediss://host:6380/0, unix:///path.sock)"
+        problems.append(_problem("frontier", expected, url))
+    if values.get("jobdir") is not None:
+        problems.append(
+            "'jobdir' and 'frontier' exclude each other: a distributed crawl keeps its queue "
+            "in Redis, so there is no job directory to resume from. Remove 'jobdir'."
+        )
 
 
 def _check_selectors(where: str, raw: Mapping[str, Any], problems: list[str]) -> None:

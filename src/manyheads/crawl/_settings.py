@@ -55,6 +55,9 @@ def build_settings(config: CrawlConfig, *, progress: bool = True) -> dict[str, A
         "TWISTED_DNS_RESOLVER": f"{_PKG}._safety.SafeResolver",
         "DOWNLOADER_MIDDLEWARES": {
             f"{_PKG}._safety.SafetyMiddleware": 50,
+            # Scrapy's, except that every request waiting for robots.txt gets its rules.
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            f"{_PKG}._distributed_robots.SharedRobotsTxtMiddleware": 100,
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
             f"{_PKG}._redirect.CheckedRedirectMiddleware": 600,
@@ -63,6 +66,9 @@ def build_settings(config: CrawlConfig, *, progress: bool = True) -> dict[str, A
             f"{_PKG}._retry.BackoffRetryMiddleware": 550,
             f"{_PKG}._recrawl.StoreAwareMiddleware": 560,
             f"{_PKG}._proxies.RotatingProxyMiddleware": 740 if p.proxies else None,
+            # concurrency_per_domain as a hard limit (Scrapy 2.19 sends a slot's whole queue
+            # at once when there is no delay)
+            f"{_PKG}._distributed_hostlimit.HostLimitMiddleware": 950,
         },
         "SPIDER_MIDDLEWARES": {f"{_PKG}._failures.SpiderErrorMiddleware": 1000},
         "ITEM_PIPELINES": {f"{_PKG}._pipelines.StorePipeline": 300},

@@ -125,6 +125,7 @@ class CrawlConfig:
     retries: RetrySpec = field(default_factory=RetrySpec)
     safety: SafetySpec = field(default_factory=SafetySpec)
     jobdir: str | None = None
+    frontier: str | None = None  # a Redis URL: the shared queue of a distributed crawl
     progress_s: float = 2.0
     log_level: str = "WARNING"
 

@@ -57,6 +57,7 @@ from manyheads.workflow._output import (
     resume_point,
     write_run,
 )
+from manyheads.workflow._ranking import add_ranking_metrics, check_group_column
 from manyheads.workflow._run import Data, Run, RunMetrics, as_frame, json_safe, load
 from manyheads.workflow._scores import final_metrics
 from manyheads.workflow._splits import Splits, load_splits
@@ -245,6 +246,7 @@ def run_config(
     if splits is None:
         splits, config = load_splits(config)
     config = _resolved(config, splits, say)
+    check_group_column(config, splits)
     encoded = encoded_splits(config, splits, encodings, say)
     say_fitted_lengths(encoded.pre, str(config.model.options.get("encoder", "tabular")), say)
     _check_monitored(config, encoded, splits)
@@ -267,6 +269,7 @@ def run_config(
         directory=directory,
     )
     run.metrics = final_metrics(run, config, result, encoded).to_dict()
+    add_ranking_metrics(run, config, splits)
     if directory is not None:
         write_run(run, directory, keep_checkpoint=options.keep_checkpoint)
     return run

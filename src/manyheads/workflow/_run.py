@@ -92,7 +92,9 @@ class Run:
 
         Returns:
             One column per task (the class, or the value), plus ``<task>_proba`` for the
-            predicted class's probability (binary: the positive class's probability).
+            predicted class's probability (binary: the positive class's probability). An ESMM
+            funnel (``cascade`` with ``funnel: true``) adds ``pCTR``, ``pCVR`` and ``pCTCVR``
+            (:func:`~manyheads.architectures.cascade.funnel_columns`).
         """
         frame = as_frame(data)
         table, outputs = self._outputs(frame, labels=False)
@@ -102,19 +104,37 @@ class Run:
             # a token-level task: one tag per word of each row (the word slots tell its length)
             per_word = t.task_type.level == "token" and words and words[0] in table.x
             columns |= t.predict(outputs[t.name], table.x[words[0]] if per_word else None)
+        if self.architecture == "cascade" and self.options.get("funnel"):
+            from manyheads.architectures.cascade import funnel_columns
+
+            order = self.options.get("order") or [t.name for t in self.tasks]
+            columns |= funnel_columns(outputs, order)
         return pd.DataFrame(columns, index=pd.RangeIndex(len(frame)))
 
-    def evaluate(self, data: Data, *, split: str = "test") -> dict[str, Any]:
-        """Every metric of every task on labelled ``data``, in the ``metrics.json`` layout."""
+    def evaluate(
+        self, data: Data, *, split: str = "test", group_by: str | None = None, ranking_k: int = 10
+    ) -> dict[str, Any]:
+        """Every metric of every task on labelled ``data``, in the ``metrics.json`` layout.
+
+        With ``group_by`` (a column of ``data``: the user id) each binary task also gets
+        ``gauc``, ``ndcg@<ranking_k>`` and ``recall@<ranking_k>`` (docs/ranking.md).
+        """
         frame = as_frame(data)
         table, outputs = self._outputs(frame, labels=True)
         scores = score_outputs(outputs, table, self.fitted_tasks)
-        return {
+        out: dict[str, Any] = {
             "split": split,
             "architecture": self.architecture,
             "n_parameters": self.n_parameters,
             "tasks": task_metrics(self.tasks, scores),
         }
+        if group_by is not None:
+            from manyheads.workflow._ranking import ranking_scores
+
+            ranked = ranking_scores(self, frame, group_by, ranking_k, setting="group_by")
+            for task, values in ranked.items():
+                out["tasks"][task].update(values)
+        return out
 
     def save(self, path: str | Path) -> Path:
         """Write the model bundle (``model.safetensors`` + ``model.json``) into ``path``.
