@@ -12,6 +12,8 @@ from manyheads.aggregation.base import Aggregator
 from manyheads.architectures.base import Features, MTLModel
 from manyheads.config.train import TrainSettings
 from manyheads.data.tensors import Batch, EncodedTable
+from manyheads.distributed._comm import LOCAL, Comm
+from manyheads.distributed._losses import global_losses
 from manyheads.encoders.ensemble import repeat_members
 from manyheads.engine.backward import backward
 from manyheads.engine.events import Events
@@ -77,6 +79,8 @@ class LoopState:
         batch_tokens: the padded-piece budget of a batch (``batch_by: tokens``), else None.
         step: optimiser steps taken so far, over all epochs.
         epoch: the epoch being trained (1-based), reported with every ``step_end``.
+        comm: the ranks of data-parallel training; each trains on its slice of every global
+            batch of ``world_size`` × ``batch_size`` rows (one process by default).
     """
 
     optimizer: torch.optim.Optimizer
@@ -86,6 +90,7 @@ class LoopState:
     batch_tokens: int | None = None
     step: int = 0
     epoch: int = 1
+    comm: Comm = LOCAL
 
 
 def train_one_epoch(
@@ -111,28 +116,33 @@ def train_one_epoch(
     total = torch.zeros(len(tasks), dtype=torch.float64)
     counts = torch.zeros(len(tasks), dtype=torch.float64)
     params = [p for p in model.parameters() if p.requires_grad]
-    batches = table.batches(
-        settings.rows_per_batch(),
+    comm = loop.comm
+    chunks = table.batch_indices(
+        settings.rows_per_batch() * comm.world_size,
         generator=loop.generator,
         group_by_length=settings.group_by_length,
-        batch_tokens=loop.batch_tokens,
+        batch_tokens=None if loop.batch_tokens is None else loop.batch_tokens * comm.world_size,
     )
-    for batch in batches:
-        batch = batch.to(loop.device)
+    for chunk in chunks:
+        batch = table.take(comm.shard(chunk)).to(loop.device)
         loop.set_lr(loop.step)
         loop.optimizer.zero_grad(set_to_none=True)
         features, losses = _forward(
             model, batch, tasks, precision=settings.precision, device=loop.device
         )
+        if comm.active:  # the global batch's losses; this rank's part of their gradient
+            losses, shares, labelled = global_losses(comm, losses, batch, tasks)
+        else:
+            shares = label_shares(batch, [t.task for t in tasks])
+            labelled = torch.tensor([float(batch.mask[t.name].any()) for t in tasks])
         raw = losses.detach()  # recorded unscaled
         if settings.task_loss == "share":
-            losses = losses * label_shares(batch, [t.task for t in tasks]).to(losses)
-        backward(losses, model, method, features=features, penalty=model.penalty())
+            losses = losses * shares.to(losses)
+        backward(losses, model, method, features=features, penalty=model.penalty(), comm=comm)
         if settings.clip_norm is not None:
             torch.nn.utils.clip_grad_norm_(params, settings.clip_norm)
         loop.optimizer.step()
         detached = raw.to("cpu", torch.float64)
-        labelled = torch.tensor([float(batch.mask[t.name].any()) for t in tasks])
         total += detached * labelled
         counts += labelled
         loop.step += 1

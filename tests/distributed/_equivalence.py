@@ -1,0 +1,97 @@
+"""The worker of ``test_equivalence.py``: every case on two gloo ranks, then (rank 0) one
+process with the global batch; writes the largest parameter difference of each case."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+
+from manyheads._methods import create_method
+from manyheads.architectures import create_model
+from manyheads.config.train import TrainSettings
+from manyheads.data.tensors import EncodedTable
+from manyheads.distributed import LOCAL, Comm
+from manyheads.engine.events import Events
+from manyheads.engine.loop import LoopState, train_one_epoch
+from manyheads.testing import make_toy_problem
+
+#: (method, options): the methods of issue 19, and every one of them that takes ``rep_grad``
+#: in that mode too, with DB-MTL and GradDrop (their feature updates are not read from a Gramian:
+#: the ranks gather the feature Jacobian).
+CASES: tuple[tuple[str, dict[str, object]], ...] = (
+    ("ew", {}),
+    ("uw", {}),
+    ("dwa", {}),
+    ("gradnorm", {}),
+    ("famo", {}),
+    *((m, {}) for m in ("mgda", "pcgrad", "cagrad", "nash_mtl", "upgrad")),
+    *((m, {"rep_grad": True}) for m in ("mgda", "upgrad", "aligned_mtl", "db_mtl", "graddrop")),
+)
+BATCH = 8  # rows per rank; one process trains on 2 x 8
+ROWS = 35  # the last global batch has 3 rows: 2 on rank 0, 1 on rank 1
+EPOCHS = 3  # DWA weighs by the last two epochs: its weights move in the third
+
+
+def train(name: str, options: dict[str, object], comm: Comm, batch_size: int) -> torch.Tensor:
+    """The flattened parameters (model and method) after ``EPOCHS`` epochs."""
+    problem = make_toy_problem(ROWS, task_types=("binary", "multiclass", "regression"))
+    table = EncodedTable(dict(problem.x), dict(problem.y), dict(problem.mask), problem.n_rows)
+    torch.manual_seed(0)
+    model = create_model("mmoe", problem.spec, problem.out_dims, n_experts=2, expert_hidden=[8])
+    method = create_method(name, len(problem.tasks), **options)
+    params = [*model.parameters(), *method.parameters()]
+    loop = LoopState(
+        torch.optim.SGD(params, lr=0.1),
+        torch.Generator().manual_seed(0),
+        torch.device("cpu"),
+        comm=comm,
+    )
+    settings = TrainSettings(epochs=EPOCHS, batch_size=batch_size)
+    for epoch in range(1, EPOCHS + 1):
+        loop.epoch = epoch
+        losses = train_one_epoch(
+            model,
+            table,
+            tasks=problem.fitted_tasks,
+            method=method,
+            settings=settings,
+            loop=loop,
+            events=Events(),
+        )
+        method.end_epoch(losses.to(torch.float32))
+    return torch.cat([p.detach().reshape(-1) for p in params])
+
+
+def worker(rank: int, world_size: int, folder: str) -> None:
+    """Run every case on this rank; rank 0 compares with one process and writes ``diffs.json``."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    torch.set_num_threads(1)
+    dist.init_process_group(
+        "gloo", init_method=f"file://{folder}/rendezvous", rank=rank, world_size=world_size
+    )
+    comm = Comm(rank=rank, world_size=world_size)
+    diffs: dict[str, float] = {}
+    for name, options in CASES:
+        key = name + (" rep_grad" if options.get("rep_grad") else "")
+        ranks = train(name, options, comm, BATCH)
+        if rank == 0:
+            single = train(name, options, LOCAL, BATCH * world_size)
+            diffs[key] = float((ranks - single).abs().max())
+            moved = float((single - train_untrained(name, options)).abs().max())
+            diffs[key + " moved"] = moved
+    dist.destroy_process_group()
+    if rank == 0:
+        Path(folder, "diffs.json").write_text(json.dumps(diffs, indent=1))
+
+
+def train_untrained(name: str, options: dict[str, object]) -> torch.Tensor:
+    """The initial parameters (trained for zero epochs)."""
+    problem = make_toy_problem(ROWS, task_types=("binary", "multiclass", "regression"))
+    torch.manual_seed(0)
+    model = create_model("mmoe", problem.spec, problem.out_dims, n_experts=2, expert_hidden=[8])
+    method = create_method(name, len(problem.tasks), **options)
+    return torch.cat([p.detach().reshape(-1) for p in [*model.parameters(), *method.parameters()]])
