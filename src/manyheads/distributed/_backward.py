@@ -117,7 +117,8 @@ def _grad_norms(losses: Tensor, model: MTLModel, features: Features | None, comm
     shared = [p for p in model.shared_parameters() if p.requires_grad]
     if shared:
         jacobian = comm.sum_(shared_jacobian(losses, last_shared_layer(shared)))
-        return jacobian.norm(dim=1).detach()
+        norms: Tensor = jacobian.norm(dim=1).detach()
+        return norms
     feats = trainable_features(features)  # rows are disjoint: squared norms add up
     grads = batched_grads(losses, feats)
     flat = torch.cat([g.reshape(losses.shape[0], -1).to(losses.dtype) for g in grads], 1)
