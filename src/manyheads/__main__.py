@@ -1,0 +1,7 @@
+"""``python -m manyheads``: the command line (what ``torchrun -m manyheads`` starts)."""
+
+import sys
+
+from manyheads.cli.main import main
+
+sys.exit(main())
