@@ -54,12 +54,20 @@ def _quiet(_message: str) -> None:
 def measure(args: argparse.Namespace, method: str, comm: Comm, batch: int) -> dict[str, Any]:
     """Train ``args.epochs`` epochs of ``batch`` rows per rank; time each epoch."""
     data = load_dataset("census-income", sample=args.sample)
+    name, _, mode = method.partition(":")  # "upgrad:rep_grad": the method in rep_grad mode
+    options = {"rep_grad": True} if mode == "rep_grad" else {}
     raw = {
         "data": {"train": "<frame>"},  # the frames come as splits
         "tasks": {t.name: {"type": t.type, "column": t.column} for t in data.tasks},
         "inputs": dict(data.inputs),
         "model": MODEL,
-        "train": {"method": method, "batch_size": batch, "seed": 0, "epochs": args.epochs},
+        "train": {
+            "method": name,
+            "method_options": options,
+            "batch_size": batch,
+            "seed": 0,
+            "epochs": args.epochs,
+        },
     }
     splits = Splits(data.train.head(args.rows), data.valid.head(200), None)
     config = _resolved(build_config(raw), splits, _quiet)
@@ -105,6 +113,10 @@ def measure(args: argparse.Namespace, method: str, comm: Comm, batch: int) -> di
     }
 
 
+def _key(method: str) -> str:
+    return method.replace(":rep_grad", " rep_grad")
+
+
 def _worker(rank: int, args: argparse.Namespace, folder: str) -> None:
     os.environ["OMP_NUM_THREADS"] = "1"
     torch.set_num_threads(1)
@@ -112,7 +124,7 @@ def _worker(rank: int, args: argparse.Namespace, folder: str) -> None:
         "gloo", init_method=f"file://{folder}/rendezvous", rank=rank, world_size=2
     )
     comm = Comm(rank=rank, world_size=2)
-    results = {m: measure(args, m, comm, args.batch // 2) for m in args.methods}
+    results = {_key(m): measure(args, m, comm, args.batch // 2) for m in args.methods}
     dist.destroy_process_group()
     Path(folder, f"rank{rank}.json").write_text(json.dumps(results))
 
@@ -123,7 +135,7 @@ def two_processes(args: argparse.Namespace) -> dict[str, Any]:
         mp.spawn(_worker, args=(args, folder), nprocs=2, join=True)
         ranks = [json.loads(Path(folder, f"rank{r}.json").read_text()) for r in range(2)]
     return {
-        m: ranks[0][m] | {"rank1_samples_per_s": ranks[1][m]["samples_per_s"]} for m in args.methods
+        m: ranks[0][m] | {"rank1_samples_per_s": ranks[1][m]["samples_per_s"]} for m in ranks[0]
     }
 
 
@@ -135,13 +147,16 @@ def main() -> None:
     parser.add_argument("--methods", default="ew,upgrad")
     parser.add_argument("--sample", action="store_true", help="the 24k-row shipped sample")
     parser.add_argument("--json", default=None)
+    parser.add_argument(
+        "--two-only", action="store_true", help="only the 2-process runs (what each method sends)"
+    )
     args = parser.parse_args()
     args.methods = args.methods.split(",")
     results: dict[str, Any] = {}
-    for threads in (1, 2):
+    for threads in () if args.two_only else (1, 2):
         torch.set_num_threads(threads)
         results[f"1 process x {threads} threads"] = {
-            m: measure(args, m, LOCAL, args.batch) for m in args.methods
+            _key(m): measure(args, m, LOCAL, args.batch) for m in args.methods
         }
     results["2 processes x 1 thread (gloo)"] = two_processes(args)
     report = {
@@ -155,7 +170,8 @@ def main() -> None:
                 ("methods", ",".join(args.methods)),
             )
         )
-        + (" --sample" if args.sample else ""),
+        + (" --sample" if args.sample else "")
+        + (" --two-only" if args.two_only else ""),
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
         "torch": torch.__version__,
         "results": results,
