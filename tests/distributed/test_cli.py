@@ -23,9 +23,9 @@ BATCH = 32  # per rank: the global batch is 64
 
 @pytest.fixture
 def census_slice(census_sample: pd.DataFrame, tmp_path: Path) -> dict[str, Path]:
-    """600 / 200 / 200 real census rows as CSV files."""
+    """599 / 200 / 200 real census rows (the last global batch of 23 rows: 12 + 11)."""
     paths = {}
-    for name, n in (("train", 600), ("valid", 200), ("test", 200)):
+    for name, n in (("train", 599), ("valid", 200), ("test", 200)):
         frame = census_sample[census_sample.split == name].head(n).drop(columns=["split"])
         paths[name] = tmp_path / f"{name}.csv"
         frame.to_csv(paths[name], index=False)

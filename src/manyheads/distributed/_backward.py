@@ -158,18 +158,22 @@ def _gathered_update(
     rank order)."""
     n_tasks, offset = jacobian.shape[0], 0
     columns, full_feats, starts = [], [], []
+    sent = 0 if comm.idle else None  # an idle rank's stand-in row is no row of the batch
     for f in feats:
         n_rows, width = f.shape[0], math.prod(f.shape[1:])
         block = jacobian[:, offset : offset + n_rows * width].reshape(n_tasks, n_rows, width)
         offset += n_rows * width
-        parts = comm.gather_rows(block.transpose(0, 1).contiguous())  # [B_r, T, D] each
+        parts = comm.gather_rows(block.transpose(0, 1)[:sent].contiguous())  # [B_r, T, D]
         starts.append(sum(p.shape[0] for p in parts[: comm.rank]))
         columns.append(torch.cat(parts).transpose(0, 1).reshape(n_tasks, -1))
-        full_feats.append(torch.cat(comm.gather_rows(f.detach())))
+        full_feats.append(torch.cat(comm.gather_rows(f.detach()[:sent])))
     update = method.aggregate_features(torch.cat(columns, 1), full_feats)
     pieces, offset = [], 0
     for f, full, start in zip(feats, full_feats, starts, strict=True):
         width = math.prod(full.shape[1:])
-        pieces.append(update[offset + start * width : offset + (start + f.shape[0]) * width])
+        if comm.idle:
+            pieces.append(update.new_zeros(f.numel()))
+        else:
+            pieces.append(update[offset + start * width : offset + (start + f.shape[0]) * width])
         offset += full.numel()
     return torch.cat(pieces)

@@ -37,6 +37,8 @@ class Comm:
     seconds: float = 0.0
     n_bytes: int = 0
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))  # NCCL: CUDA
+    #: this step's rows are a stand-in that weighs nothing (see :meth:`rows`)
+    idle: bool = False
 
     @property
     def active(self) -> bool:
@@ -47,6 +49,20 @@ class Comm:
         """This rank's contiguous slice of a global batch's rows (sizes differ by at most one),
         so that the ranks' rows in rank order are the global batch in its order."""
         return torch.tensor_split(rows, self.world_size)[self.rank]
+
+    def rows(self, batch: Tensor) -> Tensor:
+        """This rank's rows of a global batch (:meth:`shard`). A rank left without rows (a last
+        batch of fewer rows than ranks) takes the batch's first row as a stand-in and is
+        ``idle`` for the step: its losses count no labelled rows, so it adds nothing.
+
+        Example:
+            >>> comm = Comm(rank=1, world_size=2)
+            >>> comm.rows(torch.tensor([7])).tolist(), comm.idle
+            ([7], True)
+        """
+        rows = self.shard(batch)
+        self.idle = self.active and rows.numel() == 0 and batch.numel() > 0
+        return batch[:1] if self.idle else rows
 
     def sum_(self, tensor: Tensor) -> Tensor:
         """Sum ``tensor`` over the ranks, in place; return it."""

@@ -42,10 +42,11 @@ def global_losses(
     comm: Comm, losses: Tensor, batch: Batch, tasks: Sequence[FittedTask]
 ) -> GlobalLosses:
     """This rank's view of the global batch's losses (one all-reduce; see the module)."""
-    masks = [batch.mask[t.name] for t in tasks]
+    masks = [batch.mask[t.name] & (not comm.idle) for t in tasks]  # a stand-in row: no label
     counts = torch.stack([m.sum() for m in masks]).to("cpu", torch.float64)  # [T] elements
     rows = torch.stack([m.reshape(m.shape[0], -1).any(1).sum() for m in masks]).to(counts)
-    n_rows = torch.tensor([float(masks[0].shape[0]) if masks else 0.0], dtype=torch.float64)
+    n_rows = torch.tensor([0.0 if comm.idle or not masks else float(masks[0].shape[0])])
+    n_rows = n_rows.to(torch.float64)
     local = losses.detach().to("cpu", torch.float64)
     stats = comm.sum_(torch.cat([counts, counts * local, rows, n_rows]))
     n_tasks = len(tasks)

@@ -124,7 +124,7 @@ def train_one_epoch(
         batch_tokens=None if loop.batch_tokens is None else loop.batch_tokens * comm.world_size,
     )
     for chunk in chunks:
-        batch = table.take(comm.shard(chunk)).to(loop.device)
+        batch = table.take(comm.rows(chunk)).to(loop.device)
         loop.set_lr(loop.step)
         loop.optimizer.zero_grad(set_to_none=True)
         features, losses = _forward(
