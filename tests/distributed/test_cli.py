@@ -79,8 +79,7 @@ def test_a_killed_rank_fails_the_run_then_resume_finishes_it(
     while not checkpoint.exists() and time.monotonic() < deadline:
         time.sleep(0.02)
     assert launcher.poll() is None, log.read_text()  # still training
-    (torchrun,) = _children(launcher.pid)
-    workers = _children(torchrun)
+    workers = _children(launcher.pid)  # the launcher is torch's elastic agent
     assert len(workers) == 2
     for pid in workers:  # hold both where they are, then one dies
         os.kill(pid, signal.SIGSTOP)
@@ -90,8 +89,10 @@ def test_a_killed_rank_fails_the_run_then_resume_finishes_it(
     assert launcher.wait(timeout=120) == 1
     assert time.monotonic() - began < 90  # no hang: the other rank is stopped
     message = log.read_text()
-    assert "the data-parallel run on 2 processes failed" in message
+    assert "the data-parallel run on 2 processes failed: " in message
+    assert "was killed by SIGKILL" in message
     assert "continue with --resume" in message
+    assert "Traceback" not in message
     assert not (tmp_path / "cut" / "metrics.json").exists()
     assert json.loads(checkpoint.read_text())["epoch"] < 3
 
@@ -110,3 +111,14 @@ def test_a_killed_rank_fails_the_run_then_resume_finishes_it(
     predictions = mh.load(run).predict(str(census_slice["test"]))
     assert len(predictions) == 200
     assert {"income", "never_married"} <= set(predictions.columns)
+
+
+def test_bad_data_found_by_the_ranks_exits_2(tmp_path: Path, census_slice: dict[str, Path]) -> None:
+    config = _config(tmp_path, census_slice, "bad", epochs=1)
+    log = tmp_path / "bad.log"
+    process = _train(config, log, "--nproc", "2", "tasks={nope: {type: binary}}")
+    assert process.wait(timeout=120) == 2
+    message = log.read_text()
+    assert "the label column 'nope' of task 'nope' is missing" in message
+    assert "Traceback" not in message
+    assert not (tmp_path / "bad").exists()

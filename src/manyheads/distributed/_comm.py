@@ -9,13 +9,20 @@ balancing method sends is listed in ``docs/scale.md``.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 
-__all__ = ["LOCAL", "Comm"]
+from manyheads.errors import ManyheadsError
+
+__all__ = ["LOCAL", "Comm", "DistributedError"]
+
+
+class DistributedError(ManyheadsError):
+    """A rank of a data-parallel run stopped answering, or the ranks disagree."""
 
 
 @dataclass(eq=False)  # compared by identity: a default of LoopState
@@ -69,7 +76,7 @@ class Comm:
         if self.active:
             began = time.perf_counter()
             moved = tensor.to(self.device)
-            dist.all_reduce(moved)
+            self._wait(dist.all_reduce, moved)
             if moved is not tensor:
                 tensor.copy_(moved)
             self.seconds += time.perf_counter() - began
@@ -83,15 +90,27 @@ class Comm:
         began = time.perf_counter()
         sizes = torch.zeros(self.world_size, dtype=torch.int64, device=self.device)
         sizes[self.rank] = tensor.shape[0]
-        dist.all_reduce(sizes)
+        self._wait(dist.all_reduce, sizes)
         longest = int(sizes.max())
         padded = tensor.new_zeros((longest, *tensor.shape[1:]), device=self.device)
         padded[: tensor.shape[0]] = tensor
         parts = [torch.empty_like(padded) for _ in range(self.world_size)]
-        dist.all_gather(parts, padded)
+        self._wait(dist.all_gather, parts, padded)
         self.seconds += time.perf_counter() - began
         self.n_bytes += padded.numel() * padded.element_size()
         return [p[: int(n)].to(tensor.device) for p, n in zip(parts, sizes.tolist(), strict=True)]
+
+    def _wait(self, collective: Callable[..., object], *args: object) -> None:
+        """Run ``collective``; a lost or silent peer becomes a :class:`DistributedError`."""
+        try:
+            collective(*args)
+        except (RuntimeError, dist.DistError) as exc:  # gloo: "Connection reset by peer", ...
+            line = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+            raise DistributedError(
+                f"rank {self.rank} of {self.world_size} lost the other ranks ({line}). A rank "
+                "died or stopped answering; see its messages. A run directory keeps its last "
+                "completed epoch: continue with --resume."
+            ) from None
 
     def sum_grads(self, params: list[nn.Parameter]) -> None:
         """Sum the ``.grad`` of ``params`` over the ranks in one collective.

@@ -1,15 +1,18 @@
-"""``manyheads train CONFIG --nproc N``: the same run under ``torchrun`` on this machine.
+"""``manyheads train CONFIG --nproc N``: the same run under torchrun's agent on this machine.
 
-It is ``torchrun --standalone --nproc_per_node N -m manyheads train CONFIG ...`` (a rendezvous
-on a free local port), with this Python. The config and the output folder are checked here
-first, so that bad input ends with exit code 2 before any worker starts; a worker that fails
-makes torchrun stop the others, and this says so in one line.
+It runs what ``torchrun --standalone --nproc_per_node N -m manyheads train CONFIG ...`` runs (a
+rendezvous on a free local port; :func:`torchrun_command` is that command), with this Python,
+in this process. The config and the output folder are checked here first, so that bad input
+ends with exit code 2 before any worker starts; a worker that fails makes the agent stop the
+others, and this says which rank failed in one line (exit code 1), or exits with 2 when the
+ranks stopped on bad input (their message is printed by rank 0 and the others).
 """
 
 from __future__ import annotations
 
-import subprocess
+import signal
 import sys
+import uuid
 from collections.abc import Sequence
 
 from manyheads._validation import option_message
@@ -59,18 +62,49 @@ def torchrun_command(nproc: int, arguments: Sequence[str]) -> list[str]:
 
 
 def launch(nproc: int, arguments: Sequence[str]) -> int:
-    """Run the training on ``nproc`` processes and return its exit code (1 when one failed)."""
+    """Run the training on ``nproc`` local processes under torch's elastic agent (what
+    ``torchrun --standalone`` runs) and return the exit code: 0, 2 when every failed rank
+    stopped on bad input (its message is above), else 1 with one line naming the failed ranks."""
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.launcher.api import LaunchConfig, elastic_launch
+
+    config = LaunchConfig(
+        min_nodes=1,
+        max_nodes=1,
+        nproc_per_node=nproc,
+        run_id=str(uuid.uuid4()),
+        rdzv_backend="c10d",
+        rdzv_endpoint="localhost:0",  # a free port, as torchrun --standalone
+        max_restarts=0,
+        monitor_interval=0.1,
+    )
     try:
-        code = subprocess.run(torchrun_command(nproc, arguments), check=False).returncode
-    except KeyboardInterrupt:
-        return 130
-    if code != 0:
+        elastic_launch(config, sys.executable)("-u", "-m", "manyheads", "train", *arguments)
+    except ChildFailedError as exc:
+        codes = {rank: failure.exitcode for rank, failure in exc.failures.items()}
+        if 2 in codes.values() and set(codes.values()) <= {2, -signal.SIGTERM}:
+            return 2  # bad input, said by the ranks that found it; the agent stopped the others
         print(
-            f"manyheads train: error: the data-parallel run on {nproc} processes failed "
-            f"(torchrun exit code {code}): a rank exited with an error or was killed, and "
-            "torchrun stopped the others; its messages are above. The run directory keeps "
-            "the last completed epoch: continue with --resume.",
+            f"manyheads train: error: the data-parallel run on {nproc} processes failed: "
+            f"{_failures(codes)}, and the other ranks were stopped; the ranks' messages are "
+            "above. A run directory keeps its last completed epoch: continue with --resume.",
             file=sys.stderr,
         )
         return 1
     return 0
+
+
+def _failures(codes: dict[int, int]) -> str:
+    """``rank 1 was killed by SIGKILL`` / ``rank 0 exited with code 1``, joined.
+
+    Example:
+        >>> _failures({1: -9, 0: 1})
+        'rank 0 exited with code 1; rank 1 was killed by SIGKILL'
+    """
+    parts = []
+    for rank, code in sorted(codes.items()):
+        if code < 0:
+            parts.append(f"rank {rank} was killed by {signal.Signals(-code).name}")
+        else:
+            parts.append(f"rank {rank} exited with code {code}")
+    return "; ".join(parts)
