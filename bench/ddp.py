@@ -139,6 +139,20 @@ def two_processes(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _median_of(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per configuration and method: the median of each number over the rounds, and the
+    rounds' range of samples/s."""
+    out: dict[str, Any] = {}
+    for config, methods in rounds[0].items():
+        out[config] = {}
+        for method, first in methods.items():
+            values = [r[config][method] for r in rounds]
+            row = {k: statistics.median(v[k] for v in values) for k in first}
+            speeds = [v["samples_per_s"] for v in values]
+            out[config][method] = row | {"samples_per_s_range": [min(speeds), max(speeds)]}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=16000)
@@ -150,15 +164,22 @@ def main() -> None:
     parser.add_argument(
         "--two-only", action="store_true", help="only the 2-process runs (what each method sends)"
     )
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="rounds over the configurations, interleaved"
+    )
     args = parser.parse_args()
     args.methods = args.methods.split(",")
-    results: dict[str, Any] = {}
-    for threads in () if args.two_only else (1, 2):
-        torch.set_num_threads(threads)
-        results[f"1 process x {threads} threads"] = {
-            _key(m): measure(args, m, LOCAL, args.batch) for m in args.methods
-        }
-    results["2 processes x 1 thread (gloo)"] = two_processes(args)
+    rounds: list[dict[str, Any]] = []
+    for _ in range(args.repeats):  # every configuration once per round: fair on a shared CPU
+        results: dict[str, Any] = {}
+        for threads in () if args.two_only else (1, 2):
+            torch.set_num_threads(threads)
+            results[f"1 process x {threads} threads"] = {
+                _key(m): measure(args, m, LOCAL, args.batch) for m in args.methods
+            }
+        results["2 processes x 1 thread (gloo)"] = two_processes(args)
+        rounds.append(results)
+    results = _median_of(rounds)
     report = {
         "command": "python bench/ddp.py "
         + " ".join(
@@ -171,10 +192,12 @@ def main() -> None:
             )
         )
         + (" --sample" if args.sample else "")
-        + (" --two-only" if args.two_only else ""),
+        + (" --two-only" if args.two_only else "")
+        + f" --repeats {args.repeats}",
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
         "torch": torch.__version__,
         "results": results,
+        "rounds": rounds,
     }
     text = json.dumps(report, indent=2)
     print(text)
