@@ -68,6 +68,7 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in text.split()]
 
 
+@pytest.mark.slow  # two launches of 2 ranks and one process: about 40 s of CPU
 def test_a_killed_rank_fails_the_run_then_resume_finishes_it(
     tmp_path: Path, census_slice: dict[str, Path]
 ) -> None:
