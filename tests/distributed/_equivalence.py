@@ -19,29 +19,41 @@ from manyheads.engine.events import Events
 from manyheads.engine.loop import LoopState, train_one_epoch
 from manyheads.testing import make_toy_problem
 
-#: (method, options): the methods of issue 19, and every one of them that takes ``rep_grad``
-#: in that mode too, with DB-MTL and GradDrop (their feature updates are not read from a Gramian:
-#: the ranks gather the feature Jacobian).
-CASES: tuple[tuple[str, dict[str, object]], ...] = (
-    ("ew", {}),
-    ("uw", {}),
-    ("dwa", {}),
-    ("gradnorm", {}),
-    ("famo", {}),
-    *((m, {}) for m in ("mgda", "pcgrad", "cagrad", "nash_mtl", "upgrad")),
-    *((m, {"rep_grad": True}) for m in ("mgda", "upgrad", "aligned_mtl", "db_mtl", "graddrop")),
+#: (method, options, architecture, train settings): the methods of issue 19 on an MMoE, and every
+#: one of them that takes ``rep_grad`` in that mode too, with DB-MTL and GradDrop (their feature
+#: updates are not read from a Gramian: the ranks gather the feature Jacobian); then a penalty
+#: on task columns (soft sharing) with ``task_loss: share`` and clipping, an aggregator with no
+#: shared parameter, and cross-stitch units (shared, but not upstream of the features).
+Case = tuple[str, dict[str, object], str, dict[str, object]]
+MMOE: dict[str, object] = {"n_experts": 2, "expert_hidden": [8]}
+CASES: tuple[Case, ...] = (
+    *((m, {}, "mmoe", {}) for m in ("ew", "uw", "dwa", "gradnorm", "famo")),
+    *((m, {}, "mmoe", {}) for m in ("mgda", "pcgrad", "cagrad", "nash_mtl", "upgrad")),
+    *(
+        (m, {"rep_grad": True}, "mmoe", {})
+        for m in ("mgda", "upgrad", "aligned_mtl", "db_mtl", "graddrop")
+    ),
+    ("ew", {}, "soft_sharing", {"task_loss": "share", "clip_norm": 0.5}),
+    ("upgrad", {}, "soft_sharing", {}),
+    ("upgrad", {"rep_grad": True}, "cross_stitch", {}),
 )
+OPTIONS: dict[str, dict[str, object]] = {
+    "mmoe": MMOE,
+    "soft_sharing": {"hidden": [8], "penalty_weight": 0.5},
+    "cross_stitch": {"hidden": [8, 8]},
+}
 BATCH = 8  # rows per rank; one process trains on 2 x 8
 ROWS = 33  # the last global batch has 1 row: rank 1 stands idle (a stand-in row that weighs 0)
 EPOCHS = 3  # DWA weighs by the last two epochs: its weights move in the third
 
 
-def train(name: str, options: dict[str, object], comm: Comm, batch_size: int) -> torch.Tensor:
-    """The flattened parameters (model and method) after ``EPOCHS`` epochs."""
+def train(case: Case, comm: Comm, batch_size: int, epochs: int = EPOCHS) -> torch.Tensor:
+    """The flattened parameters (model and method) after ``epochs`` epochs."""
+    name, options, architecture, extra = case
     problem = make_toy_problem(ROWS, task_types=("binary", "multiclass", "regression"))
     table = EncodedTable(dict(problem.x), dict(problem.y), dict(problem.mask), problem.n_rows)
     torch.manual_seed(0)
-    model = create_model("mmoe", problem.spec, problem.out_dims, n_experts=2, expert_hidden=[8])
+    model = create_model(architecture, problem.spec, problem.out_dims, **OPTIONS[architecture])
     method = create_method(name, len(problem.tasks), **options)
     params = [*model.parameters(), *method.parameters()]
     loop = LoopState(
@@ -50,8 +62,8 @@ def train(name: str, options: dict[str, object], comm: Comm, batch_size: int) ->
         torch.device("cpu"),
         comm=comm,
     )
-    settings = TrainSettings(epochs=EPOCHS, batch_size=batch_size)
-    for epoch in range(1, EPOCHS + 1):
+    settings = TrainSettings(epochs=EPOCHS, batch_size=batch_size, **extra)  # type: ignore[arg-type]
+    for epoch in range(1, epochs + 1):
         loop.epoch = epoch
         losses = train_one_epoch(
             model,
@@ -75,23 +87,14 @@ def worker(rank: int, world_size: int, folder: str) -> None:
     )
     comm = Comm(rank=rank, world_size=world_size)
     diffs: dict[str, float] = {}
-    for name, options in CASES:
-        key = name + (" rep_grad" if options.get("rep_grad") else "")
-        ranks = train(name, options, comm, BATCH)
+    for case in CASES:
+        name, options, architecture, _ = case
+        key = f"{architecture} {name}" + (" rep_grad" if options.get("rep_grad") else "")
+        ranks = train(case, comm, BATCH)
         if rank == 0:
-            single = train(name, options, LOCAL, BATCH * world_size)
+            single = train(case, LOCAL, BATCH * world_size)
             diffs[key] = float((ranks - single).abs().max())
-            moved = float((single - train_untrained(name, options)).abs().max())
-            diffs[key + " moved"] = moved
+            diffs[key + " moved"] = float((single - train(case, LOCAL, 1, epochs=0)).abs().max())
     dist.destroy_process_group()
     if rank == 0:
         Path(folder, "diffs.json").write_text(json.dumps(diffs, indent=1))
-
-
-def train_untrained(name: str, options: dict[str, object]) -> torch.Tensor:
-    """The initial parameters (trained for zero epochs)."""
-    problem = make_toy_problem(ROWS, task_types=("binary", "multiclass", "regression"))
-    torch.manual_seed(0)
-    model = create_model("mmoe", problem.spec, problem.out_dims, n_experts=2, expert_hidden=[8])
-    method = create_method(name, len(problem.tasks), **options)
-    return torch.cat([p.detach().reshape(-1) for p in [*model.parameters(), *method.parameters()]])
