@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -117,14 +117,8 @@ def train_one_epoch(
     counts = torch.zeros(len(tasks), dtype=torch.float64)
     params = [p for p in model.parameters() if p.requires_grad]
     comm = loop.comm
-    chunks = table.batch_indices(
-        settings.rows_per_batch() * comm.world_size,
-        generator=loop.generator,
-        group_by_length=settings.group_by_length,
-        batch_tokens=None if loop.batch_tokens is None else loop.batch_tokens * comm.world_size,
-    )
-    for chunk in chunks:
-        batch = table.take(comm.rows(chunk)).to(loop.device)
+    for batch in _batches(table, settings, loop):
+        batch = batch.to(loop.device)
         loop.set_lr(loop.step)
         loop.optimizer.zero_grad(set_to_none=True)
         features, losses = _forward(
@@ -153,6 +147,28 @@ def train_one_epoch(
             losses={t.name: float(v) for t, v in zip(tasks, detached, strict=True)},
         )
     return total / counts.clamp(min=1.0)
+
+
+def _batches(table: EncodedTable, settings: TrainSettings, loop: LoopState) -> Iterator[Batch]:
+    """The epoch's batches; under data parallelism, this rank's rows of every global batch of
+    ``world_size`` × ``batch_size`` rows (the same shuffle on every rank)."""
+    comm, tokens = loop.comm, loop.batch_tokens
+    if not comm.active:
+        yield from table.batches(
+            settings.rows_per_batch(),
+            generator=loop.generator,
+            group_by_length=settings.group_by_length,
+            batch_tokens=tokens,
+        )
+        return
+    chunks = table.batch_indices(
+        settings.rows_per_batch() * comm.world_size,
+        generator=loop.generator,
+        group_by_length=settings.group_by_length,
+        batch_tokens=None if tokens is None else tokens * comm.world_size,
+    )
+    for chunk in chunks:
+        yield table.take(comm.rows(chunk))
 
 
 def _forward(
