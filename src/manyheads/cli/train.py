@@ -40,6 +40,16 @@ def add_parser(subparsers: Subparsers) -> None:
         "by default it is deleted",
     )
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument(
+        "--nproc",
+        type=int,
+        default=1,
+        metavar="N",
+        help="data-parallel training on N processes of this machine (torchrun, gloo on the "
+        "CPU, NCCL on GPUs): each trains on train.batch_size rows of every global batch of "
+        "N x batch_size, and the update equals one process's with that global batch "
+        "(docs/scale.md)",
+    )
     p.set_defaults(func=run)
 
 
@@ -47,23 +57,43 @@ def run(args: argparse.Namespace) -> int:
     """Train and print the run's test (or validation) metrics as JSON."""
     from manyheads._files import check_output_dir, data_paths
     from manyheads.config.load import load_config
+    from manyheads.distributed._ddp import process_group
+    from manyheads.distributed._launch import check_nproc, launch
     from manyheads.workflow._fit import train_config
 
+    check_nproc(args.nproc)
     config = load_config(args.config, args.overrides)
     if config.output is None:  # `output:` or `output=`: the run would be trained and thrown away
         check_output_dir("")
-    result = train_config(
-        config,
-        quiet=args.quiet,
-        resume=args.resume,
-        overwrite=args.overwrite,
-        log=None if args.quiet else say,
-        # the config, and its data files also as read relative to the config's folder
-        protect=[args.config, *(Path(args.config).parent / p for p in data_paths(config))],
-        keep_checkpoint=args.keep_checkpoint,
-    )
+    # the config, and its data files also as read relative to the config's folder
+    protect = [args.config, *(Path(args.config).parent / p for p in data_paths(config))]
+    if args.nproc > 1:  # the output folder checked here, before any worker starts
+        from manyheads.workflow._output import check_run_output
+
+        check_run_output(config, resume=args.resume, overwrite=args.overwrite, protect=protect)
+        return launch(args.nproc, _worker_arguments(args))
+    with process_group(config.train.device) as comm:  # one process outside torchrun
+        quiet = args.quiet or comm.rank != 0
+        result = train_config(
+            config,
+            quiet=quiet,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            log=None if quiet else say,
+            protect=protect,
+            keep_checkpoint=args.keep_checkpoint,
+        )
+    if comm.rank != 0:  # rank 0 reports
+        return 0
     from manyheads.workflow._fit import json_safe
 
     summary = {"output": config.output, **(result.metrics or {})}
     print(json.dumps(json_safe(summary), indent=2, allow_nan=False))
     return 0
+
+
+def _worker_arguments(args: argparse.Namespace) -> list[str]:
+    """The arguments of ``manyheads train`` that each torchrun worker gets (no --nproc)."""
+    flags = ("resume", "overwrite", "keep_checkpoint", "quiet")
+    chosen = [f"--{f.replace('_', '-')}" for f in flags if getattr(args, f)]
+    return [args.config, *args.overrides, *chosen]

@@ -7,6 +7,8 @@ A loss weighting's backward (with GradNorm's gradient norms), the representation
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor, nn
 
@@ -111,18 +113,24 @@ def rep_backward(
     method: Aggregator,
     shared: list[nn.Parameter],
     features: Features | None,
+    *,
+    update: Callable[[Tensor, list[Tensor]], Tensor] | None = None,
 ) -> None:
-    """Aggregate the feature Jacobian and backpropagate the update through the shared trunk."""
+    """Aggregate the feature Jacobian and backpropagate the update through the shared trunk.
+
+    ``update`` maps the feature Jacobian and the features to the update (default:
+    ``method.aggregate_features``; data-parallel training aggregates over every rank)."""
     feats = trainable_features(features)
     if not feats:
         raise InvalidParameterError(
             f"rep_grad=True needs the shared features of the step, but {type(model).__name__} "
             "gave none that require a gradient. Remove the 'rep_grad' option."
         )
-    update = method.aggregate_features(feature_jacobian(losses, feats), feats)
+    aggregate = method.aggregate_features if update is None else update
+    step = aggregate(feature_jacobian(losses, feats), feats)
     pieces, offset = [], 0
     for f in feats:
-        pieces.append(update[offset : offset + f.numel()].view_as(f).to(f.dtype))
+        pieces.append(step[offset : offset + f.numel()].view_as(f).to(f.dtype))
         offset += f.numel()
     missing = [p for p in shared if p.grad is None]
     torch.autograd.backward(feats, grad_tensors=pieces, inputs=shared, retain_graph=True)

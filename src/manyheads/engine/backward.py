@@ -44,6 +44,7 @@ from manyheads.aggregation.base import (
     blend_into,
 )
 from manyheads.architectures.base import Features, MTLModel
+from manyheads.distributed._comm import LOCAL, Comm
 from manyheads.engine._autograd_internals import shared_linear_layers
 from manyheads.engine._balancing import (
     add_penalty_grads,
@@ -267,6 +268,7 @@ def backward(
     *,
     features: Features | None = None,
     penalty: Tensor | None = None,
+    comm: Comm = LOCAL,
 ) -> Tensor:
     """Fill ``.grad`` of every trainable parameter for one step; return the task weights used.
 
@@ -276,10 +278,18 @@ def backward(
         method: the balancing method.
         features: the shared representation of this step (for representation-level methods).
         penalty: an extra regulariser (e.g. soft sharing) added to the objective.
+        comm: the ranks of data-parallel training (``losses`` from
+            :func:`~manyheads.distributed.global_losses`); one process by default.
 
     Returns:
         The detached weights ``[T]`` (for aggregators, ones: the update is not a weighting).
     """
+    if comm.active:  # imported here: the distributed step builds on this module
+        from manyheads.distributed._backward import distributed_backward
+
+        return distributed_backward(
+            losses, model, method, features=features, penalty=penalty, comm=comm
+        )
     if isinstance(method, Weighting):
         return weighting_backward(losses, model, method, features, penalty)
     shared = [p for p in model.shared_parameters() if p.requires_grad]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -12,6 +12,8 @@ from manyheads.aggregation.base import Aggregator
 from manyheads.architectures.base import Features, MTLModel
 from manyheads.config.train import TrainSettings
 from manyheads.data.tensors import Batch, EncodedTable
+from manyheads.distributed._comm import LOCAL, Comm
+from manyheads.distributed._losses import global_losses
 from manyheads.encoders.ensemble import repeat_members
 from manyheads.engine.backward import backward
 from manyheads.engine.events import Events
@@ -77,6 +79,8 @@ class LoopState:
         batch_tokens: the padded-piece budget of a batch (``batch_by: tokens``), else None.
         step: optimiser steps taken so far, over all epochs.
         epoch: the epoch being trained (1-based), reported with every ``step_end``.
+        comm: the ranks of data-parallel training; each trains on its slice of every global
+            batch of ``world_size`` × ``batch_size`` rows (one process by default).
     """
 
     optimizer: torch.optim.Optimizer
@@ -86,6 +90,7 @@ class LoopState:
     batch_tokens: int | None = None
     step: int = 0
     epoch: int = 1
+    comm: Comm = LOCAL
 
 
 def train_one_epoch(
@@ -111,28 +116,27 @@ def train_one_epoch(
     total = torch.zeros(len(tasks), dtype=torch.float64)
     counts = torch.zeros(len(tasks), dtype=torch.float64)
     params = [p for p in model.parameters() if p.requires_grad]
-    batches = table.batches(
-        settings.rows_per_batch(),
-        generator=loop.generator,
-        group_by_length=settings.group_by_length,
-        batch_tokens=loop.batch_tokens,
-    )
-    for batch in batches:
+    comm = loop.comm
+    for batch in _batches(table, settings, loop):
         batch = batch.to(loop.device)
         loop.set_lr(loop.step)
         loop.optimizer.zero_grad(set_to_none=True)
         features, losses = _forward(
             model, batch, tasks, precision=settings.precision, device=loop.device
         )
+        if comm.active:  # the global batch's losses; this rank's part of their gradient
+            losses, shares, labelled = global_losses(comm, losses, batch, tasks)
+        else:
+            shares = label_shares(batch, [t.task for t in tasks])
+            labelled = torch.tensor([float(batch.mask[t.name].any()) for t in tasks])
         raw = losses.detach()  # recorded unscaled
         if settings.task_loss == "share":
-            losses = losses * label_shares(batch, [t.task for t in tasks]).to(losses)
-        backward(losses, model, method, features=features, penalty=model.penalty())
+            losses = losses * shares.to(losses)
+        backward(losses, model, method, features=features, penalty=model.penalty(), comm=comm)
         if settings.clip_norm is not None:
             torch.nn.utils.clip_grad_norm_(params, settings.clip_norm)
         loop.optimizer.step()
         detached = raw.to("cpu", torch.float64)
-        labelled = torch.tensor([float(batch.mask[t.name].any()) for t in tasks])
         total += detached * labelled
         counts += labelled
         loop.step += 1
@@ -143,6 +147,28 @@ def train_one_epoch(
             losses={t.name: float(v) for t, v in zip(tasks, detached, strict=True)},
         )
     return total / counts.clamp(min=1.0)
+
+
+def _batches(table: EncodedTable, settings: TrainSettings, loop: LoopState) -> Iterator[Batch]:
+    """The epoch's batches; under data parallelism, this rank's rows of every global batch of
+    ``world_size`` × ``batch_size`` rows (the same shuffle on every rank)."""
+    comm, tokens = loop.comm, loop.batch_tokens
+    if not comm.active:
+        yield from table.batches(
+            settings.rows_per_batch(),
+            generator=loop.generator,
+            group_by_length=settings.group_by_length,
+            batch_tokens=tokens,
+        )
+        return
+    chunks = table.batch_indices(
+        settings.rows_per_batch() * comm.world_size,
+        generator=loop.generator,
+        group_by_length=settings.group_by_length,
+        batch_tokens=None if tokens is None else tokens * comm.world_size,
+    )
+    for chunk in chunks:
+        yield table.take(comm.rows(chunk))
 
 
 def _forward(

@@ -9,6 +9,7 @@ the selectors keep the best weights (:class:`~manyheads.engine._early_stop.Early
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import torch
 from torch import Tensor
@@ -16,6 +17,8 @@ from torch import Tensor
 from manyheads.aggregation.base import Aggregator
 from manyheads.architectures.base import MTLModel
 from manyheads.config.train import TrainSettings
+from manyheads.data.tensors import EncodedTable
+from manyheads.distributed._ddp import current_comm
 from manyheads.engine._bookkeeping import Bookkeeping, TrainResult
 from manyheads.engine._checkpointing import Checkpoints
 from manyheads.engine._early_stop import EarlyStopping
@@ -89,7 +92,7 @@ def train_model(
         record = _record(epoch, train_losses, outputs, inputs, score)
         book.end_epoch(epoch, model, record, outputs, inputs)
         events.send("epoch_end", epoch=epoch, record=record, history=book.history)
-        if checkpoints is not None:
+        if checkpoints is not None and loop.comm.rank == 0:  # data-parallel: rank 0 writes
             checkpoints.save(epoch, model=model, method=method, loop=loop, book=book)
     result = book.select(model)
     events.send("train_end", best_epoch=result.best_epoch)
@@ -107,9 +110,21 @@ def _start(
     method.to(device)
     optimizer = build_optimizer(param_groups(model, method, s), s)
     generator = torch.Generator().manual_seed(s.seed)
-    schedule = Schedule(optimizer, s, inputs.train, batch_tokens)
-    loop = LoopState(optimizer, generator, device, schedule.set_lr, batch_tokens)
+    comm = current_comm()  # the ranks of a data-parallel run (torchrun), else one process
+    schedule = Schedule(optimizer, *_global_batch(s, batch_tokens, comm.world_size, inputs))
+    loop = LoopState(optimizer, generator, device, schedule.set_lr, batch_tokens, comm=comm)
     return loop, schedule
+
+
+def _global_batch(
+    s: TrainSettings, batch_tokens: int | None, n_ranks: int, inputs: TrainInputs
+) -> tuple[TrainSettings, EncodedTable, int | None]:
+    """The schedule's settings: with ``n_ranks`` data-parallel ranks a step takes ``n_ranks``
+    batches (the learning rate follows the global batches, as one process's would)."""
+    if n_ranks == 1:
+        return s, inputs.train, batch_tokens
+    tokens = None if batch_tokens is None else batch_tokens * n_ranks
+    return replace(s, batch_size=s.rows_per_batch() * n_ranks), inputs.train, tokens
 
 
 def _record(

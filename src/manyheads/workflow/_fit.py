@@ -19,6 +19,7 @@ from manyheads._methods import Method
 from manyheads.architectures.base import MTLModel
 from manyheads.config._renamed import renamed_fit_keywords
 from manyheads.config.schema import DataConfig, ModelConfig, RunConfig
+from manyheads.distributed._ddp import agree_before_writing, current_comm, is_writer
 from manyheads.engine import (
     Checkpoints,
     ResumePoint,
@@ -270,7 +271,7 @@ def run_config(
     )
     run.metrics = final_metrics(run, config, result, encoded).to_dict()
     add_ranking_metrics(run, config, splits)
-    if directory is not None:
+    if directory is not None and is_writer():  # data-parallel: rank 0 writes the run
         write_run(run, directory, keep_checkpoint=options.keep_checkpoint)
     return run
 
@@ -305,17 +306,18 @@ def _train(
     here on."""
     events = Events()
     attach_progress(events, quiet=options.quiet, log=options.say)
-    stamp = run_fingerprint(config, encoded) if directory else None
+    stamp = _with_processes(run_fingerprint(config, encoded)) if directory else None
     restored: ResumePoint | None = None
     if directory is not None and options.resume:  # checked before anything in it is written
         restored = resume_point(
             directory, model, method, config.train, stamp, overwrite=options.overwrite
         )
     attach_estimate(events, options.say)
-    if directory is not None:
+    agree_before_writing(lambda: run_fingerprint(config, encoded))  # data-parallel ranks
+    if directory is not None and is_writer():
         open_run_dir(directory, config, events, model, encoded, overwrite=options.overwrite)
     if hook is not None:
-        hook.attach(events, directory)
+        hook.attach(events, directory if is_writer() else None)
     try:
         return train_model(
             model,
@@ -330,3 +332,12 @@ def _train(
         if directory is None or not in_folder(exc, directory):
             raise
         raise os_error(exc, exc.filename, "write the run's file") from None
+
+
+def _with_processes(stamp: dict[str, Any]) -> dict[str, Any]:
+    """A data-parallel run's fingerprint also holds its process count: a resume on another
+    count would train on other global batches, and is refused."""
+    n_ranks = current_comm().world_size
+    if n_ranks == 1:  # one process: the fingerprint of every earlier version
+        return stamp
+    return {**stamp, "config": {**stamp.get("config", {}), "processes (--nproc)": n_ranks}}
