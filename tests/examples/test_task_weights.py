@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from manyheads.cli.main import main
-from manyheads.workflow._summary import absolute_tasks, delta_m
+from manyheads.workflow._summary import absolute_tasks, delta_m, weighted_delta_m
 
 TASKS = ("income", "never_married")
 
@@ -60,15 +60,28 @@ def test_weighted_delta_m_is_the_weighted_mean_of_the_task_terms(
     assert "income = 3, never_married = 1" in report
 
 
-def test_yaml_key_gives_the_same_score_and_equal_weights_give_delta_m(
-    tmp_path: Path, census_files: dict[str, Path]
+def test_yaml_key_sets_the_weights(
+    tmp_path: Path, census_files: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    cfg = _config(tmp_path, census_files, "compare: {task_weights: {income: 1, never_married: 1}}")
-    argv = ["compare", str(cfg), "--architectures", "stl,hps", "--seeds", "1", "--quiet"]
-    assert main([*argv, "-o", str(tmp_path / "cmp")]) == 0
-    data = json.loads((tmp_path / "cmp" / "comparison.json").read_text())
-    for row in data["variants"]:
-        assert row["weighted_delta_m"]["mean"] == pytest.approx(row["delta_m"]["mean"], abs=1e-9)
+    """``compare.task_weights`` is read (an unknown name in it is refused, naming the file)."""
+    cfg = _config(tmp_path, census_files, "compare: {task_weights: {income: 2, married: 1}}")
+    assert main(["compare", str(cfg), "--seeds", "1", "-o", str(tmp_path / "cmp")]) == 2
+    err = capsys.readouterr().err
+    assert "'compare.task_weights' in " in err
+    assert "cfg.yaml names unknown task 'married'. Did you mean 'never_married'?" in err
+
+
+def test_equal_weights_give_delta_m_and_weights_move_it_toward_the_heavier_task() -> None:
+    metrics, base = {"a": 0.9, "b": 0.5, "c": 3.0}, {"a": 0.8, "b": 0.6, "c": 2.0}
+    higher = {"a": True, "b": True, "c": False}
+    plain = delta_m(metrics, base, higher)
+    assert weighted_delta_m(metrics, base, higher, {}) == pytest.approx(plain, rel=1e-12)
+    assert weighted_delta_m(metrics, base, higher, dict.fromkeys("abc", 7.0)) == pytest.approx(
+        plain, rel=1e-12
+    )
+    # c got worse by 50%: all the weight on it gives its term alone
+    assert weighted_delta_m(metrics, base, higher, {"a": 0, "b": 0, "c": 1}) == pytest.approx(50.0)
+    assert weighted_delta_m(metrics, base, higher, {"a": 1, "b": 0, "c": 0}) == pytest.approx(-12.5)
 
 
 @pytest.mark.parametrize(
