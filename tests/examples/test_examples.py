@@ -39,7 +39,7 @@ CASES = {
     ),
     "image-class-box": (
         ["--architectures", "stl,hps,mtan"],
-        ["data.dataset_options={n_train: 200, n_test: 60}", "model.channels=[4,4,8]"],
+        ["data.dataset_options={n_train: 120, n_test: 40}", "model.channels=[4,4,8]"],
         ["stl", "hps+ew", "mtan+ew"],
         {"label": "accuracy", "box": "iou"},
     ),

@@ -89,9 +89,9 @@ def test_a_comparison_is_measured_side_by_side_under_noise(
     for task in ("income", "never_married"):
         assert (out / f"robustness-{task}.png").read_bytes()[:4] == PNG
     assert "mean drop %" in (out / "robustness.md").read_text()
-    # seeded: the same command gives the same numbers
-    assert main([*argv, "--strengths", "1.0,0.5", "--overwrite"]) == 0
-    assert json.loads((out / "robustness.json").read_text())["variants"] == data["variants"]
+    # a second report into the same folder needs --overwrite
+    assert main([*argv, "--strengths", "1.0,0.5"]) == 2
+    assert "already holds a robustness report" in capsys.readouterr().err
 
 
 def test_text_and_category_inputs_get_their_corruptions(toy_frame: pd.DataFrame) -> None:
@@ -109,6 +109,19 @@ def test_text_and_category_inputs_get_their_corruptions(toy_frame: pd.DataFrame)
     dropped = result.variants["hps"]["category_dropout"][1]["tasks"]["shade"]
     assert dropped["degradation"] > 20.0
     assert result.variants["hps"]["word_dropout"][1]["tasks"]["good"]["mean"] <= 1.0
+
+
+def test_single_task_runs_of_different_tasks_side_by_side(toy_frame: pd.DataFrame) -> None:
+    inputs = {"x": "numeric", "colour": "categorical"}
+    good = mh.fit(toy_frame, tasks=[mh.Task("good", type="binary")], inputs=inputs, epochs=2)
+    shade = mh.fit(toy_frame, tasks=[mh.Task("shade", type="multiclass")], inputs=inputs, epochs=2)
+    result = robustness({"good": [good], "shade": [shade]}, toy_frame, strengths=[0.5])
+    assert list(result.tasks) == ["good", "shade"]
+    assert list(result.variants["good"]["gaussian"][1]["tasks"]) == ["good"]
+    assert list(result.variants["shade"]["gaussian"][1]["tasks"]) == ["shade"]
+    from manyheads.robustness import table
+
+    assert "| good | gaussian |" in table(result)
 
 
 def test_tokens_and_images(shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -213,11 +213,12 @@ def robustness(
     applicable = _applicable(every, corruptions)
     levels = check_strengths(strengths, list(applicable))
     frame = _decoded_images(data, every)
-    first = every[0].evaluate(frame)["tasks"]  # warnings about the data, once
-    tasks = {
-        t: {"primary": m["primary"], "higher_is_better": m["higher_is_better"]}
-        for t, m in first.items()
-    }
+    tasks: dict[str, dict[str, Any]] = {}  # every run's tasks (single-task runs: one each)
+    for run in every:
+        for t, m in run.evaluate(frame)["tasks"].items():  # the data's warnings, once each
+            tasks.setdefault(
+                t, {"primary": m["primary"], "higher_is_better": m["higher_is_better"]}
+            )
     clean = {name: [_scores(r, frame) for r in rs] for name, rs in runs.items()}
     scores: dict[str, dict[str, list[list[dict[str, float]]]]] = {n: {} for n in runs}
     for c_index, (name, columns) in enumerate(applicable.items()):
@@ -266,8 +267,11 @@ def _entries(
     for strength, per_run in zip(levels, per_level, strict=True):
         entry_tasks: dict[str, dict[str, Any]] = {}
         for task, spec in tasks.items():
-            values = [r[task] for r in per_run]
-            clean_mean = float(np.mean([r[task] for r in per_level[0]]))
+            # a run without the task (another task's single-task model) counts for nothing
+            values = [r[task] for r in per_run if task in r]
+            if not values:
+                continue
+            clean_mean = float(np.mean([r[task] for r in per_level[0] if task in r]))
             mean = float(np.mean(values))
             entry_tasks[task] = {
                 "mean": mean,

@@ -39,6 +39,9 @@ def table(result: RobustnessResult) -> str:
         for corruption, entries in by_corruption.items():
             cells = []
             for t in tasks:
+                if t not in entries[0]["tasks"]:
+                    cells.append("—")
+                    continue
                 clean, last = entries[0]["tasks"][t], entries[-1]["tasks"][t]
                 cells.append(
                     f"{_cell(clean['mean'])} → {_cell(last['mean'])} "
@@ -67,6 +70,8 @@ def plot_task(result: RobustnessResult, task: str, path: Path) -> None:
     for ax, corruption in zip(axes[0], corruptions, strict=True):
         for variant, by_corruption in result.variants.items():
             entries = by_corruption[corruption]
+            if task not in entries[0]["tasks"]:
+                continue
             ax.errorbar(
                 [e["strength"] for e in entries],
                 [e["tasks"][task]["mean"] for e in entries],
