@@ -132,8 +132,13 @@ def _write_marker(out: Path) -> None:
 def _variants(paths: list[str]) -> dict[str, list[Run]]:
     """Variant name -> runs: a compare folder gives its variants (seeds grouped), a run its
     folder's name."""
+    from manyheads.compress._bundle import refuse_torch_engine
     from manyheads.errors import DataError
-    from manyheads.workflow._run import load
+    from manyheads.workflow._run import load as load_run
+
+    def load(directory: Path) -> Run:
+        refuse_torch_engine(directory)  # an int8 bundle's safetensors are not its network
+        return load_run(directory)
 
     runs: dict[str, list[Run]] = {}
     for text in paths:
