@@ -16,3 +16,10 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -q --no-install-recommends "${need[@]}"
 fi
 echo "services.sh: postgresql and python3.11-doc present"
+# manyheads monitor: the dashboard test drives headless Chromium (tests/monitor).
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends chromium chromium-driver
+fi
+echo "services.sh: chromium and chromium-driver present"

@@ -79,6 +79,33 @@ CELLS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "ple_batch2048": (PLE, {"batch_size": 2048}),
     "ple_epochs4": (PLE, {"epochs": 4}),
     "ple_epochs16_patience3": (PLE, {"epochs": 16, "patience": 3}),
+    # combinations of the single changes that helped (lr 3e-3, wider, dropout, longer)
+    "ple_lr3e-3_wide": ({**PLE, "hidden": [256, 128], "tower": [64]}, {"lr": 3e-3}),
+    "ple_lr3e-3_dropout0.1": ({**PLE, "dropout": 0.1}, {"lr": 3e-3}),
+    "ple_lr3e-3_cosine_e16": (PLE, {"lr": 3e-3, "epochs": 16, "schedule": "cosine"}),
+    "ple_lr3e-3_cosine_e32": (PLE, {"lr": 3e-3, "epochs": 32, "schedule": "cosine"}),
+    "ple_lr3e-3_cosine_e32_batch512": (
+        PLE,
+        {"lr": 3e-3, "epochs": 32, "schedule": "cosine", "batch_size": 512},
+    ),
+    "ple_lr3e-3_cosine_e32_ens8": (
+        {**PLE, "encoder_options": {"ensemble": 8}},
+        {"lr": 3e-3, "epochs": 32, "schedule": "cosine"},
+    ),
+    "ple_lr3e-3_wide_dropout_cosine_e16": (
+        {**PLE, "hidden": [256, 128], "tower": [64], "dropout": 0.1},
+        {"lr": 3e-3, "epochs": 16, "schedule": "cosine"},
+    ),
+    "ple_lr3e-3_wide_dropout_cosine_e16_ens8": (
+        {
+            **PLE,
+            "hidden": [256, 128],
+            "tower": [64],
+            "dropout": 0.1,
+            "encoder_options": {"ensemble": 8},
+        },
+        {"lr": 3e-3, "epochs": 16, "schedule": "cosine"},
+    ),
 }
 
 

@@ -39,6 +39,7 @@ VERBS: tuple[str, ...] = (
     "serve",
     "add-task",
     "distill",
+    "monitor",
     "robustness",
 )
 

@@ -1,0 +1,85 @@
+"""Alerts: the JSON payload, the webhook POST and the log line."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from datetime import datetime
+from typing import Any
+
+__all__ = ["alert_line", "alert_payload", "post_webhook"]
+
+
+def alert_payload(  # noqa: PLR0913 - one keyword per field of the payload
+    *,
+    topic: str,
+    bucket_start: datetime,
+    bucket_s: float,
+    share: float,
+    baseline: float,
+    limit: float,
+    count: int,
+    n_negative: int,
+    method: str,
+    headlines: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The JSON body a webhook receives for one alert.
+
+    Example:
+        >>> from datetime import UTC
+        >>> p = alert_payload(topic="Earnings", bucket_start=datetime(2026, 1, 1, tzinfo=UTC),
+        ...     bucket_s=3600, share=0.6, baseline=0.15, limit=0.4, count=10, n_negative=6,
+        ...     method="pchart", headlines=[])
+        >>> p["bucket"], p["bucket_end"], p["share"]
+        ('2026-01-01T00:00:00+00:00', '2026-01-01T01:00:00+00:00', 0.6)
+    """
+    from datetime import timedelta
+
+    return {
+        "event": "negative_share_alert",
+        "topic": topic,
+        "bucket": bucket_start.isoformat(),
+        "bucket_end": (bucket_start + timedelta(seconds=bucket_s)).isoformat(),
+        "share": round(share, 6),
+        "baseline": round(baseline, 6),
+        "limit": round(limit, 6),
+        "count": count,
+        "negative": n_negative,
+        "method": method,
+        "headlines": headlines,
+    }
+
+
+def alert_line(payload: dict[str, Any]) -> str:
+    """The log line of an alert.
+
+    Example:
+        >>> print(alert_line({"topic": "Earnings", "bucket": "2026-01-01T00:00:00+00:00",
+        ...     "share": 0.6, "baseline": 0.15, "limit": 0.4, "count": 10, "negative": 6}))
+        ... # doctest: +NORMALIZE_WHITESPACE
+        ALERT topic='Earnings' bucket=2026-01-01T00:00:00+00:00 negative share 0.600 (6/10)
+        > limit 0.400 (baseline 0.150)
+    """
+    return (
+        f"ALERT topic={payload['topic']!r} bucket={payload['bucket']} negative share "
+        f"{payload['share']:.3f} ({payload['negative']}/{payload['count']}) > limit "
+        f"{payload['limit']:.3f} (baseline {payload['baseline']:.3f})"
+    )
+
+
+def post_webhook(url: str, payload: dict[str, Any], *, timeout_s: float) -> str | None:
+    """POST ``payload`` as JSON; None when the receiver answered 2xx, else the error."""
+    body = json.dumps(payload).encode("utf-8")
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            status = int(response.status)
+    except urllib.error.HTTPError as exc:
+        return f"HTTP {exc.code}"
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return f"{type(exc).__name__}: {reason}"
+    return None if 200 <= status < 300 else f"HTTP {status}"
