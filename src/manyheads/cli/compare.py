@@ -12,9 +12,16 @@ from typing import TYPE_CHECKING
 from manyheads.cli._common import Subparsers, add_config_args, say
 
 if TYPE_CHECKING:
-    from manyheads.workflow._summary import Comparison
+    from manyheads.workflow._summary import Comparison, TaskWeights
 
-__all__ = ["add_baselines_arg", "add_parser", "baseline_names", "print_baselines", "run"]
+__all__ = [
+    "add_baselines_arg",
+    "add_parser",
+    "baseline_names",
+    "parse_task_weights",
+    "print_baselines",
+    "run",
+]
 
 
 def add_parser(subparsers: Subparsers) -> None:
@@ -35,6 +42,13 @@ def add_parser(subparsers: Subparsers) -> None:
     p.add_argument("--weightings", help=argparse.SUPPRESS)  # the deprecated name of --methods
     p.add_argument("--seeds", type=int, default=3, help="number of seeds (0..N-1)")
     add_baselines_arg(p, default="")
+    p.add_argument(
+        "--task-weights",
+        metavar="TASK=W,...",
+        help="weights of the tasks in a weighted Δm%% reported beside Δm%%, e.g. "
+        "income=2,never_married=1 (a task left out weighs 1; overrides the config's "
+        "compare.task_weights)",
+    )
     p.add_argument("-o", "--output", help="report directory (default: the config's output)")
     p.add_argument("--overwrite", action="store_true", help="replace existing variant runs")
     p.add_argument(
@@ -84,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
     from manyheads.workflow._fit import RunOptions
 
     config = load_config(args.config, args.overrides)
+    weights = _task_weights(args)
     result = compare(
         config,
         architectures=_names(args.architectures, list_architectures()),
@@ -98,15 +113,83 @@ def run(args: argparse.Namespace) -> int:
             keep_checkpoint=args.keep_checkpoint,
         ),
         baselines=baseline_names(args.baselines),
+        task_weights=weights,
     )
     print(result.table())
     print(
         f"\nΔm% < 0 means better than single-task (stl). Metrics: {result.split} split; "
         "model selection: validation."
     )
+    if weights is not None:
+        shown = ", ".join(f"{t}={w:g}" for t, w in (result.task_weights or {}).items())
+        print(f"weighted Δm% vs stl: the per-task terms of Δm% weighted by {shown} (others 1).")
     print_baselines(result)
     print(f"report: {result.directory / 'report.html'} (also report.md, comparison.json)")
     return 0
+
+
+def parse_task_weights(text: str) -> dict[str, float]:
+    """``income=2,never_married=1`` -> ``{"income": 2.0, "never_married": 1.0}``.
+
+    Raises:
+        InvalidParameterError: an item is not ``TASK=NUMBER`` or a task is named twice.
+
+    Example:
+        >>> parse_task_weights("income=2, never_married=0.5")
+        {'income': 2.0, 'never_married': 0.5}
+    """
+    from manyheads.errors import InvalidParameterError
+
+    weights: dict[str, float] = {}
+    for item in (s.strip() for s in text.split(",")):
+        task, sep, value = item.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+        if not sep or not task.strip() or number is None:
+            raise InvalidParameterError(
+                f"--task-weights: '{item}' must look like TASK=NUMBER, e.g. "
+                "--task-weights income=2,never_married=1."
+            )
+        if task.strip() in weights:
+            raise InvalidParameterError(f"--task-weights names task '{task.strip()}' twice.")
+        weights[task.strip()] = number
+    return weights
+
+
+def _task_weights(args: argparse.Namespace) -> TaskWeights | None:
+    """The task weights of ``--task-weights``, else of the config's ``compare.task_weights``."""
+    from manyheads.workflow._summary import TaskWeights
+
+    if args.task_weights is not None:
+        return TaskWeights(parse_task_weights(args.task_weights), "--task-weights")
+    from manyheads.config.load import apply_overrides, parse_overrides, read_yaml
+    from manyheads.errors import ConfigError
+
+    raw = read_yaml(args.config)
+    apply_overrides(raw, parse_overrides(args.overrides))
+    section = raw.get("compare")
+    if section is None:
+        return None
+    if not isinstance(section, dict) or set(section) - {"task_weights"}:
+        raise ConfigError(
+            [
+                "'compare' must be a mapping whose only key is 'task_weights' (e.g. compare: "
+                f"{{task_weights: {{income: 2}}}}). Got {section!r}."
+            ],
+            source=str(args.config),
+        )
+    weights = section.get("task_weights")
+    if not isinstance(weights, dict) or not all(isinstance(k, str) for k in weights):
+        raise ConfigError(
+            [
+                "'compare.task_weights' must map task names to numbers, e.g. {income: 2, "
+                f"never_married: 1}}. Got {weights!r}."
+            ],
+            source=str(args.config),
+        )
+    return TaskWeights(dict(weights), f"'compare.task_weights' in {args.config}")
 
 
 def _methods_arg(args: argparse.Namespace) -> str:

@@ -40,6 +40,7 @@ VERBS: tuple[str, ...] = (
     "add-task",
     "distill",
     "monitor",
+    "robustness",
 )
 
 

@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 
 __all__ = ["build_config", "load_config", "parse_overrides", "read_yaml"]
 
-SECTIONS = ("data", "inputs", "tasks", "model", "train", "output")
+#: ``compare`` holds the settings of ``manyheads compare`` only (``task_weights``), read by
+#: :mod:`manyheads.cli.compare`; every other verb ignores it.
+SECTIONS = ("data", "inputs", "tasks", "model", "train", "output", "compare")
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:

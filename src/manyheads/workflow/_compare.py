@@ -35,8 +35,10 @@ from manyheads.workflow._splits import load_splits
 from manyheads.workflow._summary import (
     SIGNED_METRICS,
     Comparison,
+    TaskWeights,
     absolute_tasks,
     add_delta_m,
+    add_weighted_delta_m,
     delta_m,
     summarise,
 )
@@ -63,6 +65,7 @@ def compare(
     output: str | Path | None = None,
     options: RunOptions | None = None,
     baselines: Sequence[str] = (),
+    task_weights: TaskWeights | None = None,
 ) -> Comparison:
     """Train every variant and write ``comparison.json``, ``report.md`` and ``report.html``.
 
@@ -80,12 +83,17 @@ def compare(
     baseline (:mod:`manyheads.workflow._baseline_rows`). They are always trained again, also
     on ``resume`` (seconds, not epochs).
 
+    ``task_weights`` (``{task: weight}``, a task left out weighs 1, and where they were given)
+    adds to every row its weighted Δm% against ``stl``
+    (:func:`~manyheads.workflow._summary.weighted_delta_m`), beside Δm%.
+
     Raises:
         InvalidParameterError: the folder holds variant runs and neither ``resume`` nor
             ``overwrite`` is set; both are set; a kept variant was trained with another
             configuration; or a baseline is unknown, named twice, or cannot learn a task type
-            (tagging, box) or an input kind (tokens, image) of the comparison (all checked
-            before anything trains).
+            (tagging, box) or an input kind (tokens, image) of the comparison; or a task
+            weight names an unknown task or is not a finite number >= 0 (all checked before
+            anything trains).
     """
     options = options if options is not None else RunOptions()
     say = options.say
@@ -103,6 +111,7 @@ def compare(
     seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     if not seed_list:
         raise InvalidParameterError("compare needs at least one seed.")
+    _check_weights(task_weights, config)  # a built-in dataset's tasks: once they are loaded
     out = Path(output if output is not None else (config.output or "runs/compare"))
     # the folder rule of a run (manyheads._files), checked before the data is read
     check_output_dir(
@@ -118,6 +127,7 @@ def compare(
     planned = [_variant_config(config, a, w, s, out) for a, w in plan for s in seed_list]
     _check_existing(out, planned, resume=resume, overwrite=overwrite)  # before the data loads
     splits, config = load_splits(config)
+    _check_weights(task_weights, config)
     parts = baseline_parts(chosen_baselines, config, splits) if chosen_baselines else []
     write_marker(out, marker=COMPARE_MARKER, kind="compare")
     runs: dict[str, list[Run]] = {}
@@ -141,11 +151,22 @@ def compare(
     fitted = train_baselines(chosen_baselines, parts, seed_list, say) if parts else {}
     rows = [baseline_row(name, results) for name, results in fitted.items()]
     add_baseline_delta_m(variants, rows)
-    result = Comparison(split=split, variants=variants, directory=out, baselines=rows)
+    weights = None if task_weights is None else task_weights.weights
+    if weights is not None:
+        add_weighted_delta_m(variants + rows, weights)
+    result = Comparison(
+        split=split, variants=variants, directory=out, baselines=rows, task_weights=weights
+    )
     from manyheads.workflow._report import write_reports
 
     write_reports(result, runs)
     return result
+
+
+def _check_weights(task_weights: TaskWeights | None, config: RunConfig) -> None:
+    """Refuse task weights naming a task the config lacks (no tasks yet: nothing to check)."""
+    if task_weights is not None and config.tasks:
+        task_weights.check([t.name for t in config.tasks])
 
 
 def _state(directory: Path) -> str | None:

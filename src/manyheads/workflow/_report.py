@@ -115,6 +115,18 @@ def _baselines_note(comparison: Comparison) -> str:
     )
 
 
+def _weights_note(comparison: Comparison) -> str:
+    """The note's sentence on the weighted Δm% of ``compare --task-weights`` (empty if none)."""
+    if comparison.task_weights is None:
+        return ""
+    tasks = list(comparison.variants[0]["tasks"])
+    shown = ", ".join(f"{t} = {comparison.task_weights.get(t, 1.0):g}" for t in tasks)
+    return (
+        f" Weighted Δm% vs stl = Σ_t w_t d_t / Σ_t w_t, d_t being task t's term of Δm% (its "
+        f"relative change against stl, negative = better), with the weights {shown}."
+    )
+
+
 def write_reports(comparison: Comparison, runs: dict[str, list[Run]]) -> None:
     """Write the three report files into ``comparison.directory``."""
     from manyheads.workflow._summary import save_json
@@ -124,7 +136,7 @@ def write_reports(comparison: Comparison, runs: dict[str, list[Run]]) -> None:
     save_json(comparison)
     seeds = comparison.variants[0]["seeds"]
     note = _NOTE.format(split=comparison.split, seeds=seeds, absolute=_absolute_note(comparison))
-    note += _baselines_note(comparison)
+    note += _weights_note(comparison) + _baselines_note(comparison)
     table = comparison.table()
     (directory / "report.md").write_text(f"# manyheads comparison\n\n{note}\n\n{table}\n")
     plots = [_metric_plot(comparison), _curve_plot(runs)]

@@ -26,8 +26,11 @@ from manyheads.workflow._run import Run, json_safe
 __all__ = [
     "SIGNED_METRICS",
     "Comparison",
+    "TaskWeights",
     "absolute_tasks",
     "add_delta_m",
+    "add_weighted_delta_m",
+    "check_task_weights",
     "delta_m",
     "save_json",
     "summarise",
@@ -74,6 +77,91 @@ def delta_m(
     return float(100.0 * np.mean(terms))
 
 
+def weighted_delta_m(
+    metrics: dict[str, float],
+    baseline: dict[str, float],
+    higher_is_better: dict[str, bool],
+    weights: dict[str, float],
+    *,
+    absolute: frozenset[str] | set[str] = frozenset(),
+) -> float:
+    r"""The weighted mean of the per-task terms of :func:`delta_m` (negative is better).
+
+    :math:`\sum_t w_t d_t / \sum_t w_t`, where :math:`d_t` is task ``t``'s term of Δm% (its
+    relative change against the baseline, sign flipped where higher is better, ×100; absolute
+    difference ×100 for a task in ``absolute`` or a baseline ``<= 0``). Equal weights give Δm%
+    itself; a task missing from ``weights`` weighs 1.
+
+    Example:
+        >>> metrics, base = {"a": 0.9, "b": 1.0}, {"a": 0.8, "b": 2.0}
+        >>> higher = {"a": True, "b": False}
+        >>> weighted_delta_m(metrics, base, higher, {"a": 1.0, "b": 1.0})
+        -31.25
+        >>> round(weighted_delta_m(metrics, base, higher, {"a": 3.0, "b": 1.0}), 6)
+        -21.875
+    """
+    total, weight_sum = 0.0, 0.0
+    for task, value in metrics.items():
+        weight = weights.get(task, 1.0)
+        term = delta_m({task: value}, {task: baseline[task]}, higher_is_better, absolute=absolute)
+        total += weight * term
+        weight_sum += weight
+    return total / weight_sum
+
+
+@dataclass(frozen=True)
+class TaskWeights:
+    """The task weights of ``compare --task-weights`` and where they were given (for messages).
+
+    ``weights`` maps task names to weights >= 0; a task left out weighs 1.
+    """
+
+    weights: dict[str, float]
+    source: str = "task_weights"
+
+    def check(self, tasks: list[str]) -> None:
+        """Refuse unknown task names and bad weights (:func:`check_task_weights`)."""
+        check_task_weights(self.weights, tasks, where=self.source)
+
+
+def check_task_weights(weights: dict[str, float], tasks: list[str], *, where: str) -> None:
+    """Refuse task weights that name an unknown task, are not finite and >= 0, or are all 0.
+
+    Raises:
+        InvalidParameterError: the message names ``where`` (``--task-weights`` or the YAML key),
+            the task or value at fault, the valid task names and the closest one.
+
+    Example:
+        >>> check_task_weights({"incme": 2.0}, ["income", "never_married"], where="--task-weights")
+        Traceback (most recent call last):
+        ...
+        manyheads.errors.InvalidParameterError: --task-weights names unknown task 'incme'. \
+Did you mean 'income'? The tasks of this comparison are: income, never_married.
+    """
+    from manyheads._registry import did_you_mean
+    from manyheads.errors import InvalidParameterError
+
+    for task, weight in weights.items():
+        if task not in tasks:
+            raise InvalidParameterError(
+                f"{where} names unknown task '{task}'.{did_you_mean(task, tasks)} "
+                f"The tasks of this comparison are: {', '.join(tasks)}."
+            )
+        if not isinstance(weight, int | float) or isinstance(weight, bool):
+            raise InvalidParameterError(
+                f"{where}: the weight of task '{task}' must be a number >= 0. Got {weight!r}."
+            )
+        if not np.isfinite(weight) or weight < 0:
+            raise InvalidParameterError(
+                f"{where}: the weight of task '{task}' must be finite and >= 0. Got {weight!r}."
+            )
+    if tasks and sum(weights.get(t, 1.0) for t in tasks) <= 0:
+        raise InvalidParameterError(
+            f"{where}: every task's weight is 0, so the weighted score is undefined. Give at "
+            "least one task a positive weight (a task left out weighs 1)."
+        )
+
+
 def absolute_tasks(primary: dict[str, str], baseline: dict[str, float]) -> set[str]:
     """The tasks that :func:`delta_m` scores by absolute difference: a primary metric in
     :data:`SIGNED_METRICS` or a baseline ``<= 0``.
@@ -99,6 +187,7 @@ class Comparison:
     variants: list[dict[str, Any]]
     directory: Path
     baselines: list[dict[str, Any]] = field(default_factory=list)
+    task_weights: dict[str, float] | None = None
 
     def rows(self) -> list[dict[str, Any]]:
         """The rows of the report: ``stl``, the baselines beside it, then the other variants."""
@@ -114,6 +203,7 @@ class Comparison:
             "variant",
             *[f"{t} ({first['tasks'][t]['primary']})" for t in tasks],
             "Δm% vs stl",
+            *(["weighted Δm% vs stl"] if self.task_weights is not None else []),
             *[f"Δm% {s}" for s in sources],
             *[f"Δm% vs {b}" for b in against],
             "params",
@@ -126,6 +216,11 @@ class Comparison:
                 v["name"],
                 *[f"{v['tasks'][t]['mean']:.4f} ± {v['tasks'][t]['std']:.4f}" for t in tasks],
                 _delta_cell(v.get("delta_m")),
+                *(
+                    [_delta_cell(v.get("weighted_delta_m"))]
+                    if self.task_weights is not None
+                    else []
+                ),
                 *[_delta_cell(v.get("delta_m_sources", {}).get(s)) for s in sources],
                 *[_delta_cell(v.get("delta_m_baselines", {}).get(b)) for b in against],
                 "—" if "n_parameters" not in v else f"{v['n_parameters']:,}",
@@ -225,6 +320,33 @@ def delta_m_entry(row: dict[str, Any], reference: dict[str, Any]) -> dict[str, A
     }
 
 
+def add_weighted_delta_m(rows: list[dict[str, Any]], weights: dict[str, float]) -> None:
+    """Add the weighted Δm% against ``stl`` (:func:`weighted_delta_m`) to every row, per seed
+    of the row and their mean ± std, with the weight each task had (1 where none was given)."""
+    base = next(v for v in rows if v["name"] == "stl")
+    baseline = {t: m["mean"] for t, m in base["tasks"].items()}
+    higher = {t: m["higher_is_better"] for t, m in base["tasks"].items()}
+    absolute = absolute_tasks({t: m["primary"] for t, m in base["tasks"].items()}, baseline)
+    full = {t: float(weights.get(t, 1.0)) for t in base["tasks"]}
+    for row in rows:
+        per_seed = [
+            weighted_delta_m(
+                {t: m["per_seed"][i] for t, m in row["tasks"].items()},
+                baseline,
+                higher,
+                full,
+                absolute=absolute,
+            )
+            for i in range(len(row["seeds"]))
+        ]
+        row["weighted_delta_m"] = {
+            "mean": float(np.mean(per_seed)),
+            "std": float(np.std(per_seed)),
+            "per_seed": per_seed,
+            "weights": full,
+        }
+
+
 def add_delta_m(variants: list[dict[str, Any]], runs: dict[str, list[Run]]) -> None:
     """Add Δm% against ``stl`` to each variant (per source too, for a multi-source run)."""
     base = next(v for v in variants if v["name"] == "stl")
@@ -264,6 +386,13 @@ def save_json(comparison: Comparison) -> Path:
         "delta_m_note": "negative is better than single-task",
         "variants": comparison.variants,
     }
+    if comparison.task_weights is not None:
+        tasks = comparison.variants[0]["tasks"]
+        data["task_weights"] = {t: float(comparison.task_weights.get(t, 1.0)) for t in tasks}
+        data["weighted_delta_m_note"] = (
+            "weighted_delta_m: sum_t w_t d_t / sum_t w_t, d_t being task t's term of delta_m "
+            "against stl; negative is better"
+        )
     if comparison.baselines:
         data["baselines"] = comparison.baselines
         data["baselines_note"] = (
