@@ -39,6 +39,7 @@ VERBS: tuple[str, ...] = (
     "serve",
     "add-task",
     "distill",
+    "search",
 )
 
 
@@ -62,6 +63,7 @@ EXTRAS: dict[str, str] = {
     **dict.fromkeys(("onnx", "onnxruntime", "onnxscript"), "export"),
     **dict.fromkeys(("fastapi", "starlette", "uvicorn", "prometheus_client", "httpx"), "serve"),
     "torch_pruning": "compress",
+    **dict.fromkeys(("optuna", "iterstrat"), "search"),
 }
 
 
