@@ -23,6 +23,7 @@ from manyheads.search._folds import FoldPlan
 from manyheads.search._objective import Objective, make_objective
 from manyheads.search._space import SearchSpace, apply_values, check_space, load_space
 from manyheads.search._study import (
+    close_storage,
     default_storage,
     make_pruner,
     make_sampler,
@@ -133,14 +134,17 @@ def search(
     write_marker(out, marker=SEARCH_MARKER, kind="search")
     runner = TrialRunner(raw, base, space, objective, data, prune=options.pruner != "none")
     study = _open_study(storage_url, options, objective, space, runner, say)
-    runner.objective = objective = _with_baseline(study, objective, runner, say)
-    _optimize(study, runner, options, say)
-    result = _result(study, runner, out)
-    if options.final:
-        result.final = _final(result, runner, out, say)
-    from manyheads.search._report import write_report
+    try:
+        runner.objective = objective = _with_baseline(study, objective, runner, say)
+        _optimize(study, runner, options, say)
+        result = _result(study, runner, out)
+        if options.final:
+            result.final = _final(result, runner, out, say)
+        from manyheads.search._report import write_report
 
-    write_report(result, study, runner, options)
+        write_report(result, study, runner, options)
+    finally:
+        close_storage(study)
     return result
 
 

@@ -317,10 +317,13 @@ def check_space(space: SearchSpace, raw: dict[str, Any], *, config_source: str) 
             )
             continue
         given = {k: v[0] for k, v in dim.when.items()}
+        seen: set[str] = set()  # an unknown key fails at every value: said once
         for value in dim.corners():
             try:
                 build_config(apply_values(raw, {**given, dim.key: value}), dry_run=True)
             except ConfigError as exc:
-                problems.extend(f"'{dim.key}' = {value!r}: {p}" for p in exc.problems)
+                new = [p for p in exc.problems if p not in seen]
+                seen.update(new)
+                problems.extend(f"'{dim.key}' = {value!r}: {p}" for p in new)
     if problems:
         raise ConfigError(list(dict.fromkeys(problems)), source=space.source)

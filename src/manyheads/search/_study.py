@@ -3,6 +3,8 @@ and pruner, and how a killed search continues (``--resume``)."""
 
 from __future__ import annotations
 
+import random
+import time
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +18,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PRUNERS",
     "SAMPLERS",
+    "close_storage",
     "default_storage",
     "make_pruner",
     "make_sampler",
@@ -43,7 +46,6 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
     seconds and its parameters run again (Optuna's ``RetryHeartbeatStaleTrialCallback``).
     """
     import optuna
-    from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
     from optuna.storages.journal import JournalFileBackend, JournalStorage
 
     if url.startswith("journal:"):
@@ -62,14 +64,7 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
             "postgresql://USER@HOST:PORT/DB or journal:PATH."
         )
     try:
-        with warnings.catch_warnings():  # heartbeats are marked experimental in Optuna 5.1
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return RDBStorage(
-                url,
-                heartbeat_interval=HEARTBEAT_S,
-                grace_period=GRACE_S,
-                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
-            )
+        return _rdb_storage(url)
     except optuna.exceptions.StorageInternalError as exc:
         raise InvalidParameterError(
             f"--storage {_redacted(url)}: cannot open it ({exc})."
@@ -81,6 +76,31 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
                 f"--storage {_redacted(url)}: cannot open it: {reason}"
             ) from None
         raise
+
+
+def _rdb_storage(url: str) -> optuna.storages.RDBStorage:
+    """An SQL storage with heartbeats; workers that start together race to create the tables
+    (PostgreSQL refuses the second ``CREATE TABLE``): the loser tries again on the tables the
+    winner made."""
+    import optuna
+    from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+
+    for attempt in range(5):
+        try:
+            with warnings.catch_warnings():  # heartbeats are marked experimental in Optuna 5.1
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return RDBStorage(
+                    url,
+                    heartbeat_interval=HEARTBEAT_S,
+                    grace_period=GRACE_S,
+                    heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
+                )
+        except Exception as exc:
+            name = type(exc).__name__
+            if attempt == 4 or name not in ("IntegrityError", "ProgrammingError"):
+                raise
+            time.sleep(0.5 + random.random())
+    raise AssertionError("unreachable")
 
 
 def _redacted(url: str) -> str:
@@ -139,3 +159,13 @@ def requeue_running(study: optuna.Study) -> int:
         study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
         study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
     return len(stale)
+
+
+def close_storage(study: optuna.Study) -> None:
+    """Close the SQL connections of ``study``'s storage (a no-op for a journal file)."""
+    from optuna.storages import RDBStorage
+
+    storage = getattr(study._storage, "_backend", study._storage)  # under Optuna's cache
+    if isinstance(storage, RDBStorage):
+        storage.scoped_session.remove()
+        storage.engine.dispose()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
+import socket
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,6 +135,7 @@ class TrialRunner:
     def __call__(self, trial: optuna.Trial) -> list[float]:
         """Train the trial's config on every fold; the objective's mean over folds."""
         values = self.space.suggest(trial)
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         try:
             config = self.config(values)
         except ConfigError as exc:  # each value passed alone; this combination does not
