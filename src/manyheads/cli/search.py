@@ -54,6 +54,12 @@ def add_parser(subparsers: Subparsers) -> None:
     p.add_argument("--sampler", default="tpe", help="tpe (default) or random")
     p.add_argument("--pruner", default="median", help="median (default), hyperband or none")
     p.add_argument("--seed", type=int, default=0, help="the sampler's seed")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="start no trial after this many seconds (the trials so far are reported)",
+    )
     p.add_argument("--resume", action="store_true", help="continue the search in --output")
     p.add_argument(
         "--no-final",
@@ -101,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         resume=args.resume,
         final=not args.no_final,
+        timeout=args.timeout,
     )
     result = search(
         args.config,

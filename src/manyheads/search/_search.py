@@ -65,6 +65,8 @@ class SearchOptions:
         resume: continue the study in the output folder.
         final: retrain the chosen config on train + valid and test it.
         top_k: rows of the report's trial table.
+        timeout: stop starting trials after this many seconds (None: no limit); the search
+            then reports the trials it has.
     """
 
     trials: int
@@ -82,6 +84,7 @@ class SearchOptions:
     resume: bool = False
     final: bool = True
     top_k: int = 10
+    timeout: float | None = None
 
 
 @dataclass
@@ -166,6 +169,10 @@ def _check_options(options: SearchOptions) -> None:
     if options.cv is None and (options.group_by or options.time_column or options.stratify):
         raise InvalidParameterError(
             "--group-by, --time-column and --stratify shape the folds of --cv K; pass --cv."
+        )
+    if options.timeout is not None and not options.timeout > 0:
+        raise InvalidParameterError(
+            f"--timeout must be a number of seconds > 0; got {options.timeout}."
         )
     if options.group_by and options.time_column:
         raise InvalidParameterError(
@@ -312,6 +319,7 @@ def _optimize(study: optuna.Study, runner: TrialRunner, options: SearchOptions, 
 
     study.optimize(
         runner,
+        timeout=options.timeout,
         callbacks=[MaxTrialsCallback(options.trials, states=done), report],
     )
 
