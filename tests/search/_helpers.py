@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -47,3 +48,15 @@ def write_files(folder: Path, space: str = SPACE, config: str = CONFIG) -> tuple
     (folder / "cfg.yaml").write_text(config)
     (folder / "space.yaml").write_text(space)
     return folder / "cfg.yaml", folder / "space.yaml"
+
+
+def run_search(folder: Path, *args: str) -> int:
+    """``manyheads search cfg.yaml --space space.yaml --quiet ARGS`` in ``folder``, in-process."""
+    from manyheads.cli.main import main
+
+    cwd = Path.cwd()
+    os.chdir(folder)
+    try:
+        return main(["search", "cfg.yaml", "--space", "space.yaml", "--quiet", *args])
+    finally:
+        os.chdir(cwd)

@@ -4,25 +4,14 @@ folds, the Pareto front, --resume after a killed search, the journal storage, ba
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import optuna
 import pytest
 import yaml
 
-from manyheads.cli.main import main
 from manyheads.config.load import load_config
-from tests.search._helpers import write_files
-
-
-def _search(folder: Path, *args: str) -> int:
-    cwd = Path.cwd()
-    os.chdir(folder)
-    try:
-        return main(["search", "cfg.yaml", "--space", "space.yaml", "--quiet", *args])
-    finally:
-        os.chdir(cwd)
+from tests.search._helpers import run_search, write_files
 
 
 def _study(folder: Path, storage: str | None = None) -> optuna.Study:
@@ -34,7 +23,7 @@ def test_search_writes_best_config_report_and_tests_the_choice_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write_files(tmp_path)
-    assert _search(tmp_path, "--trials", "3", "-o", "out", "--objective", "y.auc") == 0
+    assert run_search(tmp_path, "--trials", "3", "-o", "out", "--objective", "y.auc") == 0
     printed = json.loads(capsys.readouterr().out)
     out = tmp_path / "out"
     assert {p.name for p in out.iterdir()} >= {
@@ -73,7 +62,7 @@ def test_search_writes_best_config_report_and_tests_the_choice_once(
 def test_cross_validated_multi_objective_search_reports_the_pareto_front(tmp_path: Path) -> None:
     write_files(tmp_path)
     args = ["--trials", "3", "-o", "out", "--cv", "3", "--objective", "y.auc", "z.rmse"]
-    assert _search(tmp_path, *args, "--no-final") == 0
+    assert run_search(tmp_path, *args, "--no-final") == 0
     report = json.loads((tmp_path / "out" / "search.json").read_text())
     assert report["evaluation"].startswith("3 folds stratified over y of train + valid (240 rows)")
     assert report["directions"] == ["maximize", "minimize"]
@@ -91,14 +80,14 @@ def test_a_killed_search_continues_with_resume(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write_files(tmp_path)
-    assert _search(tmp_path, "--trials", "2", "-o", "out", "--no-final") == 0
+    assert run_search(tmp_path, "--trials", "2", "-o", "out", "--no-final") == 0
     # the state a kill leaves: a trial RUNNING in the study
     study = _study(tmp_path)
     study.ask()
     capsys.readouterr()
-    assert _search(tmp_path, "--trials", "3", "-o", "out", "--no-final") == 2
+    assert run_search(tmp_path, "--trials", "3", "-o", "out", "--no-final") == 2
     assert "already holds a search (study.db). Pass --resume" in capsys.readouterr().err
-    assert _search(tmp_path, "--trials", "3", "-o", "out", "--no-final", "--resume") == 0
+    assert run_search(tmp_path, "--trials", "3", "-o", "out", "--no-final", "--resume") == 0
     states = [t.state.name for t in _study(tmp_path).get_trials()]
     assert states.count("FAIL") == 1
     assert "RUNNING" not in states
@@ -107,11 +96,11 @@ def test_a_killed_search_continues_with_resume(
     assert [t.user_attrs["retry_of"] for t in retried] == [2]
 
 
-def test_journal_storage_and_delta_m_against_a_cached_stl_baseline(tmp_path: Path) -> None:
+def test_journal_storage_delta_m_against_a_cached_stl_baseline_and_timeout(tmp_path: Path) -> None:
     write_files(tmp_path)
     journal = f"journal:{tmp_path / 'study.log'}"
-    args = ["--trials", "2", "-o", "out", "--storage", journal, "--objective", "delta_m"]
-    assert _search(tmp_path, *args, "--no-final") == 0
+    args = ["--trials", "5", "-o", "out", "--storage", journal, "--objective", "delta_m"]
+    assert run_search(tmp_path, *args, "--no-final", "--timeout", "0.001") == 0
     storage = optuna.storages.JournalStorage(
         optuna.storages.journal.JournalFileBackend(str(tmp_path / "study.log"))
     )
@@ -121,6 +110,7 @@ def test_journal_storage_and_delta_m_against_a_cached_stl_baseline(tmp_path: Pat
     assert 0.5 < baseline["y"] <= 1.0
     assert not (tmp_path / "out" / "study.db").exists()
     report = json.loads((tmp_path / "out" / "search.json").read_text())
+    assert report["trials"]["complete"] + report["trials"]["pruned"] == 1  # --timeout stopped it
     assert report["objective"] == ["Δm% vs stl"]
     assert report["stl_baseline"] == baseline
 
@@ -142,7 +132,7 @@ def test_bad_options_exit_2_with_a_message(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
 ) -> None:
     write_files(tmp_path)
-    assert _search(tmp_path, "--trials", "1", "-o", "out", *args) == 2
+    assert run_search(tmp_path, "--trials", "1", "-o", "out", *args) == 2
     err = capsys.readouterr().err
     assert message in err
     assert "Traceback" not in err
@@ -153,7 +143,7 @@ def test_a_bad_space_key_exits_2_before_any_data_is_read(
 ) -> None:
     write_files(tmp_path, space="train.lrr: {float: [0.001, 0.01]}\n")
     (tmp_path / "data.csv").unlink()
-    assert _search(tmp_path, "--trials", "1", "-o", "out") == 2
+    assert run_search(tmp_path, "--trials", "1", "-o", "out") == 2
     err = capsys.readouterr().err
     assert "space.yaml: 1 problem" in err
     assert "Did you mean 'lr'" in err
