@@ -190,6 +190,16 @@ def _final_html(final: dict[str, Any] | None) -> str:
     return f"<h2>Final test</h2><p>{html.escape(final['note'])}.</p>{table}"
 
 
+def _counts(counts: dict[str, int]) -> str:
+    """``5 complete, 1 pruned`` (the states that occurred).
+
+    Example:
+        >>> _counts({"running": 0, "complete": 5, "pruned": 1, "fail": 0})
+        '5 complete, 1 pruned'
+    """
+    return ", ".join(f"{n} {state}" for state, n in counts.items() if n)
+
+
 STYLE = (
     "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
     "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;"
@@ -228,7 +238,7 @@ def write_report(
     names = result.objective.names
     body = [
         f"<h1>manyheads search: {html.escape(', '.join(names))}</h1>",
-        f"<p>Trials: {html.escape(json.dumps(result.n_trials))}. Each trial is "
+        f"<p>Trials: {html.escape(_counts(result.n_trials))}. Each trial is "
         f"{html.escape(runner.data.describe())}. The test split is never seen by the search.</p>",
         f"<p>Chosen: trial {result.best_number} "
         f"({', '.join(f'{n} {v:.4f}' for n, v in zip(names, result.best_scores, strict=True))})"
