@@ -23,7 +23,9 @@ def add_parser(subparsers: Subparsers) -> None:
     p.add_argument(
         "--space", required=True, help="the search space YAML (config key -> distribution)"
     )
-    p.add_argument("--trials", type=int, required=True, help="finished trials, over all workers")
+    p.add_argument(
+        "--trials", type=int, required=True, metavar="N", help="finished trials, over all workers"
+    )
     p.add_argument("-o", "--output", default="runs/search", help="the search folder")
     p.add_argument(
         "--storage",
@@ -42,7 +44,7 @@ def add_parser(subparsers: Subparsers) -> None:
     p.add_argument(
         "--weights", nargs="+", default=[], metavar="TASK=W", help="weights of 'weighted'"
     )
-    p.add_argument("--cv", type=int, help="K-fold cross-validation on train + valid")
+    p.add_argument("--cv", type=int, metavar="K", help="K-fold cross-validation on train + valid")
     p.add_argument(
         "--stratify",
         nargs="+",
