@@ -89,6 +89,7 @@ def _test_scores(raw: dict[str, Any], seed: int) -> dict[str, Any]:
     return {
         "seed": seed,
         "tasks": {t: m[m["primary"]] for t, m in run.metrics["tasks"].items()},
+        "metrics": run.metrics["tasks"],
         "primary": {t: m["primary"] for t, m in run.metrics["tasks"].items()},
         "seconds": round(time.perf_counter() - began, 1),
     }
@@ -125,15 +126,17 @@ def run_dataset(name: str, args: argparse.Namespace) -> dict[str, Any]:
         "search_final": result.final,
         "defaults": defaults,
         "chosen": chosen,
-        "verdict": _verdict(defaults, chosen, monitored),
+        "verdict": _verdict(defaults, chosen, str(CONFIGS[name]["train"]["monitor"])),
     }
 
 
 def _verdict(
-    defaults: list[dict[str, Any]], chosen: list[dict[str, Any]], task: str
+    defaults: list[dict[str, Any]], chosen: list[dict[str, Any]], monitor: str
 ) -> dict[str, Any]:
-    base = mean_std([r["tasks"][task] for r in defaults])
-    mine = mean_std([r["tasks"][task] for r in chosen])
+    """The monitored metric (the one the search optimised) of the defaults and the choice."""
+    task, _, metric = monitor.partition(".")
+    base = mean_std([r["metrics"][task][metric] for r in defaults])
+    mine = mean_std([r["metrics"][task][metric] for r in chosen])
     spread = max(base["std"], mine["std"])
     gain = mine["mean"] - base["mean"]
     return {

@@ -62,5 +62,9 @@ def test_epoch_scores_prune_a_trial_below_the_median() -> None:
     with pytest.raises(optuna.TrialPruned, match="pruned at epoch 2"):
         hook._epoch_end(epoch=2, record={"valid_auc/y": 0.6, "valid_rmse/z": 1.0})
     assert trial.user_attrs["pruned_at_epoch"] == 2
-    # a metric that is not its task's primary one is not in the epoch's row: no report
-    assert make_objective(["y.accuracy"], TASKS).intermediate({"valid_auc/y": 0.9}) is None
+    # a metric that is not its task's primary one is not in the epoch's row: no report ...
+    accuracy = make_objective(["y.accuracy"], TASKS)
+    assert accuracy.intermediate({"valid_auc/y": 0.9}) is None
+    # ... unless the run monitors it: then the row's valid_score holds it (lower is better)
+    row = {"valid_auc/y": 0.9, "valid_score": -0.75}
+    assert accuracy.intermediate(row, monitor="y.accuracy") == pytest.approx(0.75)

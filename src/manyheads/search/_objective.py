@@ -62,13 +62,23 @@ class Objective:
         values = [_number(scores.get(t, {}).get(m)) for t, m in self.targets]
         return self._combine(values)
 
-    def intermediate(self, record: dict[str, float]) -> float | None:
-        """The objective from one epoch's ``history.csv`` row (None: the row lacks a metric,
-        e.g. one that is not its task's primary metric)."""
-        keys = [f"valid_{m}/{t}" for t, m in self.targets]
-        if not self.prunable or any(k not in record for k in keys):
+    def intermediate(self, record: dict[str, float], monitor: str = "loss") -> float | None:
+        """The objective from one epoch's ``history.csv`` row: each task's primary metric, or
+        the run's ``monitor`` metric (``valid_score``, negated when higher is better). None: the
+        row lacks a metric (neither primary nor monitored)."""
+        if not self.prunable:
             return None
-        value = self._combine([float(record[k]) for k in keys])[0]
+        values = []
+        for (task, metric), higher in zip(self.targets, self.higher, strict=True):
+            key = f"valid_{metric}/{task}"
+            if key in record:
+                values.append(float(record[key]))
+            elif monitor == f"{task}.{metric}" and "valid_score" in record:
+                score = float(record["valid_score"])  # lower is better (engine._monitor)
+                values.append(-score if higher else score)
+            else:
+                return None
+        value = self._combine(values)[0]
         return value if math.isfinite(value) else None
 
     def _combine(self, values: list[float]) -> list[float]:

@@ -84,9 +84,10 @@ class PruneHook:
     """Reports the objective of each epoch's validation scores and prunes (a
     :class:`~manyheads.workflow._fit.TrainHook`)."""
 
-    def __init__(self, trial: optuna.Trial, objective: Objective) -> None:
+    def __init__(self, trial: optuna.Trial, objective: Objective, monitor: str = "loss") -> None:
         self.trial = trial
         self.objective = objective
+        self.monitor = monitor
 
     def train_inputs(self, config: RunConfig, splits: Splits, encoded: Encoded) -> TrainInputs:
         """The run's own training inputs, unchanged."""
@@ -99,7 +100,7 @@ class PruneHook:
     def _epoch_end(self, epoch: int, record: dict[str, float], **_: object) -> None:
         import optuna
 
-        value = self.objective.intermediate(record)
+        value = self.objective.intermediate(record, self.monitor)
         if value is None:
             return
         self.trial.report(value, epoch)
@@ -160,7 +161,7 @@ class TrialRunner:
         for i, splits in enumerate(self.data.folds):
             hook = None
             if trial is not None and i == 0 and self.prune and self.objective.prunable:
-                hook = PruneHook(trial, self.objective)
+                hook = PruneHook(trial, self.objective, config.train.monitor)
             run = run_config(config, splits, RunOptions(), self.encodings[i], hook)
             metrics = run.metrics or {}
             scores.append(metrics["valid"])
