@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.manyheads-installed
-EXTRAS ?= crawl,text,export,serve,compress,monitor,dev
+EXTRAS ?= crawl,text,export,serve,compress,monitor,search,dev
 
 .PHONY: quickstart test lint typecheck install clean
 

@@ -41,6 +41,7 @@ VERBS: tuple[str, ...] = (
     "distill",
     "monitor",
     "robustness",
+    "search",
 )
 
 
@@ -66,6 +67,7 @@ EXTRAS: dict[str, str] = {
     **dict.fromkeys(("onnx", "onnxruntime", "onnxscript"), "export"),
     **dict.fromkeys(("fastapi", "starlette", "uvicorn", "prometheus_client", "httpx"), "serve"),
     "torch_pruning": "compress",
+    **dict.fromkeys(("optuna", "iterstrat"), "search"),
 }
 
 
