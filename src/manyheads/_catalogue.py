@@ -239,5 +239,11 @@ for _name, _target, _doc in [
         f"{_D}._uner:load_uner_en_ewt",
         "UD English-EWT + Universal NER: UPOS tagging + NER (BIO) per word (options: limit)",
     ),
+    (
+        "twitter-financial-news",
+        f"{_D}._twitter_news:load_twitter_news",
+        "finance tweets (zeroshot): topic 20-way, sentiment 3-way, different tweets "
+        "(options: part, seed, limit)",
+    ),
 ]:
     DATASETS.register_lazy(_name, _target, _doc)
