@@ -168,7 +168,8 @@ def _read(
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise DataError(
             f"column 'label' must be an integer id in 0..{len(labels) - 1}; "
-            f"got {raw['label'].iloc[row]!r}.",
+            f"got {str(raw['label'].iloc[row])!r}. Restore the file listed in the folder's "
+            "README.",
             path=str(path),
             line=row + 2,
         )
