@@ -3,7 +3,7 @@
     MANYHEADS_DATA=../shared/data python bench/news.py --seeds 0 --epochs 1 \\
         --json news.json --runs /tmp/news-runs --markdown
     python bench/news.py --variants hps --seeds 0 --json news.json --resume   # one run at a time
-    python bench/news.py --train-rows 300 --test-rows 300 --epochs 1 --seeds 0   # quick check
+    python bench/news.py --encoder cnn --train-rows 300 --test-rows 300 --seeds 0  # quick check
 
 Data: ``twitter-financial-news`` (topic 20-way and sentiment Bearish / Bullish / Neutral, on
 different tweets). Test = the official validation files (4,117 topic, 2,388 sentiment tweets);
@@ -73,15 +73,17 @@ def config(args: argparse.Namespace, variant: str, seed: int, output: str | None
         "tasks": {t: {"type": "multiclass", "metrics": list(METRICS)} for t in tasks},
         "model": {
             "architecture": "hps" if len(tasks) > 1 else "stl",
-            "encoder": "pretrained",
-            "encoder_options": {"max_length": args.max_length, "pooling": "mean"},
+            "encoder": args.encoder,
+            "encoder_options": {"max_length": args.max_length}
+            | ({"pooling": "mean"} if args.encoder == "pretrained" else {}),
             "dropout": 0.1,
         },
         "train": {
             "epochs": args.epochs,
             "batch_size": args.batch_size,
             "lr": 1e-3,
-            "lr_encoder": args.lr_encoder,
+            "lr_encoder": args.lr_encoder if args.encoder == "pretrained" else None,
+            "precision": args.precision,
             "schedule": "constant",
             "seed": seed,
             "eval_batch_size": 256,
@@ -121,7 +123,7 @@ def time_inference(args: argparse.Namespace, rows: list[dict[str, Any]], seed: i
     paths = {r["variant"]: r["output"] for r in rows if r["seed"] == seed}
     if set(paths) != set(VARIANTS) or not all(p and Path(p).exists() for p in paths.values()):
         return {}
-    texts = test_texts(args)
+    texts = test_texts(args).iloc[: args.time_rows]
     models = {v: load(p) for v, p in paths.items()}
     seconds: dict[str, list[float]] = {v: [] for v in models}
     for _ in range(args.repeats):  # interleaved, so that a busy moment hits all alike
@@ -207,6 +209,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr-encoder", type=float, default=1e-4)
     parser.add_argument("--max-length", type=int, default=64)
+    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
+    parser.add_argument(
+        "--encoder", default="pretrained", help="pretrained (MiniLM); cnn for a quick check"
+    )
+    parser.add_argument(
+        "--time-rows", type=int, default=None, help="time inference on the first N test tweets"
+    )
     parser.add_argument("--train-rows", type=int, default=None, help="training tweets per task")
     parser.add_argument("--test-rows", type=int, default=None, help="rows of every file (quick)")
     parser.add_argument("--repeats", type=int, default=3, help="inference timings (best kept)")
