@@ -251,5 +251,11 @@ for _name, _target, _doc in [
         "impressions -> clicks -> purchases with known true probabilities (ESMM's "
         "sample-selection bias) (options: n_impressions, seed, test_fraction)",
     ),
+    (
+        "twitter-financial-news",
+        f"{_D}._twitter_news:load_twitter_news",
+        "finance tweets (zeroshot): topic 20-way, sentiment 3-way, different tweets "
+        "(options: part, seed, limit)",
+    ),
 ]:
     DATASETS.register_lazy(_name, _target, _doc)

@@ -58,6 +58,7 @@ RUN_FILES: tuple[str, ...] = (
     "events.out.tfevents.*",
     "task_relations_history.json",
     "task_relations.json",
+    "affinity.json",
     "eval-*.json",
     "model.onnx",
     "model.onnx.json",

@@ -1,4 +1,6 @@
-"""``manyheads analyze RUN``: task gradient cosine similarities and conflict rates of a run."""
+"""``manyheads analyze RUN``: task gradient cosine similarities and conflict rates of a run, and
+the lookahead affinity it recorded while training (``train.affinity_every``) with a suggested
+grouping of the tasks."""
 
 from __future__ import annotations
 
@@ -18,6 +20,14 @@ def add_parser(subparsers: Subparsers) -> None:
     p.add_argument("--data", help="labelled data to use (default: the run's training data)")
     p.add_argument("--batch-size", type=int, default=256, help="rows per batch")
     p.add_argument("--max-batches", type=int, default=50, help="batches to analyse")
+    p.add_argument(
+        "--groups",
+        type=int,
+        default=None,
+        metavar="K",
+        help="suggest a grouping of the tasks into K groups from the recorded affinity "
+        "(3 tasks or more; default 2)",
+    )
     p.set_defaults(func=run)
 
 
@@ -27,11 +37,24 @@ def run(args: argparse.Namespace) -> int:
 
     from manyheads.data.io import read_table
     from manyheads.errors import InvalidParameterError
+    from manyheads.workflow._affinity import format_affinity, load_affinity
     from manyheads.workflow._analysis import plot_relations, task_relations
     from manyheads.workflow._fit import load
 
     directory = Path(args.run_dir)
     model = load(directory)  # a run or bundle: checked before any data is read
+    affinity = load_affinity(directory)
+    n_tasks = len(model.tasks)
+    if args.groups is not None and not 1 <= args.groups <= n_tasks:
+        raise InvalidParameterError(
+            f"--groups must be an int in 1..{n_tasks} (the run's number of tasks). "
+            f"Got {args.groups} instead."
+        )
+    if args.groups is not None and affinity is None:
+        raise InvalidParameterError(
+            f"--groups needs the affinity recorded while training, and '{directory}' has no "
+            "affinity.json. Train with train.affinity_every=N (e.g. 10) to record it."
+        )
     if args.data:
         frame = read_table(args.data)
     else:
@@ -44,7 +67,9 @@ def run(args: argparse.Namespace) -> int:
             if config_path.exists()
             else None
         )
-        if config is None or (config.data.train is None and not config.data.dataset):
+        if config is None or (
+            config.data.train is None and not config.data.dataset and not config.data.sources
+        ):
             raise InvalidParameterError(
                 f"The run '{directory}' does not name its training data in config.yaml (it was "
                 "trained from a DataFrame). Pass the data with --data FILE."
@@ -65,4 +90,8 @@ def run(args: argparse.Namespace) -> int:
         ]
         print(f"{a:>{width}}  " + "  ".join(cells))
     print(f"wrote {directory / 'task_relations.json'} and {directory / 'task_relations.png'}")
+    if affinity is None:
+        print("no affinity.json: train with train.affinity_every=N to record the affinity")
+    else:
+        print("\n".join(format_affinity(affinity, args.groups)))
     return 0

@@ -32,6 +32,7 @@ RANGES: dict[str, tuple[Bound, Bound, bool, str | bool]] = {
     "patience": (1, None, True, "never stop early"),
     "seed": (0, None, True, False),
     "relations_every": (1, None, True, "never"),
+    "affinity_every": (1, None, True, "never"),
 }
 
 

@@ -99,6 +99,10 @@ class TrainSettings:
         relations_every: every this many epochs, record the task relations (gradient cosine
             and conflict rate on the shared parameters, over up to 20 training batches) into
             ``task_relations_history.json`` of the run directory (None: never).
+        affinity_every: every this many optimiser steps, record the lookahead inter-task
+            affinity of Fifty et al. (2021) on one training batch into ``affinity.json`` of
+            the run directory (None: never; training is unchanged either way, each record
+            costs about one forward-backward plus T forwards).
     """
 
     epochs: int = 20
@@ -121,6 +125,7 @@ class TrainSettings:
     eval_batch_size: int = 8192
     device: str = "cpu"
     relations_every: int | None = None
+    affinity_every: int | None = None
     group_by_length: bool = False
     batch_by: str = "rows"
     precision: str = "fp32"
@@ -139,11 +144,11 @@ class TrainSettings:
         their defaults), as ``(key, "must be ... Got ...")`` pairs; empty when all are valid.
 
         Ranges (``docs/config.md``): every number must be finite; ``epochs``, ``batch_size``,
-        ``eval_batch_size``, ``step_size`` and ``relations_every`` ints >= 1; ``patience`` an
-        int >= 1; ``lr`` and the group rates > 0; ``weight_decay`` and ``warmup_epochs`` >= 0;
-        ``momentum`` in [0, 1); ``gamma`` in (0, 1]; ``clip_norm`` > 0; ``seed`` an int >= 0.
-        ``device`` is ``cpu``, ``auto``, ``cuda``, ``cuda:N`` or ``mps``; with ``hardware``,
-        a device that this machine lacks is a problem too.
+        ``eval_batch_size``, ``step_size``, ``relations_every`` and ``affinity_every`` ints
+        >= 1; ``patience`` an int >= 1; ``lr`` and the group rates > 0; ``weight_decay`` and
+        ``warmup_epochs`` >= 0; ``momentum`` in [0, 1); ``gamma`` in (0, 1]; ``clip_norm`` > 0;
+        ``seed`` an int >= 0. ``device`` is ``cpu``, ``auto``, ``cuda``, ``cuda:N`` or ``mps``;
+        with ``hardware``, a device that this machine lacks is a problem too.
 
         Args:
             values: setting name -> value (a config's ``train:`` section, typed).

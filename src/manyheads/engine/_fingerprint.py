@@ -20,7 +20,7 @@ from torch import Tensor
 
 from manyheads.config._renamed import current_key
 
-__all__ = ["fingerprint", "fingerprint_changes", "split_digest", "table_digest"]
+__all__ = ["RECORDING_ONLY", "fingerprint", "fingerprint_changes", "split_digest", "table_digest"]
 
 
 def table_digest(tensors: Mapping[str, Tensor]) -> str:
@@ -57,6 +57,12 @@ def _digest(data: object) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+#: Settings that only record or score (they never change the trained model): left out of the
+#: fingerprint, so a resume may switch them and runs saved before they existed resume.
+#: ``data.group_by`` / ``data.ranking_k`` choose the per-user ranking metrics only.
+RECORDING_ONLY = ("train.affinity_every", "data.group_by", "data.ranking_k")
+
+
 def fingerprint(
     config: Mapping[str, Any],
     *,
@@ -68,7 +74,8 @@ def fingerprint(
 
     Args:
         config: the resolved configuration in its YAML layout; every key is kept (flattened
-            to dotted keys) except ``output``, the run directory itself.
+            to dotted keys) except ``output``, the run directory itself, and
+            :data:`RECORDING_ONLY`.
         data: split name -> its :func:`split_digest` (None for an absent split).
         encodings: name -> an encoding (input vocabularies, label classes ...), kept as digests.
         files: data files, kept with their size and modification time to explain a change.
@@ -81,6 +88,8 @@ def fingerprint(
     flat: dict[str, Any] = {}
     _flatten(json.loads(json.dumps(dict(config), default=str)), "", flat)
     flat.pop("output", None)
+    for key in RECORDING_ONLY:  # what a run records, not what it trains: may change on resume
+        flat.pop(key, None)
     stats = {}
     for name in files or []:
         try:

@@ -31,6 +31,7 @@ from manyheads.engine.checkpoint import remove_checkpoint
 from manyheads.engine.events import Events
 from manyheads.engine.progress import attach_history, attach_tensorboard
 from manyheads.errors import InvalidParameterError
+from manyheads.workflow._affinity import attach_affinity
 from manyheads.workflow._encoding import Encoded
 from manyheads.workflow._events import attach_relations
 from manyheads.workflow._run import Run, json_safe
@@ -176,3 +177,7 @@ def open_run_dir(
     every = config.train.relations_every
     if every:
         attach_relations(events, directory, model, encoded.train, encoded.pre, every)
+    if config.train.affinity_every:
+        attach_affinity(
+            events, directory, model, encoded.train, encoded.pre.fitted_tasks, config.train
+        )
