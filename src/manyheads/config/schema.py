@@ -134,7 +134,9 @@ class RunConfig:
     def to_dict(self) -> dict[str, Any]:
         """The resolved configuration in the YAML layout (written to ``config.yaml``)."""
         data = {k: v for k, v in dataclasses.asdict(self.data).items() if v not in (None, {}, ())}
-        if self.data.sources:
+        if self.data.sources:  # each source is split on its own: no top-level split keys
+            for key in ("valid", "test", "valid_fraction", "test_fraction", "split_column"):
+                data.pop(key, None)
             data["sources"] = [
                 {
                     k: (list(v) if isinstance(v, tuple) else v)

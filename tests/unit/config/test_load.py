@@ -175,6 +175,19 @@ def test_top_level_split_keys_are_refused_with_sources(key: str) -> None:
         build_config(raw)
 
 
+def test_a_saved_multi_source_config_reads_back() -> None:
+    """A run's config.yaml with data.sources is read again (analyze, eval, resume)."""
+    raw = {
+        "data": {"sources": [{"train": "a.csv", "tasks": ["y"], "valid_fraction": 0.2}]},
+        "tasks": {"y": {"type": "binary"}},
+    }
+    saved = build_config(raw).to_dict()
+    assert "valid_fraction" not in saved["data"]
+    again = build_config(saved, saved_run=True)
+    assert again.data.sources[0].valid_fraction == 0.2
+    assert again.to_dict() == saved
+
+
 def test_a_source_fraction_has_a_range() -> None:
     raw = {
         "data": {"sources": [{"train": "a.csv", "tasks": ["y"], "test_fraction": 1.5}]},
