@@ -75,6 +75,11 @@ class DataConfig:
         unseen_labels: a class or tag in the validation or test data that the training data
             never had: ``warn`` (a warning naming file, line, column, label and count; those
             rows or tokens count as wrong) or ``error`` (refuse the data).
+        stream: train from Parquet files without loading them whole
+            (:mod:`manyheads.data.streaming`): None (the default) streams a ``train`` that is
+            a directory, True streams a single Parquet file too, False reads a directory whole.
+        stream_options: ``shuffle_buffer``, ``max_categories`` and ``sample_rows`` of a
+            streamed train (:class:`~manyheads.data.streaming.StreamOptions`).
     """
 
     train: str | None = None
@@ -90,6 +95,8 @@ class DataConfig:
     sampling: str = "proportional"
     temperature: float = 2.0
     unseen_labels: str = "warn"
+    stream: bool | None = None
+    stream_options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
