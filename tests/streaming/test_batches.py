@@ -3,6 +3,7 @@ buffer, seeded, sharded per DDP rank, and the rows held out by hash left out."""
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +23,13 @@ from manyheads.errors import InvalidParameterError
 from manyheads.tasks.task import Task
 
 
-def _table(table_dir: Path, *, buffer: int, holdout: Holdout | None = None) -> StreamingTable:
+def _table(
+    table_dir: Path, *, buffer: int, holdout: Holdout | None = None, cache: bool = True
+) -> StreamingTable:
     pre = TablePreprocessor({"rid": "numeric"}, [Task("y", type="binary")])
     source = ParquetSource(table_dir / "train")
-    return fit_stream(pre, StreamedTrain(source, holdout, StreamOptions(shuffle_buffer=buffer)))
+    options = StreamOptions(shuffle_buffer=buffer, cache=cache)
+    return fit_stream(pre, StreamedTrain(source, holdout, options))
 
 
 def _row_ids(table: StreamingTable, batches: list[torch.Tensor]) -> list[int]:
@@ -39,8 +43,10 @@ def _epoch(table: StreamingTable, generator: torch.Generator | None) -> list[lis
     return [_row_ids(table, [b.x["num"][:, 0]]) for b in table.batches(64, generator=generator)]
 
 
-def test_small_buffer_draws_every_row_once_per_epoch(table_dir: Path) -> None:
-    table = _table(table_dir, buffer=400)
+@pytest.mark.parametrize("cache", [True, False])
+def test_small_buffer_draws_every_row_once_per_epoch(table_dir: Path, cache: bool) -> None:
+    table = _table(table_dir, buffer=400, cache=cache)
+    assert (table.cache is not None) is cache
     generator = torch.Generator().manual_seed(0)
     first, second = _epoch(table, generator), _epoch(table, generator)
     for epoch in (first, second):
@@ -94,3 +100,13 @@ def test_rows_held_out_by_hash_never_train(table_dir: Path) -> None:
     again, _ = Holdout(seed=0, valid_fraction=0.1, test_fraction=0.05).held_frames(source)
     assert again is not None
     assert np.array_equal(again["rid"], valid["rid"])
+
+
+def test_cache_folder_is_removed_with_the_table(table_dir: Path) -> None:
+    table = _table(table_dir, buffer=400)
+    assert table.cache is not None
+    folder = table.cache.directory
+    assert len(list(folder.iterdir())) == 12  # one chunk per row group
+    del table
+    gc.collect()
+    assert not folder.exists()

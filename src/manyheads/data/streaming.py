@@ -30,6 +30,7 @@ import torch
 from torch import Tensor
 
 from manyheads.data._parquet import ParquetSource, RowGroup, holdout_split, row_numbers
+from manyheads.data._stream_cache import EncodedCache
 from manyheads.data._stream_fit import fit_streaming
 from manyheads.data.preprocess import TablePreprocessor
 from manyheads.data.tensors import Batch, EncodedTable
@@ -60,11 +61,15 @@ class StreamOptions:
             least as large as the training rows draws the batches of the in-memory path.
         max_categories: most values a categorical input keeps (the most frequent).
         sample_rows: rows sampled uniformly to train the text tokenisers on.
+        cache: encode the training rows once, after fitting, into a temporary folder of
+            tensors that every epoch reads (:mod:`~manyheads.data._stream_cache`); False
+            encodes them again every epoch (no disk used, slower with text inputs).
     """
 
     shuffle_buffer: int = 250_000
     max_categories: int = 100_000
     sample_rows: int = 1_000_000
+    cache: bool = True
 
 
 def stream_options(values: dict[str, Any]) -> StreamOptions:
@@ -82,7 +87,12 @@ def stream_options(values: dict[str, Any]) -> StreamOptions:
                 f"'data.stream_options.{key}' is not a setting; the settings are "
                 f"{', '.join(names)}."
             )
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if key == "cache":
+            if not isinstance(value, bool):
+                raise InvalidParameterError(
+                    f"'data.stream_options.cache' must be true or false; got {value!r}."
+                )
+        elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise InvalidParameterError(
                 f"'data.stream_options.{key}' must be an int >= 1; got {value!r}."
             )
@@ -179,6 +189,8 @@ def fit_stream(pre: TablePreprocessor, train: StreamedTrain) -> StreamingTable:
         sample=sample,
     )
     table.capped = fitted.capped
+    if opts.cache:
+        table.build_cache()
     return table
 
 
@@ -198,6 +210,7 @@ class StreamingTable:
         shuffle_buffer: rows shuffled together before batches are drawn.
         sample: the encoded sample (``x``).
         rows_per_epoch: rows an epoch draws (a shard: the smallest shard's rows), default all.
+        cache: the encoded rows on disk (:meth:`build_cache`), else encoded every epoch.
     """
 
     sampler = None
@@ -212,6 +225,7 @@ class StreamingTable:
         shuffle_buffer: int,
         sample: EncodedTable,
         rows_per_epoch: int | None = None,
+        cache: EncodedCache | None = None,
     ) -> None:
         self.source = source
         self.pre = pre
@@ -224,6 +238,7 @@ class StreamingTable:
         self.pad = {f"ids:{col}": tok.pad_id_ for col, tok in pre.sequence_.items()}
         self.capped: dict[str, int] = {}
         self._counts: dict[str, int] | None = None
+        self.cache = cache
 
     def _group_rows(self, group: RowGroup) -> int:
         if self.keep is None:
@@ -258,6 +273,20 @@ class StreamingTable:
             self._counts = counts
         return dict(self._counts)
 
+    def build_cache(self) -> None:
+        """Encode every training row once into an :class:`EncodedCache` that the epochs
+        read (counting the labelled rows per task on the way)."""
+        cache = EncodedCache()
+        counts = dict.fromkeys((t.name for t in self.pre.tasks), 0)
+        columns = self._columns()
+        for group in self.groups:
+            for frame in self._frames([group], columns):
+                table = self.pre.transform(frame)
+                cache.write(group.start, table)
+                for name, mask in table.mask.items():
+                    counts[name] += int(mask.reshape(table.n_rows, -1).any(dim=1).sum())
+        self.cache, self._counts = cache, counts
+
     def shard(self, rank: int, world_size: int) -> StreamingTable:
         """The rows of DDP rank ``rank`` of ``world_size``: every ``world_size``-th row group
         from the ``rank``-th. Every rank draws as many rows per epoch as the smallest shard
@@ -287,6 +316,7 @@ class StreamingTable:
             shuffle_buffer=self.shuffle_buffer,
             sample=self.sample,
             rows_per_epoch=smallest,
+            cache=self.cache,
         )
         table.capped = self.capped
         return table
@@ -339,10 +369,15 @@ class StreamingTable:
                 yield frame
 
     def _encoded(self, groups: list[RowGroup]) -> Iterator[EncodedTable]:
-        """The encoded chunks of ``groups``, read and encoded ahead by a thread."""
+        """The encoded chunks of ``groups``, read (and encoded) ahead by a thread."""
         columns = self._columns()
+        cache = self.cache
 
         def chunks() -> Iterator[EncodedTable]:
+            if cache is not None:
+                for group in groups:
+                    yield from cache.read(group.start)
+                return
             for frame in self._frames(groups, columns):
                 yield self.pre.transform(frame)
 

@@ -89,6 +89,11 @@ def _encode_stream(
             f"held out by row hash (data.split_seed {stream.holdout.seed}): validation "
             f"{stream.holdout.valid_fraction:g}, test {stream.holdout.test_fraction:g} of the rows"
         )
+    if table.cache is not None:
+        say(
+            f"encoded once into {table.cache.n_bytes / 2**30:.2f} GiB of tensors in "
+            f"{table.cache.directory} (removed when the run ends; data.stream_options.cache)"
+        )
     for col, cap in table.capped.items():
         say(f"{col}: more than {cap} values; kept the {cap} most frequent (others are unseen)")
     texts = [c for c, k in pre.inputs.items() if k in ("text", "tokens")]
