@@ -17,9 +17,6 @@ guide is docs/config.md (``data.stream``) and docs/scale.md ("Tables larger than
 
 from __future__ import annotations
 
-import contextlib
-import queue
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -30,6 +27,7 @@ import torch
 from torch import Tensor
 
 from manyheads.data._parquet import ParquetSource, RowGroup, holdout_split, row_numbers
+from manyheads.data._stream_batches import limited, prefetched, table_rows
 from manyheads.data._stream_cache import EncodedCache
 from manyheads.data._stream_fit import fit_streaming
 from manyheads.data.preprocess import TablePreprocessor
@@ -48,8 +46,6 @@ __all__ = [
 
 #: rows of the encoded sample kept as :attr:`StreamingTable.x` (encoder options, lengths).
 SAMPLE_X_ROWS = 100_000
-#: encoded chunks the reading thread may hold ahead of the loop.
-PREFETCH = 2
 
 
 @dataclass(frozen=True)
@@ -353,7 +349,7 @@ class StreamingTable:
             drawn = self._whole(batch_size, generator, options)
         else:
             drawn = self._buffered(batch_size, generator, options)
-        yield from _limited(drawn, self.n_rows)
+        yield from limited(drawn, self.n_rows)
 
     # -- reading ------------------------------------------------------------------------------
     def _columns(self) -> list[str]:
@@ -381,7 +377,7 @@ class StreamingTable:
             for frame in self._frames(groups, columns):
                 yield self.pre.transform(frame)
 
-        return _prefetched(chunks())
+        return prefetched(chunks())
 
     def _whole(
         self, batch_size: int, generator: torch.Generator, options: dict[str, Any]
@@ -397,7 +393,7 @@ class StreamingTable:
             n_full = buffer.n_rows // batch_size * batch_size
             for start in range(0, n_full, batch_size):
                 yield buffer.take(torch.arange(start, start + batch_size))
-            buffer = _rows(buffer, torch.arange(n_full, buffer.n_rows))
+            buffer = table_rows(buffer, torch.arange(n_full, buffer.n_rows))
         if buffer is not None and buffer.n_rows and not drop_last:
             yield buffer.take(torch.arange(buffer.n_rows))
 
@@ -420,83 +416,6 @@ class StreamingTable:
                 drawn += len(index)
                 yield buffer.take(index)
             rest = torch.cat(chunks) if chunks else torch.zeros(0, dtype=torch.long)
-            buffer = _rows(buffer, torch.sort(rest).values)
+            buffer = table_rows(buffer, torch.sort(rest).values)
         if buffer is not None and buffer.n_rows:
             yield from buffer.batches(batch_size, generator=generator, **options)
-
-
-def _rows(table: EncodedTable, index: Tensor) -> EncodedTable:
-    """Rows ``index`` of ``table`` as a table."""
-    batch = table.take(index)
-    return EncodedTable(batch.x, batch.y, batch.mask, len(index))
-
-
-def _limited(batches: Iterator[Batch], n_rows: int) -> Iterator[Batch]:
-    """The batches until ``n_rows`` rows have been drawn (the last one cut to fit)."""
-    drawn = 0
-    try:
-        for batch in batches:
-            size = _batch_rows(batch)
-            if drawn + size > n_rows:
-                size = n_rows - drawn
-                if size <= 0:
-                    return
-                keep = torch.arange(size)
-                batch = Batch(
-                    {k: v[keep] for k, v in batch.x.items()},
-                    {k: v[keep] for k, v in batch.y.items()},
-                    {k: v[keep] for k, v in batch.mask.items()},
-                )
-            drawn += size
-            yield batch
-            if drawn >= n_rows:
-                return
-    finally:
-        close = getattr(batches, "close", None)
-        if close is not None:
-            close()
-
-
-def _batch_rows(batch: Batch) -> int:
-    for tensors in (batch.x, batch.y, batch.mask):
-        for v in tensors.values():
-            return int(v.shape[0])
-    return 0
-
-
-_DONE = object()
-
-
-def _prefetched(items: Iterator[EncodedTable]) -> Iterator[EncodedTable]:
-    """``items`` computed by a thread up to :data:`PREFETCH` ahead (pyarrow, pandas and
-    torch release the GIL for much of reading and encoding); an error is raised here."""
-    out: queue.Queue[object] = queue.Queue(maxsize=PREFETCH)
-    stop = threading.Event()
-
-    def work() -> None:
-        try:
-            for item in items:
-                if stop.is_set():
-                    return
-                out.put(item)
-            out.put(_DONE)
-        except BaseException as exc:
-            out.put(exc)
-
-    thread = threading.Thread(target=work, name="manyheads-stream", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = out.get()
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            assert isinstance(item, EncodedTable)
-            yield item
-    finally:
-        stop.set()
-        while thread.is_alive():  # unblock a worker waiting on a full queue
-            with contextlib.suppress(queue.Empty):
-                out.get(timeout=0.05)
-        thread.join()
