@@ -78,3 +78,11 @@ def test_caps_categories_and_samples_text(table_dir: Path) -> None:
         pd.DataFrame({"c": ["a", "b", "c"], "t": ["good hat"] * 3}), labels=False
     )
     assert encoded.x["cat"][:, 0].tolist() == [1, 2, 0]  # the rare value is unseen
+
+
+def test_validate_says_what_it_read_of_a_streamed_train(table_dir: Path) -> None:
+    from manyheads.config.validate import validate_data
+
+    problems, summary = validate_data(load_config(write_config(table_dir), hardware=False))
+    assert problems == []
+    assert summary[0].startswith("streamed train: 3000 rows in 3 Parquet file(s)")
