@@ -58,6 +58,8 @@ def test_small_buffer_draws_every_row_once_per_epoch(table_dir: Path, cache: boo
     assert _epoch(table, torch.Generator().manual_seed(0)) == first  # seeded
     in_order = [r for batch in _epoch(table, None) for r in batch]
     assert in_order == list(range(3000))
+    dropped = [len(b.x["num"]) for b in table.batches(64, generator=generator, drop_last=True)]
+    assert dropped == [64] * (3000 // 64)  # only the epoch's last, short batch is dropped
 
 
 def test_shards_split_the_row_groups_and_take_equal_steps(table_dir: Path) -> None:

@@ -408,7 +408,8 @@ class StreamingTable:
             buffer = chunk if buffer is None else EncodedTable.concat([buffer, chunk], pad=self.pad)
             if buffer.n_rows < self.shuffle_buffer:
                 continue
-            chunks = buffer.batch_indices(batch_size, generator=generator, **options)
+            keep_all = {k: v for k, v in options.items() if k != "drop_last"}  # rows stay
+            chunks = buffer.batch_indices(batch_size, generator=generator, **keep_all)
             target = buffer.n_rows - self.shuffle_buffer // 2
             drawn = 0
             while chunks and drawn < target and len(chunks[0]) == batch_size:
