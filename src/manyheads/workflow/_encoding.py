@@ -91,7 +91,7 @@ def _encode_stream(
         )
     if table.cache is not None:
         say(
-            f"encoded once into {table.cache.n_bytes / 2**30:.2f} GiB of tensors in "
+            f"encoded once into {table.cache.n_bytes / 2**20:.1f} MiB of tensors in "
             f"{table.cache.directory} (removed when the run ends; data.stream_options.cache)"
         )
     for col, cap in table.capped.items():
