@@ -112,3 +112,21 @@ def test_cache_folder_is_removed_with_the_table(table_dir: Path) -> None:
     del table
     gc.collect()
     assert not folder.exists()
+
+
+def test_length_grouping_in_the_buffer_keeps_every_row(table_dir: Path) -> None:
+    pre = TablePreprocessor(
+        {"rid": "numeric", "t": "text"},
+        [Task("y", type="binary")],
+        text_options={"mode": "sequence", "vocab_size": 60, "min_count": 1},
+    )
+    options = StreamOptions(shuffle_buffer=500)
+    table = fit_stream(pre, StreamedTrain(ParquetSource(table_dir / "train"), None, options))
+    generator = torch.Generator().manual_seed(0)
+    batches = list(table.batches(64, generator=generator, group_by_length=True))
+    rows = [r for b in batches for r in _row_ids(table, [b.x["num"][:, 0]])]
+    assert sorted(rows) == list(range(3000))
+    spread = [float(b.x["attn:t"].sum(1).float().std()) for b in batches[:20]]
+    shuffled = list(table.batches(64, generator=torch.Generator().manual_seed(0)))
+    mixed = [float(b.x["attn:t"].sum(1).float().std()) for b in shuffled[:20]]
+    assert np.mean(spread) < np.mean(mixed)  # rows of similar length share a batch

@@ -35,6 +35,14 @@ def test_cli_trains_a_directory_and_names_a_bad_cell(table_dir: Path, cli: CLI) 
     assert "Traceback" not in done.stderr
 
 
+def test_streamed_train_needs_validation_rows(table_dir: Path) -> None:
+    from manyheads.workflow._splits import load_splits
+
+    cfg = write_config(table_dir, valid=None, valid_fraction=0.0)
+    with pytest.raises(DataError, match="a streamed train needs validation rows"):
+        load_splits(load_config(cfg, hardware=False))
+
+
 def test_config_names_a_bad_stream_option(table_dir: Path) -> None:
     cfg = write_config(table_dir, stream_options={"buffer": 10, "sample_rows": 0})
     with pytest.raises(ConfigError, match=r"'data.stream_options.buffer' is not a setting; the"):

@@ -153,6 +153,12 @@ def _load_stream(d: DataConfig) -> Splits:
             path=d.train,
         )
     options = stream_options(d.stream_options)
+    if not d.valid and d.valid_fraction <= 0:
+        raise DataError(
+            "a streamed train needs validation rows: give a 'data.valid' file or a "
+            "'data.valid_fraction' > 0 (held out by row).",
+            path=d.train,
+        )
     valid = read_table(d.valid) if d.valid else None
     test = read_table(d.test) if d.test else None
     fractions = (
