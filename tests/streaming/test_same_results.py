@@ -92,3 +92,22 @@ def test_small_buffer_stays_within_tolerance(table_dir: Path) -> None:
     assert st["y"]["auc"] == pytest.approx(mem["y"]["auc"], abs=0.02)
     assert st["z"]["rmse"] == pytest.approx(mem["z"]["rmse"], rel=0.15)
     assert st["y"]["auc"] != mem["y"]["auc"]  # other batches: the buffer was used
+
+
+def test_a_resumed_streamed_run_equals_an_uninterrupted_one(
+    table_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.catalogue.test_resume import interrupt_after
+
+    cfg = write_config(table_dir, stream_options={"shuffle_buffer": 600})
+    whole = _train(cfg, f"output={table_dir / 'whole'}")
+    undo = interrupt_after(1, monkeypatch)
+    config = load_config(cfg, [f"output={table_dir / 'cut'}"], hardware=False)
+    with pytest.raises(KeyboardInterrupt):
+        train_config(config)
+    undo()
+    resumed = train_config(config, resume=True)
+    a, b = whole["weights"], resumed.model.state_dict()
+    assert isinstance(a, dict)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert resumed.metrics["tasks"] == whole["metrics"]
