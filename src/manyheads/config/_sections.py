@@ -73,8 +73,10 @@ def build_data(section: dict[str, Any], problems: list[str]) -> DataConfig | Non
     unknown_keys(list(section), valid, "data.", problems)
     values = typed_fields(section, DataConfig, "data.", problems, own=frozenset({"sources"}))
     _mapping_option(section, values, "dataset_options", "data.", problems)
+    _mapping_option(section, values, "stream_options", "data.", problems)
     if "sources" in section:
         values["sources"] = _build_sources(section["sources"], problems)
+    _stream_problems(values, problems)
     _where_problems(section, values, problems)
     _sampling_problems(values, problems)
     if "sources" in section:
@@ -87,6 +89,27 @@ def build_data(section: dict[str, Any], problems: list[str]) -> DataConfig | Non
     except TypeError as exc:
         problems.append(f"data: {exc}")
         return None
+
+
+def _stream_problems(values: dict[str, Any], problems: list[str]) -> None:
+    """``data.stream_options`` keys and values; streaming needs ``data.train`` files."""
+    from manyheads.data.streaming import stream_options
+    from manyheads.errors import InvalidParameterError
+
+    try:
+        stream_options(values.get("stream_options", {}))
+    except InvalidParameterError as exc:
+        problems.append(str(exc))
+    if values.get("stream") and (values.get("dataset") or values.get("sources")):
+        problems.append(
+            "'data.stream' streams the Parquet files of 'data.train'; it is not used with "
+            "'data.dataset' or 'data.sources'. Remove 'data.stream' or give 'data.train'."
+        )
+    if values.get("stream") and values.get("split_column"):
+        problems.append(
+            "'data.split_column' is not used with a streamed train (data.stream): give "
+            "'data.valid'/'data.test' files, or the fractions held out by row."
+        )
 
 
 def _where_problems(section: dict[str, Any], values: dict[str, Any], problems: list[str]) -> None:

@@ -79,6 +79,11 @@ class DataConfig:
             every binary task is also scored per group: ``gauc``, ``ndcg@k`` and ``recall@k``
             (docs/ranking.md).
         ranking_k: the ``k`` of ``ndcg@k`` and ``recall@k``.
+        stream: train from Parquet files without loading them whole
+            (:mod:`manyheads.data.streaming`): None (the default) streams a ``train`` that is
+            a directory, True streams a single Parquet file too, False reads a directory whole.
+        stream_options: ``shuffle_buffer``, ``max_categories`` and ``sample_rows`` of a
+            streamed train (:class:`~manyheads.data.streaming.StreamOptions`).
     """
 
     train: str | None = None
@@ -96,6 +101,8 @@ class DataConfig:
     unseen_labels: str = "warn"
     group_by: str | None = None
     ranking_k: int = 10
+    stream: bool | None = None
+    stream_options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

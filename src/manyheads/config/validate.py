@@ -34,6 +34,13 @@ def validate_data(config: RunConfig) -> tuple[list[str], list[str]]:
         splits, config = load_splits(config)
     except ManyheadsError as exc:
         return [str(exc)], summary
+    if splits.stream is not None:  # data.stream: only the first rows are read here
+        source = splits.stream.source
+        summary.append(
+            f"streamed train: {source.n_rows} rows in {len(source.files)} Parquet file(s); "
+            f"the train checks below read its first {len(splits.train)} rows (training reads "
+            "and checks every row)"
+        )
     inputs = config.inputs
     if inputs is None:
         inputs = infer_inputs(config, splits.train)

@@ -39,8 +39,9 @@ def read_table(source: str | Path) -> pd.DataFrame:
     """Read a data file or crawl store into a DataFrame whose index is the source line.
 
     Args:
-        source: a path ending in one of :data:`SUFFIXES`, or a ``sqlite:///...`` /
-            ``postgresql://...`` URL of a crawl store.
+        source: a path ending in one of :data:`SUFFIXES`, a directory of Parquet files (read
+            whole, in path order, its index the 1-based row of all files together), or a
+            ``sqlite:///...`` / ``postgresql://...`` URL of a crawl store.
 
     Raises:
         DataError: the file is missing, empty, unreadable or of an unknown format.
@@ -55,6 +56,10 @@ def read_table(source: str | Path) -> pd.DataFrame:
     text = str(source)
     if text.startswith(_STORE_PREFIXES):
         return _read_store(text)
+    if Path(text).is_dir():  # a table of Parquet files, read whole (data.stream streams it)
+        from manyheads.data._parquet import ParquetSource
+
+        return ParquetSource(text).read_all()
     path = _data_file(text)
     if is_conll(path):
         return read_conll(path)  # one row per sentence; see manyheads.data.conll

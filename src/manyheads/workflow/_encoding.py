@@ -12,6 +12,7 @@ from manyheads.data.preprocess import TablePreprocessor
 from manyheads.data.sources import SourceTables, encode_sources, sampling_line
 from manyheads.data.tensors import EncodedTable
 from manyheads.engine.checkpoint import fingerprint, split_digest
+from manyheads.errors import InvalidParameterError
 from manyheads.workflow._builders import Log, build_preprocessor, text_settings
 from manyheads.workflow._splits import Splits
 
@@ -23,6 +24,7 @@ class Encoded:
     """A fitted preprocessor and the splits it encoded (each source's too, if any)."""
 
     pre: TablePreprocessor
+    #: a :class:`~manyheads.data.streaming.StreamingTable` for a streamed train.
     train: EncodedTable
     valid: EncodedTable
     test: EncodedTable | None
@@ -34,7 +36,9 @@ class Encoded:
 def encode(pre: TablePreprocessor, splits: Splits, config: RunConfig, say: Log) -> Encoded:
     """Fit ``pre`` on the training split(s) and encode every split."""
     sources: list[SourceTables] = []
-    if splits.sources:
+    if splits.stream is not None:
+        train_t, valid_t, test_t = _encode_stream(pre, splits, config, say)
+    elif splits.sources:
         data = config.data
         stacked = encode_sources(
             pre,
@@ -59,6 +63,48 @@ def encode(pre: TablePreprocessor, splits: Splits, config: RunConfig, say: Log) 
             counts = ", ".join(f"{k}={v}" for k, v in table.labelled_counts().items())
             say(f"{name}: {table.n_rows} rows; labelled per task: {counts}")
     return Encoded(pre, train_t, valid_t, test_t, sources)
+
+
+def _encode_stream(
+    pre: TablePreprocessor, splits: Splits, config: RunConfig, say: Log
+) -> tuple[EncodedTable, EncodedTable, EncodedTable | None]:
+    """Fit ``pre`` in one pass over the streamed train; encode validation and test."""
+    from manyheads.data.streaming import fit_stream
+
+    stream = splits.stream
+    assert stream is not None
+    if config.train.batch_by == "tokens":
+        raise InvalidParameterError(
+            "The 'batch_by: tokens' setting is not used with a streamed train (data.stream): "
+            "use train.group_by_length, which groups rows within the shuffle buffer."
+        )
+    source = stream.source
+    say(
+        f"streaming {source.path}: {len(source.files)} Parquet file(s), {len(source.row_groups)} "
+        f"row groups, {source.n_rows} rows; shuffle buffer {stream.options.shuffle_buffer} rows"
+    )
+    table = fit_stream(pre, stream)
+    if stream.holdout is not None:
+        say(
+            f"held out by row hash (data.split_seed {stream.holdout.seed}): validation "
+            f"{stream.holdout.valid_fraction:g}, test {stream.holdout.test_fraction:g} of the rows"
+        )
+    if table.cache is not None:
+        say(
+            f"encoded once into {table.cache.n_bytes / 2**20:.1f} MiB of tensors in "
+            f"{table.cache.directory} (removed when the run ends; data.stream_options.cache)"
+        )
+    for col, cap in table.capped.items():
+        say(f"{col}: more than {cap} values; kept the {cap} most frequent (others are unseen)")
+    texts = [c for c, k in pre.inputs.items() if k in ("text", "tokens")]
+    if texts and table.rows > stream.options.sample_rows:
+        say(
+            f"text tokenisers of {', '.join(texts)} trained on a uniform sample of "
+            f"{stream.options.sample_rows} rows (data.stream_options.sample_rows)"
+        )
+    valid = pre.transform(splits.valid)
+    test = pre.transform(splits.test) if splits.test is not None else None
+    return table, valid, test  # type: ignore[return-value]  # the loop's EncodedTable surface
 
 
 def encoded_splits(
@@ -108,6 +154,9 @@ def run_fingerprint(config: RunConfig, encoded: Encoded) -> dict[str, Any]:
             if table is None:
                 encoded.digests[name] = None
                 continue
+            if not isinstance(table, EncodedTable):  # streamed: the files stand for the rows
+                encoded.digests[name] = stream_digest(table)
+                continue
             named = {f"x.{k}": v for k, v in table.x.items()}
             named |= {f"y.{k}": v for k, v in table.y.items()}
             named |= {f"mask.{k}": v for k, v in table.mask.items()}
@@ -125,3 +174,15 @@ def run_fingerprint(config: RunConfig, encoded: Encoded) -> dict[str, Any]:
         encodings=encodings,
         files=files,
     )
+
+
+def stream_digest(table: Any) -> dict[str, Any]:  # noqa: ANN401 - a StreamingTable
+    """What a resume compares of a streamed train: its rows and each file's size and
+    modification time (reading every row again would cost an epoch)."""
+    import os
+
+    files = []
+    for path in table.source.files:
+        stat = os.stat(path)
+        files.append([path, stat.st_size, stat.st_mtime_ns])
+    return {"rows": table.rows, "files": files}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -12,7 +14,13 @@ from manyheads.config.schema import DataConfig, RunConfig
 from manyheads.data.io import read_table
 from manyheads.errors import DataError
 
-__all__ = ["SourceSplits", "Splits", "load_splits", "split_frame"]
+if TYPE_CHECKING:
+    from manyheads.data.streaming import StreamedTrain
+
+__all__ = ["SourceSplits", "Splits", "is_streamed", "load_splits", "split_frame"]
+
+#: rows of a streamed train read up front, from which the input kinds are inferred.
+HEAD_ROWS = 10_000
 
 
 @dataclass(frozen=True)
@@ -31,13 +39,17 @@ class Splits:
     """The frames of one run; ``test`` may be absent.
 
     A multi-source run also has ``sources``; ``train``/``valid``/``test`` then hold all
-    sources' rows stacked (each task's labels only in its own source's rows).
+    sources' rows stacked (each task's labels only in its own source's rows). A streamed run
+    has ``stream`` (:mod:`manyheads.data.streaming`).
     """
 
     train: pd.DataFrame
     valid: pd.DataFrame
     test: pd.DataFrame | None
     sources: tuple[SourceSplits, ...] = ()
+    #: a streamed train (``data.stream``): ``train`` then holds only its first rows, from which
+    #: the input kinds are inferred.
+    stream: StreamedTrain | None = None
 
 
 def split_frame(
@@ -105,6 +117,8 @@ def load_splits(config: RunConfig) -> tuple[Splits, RunConfig]:
             config = dataclasses.replace(config, inputs=ds.inputs)
         return Splits(ds.train, ds.valid, ds.test), config
     assert d.train is not None
+    if is_streamed(d):
+        return _load_stream(d), config
     train = read_table(d.train)
     valid = read_table(d.valid) if d.valid else None
     test = read_table(d.test) if d.test else None
@@ -118,6 +132,46 @@ def load_splits(config: RunConfig) -> tuple[Splits, RunConfig]:
     if valid is None:
         train, valid = split_frame(train, d.valid_fraction, d.split_seed + 1)
     return Splits(train, valid, test), config
+
+
+def is_streamed(data: DataConfig) -> bool:
+    """True when ``data.train`` is streamed: ``data.stream`` true, or a directory by default."""
+    if data.stream is not None or data.train is None:
+        return bool(data.stream)
+    return Path(data.train).is_dir()
+
+
+def _load_stream(d: DataConfig) -> Splits:
+    """A streamed train; validation/test from their files, else held out by row hash."""
+    from manyheads.data.streaming import Holdout, StreamedTrain, open_stream, stream_options
+
+    assert d.train is not None
+    if d.split_column:
+        raise DataError(
+            "'data.split_column' is not used with a streamed train (data.stream): give "
+            "'data.valid'/'data.test' files, or the fractions held out by row.",
+            path=d.train,
+        )
+    options = stream_options(d.stream_options)
+    if not d.valid and d.valid_fraction <= 0:
+        raise DataError(
+            "a streamed train needs validation rows: give a 'data.valid' file or a "
+            "'data.valid_fraction' > 0 (held out by row).",
+            path=d.train,
+        )
+    valid = read_table(d.valid) if d.valid else None
+    test = read_table(d.test) if d.test else None
+    fractions = (
+        0.0 if valid is not None else d.valid_fraction,
+        0.0 if test is not None else d.test_fraction,
+    )
+    holdout = Holdout(d.split_seed, *fractions) if any(fractions) else None
+    stream, held_valid, held_test = open_stream(d.train, options=options, holdout=holdout)
+    stream = StreamedTrain(stream.source, holdout, options, d.split_seed)
+    valid = valid if valid is not None else held_valid
+    assert valid is not None
+    head = stream.source.head(HEAD_ROWS)
+    return Splits(head, valid, test if test is not None else held_test, stream=stream)
 
 
 def _load_sources(config: RunConfig) -> Splits:
