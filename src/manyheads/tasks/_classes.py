@@ -112,7 +112,8 @@ def encode_classes(
     """
     missing = missing_mask(series)
     lookup = {c: i for i, c in enumerate(classes)}
-    labels = label_strings(series.where(~missing, other=""))
+    # object first: a nullable integer column (Int8 ...) cannot hold the "" of a missing cell
+    labels = label_strings(series.astype(object).where(~missing, other=""))
     idx = labels.map(lookup).to_numpy()
     new = ~missing & pd.isna(idx)
     unseen_labels(

@@ -124,6 +124,18 @@ def test_integer_and_float_labels_map_to_the_same_class() -> None:
     assert mask.tolist() == [True, True, False]
 
 
+@pytest.mark.parametrize("type_", ["binary", "multiclass"])
+def test_a_nullable_integer_label_column_with_missing_cells_encodes(type_: str) -> None:
+    """Parquet's nullable integers (Int8 ...) with <NA> cells: masked, no TypeError."""
+    task, task_type = Task("y", type=type_), get_task_type(type_)
+    frame = pd.DataFrame({"y": pd.array([0, 1, None, 1], dtype="Int8")})
+    state = task_type.fit(task, frame, "a.parquet")
+    y, mask = task_type.encode(task, state, frame, "a.parquet")
+    assert state["classes"] == ["0", "1"]
+    assert mask.tolist() == [True, True, False, True]
+    assert y[mask].tolist() == [0, 1, 1]
+
+
 def test_regression_with_text_names_the_line() -> None:
     task = Task("price", type="regression")
     with pytest.raises(
