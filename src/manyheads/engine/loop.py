@@ -11,6 +11,7 @@ from torch import Tensor
 from manyheads.aggregation.base import Aggregator
 from manyheads.architectures.base import Features, MTLModel
 from manyheads.config.train import TrainSettings
+from manyheads.data.streaming import StreamingTable
 from manyheads.data.tensors import Batch, EncodedTable
 from manyheads.distributed._comm import LOCAL, Comm
 from manyheads.distributed._losses import global_losses
@@ -153,6 +154,16 @@ def _batches(table: EncodedTable, settings: TrainSettings, loop: LoopState) -> I
     """The epoch's batches; under data parallelism, this rank's rows of every global batch of
     ``world_size`` × ``batch_size`` rows (the same shuffle on every rank)."""
     comm, tokens = loop.comm, loop.batch_tokens
+    if comm.active and isinstance(table, StreamingTable):
+        # a streamed table: each rank reads its own row groups (StreamingTable.shard), with
+        # batch_size rows per rank; every rank takes as many steps (the smallest shard's rows)
+        yield from table.shard(comm.rank, comm.world_size).batches(
+            settings.rows_per_batch(),
+            generator=loop.generator,
+            group_by_length=settings.group_by_length,
+            batch_tokens=tokens,
+        )
+        return
     if not comm.active:
         yield from table.batches(
             settings.rows_per_batch(),
