@@ -94,3 +94,13 @@ def test_validate_says_what_it_read_of_a_streamed_train(table_dir: Path) -> None
     problems, summary = validate_data(load_config(write_config(table_dir), hardware=False))
     assert problems == []
     assert summary[0].startswith("streamed train: 3000 rows in 3 Parquet file(s)")
+
+
+def test_compare_baselines_refuse_a_streamed_train(table_dir: Path, cli: CLI) -> None:
+    cfg = write_config(table_dir)
+    done = cli("compare", str(cfg), "--baselines", "gbdt", "-o", "cmp", cwd=table_dir)
+    assert done.returncode == 2
+    assert "'--baselines gbdt' cannot learn from a streamed 'data.train'" in done.stderr
+    assert "Compare without --baselines, or set 'data.stream: false'" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (table_dir / "cmp").exists()  # refused before anything was written

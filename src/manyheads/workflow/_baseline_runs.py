@@ -63,6 +63,13 @@ def baseline_parts(names: Sequence[str], config: RunConfig, splits: Splits) -> l
         InvalidParameterError: a task type (tagging, box) or input kind (tokens, image) that a
             baseline cannot learn from, or a source without the test split the others have.
     """
+    if splits.stream is not None and names:
+        raise InvalidParameterError(
+            f"'--baselines {','.join(names)}' cannot learn from a streamed 'data.train' "
+            f"({config.data.train}): scikit-learn fits a table in memory, and only its first "
+            "rows are read up front. Compare without --baselines, or set 'data.stream: false' "
+            "for a table that fits in memory."
+        )
     inputs = resolve_inputs(config, splits.train)
     if splits.sources:
         has_test = splits.test is not None
