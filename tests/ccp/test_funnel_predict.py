@@ -95,6 +95,29 @@ def test_group_by_scores_every_binary_task_per_user(cli: Cli, tmp_path: Path) ->
     )
     for key, value in expected.items():
         assert metrics["tasks"]["purchase"][key] == pytest.approx(value, abs=1e-6)
+    # manyheads eval scores a file per user too
+    ds.test.to_csv(tmp_path / "test.csv", index=False)
+    out = tmp_path / "eval.json"
+    done = cli(
+        "eval",
+        "run",
+        "test.csv",
+        "--group-by",
+        "user_id",
+        "--ranking-k",
+        "5",
+        "-o",
+        str(out),
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    scored = json.loads(out.read_text())["tasks"]["purchase"]
+    for key, value in expected.items():
+        assert scored[key] == pytest.approx(value, abs=1e-6)
+    done = cli("eval", "run", "test.csv", "--group-by", "uid", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "uid" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_a_missing_group_column_is_refused_before_training(cli: Cli, tmp_path: Path) -> None:

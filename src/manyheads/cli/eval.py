@@ -26,6 +26,15 @@ def add_parser(subparsers: Subparsers) -> None:
         "existing file other than that default is replaced only with --overwrite",
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing -o file")
+    p.add_argument(
+        "--group-by",
+        metavar="COLUMN",
+        help="a column of DATA naming each row's list (a user id): every binary task also gets "
+        "gauc, ndcg@K and recall@K (docs/ranking.md)",
+    )
+    p.add_argument(
+        "--ranking-k", type=int, default=10, metavar="K", help="the K of ndcg@K and recall@K"
+    )
     p.set_defaults(func=run)
 
 
@@ -58,7 +67,11 @@ def run(args: argparse.Namespace) -> int:
     from manyheads.compress._bundle import refuse_torch_engine
 
     refuse_torch_engine(args.run_dir)  # eval runs PyTorch: an int8 bundle's weights are fp32
-    metrics = load(args.run_dir).evaluate(args.data, split=Path(args.data).name)
+    if args.ranking_k < 1:
+        raise DataError(f"--ranking-k must be at least 1; got {args.ranking_k}.", path=args.data)
+    metrics = load(args.run_dir).evaluate(
+        args.data, split=Path(args.data).name, group_by=args.group_by, ranking_k=args.ranking_k
+    )
     # label columns present but empty: every metric of such a task is null
     unlabelled = [t for t, m in metrics["tasks"].items() if not m.get("n")]
     if unlabelled and len(unlabelled) == len(metrics["tasks"]):
