@@ -88,3 +88,21 @@ def test_config_feeds_and_sitemaps() -> None:
     assert "'ftp://h/s.xml' is not an http" in text
     with pytest.raises(ConfigError, match=r"give follow\.feeds or follow\.sitemaps instead"):
         parse_config({"follow": {"allow": ["/a"]}})
+
+
+def test_a_refused_feed_or_sitemap_is_named_by_its_key() -> None:
+    from manyheads.crawl._runner import _refused_error, start_url_refusals
+
+    config = parse_config(
+        {
+            "allowed_domains": ["news.example", "10.0.0.1"],
+            "follow": {
+                "feeds": ["http://other.example/feed.xml"],
+                "sitemaps": ["http://10.0.0.1/sitemap.xml"],
+            },
+        }
+    )
+    message = str(_refused_error(start_url_refusals(config), config, crawled=False))
+    assert "'follow.feeds': http://other.example/feed.xml: refused: host 'other.example'" in message
+    assert "'follow.sitemaps': http://10.0.0.1/sitemap.xml: refused" in message
+    assert "'start_urls'" not in message

@@ -185,7 +185,7 @@ def run_distributed(
         )
     refused = start_url_refusals(config)
     if len(refused) == len({canonical_url(u) for u in config.starts}):
-        raise _refused_error(refused, crawled=False)
+        raise _refused_error(refused, config, crawled=False)
     server: AbstractContextManager[str] = (
         nullcontext(config.frontier) if config.frontier else private_redis()
     )
@@ -221,7 +221,7 @@ def _close_run(
         frontier.clear_run()
     store.close()
     if all_refused:
-        raise _refused_error({u: failed[u] for u in starts}, crawled=True)
+        raise _refused_error({u: failed[u] for u in starts}, config, crawled=True)
     return CrawlSummary(
         run_id=run_id,
         resumed=resumed,

@@ -162,10 +162,22 @@ def start_url_refusals(config: CrawlConfig) -> dict[str, str]:
     return {canonical_url(u): r for u, r in refused.items()}
 
 
-def _refused_error(reasons: dict[str, str], *, crawled: bool) -> ConfigError:
-    """One problem per start URL with its reason; the last one says what happened."""
+def _start_keys(config: CrawlConfig) -> dict[str, str]:
+    """Each start point's canonical URL -> the config key that names it."""
+    from manyheads.crawl._urls import canonical_url
+
+    keys = {canonical_url(u): "follow.sitemaps" for u in config.follow.sitemaps}
+    keys.update({canonical_url(u): "follow.feeds" for u in config.follow.feeds})
+    keys.update({canonical_url(u): "start_urls" for u in config.start_urls})
+    return keys
+
+
+def _refused_error(reasons: dict[str, str], config: CrawlConfig, *, crawled: bool) -> ConfigError:
+    """One problem per start point (start URL, feed or sitemap) with its reason and its key;
+    the last one says what happened."""
     when = "nothing was crawled" if crawled else "nothing was requested and no store was written"
-    lines = [f"'start_urls': {url}: {reason}" for url, reason in reasons.items()]
+    keys = _start_keys(config)
+    lines = [f"'{keys.get(url, 'start_urls')}': {url}: {reason}" for url, reason in reasons.items()]
     lines[-1] += (
         f". Every start URL was refused, so {when}; fix the URLs, allowed_domains, "
         "safety.allow_private or the robots.txt rules named above."
@@ -216,7 +228,7 @@ def run_crawl(config: CrawlConfig, *, progress: bool = True) -> CrawlSummary:
         check_jobdir(Path(config.jobdir))
     refused = start_url_refusals(config)
     if len(refused) == len({canonical_url(u) for u in config.starts}):
-        raise _refused_error(refused, crawled=False)
+        raise _refused_error(refused, config, crawled=False)
     store = Store(config.store.url)
 
     from scrapy.crawler import CrawlerProcess
@@ -246,7 +258,7 @@ def run_crawl(config: CrawlConfig, *, progress: bool = True) -> CrawlSummary:
     store.finish_run(run_id, status=status, reason=reason, stats=stats)
     store.close()
     if all_refused:
-        raise _refused_error({u: failed[u] for u in starts}, crawled=True)
+        raise _refused_error({u: failed[u] for u in starts}, config, crawled=True)
     return CrawlSummary(
         run_id=run_id,
         resumed=resumed,
