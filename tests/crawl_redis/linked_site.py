@@ -88,12 +88,16 @@ def linked_site(n_pages: int, *, delay_s: float = 0.0) -> Iterator[LinkedSite]:
                 page = _body(self.path, n_pages)
                 status = 200 if page is not None else 404
                 body, kind = page or b"<h1>not found</h1>", "text/html; charset=utf-8"
+            # the end is taken before the response goes out: once it is sent, the client may
+            # free its host token and start the next request while this thread still runs
+            # (a loaded machine deschedules it), which would count as a false overlap
+            end = time.monotonic()
             self.send_response(status)
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
-            hits.add(self.path, start, time.monotonic())
+            hits.add(self.path, start, end)
 
     class Server(http.server.ThreadingHTTPServer):
         daemon_threads = True
