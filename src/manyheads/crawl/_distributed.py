@@ -25,6 +25,8 @@ from manyheads.crawl._runner import (
     CrawlSummary,
     _open_run,
     _refused_error,
+    crawl_summary,
+    settle_run,
     start_url_refusals,
 )
 from manyheads.crawl._specs import CrawlConfig
@@ -211,25 +213,10 @@ def _close_run(
     stats: dict[str, Any] = dict(frontier.stats())
     status = "finished" if left == 0 else "paused"
     reason = "finished" if left == 0 else f"{left} requests left in the frontier"
-    starts = list(dict.fromkeys(canonical_url(u) for u in config.starts))
-    fetched, failed = store.outcomes(run_id, starts)
-    all_refused = status == "finished" and not fetched and set(failed) == set(starts)
-    if all_refused:
-        status, reason = "failed", "every start URL refused"
-    store.finish_run(run_id, status=status, reason=reason, stats=stats)
+    status, reason, error = settle_run(store, config, run_id, status, reason, stats)
     if left == 0:
         frontier.clear_run()
     store.close()
-    if all_refused:
-        raise _refused_error({u: failed[u] for u in starts}, config, crawled=True)
-    return CrawlSummary(
-        run_id=run_id,
-        resumed=resumed,
-        status=status,
-        finish_reason=reason,
-        pages=int(stats.get("response_received_count", 0)),
-        records=int(stats.get("manyheads/records", 0)),
-        unchanged=int(stats.get("manyheads/unchanged", 0)),
-        failures=int(stats.get("manyheads/failures", 0)),
-        seconds=seconds,
-    )
+    if error is not None:
+        raise error
+    return crawl_summary(run_id, resumed, status, reason, stats, seconds)

@@ -250,15 +250,33 @@ def run_crawl(config: CrawlConfig, *, progress: bool = True) -> CrawlSummary:
     stats: dict[str, Any] = dict(crawler.stats.get_stats() if crawler.stats else {})
     reason = str(stats.get("finish_reason", "unknown"))
     status = "paused" if reason == "shutdown" else "finished"
+    status, reason, error = settle_run(store, config, run_id, status, reason, stats)
+    store.close()
+    if error is not None:
+        raise error
+    return crawl_summary(run_id, resumed, status, reason, stats, time.monotonic() - started)
+
+
+def settle_run(
+    store: Store, config: CrawlConfig, run_id: int, status: str, reason: str, stats: dict[str, Any]
+) -> tuple[str, str, ConfigError | None]:
+    """Record the run's end in ``store``: a finished run whose every start point was refused
+    is ``failed``. Returns the final status and reason, and the error to raise once the store
+    is closed (None when something was fetched)."""
     starts = list(dict.fromkeys(canonical_url(u) for u in config.starts))
     fetched, failed = store.outcomes(run_id, starts)
-    all_refused = status == "finished" and not fetched and set(failed) == set(starts)
-    if all_refused:
+    refused = None
+    if status == "finished" and not fetched and set(failed) == set(starts):
         status, reason = "failed", "every start URL refused"
+        refused = _refused_error({u: failed[u] for u in starts}, config, crawled=True)
     store.finish_run(run_id, status=status, reason=reason, stats=stats)
-    store.close()
-    if all_refused:
-        raise _refused_error({u: failed[u] for u in starts}, config, crawled=True)
+    return status, reason, refused
+
+
+def crawl_summary(
+    run_id: int, resumed: bool, status: str, reason: str, stats: dict[str, Any], seconds: float
+) -> CrawlSummary:
+    """What a crawl reports, from Scrapy's stats (summed over the workers when several)."""
     return CrawlSummary(
         run_id=run_id,
         resumed=resumed,
@@ -268,5 +286,5 @@ def run_crawl(config: CrawlConfig, *, progress: bool = True) -> CrawlSummary:
         records=int(stats.get("manyheads/records", 0)),
         unchanged=int(stats.get("manyheads/unchanged", 0)),
         failures=int(stats.get("manyheads/failures", 0)),
-        seconds=time.monotonic() - started,
+        seconds=seconds,
     )
