@@ -15,7 +15,7 @@ from manyheads.workflow._run import json_safe
 if TYPE_CHECKING:
     import optuna
 
-    from manyheads.search._search import SearchOptions, SearchResult
+    from manyheads.search._options import SearchOptions, SearchResult
     from manyheads.search._trial import TrialRunner
 
 __all__ = ["svg_scatter", "write_report"]

@@ -17,117 +17,20 @@ given values. Every key and every value is checked against the config before any
 
 from __future__ import annotations
 
-import copy
 import json
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from manyheads._registry import did_you_mean
 from manyheads.errors import ConfigError
-
-if TYPE_CHECKING:
-    import optuna
+from manyheads.search._dimension import Dimension, SearchSpace, choice_label
+from manyheads.search._space_check import apply_values, check_space
 
 __all__ = ["Dimension", "SearchSpace", "apply_values", "check_space", "load_space", "parse_space"]
 
 KINDS = ("float", "int", "categorical")
 OPTIONS = (*KINDS, "log", "step", "when")
-
-
-@dataclass(frozen=True)
-class Dimension:
-    """One searched config key and its distribution.
-
-    Args:
-        key: the dotted config key (``train.lr``, ``tasks.income.weight``).
-        kind: ``float``, ``int`` or ``categorical``.
-        low: the smallest value (``float``/``int``).
-        high: the largest value (``float``/``int``).
-        log: sample on a log scale.
-        step: the grid step (``float``/``int``).
-        choices: the values of a ``categorical``.
-        when: earlier key -> the values of it for which this key is sampled.
-    """
-
-    key: str
-    kind: str
-    low: float = 0.0
-    high: float = 0.0
-    log: bool = False
-    step: float | None = None
-    choices: tuple[Any, ...] = ()
-    when: dict[str, tuple[Any, ...]] = field(default_factory=dict)
-
-    def corners(self) -> list[Any]:
-        """The values that :func:`check_space` tries: both ends, or every choice."""
-        if self.kind == "categorical":
-            return list(self.choices)
-        if self.kind == "int":
-            return [int(self.low), int(self.high)]
-        return [self.low, self.high]
-
-    def suggest(self, trial: optuna.Trial) -> Any:  # noqa: ANN401 - a YAML value
-        """Draw this key's value for ``trial`` (a categorical list or mapping as JSON text)."""
-        if self.kind == "float":
-            return trial.suggest_float(self.key, self.low, self.high, log=self.log, step=self.step)
-        if self.kind == "int":
-            step = int(self.step) if self.step is not None else 1
-            return trial.suggest_int(
-                self.key, int(self.low), int(self.high), log=self.log, step=step
-            )
-        labels = [choice_label(c) for c in self.choices]
-        label = trial.suggest_categorical(self.key, labels)
-        return self.choices[labels.index(label)]
-
-    def applies(self, values: dict[str, Any]) -> bool:
-        """Whether ``when`` holds for the values drawn so far."""
-        return all(values.get(k, _MISSING) in allowed for k, allowed in self.when.items())
-
-
-_MISSING = object()
-
-
-def choice_label(value: object) -> Any:  # noqa: ANN401 - an Optuna categorical choice
-    """A categorical choice as Optuna stores it: scalars as they are, lists and mappings as JSON.
-
-    Example:
-        >>> choice_label([128, 64]), choice_label("mmoe")
-        ('[128, 64]', 'mmoe')
-    """
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return json.dumps(value)
-
-
-@dataclass(frozen=True)
-class SearchSpace:
-    """The searched keys, in the order they are drawn, and the file they came from."""
-
-    dimensions: tuple[Dimension, ...]
-    source: str = "<space>"
-
-    def suggest(self, trial: optuna.Trial) -> dict[str, Any]:
-        """Draw every applicable key for ``trial``; returns key -> config value."""
-        values: dict[str, Any] = {}
-        for dim in self.dimensions:
-            if dim.applies(values):
-                values[dim.key] = dim.suggest(trial)
-        return values
-
-    def decode(self, params: dict[str, Any]) -> dict[str, Any]:
-        """Optuna's stored ``params`` of a trial back to config values (JSON text to lists)."""
-        out = {}
-        for dim in self.dimensions:
-            if dim.key not in params:
-                continue
-            value = params[dim.key]
-            if dim.kind == "categorical":
-                labels = [choice_label(c) for c in dim.choices]
-                value = dim.choices[labels.index(value)] if value in labels else value
-            out[dim.key] = value
-        return out
 
 
 def load_space(path: str | Path) -> SearchSpace:
@@ -275,55 +178,3 @@ def _check_conditions(dims: list[Dimension], problems: list[str]) -> None:
                         f"({list(before.choices)})."
                     )
         seen[dim.key] = dim
-
-
-def apply_values(raw: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
-    """A deep copy of the raw config with each dotted key set to its value.
-
-    Example:
-        >>> apply_values({"train": {"lr": 0.1}}, {"train.lr": 0.01, "model.hidden": [8]})
-        {'train': {'lr': 0.01}, 'model': {'hidden': [8]}}
-    """
-    out = copy.deepcopy(raw)
-    for key, value in values.items():
-        node = out
-        parts = key.split(".")
-        for part in parts[:-1]:
-            if not isinstance(node.get(part), dict):
-                node[part] = {}
-            node = node[part]
-        node[parts[-1]] = copy.deepcopy(value)
-    return out
-
-
-def check_space(space: SearchSpace, raw: dict[str, Any], *, config_source: str) -> None:
-    """Refuse a space whose keys or values the config would refuse (every problem at once).
-
-    Each value a key can take (both ends, every choice) is set in the config, with the
-    values its ``when`` needs, and the config is built and dry-run as ``manyheads validate``
-    does; a problem names the space file, the key and the value.
-    """
-    from manyheads.config.load import build_config
-
-    problems: list[str] = []
-    tasks = raw.get("tasks") if isinstance(raw.get("tasks"), dict) else {}
-    for dim in space.dimensions:
-        parts = dim.key.split(".")
-        if parts[0] == "tasks" and len(parts) > 1 and parts[1] not in (tasks or {}):
-            names = sorted(map(str, tasks or {}))
-            problems.append(
-                f"'{dim.key}': there is no task '{parts[1]}' in {config_source}."
-                f"{did_you_mean(parts[1], names)} Tasks: {', '.join(names) or 'none'}."
-            )
-            continue
-        given = {k: v[0] for k, v in dim.when.items()}
-        seen: set[str] = set()  # an unknown key fails at every value: said once
-        for value in dim.corners():
-            try:
-                build_config(apply_values(raw, {**given, dim.key: value}), dry_run=True)
-            except ConfigError as exc:
-                new = [p for p in exc.problems if p not in seen]
-                seen.update(new)
-                problems.extend(f"'{dim.key}' = {value!r}: {p}" for p in new)
-    if problems:
-        raise ConfigError(list(dict.fromkeys(problems)), source=space.source)

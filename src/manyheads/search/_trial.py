@@ -21,9 +21,10 @@ import pandas as pd
 from manyheads.config.schema import RunConfig
 from manyheads.engine import TrainInputs
 from manyheads.errors import ConfigError
+from manyheads.search._dimension import SearchSpace
 from manyheads.search._folds import FoldPlan, make_folds
 from manyheads.search._objective import Objective
-from manyheads.search._space import SearchSpace, apply_values
+from manyheads.search._space_check import apply_values
 from manyheads.workflow._splits import Splits
 
 if TYPE_CHECKING:
