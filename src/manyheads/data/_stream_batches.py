@@ -1,5 +1,6 @@
-"""Helpers of :class:`~manyheads.data.streaming.StreamingTable`'s batches: rows of a table, an
-epoch cut to a number of rows, and chunks computed ahead by a thread."""
+"""How :class:`~manyheads.data.streaming.StreamingTable` draws an epoch's batches from encoded
+chunks: in order or through a shuffle buffer, chunks computed ahead by a thread, the epoch cut
+to a number of rows."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ import contextlib
 import queue
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import torch
 from torch import Tensor
 
 from manyheads.data.tensors import Batch, EncodedTable
 
-__all__ = ["limited", "prefetched", "table_rows"]
+__all__ = ["buffered", "in_order", "limited", "prefetched", "table_rows"]
 
 #: encoded chunks the reading thread may hold ahead of the loop.
 PREFETCH = 2
@@ -94,3 +96,48 @@ def prefetched(items: Iterator[EncodedTable]) -> Iterator[EncodedTable]:
             with contextlib.suppress(queue.Empty):
                 out.get(timeout=0.05)
         thread.join()
+
+
+def in_order(
+    chunks: Iterator[EncodedTable], batch_size: int, drop_last: bool, pad: dict[str, int]
+) -> Iterator[Batch]:
+    """The rows of ``chunks`` in order, cut into batches of ``batch_size`` rows."""
+    buffer: EncodedTable | None = None
+    for chunk in chunks:
+        buffer = chunk if buffer is None else EncodedTable.concat([buffer, chunk], pad=pad)
+        n_full = buffer.n_rows // batch_size * batch_size
+        for start in range(0, n_full, batch_size):
+            yield buffer.take(torch.arange(start, start + batch_size))
+        buffer = table_rows(buffer, torch.arange(n_full, buffer.n_rows))
+    if buffer is not None and buffer.n_rows and not drop_last:
+        yield buffer.take(torch.arange(buffer.n_rows))
+
+
+def buffered(
+    chunks: Iterator[EncodedTable],
+    batch_size: int,
+    generator: torch.Generator,
+    shuffle_buffer: int,
+    pad: dict[str, int],
+    options: dict[str, Any],
+) -> Iterator[Batch]:
+    """Batches through a shuffle buffer: ``chunks`` (the row groups in a random order) fill
+    it; each time it is full, it is shuffled and batches are drawn from it until half of it
+    is left. ``options``: those of :meth:`EncodedTable.batch_indices` but ``generator``."""
+    buffer: EncodedTable | None = None
+    for chunk in chunks:
+        buffer = chunk if buffer is None else EncodedTable.concat([buffer, chunk], pad=pad)
+        if buffer.n_rows < shuffle_buffer:
+            continue
+        keep_all = {k: v for k, v in options.items() if k != "drop_last"}  # rows stay
+        picked = buffer.batch_indices(batch_size, generator=generator, **keep_all)
+        target = buffer.n_rows - shuffle_buffer // 2
+        drawn = 0
+        while picked and drawn < target and len(picked[0]) == batch_size:
+            index = picked.pop(0)
+            drawn += len(index)
+            yield buffer.take(index)
+        rest = torch.cat(picked) if picked else torch.zeros(0, dtype=torch.long)
+        buffer = table_rows(buffer, torch.sort(rest).values)
+    if buffer is not None and buffer.n_rows:
+        yield from buffer.batches(batch_size, generator=generator, **options)

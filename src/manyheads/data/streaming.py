@@ -19,21 +19,27 @@ guide is docs/config.md (``data.stream``) and docs/scale.md ("Tables larger than
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 import pandas as pd
 import torch
 from torch import Tensor
 
-from manyheads.data._parquet import ParquetSource, RowGroup, holdout_split, row_numbers
-from manyheads.data._stream_batches import limited, prefetched, table_rows
+from manyheads.data._parquet import ParquetSource, RowGroup, row_numbers
+from manyheads.data._stream_batches import buffered, in_order, limited, prefetched
 from manyheads.data._stream_cache import EncodedCache
 from manyheads.data._stream_fit import fit_streaming
+from manyheads.data._stream_split import (
+    Holdout,
+    StreamedTrain,
+    StreamOptions,
+    open_stream,
+    stream_options,
+)
 from manyheads.data.preprocess import TablePreprocessor
-from manyheads.data.tensors import Batch, EncodedTable
-from manyheads.errors import DataError, InvalidParameterError
+from manyheads.data.tensors import Batch, BatchOptions, EncodedTable
+from manyheads.errors import InvalidParameterError
 
 __all__ = [
     "Holdout",
@@ -47,119 +53,6 @@ __all__ = [
 
 #: rows of the encoded sample kept as :attr:`StreamingTable.x` (encoder options, lengths).
 SAMPLE_X_ROWS = 100_000
-
-
-@dataclass(frozen=True)
-class StreamOptions:
-    """The keys of ``data.stream_options`` (docs/config.md).
-
-    Args:
-        shuffle_buffer: rows held and shuffled before batches are drawn from them; a buffer at
-            least as large as the training rows draws the batches of the in-memory path.
-        max_categories: most values a categorical input keeps (the most frequent).
-        sample_rows: rows sampled uniformly to train the text tokenisers on.
-        cache: encode the training rows once, after fitting, into a temporary folder of
-            tensors that every epoch reads (:mod:`~manyheads.data._stream_cache`); False
-            encodes them again every epoch (no disk used, slower with text inputs).
-    """
-
-    shuffle_buffer: int = 250_000
-    max_categories: int = 100_000
-    sample_rows: int = 1_000_000
-    cache: bool = True
-
-
-def stream_options(values: dict[str, Any]) -> StreamOptions:
-    """``data.stream_options`` as :class:`StreamOptions`, or an InvalidParameterError naming
-    the key, what it must be and the valid keys.
-
-    Example:
-        >>> stream_options({"shuffle_buffer": 1000}).shuffle_buffer
-        1000
-    """
-    names = [f.name for f in fields(StreamOptions)]
-    for key, value in values.items():
-        if key not in names:
-            raise InvalidParameterError(
-                f"'data.stream_options.{key}' is not a setting; the settings are "
-                f"{', '.join(names)}."
-            )
-        if key == "cache":
-            if not isinstance(value, bool):
-                raise InvalidParameterError(
-                    f"'data.stream_options.cache' must be true or false; got {value!r}."
-                )
-        elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InvalidParameterError(
-                f"'data.stream_options.{key}' must be an int >= 1; got {value!r}."
-            )
-    return StreamOptions(**values)
-
-
-@dataclass(frozen=True)
-class Holdout:
-    """Validation/test rows held out by a seeded hash of the global row number
-    (:func:`~manyheads.data._parquet.holdout_split`); fractions of 0 hold out nothing."""
-
-    seed: int
-    valid_fraction: float
-    test_fraction: float
-
-    def train_rows(self, rows: np.ndarray) -> np.ndarray:
-        """True for the rows (global numbers) that train."""
-        split = holdout_split(rows, self.seed, self.valid_fraction, self.test_fraction)
-        return np.asarray(split == 0, dtype=bool)
-
-    def held_frames(self, source: ParquetSource) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-        """The validation and test rows (None for a fraction of 0), read in one pass and kept
-        in memory; index: the global 1-based row; ``attrs["path"]``: the directory."""
-        parts: dict[int, list[pd.DataFrame]] = {1: [], 2: []}
-        for frame in source.frames(source.row_groups):
-            rows = row_numbers(frame)
-            split = holdout_split(rows, self.seed, self.valid_fraction, self.test_fraction)
-            for k in (1, 2):
-                if (split == k).any():
-                    part = frame[split == k]
-                    part.index = pd.Index(rows[split == k] + 1)
-                    parts[k].append(part)
-        out: list[pd.DataFrame | None] = []
-        for k, fraction, name in (
-            (1, self.valid_fraction, "valid"),
-            (2, self.test_fraction, "test"),
-        ):
-            if fraction <= 0:
-                out.append(None)
-                continue
-            if not parts[k]:
-                raise DataError(
-                    f"holding out {fraction:.0%} of {source.n_rows} rows for {name} leaves none; "
-                    f"give a data.{name} file or raise data.{name}_fraction.",
-                    path=source.path,
-                )
-            frame = pd.concat(parts[k])
-            frame.attrs.update(path=source.path, row_word="row")
-            out.append(frame)
-        return out[0], out[1]
-
-
-@dataclass(frozen=True)
-class StreamedTrain:
-    """A training split that stays on disk: its files, the held-out rows, the options."""
-
-    source: ParquetSource
-    holdout: Holdout | None
-    options: StreamOptions = field(default_factory=StreamOptions)
-    seed: int = 0
-
-
-def open_stream(
-    path: str, *, options: StreamOptions, holdout: Holdout | None
-) -> tuple[StreamedTrain, pd.DataFrame | None, pd.DataFrame | None]:
-    """Open the Parquet files at ``path`` for streaming; return them with the held-out
-    validation and test frames (None where ``holdout`` is None or its fraction 0)."""
-    source = ParquetSource(path)
-    valid, test = holdout.held_frames(source) if holdout is not None else (None, None)
-    return StreamedTrain(source, holdout, options), valid, test
 
 
 def fit_stream(pre: TablePreprocessor, train: StreamedTrain) -> StreamingTable:
@@ -318,16 +211,7 @@ class StreamingTable:
         table.capped = self.capped
         return table
 
-    def batches(
-        self,
-        batch_size: int,
-        *,
-        generator: torch.Generator | None = None,
-        drop_last: bool = False,
-        group_by_length: bool = False,
-        batch_tokens: int | None = None,
-        order: Tensor | None = None,
-    ) -> Iterator[Batch]:
+    def batches(self, batch_size: int, **options: Unpack[BatchOptions]) -> Iterator[Batch]:
         """Yield an epoch's batches (the arguments of :meth:`EncodedTable.batch_indices`).
 
         Without ``generator``: the rows in file order. With it: the row groups in a random
@@ -335,21 +219,28 @@ class StreamingTable:
         every row, exactly the batches of the in-memory table with the same generator. An
         epoch draws :attr:`n_rows` rows (fewer than the shard's for a small shard's peers).
         """
-        if order is not None:
+        if options.get("order") is not None:
             raise InvalidParameterError(
                 "A StreamingTable is read in its own order; 'order' cannot be given."
             )
-        options: dict[str, Any] = {
-            "drop_last": drop_last,
-            "group_by_length": group_by_length,
-            "batch_tokens": batch_tokens,
-        }
+        rest: dict[str, Any] = {k: v for k, v in options.items() if k != "order"}
+        generator = rest.pop("generator", None)
         if generator is None:
-            drawn = self._in_order(batch_size, drop_last)
+            drop_last = bool(rest.get("drop_last", False))
+            drawn = in_order(self._encoded(self.groups), batch_size, drop_last, self.pad)
         elif self.shuffle_buffer >= self.rows:
-            drawn = self._whole(batch_size, generator, options)
+            whole = EncodedTable.concat(list(self._encoded(self.groups)), pad=self.pad)
+            drawn = whole.batches(batch_size, generator=generator, **rest)
         else:
-            drawn = self._buffered(batch_size, generator, options)
+            picks = torch.randperm(len(self.groups), generator=generator).tolist()
+            drawn = buffered(
+                self._encoded([self.groups[i] for i in picks]),
+                batch_size,
+                generator,
+                self.shuffle_buffer,
+                self.pad,
+                rest,
+            )
         yield from limited(drawn, self.n_rows)
 
     # -- reading ------------------------------------------------------------------------------
@@ -379,45 +270,3 @@ class StreamingTable:
                 yield self.pre.transform(frame)
 
         return prefetched(chunks())
-
-    def _whole(
-        self, batch_size: int, generator: torch.Generator, options: dict[str, Any]
-    ) -> Iterator[Batch]:
-        chunks = list(self._encoded(self.groups))
-        table = EncodedTable.concat(chunks, pad=self.pad)
-        yield from table.batches(batch_size, generator=generator, **options)
-
-    def _in_order(self, batch_size: int, drop_last: bool) -> Iterator[Batch]:
-        buffer: EncodedTable | None = None
-        for chunk in self._encoded(self.groups):
-            buffer = chunk if buffer is None else EncodedTable.concat([buffer, chunk], pad=self.pad)
-            n_full = buffer.n_rows // batch_size * batch_size
-            for start in range(0, n_full, batch_size):
-                yield buffer.take(torch.arange(start, start + batch_size))
-            buffer = table_rows(buffer, torch.arange(n_full, buffer.n_rows))
-        if buffer is not None and buffer.n_rows and not drop_last:
-            yield buffer.take(torch.arange(buffer.n_rows))
-
-    def _buffered(
-        self, batch_size: int, generator: torch.Generator, options: dict[str, Any]
-    ) -> Iterator[Batch]:
-        """Row groups in a random order; each time the buffer is full, it is shuffled and
-        batches are drawn from it until half of it is left."""
-        picks = torch.randperm(len(self.groups), generator=generator).tolist()
-        buffer: EncodedTable | None = None
-        for chunk in self._encoded([self.groups[i] for i in picks]):
-            buffer = chunk if buffer is None else EncodedTable.concat([buffer, chunk], pad=self.pad)
-            if buffer.n_rows < self.shuffle_buffer:
-                continue
-            keep_all = {k: v for k, v in options.items() if k != "drop_last"}  # rows stay
-            chunks = buffer.batch_indices(batch_size, generator=generator, **keep_all)
-            target = buffer.n_rows - self.shuffle_buffer // 2
-            drawn = 0
-            while chunks and drawn < target and len(chunks[0]) == batch_size:
-                index = chunks.pop(0)
-                drawn += len(index)
-                yield buffer.take(index)
-            rest = torch.cat(chunks) if chunks else torch.zeros(0, dtype=torch.long)
-            buffer = table_rows(buffer, torch.sort(rest).values)
-        if buffer is not None and buffer.n_rows:
-            yield from buffer.batches(batch_size, generator=generator, **options)
