@@ -24,9 +24,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from manyheads.builtin_datasets._ccp import ccp_splits
 from manyheads.builtin_datasets._registry import DatasetSplits, data_root, hold_out_valid
 from manyheads.errors import DataError, InvalidParameterError
-from manyheads.tasks.task import Task
 
 __all__ = ["FIELDS", "LAYOUTS", "load_ali_ccp", "read_official"]
 
@@ -177,13 +177,6 @@ def _read_csv(
     return frame[~bad].reset_index(drop=True)
 
 
-def _numbered(frame: pd.DataFrame, where: str) -> pd.DataFrame:
-    frame = frame.reset_index(drop=True)
-    frame.index = pd.RangeIndex(1, len(frame) + 1)
-    frame.attrs["path"] = where
-    return frame
-
-
 def load_ali_ccp(
     *, layout: str = "auto", limit: int | None = None, purchase_without_click: str = "error"
 ) -> DatasetSplits:
@@ -226,19 +219,16 @@ def load_ali_ccp(
         test = _read_csv(files[1], limit, drop, header=list(train.columns))
         train, valid = hold_out_valid(train, seed=0)
         parts = {"train": train, "valid": valid, "test": test}
-    frames = {k: _numbered(v, f"{root}:{found}:{k}") for k, v in parts.items()}
     labels = {"click", "purchase"}
     inputs = {
         c: ("numeric" if str(c).startswith("D") else "categorical")
-        for c in frames["train"].columns
+        for c in parts["train"].columns
         if c not in labels
     }
-    return DatasetSplits(
-        name="ali-ccp",
-        train=frames["train"],
-        valid=frames["valid"],
-        test=frames["test"],
-        tasks=(Task("click", type="binary"), Task("purchase", type="binary")),
+    return ccp_splits(
+        "ali-ccp",
+        parts,
+        where=f"{root}:{found}",
         inputs=inputs,
         description=f"Ali-CCP ({found} layout)",
     )

@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from manyheads.builtin_datasets._ccp import ccp_splits
 from manyheads.builtin_datasets._registry import DatasetSplits
 from manyheads.errors import InvalidParameterError
-from manyheads.tasks.task import Task
 
 __all__ = [
     "CHUNK",
@@ -251,18 +251,10 @@ def load_synthetic_ccp(
         "valid": frame.iloc[n_train : n_train + n_valid],
         "test": frame.iloc[n_train + n_valid :],
     }
-    frames = {}
-    for name, part in parts.items():
-        part = part.reset_index(drop=True)
-        part.index = pd.RangeIndex(1, len(part) + 1)
-        part.attrs["path"] = f"<synthetic-ccp seed={seed} n={n_impressions}>:{name}"
-        frames[name] = part
-    return DatasetSplits(
-        name="synthetic-ccp",
-        train=frames["train"],
-        valid=frames["valid"],
-        test=frames["test"],
-        tasks=(Task("click", type="binary"), Task("purchase", type="binary")),
+    return ccp_splits(
+        "synthetic-ccp",
+        parts,
+        where=f"<synthetic-ccp seed={seed} n={n_impressions}>",
         inputs=dict(INPUTS),
         description=f"synthetic-ccp, {n_impressions:,} impressions, seed {seed}",
     )
