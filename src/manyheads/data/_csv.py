@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from manyheads.data._read_errors import GZIP_ERRORS, damaged_gzip, unreadable
 from manyheads.errors import DataError
 
 __all__ = ["read_csv"]
@@ -52,18 +53,14 @@ def read_csv(path: Path, sep: str) -> pd.DataFrame:
 def _read_bytes(path: Path) -> bytes:
     """The file's bytes, decompressed for ``.gz`` (a truncated archive is a DataError)."""
     import gzip
-    import zlib
 
     try:
         raw = path.read_bytes()
         return gzip.decompress(raw) if path.name.lower().endswith(".gz") else raw
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise DataError(
-            f"the gzip archive is truncated or damaged ({exc}). Compress the file again.",
-            path=str(path),
-        ) from None
+    except GZIP_ERRORS as exc:
+        raise damaged_gzip(exc, path) from None
     except OSError as exc:
-        raise DataError(f"cannot read the file ({exc.strerror or exc}).", path=str(path)) from None
+        raise unreadable(exc, path) from None
 
 
 def _decode(raw: bytes, path: Path) -> str:

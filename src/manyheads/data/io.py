@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from manyheads.data._csv import read_csv
+from manyheads.data._read_errors import GZIP_ERRORS, damaged_gzip, unreadable
 from manyheads.data.conll import CONLL_SUFFIXES, is_conll, read_conll
 from manyheads.errors import DataError
 
@@ -119,7 +120,9 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 
 def _read_jsonl(path: Path) -> pd.DataFrame:
     import gzip
-    import zlib
+
+    def at(line: int, message: str) -> DataError:
+        return DataError(message, path=str(path), line=line)
 
     opener = gzip.open if path.name.endswith(".gz") else open
     rows: list[dict[str, object]] = []
@@ -128,40 +131,21 @@ def _read_jsonl(path: Path) -> pd.DataFrame:
         with opener(path, "rt", encoding="utf-8") as fh:
             for lineno, line in enumerate(fh, start=1):
                 if not line.strip():
-                    raise DataError(
-                        "blank line; JSONL needs one JSON object per line.",
-                        path=str(path),
-                        line=lineno,
-                    )
+                    raise at(lineno, "blank line; JSONL needs one JSON object per line.")
                 try:
                     row = json.loads(line)
                 except json.JSONDecodeError as exc:
-                    raise DataError(
-                        f"invalid JSON ({exc.msg}, column {exc.colno}).",
-                        path=str(path),
-                        line=lineno,
-                    ) from None
+                    raise at(lineno, f"invalid JSON ({exc.msg}, column {exc.colno}).") from None
                 if not isinstance(row, dict):
-                    raise DataError(
-                        f"expected a JSON object per line, got {type(row).__name__}.",
-                        path=str(path),
-                        line=lineno,
-                    )
+                    raise at(lineno, f"expected a JSON object per line, got {type(row).__name__}.")
                 rows.append(row)
     except UnicodeDecodeError as exc:
-        raise DataError(
-            f"not UTF-8 text ({exc.reason}) after line {lineno}. Re-save the file as UTF-8.",
-            path=str(path),
-            line=lineno + 1,
-        ) from None
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise DataError(
-            f"the gzip archive is truncated or damaged after line {lineno} ({exc}). "
-            "Compress the file again.",
-            path=str(path),
-        ) from None
+        message = f"not UTF-8 text ({exc.reason}) after line {lineno}. Re-save the file as UTF-8."
+        raise at(lineno + 1, message) from None
+    except GZIP_ERRORS as exc:
+        raise damaged_gzip(exc, path, after_line=lineno) from None
     except OSError as exc:
-        raise DataError(f"cannot read the file ({exc.strerror or exc}).", path=str(path)) from None
+        raise unreadable(exc, path) from None
     return pd.DataFrame(rows)
 
 
