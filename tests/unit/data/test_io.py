@@ -99,12 +99,15 @@ def test_a_latin1_csv_names_line_and_encoding(tmp_path: Path) -> None:
         read_table(path)
 
 
-@pytest.mark.parametrize("name", ["a.csv.gz", "a.jsonl.gz"])
-def test_a_truncated_gzip_is_a_data_error(tmp_path: Path, name: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "where"), [("a.csv.gz", r"damaged \("), ("a.jsonl.gz", r"damaged after line \d+ \(")]
+)
+def test_a_truncated_gzip_is_a_data_error(tmp_path: Path, name: str, where: str) -> None:
     row = "x,y\n1,a\n" if name.startswith("a.csv") else '{"x": 1}\n'
     data = gzip.compress((row * 2000).encode())
     (tmp_path / name).write_bytes(data[: len(data) // 2])
-    with pytest.raises(DataError, match=rf"{name}: the gzip archive is truncated"):
+    match = rf"{name}: the gzip archive is truncated or {where}.*\)\. Compress the file again\.$"
+    with pytest.raises(DataError, match=match):
         read_table(tmp_path / name)
 
 
@@ -119,3 +122,21 @@ def test_a_duplicate_header_after_blank_lines_names_its_line(tmp_path: Path) -> 
     path.write_text('\n\nx,x\n1,"a"\n')
     with pytest.raises(DataError, match=r"a.csv, line 3: columns 1 and 2 are both named 'x'"):
         read_table(path)
+
+
+@pytest.mark.parametrize(
+    ("body", "match"),
+    [
+        (b'{"a": 1}\n\n', r"j\.jsonl, line 2: blank line; JSONL needs one JSON object per line\.$"),
+        (b'{"a": 1}\n[1, 2]\n', r"j\.jsonl, line 2: expected a JSON object per line, got list\.$"),
+        (
+            b'{"a": "caf\xe9"}\n',
+            r"j\.jsonl, line 1: not UTF-8 text \(invalid continuation byte\) after line 0\. "
+            r"Re-save the file as UTF-8\.$",
+        ),
+    ],
+)
+def test_jsonl_line_errors_name_the_line(tmp_path: Path, body: bytes, match: str) -> None:
+    (tmp_path / "j.jsonl").write_bytes(body)
+    with pytest.raises(DataError, match=match):
+        read_table(tmp_path / "j.jsonl")
