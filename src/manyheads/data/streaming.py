@@ -1,13 +1,13 @@
 """Train on tables larger than memory: Parquet files fitted and batched in a stream.
 
 :func:`open_stream` opens a directory of Parquet files (or one file) with ``pyarrow.dataset``
-and holds out validation/test rows by a hash of the row number when no files are given;
-:func:`fit_stream` fits the preprocessor in one pass (``_stream_fit``), encodes the training rows
-once into a temporary tensor cache (``_stream_cache``; or again every epoch without it) and
-returns a :class:`StreamingTable`, which the training loop iterates like an
-:class:`~manyheads.data.tensors.EncodedTable`: its row groups are read in a seeded random order
-by a background thread and batches are drawn from a shuffle buffer of ``shuffle_buffer`` rows.
-:meth:`StreamingTable.shard` gives each DDP rank its own row groups.
+and holds out validation/test rows by a hash of the row number when no files are given
+(``_stream_split``); :func:`fit_stream` fits the preprocessor in one pass (``_stream_fit``),
+encodes the training rows once into a temporary tensor cache (``_stream_cache``; or again every
+epoch without it) and returns a :class:`StreamingTable`, which the training loop iterates like
+an :class:`~manyheads.data.tensors.EncodedTable`: its row groups are read in a seeded random
+order by a background thread and batches are drawn from a shuffle buffer of ``shuffle_buffer``
+rows (``_stream_batches``). :meth:`StreamingTable.shard` gives each DDP rank its own row groups.
 
 What equals the in-memory path, on a table that fits (tested in ``tests/streaming``): the
 preprocessing statistics (vocabularies identical; means and stds to float64 rounding); with a
