@@ -80,7 +80,9 @@ class TextVocab:
         return self.n_words + self.n_buckets
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        """Texts -> int64 ids [N, L] (L <= max_tokens), 0-padded."""
+        """Texts -> int64 ids [N, L], 0-padded: the first ``max_tokens`` word ids, then (with
+        ``n_buckets``) one hashed id per pair of adjacent words over the whole text, so L can
+        exceed ``max_tokens``."""
         assert self.tokenizer_ is not None, "fit() first"
         encodings = self.tokenizer_.encode_batch(texts, add_special_tokens=False)
         rows = [self._ids(e.ids) for e in encodings]
@@ -93,7 +95,6 @@ class TextVocab:
     def _ids(self, words: list[int]) -> list[int]:
         ids = list(words[: self.max_tokens])
         if self.n_buckets and len(words) > 1:
-            self.max_tokens - len(ids)
             for a, b in itertools.pairwise(words):
                 h = zlib.crc32(f"{a} {b}".encode()) % self.n_buckets
                 ids.append(self.n_words + h)
