@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 
+from manyheads.cli._args import add_run_argument, verb_parser
 from manyheads.cli._common import Subparsers
 
 __all__ = ["add_parser", "run"]
@@ -13,10 +14,13 @@ __all__ = ["add_parser", "run"]
 
 def add_parser(subparsers: Subparsers) -> None:
     """Register the ``analyze`` subcommand."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
-        "analyze", help="pairwise task gradient cosine and conflict rate of a trained run"
+    p = verb_parser(
+        subparsers,
+        "analyze",
+        run,
+        help="pairwise task gradient cosine and conflict rate of a trained run",
     )
-    p.add_argument("run_dir", metavar="RUN", help="a run directory written by train / fit")
+    add_run_argument(p, "a run directory written by train / fit")
     p.add_argument("--data", help="labelled data to use (default: the run's training data)")
     p.add_argument("--batch-size", type=int, default=256, help="rows per batch")
     p.add_argument("--max-batches", type=int, default=50, help="batches to analyse")
@@ -28,7 +32,6 @@ def add_parser(subparsers: Subparsers) -> None:
         help="suggest a grouping of the tasks into K groups from the recorded affinity "
         "(3 tasks or more; default 2)",
     )
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

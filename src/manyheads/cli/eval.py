@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from manyheads.cli._args import add_flag, add_output_argument, add_run_argument, verb_parser
 from manyheads.cli._common import Subparsers
 
 __all__ = ["add_parser", "run"]
@@ -14,18 +15,15 @@ __all__ = ["add_parser", "run"]
 
 def add_parser(subparsers: Subparsers) -> None:
     """Register the ``eval`` subcommand."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
-        "eval", help="score a trained run on labelled data"
-    )
-    p.add_argument("run_dir", metavar="RUN", help="a run directory or model bundle")
+    p = verb_parser(subparsers, "eval", run, help="score a trained run on labelled data")
+    add_run_argument(p)
     p.add_argument("data", help="a labelled CSV / Parquet / JSONL file")
-    p.add_argument(
-        "-o",
-        "--output",
-        help="write the metrics JSON here (default: RUN/eval-<data file stem>.json); an "
+    add_output_argument(
+        p,
+        "write the metrics JSON here (default: RUN/eval-<data file stem>.json); an "
         "existing file other than that default is replaced only with --overwrite",
     )
-    p.add_argument("--overwrite", action="store_true", help="replace an existing -o file")
+    add_flag(p, "--overwrite", "replace an existing -o file")
     p.add_argument(
         "--group-by",
         metavar="COLUMN",
@@ -35,7 +33,6 @@ def add_parser(subparsers: Subparsers) -> None:
     p.add_argument(
         "--ranking-k", type=int, default=10, metavar="K", help="the K of ndcg@K and recall@K"
     )
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from manyheads.cli._args import add_flag, add_output_argument, add_run_argument, verb_parser
 from manyheads.cli._common import Subparsers
 
 __all__ = ["FORMATS", "add_parser", "run"]
@@ -14,28 +15,26 @@ FORMATS: tuple[str, ...] = ("onnx",)
 
 def add_parser(subparsers: Subparsers) -> None:
     """Register the ``export`` subcommand."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
+    p = verb_parser(
+        subparsers,
         "export",
+        run,
         help="export a run's network (ONNX), checked against eager PyTorch on the run's data",
     )
-    p.add_argument("run_dir", metavar="RUN", help="a run directory or model bundle")
+    add_run_argument(p)
     p.add_argument("--format", required=True, choices=FORMATS, help="the file format")
-    p.add_argument(
-        "-o",
-        "--output",
-        help="the .onnx file to write (default: RUN/model.onnx); the parity report goes "
+    add_output_argument(
+        p,
+        "the .onnx file to write (default: RUN/model.onnx); the parity report goes "
         "next to it as <file>.json. A file manyheads did not export is replaced only with "
         "--overwrite",
     )
-    p.add_argument(
-        "--overwrite", action="store_true", help="replace an existing file of another origin"
-    )
+    add_flag(p, "--overwrite", "replace an existing file of another origin")
     p.add_argument(
         "--data",
         metavar="FILE",
         help="rows for the parity check (default: the run's test split, else validation)",
     )
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

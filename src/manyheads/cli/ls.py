@@ -7,6 +7,7 @@ import argparse
 import warnings
 from typing import TYPE_CHECKING, Any
 
+from manyheads.cli._args import verb_parser
 from manyheads.cli._common import Subparsers
 
 if TYPE_CHECKING:
@@ -19,8 +20,10 @@ WHAT = ("architectures", "encoders", "methods", "tasks", "metrics", "datasets")
 
 def add_parser(subparsers: Subparsers) -> None:
     """Register the ``ls`` subcommand."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
+    p = verb_parser(
+        subparsers,
         "ls",
+        run,
         help="list architectures, encoders, balancing methods, task types, metrics, datasets",
     )
     p.add_argument(
@@ -30,7 +33,6 @@ def add_parser(subparsers: Subparsers) -> None:
         metavar="WHAT",
         help=f"what to list: {', '.join(WHAT)} (default: everything)",
     )
-    p.set_defaults(func=run)
 
 
 def _rows(what: str) -> dict[str, str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from manyheads.cli._args import add_config_arguments, add_listen_arguments, verb_parser
 from manyheads.cli._common import Subparsers, say
 
 __all__ = ["add_parser", "run"]
@@ -14,27 +15,32 @@ __all__ = ["add_parser", "run"]
 
 def add_parser(subparsers: Subparsers) -> None:
     """Register the ``monitor`` subcommand."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
+    p = verb_parser(
+        subparsers,
         "monitor",
+        run,
         help="crawl news on a schedule, score it, alert on negative spikes per topic",
         description="Each cycle recrawls the sources (only new or changed pages), scores new "
         "articles with a trained topic + sentiment run, updates the per-topic control charts "
         "and posts alerts. `manyheads monitor serve MONITOR.yaml` serves the dashboard.",
     )
-    p.add_argument("config", metavar="MONITOR.yaml", help="the monitor config (or: serve)")
-    p.add_argument(
-        "overrides",
-        nargs="*",
-        metavar="KEY=VALUE",
-        help="override config keys, e.g. detect.sigma=2.5 (values are YAML); after 'serve', "
-        "the first is the config",
+    add_config_arguments(
+        p,
+        metavar="MONITOR.yaml",
+        help="the monitor config (or: serve)",
+        overrides_metavar="KEY=VALUE",
+        overrides_help="override config keys, e.g. detect.sigma=2.5 (values are YAML); after "
+        "'serve', the first is the config",
     )
     when = p.add_mutually_exclusive_group()
     when.add_argument("--once", action="store_true", help="run one cycle and exit (for cron)")
     when.add_argument("--every", metavar="DURATION", help="run a cycle every DURATION (5m, 1h)")
-    p.add_argument("--host", default="127.0.0.1", help="serve: address (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8050, help="serve: port (default 8050)")
-    p.set_defaults(func=run)
+    add_listen_arguments(
+        p,
+        port=8050,
+        host_help="serve: address (default 127.0.0.1)",
+        port_help="serve: port (default 8050)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

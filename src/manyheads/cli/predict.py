@@ -5,6 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from manyheads.cli._args import (
+    add_engine_argument,
+    add_flag,
+    add_output_argument,
+    add_run_argument,
+    verb_parser,
+)
 from manyheads.cli._common import Subparsers
 
 __all__ = ["EXTENSIONS", "add_parser", "run"]
@@ -15,29 +22,23 @@ EXTENSIONS: tuple[str, ...] = (".csv", ".parquet", ".pq", ".jsonl")
 
 def add_parser(subparsers: Subparsers) -> None:
     """Register the ``predict`` subcommand."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
-        "predict", help="predict every task for the rows of a file"
-    )
-    p.add_argument("run_dir", metavar="RUN", help="a run directory or model bundle")
+    p = verb_parser(subparsers, "predict", run, help="predict every task for the rows of a file")
+    add_run_argument(p)
     p.add_argument(
         "data",
         help="a CSV / Parquet / JSONL / NPZ / CoNLL file with the input columns (image "
         "columns as nested lists: JSONL or Parquet, not CSV, or image file paths)",
     )
-    p.add_argument(
-        "-o",
-        "--output",
-        required=True,
-        help="output file (.csv, .parquet or .jsonl): one column per task (+ probabilities); "
+    add_output_argument(
+        p,
+        "output file (.csv, .parquet or .jsonl): one column per task (+ probabilities); "
         "per-word tags are lists (JSONL or Parquet keep them as lists). An existing file is "
         "replaced only with --overwrite",
+        required=True,
     )
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
-    p.add_argument(
-        "--engine",
-        choices=("torch", "onnxruntime"),
-        default="torch",
-        help="run the network in PyTorch, or run RUN/model.onnx (manyheads export) in onnxruntime",
+    add_flag(p, "--overwrite", "replace an existing output file")
+    add_engine_argument(
+        p, "run the network in PyTorch, or run RUN/model.onnx (manyheads export) in onnxruntime"
     )
     p.add_argument(
         "--keep",
@@ -46,7 +47,6 @@ def add_parser(subparsers: Subparsers) -> None:
         metavar="COLUMN",
         help="input columns to copy into the output (e.g. an id)",
     )
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+from manyheads.cli._args import (
+    add_flag,
+    add_max_drop_arguments,
+    add_output_argument,
+    add_run_argument,
+    verb_parser,
+)
 from manyheads.cli._common import Subparsers
 
 __all__ = ["add_parser", "run"]
@@ -11,32 +18,29 @@ __all__ = ["add_parser", "run"]
 
 def add_parser(subparsers: Subparsers) -> None:
     """Register the ``quantize`` subcommand."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
+    p = verb_parser(
+        subparsers,
         "quantize",
+        run,
         help="int8-quantise a run's exported network into a new bundle, with a per-task report",
     )
-    p.add_argument(
-        "run_dir", metavar="RUN", help="a run directory (its config.yaml names the data)"
-    )
-    p.add_argument(
-        "-o",
-        "--output",
+    add_run_argument(p, "a run directory (its config.yaml names the data)")
+    add_output_argument(
+        p,
+        "the new bundle's folder; predict from it with --engine onnxruntime",
         required=True,
         metavar="DIR",
-        help="the new bundle's folder; predict from it with --engine onnxruntime",
     )
-    p.add_argument(
-        "--max-drop",
-        type=float,
+    add_max_drop_arguments(
+        p,
         default=0.005,
         help="refuse (exit 2, nothing written) when a task's primary metric drops by more "
         "than this on validation or test, in the metric's units (default 0.005)",
     )
-    p.add_argument("--force", action="store_true", help="write the bundle above --max-drop too")
-    p.add_argument(
+    add_flag(
+        p,
         "--per-channel",
-        action="store_true",
-        help="one int8 scale per output channel of each weight (default: one per tensor)",
+        "one int8 scale per output channel of each weight (default: one per tensor)",
     )
     p.add_argument(
         "--op-types",
@@ -44,8 +48,7 @@ def add_parser(subparsers: Subparsers) -> None:
         help="comma-separated ONNX operators to quantise, e.g. MatMul,Gemm (default: every "
         "operator the quantiser supports)",
     )
-    p.add_argument("--overwrite", action="store_true", help="replace a bundle already in DIR")
-    p.set_defaults(func=run)
+    add_flag(p, "--overwrite", "replace a bundle already in DIR")
 
 
 def run(args: argparse.Namespace) -> int:

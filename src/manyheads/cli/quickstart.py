@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from manyheads.cli._args import add_output_argument, verb_parser
 from manyheads.cli._common import Subparsers, say
 from manyheads.cli.compare import add_baselines_arg, baseline_names, print_baselines
 
@@ -28,15 +29,16 @@ QUICKSTART: dict[str, Any] = {
 
 def add_parser(subparsers: Subparsers) -> None:
     """Register the ``quickstart`` subcommand."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
+    p = verb_parser(
+        subparsers,
         "quickstart",
+        run,
         help="compare stl, hps and mmoe with gbdt and linear baselines on a census-income "
         "sample (~1 minute)",
     )
-    p.add_argument("-o", "--output", default="runs/quickstart", help="report directory")
+    add_output_argument(p, "report directory", default="runs/quickstart")
     p.add_argument("--seeds", type=int, default=3, help="number of seeds")
     add_baselines_arg(p, default="gbdt,linear")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from manyheads.cli._args import add_flag, add_output_argument, add_seed_argument, verb_parser
 from manyheads.cli._common import Subparsers, say
 
 if TYPE_CHECKING:
@@ -27,8 +28,10 @@ MARKER = ".manyheads-robustness"
 
 def add_parser(subparsers: Subparsers) -> None:
     """Register the ``robustness`` subcommand."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
+    p = verb_parser(
+        subparsers,
         "robustness",
+        run,
         help="score runs under input corruption (noise, dropout, typos) at several strengths",
     )
     p.add_argument(
@@ -38,7 +41,7 @@ def add_parser(subparsers: Subparsers) -> None:
         help="run directories, bundles or compare folders, then the labelled data: a file, "
         "or 'test' / 'valid' for that split of the first run's own data",
     )
-    p.add_argument("-o", "--output", required=True, help="folder for the report")
+    add_output_argument(p, "folder for the report", required=True)
     p.add_argument(
         "--strengths",
         default="0.1,0.2,0.4",
@@ -50,11 +53,8 @@ def add_parser(subparsers: Subparsers) -> None:
         help="comma-separated corruptions (default: every one that applies to the inputs): "
         "gaussian, category_dropout, word_dropout, typos, pixel_noise",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the corruptions (default 0)")
-    p.add_argument(
-        "--overwrite", action="store_true", help="replace the report of an earlier robustness run"
-    )
-    p.set_defaults(func=run)
+    add_seed_argument(p, "seed of the corruptions (default 0)")
+    add_flag(p, "--overwrite", "replace the report of an earlier robustness run")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,26 +4,26 @@ from __future__ import annotations
 
 import argparse
 
-from manyheads.cli._common import Subparsers, add_config_args
+from manyheads.cli._args import add_config_arguments, add_flag, verb_parser
+from manyheads.cli._common import Subparsers
 
 __all__ = ["add_parser", "run"]
 
 
 def add_parser(subparsers: Subparsers) -> None:
     """Register the ``validate`` subcommand."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
+    p = verb_parser(
+        subparsers,
         "validate",
+        run,
         help="check a config and its data without training",
         description="Binds every key to its schema and range, builds the balancing method and "
         "the model on a dry run (no training, no data pass), checks the device, and checks the "
         "data (columns, task types against the column values, numeric inputs). Exit 0 if "
         "'train' will start, 2 with every problem listed otherwise.",
     )
-    add_config_args(p)
-    p.add_argument(
-        "--no-data", action="store_true", help="check the config and dry run only, not the data"
-    )
-    p.set_defaults(func=run)
+    add_config_arguments(p)
+    add_flag(p, "--no-data", "check the config and dry run only, not the data")
 
 
 def run(args: argparse.Namespace) -> int:
