@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
-from typing import TypeAlias
 
-__all__ = ["Subparsers", "say"]
-
-#: What ``add_parser(subparsers)`` receives: ``ArgumentParser.add_subparsers()``'s action.
-Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+__all__ = ["say"]
 
 
 def say(message: str) -> None:

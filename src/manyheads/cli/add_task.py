@@ -12,26 +12,26 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from manyheads.cli._args import add_flag, add_output_argument, add_run_argument, verb_parser
-from manyheads.cli._common import Subparsers, say
+from manyheads.cli._args import add_flag, add_output, add_run_dir
+from manyheads.cli._common import say
 
-__all__ = ["add_parser", "parse_task", "run"]
+__all__ = ["add_arguments", "parse_task", "run"]
 
 
-def add_parser(subparsers: Subparsers) -> None:
-    """Register the ``add-task`` subcommand."""
-    p = verb_parser(
-        subparsers,
-        "add-task",
-        run,
-        help="add a task to a trained model: a new run (the old tasks' predictions unchanged "
-        "by default)",
-        description="Grow RUN's model by one task trained on --data and write it as a new run "
-        "into -o. With --unfreeze none (default) only the new task's parameters train and the "
-        "old tasks' predictions stay bit-identical; heads/all also train old parts under "
-        "Learning without Forgetting. RUN is never written.",
-    )
-    add_run_argument(p)
+#: What ``manyheads --help`` says of the verb.
+HELP = "add a task to a trained model: a new run (the old tasks' predictions unchanged by default)"
+#: What ``manyheads add-task --help`` says before the arguments.
+DESCRIPTION = (
+    "Grow RUN's model by one task trained on --data and write it as a new run "
+    "into -o. With --unfreeze none (default) only the new task's parameters train and the "
+    "old tasks' predictions stay bit-identical; heads/all also train old parts under "
+    "Learning without Forgetting. RUN is never written."
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``manyheads add-task``, in the order ``--help`` lists them."""
+    add_run_dir(p)
     p.add_argument("--task", required=True, metavar="NAME:TYPE", help="e.g. never_married:binary")
     p.add_argument("--data", required=True, metavar="FILE", help="training rows of the new task")
     p.add_argument("--valid", metavar="FILE", help="validation rows (default: 10%% of --data)")
@@ -41,7 +41,7 @@ def add_parser(subparsers: Subparsers) -> None:
         help="rows scoring old tasks before/after and the new task (default: RUN's test split)",
     )
     p.add_argument("--unfreeze", default="none", choices=("none", "heads", "all"))
-    add_output_argument(p, "the new run's folder", required=True, metavar="DIR")
+    add_output(p, "the new run's folder", required=True, metavar="DIR")
     p.add_argument("--epochs", type=int, help="same as train.epochs=N")
     add_flag(p, "--overwrite", "replace a finished run in -o")
     add_flag(p, "--quiet", "no progress output")

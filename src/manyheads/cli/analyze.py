@@ -6,21 +6,18 @@ from __future__ import annotations
 
 import argparse
 
-from manyheads.cli._args import add_run_argument, verb_parser
-from manyheads.cli._common import Subparsers
+from manyheads.cli._args import add_run_dir
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_arguments", "run"]
 
 
-def add_parser(subparsers: Subparsers) -> None:
-    """Register the ``analyze`` subcommand."""
-    p = verb_parser(
-        subparsers,
-        "analyze",
-        run,
-        help="pairwise task gradient cosine and conflict rate of a trained run",
-    )
-    add_run_argument(p, "a run directory written by train / fit")
+#: What ``manyheads --help`` says of the verb.
+HELP = "pairwise task gradient cosine and conflict rate of a trained run"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``manyheads analyze``, in the order ``--help`` lists them."""
+    add_run_dir(p, "a run directory written by train / fit")
     p.add_argument("--data", help="labelled data to use (default: the run's training data)")
     p.add_argument("--batch-size", type=int, default=256, help="rows per batch")
     p.add_argument("--max-batches", type=int, default=50, help="batches to analyse")

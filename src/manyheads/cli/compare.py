@@ -9,15 +9,15 @@ import argparse
 import warnings
 from typing import TYPE_CHECKING
 
-from manyheads.cli._args import add_config_arguments, add_flag, add_output_argument, verb_parser
-from manyheads.cli._common import Subparsers, say
+from manyheads.cli._args import add_config, add_flag, add_output
+from manyheads.cli._common import say
 
 if TYPE_CHECKING:
     from manyheads.workflow._summary import Comparison, TaskWeights
 
 __all__ = [
+    "add_arguments",
     "add_baselines_arg",
-    "add_parser",
     "baseline_names",
     "parse_task_weights",
     "print_baselines",
@@ -25,15 +25,13 @@ __all__ = [
 ]
 
 
-def add_parser(subparsers: Subparsers) -> None:
-    """Register the ``compare`` subcommand."""
-    p = verb_parser(
-        subparsers,
-        "compare",
-        run,
-        help="train architectures × methods × seeds and report Δm%% vs stl",
-    )
-    add_config_arguments(p)
+#: What ``manyheads --help`` says of the verb.
+HELP = "train architectures × methods × seeds and report Δm%% vs stl"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``manyheads compare``, in the order ``--help`` lists them."""
+    add_config(p)
     p.add_argument(
         "--architectures",
         default="stl,hps,mmoe",
@@ -53,7 +51,7 @@ def add_parser(subparsers: Subparsers) -> None:
         "income=2,never_married=1 (a task left out weighs 1; overrides the config's "
         "compare.task_weights)",
     )
-    add_output_argument(p, "report directory (default: the config's output)")
+    add_output(p, "report directory (default: the config's output)")
     add_flag(p, "--overwrite", "replace existing variant runs")
     add_flag(
         p,

@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import argparse
 
-from manyheads.cli._args import add_config_arguments, add_flag, verb_parser
-from manyheads.cli._common import Subparsers
+from manyheads.cli._args import add_config, add_flag
 
-__all__ = ["CRAWL_MODULES", "DISTRIBUTED_MODULES", "add_parser", "require_crawl_extra", "run"]
+__all__ = ["CRAWL_MODULES", "DISTRIBUTED_MODULES", "add_arguments", "require_crawl_extra", "run"]
 
 
-def add_parser(subparsers: Subparsers) -> None:
-    """Register the ``crawl`` subcommand."""
-    p = verb_parser(
-        subparsers,
-        "crawl",
-        run,
-        help="crawl a website into a SQLite/PostgreSQL store (Scrapy)",
-        description="Run the crawl a YAML config describes. Running it again resumes an "
-        "interrupted crawl, or recrawls with conditional requests once it finished.",
-    )
-    add_config_arguments(
+#: What ``manyheads --help`` says of the verb.
+HELP = "crawl a website into a SQLite/PostgreSQL store (Scrapy)"
+#: What ``manyheads crawl --help`` says before the arguments.
+DESCRIPTION = (
+    "Run the crawl a YAML config describes. Running it again resumes an "
+    "interrupted crawl, or recrawls with conditional requests once it finished."
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``manyheads crawl``, in the order ``--help`` lists them."""
+    add_config(
         p,
         metavar="CRAWL.yaml",
         help="the crawl config",

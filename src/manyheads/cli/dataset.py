@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-from manyheads.cli._args import add_flag, add_output_argument, verb_parser
-from manyheads.cli._common import Subparsers
+from manyheads.cli._args import add_flag, add_output
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_arguments", "run"]
 
 
-def add_parser(subparsers: Subparsers) -> None:
-    """Register the ``dataset`` subcommand and its ``build`` action."""
-    p = verb_parser(subparsers, "dataset", run, help="build a training table from crawled records")
+#: What ``manyheads --help`` says of the verb.
+HELP = "build a training table from crawled records"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``manyheads dataset``, in the order ``--help`` lists them."""
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     build = actions.add_parser(
         "build",
@@ -28,7 +30,7 @@ def add_parser(subparsers: Subparsers) -> None:
         "the main text column only ('text', else the longest text column; never a short label "
         "field), and split; docs/crawl.md)",
     )
-    add_output_argument(
+    add_output(
         build,
         "the Parquet file to write (an existing file is replaced only with --overwrite)",
         required=True,

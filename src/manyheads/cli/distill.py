@@ -6,25 +6,26 @@ import argparse
 import json
 from pathlib import Path
 
-from manyheads.cli._args import add_config_arguments, add_flag, verb_parser
-from manyheads.cli._common import Subparsers, say
+from manyheads.cli._args import add_config, add_flag
+from manyheads.cli._common import say
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_arguments", "run"]
 
 
-def add_parser(subparsers: Subparsers) -> None:
-    """Register the ``distill`` subcommand."""
-    p = verb_parser(
-        subparsers,
-        "distill",
-        run,
-        help="train one multi-task student on single-task teachers (BAM! teacher annealing)",
-        description="Train the config's model (the student, written to its 'output') on the "
-        "teachers' outputs: each task's target moves linearly from its teacher's output to the "
-        "gold label over training (Clark et al., ACL 2019). Writes a run directory as `train` "
-        "does, plus distill.json (teachers, weights' SHA-256, annealing settings).",
-    )
-    add_config_arguments(p)
+#: What ``manyheads --help`` says of the verb.
+HELP = "train one multi-task student on single-task teachers (BAM! teacher annealing)"
+#: What ``manyheads distill --help`` says before the arguments.
+DESCRIPTION = (
+    "Train the config's model (the student, written to its 'output') on the "
+    "teachers' outputs: each task's target moves linearly from its teacher's output to the "
+    "gold label over training (Clark et al., ACL 2019). Writes a run directory as `train` "
+    "does, plus distill.json (teachers, weights' SHA-256, annealing settings)."
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``manyheads distill``, in the order ``--help`` lists them."""
+    add_config(p)
     p.add_argument(
         "--teacher",
         action="append",

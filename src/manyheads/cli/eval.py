@@ -7,18 +7,20 @@ import json
 import sys
 from pathlib import Path
 
-from manyheads.cli._args import add_flag, add_output_argument, add_run_argument, verb_parser
-from manyheads.cli._common import Subparsers
+from manyheads.cli._args import add_flag, add_output, add_run_dir
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_arguments", "run"]
 
 
-def add_parser(subparsers: Subparsers) -> None:
-    """Register the ``eval`` subcommand."""
-    p = verb_parser(subparsers, "eval", run, help="score a trained run on labelled data")
-    add_run_argument(p)
+#: What ``manyheads --help`` says of the verb.
+HELP = "score a trained run on labelled data"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``manyheads eval``, in the order ``--help`` lists them."""
+    add_run_dir(p)
     p.add_argument("data", help="a labelled CSV / Parquet / JSONL file")
-    add_output_argument(
+    add_output(
         p,
         "write the metrics JSON here (default: RUN/eval-<data file stem>.json); an "
         "existing file other than that default is replaced only with --overwrite",

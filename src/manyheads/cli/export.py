@@ -4,26 +4,23 @@ from __future__ import annotations
 
 import argparse
 
-from manyheads.cli._args import add_flag, add_output_argument, add_run_argument, verb_parser
-from manyheads.cli._common import Subparsers
+from manyheads.cli._args import add_flag, add_output, add_run_dir
 
-__all__ = ["FORMATS", "add_parser", "run"]
+__all__ = ["FORMATS", "add_arguments", "run"]
 
 #: The formats ``export --format`` writes.
 FORMATS: tuple[str, ...] = ("onnx",)
 
 
-def add_parser(subparsers: Subparsers) -> None:
-    """Register the ``export`` subcommand."""
-    p = verb_parser(
-        subparsers,
-        "export",
-        run,
-        help="export a run's network (ONNX), checked against eager PyTorch on the run's data",
-    )
-    add_run_argument(p)
+#: What ``manyheads --help`` says of the verb.
+HELP = "export a run's network (ONNX), checked against eager PyTorch on the run's data"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``manyheads export``, in the order ``--help`` lists them."""
+    add_run_dir(p)
     p.add_argument("--format", required=True, choices=FORMATS, help="the file format")
-    add_output_argument(
+    add_output(
         p,
         "the .onnx file to write (default: RUN/model.onnx); the parity report goes "
         "next to it as <file>.json. A file manyheads did not export is replaced only with "

@@ -7,24 +7,25 @@ from __future__ import annotations
 import argparse
 import sys
 
-from manyheads.cli._args import add_config_arguments, add_listen_arguments, verb_parser
-from manyheads.cli._common import Subparsers, say
+from manyheads.cli._args import add_config, add_listen
+from manyheads.cli._common import say
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_arguments", "run"]
 
 
-def add_parser(subparsers: Subparsers) -> None:
-    """Register the ``monitor`` subcommand."""
-    p = verb_parser(
-        subparsers,
-        "monitor",
-        run,
-        help="crawl news on a schedule, score it, alert on negative spikes per topic",
-        description="Each cycle recrawls the sources (only new or changed pages), scores new "
-        "articles with a trained topic + sentiment run, updates the per-topic control charts "
-        "and posts alerts. `manyheads monitor serve MONITOR.yaml` serves the dashboard.",
-    )
-    add_config_arguments(
+#: What ``manyheads --help`` says of the verb.
+HELP = "crawl news on a schedule, score it, alert on negative spikes per topic"
+#: What ``manyheads monitor --help`` says before the arguments.
+DESCRIPTION = (
+    "Each cycle recrawls the sources (only new or changed pages), scores new "
+    "articles with a trained topic + sentiment run, updates the per-topic control charts "
+    "and posts alerts. `manyheads monitor serve MONITOR.yaml` serves the dashboard."
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``manyheads monitor``, in the order ``--help`` lists them."""
+    add_config(
         p,
         metavar="MONITOR.yaml",
         help="the monitor config (or: serve)",
@@ -35,7 +36,7 @@ def add_parser(subparsers: Subparsers) -> None:
     when = p.add_mutually_exclusive_group()
     when.add_argument("--once", action="store_true", help="run one cycle and exit (for cron)")
     when.add_argument("--every", metavar="DURATION", help="run a cycle every DURATION (5m, 1h)")
-    add_listen_arguments(
+    add_listen(
         p,
         port=8050,
         host_help="serve: address (default 127.0.0.1)",

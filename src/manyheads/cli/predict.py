@@ -5,31 +5,27 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from manyheads.cli._args import (
-    add_engine_argument,
-    add_flag,
-    add_output_argument,
-    add_run_argument,
-    verb_parser,
-)
-from manyheads.cli._common import Subparsers
+from manyheads.cli._args import add_engine, add_flag, add_output, add_run_dir
 
-__all__ = ["EXTENSIONS", "add_parser", "run"]
+__all__ = ["EXTENSIONS", "add_arguments", "run"]
 
 #: The output files ``predict -o`` can write.
 EXTENSIONS: tuple[str, ...] = (".csv", ".parquet", ".pq", ".jsonl")
 
 
-def add_parser(subparsers: Subparsers) -> None:
-    """Register the ``predict`` subcommand."""
-    p = verb_parser(subparsers, "predict", run, help="predict every task for the rows of a file")
-    add_run_argument(p)
+#: What ``manyheads --help`` says of the verb.
+HELP = "predict every task for the rows of a file"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``manyheads predict``, in the order ``--help`` lists them."""
+    add_run_dir(p)
     p.add_argument(
         "data",
         help="a CSV / Parquet / JSONL / NPZ / CoNLL file with the input columns (image "
         "columns as nested lists: JSONL or Parquet, not CSV, or image file paths)",
     )
-    add_output_argument(
+    add_output(
         p,
         "output file (.csv, .parquet or .jsonl): one column per task (+ probabilities); "
         "per-word tags are lists (JSONL or Parquet keep them as lists). An existing file is "
@@ -37,7 +33,7 @@ def add_parser(subparsers: Subparsers) -> None:
         required=True,
     )
     add_flag(p, "--overwrite", "replace an existing output file")
-    add_engine_argument(
+    add_engine(
         p, "run the network in PyTorch, or run RUN/model.onnx (manyheads export) in onnxruntime"
     )
     p.add_argument(

@@ -4,41 +4,32 @@ from __future__ import annotations
 
 import argparse
 
-from manyheads.cli._args import (
-    add_flag,
-    add_max_drop_arguments,
-    add_output_argument,
-    add_run_argument,
-    verb_parser,
-)
-from manyheads.cli._common import Subparsers
+from manyheads.cli._args import add_flag, add_max_drop, add_output, add_run_dir
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_arguments", "run"]
 
 
-def add_parser(subparsers: Subparsers) -> None:
-    """Register the ``prune`` subcommand."""
-    p = verb_parser(
-        subparsers,
-        "prune",
-        run,
-        help="remove hidden units of a run's shared and tower layers, fine-tune, write a bundle",
-    )
-    add_run_argument(p, "a run directory (its config.yaml names the data)")
+#: What ``manyheads --help`` says of the verb.
+HELP = "remove hidden units of a run's shared and tower layers, fine-tune, write a bundle"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``manyheads prune``, in the order ``--help`` lists them."""
+    add_run_dir(p, "a run directory (its config.yaml names the data)")
     p.add_argument(
         "--amount",
         type=float,
         default=0.5,
         help="the share of hidden units each shared and tower layer loses (default 0.5)",
     )
-    add_output_argument(p, "the new bundle's folder", required=True, metavar="DIR")
+    add_output(p, "the new bundle's folder", required=True, metavar="DIR")
     p.add_argument(
         "--epochs",
         type=int,
         default=1,
         help="epochs of fine-tuning on the run's training data after pruning (default 1; 0: none)",
     )
-    add_max_drop_arguments(
+    add_max_drop(
         p,
         default=None,
         help="refuse (exit 2, nothing written) when a task's primary metric drops by more than "

@@ -4,34 +4,25 @@ from __future__ import annotations
 
 import argparse
 
-from manyheads.cli._args import (
-    add_flag,
-    add_max_drop_arguments,
-    add_output_argument,
-    add_run_argument,
-    verb_parser,
-)
-from manyheads.cli._common import Subparsers
+from manyheads.cli._args import add_flag, add_max_drop, add_output, add_run_dir
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_arguments", "run"]
 
 
-def add_parser(subparsers: Subparsers) -> None:
-    """Register the ``quantize`` subcommand."""
-    p = verb_parser(
-        subparsers,
-        "quantize",
-        run,
-        help="int8-quantise a run's exported network into a new bundle, with a per-task report",
-    )
-    add_run_argument(p, "a run directory (its config.yaml names the data)")
-    add_output_argument(
+#: What ``manyheads --help`` says of the verb.
+HELP = "int8-quantise a run's exported network into a new bundle, with a per-task report"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``manyheads quantize``, in the order ``--help`` lists them."""
+    add_run_dir(p, "a run directory (its config.yaml names the data)")
+    add_output(
         p,
         "the new bundle's folder; predict from it with --engine onnxruntime",
         required=True,
         metavar="DIR",
     )
-    add_max_drop_arguments(
+    add_max_drop(
         p,
         default=0.005,
         help="refuse (exit 2, nothing written) when a task's primary metric drops by more "

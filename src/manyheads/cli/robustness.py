@@ -12,28 +12,26 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from manyheads.cli._args import add_flag, add_output_argument, add_seed_argument, verb_parser
-from manyheads.cli._common import Subparsers, say
+from manyheads.cli._args import add_flag, add_output, add_seed
+from manyheads.cli._common import say
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from manyheads.workflow._run import Run
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_arguments", "run"]
 
 #: The marker of a folder ``robustness`` wrote (its files: robustness.json / .md / -*.png).
 MARKER = ".manyheads-robustness"
 
 
-def add_parser(subparsers: Subparsers) -> None:
-    """Register the ``robustness`` subcommand."""
-    p = verb_parser(
-        subparsers,
-        "robustness",
-        run,
-        help="score runs under input corruption (noise, dropout, typos) at several strengths",
-    )
+#: What ``manyheads --help`` says of the verb.
+HELP = "score runs under input corruption (noise, dropout, typos) at several strengths"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``manyheads robustness``, in the order ``--help`` lists them."""
     p.add_argument(
         "paths",
         nargs="+",
@@ -41,7 +39,7 @@ def add_parser(subparsers: Subparsers) -> None:
         help="run directories, bundles or compare folders, then the labelled data: a file, "
         "or 'test' / 'valid' for that split of the first run's own data",
     )
-    add_output_argument(p, "folder for the report", required=True)
+    add_output(p, "folder for the report", required=True)
     p.add_argument(
         "--strengths",
         default="0.1,0.2,0.4",
@@ -53,7 +51,7 @@ def add_parser(subparsers: Subparsers) -> None:
         help="comma-separated corruptions (default: every one that applies to the inputs): "
         "gaussian, category_dropout, word_dropout, typos, pixel_noise",
     )
-    add_seed_argument(p, "seed of the corruptions (default 0)")
+    add_seed(p, "seed of the corruptions (default 0)")
     add_flag(p, "--overwrite", "replace the report of an earlier robustness run")
 
 

@@ -5,37 +5,32 @@ from __future__ import annotations
 import argparse
 import json
 
-from manyheads.cli._args import (
-    add_config_arguments,
-    add_flag,
-    add_output_argument,
-    add_seed_argument,
-    verb_parser,
+from manyheads.cli._args import add_config, add_flag, add_output, add_seed
+from manyheads.cli._common import say
+
+__all__ = ["add_arguments", "run"]
+
+
+#: What ``manyheads --help`` says of the verb.
+HELP = "search hyper-parameters (Optuna TPE, pruning, cross-validation)"
+#: What ``manyheads search --help`` says before the arguments.
+DESCRIPTION = (
+    "Search config keys with Optuna on validation scores (or K folds), then "
+    "retrain the chosen config on train + valid and test it once. Writes best.yaml, "
+    "study.db, search.json, report.html and final/ into --output. See docs/search.md."
 )
-from manyheads.cli._common import Subparsers, say
-
-__all__ = ["add_parser", "run"]
 
 
-def add_parser(subparsers: Subparsers) -> None:
-    """Register the ``search`` subcommand."""
-    p = verb_parser(
-        subparsers,
-        "search",
-        run,
-        help="search hyper-parameters (Optuna TPE, pruning, cross-validation)",
-        description="Search config keys with Optuna on validation scores (or K folds), then "
-        "retrain the chosen config on train + valid and test it once. Writes best.yaml, "
-        "study.db, search.json, report.html and final/ into --output. See docs/search.md.",
-    )
-    add_config_arguments(p)
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``manyheads search``, in the order ``--help`` lists them."""
+    add_config(p)
     p.add_argument(
         "--space", required=True, help="the search space YAML (config key -> distribution)"
     )
     p.add_argument(
         "--trials", type=int, required=True, metavar="N", help="finished trials, over all workers"
     )
-    add_output_argument(p, "the search folder", default="runs/search")
+    add_output(p, "the search folder", default="runs/search")
     p.add_argument(
         "--storage",
         help="the study's storage: sqlite:///PATH, postgresql://USER@HOST:PORT/DB or "
@@ -64,7 +59,7 @@ def add_parser(subparsers: Subparsers) -> None:
     p.add_argument("--time-column", metavar="COLUMN", help="forward-chaining folds over time")
     p.add_argument("--sampler", default="tpe", help="tpe (default) or random")
     p.add_argument("--pruner", default="median", help="median (default), hyperband or none")
-    add_seed_argument(p, "the sampler's seed")
+    add_seed(p, "the sampler's seed")
     p.add_argument(
         "--timeout",
         type=float,

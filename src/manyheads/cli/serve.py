@@ -5,20 +5,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from manyheads.cli._args import add_engine_argument, add_flag, add_listen_arguments, verb_parser
-from manyheads.cli._common import Subparsers
+from manyheads.cli._args import add_engine, add_flag, add_listen
 
-__all__ = ["add_parser", "model_paths", "run"]
+__all__ = ["add_arguments", "model_paths", "run"]
 
 
-def add_parser(subparsers: Subparsers) -> None:
-    """Register the ``serve`` subcommand."""
-    p = verb_parser(
-        subparsers,
-        "serve",
-        run,
-        help="serve runs over HTTP: predictions as JSON, health, metrics, OpenAPI",
-    )
+#: What ``manyheads --help`` says of the verb.
+HELP = "serve runs over HTTP: predictions as JSON, health, metrics, OpenAPI"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``manyheads serve``, in the order ``--help`` lists them."""
     p.add_argument(
         "run_dir",
         metavar="RUN",
@@ -32,7 +29,7 @@ def add_parser(subparsers: Subparsers) -> None:
         metavar="NAME=PATH",
         help="serve the run in PATH as NAME (repeatable: several models at once)",
     )
-    add_listen_arguments(
+    add_listen(
         p,
         port=8000,
         host_help="address to listen on (default: loopback)",
@@ -41,7 +38,7 @@ def add_parser(subparsers: Subparsers) -> None:
     p.add_argument(
         "--workers", type=int, default=1, help="server processes (each loads every model)"
     )
-    add_engine_argument(
+    add_engine(
         p,
         "run the networks in PyTorch, or each RUN/model.onnx (manyheads export) in onnxruntime",
     )

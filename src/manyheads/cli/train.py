@@ -6,24 +6,25 @@ import argparse
 import json
 from pathlib import Path
 
-from manyheads.cli._args import add_config_arguments, add_flag, verb_parser
-from manyheads.cli._common import Subparsers, say
+from manyheads.cli._args import add_config, add_flag
+from manyheads.cli._common import say
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_arguments", "run"]
 
 
-def add_parser(subparsers: Subparsers) -> None:
-    """Register the ``train`` subcommand."""
-    p = verb_parser(
-        subparsers,
-        "train",
-        run,
-        help="train one multi-task model from a config",
-        description="Train one model. Writes .manyheads-run (first), config.yaml, "
-        "model.safetensors, model.json, metrics.json, history.csv and TensorBoard events "
-        "into the config's 'output'.",
-    )
-    add_config_arguments(p)
+#: What ``manyheads --help`` says of the verb.
+HELP = "train one multi-task model from a config"
+#: What ``manyheads train --help`` says before the arguments.
+DESCRIPTION = (
+    "Train one model. Writes .manyheads-run (first), config.yaml, "
+    "model.safetensors, model.json, metrics.json, history.csv and TensorBoard events "
+    "into the config's 'output'."
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``manyheads train``, in the order ``--help`` lists them."""
+    add_config(p)
     add_flag(p, "--resume", "continue an interrupted run from its last completed epoch")
     add_flag(
         p,
