@@ -15,7 +15,7 @@ from typing import Any
 from manyheads.cli._args import add_flag, add_output, add_run_dir
 from manyheads.cli._common import say
 
-__all__ = ["add_arguments", "parse_task", "run"]
+__all__ = ["DESCRIPTION", "HELP", "add_arguments", "parse_task", "run"]
 
 
 #: What ``manyheads --help`` says of the verb.

@@ -8,7 +8,7 @@ import argparse
 
 from manyheads.cli._args import add_run_dir
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["HELP", "add_arguments", "run"]
 
 
 #: What ``manyheads --help`` says of the verb.

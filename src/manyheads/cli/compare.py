@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from manyheads.workflow._summary import Comparison, TaskWeights
 
 __all__ = [
+    "HELP",
     "add_arguments",
     "add_baselines_arg",
     "baseline_names",

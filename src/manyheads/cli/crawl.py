@@ -6,7 +6,15 @@ import argparse
 
 from manyheads.cli._args import add_config, add_flag
 
-__all__ = ["CRAWL_MODULES", "DISTRIBUTED_MODULES", "add_arguments", "require_crawl_extra", "run"]
+__all__ = [
+    "CRAWL_MODULES",
+    "DESCRIPTION",
+    "DISTRIBUTED_MODULES",
+    "HELP",
+    "add_arguments",
+    "require_crawl_extra",
+    "run",
+]
 
 
 #: What ``manyheads --help`` says of the verb.

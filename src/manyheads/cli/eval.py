@@ -9,7 +9,7 @@ from pathlib import Path
 
 from manyheads.cli._args import add_flag, add_output, add_run_dir
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["HELP", "add_arguments", "run"]
 
 
 #: What ``manyheads --help`` says of the verb.

@@ -6,7 +6,7 @@ import argparse
 
 from manyheads.cli._args import add_flag, add_output, add_run_dir
 
-__all__ = ["FORMATS", "add_arguments", "run"]
+__all__ = ["FORMATS", "HELP", "add_arguments", "run"]
 
 #: The formats ``export --format`` writes.
 FORMATS: tuple[str, ...] = ("onnx",)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from manyheads._registry import Registry
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["HELP", "add_arguments", "run"]
 
 WHAT = ("architectures", "encoders", "methods", "tasks", "metrics", "datasets")
 

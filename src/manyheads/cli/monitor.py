@@ -10,7 +10,7 @@ import sys
 from manyheads.cli._args import add_config, add_listen
 from manyheads.cli._common import say
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["DESCRIPTION", "HELP", "add_arguments", "run"]
 
 
 #: What ``manyheads --help`` says of the verb.

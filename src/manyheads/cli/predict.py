@@ -7,7 +7,7 @@ from pathlib import Path
 
 from manyheads.cli._args import add_engine, add_flag, add_output, add_run_dir
 
-__all__ = ["EXTENSIONS", "add_arguments", "run"]
+__all__ = ["EXTENSIONS", "HELP", "add_arguments", "run"]
 
 #: The output files ``predict -o`` can write.
 EXTENSIONS: tuple[str, ...] = (".csv", ".parquet", ".pq", ".jsonl")

@@ -6,7 +6,7 @@ import argparse
 
 from manyheads.cli._args import add_flag, add_max_drop, add_output, add_run_dir
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["HELP", "add_arguments", "run"]
 
 
 #: What ``manyheads --help`` says of the verb.

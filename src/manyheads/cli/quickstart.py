@@ -10,7 +10,7 @@ from manyheads.cli._args import add_output
 from manyheads.cli._common import say
 from manyheads.cli.compare import add_baselines_arg, baseline_names, print_baselines
 
-__all__ = ["QUICKSTART", "add_arguments", "run"]
+__all__ = ["HELP", "QUICKSTART", "add_arguments", "run"]
 
 #: The quickstart's config: MMoE paper task group 1 on a 24k-row sample.
 QUICKSTART: dict[str, Any] = {

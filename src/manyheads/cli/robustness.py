@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from manyheads.workflow._run import Run
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["HELP", "add_arguments", "run"]
 
 #: The marker of a folder ``robustness`` wrote (its files: robustness.json / .md / -*.png).
 MARKER = ".manyheads-robustness"

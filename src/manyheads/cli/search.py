@@ -8,7 +8,7 @@ import json
 from manyheads.cli._args import add_config, add_flag, add_output, add_seed
 from manyheads.cli._common import say
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["DESCRIPTION", "HELP", "add_arguments", "run"]
 
 
 #: What ``manyheads --help`` says of the verb.

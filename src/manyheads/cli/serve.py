@@ -7,7 +7,7 @@ from pathlib import Path
 
 from manyheads.cli._args import add_engine, add_flag, add_listen
 
-__all__ = ["add_arguments", "model_paths", "run"]
+__all__ = ["HELP", "add_arguments", "model_paths", "run"]
 
 
 #: What ``manyheads --help`` says of the verb.

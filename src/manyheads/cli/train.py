@@ -9,7 +9,7 @@ from pathlib import Path
 from manyheads.cli._args import add_config, add_flag
 from manyheads.cli._common import say
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["DESCRIPTION", "HELP", "add_arguments", "run"]
 
 
 #: What ``manyheads --help`` says of the verb.

@@ -6,7 +6,7 @@ import argparse
 
 from manyheads.cli._args import add_config, add_flag
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["DESCRIPTION", "HELP", "add_arguments", "run"]
 
 
 #: What ``manyheads --help`` says of the verb.
