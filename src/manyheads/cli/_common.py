@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import sys
 
-__all__ = ["say"]
+__all__ = ["comma_list", "say"]
+
+
+def comma_list(text: str) -> list[str]:
+    """The items of a comma-separated option value, stripped, empty ones dropped.
+
+    Example:
+        >>> comma_list(" gaussian, typos,,")
+        ['gaussian', 'typos']
+    """
+    return [s.strip() for s in text.split(",") if s.strip()]
 
 
 def say(message: str) -> None:

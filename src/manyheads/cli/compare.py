@@ -10,7 +10,7 @@ import warnings
 from typing import TYPE_CHECKING
 
 from manyheads.cli._args import add_config, add_flag, add_output
-from manyheads.cli._common import say
+from manyheads.cli._common import comma_list, say
 
 if TYPE_CHECKING:
     from manyheads.workflow._summary import Comparison, TaskWeights
@@ -88,7 +88,7 @@ def baseline_names(text: str) -> list[str]:
 
 
 def _names(text: str, every: list[str]) -> list[str]:
-    return every if text == "all" else [s.strip() for s in text.split(",") if s.strip()]
+    return every if text == "all" else comma_list(text)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from manyheads.cli._args import add_flag, add_max_drop, add_output, add_run_dir
+from manyheads.cli._common import comma_list
 
 __all__ = ["HELP", "add_arguments", "run"]
 
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from manyheads.compress import quantize
     from manyheads.workflow._fit import load
 
-    op_types = [s.strip() for s in args.op_types.split(",") if s.strip()] if args.op_types else None
+    op_types = comma_list(args.op_types) if args.op_types else None
     report = quantize(
         load(args.run_dir),
         args.output,

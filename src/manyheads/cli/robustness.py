@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from manyheads.cli._args import add_flag, add_output, add_seed
-from manyheads.cli._common import say
+from manyheads.cli._common import comma_list, say
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     *run_paths, data = args.paths
     out = _check_output(Path(args.output), args.overwrite, [*run_paths, data])
     strengths = _floats(args.strengths)
-    corruptions = None if args.corruptions is None else _names(args.corruptions)
+    corruptions = None if args.corruptions is None else comma_list(args.corruptions)
     runs = _variants(run_paths)
     frame = _data(data, runs)
     say(f"robustness: {sum(map(len, runs.values()))} run(s) on {len(frame)} rows of {data}")
@@ -93,10 +93,6 @@ def _floats(text: str) -> list[float]:
         raise InvalidParameterError(
             f"--strengths must be comma-separated numbers, e.g. 0.1,0.2,0.4. Got {text!r}."
         ) from None
-
-
-def _names(text: str) -> list[str]:
-    return [s.strip() for s in text.split(",") if s.strip()]
 
 
 def _check_output(out: Path, overwrite: bool, protect: list[str]) -> Path:
