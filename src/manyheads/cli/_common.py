@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
-from typing import TypeAlias
 
-__all__ = ["Subparsers", "add_config_args", "say"]
-
-#: What ``add_parser(subparsers)`` receives: ``ArgumentParser.add_subparsers()``'s action.
-Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+__all__ = ["comma_list", "say"]
 
 
-def add_config_args(parser: argparse.ArgumentParser) -> None:
-    """``CONFIG [key=value ...]`` positional arguments."""
-    parser.add_argument("config", help="the run's YAML config file")
-    parser.add_argument(
-        "overrides",
-        nargs="*",
-        metavar="key=value",
-        help="override config keys, e.g. train.epochs=3 model.hidden=[64,32] "
-        "(precedence: defaults < file < command line)",
-    )
+def comma_list(text: str) -> list[str]:
+    """The items of a comma-separated option value, stripped, empty ones dropped.
+
+    Example:
+        >>> comma_list(" gaussian, typos,,")
+        ['gaussian', 'typos']
+    """
+    return [s.strip() for s in text.split(",") if s.strip()]
 
 
 def say(message: str) -> None:

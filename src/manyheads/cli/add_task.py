@@ -12,23 +12,26 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from manyheads.cli._common import Subparsers, say
+from manyheads.cli._args import add_flag, add_output, add_run_dir
+from manyheads.cli._common import say
 
-__all__ = ["add_parser", "parse_task", "run"]
+__all__ = ["DESCRIPTION", "HELP", "add_arguments", "parse_task", "run"]
 
 
-def add_parser(subparsers: Subparsers) -> None:
-    """Register the ``add-task`` subcommand."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
-        "add-task",
-        help="add a task to a trained model: a new run (the old tasks' predictions unchanged "
-        "by default)",
-        description="Grow RUN's model by one task trained on --data and write it as a new run "
-        "into -o. With --unfreeze none (default) only the new task's parameters train and the "
-        "old tasks' predictions stay bit-identical; heads/all also train old parts under "
-        "Learning without Forgetting. RUN is never written.",
-    )
-    p.add_argument("run_dir", metavar="RUN", help="a run directory or model bundle")
+#: What ``manyheads --help`` says of the verb.
+HELP = "add a task to a trained model: a new run (the old tasks' predictions unchanged by default)"
+#: What ``manyheads add-task --help`` says before the arguments.
+DESCRIPTION = (
+    "Grow RUN's model by one task trained on --data and write it as a new run "
+    "into -o. With --unfreeze none (default) only the new task's parameters train and the "
+    "old tasks' predictions stay bit-identical; heads/all also train old parts under "
+    "Learning without Forgetting. RUN is never written."
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``manyheads add-task``, in the order ``--help`` lists them."""
+    add_run_dir(p)
     p.add_argument("--task", required=True, metavar="NAME:TYPE", help="e.g. never_married:binary")
     p.add_argument("--data", required=True, metavar="FILE", help="training rows of the new task")
     p.add_argument("--valid", metavar="FILE", help="validation rows (default: 10%% of --data)")
@@ -38,10 +41,10 @@ def add_parser(subparsers: Subparsers) -> None:
         help="rows scoring old tasks before/after and the new task (default: RUN's test split)",
     )
     p.add_argument("--unfreeze", default="none", choices=("none", "heads", "all"))
-    p.add_argument("-o", "--output", required=True, metavar="DIR", help="the new run's folder")
+    add_output(p, "the new run's folder", required=True, metavar="DIR")
     p.add_argument("--epochs", type=int, help="same as train.epochs=N")
-    p.add_argument("--overwrite", action="store_true", help="replace a finished run in -o")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
+    add_flag(p, "--overwrite", "replace a finished run in -o")
+    add_flag(p, "--quiet", "no progress output")
     p.add_argument(
         "overrides",
         nargs="*",
@@ -49,7 +52,6 @@ def add_parser(subparsers: Subparsers) -> None:
         help="train.<setting>=VALUE (epochs, batch_size, lr, seed, patience, temperature, "
         "distill_weight, warmup_epochs, weight_decay) or task.<name>.<field>=VALUE",
     )
-    p.set_defaults(func=run)
 
 
 def parse_task(text: str, overrides: list[str]) -> tuple[Any, dict[str, Any]]:

@@ -6,17 +6,18 @@ from __future__ import annotations
 
 import argparse
 
-from manyheads.cli._common import Subparsers
+from manyheads.cli._args import add_run_dir
 
-__all__ = ["add_parser", "run"]
+__all__ = ["HELP", "add_arguments", "run"]
 
 
-def add_parser(subparsers: Subparsers) -> None:
-    """Register the ``analyze`` subcommand."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
-        "analyze", help="pairwise task gradient cosine and conflict rate of a trained run"
-    )
-    p.add_argument("run_dir", metavar="RUN", help="a run directory written by train / fit")
+#: What ``manyheads --help`` says of the verb.
+HELP = "pairwise task gradient cosine and conflict rate of a trained run"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``manyheads analyze``, in the order ``--help`` lists them."""
+    add_run_dir(p, "a run directory written by train / fit")
     p.add_argument("--data", help="labelled data to use (default: the run's training data)")
     p.add_argument("--batch-size", type=int, default=256, help="rows per batch")
     p.add_argument("--max-batches", type=int, default=50, help="batches to analyse")
@@ -28,7 +29,6 @@ def add_parser(subparsers: Subparsers) -> None:
         help="suggest a grouping of the tasks into K groups from the recorded affinity "
         "(3 tasks or more; default 2)",
     )
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

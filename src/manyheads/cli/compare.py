@@ -9,14 +9,16 @@ import argparse
 import warnings
 from typing import TYPE_CHECKING
 
-from manyheads.cli._common import Subparsers, add_config_args, say
+from manyheads.cli._args import add_config, add_flag, add_output
+from manyheads.cli._common import comma_list, say
 
 if TYPE_CHECKING:
     from manyheads.workflow._summary import Comparison, TaskWeights
 
 __all__ = [
+    "HELP",
+    "add_arguments",
     "add_baselines_arg",
-    "add_parser",
     "baseline_names",
     "parse_task_weights",
     "print_baselines",
@@ -24,12 +26,13 @@ __all__ = [
 ]
 
 
-def add_parser(subparsers: Subparsers) -> None:
-    """Register the ``compare`` subcommand."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
-        "compare", help="train architectures × methods × seeds and report Δm%% vs stl"
-    )
-    add_config_args(p)
+#: What ``manyheads --help`` says of the verb.
+HELP = "train architectures × methods × seeds and report Δm%% vs stl"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``manyheads compare``, in the order ``--help`` lists them."""
+    add_config(p)
     p.add_argument(
         "--architectures",
         default="stl,hps,mmoe",
@@ -49,21 +52,20 @@ def add_parser(subparsers: Subparsers) -> None:
         "income=2,never_married=1 (a task left out weighs 1; overrides the config's "
         "compare.task_weights)",
     )
-    p.add_argument("-o", "--output", help="report directory (default: the config's output)")
-    p.add_argument("--overwrite", action="store_true", help="replace existing variant runs")
-    p.add_argument(
+    add_output(p, "report directory (default: the config's output)")
+    add_flag(p, "--overwrite", "replace existing variant runs")
+    add_flag(
+        p,
         "--resume",
-        action="store_true",
-        help="continue an interrupted comparison: keep finished variants, resume unfinished "
+        "continue an interrupted comparison: keep finished variants, resume unfinished "
         "ones from their checkpoints, train missing ones",
     )
-    p.add_argument(
+    add_flag(
+        p,
         "--keep-checkpoint",
-        action="store_true",
-        help="keep each variant's last checkpoint (with the optimiser state) when it finishes",
+        "keep each variant's last checkpoint (with the optimiser state) when it finishes",
     )
-    p.add_argument("--quiet", action="store_true", help="no progress output")
-    p.set_defaults(func=run)
+    add_flag(p, "--quiet", "no progress output")
 
 
 def add_baselines_arg(p: argparse.ArgumentParser, *, default: str) -> None:
@@ -86,7 +88,7 @@ def baseline_names(text: str) -> list[str]:
 
 
 def _names(text: str, every: list[str]) -> list[str]:
-    return every if text == "all" else [s.strip() for s in text.split(",") if s.strip()]
+    return every if text == "all" else comma_list(text)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,27 +4,38 @@ from __future__ import annotations
 
 import argparse
 
-from manyheads.cli._common import Subparsers
+from manyheads.cli._args import add_config, add_flag
 
-__all__ = ["CRAWL_MODULES", "DISTRIBUTED_MODULES", "add_parser", "require_crawl_extra", "run"]
+__all__ = [
+    "CRAWL_MODULES",
+    "DESCRIPTION",
+    "DISTRIBUTED_MODULES",
+    "HELP",
+    "add_arguments",
+    "require_crawl_extra",
+    "run",
+]
 
 
-def add_parser(subparsers: Subparsers) -> None:
-    """Register the ``crawl`` subcommand."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
-        "crawl",
-        help="crawl a website into a SQLite/PostgreSQL store (Scrapy)",
-        description="Run the crawl a YAML config describes. Running it again resumes an "
-        "interrupted crawl, or recrawls with conditional requests once it finished.",
+#: What ``manyheads --help`` says of the verb.
+HELP = "crawl a website into a SQLite/PostgreSQL store (Scrapy)"
+#: What ``manyheads crawl --help`` says before the arguments.
+DESCRIPTION = (
+    "Run the crawl a YAML config describes. Running it again resumes an "
+    "interrupted crawl, or recrawls with conditional requests once it finished."
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``manyheads crawl``, in the order ``--help`` lists them."""
+    add_config(
+        p,
+        metavar="CRAWL.yaml",
+        help="the crawl config",
+        overrides_metavar="KEY=VALUE",
+        overrides_help="override config keys, e.g. limits.max_pages=100 (values are YAML)",
     )
-    p.add_argument("config", metavar="CRAWL.yaml", help="the crawl config")
-    p.add_argument(
-        "overrides",
-        nargs="*",
-        metavar="KEY=VALUE",
-        help="override config keys, e.g. limits.max_pages=100 (values are YAML)",
-    )
-    p.add_argument("--quiet", action="store_true", help="no progress line")
+    add_flag(p, "--quiet", "no progress line")
     p.add_argument(
         "--workers",
         type=int,
@@ -32,7 +43,6 @@ def add_parser(subparsers: Subparsers) -> None:
         help="crawler processes sharing one Redis frontier (the config's 'frontier', or a "
         "private redis-server when it has none); see docs/crawl.md, Distributed crawling",
     )
-    p.set_defaults(func=run)
 
 
 #: What ``manyheads crawl`` imports from the ``crawl`` extra (pyproject.toml).

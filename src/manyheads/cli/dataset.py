@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-from manyheads.cli._common import Subparsers
+from manyheads.cli._args import add_flag, add_output
 
-__all__ = ["add_parser", "run"]
+__all__ = ["HELP", "add_arguments", "run"]
 
 
-def add_parser(subparsers: Subparsers) -> None:
-    """Register the ``dataset`` subcommand and its ``build`` action."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
-        "dataset", help="build a training table from crawled records"
-    )
+#: What ``manyheads --help`` says of the verb.
+HELP = "build a training table from crawled records"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``manyheads dataset``, in the order ``--help`` lists them."""
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     build = actions.add_parser(
         "build",
@@ -29,14 +30,12 @@ def add_parser(subparsers: Subparsers) -> None:
         "the main text column only ('text', else the longest text column; never a short label "
         "field), and split; docs/crawl.md)",
     )
-    build.add_argument(
-        "-o",
-        "--output",
+    add_output(
+        build,
+        "the Parquet file to write (an existing file is replaced only with --overwrite)",
         required=True,
-        help="the Parquet file to write (an existing file is replaced only with --overwrite)",
     )
-    build.add_argument("--overwrite", action="store_true", help="replace an existing output file")
-    p.set_defaults(func=run)
+    add_flag(build, "--overwrite", "replace an existing output file")
 
 
 def run(args: argparse.Namespace) -> int:

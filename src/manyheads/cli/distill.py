@@ -6,22 +6,26 @@ import argparse
 import json
 from pathlib import Path
 
-from manyheads.cli._common import Subparsers, add_config_args, say
+from manyheads.cli._args import add_config, add_flag
+from manyheads.cli._common import say
 
-__all__ = ["add_parser", "run"]
+__all__ = ["DESCRIPTION", "HELP", "add_arguments", "run"]
 
 
-def add_parser(subparsers: Subparsers) -> None:
-    """Register the ``distill`` subcommand."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
-        "distill",
-        help="train one multi-task student on single-task teachers (BAM! teacher annealing)",
-        description="Train the config's model (the student, written to its 'output') on the "
-        "teachers' outputs: each task's target moves linearly from its teacher's output to the "
-        "gold label over training (Clark et al., ACL 2019). Writes a run directory as `train` "
-        "does, plus distill.json (teachers, weights' SHA-256, annealing settings).",
-    )
-    add_config_args(p)
+#: What ``manyheads --help`` says of the verb.
+HELP = "train one multi-task student on single-task teachers (BAM! teacher annealing)"
+#: What ``manyheads distill --help`` says before the arguments.
+DESCRIPTION = (
+    "Train the config's model (the student, written to its 'output') on the "
+    "teachers' outputs: each task's target moves linearly from its teacher's output to the "
+    "gold label over training (Clark et al., ACL 2019). Writes a run directory as `train` "
+    "does, plus distill.json (teachers, weights' SHA-256, annealing settings)."
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``manyheads distill``, in the order ``--help`` lists them."""
+    add_config(p)
     p.add_argument(
         "--teacher",
         action="append",
@@ -41,14 +45,13 @@ def add_parser(subparsers: Subparsers) -> None:
         default=1.0,
         help="T of the teachers' soft distributions; the soft loss is scaled by T^2 (default 1)",
     )
-    p.add_argument(
+    add_flag(
+        p,
         "--no-anneal",
-        action="store_true",
-        help="learn from the teachers alone (λ stays 0) instead of annealing to the gold labels",
+        "learn from the teachers alone (λ stays 0) instead of annealing to the gold labels",
     )
-    p.add_argument("--overwrite", action="store_true", help="replace a finished run in 'output'")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
-    p.set_defaults(func=run)
+    add_flag(p, "--overwrite", "replace a finished run in 'output'")
+    add_flag(p, "--quiet", "no progress output")
 
 
 def _teachers(values: list[str]) -> dict[str, str]:

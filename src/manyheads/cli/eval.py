@@ -7,25 +7,25 @@ import json
 import sys
 from pathlib import Path
 
-from manyheads.cli._common import Subparsers
+from manyheads.cli._args import add_flag, add_output, add_run_dir
 
-__all__ = ["add_parser", "run"]
+__all__ = ["HELP", "add_arguments", "run"]
 
 
-def add_parser(subparsers: Subparsers) -> None:
-    """Register the ``eval`` subcommand."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
-        "eval", help="score a trained run on labelled data"
-    )
-    p.add_argument("run_dir", metavar="RUN", help="a run directory or model bundle")
+#: What ``manyheads --help`` says of the verb.
+HELP = "score a trained run on labelled data"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``manyheads eval``, in the order ``--help`` lists them."""
+    add_run_dir(p)
     p.add_argument("data", help="a labelled CSV / Parquet / JSONL file")
-    p.add_argument(
-        "-o",
-        "--output",
-        help="write the metrics JSON here (default: RUN/eval-<data file stem>.json); an "
+    add_output(
+        p,
+        "write the metrics JSON here (default: RUN/eval-<data file stem>.json); an "
         "existing file other than that default is replaced only with --overwrite",
     )
-    p.add_argument("--overwrite", action="store_true", help="replace an existing -o file")
+    add_flag(p, "--overwrite", "replace an existing -o file")
     p.add_argument(
         "--group-by",
         metavar="COLUMN",
@@ -35,7 +35,6 @@ def add_parser(subparsers: Subparsers) -> None:
     p.add_argument(
         "--ranking-k", type=int, default=10, metavar="K", help="the K of ndcg@K and recall@K"
     )
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,38 +4,34 @@ from __future__ import annotations
 
 import argparse
 
-from manyheads.cli._common import Subparsers
+from manyheads.cli._args import add_flag, add_output, add_run_dir
 
-__all__ = ["FORMATS", "add_parser", "run"]
+__all__ = ["FORMATS", "HELP", "add_arguments", "run"]
 
 #: The formats ``export --format`` writes.
 FORMATS: tuple[str, ...] = ("onnx",)
 
 
-def add_parser(subparsers: Subparsers) -> None:
-    """Register the ``export`` subcommand."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
-        "export",
-        help="export a run's network (ONNX), checked against eager PyTorch on the run's data",
-    )
-    p.add_argument("run_dir", metavar="RUN", help="a run directory or model bundle")
+#: What ``manyheads --help`` says of the verb.
+HELP = "export a run's network (ONNX), checked against eager PyTorch on the run's data"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``manyheads export``, in the order ``--help`` lists them."""
+    add_run_dir(p)
     p.add_argument("--format", required=True, choices=FORMATS, help="the file format")
-    p.add_argument(
-        "-o",
-        "--output",
-        help="the .onnx file to write (default: RUN/model.onnx); the parity report goes "
+    add_output(
+        p,
+        "the .onnx file to write (default: RUN/model.onnx); the parity report goes "
         "next to it as <file>.json. A file manyheads did not export is replaced only with "
         "--overwrite",
     )
-    p.add_argument(
-        "--overwrite", action="store_true", help="replace an existing file of another origin"
-    )
+    add_flag(p, "--overwrite", "replace an existing file of another origin")
     p.add_argument(
         "--data",
         metavar="FILE",
         help="rows for the parity check (default: the run's test split, else validation)",
     )
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,22 +7,20 @@ import argparse
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from manyheads.cli._common import Subparsers
-
 if TYPE_CHECKING:
     from manyheads._registry import Registry
 
-__all__ = ["add_parser", "run"]
+__all__ = ["HELP", "add_arguments", "run"]
 
 WHAT = ("architectures", "encoders", "methods", "tasks", "metrics", "datasets")
 
 
-def add_parser(subparsers: Subparsers) -> None:
-    """Register the ``ls`` subcommand."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
-        "ls",
-        help="list architectures, encoders, balancing methods, task types, metrics, datasets",
-    )
+#: What ``manyheads --help`` says of the verb.
+HELP = "list architectures, encoders, balancing methods, task types, metrics, datasets"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``manyheads ls``, in the order ``--help`` lists them."""
     p.add_argument(
         "what",
         nargs="?",
@@ -30,7 +28,6 @@ def add_parser(subparsers: Subparsers) -> None:
         metavar="WHAT",
         help=f"what to list: {', '.join(WHAT)} (default: everything)",
     )
-    p.set_defaults(func=run)
 
 
 def _rows(what: str) -> dict[str, str]:

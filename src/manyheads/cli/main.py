@@ -1,8 +1,9 @@
 """The ``manyheads`` entry point: parse, dispatch to one subcommand, map errors to exit codes.
 
-Each subcommand lives in ``cli/<verb>.py`` and exposes ``add_parser(subparsers)``, which registers
-its parser and sets ``func(args) -> int`` as the default. Modules import heavy libraries inside
-``func`` so that ``manyheads --help`` stays fast. The list below is the one place verbs are named.
+Each subcommand lives in ``cli/<verb>.py`` and exposes ``HELP`` (its line in ``manyheads --help``),
+``DESCRIPTION`` (optional: the top of ``manyheads <verb> --help``), ``add_arguments(parser)`` and
+``run(args) -> int``; :func:`build_parser` registers them. Modules import heavy libraries inside
+``run`` so that ``manyheads --help`` stays fast. The list below is the one place verbs are named.
 """
 
 from __future__ import annotations
@@ -88,7 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
             if exc.name is not None and exc.name.startswith("manyheads.cli"):
                 continue
             raise
-        module.add_parser(subparsers)
+        parser_of_verb = subparsers.add_parser(
+            verb, help=module.HELP, description=getattr(module, "DESCRIPTION", None)
+        )
+        module.add_arguments(parser_of_verb)
+        parser_of_verb.set_defaults(func=module.run)
     return parser
 
 

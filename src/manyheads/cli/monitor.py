@@ -7,34 +7,41 @@ from __future__ import annotations
 import argparse
 import sys
 
-from manyheads.cli._common import Subparsers, say
+from manyheads.cli._args import add_config, add_listen
+from manyheads.cli._common import say
 
-__all__ = ["add_parser", "run"]
+__all__ = ["DESCRIPTION", "HELP", "add_arguments", "run"]
 
 
-def add_parser(subparsers: Subparsers) -> None:
-    """Register the ``monitor`` subcommand."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
-        "monitor",
-        help="crawl news on a schedule, score it, alert on negative spikes per topic",
-        description="Each cycle recrawls the sources (only new or changed pages), scores new "
-        "articles with a trained topic + sentiment run, updates the per-topic control charts "
-        "and posts alerts. `manyheads monitor serve MONITOR.yaml` serves the dashboard.",
-    )
-    p.add_argument("config", metavar="MONITOR.yaml", help="the monitor config (or: serve)")
-    p.add_argument(
-        "overrides",
-        nargs="*",
-        metavar="KEY=VALUE",
-        help="override config keys, e.g. detect.sigma=2.5 (values are YAML); after 'serve', "
-        "the first is the config",
+#: What ``manyheads --help`` says of the verb.
+HELP = "crawl news on a schedule, score it, alert on negative spikes per topic"
+#: What ``manyheads monitor --help`` says before the arguments.
+DESCRIPTION = (
+    "Each cycle recrawls the sources (only new or changed pages), scores new "
+    "articles with a trained topic + sentiment run, updates the per-topic control charts "
+    "and posts alerts. `manyheads monitor serve MONITOR.yaml` serves the dashboard."
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``manyheads monitor``, in the order ``--help`` lists them."""
+    add_config(
+        p,
+        metavar="MONITOR.yaml",
+        help="the monitor config (or: serve)",
+        overrides_metavar="KEY=VALUE",
+        overrides_help="override config keys, e.g. detect.sigma=2.5 (values are YAML); after "
+        "'serve', the first is the config",
     )
     when = p.add_mutually_exclusive_group()
     when.add_argument("--once", action="store_true", help="run one cycle and exit (for cron)")
     when.add_argument("--every", metavar="DURATION", help="run a cycle every DURATION (5m, 1h)")
-    p.add_argument("--host", default="127.0.0.1", help="serve: address (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8050, help="serve: port (default 8050)")
-    p.set_defaults(func=run)
+    add_listen(
+        p,
+        port=8050,
+        host_help="serve: address (default 127.0.0.1)",
+        port_help="serve: port (default 8050)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

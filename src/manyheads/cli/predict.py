@@ -5,39 +5,36 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from manyheads.cli._common import Subparsers
+from manyheads.cli._args import add_engine, add_flag, add_output, add_run_dir
 
-__all__ = ["EXTENSIONS", "add_parser", "run"]
+__all__ = ["EXTENSIONS", "HELP", "add_arguments", "run"]
 
 #: The output files ``predict -o`` can write.
 EXTENSIONS: tuple[str, ...] = (".csv", ".parquet", ".pq", ".jsonl")
 
 
-def add_parser(subparsers: Subparsers) -> None:
-    """Register the ``predict`` subcommand."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
-        "predict", help="predict every task for the rows of a file"
-    )
-    p.add_argument("run_dir", metavar="RUN", help="a run directory or model bundle")
+#: What ``manyheads --help`` says of the verb.
+HELP = "predict every task for the rows of a file"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``manyheads predict``, in the order ``--help`` lists them."""
+    add_run_dir(p)
     p.add_argument(
         "data",
         help="a CSV / Parquet / JSONL / NPZ / CoNLL file with the input columns (image "
         "columns as nested lists: JSONL or Parquet, not CSV, or image file paths)",
     )
-    p.add_argument(
-        "-o",
-        "--output",
-        required=True,
-        help="output file (.csv, .parquet or .jsonl): one column per task (+ probabilities); "
+    add_output(
+        p,
+        "output file (.csv, .parquet or .jsonl): one column per task (+ probabilities); "
         "per-word tags are lists (JSONL or Parquet keep them as lists). An existing file is "
         "replaced only with --overwrite",
+        required=True,
     )
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
-    p.add_argument(
-        "--engine",
-        choices=("torch", "onnxruntime"),
-        default="torch",
-        help="run the network in PyTorch, or run RUN/model.onnx (manyheads export) in onnxruntime",
+    add_flag(p, "--overwrite", "replace an existing output file")
+    add_engine(
+        p, "run the network in PyTorch, or run RUN/model.onnx (manyheads export) in onnxruntime"
     )
     p.add_argument(
         "--keep",
@@ -46,7 +43,6 @@ def add_parser(subparsers: Subparsers) -> None:
         metavar="COLUMN",
         help="input columns to copy into the output (e.g. an id)",
     )
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

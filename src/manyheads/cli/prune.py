@@ -4,43 +4,38 @@ from __future__ import annotations
 
 import argparse
 
-from manyheads.cli._common import Subparsers
+from manyheads.cli._args import add_flag, add_max_drop, add_output, add_run_dir
 
-__all__ = ["add_parser", "run"]
+__all__ = ["HELP", "add_arguments", "run"]
 
 
-def add_parser(subparsers: Subparsers) -> None:
-    """Register the ``prune`` subcommand."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
-        "prune",
-        help="remove hidden units of a run's shared and tower layers, fine-tune, write a bundle",
-    )
-    p.add_argument(
-        "run_dir", metavar="RUN", help="a run directory (its config.yaml names the data)"
-    )
+#: What ``manyheads --help`` says of the verb.
+HELP = "remove hidden units of a run's shared and tower layers, fine-tune, write a bundle"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``manyheads prune``, in the order ``--help`` lists them."""
+    add_run_dir(p, "a run directory (its config.yaml names the data)")
     p.add_argument(
         "--amount",
         type=float,
         default=0.5,
         help="the share of hidden units each shared and tower layer loses (default 0.5)",
     )
-    p.add_argument("-o", "--output", required=True, metavar="DIR", help="the new bundle's folder")
+    add_output(p, "the new bundle's folder", required=True, metavar="DIR")
     p.add_argument(
         "--epochs",
         type=int,
         default=1,
         help="epochs of fine-tuning on the run's training data after pruning (default 1; 0: none)",
     )
-    p.add_argument(
-        "--max-drop",
-        type=float,
+    add_max_drop(
+        p,
         default=None,
         help="refuse (exit 2, nothing written) when a task's primary metric drops by more than "
         "this on validation or test (default: no limit)",
     )
-    p.add_argument("--force", action="store_true", help="write the bundle above --max-drop too")
-    p.add_argument("--overwrite", action="store_true", help="replace a bundle already in DIR")
-    p.set_defaults(func=run)
+    add_flag(p, "--overwrite", "replace a bundle already in DIR")
 
 
 def run(args: argparse.Namespace) -> int:

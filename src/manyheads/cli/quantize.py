@@ -4,39 +4,35 @@ from __future__ import annotations
 
 import argparse
 
-from manyheads.cli._common import Subparsers
+from manyheads.cli._args import add_flag, add_max_drop, add_output, add_run_dir
+from manyheads.cli._common import comma_list
 
-__all__ = ["add_parser", "run"]
+__all__ = ["HELP", "add_arguments", "run"]
 
 
-def add_parser(subparsers: Subparsers) -> None:
-    """Register the ``quantize`` subcommand."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
-        "quantize",
-        help="int8-quantise a run's exported network into a new bundle, with a per-task report",
-    )
-    p.add_argument(
-        "run_dir", metavar="RUN", help="a run directory (its config.yaml names the data)"
-    )
-    p.add_argument(
-        "-o",
-        "--output",
+#: What ``manyheads --help`` says of the verb.
+HELP = "int8-quantise a run's exported network into a new bundle, with a per-task report"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``manyheads quantize``, in the order ``--help`` lists them."""
+    add_run_dir(p, "a run directory (its config.yaml names the data)")
+    add_output(
+        p,
+        "the new bundle's folder; predict from it with --engine onnxruntime",
         required=True,
         metavar="DIR",
-        help="the new bundle's folder; predict from it with --engine onnxruntime",
     )
-    p.add_argument(
-        "--max-drop",
-        type=float,
+    add_max_drop(
+        p,
         default=0.005,
         help="refuse (exit 2, nothing written) when a task's primary metric drops by more "
         "than this on validation or test, in the metric's units (default 0.005)",
     )
-    p.add_argument("--force", action="store_true", help="write the bundle above --max-drop too")
-    p.add_argument(
+    add_flag(
+        p,
         "--per-channel",
-        action="store_true",
-        help="one int8 scale per output channel of each weight (default: one per tensor)",
+        "one int8 scale per output channel of each weight (default: one per tensor)",
     )
     p.add_argument(
         "--op-types",
@@ -44,8 +40,7 @@ def add_parser(subparsers: Subparsers) -> None:
         help="comma-separated ONNX operators to quantise, e.g. MatMul,Gemm (default: every "
         "operator the quantiser supports)",
     )
-    p.add_argument("--overwrite", action="store_true", help="replace a bundle already in DIR")
-    p.set_defaults(func=run)
+    add_flag(p, "--overwrite", "replace a bundle already in DIR")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from manyheads.compress import quantize
     from manyheads.workflow._fit import load
 
-    op_types = [s.strip() for s in args.op_types.split(",") if s.strip()] if args.op_types else None
+    op_types = comma_list(args.op_types) if args.op_types else None
     report = quantize(
         load(args.run_dir),
         args.output,

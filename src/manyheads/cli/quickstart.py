@@ -6,10 +6,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from manyheads.cli._common import Subparsers, say
+from manyheads.cli._args import add_output
+from manyheads.cli._common import say
 from manyheads.cli.compare import add_baselines_arg, baseline_names, print_baselines
 
-__all__ = ["QUICKSTART", "add_parser", "run"]
+__all__ = ["HELP", "QUICKSTART", "add_arguments", "run"]
 
 #: The quickstart's config: MMoE paper task group 1 on a 24k-row sample.
 QUICKSTART: dict[str, Any] = {
@@ -26,17 +27,17 @@ QUICKSTART: dict[str, Any] = {
 }
 
 
-def add_parser(subparsers: Subparsers) -> None:
-    """Register the ``quickstart`` subcommand."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
-        "quickstart",
-        help="compare stl, hps and mmoe with gbdt and linear baselines on a census-income "
-        "sample (~1 minute)",
-    )
-    p.add_argument("-o", "--output", default="runs/quickstart", help="report directory")
+#: What ``manyheads --help`` says of the verb.
+HELP = (
+    "compare stl, hps and mmoe with gbdt and linear baselines on a census-income sample (~1 minute)"
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``manyheads quickstart``, in the order ``--help`` lists them."""
+    add_output(p, "report directory", default="runs/quickstart")
     p.add_argument("--seeds", type=int, default=3, help="number of seeds")
     add_baselines_arg(p, default="gbdt,linear")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

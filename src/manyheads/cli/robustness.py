@@ -12,25 +12,26 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from manyheads.cli._common import Subparsers, say
+from manyheads.cli._args import add_flag, add_output, add_seed
+from manyheads.cli._common import comma_list, say
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from manyheads.workflow._run import Run
 
-__all__ = ["add_parser", "run"]
+__all__ = ["HELP", "add_arguments", "run"]
 
 #: The marker of a folder ``robustness`` wrote (its files: robustness.json / .md / -*.png).
 MARKER = ".manyheads-robustness"
 
 
-def add_parser(subparsers: Subparsers) -> None:
-    """Register the ``robustness`` subcommand."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
-        "robustness",
-        help="score runs under input corruption (noise, dropout, typos) at several strengths",
-    )
+#: What ``manyheads --help`` says of the verb.
+HELP = "score runs under input corruption (noise, dropout, typos) at several strengths"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``manyheads robustness``, in the order ``--help`` lists them."""
     p.add_argument(
         "paths",
         nargs="+",
@@ -38,7 +39,7 @@ def add_parser(subparsers: Subparsers) -> None:
         help="run directories, bundles or compare folders, then the labelled data: a file, "
         "or 'test' / 'valid' for that split of the first run's own data",
     )
-    p.add_argument("-o", "--output", required=True, help="folder for the report")
+    add_output(p, "folder for the report", required=True)
     p.add_argument(
         "--strengths",
         default="0.1,0.2,0.4",
@@ -50,11 +51,8 @@ def add_parser(subparsers: Subparsers) -> None:
         help="comma-separated corruptions (default: every one that applies to the inputs): "
         "gaussian, category_dropout, word_dropout, typos, pixel_noise",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the corruptions (default 0)")
-    p.add_argument(
-        "--overwrite", action="store_true", help="replace the report of an earlier robustness run"
-    )
-    p.set_defaults(func=run)
+    add_seed(p, "seed of the corruptions (default 0)")
+    add_flag(p, "--overwrite", "replace the report of an earlier robustness run")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     *run_paths, data = args.paths
     out = _check_output(Path(args.output), args.overwrite, [*run_paths, data])
     strengths = _floats(args.strengths)
-    corruptions = None if args.corruptions is None else _names(args.corruptions)
+    corruptions = None if args.corruptions is None else comma_list(args.corruptions)
     runs = _variants(run_paths)
     frame = _data(data, runs)
     say(f"robustness: {sum(map(len, runs.values()))} run(s) on {len(frame)} rows of {data}")
@@ -95,10 +93,6 @@ def _floats(text: str) -> list[float]:
         raise InvalidParameterError(
             f"--strengths must be comma-separated numbers, e.g. 0.1,0.2,0.4. Got {text!r}."
         ) from None
-
-
-def _names(text: str) -> list[str]:
-    return [s.strip() for s in text.split(",") if s.strip()]
 
 
 def _check_output(out: Path, overwrite: bool, protect: list[str]) -> Path:

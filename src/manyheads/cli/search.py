@@ -5,28 +5,32 @@ from __future__ import annotations
 import argparse
 import json
 
-from manyheads.cli._common import Subparsers, add_config_args, say
+from manyheads.cli._args import add_config, add_flag, add_output, add_seed
+from manyheads.cli._common import say
 
-__all__ = ["add_parser", "run"]
+__all__ = ["DESCRIPTION", "HELP", "add_arguments", "run"]
 
 
-def add_parser(subparsers: Subparsers) -> None:
-    """Register the ``search`` subcommand."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
-        "search",
-        help="search hyper-parameters (Optuna TPE, pruning, cross-validation)",
-        description="Search config keys with Optuna on validation scores (or K folds), then "
-        "retrain the chosen config on train + valid and test it once. Writes best.yaml, "
-        "study.db, search.json, report.html and final/ into --output. See docs/search.md.",
-    )
-    add_config_args(p)
+#: What ``manyheads --help`` says of the verb.
+HELP = "search hyper-parameters (Optuna TPE, pruning, cross-validation)"
+#: What ``manyheads search --help`` says before the arguments.
+DESCRIPTION = (
+    "Search config keys with Optuna on validation scores (or K folds), then "
+    "retrain the chosen config on train + valid and test it once. Writes best.yaml, "
+    "study.db, search.json, report.html and final/ into --output. See docs/search.md."
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``manyheads search``, in the order ``--help`` lists them."""
+    add_config(p)
     p.add_argument(
         "--space", required=True, help="the search space YAML (config key -> distribution)"
     )
     p.add_argument(
         "--trials", type=int, required=True, metavar="N", help="finished trials, over all workers"
     )
-    p.add_argument("-o", "--output", default="runs/search", help="the search folder")
+    add_output(p, "the search folder", default="runs/search")
     p.add_argument(
         "--storage",
         help="the study's storage: sqlite:///PATH, postgresql://USER@HOST:PORT/DB or "
@@ -55,21 +59,16 @@ def add_parser(subparsers: Subparsers) -> None:
     p.add_argument("--time-column", metavar="COLUMN", help="forward-chaining folds over time")
     p.add_argument("--sampler", default="tpe", help="tpe (default) or random")
     p.add_argument("--pruner", default="median", help="median (default), hyperband or none")
-    p.add_argument("--seed", type=int, default=0, help="the sampler's seed")
+    add_seed(p, "the sampler's seed")
     p.add_argument(
         "--timeout",
         type=float,
         metavar="SECONDS",
         help="start no trial after this many seconds (the trials so far are reported)",
     )
-    p.add_argument("--resume", action="store_true", help="continue the search in --output")
-    p.add_argument(
-        "--no-final",
-        action="store_true",
-        help="skip retraining the chosen config on train + valid and testing it",
-    )
-    p.add_argument("--quiet", action="store_true", help="no progress output")
-    p.set_defaults(func=run)
+    add_flag(p, "--resume", "continue the search in --output")
+    add_flag(p, "--no-final", "skip retraining the chosen config on train + valid and testing it")
+    add_flag(p, "--quiet", "no progress output")
 
 
 def _weights(items: list[str]) -> dict[str, float]:

@@ -5,16 +5,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from manyheads.cli._common import Subparsers
+from manyheads.cli._args import add_engine, add_flag, add_listen
 
-__all__ = ["add_parser", "model_paths", "run"]
+__all__ = ["HELP", "add_arguments", "model_paths", "run"]
 
 
-def add_parser(subparsers: Subparsers) -> None:
-    """Register the ``serve`` subcommand."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
-        "serve", help="serve runs over HTTP: predictions as JSON, health, metrics, OpenAPI"
-    )
+#: What ``manyheads --help`` says of the verb.
+HELP = "serve runs over HTTP: predictions as JSON, health, metrics, OpenAPI"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``manyheads serve``, in the order ``--help`` lists them."""
     p.add_argument(
         "run_dir",
         metavar="RUN",
@@ -28,17 +29,18 @@ def add_parser(subparsers: Subparsers) -> None:
         metavar="NAME=PATH",
         help="serve the run in PATH as NAME (repeatable: several models at once)",
     )
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
-    p.add_argument("--port", type=int, default=8000, help="port to listen on")
+    add_listen(
+        p,
+        port=8000,
+        host_help="address to listen on (default: loopback)",
+        port_help="port to listen on",
+    )
     p.add_argument(
         "--workers", type=int, default=1, help="server processes (each loads every model)"
     )
-    p.add_argument(
-        "--engine",
-        choices=("torch", "onnxruntime"),
-        default="torch",
-        help="run the networks in PyTorch, or each RUN/model.onnx (manyheads export) in "
-        "onnxruntime",
+    add_engine(
+        p,
+        "run the networks in PyTorch, or each RUN/model.onnx (manyheads export) in onnxruntime",
     )
     p.add_argument(
         "--max-batch-size",
@@ -59,8 +61,7 @@ def add_parser(subparsers: Subparsers) -> None:
     p.add_argument(
         "--timeout-s", type=float, default=30.0, help="seconds a request may wait (more: 504)"
     )
-    p.add_argument("--access-log", action="store_true", help="log every request (uvicorn)")
-    p.set_defaults(func=run)
+    add_flag(p, "--access-log", "log every request (uvicorn)")
 
 
 def model_paths(run_dir: str | None, models: list[str]) -> dict[str, str]:

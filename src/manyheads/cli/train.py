@@ -6,40 +6,40 @@ import argparse
 import json
 from pathlib import Path
 
-from manyheads.cli._common import Subparsers, add_config_args, say
+from manyheads.cli._args import add_config, add_flag
+from manyheads.cli._common import say
 
-__all__ = ["add_parser", "run"]
+__all__ = ["DESCRIPTION", "HELP", "add_arguments", "run"]
 
 
-def add_parser(subparsers: Subparsers) -> None:
-    """Register the ``train`` subcommand."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
-        "train",
-        help="train one multi-task model from a config",
-        description="Train one model. Writes .manyheads-run (first), config.yaml, "
-        "model.safetensors, model.json, metrics.json, history.csv and TensorBoard events "
-        "into the config's 'output'.",
-    )
-    add_config_args(p)
-    p.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue an interrupted run from its last completed epoch",
-    )
-    p.add_argument(
+#: What ``manyheads --help`` says of the verb.
+HELP = "train one multi-task model from a config"
+#: What ``manyheads train --help`` says before the arguments.
+DESCRIPTION = (
+    "Train one model. Writes .manyheads-run (first), config.yaml, "
+    "model.safetensors, model.json, metrics.json, history.csv and TensorBoard events "
+    "into the config's 'output'."
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``manyheads train``, in the order ``--help`` lists them."""
+    add_config(p)
+    add_flag(p, "--resume", "continue an interrupted run from its last completed epoch")
+    add_flag(
+        p,
         "--overwrite",
-        action="store_true",
-        help="replace the run in 'output': removes only the files a run writes, and only in a "
+        "replace the run in 'output': removes only the files a run writes, and only in a "
         "folder marked .manyheads-run (never '.', a folder holding your config or data, or "
         "a folder manyheads did not write)",
     )
-    p.add_argument(
+    add_flag(
+        p,
         "--keep-checkpoint",
-        action="store_true",
-        help="keep the last checkpoint (with the optimiser state) when the run finishes; "
+        "keep the last checkpoint (with the optimiser state) when the run finishes; "
         "by default it is deleted",
     )
-    p.add_argument("--quiet", action="store_true", help="no progress output")
+    add_flag(p, "--quiet", "no progress output")
     p.add_argument(
         "--nproc",
         type=int,
@@ -50,7 +50,6 @@ def add_parser(subparsers: Subparsers) -> None:
         "N x batch_size, and the update equals one process's with that global batch "
         "(docs/scale.md)",
     )
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,26 +4,26 @@ from __future__ import annotations
 
 import argparse
 
-from manyheads.cli._common import Subparsers, add_config_args
+from manyheads.cli._args import add_config, add_flag
 
-__all__ = ["add_parser", "run"]
+__all__ = ["DESCRIPTION", "HELP", "add_arguments", "run"]
 
 
-def add_parser(subparsers: Subparsers) -> None:
-    """Register the ``validate`` subcommand."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
-        "validate",
-        help="check a config and its data without training",
-        description="Binds every key to its schema and range, builds the balancing method and "
-        "the model on a dry run (no training, no data pass), checks the device, and checks the "
-        "data (columns, task types against the column values, numeric inputs). Exit 0 if "
-        "'train' will start, 2 with every problem listed otherwise.",
-    )
-    add_config_args(p)
-    p.add_argument(
-        "--no-data", action="store_true", help="check the config and dry run only, not the data"
-    )
-    p.set_defaults(func=run)
+#: What ``manyheads --help`` says of the verb.
+HELP = "check a config and its data without training"
+#: What ``manyheads validate --help`` says before the arguments.
+DESCRIPTION = (
+    "Binds every key to its schema and range, builds the balancing method and "
+    "the model on a dry run (no training, no data pass), checks the device, and checks the "
+    "data (columns, task types against the column values, numeric inputs). Exit 0 if "
+    "'train' will start, 2 with every problem listed otherwise."
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``manyheads validate``, in the order ``--help`` lists them."""
+    add_config(p)
+    add_flag(p, "--no-data", "check the config and dry run only, not the data")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from manyheads.serve._errors import error_response
+from manyheads.serve._middleware import HTTPMiddleware
 
 __all__ = ["BodyLimit", "BodyTooLarge"]
 
@@ -27,7 +28,7 @@ class BodyTooLarge(HTTPException):
         )
 
 
-class BodyLimit:
+class BodyLimit(HTTPMiddleware):
     """ASGI middleware refusing request bodies larger than ``max_bytes``.
 
     Args:
@@ -36,13 +37,11 @@ class BodyLimit:
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse a declared or counted body above ``max_bytes`` with a 413."""
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             err = BodyTooLarge(self.max_bytes)

@@ -21,6 +21,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from manyheads.serve._errors import CODE_HEADER
+from manyheads.serve._middleware import HTTPMiddleware
 
 __all__ = ["ROUTES", "MetricsMiddleware", "ServeMetrics", "route_of"]
 
@@ -94,7 +95,7 @@ def route_of(path: str, models: set[str] | dict[str, object]) -> tuple[str, str]
     return "", "other"
 
 
-class MetricsMiddleware:
+class MetricsMiddleware(HTTPMiddleware):
     """ASGI middleware counting and timing every HTTP request.
 
     Args:
@@ -104,14 +105,12 @@ class MetricsMiddleware:
     """
 
     def __init__(self, app: ASGIApp, metrics: ServeMetrics, models: set[str]) -> None:
-        self.app = app
+        super().__init__(app)
         self.metrics = metrics
         self.models = models
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on, then count it and its latency (and its error code)."""
         start = time.perf_counter()
         status = [500]
         code: list[str] = []
