@@ -9,7 +9,9 @@ The building blocks (``data``, ``encoders``, ``architectures``, ``tasks``, ``wei
 - ``_output``: the run directory: which ``output`` a run may use, resume, writing the run;
 - ``_events``: the run's event handlers (time estimate, task relations);
 - ``_scores``: the final scores of a run (``RunMetrics``);
-- ``_run``: ``Run`` and ``RunMetrics``, a trained model with its preprocessing, metrics, files;
+- ``_run``: ``Run``, a trained model with its preprocessing, metrics, files, and ``load``;
+- ``_run_metrics``: ``RunMetrics``, the final scores (``metrics.json``) written and read back;
+- ``_rows``: the rows a user hands to a run (a DataFrame or a file path);
 - ``_bundle``: the saved model folder (safetensors + JSON), read back without pickles;
 - ``_splits``: train/valid/test splitting with a recorded digest;
 - ``_report``: the run and comparison reports;
