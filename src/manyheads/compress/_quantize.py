@@ -32,7 +32,7 @@ from manyheads.compress._measure import encoded_batch, file_size, task_changes
 from manyheads.compress._report import CompressReport
 from manyheads.errors import InvalidParameterError
 from manyheads.export._engine import OnnxModel
-from manyheads.export._export import _sha256, export_onnx, sidecar_path
+from manyheads.export._export import export_onnx, sidecar_path
 from manyheads.export._onnx import (
     Session,
     open_session,
@@ -40,6 +40,7 @@ from manyheads.export._onnx import (
     run_graph,
     trim_batch,
 )
+from manyheads.workflow._bundle_weights import file_sha256
 from manyheads.workflow._run import Run
 
 __all__ = ["MAX_DROP", "check_max_drop", "quantize"]
@@ -181,7 +182,7 @@ def _write(job: Compression, int8: Path, fp32_sidecar: Path, report: CompressRep
         copy_into(directory, int8)
         meta = json.loads(fp32_sidecar.read_text(encoding="utf-8"))
         meta["fp32_parity"] = meta.pop("parity")
-        meta["sha256"] = _sha256(out)
+        meta["sha256"] = file_sha256(out)
         meta["quantization"] = {"method": "onnxruntime dynamic", **report.settings}
         meta["report"] = "compress.json"
         atomic_write_text(sidecar_path(out), json.dumps(meta, indent=2) + "\n")
