@@ -16,6 +16,9 @@ The building blocks (``data``, ``encoders``, ``architectures``, ``tasks``, ``wei
 - ``_splits``: train/valid/test splitting with a recorded digest;
 - ``_report``: the run and comparison reports;
 - ``_compare``: single-task versus multi-task comparisons with Δm%;
+- ``_summary``: a comparison's rows (mean ± std over seeds, Δm% per row);
+- ``_delta_m``: the Δm% formula, its weighted form and the task weights;
+- ``_comparison``: ``Comparison``, its table and ``comparison.json``;
 - ``_analysis``: task-relation analysis (gradient conflict, affinity).
 
 Its public names (``fit``, ``train_config``, ``load``, ``Run``) are re-exported from
