@@ -4,6 +4,8 @@ The building blocks (``data``, ``encoders``, ``architectures``, ``tasks``, ``wei
 ``aggregation``, ``engine``) know nothing about runs; the modules here put them together:
 
 - ``_fit``: ``fit`` / ``train_config``, the steps of one run, top to bottom;
+- ``_run_options``: how a run treats its folder (``RunOptions``), the ``TrainHook``;
+- ``_training``: the training step of a run (events, resume, run directory, the loop);
 - ``_builders``: config -> preprocessor, model, balancing method, inputs (each decision once);
 - ``_encoding``: fit the preprocessor and encode the splits (shared between runs);
 - ``_output``: the run directory: which ``output`` a run may use, resume, writing the run;
