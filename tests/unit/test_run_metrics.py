@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
+from manyheads.errors import DataError
 from manyheads.workflow._run import RunMetrics
+from manyheads.workflow._run_metrics import read_metrics
 
 
 def _metrics(**more: object) -> RunMetrics:
@@ -49,3 +55,14 @@ def test_per_task_epochs_and_sources_come_where_a_run_wrote_them() -> None:
     )
     assert keys[keys.index("best_epoch") + 1] == "task_best_epochs"
     assert keys[-2:] == ["sources", "sampling"]
+
+
+def test_read_metrics_reads_back_renames_and_names_a_damaged_file(tmp_path: Path) -> None:
+    path = tmp_path / "metrics.json"
+    assert read_metrics(path) is None  # a bundle without metrics loads without them
+    path.write_text('{"weighting": "uw", "seed": 3}', encoding="utf-8")
+    assert read_metrics(path) == {"method": "uw", "seed": 3}  # the key before 0.2, renamed
+    path.write_text('{"seed": ', encoding="utf-8")
+    with pytest.raises(DataError, match=r"cannot read the run's metrics \(.*\)\. Restore") as exc:
+        read_metrics(path)
+    assert str(path) in str(exc.value)

@@ -10,7 +10,8 @@ pruning the ``compress`` extra (``torch-pruning``).
 """
 
 from manyheads.compress._bundle import quantized, refuse_torch_engine
-from manyheads.compress._prune import PRUNABLE, REFUSED, check_prunable, prune
+from manyheads.compress._prunable import PRUNABLE, REFUSED, check_prunable
+from manyheads.compress._prune import prune
 from manyheads.compress._quantize import MAX_DROP, quantize
 from manyheads.compress._report import CompressReport, Latency, TaskChange
 

@@ -22,7 +22,7 @@ import dataclasses
 import functools
 import math
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -31,105 +31,17 @@ import torch
 from torch import Tensor, nn
 
 from manyheads.architectures._registry import build_model
-from manyheads.architectures.base import MTLModel, TaskTowers
-from manyheads.compress._bundle import check_bundle_output, start_bundle, write_report
-from manyheads.compress._measure import (
-    BATCH_SIZES,
-    RunData,
-    encoded_batch,
-    file_size,
-    median_ms,
-    run_data,
-    task_changes,
-)
-from manyheads.compress._report import CompressReport, Latency
-from manyheads.errors import DataError, InvalidParameterError, ManyheadsError
+from manyheads.architectures.base import MTLModel
+from manyheads.compress._bundle import copy_into
+from manyheads.compress._compression import Compression, measure_latency
+from manyheads.compress._measure import RunData, encoded_batch, file_size, task_changes
+from manyheads.compress._prunable import PRUNABLE, check_prunable
+from manyheads.compress._report import CompressReport
+from manyheads.errors import InvalidParameterError, ManyheadsError
+from manyheads.workflow._bundle import write_run_bundle
 from manyheads.workflow._run import Run
 
-__all__ = ["PRUNABLE", "REFUSED", "check_prunable", "prune", "prune_model"]
-
-#: Why an architecture is not pruned (``manyheads prune`` refuses it with this reason).
-REFUSED: dict[str, str] = {
-    "stl": "it shares no layer between tasks (one network per task); prune each task's "
-    "single-task run instead",
-    "soft_sharing": "its task columns are tied by a penalty between same-shaped layers, which "
-    "pruning each column on its own would break",
-    "ple": "its levels concatenate task and shared experts along the expert axis, which "
-    "Torch-Pruning's dependency graph does not follow unit by unit",
-    "cross_stitch": "its cross-stitch units mix the task columns unit by unit, so a unit "
-    "cannot leave one column alone",
-    "cascade": "a task's prediction enters the next task's tower, a dependency the width "
-    "options cannot describe",
-    "mtan": "its attention modules are convolutions over an image feature map tied to the "
-    "backbone's channels",
-}
-
-
-def _mlp_widths(net: nn.Module) -> list[int]:
-    return [m.out_features for m in net.modules() if isinstance(m, nn.Linear)]
-
-
-def _tower_widths(model: MTLModel) -> list[int]:
-    towers = getattr(model, "towers", None)
-    assert isinstance(towers, TaskTowers)
-    widths = [_mlp_widths(t) for t in towers.towers.values()]
-    if any(w != widths[0] for w in widths):  # same ratio, same start: equal unless a bug
-        raise ManyheadsError(f"the pruned task towers differ in width ({widths}): report this.")
-    return widths[0]
-
-
-def _hps_widths(model: MTLModel) -> dict[str, list[int]]:
-    return {"hidden": _mlp_widths(model.get_submodule("bottom")), "tower": _tower_widths(model)}
-
-
-def _mmoe_widths(model: MTLModel) -> dict[str, list[int]]:
-    from manyheads.architectures._experts import _FusedLinear
-
-    layers = model.get_submodule("experts.layers").children()
-    return {
-        "expert_hidden": [int(m.weight.shape[2]) for m in layers if isinstance(m, _FusedLinear)],
-        "tower": _tower_widths(model),
-    }
-
-
-#: The architectures pruned, each with how its layer widths read back as its options.
-PRUNABLE: dict[str, Callable[[MTLModel], dict[str, list[int]]]] = {
-    "hps": _hps_widths,
-    "mmoe": _mmoe_widths,
-}
-
-
-def check_prunable(architecture: str, model: MTLModel) -> None:
-    """Refuse an architecture, or a model, that :func:`prune_model` cannot prune safely.
-
-    Raises:
-        InvalidParameterError: naming the architecture and why.
-
-    Example:
-        >>> check_prunable("stl", None)  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        manyheads.errors.InvalidParameterError: Architecture 'stl' cannot be pruned: it shares \
-no layer between tasks (one network per task)...
-    """
-    names = ", ".join(PRUNABLE)
-    if architecture not in PRUNABLE:
-        why = REFUSED.get(architecture, "manyheads does not know how to prune it safely")
-        raise InvalidParameterError(
-            f"Architecture '{architecture}' cannot be pruned: {why}. Prunable architectures: "
-            f"{names}."
-        )
-    if model.token_level:
-        raise InvalidParameterError(
-            f"This '{architecture}' model has per-token outputs (a sequence encoder): "
-            "pruning supports row-level models on a pooled or tabular encoder."
-        )
-    towers = getattr(model, "towers", None)
-    if isinstance(towers, TaskTowers) and len(towers.transitions):
-        raise InvalidParameterError(
-            f"This '{architecture}' model has CRF tasks, whose transition scores pruning "
-            "does not follow."
-        )
+__all__ = ["prune", "prune_model"]
 
 
 def _check_settings(amount: float, epochs: int) -> None:
@@ -251,23 +163,15 @@ def prune(
 
         check_max_drop(max_drop)
     check_prunable(run.architecture, run.model)
-    data = run_data(run)
-    directory = check_bundle_output(out_dir, run, data.config, overwrite=overwrite)
-    pruned = _pruned_run(run, data, amount)
+    limits = (math.inf if max_drop is None else max_drop, force)
+    job = Compression.open("prune", run, out_dir, limits=limits, overwrite=overwrite)
+    pruned = _pruned_run(run, job.data, amount)
     if epochs:
-        _fine_tune(pruned, data, epochs)
+        _fine_tune(pruned, job.data, epochs)
     settings = {"amount": amount, "epochs": epochs, "widths": _widths(pruned)}
-    limit = math.inf if max_drop is None else max_drop
-    report = _report(run, pruned, data, limit, force, settings)
-    if not report.passed and not force:
-        raise DataError(
-            f"pruning lowers the primary metric of task(s) {', '.join(report.failed())} by "
-            f"more than --max-drop {limit:g}; nothing was written. Pass --force to keep it, "
-            "more --epochs, a smaller --amount, or a larger --max-drop.\n"
-            + "\n".join(report.lines()),
-            path=str(directory),
-        )
-    _write(run, pruned, directory, report, overwrite=overwrite)
+    report = _report(job, pruned, settings)
+    job.refuse_dropped(report, "pruning", "more --epochs", "a smaller --amount")
+    _write(job, pruned, report)
     return report
 
 
@@ -322,47 +226,27 @@ def _safetensors_size(model: nn.Module) -> int:
     return len(save(tensors, metadata={"format": FORMAT}))
 
 
-def _report(
-    run: Run, pruned: Run, data: RunData, max_drop: float, force: bool, settings: dict[str, Any]
-) -> CompressReport:
+def _write(job: Compression, pruned: Run, report: CompressReport) -> None:
+    """The marker first, the bundle (weights, then ``model.json``), the config, the report."""
+    assert job.run.directory is not None  # run_data refused a run without one
+    extra = {"pruned_from": str(job.run.directory), "pruning": report.settings}
+    with job.writing(report) as directory:
+        write_run_bundle(directory, pruned, extra=extra)
+        copy_into(directory, job.run.directory / "config.yaml")
+
+
+def _report(job: Compression, pruned: Run, settings: dict[str, Any]) -> CompressReport:
+    run = job.run
     assert run.directory is not None
-    latency = []
-    for size in BATCH_SIZES:
-        x = encoded_batch(run, data.valid, size)
-        with torch.no_grad():
-            before, after = (median_ms(functools.partial(m, x)) for m in (run.model, pruned.model))
-        latency.append(Latency(size, before, after))
-    return CompressReport(
-        "prune",
-        str(run.directory),
+    with torch.no_grad():
+        latency = measure_latency(
+            functools.partial(encoded_batch, run, job.data.valid), run.model, pruned.model
+        )
+    return job.report(
         "torch (eager)",
-        task_changes(run, pruned, data),
-        (file_size(run.directory / "model.safetensors"), _safetensors_size(pruned.model)),
-        (run.n_parameters, pruned.n_parameters),
-        tuple(latency),
-        max_drop,
-        forced=force,
+        task_changes(run, pruned, job.data),
+        sizes=(file_size(run.directory / "model.safetensors"), _safetensors_size(pruned.model)),
+        n_parameters=(run.n_parameters, pruned.n_parameters),
+        latency=latency,
         settings=settings,
     )
-
-
-def _write(
-    run: Run, pruned: Run, directory: Path, report: CompressReport, *, overwrite: bool
-) -> None:
-    """The marker first, the bundle (weights, then ``model.json``), the config, the report."""
-    from manyheads.compress._bundle import copy_into
-    from manyheads.workflow._bundle import write_bundle
-
-    assert run.directory is not None
-    start_bundle(directory, overwrite=overwrite)
-    write_bundle(
-        directory,
-        model=pruned.model,
-        architecture=pruned.architecture,
-        options=pruned.options,
-        tasks=pruned.tasks,
-        preprocessor=pruned.preprocessor,
-        extra={"pruned_from": str(run.directory), "pruning": report.settings},
-    )
-    copy_into(directory, run.directory / "config.yaml")
-    write_report(directory, report)

@@ -26,20 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from manyheads._files import atomic_write_text
-from manyheads.compress._bundle import check_bundle_output, copy_into, start_bundle, write_report
-from manyheads.compress._measure import (
-    BATCH_SIZES,
-    RunData,
-    encoded_batch,
-    file_size,
-    median_ms,
-    run_data,
-    task_changes,
-)
-from manyheads.compress._report import CompressReport, Latency
-from manyheads.errors import DataError, InvalidParameterError
+from manyheads.compress._bundle import copy_into
+from manyheads.compress._compression import Compression, measure_latency
+from manyheads.compress._measure import encoded_batch, file_size, task_changes
+from manyheads.compress._report import CompressReport
+from manyheads.errors import InvalidParameterError
 from manyheads.export._engine import OnnxModel
-from manyheads.export._export import _sha256, export_onnx, sidecar_path
+from manyheads.export._export import export_onnx, sidecar_path
 from manyheads.export._onnx import (
     Session,
     open_session,
@@ -47,6 +40,7 @@ from manyheads.export._onnx import (
     run_graph,
     trim_batch,
 )
+from manyheads.workflow._bundle_weights import file_sha256
 from manyheads.workflow._run import Run
 
 __all__ = ["MAX_DROP", "check_max_drop", "quantize"]
@@ -109,8 +103,7 @@ def quantize(
     """
     require_export_extra()
     check_max_drop(max_drop)
-    data = run_data(run)
-    directory = check_bundle_output(out_dir, run, data.config, overwrite=overwrite)
+    job = Compression.open("quantize", run, out_dir, limits=(max_drop, force), overwrite=overwrite)
     settings: dict[str, Any] = {
         "weight_type": "int8",
         "per_channel": per_channel,
@@ -122,16 +115,9 @@ def quantize(
         int8.parent.mkdir()
         export_onnx(run, fp32)
         _quantize_graph(fp32, int8, per_channel=per_channel, op_types=op_types)
-        report = _report(run, data, (fp32, int8), max_drop, force, settings)
-        if not report.passed and not force:
-            raise DataError(
-                f"int8 quantisation lowers the primary metric of task(s) "
-                f"{', '.join(report.failed())} by more than --max-drop {max_drop:g}; nothing "
-                "was written. Pass --force to keep it, or a larger --max-drop.\n"
-                + "\n".join(report.lines()),
-                path=str(directory),
-            )
-        _write(run, directory, int8, sidecar_path(fp32), report, overwrite=overwrite)
+        report = _report(job, (fp32, int8), settings)
+        job.refuse_dropped(report, "int8 quantisation")
+        _write(job, int8, sidecar_path(fp32), report)
     return report
 
 
@@ -165,54 +151,38 @@ def _engine(run: Run, session: Session) -> Run:
 
 
 def _report(
-    run: Run,
-    data: RunData,
-    graphs: tuple[Path, Path],
-    max_drop: float,
-    force: bool,
-    settings: dict[str, Any],
+    job: Compression, graphs: tuple[Path, Path], settings: dict[str, Any]
 ) -> CompressReport:
+    run = job.run
     sessions = [open_session(g) for g in graphs]
     before, after = (_engine(run, s) for s in sessions)
-    latency = []
-    for size in BATCH_SIZES:
-        x = trim_batch(encoded_batch(run, data.valid, size))
-        b, a = (median_ms(functools.partial(run_graph, s, x)) for s in sessions)
-        latency.append(Latency(size, b, a))
-    return CompressReport(
-        "quantize",
-        str(run.directory),
+    latency = measure_latency(
+        lambda size: trim_batch(encoded_batch(run, job.data.valid, size)),
+        functools.partial(run_graph, sessions[0]),
+        functools.partial(run_graph, sessions[1]),
+    )
+    return job.report(
         "onnxruntime fp32 -> int8",
-        task_changes(before, after, data),
-        (file_size(graphs[0]), file_size(graphs[1])),
-        (run.n_parameters, run.n_parameters),
-        tuple(latency),
-        max_drop,
-        forced=force,
+        task_changes(before, after, job.data),
+        sizes=(file_size(graphs[0]), file_size(graphs[1])),
+        n_parameters=(run.n_parameters, run.n_parameters),
+        latency=latency,
         settings=settings,
     )
 
 
-def _write(
-    run: Run,
-    directory: Path,
-    int8: Path,
-    fp32_sidecar: Path,
-    report: CompressReport,
-    *,
-    overwrite: bool,
-) -> None:
+def _write(job: Compression, int8: Path, fp32_sidecar: Path, report: CompressReport) -> None:
     """The bundle's files, the marker first and the report last."""
+    run = job.run
     assert run.directory is not None  # run_data refused a run without one
-    start_bundle(directory, overwrite=overwrite)
-    for name in ("model.safetensors", "model.json", "config.yaml"):
-        copy_into(directory, run.directory / name)
-    out = directory / "model.onnx"
-    copy_into(directory, int8)
-    meta = json.loads(fp32_sidecar.read_text(encoding="utf-8"))
-    meta["fp32_parity"] = meta.pop("parity")
-    meta["sha256"] = _sha256(out)
-    meta["quantization"] = {"method": "onnxruntime dynamic", **report.settings}
-    meta["report"] = "compress.json"
-    atomic_write_text(sidecar_path(out), json.dumps(meta, indent=2) + "\n")
-    write_report(directory, report)
+    with job.writing(report) as directory:
+        for name in ("model.safetensors", "model.json", "config.yaml"):
+            copy_into(directory, run.directory / name)
+        out = directory / "model.onnx"
+        copy_into(directory, int8)
+        meta = json.loads(fp32_sidecar.read_text(encoding="utf-8"))
+        meta["fp32_parity"] = meta.pop("parity")
+        meta["sha256"] = file_sha256(out)
+        meta["quantization"] = {"method": "onnxruntime dynamic", **report.settings}
+        meta["report"] = "compress.json"
+        atomic_write_text(sidecar_path(out), json.dumps(meta, indent=2) + "\n")

@@ -19,6 +19,7 @@ from manyheads._registry import did_you_mean
 from manyheads.errors import ConfigError, DataError
 from manyheads.tasks._fitted import FittedTask
 from manyheads.tasks.task import Task
+from manyheads.workflow._bundle_weights import bundle_weights_sha256
 from manyheads.workflow._run import Run, load
 
 __all__ = [
@@ -165,12 +166,10 @@ def _short(values: list[Any]) -> str:
 def weights_sha256(run: Run) -> str:
     """SHA-256 of the teacher's ``model.safetensors`` when it has a run directory, else of its
     weights in state-dict order (name, dtype, shape, bytes)."""
+    on_disk = bundle_weights_sha256(run.directory)
+    if on_disk is not None:
+        return on_disk
     digest = hashlib.sha256()
-    if run.directory is not None and (run.directory / "model.safetensors").is_file():
-        with open(run.directory / "model.safetensors", "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-        return digest.hexdigest()
     for name, tensor in run.model.state_dict().items():
         digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())

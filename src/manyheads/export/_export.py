@@ -9,7 +9,6 @@ so and matches its hash) is replaced; any other existing file only with ``overwr
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from manyheads.export._onnx import (
 )
 from manyheads.export._parity import ATOL, RTOL, ParityReport, compare_outputs, merge_parity
 from manyheads.export._sample import sample_rows
+from manyheads.workflow._bundle_weights import bundle_weights_sha256, file_sha256
 from manyheads.workflow._run import Data, Run
 
 __all__ = ["export_onnx", "made_by_manyheads", "sidecar_path", "weights_hash"]
@@ -45,26 +45,17 @@ def sidecar_path(model_path: Path) -> Path:
     return model_path.with_name(model_path.name + ".json")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def weights_hash(run: Run) -> str | None:
     """The SHA-256 of the run's ``model.safetensors`` (None for a run not on disk): the
     sidecar records it, so that a graph of weights retrained since is not used."""
-    weights = run.directory / "model.safetensors" if run.directory is not None else None
-    return _sha256(weights) if weights is not None and weights.is_file() else None
+    return bundle_weights_sha256(run.directory)
 
 
 def made_by_manyheads(path: Path) -> bool:
     """``path`` is a graph manyheads exported: its sidecar names manyheads and its hash."""
     try:
         meta = json.loads(sidecar_path(path).read_text(encoding="utf-8"))
-        return bool(meta.get("tool") == "manyheads" and meta.get("sha256") == _sha256(path))
+        return bool(meta.get("tool") == "manyheads" and meta.get("sha256") == file_sha256(path))
     except (OSError, ValueError, AttributeError):
         return False
 
@@ -177,7 +168,7 @@ def export_onnx(
                 "was written.\n" + "\n".join(parity.lines()),
                 path=str(out),
             )
-        sha = _sha256(tmp)
+        sha = file_sha256(tmp)
     meta = _metadata(run, x, parity, sha)
     atomic_write_text(sidecar_path(out), json.dumps(meta, indent=2) + "\n")
     return parity

@@ -5,23 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import hashlib
 from pathlib import Path
 from typing import Any
 
 from manyheads.extend._settings import AddTaskSettings
 from manyheads.tasks.task import Task
+from manyheads.workflow._bundle_weights import bundle_weights_sha256, file_sha256
 
 __all__ = ["file_sha256", "lineage"]
-
-
-def file_sha256(path: Path) -> str:
-    """The sha256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def lineage(
@@ -35,12 +26,9 @@ def lineage(
     was grown too). A source trained in memory, never saved, has no path and no digest."""
     from manyheads import __version__
 
-    weights = source / "model.safetensors" if source is not None else None
     return {
         "source": str(source.resolve()) if source is not None else None,
-        "source_weights_sha256": (
-            file_sha256(weights) if weights is not None and weights.is_file() else None
-        ),
+        "source_weights_sha256": bundle_weights_sha256(source),
         "added_task": task.to_dict(),
         "unfreeze": unfreeze,
         "settings": dataclasses.asdict(settings),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -32,7 +32,10 @@ from manyheads.workflow._bundle_meta import (
 )
 from manyheads.workflow._bundle_weights import check_tensors, tensor_shapes
 
-__all__ = ["FORMAT", "read_bundle", "write_bundle"]
+if TYPE_CHECKING:  # a Run holds what a bundle holds; _run imports this module
+    from manyheads.workflow._run import Run
+
+__all__ = ["FORMAT", "read_bundle", "write_bundle", "write_run_bundle"]
 
 #: What building a model from a damaged ``model.json`` can raise.
 _BUILD_ERRORS = (ManyheadsError, KeyError, TypeError, ValueError, IndexError, AttributeError)
@@ -86,6 +89,20 @@ def write_bundle(
     tmp_json = directory / "model.json.tmp"
     tmp_json.write_text(text)
     os.replace(tmp_json, directory / "model.json")
+
+
+def write_run_bundle(directory: Path, run: Run, *, extra: dict[str, Any] | None) -> None:
+    """Write ``run``'s model bundle into ``directory``: the weights, then ``model.json`` with the
+    ``extra`` keys (a grown model's ``lineage``, a pruned one's ``pruning``)."""
+    write_bundle(
+        directory,
+        model=run.model,
+        architecture=run.architecture,
+        options=run.options,
+        tasks=run.tasks,
+        preprocessor=run.preprocessor,
+        extra=extra,
+    )
 
 
 def read_bundle(directory: Path) -> tuple[MTLModel, list[Task], TablePreprocessor, dict[str, Any]]:

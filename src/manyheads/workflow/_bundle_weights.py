@@ -1,4 +1,4 @@
-"""The weights file of a bundle, ``model.safetensors``, checked before it is loaded.
+"""The weights file of a bundle, ``model.safetensors``: checked before it is loaded, and hashed.
 
 Its header is read and checked against the file's size, and the tensors it holds against those
 the model of ``model.json`` needs, so that an edited or truncated file is a
@@ -7,6 +7,7 @@ the model of ``model.json`` needs, so that an edited or truncated file is a
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 from manyheads.errors import DataError
 from manyheads.workflow._bundle_meta import FIX
 
-__all__ = ["check_tensors", "tensor_shapes"]
+__all__ = ["bundle_weights_sha256", "check_tensors", "file_sha256", "tensor_shapes"]
 
 #: Bytes per element of each safetensors dtype.
 _DTYPE_BYTES = {
@@ -109,3 +110,25 @@ def check_tensors(
                 f"{list(shape)} (a vocabulary, layer size or option was changed). {FIX}",
                 path=str(path),
             )
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def bundle_weights_sha256(directory: Path | None) -> str | None:
+    """The sha256 of the ``model.safetensors`` in ``directory``; None for no directory (a run
+    never saved) or a directory without the file. Exports, grown models and distilled students
+    record it, so that weights retrained since are noticed.
+
+    Example:
+        >>> bundle_weights_sha256(None) is None
+        True
+    """
+    weights = directory / "model.safetensors" if directory is not None else None
+    return file_sha256(weights) if weights is not None and weights.is_file() else None

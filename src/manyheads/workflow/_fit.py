@@ -1,8 +1,9 @@
 """The Python API a notebook user reaches for first: :func:`fit`, :class:`Run`, :func:`load`.
 
 The CLI is a thin layer over :func:`train_config`, which :func:`fit` shares: config -> checks ->
-builders (``_builders``) -> encoded data (``_encoding``) -> training (``engine.trainer``) -> a
-:class:`Run` and its :class:`RunMetrics` (``_run``), written by ``_output``.
+builders (``_builders``) -> encoded data (``_encoding``) -> training (``_training``) -> a
+:class:`Run` and its :class:`RunMetrics` (``_run``), written by ``_output``. How a run treats its
+folder and the hook of a workflow built on :func:`run_config` are ``_run_options``.
 """
 
 from __future__ import annotations
@@ -10,26 +11,15 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 
-from manyheads._files import os_error
-from manyheads._methods import Method
 from manyheads.architectures.base import MTLModel
 from manyheads.config._renamed import renamed_fit_keywords
 from manyheads.config.schema import DataConfig, ModelConfig, RunConfig
-from manyheads.distributed._ddp import agree_before_writing, current_comm, is_writer
-from manyheads.engine import (
-    Checkpoints,
-    ResumePoint,
-    TrainInputs,
-    TrainResult,
-    check_monitor,
-    train_model,
-)
-from manyheads.engine.events import Events
-from manyheads.engine.progress import attach_progress
+from manyheads.distributed._ddp import is_writer
+from manyheads.engine import TrainInputs, check_monitor
 from manyheads.tasks.task import Task
 from manyheads.workflow._builders import (
     Log,
@@ -44,24 +34,14 @@ from manyheads.workflow._builders import (
     resolve_inputs,
     train_settings_of,
 )
-from manyheads.workflow._encoding import (
-    Encoded,
-    encoded_splits,
-    run_fingerprint,
-    say_fitted_lengths,
-)
-from manyheads.workflow._events import attach_estimate
-from manyheads.workflow._output import (
-    check_run_output,
-    in_folder,
-    open_run_dir,
-    resume_point,
-    write_run,
-)
+from manyheads.workflow._encoding import Encoded, encoded_splits, say_fitted_lengths
+from manyheads.workflow._output import check_run_output, write_run
 from manyheads.workflow._ranking import add_ranking_metrics, check_group_column
 from manyheads.workflow._run import Data, Run, RunMetrics, as_frame, json_safe, load
+from manyheads.workflow._run_options import RunOptions, TrainHook
 from manyheads.workflow._scores import final_metrics
 from manyheads.workflow._splits import Splits, load_splits
+from manyheads.workflow._training import train_run
 from manyheads.workflow._tuning import tune_on_valid
 
 __all__ = [
@@ -156,50 +136,6 @@ def fit(  # noqa: PLR0913 - the public entry point: one keyword per setting
     )
 
 
-# -- the shared training path -------------------------------------------------------------------
-@dataclasses.dataclass(frozen=True)
-class RunOptions:
-    """How :func:`run_config` treats the output folder, and where it reports.
-
-    Args:
-        quiet: no progress output.
-        resume: continue the unfinished run in ``config.output`` from its checkpoint.
-        overwrite: replace the run in ``config.output``.
-        log: where to say what the run decided (inferred inputs, defaults, its length).
-        keep_checkpoint: keep the last checkpoint as ``last_checkpoint.json``.
-        protect: files the output folder must not hold (the config file).
-    """
-
-    quiet: bool = True
-    resume: bool = False
-    overwrite: bool = False
-    log: Log | None = None
-    keep_checkpoint: bool = False
-    protect: tuple[str | Path, ...] = ()
-
-    def say(self, message: str) -> None:
-        """Pass ``message`` to ``log``, if any."""
-        if self.log is not None:
-            self.log(message)
-
-
-class TrainHook(Protocol):
-    """Changes what a run trains on, for a workflow built on :func:`run_config` (``distill``).
-
-    ``train_inputs`` is called once the data is encoded and checked, before the model is built
-    (so the model's seeded initialisation is that of a plain run), and may return other training
-    rows or tasks; ``attach`` subscribes to the loop's events once the run directory is open.
-    """
-
-    def train_inputs(self, config: RunConfig, splits: Splits, encoded: Encoded) -> TrainInputs:
-        """The :class:`TrainInputs` to train on (validation stays ``encoded.valid``)."""
-        ...
-
-    def attach(self, events: Events, directory: Path | None) -> None:
-        """Subscribe to ``events``; ``directory`` is the run directory, if any."""
-        ...
-
-
 def train_config(
     config: RunConfig,
     *,
@@ -258,7 +194,7 @@ def run_config(
     chosen = fit_encoder_options(model_options(config, say), encoded.train)
     model = build_model(config, encoded.pre, chosen)
     method = build_method(config)
-    result = _train(config, encoded, model, method, directory, options, inputs, hook)
+    result = train_run(config, encoded, model, method, directory, options, inputs, hook)
     run = Run(
         model,
         list(config.tasks),
@@ -290,54 +226,3 @@ def _check_monitored(config: RunConfig, encoded: Encoded, splits: Splits) -> Non
     where = f"the validation rows (from {valid_path})" if valid_path else "the validation rows"
     tasks = encoded.pre.fitted(config.tasks)
     check_monitor(encoded.valid, tasks, config.train.monitor, where=where)
-
-
-def _train(
-    config: RunConfig,
-    encoded: Encoded,
-    model: MTLModel,
-    method: Method,
-    directory: Path | None,
-    options: RunOptions,
-    inputs: TrainInputs,
-    hook: TrainHook | None,
-) -> TrainResult:
-    """Train ``model`` on ``inputs`` with its events attached; the run directory is written from
-    here on."""
-    events = Events()
-    attach_progress(events, quiet=options.quiet, log=options.say)
-    stamp = _with_processes(run_fingerprint(config, encoded)) if directory else None
-    restored: ResumePoint | None = None
-    if directory is not None and options.resume:  # checked before anything in it is written
-        restored = resume_point(
-            directory, model, method, config.train, stamp, overwrite=options.overwrite
-        )
-    attach_estimate(events, options.say)
-    agree_before_writing(lambda: run_fingerprint(config, encoded))  # data-parallel ranks
-    if directory is not None and is_writer():
-        open_run_dir(directory, config, events, model, encoded, overwrite=options.overwrite)
-    if hook is not None:
-        hook.attach(events, directory if is_writer() else None)
-    try:
-        return train_model(
-            model,
-            method,
-            inputs,
-            settings=config.train,
-            events=events,
-            checkpoints=None if directory is None else Checkpoints(directory, stamp, restored),
-            resume=options.resume,
-        )
-    except OSError as exc:  # writing history, checkpoints or events: disk full, permissions
-        if directory is None or not in_folder(exc, directory):
-            raise
-        raise os_error(exc, exc.filename, "write the run's file") from None
-
-
-def _with_processes(stamp: dict[str, Any]) -> dict[str, Any]:
-    """A data-parallel run's fingerprint also holds its process count: a resume on another
-    count would train on other global batches, and is refused."""
-    n_ranks = current_comm().world_size
-    if n_ranks == 1:  # one process: the fingerprint of every earlier version
-        return stamp
-    return {**stamp, "config": {**stamp.get("config", {}), "processes (--nproc)": n_ranks}}

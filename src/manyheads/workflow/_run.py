@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -13,32 +12,28 @@ import torch
 
 from manyheads.architectures.base import MTLModel
 from manyheads.config.schema import RunConfig
-from manyheads.data.io import read_table
 from manyheads.data.preprocess import TablePreprocessor
 from manyheads.engine.loop import predict_outputs, score_outputs
-from manyheads.errors import DataError, InvalidParameterError
+from manyheads.errors import InvalidParameterError
 from manyheads.tasks._fitted import FittedTask
 from manyheads.tasks.task import Task
-from manyheads.workflow._bundle import read_bundle, write_bundle
-from manyheads.workflow._run_metrics import RunMetrics, json_safe, task_metrics
+from manyheads.workflow._bundle import read_bundle, write_run_bundle
+from manyheads.workflow._rows import Data, as_frame
+from manyheads.workflow._run_metrics import RunMetrics, json_safe, read_metrics, task_metrics
 
 if TYPE_CHECKING:  # imported inside the methods: `import manyheads` stays light
     from manyheads.compress import CompressReport
     from manyheads.export import ParityReport
 
-__all__ = ["Data", "Run", "RunMetrics", "as_frame", "json_safe", "load", "task_metrics"]
-
-Data: TypeAlias = pd.DataFrame | str | Path
-
-
-def as_frame(data: Data) -> pd.DataFrame:
-    if isinstance(data, pd.DataFrame):
-        frame = data.copy()
-        if "path" not in data.attrs:  # a file's rows (read_table) keep their lines
-            frame.index = pd.RangeIndex(1, len(frame) + 1)
-        frame.attrs.setdefault("path", "<DataFrame>")
-        return frame
-    return read_table(data)
+__all__ = [
+    "Data",
+    "Run",
+    "RunMetrics",
+    "as_frame",
+    "json_safe",
+    "load",
+    "task_metrics",
+]
 
 
 @dataclasses.dataclass(eq=False, repr=False)
@@ -147,16 +142,9 @@ class Run:
         from manyheads._files import os_error
 
         directory = Path(path)
+        extra = {"lineage": self.lineage} if self.lineage is not None else None
         try:
-            write_bundle(
-                directory,
-                model=self.model,
-                architecture=self.architecture,
-                options=self.options,
-                tasks=self.tasks,
-                preprocessor=self.preprocessor,
-                extra={"lineage": self.lineage} if self.lineage is not None else None,
-            )
+            write_run_bundle(directory, self, extra=extra)
         except OSError as exc:
             raise os_error(exc, directory, "write the model bundle") from None
         return directory
@@ -290,17 +278,7 @@ def load(path: str | Path) -> Run:
     """
     directory = Path(path)
     model, tasks, pre, meta = read_bundle(directory)
-    metrics_path = directory / "metrics.json"
-    metrics = None
-    if metrics_path.exists():
-        try:
-            metrics = _renamed_keys(json.loads(metrics_path.read_text(encoding="utf-8")))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise DataError(
-                f"cannot read the run's metrics ({exc}). Restore the file or delete it (the "
-                "model loads without it).",
-                path=str(metrics_path),
-            ) from None
+    metrics = read_metrics(directory / "metrics.json")
     return Run(
         model,
         tasks,
@@ -311,9 +289,3 @@ def load(path: str | Path) -> Run:
         directory=directory,
         lineage=meta.get("lineage") if isinstance(meta.get("lineage"), dict) else None,
     )
-
-
-def _renamed_keys(metrics: dict[str, Any]) -> dict[str, Any]:
-    """``metrics.json`` with ``weighting``, its key before 0.2, read as ``method`` (silently:
-    manyheads wrote the file; :mod:`manyheads.config._renamed` lists the renames)."""
-    return {("method" if key == "weighting" else key): value for key, value in metrics.items()}

@@ -1,17 +1,20 @@
-"""The final scores of a run (``metrics.json``): :class:`RunMetrics`, per-task metric dicts
-and strict-JSON values."""
+"""The final scores of a run (``metrics.json``): :class:`RunMetrics`, per-task metric dicts,
+strict-JSON values, and the file read back."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from manyheads.errors import DataError
 from manyheads.tasks._registry import get_task_type
 from manyheads.tasks.task import Task
 
-__all__ = ["RunMetrics", "json_safe", "task_metrics"]
+__all__ = ["RunMetrics", "json_safe", "read_metrics", "task_metrics"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,3 +80,27 @@ def json_safe(value: object) -> object:
     if isinstance(value, np.integer):
         return int(value)
     return value
+
+
+def read_metrics(metrics_path: Path) -> dict[str, Any] | None:
+    """A run's ``metrics.json``, or None when the run has none.
+
+    Raises:
+        DataError: the file cannot be read (naming it: the model loads without it).
+    """
+    if not metrics_path.exists():
+        return None
+    try:
+        return _renamed_keys(json.loads(metrics_path.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(
+            f"cannot read the run's metrics ({exc}). Restore the file or delete it (the "
+            "model loads without it).",
+            path=str(metrics_path),
+        ) from None
+
+
+def _renamed_keys(metrics: dict[str, Any]) -> dict[str, Any]:
+    """``metrics.json`` with ``weighting``, its key before 0.2, read as ``method`` (silently:
+    manyheads wrote the file; :mod:`manyheads.config._renamed` lists the renames)."""
+    return {("method" if key == "weighting" else key): value for key, value in metrics.items()}
