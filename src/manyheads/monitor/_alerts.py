@@ -1,4 +1,4 @@
-"""Alerts: the JSON payload, the webhook POST and the log line."""
+"""Alerts: the JSON payload and its headlines, the webhook POST and the log line."""
 
 from __future__ import annotations
 
@@ -6,9 +6,12 @@ import json
 import urllib.error
 import urllib.request
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["alert_line", "alert_payload", "post_webhook"]
+if TYPE_CHECKING:
+    from manyheads.monitor._specs import MonitorConfig
+
+__all__ = ["alert_line", "alert_payload", "post_webhook", "top_headlines"]
 
 
 def alert_payload(  # noqa: PLR0913 - one keyword per field of the payload
@@ -49,6 +52,31 @@ def alert_payload(  # noqa: PLR0913 - one keyword per field of the payload
         "method": method,
         "headlines": headlines,
     }
+
+
+def top_headlines(
+    scored: list[dict[str, Any]], row: dict[str, Any], config: MonitorConfig
+) -> list[dict[str, Any]]:
+    """The bucket's negative articles in the topic, most confidently negative first."""
+    start = row["bucket_start"]
+    end = start.timestamp() + config.detect.bucket_s
+    hits = [
+        a
+        for a in scored
+        if a["negative"]
+        and str(a["topic"]) == row["topic"]
+        and start.timestamp() <= a["published_at"].timestamp() < end
+    ]
+    hits.sort(key=lambda a: (-float(a["sentiment_proba"] or 0), a["url"]))
+    return [
+        {
+            "headline": a["headline"],
+            "url": a["url"],
+            "published": a["published_at"].isoformat(),
+            "sentiment_proba": round(float(a["sentiment_proba"] or 0), 4),
+        }
+        for a in hits[: config.alerts.top_headlines]
+    ]
 
 
 def alert_line(payload: dict[str, Any]) -> str:
