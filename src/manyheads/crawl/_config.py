@@ -22,7 +22,7 @@ from manyheads.crawl._config_rules import (
     read_start_urls,
     read_top_scalars,
 )
-from manyheads.crawl._overrides import parse_overrides
+from manyheads.crawl._overrides import read_with_overrides
 from manyheads.crawl._redact import redact
 from manyheads.crawl._specs import (
     CrawlConfig,
@@ -123,15 +123,10 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     Raises:
         ConfigError: a missing or unreadable file, bad YAML, or any invalid key/value.
     """
-    from manyheads.config._yaml import read_yaml_file
-
     path = Path(path)
-    data = read_yaml_file(path, what="crawl config")
-    data = dict(data) if isinstance(data, Mapping) else data
-    pairs, problems = parse_overrides(overrides)
-    if isinstance(data, dict):
-        for key, value in pairs:
-            _set_dotted(data, key, value)
+    data, problems = read_with_overrides(
+        path, overrides, what="crawl config", set_dotted=_set_dotted
+    )
     if problems:
         raise ConfigError([redact(p) for p in problems], source=str(path))
     return parse_config(data, source=str(path))

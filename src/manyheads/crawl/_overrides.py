@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from manyheads.errors import ConfigError
 
-__all__ = ["parse_overrides"]
+__all__ = ["parse_overrides", "read_with_overrides"]
 
 
 def parse_overrides(
@@ -37,3 +39,27 @@ def parse_overrides(
         except ConfigError as exc:  # reported with the file's other problems
             problems.extend(exc.problems)
     return pairs, problems
+
+
+def read_with_overrides(
+    path: Path,
+    overrides: list[str] | tuple[str, ...],
+    *,
+    what: str,
+    set_dotted: Callable[[dict[str, Any], str, object], None],
+) -> tuple[object, list[str]]:
+    """The YAML file's data with each valid override set by ``set_dotted``, and the problems
+    of the invalid overrides (the caller reports them with the file's own).
+
+    Raises:
+        ConfigError: a missing or unreadable file, or bad YAML.
+    """
+    from manyheads.config._yaml import read_yaml_file
+
+    data = read_yaml_file(path, what=what)
+    data = dict(data) if isinstance(data, Mapping) else data
+    pairs, problems = parse_overrides(overrides)
+    if isinstance(data, dict):
+        for key, value in pairs:
+            set_dotted(data, key, value)
+    return data, problems

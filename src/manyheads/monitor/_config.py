@@ -108,15 +108,11 @@ def load_monitor_config(
     Raises:
         ConfigError: a missing or unreadable file, bad YAML, or any invalid key or value.
     """
-    from manyheads.config._yaml import read_yaml_file
-    from manyheads.crawl._overrides import parse_overrides
+    from manyheads.crawl._overrides import read_with_overrides
 
-    data = read_yaml_file(Path(path), what="monitor config")
-    data = dict(data) if isinstance(data, Mapping) else data
-    pairs, problems = parse_overrides(overrides)
-    if isinstance(data, dict):
-        for key, value in pairs:
-            _set_dotted(data, key, value)
+    data, problems = read_with_overrides(
+        Path(path), overrides, what="monitor config", set_dotted=_set_dotted
+    )
     if problems:
         raise ConfigError(problems, source=str(path))
     return parse_monitor_config(data, source=str(path))
