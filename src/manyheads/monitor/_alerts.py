@@ -9,47 +9,45 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from manyheads.monitor._specs import MonitorConfig
+    from manyheads.monitor._specs import DetectSpec, MonitorConfig
 
 __all__ = ["alert_line", "alert_payload", "post_webhook", "top_headlines"]
 
 
-def alert_payload(  # noqa: PLR0913 - one keyword per field of the payload
-    *,
-    topic: str,
-    bucket_start: datetime,
-    bucket_s: float,
-    share: float,
-    baseline: float,
-    limit: float,
-    count: int,
-    n_negative: int,
-    method: str,
-    headlines: list[dict[str, Any]],
+def alert_payload(
+    row: dict[str, Any], detect: DetectSpec, headlines: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    """The JSON body a webhook receives for one alert.
+    """The JSON body a webhook receives for the alert of one fired bucket.
+
+    Args:
+        row: the bucket's ``monitor_buckets`` row (topic, bucket_start, share, baseline, limit,
+            n, n_negative).
+        detect: the detection that fired (its bucket width and method).
+        headlines: the bucket's top negative headlines (:func:`top_headlines`).
 
     Example:
-        >>> from datetime import UTC
-        >>> p = alert_payload(topic="Earnings", bucket_start=datetime(2026, 1, 1, tzinfo=UTC),
-        ...     bucket_s=3600, share=0.6, baseline=0.15, limit=0.4, count=10, n_negative=6,
-        ...     method="pchart", headlines=[])
-        >>> p["bucket"], p["bucket_end"], p["share"]
-        ('2026-01-01T00:00:00+00:00', '2026-01-01T01:00:00+00:00', 0.6)
+        >>> from datetime import UTC, datetime
+        >>> from manyheads.monitor import DetectSpec
+        >>> row = {"topic": "Earnings", "bucket_start": datetime(2026, 1, 1, tzinfo=UTC),
+        ...     "share": 0.6, "baseline": 0.15, "limit": 0.4, "n": 10, "n_negative": 6}
+        >>> p = alert_payload(row, DetectSpec(bucket_s=3600, method="pchart"), headlines=[])
+        >>> p["bucket"], p["bucket_end"], p["share"], p["count"], p["negative"]
+        ('2026-01-01T00:00:00+00:00', '2026-01-01T01:00:00+00:00', 0.6, 10, 6)
     """
     from datetime import timedelta
 
+    bucket_start: datetime = row["bucket_start"]
     return {
         "event": "negative_share_alert",
-        "topic": topic,
+        "topic": row["topic"],
         "bucket": bucket_start.isoformat(),
-        "bucket_end": (bucket_start + timedelta(seconds=bucket_s)).isoformat(),
-        "share": round(share, 6),
-        "baseline": round(baseline, 6),
-        "limit": round(limit, 6),
-        "count": count,
-        "negative": n_negative,
-        "method": method,
+        "bucket_end": (bucket_start + timedelta(seconds=detect.bucket_s)).isoformat(),
+        "share": round(row["share"], 6),
+        "baseline": round(row["baseline"], 6),
+        "limit": round(row["limit"], 6),
+        "count": row["n"],
+        "negative": row["n_negative"],
+        "method": detect.method,
         "headlines": headlines,
     }
 

@@ -133,18 +133,7 @@ class Monitor:
         for row in fired:
             if scored is None:
                 scored = self.db.scored_articles()
-            payload = alert_payload(
-                topic=row["topic"],
-                bucket_start=row["bucket_start"],
-                bucket_s=spec.detect.bucket_s,
-                share=row["share"],
-                baseline=row["baseline"],
-                limit=row["limit"],
-                count=row["n"],
-                n_negative=row["n_negative"],
-                method=spec.detect.method,
-                headlines=top_headlines(scored, row, spec),
-            )
+            payload = alert_payload(row, spec.detect, top_headlines(scored, row, spec))
             record = {k: row[k] for k in ("topic", "bucket_start", "share", "baseline", "limit")}
             record.update(count=row["n"], n_negative=row["n_negative"], payload=json.dumps(payload))
             if self.db.add_alert(record):
