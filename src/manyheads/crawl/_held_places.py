@@ -1,8 +1,4 @@
-"""The base of a downloader middleware that holds a place per request until its answer comes.
-
-Used by :mod:`._distributed_hostlimit` (a host's semaphore in one process) and
-:mod:`._redis_politeness` (a host's token in the shared frontier).
-"""
+"""The base of a downloader middleware that holds a place per request until its answer comes."""
 
 from __future__ import annotations
 
@@ -16,7 +12,11 @@ __all__ = ["HeldPlaceMiddleware"]
 
 
 class HeldPlaceMiddleware(CrawlerComponent, ABC):
-    """``process_request`` takes a place; the response or the error gives it back."""
+    """``process_request`` takes a place; the response or the error gives it back.
+
+    A host's semaphore in one process (:mod:`._distributed_hostlimit`), a host's token in the
+    shared frontier (:mod:`._redis_politeness`).
+    """
 
     def process_response(self, request: Request, response: Response) -> Response:
         """Give the request's place back."""

@@ -1,8 +1,4 @@
-"""The spider's feed and sitemap callbacks (docs/crawl.md "Feeds and sitemaps").
-
-Feeds and sitemaps (``follow.feeds`` / ``follow.sitemaps``) add the pages they list that are new
-or changed since stored (:mod:`manyheads.crawl._feeds`); their links are not followed.
-"""
+"""The spider's feed and sitemap callbacks: request the listed pages that are new or changed."""
 
 from __future__ import annotations
 
@@ -36,7 +32,12 @@ LISTED = "manyheads_listed"
 
 
 class ListingSpider(scrapy.Spider):
-    """A spider's ``parse_feed`` and ``parse_sitemap`` callbacks; the subclass sets the state."""
+    """A spider's ``parse_feed`` and ``parse_sitemap`` callbacks; the subclass sets the state.
+
+    Feeds and sitemaps (``follow.feeds`` / ``follow.sitemaps``, docs/crawl.md "Feeds and
+    sitemaps") add the pages they list that are new or changed since stored
+    (:mod:`manyheads.crawl._feeds`); the links of those pages are not followed.
+    """
 
     crawl_state: CrawlState
     allowed_domains: list[str]
