@@ -10,7 +10,7 @@ import yaml
 
 from manyheads.cli.main import main
 from manyheads.errors import ConfigError, DataError
-from manyheads.monitor import parse_monitor_config
+from manyheads.monitor import load_monitor_config, parse_monitor_config
 from manyheads.monitor._dashboard import check_dashboard_path
 from manyheads.monitor._db import MonitorDB
 
@@ -41,6 +41,24 @@ def test_every_problem_is_reported_at_once() -> None:
     ):
         assert needle in text
     assert text.startswith("monitor.yaml: 10 problems")
+
+
+def test_overrides_set_nested_keys_and_report_every_bad_one(tmp_path: Path) -> None:
+    cfg = tmp_path / "monitor.yaml"
+    cfg.write_text(
+        yaml.safe_dump(
+            {"crawl": {"start_urls": ["http://127.0.0.1/"]}, "model": {"run": "runs/news"}}
+        )
+    )
+    loaded = load_monitor_config(cfg, ["detect.bucket=30m", "model.negative_class=Down"])
+    assert loaded.detect.bucket_s == 1800.0
+    assert loaded.model.negative_class == "Down"
+    assert loaded.model.run == "runs/news"
+    with pytest.raises(ConfigError) as info:
+        load_monitor_config(cfg, ["detect.hold", "detect.hold=[1,", "detect.hold=2"])
+    assert info.value.problems[0] == "override 'detect.hold' must look like key.sub=value."
+    assert info.value.problems[1].startswith("override 'detect.hold=[1,': the value is not valid")
+    assert len(info.value.problems) == 2
 
 
 def test_cli_exits_2_naming_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

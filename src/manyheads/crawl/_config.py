@@ -22,6 +22,7 @@ from manyheads.crawl._config_rules import (
     read_start_urls,
     read_top_scalars,
 )
+from manyheads.crawl._overrides import read_with_overrides
 from manyheads.crawl._redact import redact
 from manyheads.crawl._specs import (
     CrawlConfig,
@@ -122,24 +123,10 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     Raises:
         ConfigError: a missing or unreadable file, bad YAML, or any invalid key/value.
     """
-    from manyheads.config._yaml import read_yaml_file, yaml_value
-
     path = Path(path)
-    data = read_yaml_file(path, what="crawl config")
-    data = dict(data) if isinstance(data, Mapping) else data
-    problems = []
-    for item in overrides:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            problems.append(f"override {item!r} must look like key.sub=value.")
-            continue
-        try:
-            parsed = yaml_value(value, override=item)
-        except ConfigError as exc:  # reported with the file's other problems
-            problems.extend(exc.problems)
-            continue
-        if isinstance(data, dict):
-            _set_dotted(data, key, parsed)
+    data, problems = read_with_overrides(
+        path, overrides, what="crawl config", set_dotted=_set_dotted
+    )
     if problems:
         raise ConfigError([redact(p) for p in problems], source=str(path))
     return parse_config(data, source=str(path))

@@ -17,7 +17,7 @@ import secrets
 import socket
 import time
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from manyheads.crawl._redact import redact
 from manyheads.crawl._redis_frontier import Frontier, connect
@@ -33,6 +33,9 @@ from manyheads.crawl._specs import CrawlConfig
 from manyheads.crawl._store import Store
 from manyheads.crawl._urls import canonical_url
 from manyheads.errors import ConfigError
+
+if TYPE_CHECKING:
+    import redis
 
 __all__ = ["distributed_settings", "run_distributed", "run_worker"]
 
@@ -102,7 +105,7 @@ def _worker_main(config: CrawlConfig, url: str, run_id: int, resumed: bool) -> N
     run_worker(config, url, run_id, resumed=resumed, progress=False)
 
 
-def _reach(url: str) -> Any:  # noqa: ANN401 (a redis client)
+def _reach(url: str) -> redis.Redis:
     import redis
 
     client = connect(url)

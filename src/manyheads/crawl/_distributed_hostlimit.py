@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import asyncio
 
-from scrapy.http import Request, Response
+from scrapy.http import Request
 from scrapy.utils.httpobj import urlparse_cached
 
-from manyheads.crawl._component import CrawlerComponent
+from manyheads.crawl._held_places import HeldPlaceMiddleware
 
 __all__ = ["HostLimitMiddleware"]
 
 _HELD = "manyheads_host_slot"
 
 
-class HostLimitMiddleware(CrawlerComponent):
+class HostLimitMiddleware(HeldPlaceMiddleware):
     """Hold each request until fewer than ``CONCURRENT_REQUESTS_PER_DOMAIN`` are out to its host."""
 
     _slots: dict[str, asyncio.Semaphore]
@@ -38,16 +38,8 @@ class HostLimitMiddleware(CrawlerComponent):
         await slots[host].acquire()
         request.meta[_HELD] = host
 
-    def process_response(self, request: Request, response: Response) -> Response:
+    def release(self, request: Request) -> None:
         """Free the host's place."""
-        self._free(request)
-        return response
-
-    def process_exception(self, request: Request, exception: Exception) -> None:
-        """Free the host's place."""
-        self._free(request)
-
-    def _free(self, request: Request) -> None:
         host = request.meta.pop(_HELD, None)
         if host is not None:
             self._slots[host].release()

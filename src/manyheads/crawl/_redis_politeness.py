@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import asyncio
 
-from scrapy.http import Request, Response
+from scrapy.http import Request
 from scrapy.utils.httpobj import urlparse_cached
 
-from manyheads.crawl._component import CrawlerComponent
+from manyheads.crawl._held_places import HeldPlaceMiddleware
 from manyheads.crawl._redis_worker import worker_of
 
 __all__ = ["SharedPolitenessMiddleware"]
@@ -23,7 +23,7 @@ __all__ = ["SharedPolitenessMiddleware"]
 _TOKEN = "manyheads_polite"
 
 
-class SharedPolitenessMiddleware(CrawlerComponent):
+class SharedPolitenessMiddleware(HeldPlaceMiddleware):
     """Hold each request until its host's shared delay and concurrency allow it."""
 
     async def process_request(self, request: Request) -> None:
@@ -41,16 +41,8 @@ class SharedPolitenessMiddleware(CrawlerComponent):
                 return
             await asyncio.sleep(got)
 
-    def process_response(self, request: Request, response: Response) -> Response:
+    def release(self, request: Request) -> None:
         """Give the token back."""
-        self._free(request)
-        return response
-
-    def process_exception(self, request: Request, exception: Exception) -> None:
-        """Give the token back."""
-        self._free(request)
-
-    def _free(self, request: Request) -> None:
         held = request.meta.pop(_TOKEN, None)
         if held is not None:
             worker_of(self.crawler).frontier.release_slot(*held)

@@ -1,7 +1,7 @@
 """The config-driven spider: follow links by the config's rules, turn matching pages into items.
 
-Feeds and sitemaps (``follow.feeds`` / ``follow.sitemaps``) add the pages they list that are new
-or changed since stored (:mod:`manyheads.crawl._feeds`); their links are not followed.
+Feeds and sitemaps (``follow.feeds`` / ``follow.sitemaps``) are read by the callbacks it inherits
+from :class:`~manyheads.crawl._listings.ListingSpider`.
 
 Every callback result goes through Scrapy's machinery (depth, dupefilter, offsite, robots,
 retries, redirects); the spider only decides what to request and what to yield.
@@ -9,27 +9,19 @@ retries, redirects); the spider only decides what to request and what to yield.
 
 from __future__ import annotations
 
-import hashlib
 import re
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import AsyncIterator, Iterable, Iterator
+from typing import TYPE_CHECKING, ClassVar
 
-import scrapy
 from scrapy import signals
-from scrapy.http import Headers, HtmlResponse, Request, Response, TextResponse
+from scrapy.http import HtmlResponse, Request, Response, TextResponse
 from scrapy.linkextractors import IGNORED_EXTENSIONS, LinkExtractor
 from twisted.python.failure import Failure
 
 from manyheads.crawl._extraction import Extractor, default_workers
-from manyheads.crawl._feeds import (
-    FeedError,
-    Listed,
-    needs_fetch,
-    parse_feed,
-    parse_sitemap,
-    stored_times,
-)
 from manyheads.crawl._items import FailureItem, PageItem, UnchangedItem
+from manyheads.crawl._listings import LISTED, ListingSpider
+from manyheads.crawl._pages import body_sha, describe_failure, looks_binary, page_item
 from manyheads.crawl._state import CrawlState
 from manyheads.crawl._urls import SCHEMES, canonical_url, has_extension, host_allowed, split_host
 
@@ -39,42 +31,9 @@ if TYPE_CHECKING:
 __all__ = ["ConfigSpider", "describe_failure", "looks_binary"]
 
 _IGNORED = frozenset(f".{ext}" for ext in IGNORED_EXTENSIONS)  # Scrapy's list: images, archives ...
-#: Request meta key: the page was listed by a feed or sitemap (its links are not followed).
-LISTED = "manyheads_listed"
 
 
-def looks_binary(body: bytes) -> bool:
-    """Whether a body labelled as text is really binary (NUL bytes or mostly control bytes).
-
-    Example:
-        >>> looks_binary(b"<html>ok</html>"), looks_binary(bytes(range(256)))
-        (False, True)
-    """
-    head = body[:4096]
-    if b"\x00" in head:
-        return True
-    controls = sum(1 for b in head if b < 9 or 13 < b < 32)
-    return len(head) > 0 and controls / len(head) > 0.1
-
-
-def describe_failure(failure: Failure) -> tuple[int | None, str]:
-    """``(HTTP status or None, error text)`` of a failed request."""
-    from scrapy.exceptions import DownloadCancelledError
-    from scrapy.spidermiddlewares.httperror import HttpError
-
-    value = failure.value
-    if isinstance(value, HttpError):
-        status = value.response.status
-        return status, f"HTTP {status}"
-    text = str(value).strip()
-    if not text and isinstance(value, DownloadCancelledError):
-        # Scrapy cancels a streamed body without a message only when it passes DOWNLOAD_MAXSIZE.
-        text = "cancelled mid-body: response size over limits.max_page_bytes"
-    text = text or type(value).__name__
-    return None, f"{type(value).__name__}: {text}"
-
-
-class ConfigSpider(scrapy.Spider):
+class ConfigSpider(ListingSpider):
     """Crawl what a :class:`~manyheads.crawl._specs.CrawlConfig` describes.
 
     Args:
@@ -185,7 +144,7 @@ class ConfigSpider(scrapy.Spider):
                 yield request
             return
         if not isinstance(response, TextResponse):
-            yield self._page(response, url, depth, links=[], body_hash=_sha(response.body))
+            yield page_item(response, url, depth, links=[], body_hash=body_sha(response.body))
             return
         if looks_binary(response.body):
             yield FailureItem(url, response.status, "binary body labelled as text")
@@ -193,12 +152,12 @@ class ConfigSpider(scrapy.Spider):
         links = self._page_links(response) if isinstance(response, HtmlResponse) else []
         for request in self._follow(links if follows else [], depth):
             yield request
-        body_hash = _sha(response.body)
+        body_hash = body_sha(response.body)
         known = state.known.get(url)
         if known is not None and known.run_id != state.run_id and known.body_hash == body_hash:
             yield UnchangedItem(url)
             return
-        page = self._page(response, url, depth, links=links, body_hash=body_hash)
+        page = page_item(response, url, depth, links=links, body_hash=body_hash)
         if (
             self._match is not None
             and self._match.search(url)
@@ -212,95 +171,6 @@ class ConfigSpider(scrapy.Spider):
             page.raw_html = content.raw_html
         yield page
 
-    # ---- feeds and sitemaps (docs/crawl.md "Feeds and sitemaps") ---------------------------
-
-    def parse_feed(
-        self, response: Response
-    ) -> Iterator[PageItem | UnchangedItem | FailureItem | Request]:
-        """Store the feed; request its entries that are new or changed since stored."""
-        yield from self._listing(response, "feed")
-
-    def parse_sitemap(
-        self, response: Response
-    ) -> Iterator[PageItem | UnchangedItem | FailureItem | Request]:
-        """Store the sitemap; request its new or changed pages (an index: its sitemaps)."""
-        yield from self._listing(response, "sitemap")
-
-    def _listing(
-        self, response: Response, what: str
-    ) -> Iterator[PageItem | UnchangedItem | FailureItem | Request]:
-        url = canonical_url(response.url)
-        if "stored" in response.flags:  # read by the run being resumed
-            return
-        if response.status == 304:
-            # An unchanged listing lists nothing new; an index's sitemaps may still have changed.
-            yield UnchangedItem(url)
-            children = self.crawl_state.store.links(url) if what == "sitemap" else []
-            yield from self._listed_requests(
-                [Listed(c, None) for c in children], self.parse_sitemap
-            )
-            return
-        try:
-            if what == "feed":
-                kind, entries = "feed", parse_feed(response.body, url)
-            else:
-                kind, entries = parse_sitemap(_gunzipped(response.body, self._max_bytes), url)
-        except FeedError as exc:
-            self.crawler.stats.inc_value("manyheads/listing_errors")
-            self.logger.warning("malformed %s %s: %s", what, url, exc)
-            yield FailureItem(url, response.status, f"malformed {what}: {exc}")
-            return
-        index = kind == "sitemapindex"
-        depth = int(response.meta.get("depth", 0))
-        children = [e.url for e in entries] if index else []
-        yield self._page(response, url, depth, links=children, body_hash=_sha(response.body))
-        self.crawler.stats.inc_value("manyheads/listed", len(entries))
-        callback = self.parse_sitemap if index else self.parse
-        yield from self._listed_requests(entries, callback, pages=not index)
-
-    def _listed_requests(
-        self, entries: list[Listed], callback: Callable[..., Any], *, pages: bool = False
-    ) -> Iterator[Request]:
-        """Requests for the listed URLs that are new, or listed as changed since stored."""
-        state = self.crawl_state
-        fresh = {canonical_url(e.url): e for e in entries}
-        fresh = {
-            u: e for u, e in fresh.items() if u not in self._yielded and self._listable(u, pages)
-        }
-        times = stored_times(state.store, [u for u in fresh if u in state.known])
-        for url, entry in fresh.items():
-            self._yielded.add(url)
-            if not needs_fetch(entry, times.get(url), in_store=url in state.known):
-                self.crawler.stats.inc_value("manyheads/listed_unchanged")
-                continue
-            meta = {LISTED: True} if pages else {}
-            yield Request(url, callback=callback, errback=self.on_error, meta=meta)
-
-    def _listable(self, url: str, page: bool) -> bool:
-        """A listed page must pass the follow rules; a listed sitemap only the domain rules."""
-        if page:
-            return self.wanted(url)
-        scheme, host = split_host(url)
-        return scheme in SCHEMES and host_allowed(host, self.allowed_domains)
-
-    def _page(
-        self, response: Response, url: str, depth: int, *, links: list[str], body_hash: str
-    ) -> PageItem:
-        headers = response.headers
-        return PageItem(
-            url=url,
-            status=response.status,
-            depth=depth,
-            content_type=_header(headers, b"Content-Type"),
-            etag=_header(headers, b"ETag"),
-            last_modified=_header(headers, b"Last-Modified"),
-            body_hash=body_hash,
-            content_hash=body_hash,
-            is_item=False,
-            fields=None,
-            links=links,
-        )
-
     def on_error(self, failure: Failure) -> Iterator[FailureItem]:
         """Record a request that failed for good (after retries), whatever the reason."""
         request = getattr(failure, "request", None)
@@ -312,24 +182,3 @@ class ConfigSpider(scrapy.Spider):
         if chain and request.url not in error:
             error = f"{error} (redirected to {request.url})"
         yield FailureItem(canonical_url(chain[0] if chain else request.url), status, error)
-
-
-def _gunzipped(body: bytes, max_size: int) -> bytes:
-    """A ``.xml.gz`` sitemap's XML (a server that sets Content-Encoding is unzipped by Scrapy)."""
-    from scrapy.utils.gz import gunzip
-
-    if not body.startswith(b"\x1f\x8b\x08"):  # gzip's magic number
-        return body
-    try:
-        return gunzip(body, max_size=max_size)
-    except (OSError, ValueError) as exc:  # ValueError: over limits.max_page_bytes
-        raise FeedError(f"not a readable gzip file ({exc})") from None
-
-
-def _sha(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
-
-
-def _header(headers: Headers, name: bytes) -> str | None:
-    value = headers.get(name)
-    return value.decode("latin-1") if value else None

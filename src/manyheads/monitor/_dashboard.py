@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from manyheads.errors import DataError
-from manyheads.monitor._config import MonitorConfig
 from manyheads.monitor._db import MonitorDB
+from manyheads.monitor._specs import MonitorConfig
 
 __all__ = ["MARKER", "check_dashboard_path", "render_dashboard", "write_dashboard"]
 

@@ -23,7 +23,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from manyheads.monitor._config import DetectSpec
+from manyheads.monitor._specs import DetectSpec
 
 __all__ = ["BucketCount", "Verdict", "detect"]
 

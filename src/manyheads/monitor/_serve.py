@@ -5,9 +5,9 @@ from __future__ import annotations
 import http.server
 from collections.abc import Callable
 
-from manyheads.monitor._config import MonitorConfig
 from manyheads.monitor._dashboard import render_dashboard
 from manyheads.monitor._db import MonitorDB
+from manyheads.monitor._specs import MonitorConfig
 
 __all__ = ["make_server"]
 
