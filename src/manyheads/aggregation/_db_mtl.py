@@ -15,12 +15,13 @@ from manyheads._validation import (
     Interval,
 )
 from manyheads.aggregation._lazy import LazyStateMixin
+from manyheads.aggregation._task_state import TaskStateMixin
 from manyheads.aggregation.base import JacobianTarget, RunningJacobianAggregator
 
 __all__ = ["DBMTL"]
 
 
-class DBMTL(LazyStateMixin, RunningJacobianAggregator):
+class DBMTL(TaskStateMixin, LazyStateMixin, RunningJacobianAggregator):
     r"""Dual-balancing multi-task learning (Lin et al., 2023, "Dual-Balancing for Multi-Task
     Learning").
 
@@ -51,7 +52,6 @@ class DBMTL(LazyStateMixin, RunningJacobianAggregator):
 
     _lazy_buffers = ("ema",)
     ema: Tensor
-    step: Tensor
     losses: Tensor
 
     _parameter_constraints: ClassVar[Constraints] = {
@@ -67,9 +67,9 @@ class DBMTL(LazyStateMixin, RunningJacobianAggregator):
         super().__init__(n_tasks)
         self.beta, self.beta_sigma, self.eps = float(beta), float(beta_sigma), float(eps)
         self.register_buffer("ema", torch.zeros(0))
-        self.register_buffer("step", torch.zeros((), dtype=torch.long))
+        self.register_counter()
         self._squares: Tensor | None = None  # the step's sums over the written blocks
-        self.register_buffer("losses", torch.ones(n_tasks), persistent=False)
+        self.register_task_buffer("losses", 1.0, persistent=False)
 
     def observe_losses(self, losses: Tensor) -> None:
         self.losses = losses.detach().clone()
@@ -87,7 +87,7 @@ class DBMTL(LazyStateMixin, RunningJacobianAggregator):
             del start
             squares.add_(torch.linalg.vecdot(block, block))
 
-        beta = self.beta / float(self.step) ** self.beta_sigma
+        beta = self.decayed(self.beta, self.beta_sigma)
         if self.ema.shape != (self.n_tasks, n_params) or self.ema.dtype != like.dtype:
             self.ema = like.new_empty(self.n_tasks, n_params)
             return JacobianTarget(self.ema, 0.0, (1.0 - beta) * inverse, visit)

@@ -15,6 +15,7 @@ from manyheads._validation import (
     Interval,
 )
 from manyheads.aggregation._lazy import LazyStateMixin
+from manyheads.aggregation._task_state import TaskStateMixin
 from manyheads.aggregation.base import JacobianTarget, RunningJacobianAggregator
 
 __all__ = ["MoCo", "project_simplex"]
@@ -35,7 +36,7 @@ def project_simplex(v: Tensor) -> Tensor:
     return (v - theta).clamp(min=0.0)
 
 
-class MoCo(LazyStateMixin, RunningJacobianAggregator):
+class MoCo(TaskStateMixin, LazyStateMixin, RunningJacobianAggregator):
     r"""MoCo (Fernando et al., ICLR 2023, "Mitigating Gradient Bias in Multi-objective Learning:
     A Provably Convergent Approach").
 
@@ -65,7 +66,6 @@ class MoCo(LazyStateMixin, RunningJacobianAggregator):
     _lazy_buffers = ("y",)
     y: Tensor
     lambd: Tensor
-    step: Tensor
 
     _parameter_constraints: ClassVar[Constraints] = {
         **N_TASKS,
@@ -90,8 +90,8 @@ class MoCo(LazyStateMixin, RunningJacobianAggregator):
         self.beta, self.beta_sigma = float(beta), float(beta_sigma)
         self.gamma, self.gamma_sigma, self.rho = float(gamma), float(gamma_sigma), float(rho)
         self.register_buffer("y", torch.zeros(0))
-        self.register_buffer("lambd", torch.full((n_tasks,), 1.0 / n_tasks))
-        self.register_buffer("step", torch.zeros((), dtype=torch.long))
+        self.register_task_buffer("lambd", 1.0 / n_tasks)
+        self.register_counter()
         # the step's weights and sums over the written blocks: (λ, Y Yᵀ λ, diag Y Yᵀ)
         self._pending: tuple[Tensor, Tensor, Tensor] | None = None
 
@@ -100,7 +100,7 @@ class MoCo(LazyStateMixin, RunningJacobianAggregator):
         # products that compute J. The weight step needs only Y Yᵀ λ and diag(Y Yᵀ), not the
         # T x T Gramian (T² P multiply-adds): per written block, u = Yᵀλ and Y u, in cache.
         self.step.add_(1)
-        beta = self.beta / float(self.step) ** self.beta_sigma
+        beta = self.decayed(self.beta, self.beta_sigma)
         if self.y.shape != (self.n_tasks, n_params) or self.y.dtype != like.dtype:
             self.y = like.new_zeros(self.n_tasks, n_params)
         lambd = self.lambd.to(like.dtype)
@@ -119,7 +119,7 @@ class MoCo(LazyStateMixin, RunningJacobianAggregator):
             raise RuntimeError("MoCo.aggregate_target needs jacobian_target() first")
         lambd, gram_lambd, diagonal = self._pending
         scale = diagonal.max().clamp(min=torch.finfo(diagonal.dtype).tiny)  # largest ||y_t||²
-        gamma = self.gamma / float(self.step) ** self.gamma_sigma
+        gamma = self.decayed(self.gamma, self.gamma_sigma)
         lambd = project_simplex(lambd - gamma * (gram_lambd / scale + self.rho * lambd))
         self.lambd.copy_(lambd)
         return lambd @ target.buffer

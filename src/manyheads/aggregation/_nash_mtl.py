@@ -9,6 +9,7 @@ from torch import Tensor
 
 from manyheads._validation import COUNT, N_TASKS, Constraints
 from manyheads.aggregation._newton import damped_newton_step, unit_gramian
+from manyheads.aggregation._task_state import TaskStateMixin
 from manyheads.aggregation.base import GramianAggregator, solve_active
 
 __all__ = ["NashMTL", "nash_weights"]
@@ -73,7 +74,7 @@ def nash_weights(
     return out
 
 
-class NashMTL(GramianAggregator):
+class NashMTL(TaskStateMixin, GramianAggregator):
     r"""Nash-MTL (Navon et al., ICML 2022, "Multi-Task Learning as a Bargaining Game").
 
     The update :math:`\sum_t \alpha_t g_t` with :math:`\alpha` the solution of their Eq. (4)
@@ -98,15 +99,14 @@ class NashMTL(GramianAggregator):
 
     supports_rep_grad: ClassVar[bool] = False
     alpha: Tensor
-    step: Tensor
 
     _parameter_constraints: ClassVar[Constraints] = {**N_TASKS, "update_every": [COUNT]}
 
     def __init__(self, n_tasks: int, *, update_every: int = 1) -> None:
         super().__init__(n_tasks)
         self.update_every = update_every
-        self.register_buffer("alpha", torch.zeros(n_tasks, dtype=torch.float64))
-        self.register_buffer("step", torch.zeros((), dtype=torch.long))
+        self.register_task_buffer("alpha", dtype=torch.float64)
+        self.register_counter()
 
     def weights(self, gramian: Tensor) -> Tensor:
         alpha: Tensor = self.alpha

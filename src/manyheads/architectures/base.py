@@ -37,11 +37,20 @@ import torch
 from torch import Tensor, nn
 
 from manyheads._validation import RATE, WIDTHS, Constraints, ValidatesParams
+from manyheads.data.preprocess import InputSpec
 from manyheads.encoders.base import InputEncoder
 from manyheads.encoders.ensemble import MemberLinear, average_members
 from manyheads.encoders.mlp import MLP, NORM
+from manyheads.encoders.tabular import TabularInput
 
-__all__ = ["TOWER_OPTIONS", "Features", "MTLModel", "TaskTowers", "default_widths"]
+__all__ = [
+    "TOWER_OPTIONS",
+    "Features",
+    "MTLModel",
+    "TaskTowers",
+    "default_widths",
+    "example_input",
+]
 
 Features = Tensor | tuple[Tensor, ...]
 
@@ -50,8 +59,10 @@ Features = Tensor | tuple[Tensor, ...]
 TABLE_HIDDEN = (128, 64)
 TABLE_TOWER = (32,)
 
-#: The constraints of the task-tower options every architecture on an input encoder takes
-#: (``None`` widths: :func:`default_widths`); those with a shared bottom add ``hidden``.
+#: The task-tower options every architecture on an input encoder takes, with their constraints:
+#: ``tower``, the widths of each task's tower (default ``(32,)``; ``()`` on a text encoder; None:
+#: :func:`default_widths`); ``dropout``, the dropout probability of every MLP; ``norm``, their
+#: normalisation, ``none``, ``batch`` or ``layer``. Those with a shared bottom add ``hidden``.
 TOWER_OPTIONS: Constraints = {
     "tower": [WIDTHS, None],
     "dropout": [RATE],
@@ -85,6 +96,18 @@ def default_widths(
     if widths is not None:
         return tuple(widths)
     return () if type(encoder).info.token_ids else tuple(table_default)
+
+
+def example_input() -> tuple[InputEncoder, dict[str, Tensor]]:
+    """A ``tabular`` encoder of three numeric inputs and a batch of two rows of them, for the
+    architectures' examples.
+
+    Example:
+        >>> encoder, batch = example_input()
+        >>> encoder(batch).shape
+        torch.Size([2, 3])
+    """
+    return TabularInput(InputSpec(3, (), ())), {"num": torch.zeros(2, 3)}
 
 
 class MTLModel(ValidatesParams, nn.Module, ABC):

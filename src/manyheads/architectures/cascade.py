@@ -120,21 +120,18 @@ class Cascade(SharedBottomModel):
         funnel: the ESMM form described above; all tasks must be 1-wide binary tasks.
         hidden: widths of the shared bottom MLP (default ``(128, 64)``; ``()`` on a
             text encoder, see :func:`~manyheads.architectures.base.default_widths`).
-        tower: widths of each task tower (default ``(32,)``; ``()`` on a text
-            encoder).
-        dropout: dropout probability.
-        norm: ``none``, ``batch`` or ``layer``.
+        tower, dropout, norm: each task tower's widths, and the dropout and normalisation of
+            every MLP (:data:`~manyheads.architectures.base.TOWER_OPTIONS`).
 
     Raises:
         InvalidParameterError: ``order`` is not a permutation of the task names, ``kinds`` names
             an unknown task or type, or ``funnel`` is set with a non-binary task.
 
     Example:
-        >>> from manyheads.data.preprocess import InputSpec
-        >>> from manyheads.encoders import TabularInput
-        >>> enc = TabularInput(InputSpec(3, (), ()))
+        >>> from manyheads.architectures.base import example_input
+        >>> enc, batch = example_input()
         >>> m = Cascade(enc, {"click": 1, "buy": 1}, funnel=True, hidden=[8])
-        >>> {k: tuple(v.shape) for k, v in m({"num": torch.zeros(2, 3)}).items()}
+        >>> {k: tuple(v.shape) for k, v in m(batch).items()}
         {'click': (2,), 'buy': (2,)}
     """
 

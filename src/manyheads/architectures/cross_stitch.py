@@ -53,17 +53,14 @@ class CrossStitch(EncoderModel):
             :func:`~manyheads.architectures.create_model`.
         out_dims: task name -> output width.
         hidden: widths of each task column.
-        tower: widths of each task tower (default ``(32,)``; ``()`` on a text
-            encoder).
-        dropout: dropout probability.
-        norm: ``none``, ``batch`` or ``layer``.
+        tower, dropout, norm: each task tower's widths, and the dropout and normalisation of
+            every MLP (:data:`~manyheads.architectures.base.TOWER_OPTIONS`).
 
     Example:
-        >>> from manyheads.data.preprocess import InputSpec
-        >>> from manyheads.encoders import TabularInput
-        >>> enc = TabularInput(InputSpec(3, (), ()))
+        >>> from manyheads.architectures.base import example_input
+        >>> enc, batch = example_input()
         >>> m = CrossStitch(enc, {"a": 1, "b": 4}, hidden=[8, 8], tower=[4])
-        >>> {k: tuple(v.shape) for k, v in m({"num": torch.zeros(2, 3)}).items()}
+        >>> {k: tuple(v.shape) for k, v in m(batch).items()}
         {'a': (2,), 'b': (2, 4)}
     """
 

@@ -34,20 +34,17 @@ class MMoE(EncoderModel):
         out_dims: task name -> output width.
         n_experts: number of shared experts.
         expert_hidden: widths of each expert MLP.
-        tower: widths of each task tower (default ``(32,)``; ``()`` on a text
-            encoder).
-        dropout: dropout probability.
-        norm: ``none``, ``batch`` or ``layer``.
+        tower, dropout, norm: each task tower's widths, and the dropout and normalisation of
+            every MLP (:data:`~manyheads.architectures.base.TOWER_OPTIONS`).
 
     Raises:
         InvalidParameterError: ``n_experts`` < 1 or an invalid ``dropout`` / ``norm``.
 
     Example:
-        >>> from manyheads.data.preprocess import InputSpec
-        >>> from manyheads.encoders import TabularInput
-        >>> enc = TabularInput(InputSpec(3, (), ()))
+        >>> from manyheads.architectures.base import example_input
+        >>> enc, batch = example_input()
         >>> m = MMoE(enc, {"a": 1, "b": 4}, n_experts=2, expert_hidden=[8])
-        >>> {k: tuple(v.shape) for k, v in m({"num": torch.zeros(2, 3)}).items()}
+        >>> {k: tuple(v.shape) for k, v in m(batch).items()}
         {'a': (2,), 'b': (2, 4)}
     """
 

@@ -98,20 +98,17 @@ class PLE(EncoderModel):
         shared_experts: number of shared experts per level.
         specific_experts: number of experts per task and level.
         expert_hidden: widths of each expert MLP.
-        tower: widths of each task tower (default ``(32,)``; ``()`` on a text
-            encoder).
-        dropout: dropout probability.
-        norm: ``none``, ``batch`` or ``layer``.
+        tower, dropout, norm: each task tower's widths, and the dropout and normalisation of
+            every MLP (:data:`~manyheads.architectures.base.TOWER_OPTIONS`).
 
     Raises:
         InvalidParameterError: a count < 1 or an invalid ``dropout`` / ``norm``.
 
     Example:
-        >>> from manyheads.data.preprocess import InputSpec
-        >>> from manyheads.encoders import TabularInput
-        >>> enc = TabularInput(InputSpec(3, (), ()))
+        >>> from manyheads.architectures.base import example_input
+        >>> enc, batch = example_input()
         >>> m = PLE(enc, {"a": 1, "b": 4}, expert_hidden=[8], tower=[4])
-        >>> {k: tuple(v.shape) for k, v in m({"num": torch.zeros(2, 3)}).items()}
+        >>> {k: tuple(v.shape) for k, v in m(batch).items()}
         {'a': (2,), 'b': (2, 4)}
     """
 

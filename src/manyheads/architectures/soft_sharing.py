@@ -53,10 +53,8 @@ class SoftSharing(STL):
             options by :func:`~manyheads.architectures.create_model`.
         out_dims: task name -> output width.
         hidden: widths of each task's bottom MLP.
-        tower: widths of each task's tower (default ``(32,)``; ``()`` on a text
-            encoder).
-        dropout: dropout probability.
-        norm: ``none``, ``batch`` or ``layer``.
+        tower, dropout, norm: each task tower's widths, and the dropout and normalisation of
+            every MLP (:data:`~manyheads.architectures.base.TOWER_OPTIONS`).
         penalty: ``l2`` (squared Euclidean) or ``l1`` (absolute) distance.
         penalty_weight: the factor of the penalty, >= 0.
 

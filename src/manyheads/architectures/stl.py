@@ -34,10 +34,8 @@ class STL(MTLModel):
         out_dims: task name -> output width.
         hidden: widths of each task's bottom MLP (default ``(128, 64)``; ``()`` on a
             text encoder, see :func:`~manyheads.architectures.base.default_widths`).
-        tower: widths of each task's tower (default ``(32,)``; ``()`` on a text
-            encoder).
-        dropout: dropout probability.
-        norm: ``none``, ``batch`` or ``layer``.
+        tower, dropout, norm: each task tower's widths, and the dropout and normalisation of
+            every MLP (:data:`~manyheads.architectures.base.TOWER_OPTIONS`).
 
     Example:
         >>> from functools import partial

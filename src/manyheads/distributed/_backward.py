@@ -39,6 +39,7 @@ from manyheads.engine._balancing import (
     rep_backward,
     task_backward,
     trainable_features,
+    weighted_backward,
 )
 from manyheads.engine._task_gradients import batched_grads, last_shared_layer
 from manyheads.engine.backward import shared_jacobian
@@ -101,15 +102,8 @@ def _weighting_backward(
     """``Σ_t w_t L_t + extra`` with ``w`` from the global losses; ``penalty`` is this rank's."""
     if isinstance(method, GradientNormWeighting):
         method.observe_grad_norms(losses.detach(), _grad_norms(losses, model, features, comm))
-    weights = method(losses)
-    objective = (weights * losses).sum()
-    extra = method.extra_loss()  # the method's own parameters: the same on every rank
-    if extra is not None:
-        objective = objective + extra
-    if penalty is not None:
-        objective = objective + penalty
-    torch.autograd.backward(objective)
-    return weights.detach()
+    # extra_loss() is of the method's own parameters: the same on every rank
+    return weighted_backward(losses, method, penalty)
 
 
 def _grad_norms(losses: Tensor, model: MTLModel, features: Features | None, comm: Comm) -> Tensor:

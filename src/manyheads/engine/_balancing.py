@@ -29,6 +29,7 @@ __all__ = [
     "rep_backward",
     "task_backward",
     "trainable_features",
+    "weighted_backward",
     "weighting_backward",
     "write_grads",
 ]
@@ -86,6 +87,19 @@ def weighting_backward(
     if isinstance(method, GradientNormWeighting):
         norms = _grad_norms(losses, model, features)
         method.observe_grad_norms(losses.detach(), norms.detach())
+    return weighted_backward(losses, method, penalty)
+
+
+def weighted_backward(losses: Tensor, method: Weighting, penalty: Tensor | None) -> Tensor:
+    """One backward of ``Σ_t w_t L_t + extra + penalty`` with ``w = method(losses)`` and the
+    method's ``extra_loss()``; return the detached weights ``w``.
+
+    Example:
+        >>> from manyheads.weighting import EW
+        >>> w = torch.tensor(2.0, requires_grad=True)
+        >>> weighted_backward(torch.stack([w, 3 * w]), EW(2), None), w.grad
+        (tensor([1., 1.]), tensor(4.))
+    """
     weights = method(losses)
     objective = (weights * losses).sum()
     extra = method.extra_loss()

@@ -7,6 +7,8 @@ vectorised: one stable sort by (group, score), then per-group sums with ``np.bin
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 __all__ = ["gauc", "ndcg_at_k", "ranking_metrics", "recall_at_k", "tie_averaged_ranks"]
@@ -82,6 +84,28 @@ def _top_k(codes: np.ndarray, score: np.ndarray, k: int) -> tuple[np.ndarray, np
     return order, np.arange(n) - start
 
 
+@dataclass(frozen=True)
+class _Ranked:
+    """The impressions of each user ranked by score: what NDCG@k and recall@k read."""
+
+    codes: np.ndarray  # [N] the user code of each row
+    y: np.ndarray  # [N] the labels, float64
+    order: np.ndarray  # rows sorted by user, then score descending (see _top_k)
+    slot: np.ndarray  # each sorted row's 0-based slot in its user's list
+    n_pos: np.ndarray  # [n_users] the positives of each user
+
+
+def _ranked(group: np.ndarray, y: np.ndarray, score: np.ndarray, k: int) -> _Ranked | None:
+    """Each user's impressions ranked by ``score``; None without impressions."""
+    codes = _codes(group)
+    if len(codes) == 0:
+        return None
+    labels = np.asarray(y, dtype=np.float64)
+    order, slot = _top_k(codes, np.asarray(score, dtype=np.float64), k)
+    n_pos = np.bincount(codes, labels, minlength=int(codes.max()) + 1)
+    return _Ranked(codes, labels, order, slot, n_pos)
+
+
 def ndcg_at_k(group: np.ndarray, y: np.ndarray, score: np.ndarray, k: int = 10) -> float:
     """Mean NDCG@k over the users with at least one positive (binary gains).
 
@@ -93,19 +117,15 @@ def ndcg_at_k(group: np.ndarray, y: np.ndarray, score: np.ndarray, k: int = 10) 
         >>> round(ndcg_at_k(g, np.array([0, 1, 0, 0, 0]), np.array([0.9, 0.5, 0.1, 0.3, 0.2])), 4)
         0.6309
     """
-    codes = _codes(group)
-    if len(codes) == 0:
+    ranked = _ranked(group, y, score, k)
+    if ranked is None:
         return float("nan")
-    y = np.asarray(y, dtype=np.float64)
-    order, slot = _top_k(codes, np.asarray(score, dtype=np.float64), k)
-    c, gain = codes[order], y[order]
+    gain, slot = ranked.y[ranked.order], ranked.slot
     discount = np.where(slot < k, 1.0 / np.log2(slot + 2.0), 0.0)
-    n_groups = int(codes.max()) + 1
-    dcg = np.bincount(c, gain * discount, minlength=n_groups)
-    n_pos = np.bincount(codes, y, minlength=n_groups)
+    dcg = np.bincount(ranked.codes[ranked.order], gain * discount, minlength=len(ranked.n_pos))
     ideal_cum = np.cumsum(1.0 / np.log2(np.arange(k) + 2.0))
-    has = n_pos > 0
-    idcg = ideal_cum[np.minimum(n_pos[has], k).astype(int) - 1]
+    has = ranked.n_pos > 0
+    idcg = ideal_cum[np.minimum(ranked.n_pos[has], k).astype(int) - 1]
     return float(np.mean(dcg[has] / idcg)) if has.any() else float("nan")
 
 
@@ -118,14 +138,13 @@ def recall_at_k(group: np.ndarray, y: np.ndarray, score: np.ndarray, k: int = 10
         >>> recall_at_k(g, np.array([1, 1, 0, 0, 1]), np.array([0.9, 0.1, 0.5, 0.3, 0.2]), k=1)
         0.25
     """
-    codes = _codes(group)
-    if len(codes) == 0:
+    ranked = _ranked(group, y, score, k)
+    if ranked is None:
         return float("nan")
-    y = np.asarray(y, dtype=np.float64)
-    order, slot = _top_k(codes, np.asarray(score, dtype=np.float64), k)
-    n_groups = int(codes.max()) + 1
-    hits = np.bincount(codes[order], y[order] * (slot < k), minlength=n_groups)
-    n_pos = np.bincount(codes, y, minlength=n_groups)
+    order, n_pos = ranked.order, ranked.n_pos
+    hits = np.bincount(
+        ranked.codes[order], ranked.y[order] * (ranked.slot < k), minlength=len(n_pos)
+    )
     has = n_pos > 0
     return float(np.mean(hits[has] / n_pos[has])) if has.any() else float("nan")
 

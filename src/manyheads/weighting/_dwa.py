@@ -8,12 +8,13 @@ import torch
 from torch import Tensor
 
 from manyheads._validation import N_TASKS, POSITIVE, Constraints
+from manyheads.aggregation._task_state import TaskStateMixin
 from manyheads.weighting.base import Weighting
 
 __all__ = ["DWA"]
 
 
-class DWA(Weighting):
+class DWA(TaskStateMixin, Weighting):
     r"""Dynamic weight average (Liu, Johns & Davison, CVPR 2019, "End-to-End Multi-Task
     Learning with Attention").
 
@@ -42,7 +43,7 @@ class DWA(Weighting):
         super().__init__(n_tasks)
         self.temperature = float(temperature)
         self.register_buffer("history", torch.ones(2, n_tasks))  # [e-2, e-1]
-        self.register_buffer("n_epochs", torch.zeros((), dtype=torch.long))
+        self.register_counter("n_epochs")
 
     def forward(self, losses: Tensor) -> Tensor:
         if int(self.n_epochs) < 2:

@@ -8,12 +8,13 @@ import torch
 from torch import Tensor
 
 from manyheads._validation import N_TASKS, NON_NEGATIVE, POSITIVE, Constraints
+from manyheads.aggregation._task_state import TaskStateMixin
 from manyheads.weighting.base import Weighting
 
 __all__ = ["FAMO"]
 
 
-class FAMO(Weighting):
+class FAMO(TaskStateMixin, Weighting):
     r"""FAMO (Liu et al., NeurIPS 2023, "FAMO: Fast Adaptive Multitask Optimization").
 
     With task logits :math:`\xi`, :math:`z = \mathrm{softmax}(\xi)` and
@@ -41,7 +42,6 @@ class FAMO(Weighting):
     prev_losses: Tensor
     adam_m: Tensor
     adam_v: Tensor
-    step: Tensor
 
     _parameter_constraints: ClassVar[Constraints] = {
         **N_TASKS,
@@ -56,8 +56,8 @@ class FAMO(Weighting):
         super().__init__(n_tasks)
         self.lr, self.gamma, self.eps = float(lr), float(gamma), float(eps)
         for name in ("logits", "prev_losses", "adam_m", "adam_v"):
-            self.register_buffer(name, torch.zeros(n_tasks))
-        self.register_buffer("step", torch.zeros((), dtype=torch.long))
+            self.register_task_buffer(name)
+        self.register_counter()
 
     def forward(self, losses: Tensor) -> Tensor:
         values = losses.detach().to(self.logits) + self.eps
@@ -80,5 +80,4 @@ class FAMO(Weighting):
         self.logits.sub_(self.lr * m_hat / (v_hat.sqrt() + 1e-8))
 
     def reset(self) -> None:
-        for buffer in (self.logits, self.prev_losses, self.adam_m, self.adam_v, self.step):
-            buffer.zero_()
+        self.zero_state(self.logits, self.prev_losses, self.adam_m, self.adam_v, self.step)

@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import ClassVar
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from manyheads._validation import N_TASKS, NON_NEGATIVE, Constraints
+from manyheads.aggregation._task_state import TaskStateMixin
 from manyheads.weighting._gradient import GradientNormWeighting
 
 __all__ = ["GradNorm"]
 
 
-class GradNorm(GradientNormWeighting):
+class GradNorm(TaskStateMixin, GradientNormWeighting):
     r"""GradNorm (Chen et al., ICML 2018, "GradNorm: Gradient Normalization for Adaptive Loss
     Balancing in Deep Multitask Networks").
 
@@ -45,10 +46,10 @@ class GradNorm(GradientNormWeighting):
     def __init__(self, n_tasks: int, *, alpha: float = 1.5) -> None:
         super().__init__(n_tasks)
         self.alpha = float(alpha)
-        self.logits = nn.Parameter(torch.zeros(n_tasks))
-        self.register_buffer("initial_losses", torch.zeros(n_tasks))
-        self.register_buffer("norms", torch.zeros(n_tasks), persistent=False)
-        self.register_buffer("ratios", torch.ones(n_tasks), persistent=False)
+        self.logits = self.task_parameter()
+        self.register_task_buffer("initial_losses")
+        self.register_task_buffer("norms", persistent=False)
+        self.register_task_buffer("ratios", 1.0, persistent=False)
 
     def _weights(self) -> Tensor:
         return self.n_tasks * torch.softmax(self.logits, dim=0)
@@ -72,6 +73,4 @@ class GradNorm(GradientNormWeighting):
         return (weighted - target).abs().sum()
 
     def reset(self) -> None:
-        with torch.no_grad():
-            self.logits.zero_()
-        self.initial_losses.zero_()
+        self.zero_state(self.logits, self.initial_losses)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
+from manyheads.aggregation._task_state import TaskStateMixin
 from manyheads.weighting.base import Weighting
 
 __all__ = ["IMTLL"]
 
 
-class IMTLL(Weighting):
+class IMTLL(TaskStateMixin, Weighting):
     r"""Impartial multi-task learning, loss balance (Liu et al., ICLR 2021, "Towards Impartial
     Multi-task Learning").
 
@@ -29,7 +30,7 @@ class IMTLL(Weighting):
 
     def __init__(self, n_tasks: int) -> None:
         super().__init__(n_tasks)
-        self.scales = nn.Parameter(torch.zeros(n_tasks))
+        self.scales = self.task_parameter()
 
     def forward(self, losses: Tensor) -> Tensor:
         return torch.exp(self.scales.to(losses.dtype))
@@ -38,5 +39,4 @@ class IMTLL(Weighting):
         return -self.scales.sum()
 
     def reset(self) -> None:
-        with torch.no_grad():
-            self.scales.zero_()
+        self.zero_state(self.scales)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
+from manyheads.aggregation._task_state import TaskStateMixin
 from manyheads.weighting.base import Weighting
 
 __all__ = ["UW"]
 
 
-class UW(Weighting):
+class UW(TaskStateMixin, Weighting):
     r"""Uncertainty weighting (Kendall, Gal & Cipolla, CVPR 2018, "Multi-Task Learning Using
     Uncertainty to Weigh Losses for Scene Geometry and Semantics").
 
@@ -30,7 +31,7 @@ class UW(Weighting):
 
     def __init__(self, n_tasks: int) -> None:
         super().__init__(n_tasks)
-        self.log_vars = nn.Parameter(torch.zeros(n_tasks))
+        self.log_vars = self.task_parameter()
 
     def forward(self, losses: Tensor) -> Tensor:
         return 0.5 * torch.exp(-self.log_vars).to(losses.dtype)
@@ -39,5 +40,4 @@ class UW(Weighting):
         return 0.5 * self.log_vars.sum()
 
     def reset(self) -> None:
-        with torch.no_grad():
-            self.log_vars.zero_()
+        self.zero_state(self.log_vars)

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-import manyheads.engine.backward as backward_module
+import manyheads.engine._jacobian_blocks as blocks_module
 from manyheads import create_method
 from manyheads.aggregation import Aggregator, ColumnwiseAggregator
 from manyheads.architectures import create_model
@@ -69,7 +69,7 @@ def test_fused_jacobian_methods_equal_their_reference_on_the_materialised_jacobi
     # The engine writes MoCo's / DB-MTL's running matrix inside the GEMMs that compute J and
     # streams GradDrop's columns; over several steps (stateful EMAs, fresh draws) and with
     # blocks of a few columns (monkeypatched) both must equal forward() on the full J.
-    monkeypatch.setattr(backward_module, "BLOCK_ELEMENTS", block)
+    monkeypatch.setattr(blocks_module, "BLOCK_ELEMENTS", block)
     model, _ = _model_and_losses()
     unused = nn.Parameter(torch.ones(3))  # declared shared, no gradient: zero columns
     shared = [*model.shared_parameters(), unused]
