@@ -1,7 +1,7 @@
 """Training speed on full census-income: manyheads vs torch-rechub, side by side in one run.
 
 The same MMoE and PLE configurations (experts, widths, batch 1024, Adam lr 1e-3, weight decay
-1e-5, embedding width 4 for 33 categorical columns, 7 dense columns, batch-normalised MLPs as in
+1e-5, embedding width 4 for 31 categorical columns, 7 dense columns, batch-normalised MLPs as in
 torch-rechub's MLP) are trained on the 199,523-row train split by each library, each in its own
 subprocess (so peak RSS is per library) with the same number of intra-op threads. Reported per
 epoch (median over epochs): wall seconds and process CPU seconds (``time.process_time``; with one
