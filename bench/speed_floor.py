@@ -11,7 +11,8 @@ one intra-op thread and reports:
   GEMM at the model's widest layer shape (batch rows × input × all experts' outputs);
 * the achieved rate: FLOPs per sample × samples per CPU second of an unprofiled epoch, as a share
   of each peak;
-* the epoch's CPU time by kind of operation (torch profiler, self CPU time, one profiled epoch).
+* the epoch's CPU time by kind of operation (torch profiler, self CPU time, one profiled epoch);
+* one Adam step over the model's parameters in torch's per-tensor, multi-tensor and fused forms.
 
 Usage:
     MANYHEADS_DATA=../shared/data OMP_NUM_THREADS=1 python bench/speed_floor.py \\
@@ -80,6 +81,32 @@ def linear_flops(model: Any) -> tuple[int, tuple[int, int]]:
     return total, widest
 
 
+def optimizer_step_ms(params: list[Any], *, repeats: int = 50) -> dict[str, float]:
+    """CPU milliseconds of one Adam step over copies of ``params`` (random gradients), in torch's
+    per-tensor, multi-tensor (``foreach``, our default) and fused forms (best of 5 rounds)."""
+    import torch
+
+    out = {}
+    for form, kernel in (
+        ("per-tensor", {"foreach": False}),
+        ("foreach", {"foreach": True}),
+        ("fused", {"fused": True}),
+    ):
+        copies = [torch.nn.Parameter(p.detach().clone()) for p in params]
+        for c in copies:
+            c.grad = torch.randn_like(c)
+        opt = torch.optim.Adam(copies, lr=1e-3, weight_decay=1e-5, **kernel)
+        opt.step()
+        best = float("inf")
+        for _ in range(5):
+            began = time.process_time()
+            for _ in range(repeats):
+                opt.step()
+            best = min(best, (time.process_time() - began) / repeats)
+        out[form] = best * 1e3
+    return out
+
+
 def kind_of(name: str) -> str:
     """The :data:`KINDS` entry of a profiler op name, else ``other``."""
     low = name.lower()
@@ -146,6 +173,7 @@ def run(model_name: str, train: dict[str, Any], epochs: int) -> dict[str, Any]:
         "profiled_epoch_cpu_seconds": profiled,
         "kinds": dict(sorted(kinds.items(), key=lambda kv: -kv[1])),
         "top_ops": top,
+        "adam_step_ms": optimizer_step_ms(list(model.parameters())),
         "auc_income": result["auc_income"],
         "auc_never_married": result["auc_never_married"],
     }
@@ -170,6 +198,8 @@ def main() -> None:
         f"{100 * r['share_of_peak']:.1f} % of peak; floor {r['floor_cpu_seconds']:.3f} CPU s/epoch "
         f"against {min(r['epoch_cpu_seconds'][1:] or r['epoch_cpu_seconds']):.3f}"
     )
+    steps = ", ".join(f"{k} {v:.3f}" for k, v in r["adam_step_ms"].items())
+    print(f"Adam step over the model's parameters, ms: {steps}")
     print("| kind of work | CPU s (profiled epoch) | share |")
     print("|---|---|---|")
     total = r["profiled_epoch_cpu_seconds"]

@@ -42,3 +42,11 @@ def test_kinds_of_profiled_work() -> None:
 def test_gemm_rate_is_positive_and_finite() -> None:
     rate = speed_floor.gemm_gflops(64, 64, 64, seconds=0.01)
     assert 0 < rate < float("inf")
+
+
+def test_optimizer_step_times_every_form() -> None:
+    params = [torch.nn.Parameter(torch.zeros(8, 4)), torch.nn.Parameter(torch.zeros(4))]
+    times = speed_floor.optimizer_step_ms(params, repeats=2)
+    assert set(times) == {"per-tensor", "foreach", "fused"}
+    assert all(0 < t < float("inf") for t in times.values())
+    assert torch.equal(params[0], torch.zeros(8, 4))  # timed on copies
