@@ -132,3 +132,37 @@ def test_cli_refuses_a_non_boolean_switch(
     assert "'train.fused_optimizer' must be of type bool; got 2 (int)." in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_fused_optimizer_run_resumes_to_the_uninterrupted_result(
+    frame: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from manyheads.config.load import build_config
+    from manyheads.engine import trainer
+
+    frame.to_csv(tmp_path / "rows.csv", index=False)
+    raw = {
+        "data": {"train": str(tmp_path / "rows.csv")},
+        "inputs": INPUTS,
+        "tasks": {"good": {"type": "binary"}, "score": {"type": "regression"}},
+        "model": {"architecture": "mmoe", **MMOE},
+        "train": {"epochs": 3, "batch_size": 64, "optimizer": "adam", "fused_optimizer": True},
+    }
+    full = mh.train_config(build_config({**raw, "output": str(tmp_path / "full")}))
+    original, calls = trainer.train_one_epoch, {"n": 0}
+
+    def dying(*args: object, **kwargs: object) -> object:  # killed during epoch 3
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(trainer, "train_one_epoch", dying)
+    cut = build_config({**raw, "output": str(tmp_path / "cut")})
+    with pytest.raises(KeyboardInterrupt):
+        mh.train_config(cut)
+    monkeypatch.setattr(trainer, "train_one_epoch", original)
+    resumed = mh.train_config(mh.load_config(tmp_path / "cut" / "config.yaml"), resume=True)
+    assert resumed.metrics is not None
+    assert full.metrics is not None
+    assert resumed.metrics["tasks"] == full.metrics["tasks"]  # the fused state resumes exactly
