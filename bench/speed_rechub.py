@@ -1,7 +1,7 @@
 """Training speed on full census-income: manyheads vs torch-rechub, side by side in one run.
 
 The same MMoE and PLE configurations (experts, widths, batch 1024, Adam lr 1e-3, weight decay
-1e-5, embedding width 4 for 33 categorical columns, 7 dense columns, batch-normalised MLPs as in
+1e-5, embedding width 4 for 31 categorical columns, 7 dense columns, batch-normalised MLPs as in
 torch-rechub's MLP) are trained on the 199,523-row train split by each library, each in its own
 subprocess (so peak RSS is per library) with the same number of intra-op threads. Reported per
 epoch (median over epochs): wall seconds and process CPU seconds (``time.process_time``; with one
@@ -11,6 +11,8 @@ last epoch.
 
 Usage (needs the bench extra: pip install -c constraints.txt 'torch-rechub==0.9.0'):
     MANYHEADS_DATA=../shared/data python bench/speed_rechub.py --epochs 3 --json out.json
+    # manyheads with other train: settings, alone (one candidate at a time):
+    python bench/speed_rechub.py --libraries manyheads --train '{"fused_optimizer": true}'
 """
 
 from __future__ import annotations
@@ -146,8 +148,9 @@ def run_rechub(model: str, epochs: int) -> dict[str, Any]:
     }
 
 
-def run_manyheads(model: str, epochs: int) -> dict[str, Any]:
-    """Train the same configuration with manyheads' API (in-memory tensors, batch by index)."""
+def run_manyheads(model: str, epochs: int, train: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train the same configuration with manyheads' API (in-memory tensors, batch by index);
+    ``train`` adds ``train:`` settings (e.g. ``{"fused_optimizer": True, "compile": True}``)."""
     from manyheads import train_config
     from manyheads.config.load import build_config
 
@@ -176,6 +179,7 @@ def run_manyheads(model: str, epochs: int) -> dict[str, Any]:
             "lr": 1e-3,
             "weight_decay": 1e-5,
             "optimizer": "adam",
+            **(train or {}),
         },
         "output": None,
     }
@@ -205,11 +209,14 @@ def run_manyheads(model: str, epochs: int) -> dict[str, Any]:
     }
 
 
-def worker(framework: str, model: str, epochs: int, threads: int) -> None:
+def worker(framework: str, model: str, epochs: int, threads: int, train: dict[str, Any]) -> None:
     import torch
 
     torch.set_num_threads(threads)
-    result = (run_rechub if framework == "torch-rechub" else run_manyheads)(model, epochs)
+    if framework == "torch-rechub":
+        result = run_rechub(model, epochs)
+    else:
+        result = run_manyheads(model, epochs, train)
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print("RESULT " + json.dumps(result))
 
@@ -220,17 +227,28 @@ def main() -> None:
     parser.add_argument("--models", default="mmoe,ple")
     parser.add_argument("--json", help="write the results here")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    parser.add_argument(
+        "--train",
+        default="{}",
+        help="manyheads train: settings as JSON, e.g. '{\"fused_optimizer\": true}'",
+    )
+    parser.add_argument(
+        "--libraries",
+        default="torch-rechub,manyheads",
+        help="which to run (the ratio needs both)",
+    )
     parser.add_argument("--worker", nargs=2, metavar=("FRAMEWORK", "MODEL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    train = json.loads(args.train)
     if args.worker:
-        worker(args.worker[0], args.worker[1], args.epochs, args.threads)
+        worker(args.worker[0], args.worker[1], args.epochs, args.threads, train)
         return
     import torch
 
     results = []
     for model in args.models.split(","):
         row: dict[str, Any] = {"model": model}
-        for framework in ("torch-rechub", "manyheads"):
+        for framework in args.libraries.split(","):
             done = subprocess.run(
                 [
                     sys.executable,
@@ -239,6 +257,8 @@ def main() -> None:
                     str(args.epochs),
                     "--threads",
                     str(args.threads),
+                    "--train",
+                    args.train,
                     "--worker",
                     framework,
                     model,
@@ -256,9 +276,10 @@ def main() -> None:
                 "samples_per_second": r["rows"] / cpu,
             }
             row[framework] = r
-        row["throughput_ratio"] = (
-            row["manyheads"]["samples_per_second"] / row["torch-rechub"]["samples_per_second"]
-        )
+        if "manyheads" in row and "torch-rechub" in row:
+            row["throughput_ratio"] = (
+                row["manyheads"]["samples_per_second"] / row["torch-rechub"]["samples_per_second"]
+            )
         results.append(row)
         print(json.dumps(row, indent=1), flush=True)
     meta = {
@@ -267,6 +288,7 @@ def main() -> None:
         f"{os.cpu_count()} cores, torch {torch.__version__}, "
         f"{args.threads} torch thread(s), no GPU",
         "epochs": args.epochs,
+        "manyheads_train": train,
     }
     if args.json:
         with open(args.json, "w") as fh:
@@ -277,7 +299,7 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|")
     for row in results:
-        for fw in ("torch-rechub", "manyheads"):
+        for fw in (f for f in ("torch-rechub", "manyheads") if f in row):
             r = row[fw]
             print(
                 f"| {row['model']} | {fw} | {r['cpu_seconds_per_epoch']:.2f} | "
@@ -286,8 +308,9 @@ def main() -> None:
                 f"{r['n_parameters']:,} | {r['auc_income']:.4f} | "
                 f"{r['auc_never_married']:.4f} |"
             )
-        ratio = row["throughput_ratio"]
-        print(f"| {row['model']} | **ratio** | | | **{ratio:.2f}x** | | | | |")
+        if "throughput_ratio" in row:
+            ratio = row["throughput_ratio"]
+            print(f"| {row['model']} | **ratio** | | | **{ratio:.2f}x** | | | | |")
     print(json.dumps(meta))
 
 

@@ -103,6 +103,17 @@ class TrainSettings:
             affinity of Fifty et al. (2021) on one training batch into ``affinity.json`` of
             the run directory (None: never; training is unchanged either way, each record
             costs about one forward-backward plus T forwards).
+        fused_optimizer: step ``adamw``, ``adam`` or ``sgd`` with torch's fused kernel
+            (``fused=True``: one pass over every parameter instead of a dozen small operations
+            per tensor). The update is the same formula, but the kernel may round differently in
+            the last bit, so it is opt-in; faster on small models, where the optimiser is a large
+            share of the step (``docs/benchmarks.md``).
+        compile: run the training forward and its losses through ``torch.compile`` (inductor:
+            fused, generated kernels for the forward and the backward). Needs a C++ compiler on
+            a CPU (``g++``/``clang++`` or ``CXX``; refused with a message when there is none)
+            and a loss weighting other than ``gradnorm`` (gradient aggregators read the eager
+            autograd graph). The first steps of each batch shape compile (tens of seconds);
+            results differ from the eager run by rounding. Validation stays eager.
     """
 
     epochs: int = 20
@@ -130,6 +141,8 @@ class TrainSettings:
     batch_by: str = "rows"
     precision: str = "fp32"
     task_loss: str = "mean"
+    fused_optimizer: bool = False
+    compile: bool = False
 
     def __post_init__(self) -> None:
         problems = self.check({name: getattr(self, name) for name in self.__dataclass_fields__})
@@ -180,10 +193,9 @@ class TrainSettings:
             message = range_problem(merged[key], low, high, integer=integer, optional=optional)
             if message is not None:
                 problems.append((key, message))
-        if not isinstance(merged["group_by_length"], bool):
-            problems.append(
-                ("group_by_length", f"must be true or false. Got {merged['group_by_length']!r}.")
-            )
+        for key in ("group_by_length", "fused_optimizer", "compile"):
+            if not isinstance(merged[key], bool):
+                problems.append((key, f"must be true or false. Got {merged[key]!r}."))
         if not isinstance(merged["monitor"], str):
             problems.append(
                 ("monitor", f"must be 'loss' or TASK.METRIC. Got {merged['monitor']!r}.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
@@ -24,10 +24,12 @@ from manyheads.weighting.base import Weighting
 
 __all__ = [
     "LoopState",
+    "StepForward",
     "evaluate_losses",
     "label_shares",
     "predict_outputs",
     "score_outputs",
+    "step_forward",
     "task_losses",
     "train_one_epoch",
 ]
@@ -63,6 +65,12 @@ def label_shares(batch: Batch, tasks: list[Task]) -> Tensor:
     return torch.stack([r.float().mean() for r in rows])
 
 
+#: ``(model, batch, tasks, precision, device) -> (features, losses [T])``: one step's forward.
+StepForward = Callable[
+    [MTLModel, Batch, Sequence[FittedTask], str, torch.device], tuple[Features, Tensor]
+]
+
+
 def _keep_lr(_step: int) -> None:
     """The default of :attr:`LoopState.set_lr`: leave the optimiser's learning rates alone."""
 
@@ -82,6 +90,8 @@ class LoopState:
         epoch: the epoch being trained (1-based), reported with every ``step_end``.
         comm: the ranks of data-parallel training; each trains on its slice of every global
             batch of ``world_size`` × ``batch_size`` rows (one process by default).
+        forward: a step's shared features and per-task losses (:func:`step_forward`, or its
+            compiled form with ``train.compile``: :mod:`manyheads.engine._compile`).
     """
 
     optimizer: torch.optim.Optimizer
@@ -92,6 +102,7 @@ class LoopState:
     step: int = 0
     epoch: int = 1
     comm: Comm = LOCAL
+    forward: StepForward = field(default_factory=lambda: step_forward)
 
 
 def train_one_epoch(
@@ -122,9 +133,7 @@ def train_one_epoch(
         batch = batch.to(loop.device)
         loop.set_lr(loop.step)
         loop.optimizer.zero_grad(set_to_none=True)
-        features, losses = _forward(
-            model, batch, tasks, precision=settings.precision, device=loop.device
-        )
+        features, losses = loop.forward(model, batch, tasks, settings.precision, loop.device)
         if comm.active:  # the global batch's losses; this rank's part of their gradient
             losses, shares, labelled = global_losses(comm, losses, batch, tasks)
         else:
@@ -182,11 +191,10 @@ def _batches(table: EncodedTable, settings: TrainSettings, loop: LoopState) -> I
         yield table.take(comm.rows(chunk))
 
 
-def _forward(
+def step_forward(
     model: MTLModel,
     batch: Batch,
     tasks: Sequence[FittedTask],
-    *,
     precision: str,
     device: torch.device,
 ) -> tuple[Features, Tensor]:

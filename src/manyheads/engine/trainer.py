@@ -21,6 +21,7 @@ from manyheads.data.tensors import EncodedTable
 from manyheads.distributed._ddp import current_comm
 from manyheads.engine._bookkeeping import Bookkeeping, TrainResult
 from manyheads.engine._checkpointing import Checkpoints
+from manyheads.engine._compile import compiled_forward
 from manyheads.engine._early_stop import EarlyStopping
 from manyheads.engine._inputs import TrainInputs
 from manyheads.engine._monitor import validation_score
@@ -113,6 +114,8 @@ def _start(
     comm = current_comm()  # the ranks of a data-parallel run (torchrun), else one process
     schedule = Schedule(optimizer, *_global_batch(s, batch_tokens, comm.world_size, inputs))
     loop = LoopState(optimizer, generator, device, schedule.set_lr, batch_tokens, comm=comm)
+    if s.compile:
+        loop.forward = compiled_forward(method, device)
     return loop, schedule
 
 
