@@ -20,7 +20,14 @@ from torch import Tensor
 
 from manyheads.config._renamed import current_key
 
-__all__ = ["RECORDING_ONLY", "fingerprint", "fingerprint_changes", "split_digest", "table_digest"]
+__all__ = [
+    "ADDED_LATER",
+    "RECORDING_ONLY",
+    "fingerprint",
+    "fingerprint_changes",
+    "split_digest",
+    "table_digest",
+]
 
 
 def table_digest(tensors: Mapping[str, Tensor]) -> str:
@@ -61,6 +68,10 @@ def _digest(data: object) -> str:
 #: fingerprint, so a resume may switch them and runs saved before they existed resume.
 #: ``data.group_by`` / ``data.ranking_k`` choose the per-user ranking metrics only.
 RECORDING_ONLY = ("train.affinity_every", "data.group_by", "data.ranking_k")
+
+#: Settings added after runs were saved, each with the value that trains exactly as before it
+#: existed: a checkpoint without the key resumes when the current run keeps that value.
+ADDED_LATER: dict[str, object] = {"train.fused_optimizer": False, "train.compile": False}
 
 
 def fingerprint(
@@ -161,7 +172,7 @@ def _config_changes(
     lines = []
     for key in sorted(set(old_cfg) | set(new_cfg)):
         old, new = old_cfg.get(key, _ABSENT), new_cfg.get(key, _ABSENT)
-        if old == new:
+        if old == new or (old is _ABSENT and key in ADDED_LATER and new == ADDED_LATER[key]):
             continue
         grows = isinstance(old, int) and isinstance(new, int) and new > old
         if key == "train.epochs" and more_epochs and grows:

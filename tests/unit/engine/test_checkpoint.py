@@ -62,6 +62,15 @@ def test_epochs_may_grow_but_not_shrink() -> None:
     ]
 
 
+def test_a_checkpoint_older_than_a_setting_resumes_with_its_old_behaviour() -> None:
+    # train.fused_optimizer / train.compile came later: absent in an old checkpoint means off
+    old = _fp()
+    assert fingerprint_changes(old, _fp(_with("train", fused_optimizer=False, compile=False))) == []
+    assert fingerprint_changes(old, _fp(_with("train", fused_optimizer=True))) == [
+        "train.fused_optimizer: (absent) → true"
+    ]
+
+
 def test_the_output_directory_is_not_part_of_the_fingerprint() -> None:
     assert fingerprint_changes(_fp(), _fp({**CONFIG, "output": "moved"})) == []
 
