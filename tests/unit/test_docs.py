@@ -112,6 +112,9 @@ def test_benchmarks_summary_links_every_section() -> None:
     summary = section(BENCHMARKS, "Summary")
     rows = [line for line in summary.splitlines() if line.startswith("| ")]
     assert len(rows) > 2, "the summary is a table"
+    table = [line for line in summary.splitlines() if line.startswith("|")]
+    assert table[1].startswith("|---"), "rows merged in above the summary's header separator"
+    assert not [r for r in table[2:] if r.startswith("|---")], "one separator, under the header"
     titles = [t for level, t in headings(text) if level == 2 and t != "Summary"]
     missing = [t for t in titles if f"(#{anchor(t)})" not in summary]
     assert not missing, f"the summary of docs/benchmarks.md has no row for {missing}"
