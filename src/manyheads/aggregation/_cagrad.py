@@ -6,7 +6,6 @@ from typing import ClassVar
 
 import numpy as np
 import torch
-from scipy.optimize import minimize
 from torch import Tensor
 
 from manyheads._validation import N_TASKS, NON_NEGATIVE, Constraints
@@ -22,6 +21,8 @@ def cagrad_weights(gramian: Tensor, c: float) -> Tensor:
         >>> cagrad_weights(torch.eye(2), 0.0)
         tensor([0.5000, 0.5000])
     """
+    from scipy.optimize import minimize  # scipy takes ~0.5 s to import: only when cagrad runs
+
     gram = gramian.detach().double().cpu().numpy()
     n = gram.shape[0]
     uniform = np.full(n, 1.0 / n)
