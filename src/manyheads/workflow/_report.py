@@ -8,6 +8,8 @@ import io
 import math
 from typing import TYPE_CHECKING
 
+from manyheads._output_file import atomic_write_text
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -128,7 +130,9 @@ def _weights_note(comparison: Comparison) -> str:
 
 
 def write_reports(comparison: Comparison, runs: dict[str, list[Run]]) -> None:
-    """Write the three report files into ``comparison.directory``."""
+    """Write the three report files into ``comparison.directory``, each through a temporary
+    file and a rename (an interrupted write leaves the previous file or none, never half a
+    report)."""
     from manyheads.workflow._summary import save_json
 
     directory = comparison.directory
@@ -138,7 +142,7 @@ def write_reports(comparison: Comparison, runs: dict[str, list[Run]]) -> None:
     note = _NOTE.format(split=comparison.split, seeds=seeds, absolute=_absolute_note(comparison))
     note += _weights_note(comparison) + _baselines_note(comparison)
     table = comparison.table()
-    (directory / "report.md").write_text(f"# manyheads comparison\n\n{note}\n\n{table}\n")
+    atomic_write_text(directory / "report.md", f"# manyheads comparison\n\n{note}\n\n{table}\n")
     plots = [_metric_plot(comparison), _curve_plot(runs)]
     rows = "".join(
         "<tr>"
@@ -157,4 +161,4 @@ def write_reports(comparison: Comparison, runs: dict[str, list[Run]]) -> None:
         f"<h1>manyheads comparison</h1><p>{html.escape(note).replace('**', '')}</p>"
         f"<table><tr>{header}</tr>{rows}</table><h2>Plots</h2>{images}</body></html>"
     )
-    (directory / "report.html").write_text(page)
+    atomic_write_text(directory / "report.html", page)
