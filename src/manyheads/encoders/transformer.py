@@ -81,7 +81,7 @@ class TextTransformer(SequenceEncoder):
         if d_model % n_heads:
             expected = f"a divisor of d_model = {d_model}"
             fix = f"Try {_divisor_near(d_model, n_heads)}."
-            owner = "the 'transformer' encoder"
+            owner = str(self._params_owner)
             raise InvalidParameterError(option_message(owner, "n_heads", expected, n_heads, fix))
         super().__init__(spec, column, "transformer", embed_dim=embed_dim)
         rate = float(dropout)
