@@ -71,6 +71,12 @@ class Task:
             object.__setattr__(self, "metrics", tuple(self.metrics))
         if isinstance(self.image_size, Sequence) and not isinstance(self.image_size, tuple):
             object.__setattr__(self, "image_size", tuple(self.image_size))
+        if self.positive is not None and not isinstance(self.positive, str):
+            from manyheads.tasks._labels import label_string
+
+            # `positive: 1` in YAML is an int; the labels are compared as the strings the
+            # column's cells become ('1', also for 1.0), so the positive class is one of them
+            object.__setattr__(self, "positive", label_string(self.positive))
         from manyheads.tasks._registry import get_task_type
 
         task_type = get_task_type(self.type)  # raises with the valid names

@@ -29,6 +29,18 @@ def test_binary_positive_is_the_larger_label_and_missing_is_masked() -> None:
     assert y[mask].tolist() == [0.0, 1.0, 1.0]
 
 
+@pytest.mark.parametrize(("positive", "expected"), [(1, "1"), (1.0, "1"), (True, "True")])
+def test_a_positive_class_written_as_a_yaml_number_matches_its_label(
+    positive: object, expected: str
+) -> None:
+    # `positive: 1` in a config is the int 1; the labels are the strings the cells become
+    task = Task("y", type="binary", positive=positive)  # type: ignore[arg-type]
+    assert task.positive == expected
+    frame = pd.DataFrame({"y": [2, 1, 2, 1]}) if expected == "1" else _frame([False, True])
+    state = get_task_type("binary").fit(task, frame, "f.csv")
+    assert state["classes"][-1] == expected
+
+
 def test_binary_with_three_labels_says_use_multiclass() -> None:
     with pytest.raises(
         DataError,
