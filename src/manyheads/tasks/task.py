@@ -63,20 +63,7 @@ class Task:
             raise InvalidParameterError(
                 f"The 'name' of a Task must be a non-empty string. Got {self.name!r}."
             )
-        if isinstance(self.columns, Sequence) and not isinstance(self.columns, tuple):
-            object.__setattr__(self, "columns", tuple(self.columns))
-        if self.column is None and self.columns is None:
-            object.__setattr__(self, "column", self.name)  # the label column defaults to the name
-        if isinstance(self.metrics, Sequence) and not isinstance(self.metrics, tuple):
-            object.__setattr__(self, "metrics", tuple(self.metrics))
-        if isinstance(self.image_size, Sequence) and not isinstance(self.image_size, tuple):
-            object.__setattr__(self, "image_size", tuple(self.image_size))
-        if self.positive is not None and not isinstance(self.positive, str):
-            from manyheads.tasks._labels import label_string
-
-            # `positive: 1` in YAML is an int; the labels are compared as the strings the
-            # column's cells become ('1', also for 1.0), so the positive class is one of them
-            object.__setattr__(self, "positive", label_string(self.positive))
+        self._normalise()
         from manyheads.tasks._registry import get_task_type
 
         task_type = get_task_type(self.type)  # raises with the valid names
@@ -104,6 +91,24 @@ class Task:
                 f"The 'class_weight' of task '{self.name}' must be 'balanced' or None. "
                 f"Got {self.class_weight!r}."
             )
+
+    def _normalise(self) -> None:
+        """Sequences as tuples, the label column defaulting to the name, ``positive`` as the
+        label string it must match."""
+        if isinstance(self.columns, Sequence) and not isinstance(self.columns, tuple):
+            object.__setattr__(self, "columns", tuple(self.columns))
+        if self.column is None and self.columns is None:
+            object.__setattr__(self, "column", self.name)  # the label column defaults to the name
+        if isinstance(self.metrics, Sequence) and not isinstance(self.metrics, tuple):
+            object.__setattr__(self, "metrics", tuple(self.metrics))
+        if isinstance(self.image_size, Sequence) and not isinstance(self.image_size, tuple):
+            object.__setattr__(self, "image_size", tuple(self.image_size))
+        if self.positive is not None and not isinstance(self.positive, str):
+            from manyheads.tasks._labels import label_string
+
+            # `positive: 1` in YAML is an int; the labels are compared as the strings the
+            # column's cells become ('1', also for 1.0), so the positive class is one of them
+            object.__setattr__(self, "positive", label_string(self.positive))
 
     @property
     def label_columns(self) -> tuple[str, ...]:
