@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -45,14 +46,21 @@ class OnnxModel(MTLModel):
         # Run.predict asks the first parameter for the device: the graph runs on the CPU
         self.device_marker = nn.Parameter(torch.empty(0), requires_grad=False)
 
-    def forward_features(self, x: dict[str, Tensor]) -> Features:
+    def forward_features(
+        self, x: dict[str, Tensor], *, tasks: Sequence[str] | None = None
+    ) -> Features:
+        """The graph's outputs for ``tasks`` (None: all): only those are fetched, so
+        onnxruntime runs only the nodes they depend on."""
+        asked = self.asked_tasks(tasks)
         # the graph is traced without the text encoders' trim: cut the batch here (see _onnx)
-        out = run_graph(self.session, trim_batch(x))
-        return tuple(torch.from_numpy(out[t]) for t in self.task_names)
+        out = run_graph(self.session, trim_batch(x), None if tasks is None else asked)
+        return tuple(torch.from_numpy(out[t]) for t in asked)
 
-    def forward_heads(self, features: Features) -> dict[str, Tensor]:
+    def forward_heads(
+        self, features: Features, *, tasks: Sequence[str] | None = None
+    ) -> dict[str, Tensor]:
         assert isinstance(features, tuple)
-        return dict(zip(self.task_names, features, strict=True))
+        return dict(zip(self.asked_tasks(tasks), features, strict=True))
 
     def shared_parameters(self) -> list[nn.Parameter]:
         return []

@@ -245,14 +245,18 @@ class Session(Protocol):
     def run(self, names: list[str], feed: dict[str, np.ndarray]) -> list[np.ndarray]: ...
 
 
-def run_graph(session: Session, x: Mapping[str, Tensor]) -> dict[str, np.ndarray]:
+def run_graph(
+    session: Session, x: Mapping[str, Tensor], outputs: Sequence[str] | None = None
+) -> dict[str, np.ndarray]:
     """Outputs ``{task: array}`` of an onnxruntime ``InferenceSession`` on an encoded batch.
 
-    Inputs the graph does not read (the exporter drops unused ones) are not fed.
+    Inputs the graph does not read (the exporter drops unused ones) are not fed. ``outputs``
+    (None: all) names the outputs to fetch; onnxruntime then runs only the nodes they depend
+    on (see docs/serving.md, "Some tasks only").
     """
     wanted = {i.name for i in session.get_inputs()}
     feed = {k: v for k, v in onnx_input(x).items() if k in wanted}
-    names = [o.name for o in session.get_outputs()]
+    names = [o.name for o in session.get_outputs()] if outputs is None else list(outputs)
     return dict(zip(names, session.run(names, feed), strict=True))
 
 
