@@ -14,10 +14,11 @@ from collections.abc import Iterator
 
 import pytest
 import torch
+from tests.contract.test_encoders import ARCH_SMALL, ENCODER_ARCHS, sequence_case
 from torch import nn
 
 from manyheads.architectures import MTLModel, create_model, list_architectures
-from manyheads.architectures._registry import build_model
+from manyheads.architectures._registry import architecture_options, build_model
 from manyheads.architectures.cascade import Cascade
 from manyheads.data.preprocess import InputSpec
 from manyheads.errors import InvalidParameterError
@@ -185,3 +186,24 @@ def test_unknown_or_empty_tasks_are_refused_with_the_valid_names(
     model = build("hps", {})
     with pytest.raises(InvalidParameterError, match=match):
         model(TABULAR.x, tasks=tasks)
+
+
+@pytest.mark.parametrize("name", ENCODER_ARCHS)
+def test_token_level_outputs_of_a_subset_equal_the_full_models(name: str) -> None:
+    """A tagging task (per-token outputs, with CRF scores) beside two row tasks on a ``cnn``."""
+    case = sequence_case("cnn", words=True)
+    options = {k: v for k, v in ARCH_SMALL.items() if k in architecture_options(name)}
+    torch.manual_seed(0)
+    out_dims = {"label": 3, "tag": 4, "score": 1}
+    model = create_model(name, case.spec, out_dims, encoder="cnn", **options)
+    model.token_level, model.token_tasks = True, frozenset({"tag"})
+    model.towers.add_crf("tag")  # type: ignore[operator]
+    model.eval()
+    with torch.no_grad():
+        full = model(case.x)
+        for n in (1, 2):
+            for asked in itertools.combinations(out_dims, n):
+                out = model(case.x, tasks=list(asked))
+                assert [t for t in out_dims if t in asked] == list(out)
+                for t in asked:
+                    assert torch.equal(out[t], full[t]), (asked, t)
