@@ -8,6 +8,19 @@ round over ``--rounds`` rounds; wall and process CPU milliseconds.
 Usage (from the repository root)::
 
     MANYHEADS_DATA=../shared/data OMP_NUM_THREADS=1 python bench/predict_latency.py
+
+``--heads`` measures instead what ``tasks=[one]`` saves against every task (issue 18 §1, the
+served ``tasks`` field): the median wall time of the network call ``model(x)`` against
+``model(x, tasks=[first])`` in eager PyTorch, and of onnxruntime fetching every output against
+fetching one (``run_graph(..., outputs=[first])``) and against a graph cut to that one output
+(``onnx.utils.Extractor``), at batch 1 and 64; and the per-request time of the served path
+without HTTP (:meth:`Predictor.predict_tasks <manyheads.serve._predictor.Predictor>`:
+encoding, network, decoding). Models: the census ``mmoe`` above (2 tasks), and ``mmoe``,
+``hps`` and ``stl`` with 8 synthetic binary heads, towers ``[64, 64]``, on the same census
+inputs (untrained: the time depends on the network, not on its weights). One thread, the
+variants timed in alternation::
+
+    MANYHEADS_DATA=../shared/data OMP_NUM_THREADS=1 python bench/predict_latency.py --heads
 """
 
 from __future__ import annotations
@@ -55,8 +68,15 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--heads", action="store_true", help="tasks=[one] against every task")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    if args.heads:
+        from _heads import heads_bench
+
+        with tempfile.TemporaryDirectory() as tmp:
+            heads_bench(_run(args.run, Path(tmp)), Path(tmp), args.repeats)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         run = _run(args.run, Path(tmp))
         test = mh.load_dataset("census-income", sample=True).test

@@ -39,7 +39,10 @@ class EncoderModel(MTLModel):
         super().__init__(out_dims)
         self.input = encoder
 
-    def forward_features(self, x: dict[str, Tensor]) -> Features:
+    def forward_features(
+        self, x: dict[str, Tensor], *, tasks: Sequence[str] | None = None
+    ) -> Features:
+        del tasks  # every task reads the embedding
         embedding: Tensor = self.input(x)  # [B, D]
         return embedding
 
@@ -73,7 +76,10 @@ class SharedBottomModel(EncoderModel):
         widths = default_widths(hidden, encoder, TABLE_HIDDEN)
         self.bottom = MLP(self.input.out_dim, widths, dropout=dropout, norm=norm)
 
-    def forward_features(self, x: dict[str, Tensor]) -> Features:
+    def forward_features(
+        self, x: dict[str, Tensor], *, tasks: Sequence[str] | None = None
+    ) -> Features:
+        del tasks  # every task reads the bottom
         out: Tensor = self.bottom(self.input(x))
         return out
 

@@ -7,6 +7,11 @@
   parameter is in the shared set or in exactly one task's set. Gradient aggregation operates on the
   shared set; each task set gets its own task's gradient.
 * ``penalty()`` is an extra regulariser added to the objective (soft sharing), or ``None``.
+* ``forward(x, tasks=...)``, ``forward_features(x, tasks=...)``, ``forward_heads(features,
+  tasks=...)`` and ``task_outputs(features, tasks=...)`` compute only the asked tasks' outputs
+  (and what they depend on: see each architecture); ``tasks=None`` is every task, exactly as
+  without the argument. Features computed for some tasks are read by ``forward_heads`` with
+  the same tasks. :meth:`MTLModel.asked_tasks` checks the names.
 * ``task_outputs(features)`` is what the loop and prediction call: ``forward_heads`` plus, when
   the input encoder is token-level (``token_level``: features ``[B, 1 + W, D]`` whose position 0
   is the pooled row representation), the selection of position 0 for row-level tasks and of the
@@ -36,12 +41,14 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
+from manyheads._registry import did_you_mean
 from manyheads._validation import RATE, WIDTHS, Constraints, ValidatesParams
 from manyheads.data.preprocess import InputSpec
 from manyheads.encoders.base import InputEncoder
 from manyheads.encoders.ensemble import MemberLinear, average_members
 from manyheads.encoders.mlp import MLP, NORM
 from manyheads.encoders.tabular import TabularInput
+from manyheads.errors import InvalidParameterError
 
 __all__ = [
     "TOWER_OPTIONS",
@@ -140,17 +147,55 @@ class MTLModel(ValidatesParams, nn.Module, ABC):
         self.member_averages: dict[str, str] = {}
 
     @abstractmethod
-    def forward_features(self, x: dict[str, Tensor]) -> Features:
-        """Shared representation of a batch of encoded inputs."""
+    def forward_features(
+        self, x: dict[str, Tensor], *, tasks: Sequence[str] | None = None
+    ) -> Features:
+        """Shared representation of a batch of encoded inputs (what ``tasks`` need; None: all)."""
 
     @abstractmethod
-    def forward_heads(self, features: Features) -> dict[str, Tensor]:
-        """Per-task outputs from the shared representation."""
+    def forward_heads(
+        self, features: Features, *, tasks: Sequence[str] | None = None
+    ) -> dict[str, Tensor]:
+        """Per-task outputs from the shared representation, for ``tasks`` (None: every task)."""
 
-    def task_outputs(self, features: Features) -> dict[str, Tensor]:
+    def asked_tasks(self, tasks: Sequence[str] | None) -> list[str]:
+        """``tasks`` in the model's task order (None: every task), checked.
+
+        Raises:
+            InvalidParameterError: ``tasks`` is empty or names a task the model does not have.
+
+        Example:
+            >>> from manyheads.architectures import HPS
+            >>> enc, batch = example_input()
+            >>> HPS(enc, {"a": 1, "b": 1, "c": 1}).asked_tasks(["c", "a"])
+            ['a', 'c']
+        """
+        if tasks is None:
+            return self.task_names
+        valid = ", ".join(self.task_names)
+        if isinstance(tasks, str) or not tasks:
+            raise InvalidParameterError(
+                f"The 'tasks' argument of {type(self).__name__} must be a non-empty list of "
+                f"the model's tasks ({valid}). Got {tasks!r} instead. Pass None for every task."
+            )
+        for task in tasks:
+            if task not in self.out_dims:
+                raise InvalidParameterError(
+                    f"The 'tasks' argument of {type(self).__name__} must name the model's tasks "
+                    f"({valid}). Got {task!r} instead.{did_you_mean(str(task), self.task_names)}"
+                )
+        return [t for t in self.task_names if t in tasks]
+
+    def task_outputs(
+        self, features: Features, *, tasks: Sequence[str] | None = None
+    ) -> dict[str, Tensor]:
         """Per-task outputs: ``[B]``/``[B, C]`` for row tasks, ``[B, W, C]`` for token tasks
-        (``[k*B, ...]``, every member's, when an ensemble trains)."""
-        out = self.forward_heads(features)
+        (``[k*B, ...]``, every member's, when an ensemble trains); only ``tasks``' if given
+        (``features`` computed for the same ``tasks``)."""
+        if tasks is None:
+            out = self.forward_heads(features)
+        else:
+            out = self.forward_heads(features, tasks=self.asked_tasks(tasks))
         if self.n_members > 1 and not self.training:
             k, how = self.n_members, self.member_averages
             return {t: average_members(o, k, how.get(t, "mean")) for t, o in out.items()}
@@ -158,8 +203,15 @@ class MTLModel(ValidatesParams, nn.Module, ABC):
             return out
         return {t: (o[:, 1:] if t in self.token_tasks else o[:, 0]) for t, o in out.items()}
 
-    def forward(self, x: dict[str, Tensor]) -> dict[str, Tensor]:
-        return self.task_outputs(self.forward_features(x))
+    def forward(
+        self, x: dict[str, Tensor], *, tasks: Sequence[str] | None = None
+    ) -> dict[str, Tensor]:
+        """The outputs of ``tasks`` (None: every task) for a batch of encoded inputs; only the
+        parts of the network they need run (what each architecture shares, it computes once)."""
+        if tasks is None:
+            return self.task_outputs(self.forward_features(x))
+        asked = self.asked_tasks(tasks)
+        return self.task_outputs(self.forward_features(x, tasks=asked), tasks=asked)
 
     @abstractmethod
     def shared_parameters(self) -> list[nn.Parameter]:
@@ -230,11 +282,15 @@ class TaskTowers(nn.Module):
         widths = default_widths(tower, encoder, TABLE_TOWER)
         return cls(in_dim, out_dims, widths, dropout=dropout, norm=norm)
 
-    def forward_all(self, h: Tensor | Sequence[Tensor]) -> dict[str, Tensor]:
-        """Every task's output (:meth:`forward_task`), in task order, from one input ``h`` read by
-        every tower or from one input per task."""
-        inputs = [h] * len(self.outputs) if isinstance(h, Tensor) else h
-        return {t: self.forward_task(t, x) for t, x in zip(self.outputs, inputs, strict=True)}
+    def forward_all(
+        self, h: Tensor | Sequence[Tensor], *, tasks: Sequence[str] | None = None
+    ) -> dict[str, Tensor]:
+        """The outputs (:meth:`forward_task`) of ``tasks`` (None: every task), in that order, from
+        one input ``h`` read by every tower or from one input per task of ``tasks``; the other
+        towers do not run."""
+        names = list(self.outputs) if tasks is None else list(tasks)
+        inputs = [h] * len(names) if isinstance(h, Tensor) else h
+        return {t: self.forward_task(t, x) for t, x in zip(names, inputs, strict=True)}
 
     def add_crf(self, task: str) -> None:
         """Give ``task`` linear-chain CRF scores: a ``[C + 2, C]`` parameter (``C x C``

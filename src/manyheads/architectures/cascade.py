@@ -169,23 +169,48 @@ class Cascade(SharedBottomModel):
                 in_dims[t] = width + out_dims[prev]
         self.towers = TaskTowers.on(encoder, in_dims, out_dims, tower, dropout=dropout, norm=norm)
 
-    def tower_logits(self, features: Features) -> dict[str, Tensor]:
-        """Each tower's own output, in ``order`` (the conditional logits ``l_k`` of a funnel)."""
+    def tower_logits(
+        self, features: Features, *, tasks: Sequence[str] | None = None
+    ) -> dict[str, Tensor]:
+        """Each tower's own output, in ``order`` (the conditional logits ``l_k`` of a funnel).
+
+        With ``tasks``, the towers up to the last of them in ``order`` run (a tower reads the
+        one before it, a funnel's joint the ones before it); the later ones do not.
+        """
         assert isinstance(features, Tensor)
         out: dict[str, Tensor] = {}
         previous: Tensor | None = None
-        for t in self.order:
+        for t in self.needed_tasks(tasks):
             h = features if previous is None or self.funnel else torch.cat([features, previous], -1)
             out[t] = self.towers.forward_task(t, h)
             previous = self._as_input(t, out[t], features)
         return out
 
-    def forward_heads(self, features: Features) -> dict[str, Tensor]:
-        logits = self.tower_logits(features)
+    def needed_tasks(self, tasks: Sequence[str] | None) -> list[str]:
+        """The tasks whose towers ``tasks`` need: ``order`` up to the last of them.
+
+        Example:
+            >>> from manyheads.architectures.base import example_input
+            >>> enc, _ = example_input()
+            >>> Cascade(enc, {"a": 1, "b": 1, "c": 1}, order=["c", "a", "b"]).needed_tasks(["a"])
+            ['c', 'a']
+        """
+        asked = self.asked_tasks(tasks)
+        last = max(self.order.index(t) for t in asked)
+        return self.order[: last + 1]
+
+    def forward_heads(
+        self, features: Features, *, tasks: Sequence[str] | None = None
+    ) -> dict[str, Tensor]:
+        """The outputs of ``tasks`` (None: all); the towers before them in ``order`` run too
+        (:meth:`needed_tasks`), only the asked tasks' outputs are returned."""
+        asked = self.asked_tasks(tasks)
+        logits = self.tower_logits(features, tasks=asked)
         if self.funnel:
-            joint = funnel_logits([logits[t] for t in self.order])
-            logits = dict(zip(self.order, joint, strict=True))
-        return {t: logits[t] for t in self.task_names}
+            needed = self.needed_tasks(asked)
+            joint = funnel_logits([logits[t] for t in needed])
+            logits = dict(zip(needed, joint, strict=True))
+        return {t: logits[t] for t in asked}
 
     def _as_input(self, task: str, output: Tensor, features: Tensor | None = None) -> Tensor:
         """The prediction of ``task`` as a [B, width] input of the next tower.

@@ -93,7 +93,12 @@ class CrossStitch(EncoderModel):
             encoder, widths[-1], out_dims, tower, dropout=dropout, norm=norm
         )
 
-    def forward_heads(self, features: Features) -> dict[str, Tensor]:
+    def forward_heads(
+        self, features: Features, *, tasks: Sequence[str] | None = None
+    ) -> dict[str, Tensor]:
+        """The outputs of ``tasks`` (None: all). The cross-stitch units couple the columns:
+        every unit reads every column, so every task's column runs (once) whatever is asked;
+        only the asked tasks' towers run."""
         assert isinstance(features, Tensor)
         h = [features] * len(self.task_names)
         for layer, alpha in enumerate(self.alphas):
@@ -102,7 +107,9 @@ class CrossStitch(EncoderModel):
             # [T, B, L, D] for per-token features
             equation = "ts,sbd->tbd" if stacked.dim() == 3 else "ts,sbld->tbld"
             h = list(torch.einsum(equation, alpha, stacked).unbind(0))
-        return self.towers.forward_all(h)
+        asked = self.asked_tasks(tasks)
+        column = dict(zip(self.task_names, h, strict=True))
+        return self.towers.forward_all([column[t] for t in asked], tasks=asked)
 
     def _column(self, task: str) -> nn.ModuleList:
         column = self.columns[task]

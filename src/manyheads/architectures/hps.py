@@ -52,6 +52,8 @@ class HPS(SharedBottomModel):
             encoder, self.bottom.out_dim, out_dims, tower, dropout=dropout, norm=norm
         )
 
-    def forward_heads(self, features: Features) -> dict[str, Tensor]:
+    def forward_heads(
+        self, features: Features, *, tasks: Sequence[str] | None = None
+    ) -> dict[str, Tensor]:
         assert isinstance(features, Tensor)
-        return self.towers.forward_all(features)
+        return self.towers.forward_all(features, tasks=self.asked_tasks(tasks))

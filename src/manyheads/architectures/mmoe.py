@@ -73,19 +73,32 @@ class MMoE(EncoderModel):
             encoder, self.experts.out_dim, out_dims, tower, dropout=dropout, norm=norm
         )
 
-    def forward_features(self, x: dict[str, Tensor]) -> Features:
+    def forward_features(
+        self, x: dict[str, Tensor], *, tasks: Sequence[str] | None = None
+    ) -> Features:
+        del tasks  # the experts are every task's
         embedding = self.input(x)  # [B, D]
         return embedding, self.experts(embedding)  # [B, D], [B, E, H]
 
-    def gate_weights(self, embedding: Tensor) -> dict[str, Tensor]:
-        """The gate ``g^k(x) = softmax(W_gk x)`` of each task (eq. 7): {task: [B, E]}."""
-        return {t: torch.softmax(self.gates[t](embedding), dim=-1) for t in self.task_names}
+    def gate_weights(
+        self, embedding: Tensor, *, tasks: Sequence[str] | None = None
+    ) -> dict[str, Tensor]:
+        """The gate ``g^k(x) = softmax(W_gk x)`` of each task of ``tasks`` (eq. 7; None: every
+        task): {task: [B, E]}."""
+        asked = self.asked_tasks(tasks)
+        return {t: torch.softmax(self.gates[t](embedding), dim=-1) for t in asked}
 
-    def forward_heads(self, features: Features) -> dict[str, Tensor]:
+    def forward_heads(
+        self, features: Features, *, tasks: Sequence[str] | None = None
+    ) -> dict[str, Tensor]:
+        """The outputs of ``tasks`` (None: all): the experts are shared and computed once (in
+        :meth:`forward_features`); only the asked tasks' gates and towers run."""
         assert isinstance(features, tuple)
         embedding, experts = features
-        gates = self.gate_weights(embedding)
-        return self.towers.forward_all([mix(gates[t], experts) for t in self.task_names])
+        asked = self.asked_tasks(tasks)
+        gates = self.gate_weights(embedding, tasks=asked)
+        mixed = [mix(gates[t], experts) for t in asked]
+        return self.towers.forward_all(mixed, tasks=asked)
 
     def shared_parameters(self) -> list[nn.Parameter]:
         return [*self.input.parameters(), *self.experts.parameters()]

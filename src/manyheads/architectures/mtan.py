@@ -160,11 +160,15 @@ class MTAN(MTLModel):
         )
 
     def forward_attention(
-        self, x: dict[str, Tensor]
+        self, x: dict[str, Tensor], *, tasks: Sequence[str] | None = None
     ) -> tuple[list[Tensor], dict[str, list[Tensor]]]:
-        """Per-task features ``[B, C_last * grid²]`` and each task's masks ``a_j``.
+        """Per-task features ``[B, C_last * grid²]`` and each task's masks ``a_j``, for
+        ``tasks`` (None: every task) in the model's order.
 
-        The masks of a task are one ``[B, C_j, H_j, W_j]`` tensor per stage, in (0, 1).
+        The masks of a task are one ``[B, C_j, H_j, W_j]`` tensor per stage, in (0, 1). The
+        shared stages run once; only the asked tasks' attention modules run. The bridges
+        ``f_j`` are shared modules but read each task's attended features: they run once per
+        asked task.
         """
         h = x[self.key]  # [B, C, H, W]
         shared: list[tuple[Tensor, Tensor]] = []  # (u_j, p_j) per stage
@@ -173,7 +177,7 @@ class MTAN(MTLModel):
             shared.append((u, second(u)))
         features: list[Tensor] = []
         masks: dict[str, list[Tensor]] = {}
-        for task in self.task_names:
+        for task in self.asked_tasks(tasks):
             attended: Tensor | None = None
             masks[task] = []
             for j, (u, p) in enumerate(shared):
@@ -193,12 +197,16 @@ class MTAN(MTLModel):
         assert isinstance(modules, nn.ModuleList)
         return modules
 
-    def forward_features(self, x: dict[str, Tensor]) -> Features:
-        return tuple(self.forward_attention(x)[0])
+    def forward_features(
+        self, x: dict[str, Tensor], *, tasks: Sequence[str] | None = None
+    ) -> Features:
+        return tuple(self.forward_attention(x, tasks=tasks)[0])
 
-    def forward_heads(self, features: Features) -> dict[str, Tensor]:
+    def forward_heads(
+        self, features: Features, *, tasks: Sequence[str] | None = None
+    ) -> dict[str, Tensor]:
         assert isinstance(features, tuple)
-        return self.towers.forward_all(features)
+        return self.towers.forward_all(features, tasks=self.asked_tasks(tasks))
 
     def shared_parameters(self) -> list[nn.Parameter]:
         return [*self.first.parameters(), *self.second.parameters(), *self.bridges.parameters()]

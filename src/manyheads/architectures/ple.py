@@ -50,16 +50,25 @@ class _CGCLevel(nn.Module):
         self.out_dim = self.shared.out_dim
 
     def forward(
-        self, inputs: dict[str, Tensor], shared_input: Tensor
+        self,
+        inputs: dict[str, Tensor],
+        shared_input: Tensor,
+        *,
+        tasks: Sequence[str] | None = None,
     ) -> tuple[dict[str, Tensor], Tensor | None]:
         """Task inputs {t: [B, D]} and shared input [B, D] -> next task inputs and shared input.
 
+        Only the outputs of ``tasks`` (None: every task) are computed. A level with a shared
+        gate mixes every task's experts into the shared output, so it computes them all (and
+        needs every task's input); a level without one runs only ``tasks``' experts.
         Per-token inputs ``[B, L, D]`` work the same way, every token gated on its own.
         """
+        asked = self.tasks if tasks is None else list(tasks)
+        experts_of = self.tasks if self.shared_gate is not None else asked
         shared = self.shared(shared_input)  # [B, S, H]
-        specific = {t: self.specific[t](inputs[t]) for t in self.tasks}  # {t: [B, K, H]}
+        specific = {t: self.specific[t](inputs[t]) for t in experts_of}  # {t: [B, K, H]}
         outputs = {}
-        for t in self.tasks:
+        for t in asked:
             # eq. 1-3: g^k(x) = softmax(W_g^k x) [E_k, E_s]
             weights = torch.softmax(self.gates[t](inputs[t]), dim=-1)  # [B, K + S]
             outputs[t] = mix(weights, torch.cat([specific[t], shared], dim=-2))
@@ -152,14 +161,24 @@ class PLE(EncoderModel):
         self.levels = nn.ModuleList(levels)
         self.towers = TaskTowers.on(encoder, width, out_dims, tower, dropout=dropout, norm=norm)
 
-    def forward_heads(self, features: Features) -> dict[str, Tensor]:
+    def forward_heads(
+        self, features: Features, *, tasks: Sequence[str] | None = None
+    ) -> dict[str, Tensor]:
+        """The outputs of ``tasks`` (None: all). The shared gate of each level below the last
+        mixes every task's experts, so up to the level below the last every task's experts run
+        (and every task's gate below that); the last two levels' gates, the last level's
+        task experts and the towers run for ``tasks`` only. With ``n_levels=1`` (CGC) only the
+        asked tasks' experts, gates and towers run."""
         assert isinstance(features, Tensor)
+        asked = self.asked_tasks(tasks)
         inputs = dict.fromkeys(self.task_names, features)
         shared: Tensor | None = features
-        for level in self.levels:
+        for j, level in enumerate(self.levels):
             assert shared is not None  # only the last level has no shared output
-            inputs, shared = level(inputs, shared)
-        return self.towers.forward_all([inputs[t] for t in self.task_names])
+            # the next level needs every task's input only if it has a shared gate itself
+            every = j + 1 < len(self.levels) - 1
+            inputs, shared = level(inputs, shared, tasks=None if every else asked)
+        return self.towers.forward_all([inputs[t] for t in asked], tasks=asked)
 
     def shared_parameters(self) -> list[nn.Parameter]:
         shared = [p for level in self._levels() for p in level.shared_parameters()]

@@ -69,12 +69,18 @@ class STL(MTLModel):
         width = next(iter(bottoms.values())).out_dim
         self.towers = TaskTowers.on(first, width, out_dims, tower, dropout=dropout, norm=norm)
 
-    def forward_features(self, x: dict[str, Tensor]) -> Features:
-        return tuple(self.bottoms[t](self.inputs[t](x)) for t in self.task_names)
+    def forward_features(
+        self, x: dict[str, Tensor], *, tasks: Sequence[str] | None = None
+    ) -> Features:
+        """One bottom output per task of ``tasks`` (None: every task), in the model's order;
+        the other tasks' networks (encoders included) do not run."""
+        return tuple(self.bottoms[t](self.inputs[t](x)) for t in self.asked_tasks(tasks))
 
-    def forward_heads(self, features: Features) -> dict[str, Tensor]:
+    def forward_heads(
+        self, features: Features, *, tasks: Sequence[str] | None = None
+    ) -> dict[str, Tensor]:
         assert isinstance(features, tuple)
-        return self.towers.forward_all(features)
+        return self.towers.forward_all(features, tasks=self.asked_tasks(tasks))
 
     def shared_parameters(self) -> list[nn.Parameter]:
         return []

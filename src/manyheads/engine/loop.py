@@ -210,18 +210,26 @@ def step_forward(
 
 @torch.no_grad()
 def predict_outputs(
-    model: MTLModel, table: EncodedTable, *, batch_size: int, device: torch.device
+    model: MTLModel,
+    table: EncodedTable,
+    *,
+    batch_size: int,
+    device: torch.device,
+    tasks: Sequence[str] | None = None,
 ) -> dict[str, Tensor]:
-    """Raw head outputs for every row of ``table``, concatenated on the CPU in row order.
+    """Raw head outputs for every row of ``table``, concatenated on the CPU in row order; only
+    ``tasks``' (None: every task), computed by the model alone (``model(x, tasks=...)``).
 
     Rows with text inputs run shortest first, so that each trimmed batch carries little
     padding; the outputs are put back in row order."""
     model.eval()
     lengths = table.lengths()
     order = None if lengths is None else torch.argsort(lengths, stable=True)
-    parts: dict[str, list[Tensor]] = {t: [] for t in model.task_names}
+    names = model.task_names if tasks is None else model.asked_tasks(tasks)
+    parts: dict[str, list[Tensor]] = {t: [] for t in names}
     for batch in table.batches(batch_size, order=order):
-        out = model(batch.to(device).x)
+        x = batch.to(device).x
+        out = model(x) if tasks is None else model(x, tasks=tasks)
         for t, v in out.items():
             parts[t].append(v.float().cpu())
     joined = {t: torch.cat(v) for t, v in parts.items()}

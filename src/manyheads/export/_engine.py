@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -20,6 +22,7 @@ from manyheads.errors import DataError
 from manyheads.export._export import made_by_manyheads, sidecar_path, weights_hash
 from manyheads.export._onnx import (
     Session,
+    cut_session,
     open_session,
     require_export_extra,
     run_graph,
@@ -29,30 +32,64 @@ from manyheads.workflow._run import Run
 
 __all__ = ["OnnxModel", "onnx_engine"]
 
+#: Cut graphs an :class:`OnnxModel` keeps, one per set of asked tasks (the oldest goes first).
+MAX_CUT_GRAPHS = 8
+
 
 class OnnxModel(MTLModel):
     """An exported graph as a model: ``forward_features`` runs it, ``forward_heads`` names its
     outputs. It has no trainable parameters; it only predicts.
 
+    ``forward(x, tasks=[...])`` computes only the asked tasks' heads: onnxruntime runs the
+    whole graph whatever outputs a call fetches, so with the ``graph`` file the model runs a
+    copy of it cut to those outputs (:func:`~manyheads.export._onnx.cut_session`), made on
+    first use and kept (at most :data:`MAX_CUT_GRAPHS` sets of tasks). Without ``graph`` it
+    fetches only those outputs of the whole graph.
+
     Args:
         session: the onnxruntime session of the graph.
         heads: task name -> output width, in the graph's output order.
+        graph: the ``.onnx`` file of ``session``, to cut for some tasks (None: never cut).
     """
 
-    def __init__(self, session: Session, heads: dict[str, int]) -> None:
+    def __init__(
+        self, session: Session, heads: dict[str, int], *, graph: Path | None = None
+    ) -> None:
         super().__init__(heads)
         self.session = session
+        self.graph = graph
+        self._cut: dict[tuple[str, ...], Session] = {}
+        self._lock = threading.Lock()  # the served model predicts in several threads
         # Run.predict asks the first parameter for the device: the graph runs on the CPU
         self.device_marker = nn.Parameter(torch.empty(0), requires_grad=False)
 
-    def forward_features(self, x: dict[str, Tensor]) -> Features:
-        # the graph is traced without the text encoders' trim: cut the batch here (see _onnx)
-        out = run_graph(self.session, trim_batch(x))
-        return tuple(torch.from_numpy(out[t]) for t in self.task_names)
+    def session_for(self, tasks: Sequence[str]) -> Session:
+        """The session that computes ``tasks`` (in the model's order): the whole graph's for
+        every task or without a ``graph`` file, else the graph cut to them."""
+        key = tuple(tasks)
+        if self.graph is None or list(key) == self.task_names:
+            return self.session
+        with self._lock:
+            if key not in self._cut:
+                if len(self._cut) >= MAX_CUT_GRAPHS:
+                    del self._cut[next(iter(self._cut))]
+                self._cut[key] = cut_session(self.graph, key)
+            return self._cut[key]
 
-    def forward_heads(self, features: Features) -> dict[str, Tensor]:
+    def forward_features(
+        self, x: dict[str, Tensor], *, tasks: Sequence[str] | None = None
+    ) -> Features:
+        """The graph's outputs for ``tasks`` (None: all), from :meth:`session_for` them."""
+        asked = self.asked_tasks(tasks)
+        # the graph is traced without the text encoders' trim: cut the batch here (see _onnx)
+        out = run_graph(self.session_for(asked), trim_batch(x), asked)
+        return tuple(torch.from_numpy(out[t]) for t in asked)
+
+    def forward_heads(
+        self, features: Features, *, tasks: Sequence[str] | None = None
+    ) -> dict[str, Tensor]:
         assert isinstance(features, tuple)
-        return dict(zip(self.task_names, features, strict=True))
+        return dict(zip(self.asked_tasks(tasks), features, strict=True))
 
     def shared_parameters(self) -> list[nn.Parameter]:
         return []
@@ -93,7 +130,7 @@ def onnx_engine(run: Run, graph: str | Path | None = None) -> Run:
             "--format onnx.",
             path=str(path),
         )
-    model = OnnxModel(session, dict(run.model.out_dims))
+    model = OnnxModel(session, dict(run.model.out_dims), graph=path)
     return dataclasses.replace(run, model=model)
 
 

@@ -3,7 +3,8 @@
 :class:`Predictor` encodes and decodes exactly as :meth:`Run.predict
 <manyheads.workflow._run.Run.predict>` does (the rows of a request are what a ``manyheads
 predict`` JSONL file of the same rows reads as), so that a record holds the values the
-prediction file holds for its row; only the asked tasks are decoded.
+prediction file holds for its row; only the asked tasks are computed (the model runs only
+their heads, ``model(x, tasks=...)``) and decoded.
 """
 
 from __future__ import annotations
@@ -66,7 +67,10 @@ class Predictor:
         run = self.run
         table = run.preprocessor.transform(request_frame(rows), labels=False)
         device = next(run.model.parameters()).device
-        outputs = predict_outputs(run.model, table, batch_size=PREDICT_BATCH, device=device)
+        asked = None if list(tasks) == self.task_names else tasks
+        outputs = predict_outputs(
+            run.model, table, batch_size=PREDICT_BATCH, device=device, tasks=asked
+        )
         words = table.x.get(self._words) if self._words is not None else None
         out: dict[str, Columns] = {}
         for name in tasks:
