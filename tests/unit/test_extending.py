@@ -52,4 +52,11 @@ def test_the_doc_adds_an_architecture_and_an_encoder_that_train() -> None:
         assert name in registry
     run = namespace["run"]
     assert run.model.input.scale == 0.5
+    # the doc's architecture takes `tasks=` as every architecture must (serve's `tasks=[...]`)
+    model = namespace["tabular"].model.eval()
+    x = namespace["tabular"].preprocessor.transform(namespace["frame"], labels=False).x
+    with torch.no_grad():
+        full, one = model(x), model(x, tasks=["z"])
+    assert list(one) == ["z"]
+    assert torch.equal(one["z"], full["z"])
     assert {p.shape[0] for p in run.model.bottom.parameters()} == {3}  # model_options width
