@@ -56,6 +56,21 @@ def test_train_eval_predict_on_census_rows(
     assert list(frame.columns) == ["income", "income_proba", "never_married", "never_married_proba"]
     assert len(frame) == 600
 
+    one = tmp_path / "one.csv"
+    data = str(census_files["test"])
+    asked = cli("predict", str(run), data, "-o", str(one), "--tasks", "income", cwd=tmp_path)
+    assert asked.returncode == 0, asked.stderr
+    only = pd.read_csv(one)  # the asked task's columns, the numbers of the full prediction
+    assert list(only.columns) == ["income", "income_proba"]
+    pd.testing.assert_frame_equal(only, frame[["income", "income_proba"]])
+    typo = cli("predict", str(run), data, "-o", str(one), "--overwrite", "--tasks", "incme",
+               cwd=tmp_path)  # fmt: skip
+    assert typo.returncode == 2
+    assert "Traceback" not in typo.stderr
+    assert "'incme'" in typo.stderr
+    assert "income" in typo.stderr
+    assert pd.read_csv(one).equals(only)  # a refused run leaves the earlier file as it was
+
     ev = cli("eval", str(run), str(census_files["test"]), cwd=tmp_path)
     assert ev.returncode == 0, ev.stderr
     assert json.loads(ev.stdout)["tasks"]["income"]["auc"] == pytest.approx(

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from manyheads.cli._args import add_engine, add_flag, add_output, add_run_dir
+from manyheads.cli._common import comma_list
 
 __all__ = ["EXTENSIONS", "HELP", "add_arguments", "run"]
 
@@ -35,6 +36,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_flag(p, "--overwrite", "replace an existing output file")
     add_engine(
         p, "run the network in PyTorch, or run RUN/model.onnx (manyheads export) in onnxruntime"
+    )
+    p.add_argument(
+        "--tasks",
+        metavar="TASK[,TASK]",
+        help="predict only these tasks (comma-separated); only their heads run",
     )
     p.add_argument(
         "--keep",
@@ -74,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
         from manyheads.export import onnx_engine
 
         run = onnx_engine(run)
-    predictions = run.predict(frame)
+    tasks = comma_list(args.tasks) if args.tasks else None
+    predictions = run.predict(frame, tasks=tasks)
     keep = list(dict.fromkeys(args.keep))  # a column named twice is kept once
     clash = [c for c in keep if c in predictions.columns]
     if clash:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -77,29 +78,36 @@ class Run:
         """Each task with the label encoding the preprocessor learnt for it, in task order."""
         return self.preprocessor.fitted(self.tasks)
 
-    def _outputs(self, frame: pd.DataFrame, *, labels: bool) -> tuple[Any, dict[str, torch.Tensor]]:
+    def _outputs(
+        self, frame: pd.DataFrame, *, labels: bool, tasks: Sequence[str] | None = None
+    ) -> tuple[Any, dict[str, torch.Tensor]]:
         table = self.preprocessor.transform(frame, labels=labels)
         device = next(self.model.parameters()).device
-        return table, predict_outputs(self.model, table, batch_size=8192, device=device)
+        outputs = predict_outputs(self.model, table, batch_size=8192, device=device, tasks=tasks)
+        return table, outputs
 
-    def predict(self, data: Data) -> pd.DataFrame:
-        """Predict every task for the rows of ``data`` (a DataFrame or a file path).
+    def predict(self, data: Data, *, tasks: Sequence[str] | None = None) -> pd.DataFrame:
+        """Predict every task, or only ``tasks`` (their heads alone run), for ``data``.
 
         Returns:
             One column per task (the class, or the value), plus ``<task>_proba`` for the
             predicted class's probability (binary: the positive class's probability). An ESMM
             funnel (``cascade`` with ``funnel: true``) adds ``pCTR``, ``pCVR`` and ``pCTCVR``
-            (:func:`~manyheads.architectures.cascade.funnel_columns`).
+            (:func:`~manyheads.architectures.cascade.funnel_columns`) when every task is asked.
+
+        Raises:
+            InvalidParameterError: a name in ``tasks`` that is not one of the run's tasks.
         """
         frame = as_frame(data)
-        table, outputs = self._outputs(frame, labels=False)
+        asked = None if tasks is None else self.model.asked_tasks(tasks)
+        table, outputs = self._outputs(frame, labels=False, tasks=asked)
         columns: dict[str, np.ndarray] = {}
         words = [f"wmask:{c}" for c, k in self.preprocessor.inputs.items() if k == "tokens"]
-        for t in self.fitted_tasks:
+        for t in (t for t in self.fitted_tasks if t.name in outputs):
             # a token-level task: one tag per word of each row (the word slots tell its length)
             per_word = t.task_type.level == "token" and words and words[0] in table.x
             columns |= t.predict(outputs[t.name], table.x[words[0]] if per_word else None)
-        if self.architecture == "cascade" and self.options.get("funnel"):
+        if asked is None and self.architecture == "cascade" and self.options.get("funnel"):
             from manyheads.architectures.cascade import funnel_columns
 
             order = self.options.get("order") or [t.name for t in self.tasks]
