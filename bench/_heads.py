@@ -15,7 +15,8 @@ import torch
 
 import manyheads as mh
 from manyheads.architectures import MTLModel, create_model
-from manyheads.export._onnx import Session, cut_graph, run_graph
+from manyheads.export._cut import cut_graph
+from manyheads.export._onnx import Session, run_graph
 from manyheads.serve._predictor import Predictor
 
 BATCHES = (1, 64)
@@ -54,7 +55,7 @@ def _session(path: Path | bytes) -> Session:
 
 def _cut_session(graph: Path, output: str) -> Session:
     """A one-thread session on the graph cut to ``output`` (what the onnxruntime engine runs
-    for ``tasks=[output]``, :func:`~manyheads.export._onnx.cut_session`)."""
+    for ``tasks=[output]``, :func:`~manyheads.export._cut.cut_session`)."""
     import onnx
 
     return _session(cut_graph(onnx.load(str(graph)), [output]).SerializeToString())

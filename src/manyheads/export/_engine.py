@@ -19,10 +19,10 @@ from torch import Tensor, nn
 
 from manyheads.architectures.base import Features, MTLModel
 from manyheads.errors import DataError
+from manyheads.export._cut import cut_session
 from manyheads.export._export import made_by_manyheads, sidecar_path, weights_hash
 from manyheads.export._onnx import (
     Session,
-    cut_session,
     open_session,
     require_export_extra,
     run_graph,
@@ -42,7 +42,7 @@ class OnnxModel(MTLModel):
 
     ``forward(x, tasks=[...])`` computes only the asked tasks' heads: onnxruntime runs the
     whole graph whatever outputs a call fetches, so with the ``graph`` file the model runs a
-    copy of it cut to those outputs (:func:`~manyheads.export._onnx.cut_session`), made on
+    copy of it cut to those outputs (:func:`~manyheads.export._cut.cut_session`), made on
     first use and kept (at most :data:`MAX_CUT_GRAPHS` sets of tasks). Without ``graph`` it
     fetches only those outputs of the whole graph.
 

@@ -19,7 +19,8 @@ from tests.contract.test_architectures import PROBLEMS
 
 from manyheads.architectures import create_model, list_architectures
 from manyheads.architectures._registry import architecture_options
-from manyheads.export._onnx import cut_graph, cut_session, export_graph, open_session, run_graph
+from manyheads.export._cut import cut_graph, cut_session
+from manyheads.export._onnx import export_graph, open_session, run_graph
 
 SMALL = {"hidden": [8], "tower": [4], "expert_hidden": [8], "n_experts": 2, "channels": [4, 8]}
 
