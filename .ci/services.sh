@@ -32,3 +32,11 @@ if [ ! -x /usr/bin/redis-server ] && ! command -v redis-server >/dev/null 2>&1; 
   apt-get install -y -q --no-install-recommends redis-server
 fi
 echo "services.sh: redis-server present"
+# train.compile (torch.compile with inductor) builds C++ kernels on the CPU: the test of that
+# option (tests/unit/engine/test_speed_options.py) needs a C++ compiler.
+if ! command -v g++ >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends g++
+fi
+echo "services.sh: g++ present"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -84,6 +85,12 @@ def test_compile_trains_to_the_same_losses(
 ) -> None:
     import torch._inductor.config as inductor
 
+    from manyheads.engine._compile import cpp_compiler_problem
+
+    problem = cpp_compiler_problem()
+    if problem is not None:  # .ci/services.sh installs g++: in CI this fails instead
+        assert os.environ.get("CI") != "true", problem
+        pytest.skip(f"no C++ compiler for inductor: {problem}")
     monkeypatch.setattr(inductor, "compile_threads", 1)  # no worker pool to start
     torch._dynamo.reset()
     eager = _losses(frame, "hps")  # hps: the fewest kernels to compile (a few seconds)
