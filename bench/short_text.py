@@ -127,7 +127,8 @@ def main_quick() -> None:
     print(json.dumps(run_model(name, arch, int(seed), variant), indent=1))
 
 
-if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "--quick":
+QUICK = __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "--quick"
+if QUICK:  # one run, printed, not cached: --quick TABLE ARCH SEED VARIANT
     sys.argv.pop(1)
     main_quick()
 
@@ -281,5 +282,5 @@ def main() -> None:
     print(text)
 
 
-if __name__ == "__main__" and (len(sys.argv) == 1 or sys.argv[1] != "--quick"):
+if __name__ == "__main__" and not QUICK:
     main()

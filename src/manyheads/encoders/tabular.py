@@ -152,7 +152,7 @@ class TabularInput(InputEncoder):
 
 
 def init_text_bag(bag: nn.EmbeddingBag) -> nn.EmbeddingBag:
-    """``bag`` with its word vectors drawn from U(-1/d, 1/d) (d its width, fastText's input
+    """``bag`` with its word vectors in U(-1/d, 1/d) (d its width, fastText's input
     init) and the padding row 0: PyTorch's N(0, 1) gives each rare word (a title word seen a few
     times) a random vector far larger than what a few Adam steps of ``lr`` 1e-3 can change, so
     a short-text column stayed noise and the multilabel head learnt only the label rates
@@ -165,7 +165,9 @@ def init_text_bag(bag: nn.EmbeddingBag) -> nn.EmbeddingBag:
     """
     width = bag.weight.shape[1]
     with torch.no_grad():
-        nn.init.uniform_(bag.weight, -1.0 / width, 1.0 / width)
+        # the N(0, 1) draws mapped through their CDF: uniform, and no further random draw, so
+        # every module built after the bag starts as it did before (same seed, same start)
+        bag.weight.copy_((2.0 * torch.special.ndtr(bag.weight) - 1.0) / width)
         if bag.padding_idx is not None:
             bag.weight[bag.padding_idx].zero_()
     return bag
