@@ -169,7 +169,7 @@ for _name, _target, _doc, _metrics in [
     (
         "multilabel",
         f"{_T}._multilabel:Multilabel",
-        "any subset of L labels (L 0/1 columns); BCE per label; micro_f1, macro_f1, mean_auc",
+        "any subset of L labels (L 0/1 columns); summed BCE; micro_f1, macro_f1, mean_auc",
         {"micro_f1": True, "macro_f1": True, "mean_auc": True},
     ),
     (

@@ -107,9 +107,10 @@ def test_multilabel_is_per_label() -> None:
     )
     gold = (torch.rand(N, C, generator=G) > 0.5).float()
     packed = pack(gold, ALL, TEACHER, level="row")
-    soft = F.binary_cross_entropy_with_logits(OUT, torch.sigmoid(TEACHER))
+    # both parts sum the labels' BCE (the multilabel task's loss), averaged over rows
+    soft = C * F.binary_cross_entropy_with_logits(OUT, torch.sigmoid(TEACHER))
     lam = 0.3
-    expected = lam * F.binary_cross_entropy_with_logits(OUT, gold) + (1 - lam) * soft
+    expected = lam * C * F.binary_cross_entropy_with_logits(OUT, gold) + (1 - lam) * soft
     got = taught(fitted, lam, width=C).loss(OUT, packed, ALL)
     assert float(got) == pytest.approx(float(expected), rel=1e-6)
 

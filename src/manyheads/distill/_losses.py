@@ -90,7 +90,7 @@ def soft_loss(task_type: str, output: Tensor, teacher: Tensor, temperature: floa
     if task_type in ("binary", "multilabel"):
         target = torch.sigmoid(teacher / t)
         per = F.binary_cross_entropy_with_logits(output / t, target, reduction="none")
-        per = per.mean(dim=1) if task_type == "multilabel" else per
+        per = per.sum(dim=1) if task_type == "multilabel" else per  # as its gold loss
     else:  # multiclass, tagging: over the last axis
         target = torch.softmax(teacher / t, dim=-1)
         per = -(target * torch.log_softmax(output / t, dim=-1)).sum(dim=-1)
