@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -100,3 +101,14 @@ class CLI:
 def cli() -> CLI:
     """``cli("train", "cfg.yaml", cwd=tmp_path)`` -> the completed ``manyheads`` process."""
     return CLI()
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """One torch intra-op thread for the test, restored after it: intra-op threads only add
+    overhead on models this small, two xdist workers on two cores with two threads each slow
+    every step down tenfold, and some comparisons are bit for bit."""
+    n_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n_threads)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -60,14 +59,7 @@ IMAGES = _image_problem(TABULAR)
 PROBLEMS = {name: IMAGES if _reads_only_images(name) else TABULAR for name in NAMES}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    # Intra-op threads only add overhead on models this small, and two xdist workers on two
-    # cores with two threads each slow every step down tenfold.
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def build(name: str, seed: int = 0, **options: object) -> MTLModel:

@@ -6,7 +6,6 @@ one step under a balancing method, predicts one row per input row, and exports t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,12 +26,7 @@ SMALL = {"hidden": [8], "tower": [4], "expert_hidden": [4], "n_experts": 2}
 METHODS = ["uw", "upgrad", "pcgrad", "mgda", "gradnorm"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def ensemble(arch: str, encoder: str = "tabular", k: int = 2) -> MTLModel:

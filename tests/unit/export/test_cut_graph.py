@@ -4,7 +4,6 @@ architecture."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -25,12 +24,7 @@ from manyheads.export._onnx import export_graph, open_session, run_graph
 SMALL = {"hidden": [8], "tower": [4], "expert_hidden": [8], "n_experts": 2, "channels": [4, 8]}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize("arch", list_architectures())

@@ -8,7 +8,6 @@ one (a new batch size and, for text, a new sequence width).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -44,12 +43,7 @@ from manyheads.workflow._run import Run
 REFUSED_ENCODERS = {"bilstm": "pack_padded_sequence"}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _eager(model: MTLModel, x: dict[str, Tensor]) -> dict[str, np.ndarray]:
