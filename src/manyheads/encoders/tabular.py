@@ -93,7 +93,7 @@ class TabularInput(InputEncoder):
         )
         self.text_keys = [f"text:{col}" for col, _ in spec.text_sizes]
         self.text = nn.ModuleList(
-            init_text_bag(nn.EmbeddingBag(size, text_dim, mode="mean", padding_idx=0))
+            nn.EmbeddingBag(size, text_dim, mode="mean", padding_idx=0)
             for _, size in spec.text_sizes
         )
         self.out_dim = (
@@ -149,28 +149,6 @@ class TabularInput(InputEncoder):
         for key, bag in zip(self.text_keys, self.text, strict=True):
             parts.append(bag(x[key]))  # [B, text_dim]
         return torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
-
-
-def init_text_bag(bag: nn.EmbeddingBag) -> nn.EmbeddingBag:
-    """``bag`` with its word vectors in U(-1/d, 1/d) (d its width, fastText's input
-    init) and the padding row 0: PyTorch's N(0, 1) gives each rare word (a title word seen a few
-    times) a random vector far larger than what a few Adam steps of ``lr`` 1e-3 can change, so
-    a short-text column stayed noise and the multilabel head learnt only the label rates
-    (issue 17; ``bench/short_text.py``).
-
-    Example:
-        >>> weight = init_text_bag(nn.EmbeddingBag(10, 4, padding_idx=0)).weight.detach()
-        >>> float(weight.abs().max()) <= 0.25, float(weight[0].abs().sum())
-        (True, 0.0)
-    """
-    width = bag.weight.shape[1]
-    with torch.no_grad():
-        # the N(0, 1) draws mapped through their CDF: uniform, and no further random draw, so
-        # every module built after the bag starts as it did before (same seed, same start)
-        bag.weight.copy_((2.0 * torch.special.ndtr(bag.weight) - 1.0) / width)
-        if bag.padding_idx is not None:
-            bag.weight[bag.padding_idx].zero_()
-    return bag
 
 
 def _scaling(
