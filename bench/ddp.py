@@ -125,6 +125,7 @@ def _worker(rank: int, args: argparse.Namespace, folder: str) -> None:
     )
     comm = Comm(rank=rank, world_size=2)
     results = {_key(m): measure(args, m, comm, args.batch // 2) for m in args.methods}
+    dist.barrier()  # leave together (see manyheads.distributed._ddp.process_group)
     dist.destroy_process_group()
     Path(folder, f"rank{rank}.json").write_text(json.dumps(results))
 

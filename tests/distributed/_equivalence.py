@@ -95,6 +95,7 @@ def worker(rank: int, world_size: int, folder: str) -> None:
             single = train(case, LOCAL, BATCH * world_size)
             diffs[key] = float((ranks - single).abs().max())
             diffs[key + " moved"] = float((single - train(case, LOCAL, 1, epochs=0)).abs().max())
+    dist.barrier()  # leave together: rank 1 would otherwise tear down while rank 0 still works
     dist.destroy_process_group()
     if rank == 0:
         Path(folder, "diffs.json").write_text(json.dumps(diffs, indent=1))

@@ -78,6 +78,10 @@ def process_group(device: str) -> Iterator[Comm]:
     comm = current_comm()
     try:
         yield comm  # a collective that loses a peer raises DistributedError (Comm)
+        # Leave together: a rank that tears its group down while a peer still works (rank 0
+        # writing the run) can abort in gloo's threads at exit ("terminate called without an
+        # active exception"). On an error path a peer may be gone, so no barrier there.
+        barrier()
     finally:
         dist.destroy_process_group()
 
