@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -18,6 +19,9 @@ from manyheads.data._csv import read_csv
 from manyheads.data._read_errors import GZIP_ERRORS, damaged_gzip, unreadable
 from manyheads.data.conll import CONLL_SUFFIXES, is_conll, read_conll
 from manyheads.errors import DataError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["SUFFIXES", "read_table"]
 
@@ -128,8 +132,9 @@ def _read_jsonl(path: Path) -> pd.DataFrame:
     rows: list[dict[str, object]] = []
     lineno = 0
     try:
-        with opener(path, "rt", encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, start=1):
+        with opener(path, "rb") as fh:  # bytes: a bad byte is found on its own line
+            for lineno, raw in enumerate(fh, start=1):
+                line = _utf8_line(raw, lineno, at)
                 if not line.strip():
                     raise at(lineno, "blank line; JSONL needs one JSON object per line.")
                 try:
@@ -139,14 +144,26 @@ def _read_jsonl(path: Path) -> pd.DataFrame:
                 if not isinstance(row, dict):
                     raise at(lineno, f"expected a JSON object per line, got {type(row).__name__}.")
                 rows.append(row)
-    except UnicodeDecodeError as exc:
-        message = f"not UTF-8 text ({exc.reason}) after line {lineno}. Re-save the file as UTF-8."
-        raise at(lineno + 1, message) from None
     except GZIP_ERRORS as exc:
         raise damaged_gzip(exc, path, after_line=lineno) from None
     except OSError as exc:
         raise unreadable(exc, path) from None
     return pd.DataFrame(rows)
+
+
+def _utf8_line(raw: bytes, lineno: int, at: Callable[[int, str], DataError]) -> str:
+    """One line of a JSONL file as text (a UTF-8 byte-order mark on the first line dropped)."""
+    if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        column = len(raw[: exc.start].decode("utf-8", errors="replace")) + 1
+        message = (
+            f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at character {column} of the line "
+            f"({exc.reason}). Re-save the file as UTF-8."
+        )
+        raise at(lineno, message) from None
 
 
 def _read_store(url: str) -> pd.DataFrame:

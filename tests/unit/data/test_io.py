@@ -131,8 +131,16 @@ def test_a_duplicate_header_after_blank_lines_names_its_line(tmp_path: Path) -> 
         (b'{"a": 1}\n[1, 2]\n', r"j\.jsonl, line 2: expected a JSON object per line, got list\.$"),
         (
             b'{"a": "caf\xe9"}\n',
-            r"j\.jsonl, line 1: not UTF-8 text \(invalid continuation byte\) after line 0\. "
-            r"Re-save the file as UTF-8\.$",
+            r"j\.jsonl, line 1: not UTF-8 text: byte 0xe9 at character 11 of the line "
+            r"\(invalid continuation byte\)\. Re-save the file as UTF-8\.$",
+        ),
+        (  # far into the file: named at its own line, not at the first (decoded in blocks)
+            b'{"a": "x"}\n' * 3000 + b'{"a": "caf\xe9"}\n',
+            r"j\.jsonl, line 3001: not UTF-8 text: byte 0xe9 at character 11 ",
+        ),
+        (
+            b'{"a": 1}\n\xef\xbb\xbf{"a": 2}\n',
+            r"j\.jsonl, line 2: invalid JSON \(Unexpected UTF-8 BOM",
         ),
     ],
 )
@@ -140,3 +148,8 @@ def test_jsonl_line_errors_name_the_line(tmp_path: Path, body: bytes, match: str
     (tmp_path / "j.jsonl").write_bytes(body)
     with pytest.raises(DataError, match=match):
         read_table(tmp_path / "j.jsonl")
+
+
+def test_jsonl_byte_order_mark_on_the_first_line_is_read_as_utf8(tmp_path: Path) -> None:
+    (tmp_path / "j.jsonl").write_bytes(b'\xef\xbb\xbf{"a": 1}\n{"a": 2}\n')
+    assert read_table(tmp_path / "j.jsonl")["a"].tolist() == [1, 2]
