@@ -21,6 +21,7 @@ from manyheads.config._sections import (
 )
 from manyheads.config._yaml import read_yaml_file, yaml_value
 from manyheads.config.schema import DataConfig, ModelConfig, RunConfig
+from manyheads.config.train import TrainSettings
 from manyheads.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -134,7 +135,7 @@ def build_config(
         problems.append(f"'output' must be a directory path (string); got {output!r}.")
     problems.extend(cross_problems(tasks, inputs, train.monitor if train is not None else None))
     if dry_run and model is not None:
-        _dry_run(tasks, inputs, model, method, method_options, problems)
+        _dry_run(tasks, inputs, model, (method, method_options), train, problems)
     if problems:
         raise ConfigError(problems, source=source)
     assert data is not None
@@ -156,16 +157,18 @@ def _dry_run(
     tasks: list[Task],
     inputs: dict[str, str] | None,
     model: ModelConfig,
-    method: str,
-    method_options: dict[str, Any],
+    balancing: tuple[str, dict[str, Any]],
+    train: TrainSettings | None,
     problems: list[str],
 ) -> None:
     """The dry run's problems, added to the others (the sections it builds from are valid
-    enough: the data and training settings play no part in it)."""
+    enough: the data play no part in it, the training settings only through
+    ``train.compile``, which needs a loss weighting)."""
     from manyheads._catalogue import METHODS
     from manyheads.config.validate import dry_run
     from manyheads.data.preprocess import INPUT_KINDS
 
+    method, method_options = balancing
     if method not in METHODS:
         method, method_options = "ew", {}  # already reported
     if inputs is not None and any(kind not in INPUT_KINDS for kind in inputs.values()):
@@ -177,6 +180,7 @@ def _dry_run(
         tasks=tuple(tasks),
         inputs=inputs,
         model=ModelConfig(model.architecture, options),
+        train=train if train is not None else TrainSettings(),
         method=method,
         method_options=method_options,
     )

@@ -196,7 +196,14 @@ def method_problems(config: RunConfig) -> list[str]:
         return create_method(config.method, n_tasks, **options)
 
     fixed = static_weights(config, n_tasks)
-    return _attributed(build, dict(config.method_options), "train.method_options", fixed)
+    problems = _attributed(build, dict(config.method_options), "train.method_options", fixed)
+    if config.train.compile and not problems:  # train would refuse it when it builds the step
+        from manyheads.engine._compile import compile_problem
+
+        method = create_method(config.method, n_tasks, **fixed, **config.method_options)
+        problem = compile_problem(method, config.train.resolve_device())
+        problems.extend([f"'train.compile': {problem}"] if problem else [])
+    return problems
 
 
 def _model_problems(config: RunConfig) -> list[str]:

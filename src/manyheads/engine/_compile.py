@@ -20,7 +20,7 @@ from manyheads.errors import InvalidParameterError
 from manyheads.weighting._gradient import GradientNormWeighting
 from manyheads.weighting.base import Weighting
 
-__all__ = ["compiled_forward", "cpp_compiler_problem"]
+__all__ = ["compile_problem", "compiled_forward", "cpp_compiler_problem"]
 
 
 def compiled_forward(method: Weighting | Aggregator, device: torch.device) -> StepForward:
@@ -29,23 +29,30 @@ def compiled_forward(method: Weighting | Aggregator, device: torch.device) -> St
 
     Raises:
         InvalidParameterError: ``method`` needs the eager graph, or a CPU run finds no C++
-            compiler.
+            compiler (:func:`compile_problem`).
     """
+    problem = compile_problem(method, device)
+    if problem is not None:
+        raise InvalidParameterError(problem)
+    with warnings.catch_warnings():  # inductor's imports use torch.jit's deprecated API
+        warnings.filterwarnings("ignore", "`torch.jit.script_method`", DeprecationWarning)
+        compiled: StepForward = torch.compile(step_forward, dynamic=False)
+    return compiled
+
+
+def compile_problem(method: Weighting | Aggregator, device: torch.device) -> str | None:
+    """Why the training step cannot be compiled for ``method`` on ``device``, else None
+    (``manyheads validate`` asks before any work, ``train`` again when it builds the step)."""
     if not isinstance(method, Weighting) or isinstance(method, GradientNormWeighting):
-        raise InvalidParameterError(
+        return (
             "The 'compile' setting needs a loss weighting (ew, uw, dwa, famo, ...) other than "
             f"gradnorm; {type(method).__name__} reads the eager autograd graph, which a compiled "
             "step does not expose. Set train.compile: false, or choose a loss weighting "
             "(train.method)."
         )
     if device.type == "cpu":
-        problem = cpp_compiler_problem()
-        if problem is not None:
-            raise InvalidParameterError(problem)
-    with warnings.catch_warnings():  # inductor's imports use torch.jit's deprecated API
-        warnings.filterwarnings("ignore", "`torch.jit.script_method`", DeprecationWarning)
-        compiled: StepForward = torch.compile(step_forward, dynamic=False)
-    return compiled
+        return cpp_compiler_problem()
+    return None
 
 
 def cpp_compiler_problem() -> str | None:

@@ -184,10 +184,22 @@ def static_weights(config: RunConfig, n_tasks: int) -> dict[str, Any]:
 
 
 def build_method(config: RunConfig) -> Method:
-    """The balancing method of ``train.method`` with its options."""
+    """The balancing method of ``train.method`` with its options.
+
+    Raises:
+        InvalidParameterError: an option is invalid, or ``train.compile`` is set and the
+            method cannot run in a compiled step (:mod:`manyheads.engine._compile`).
+    """
     n_tasks = len(config.tasks)
     options = {**config.method_options, **static_weights(config, n_tasks)}
-    return create_method(config.method, n_tasks, **options)
+    method = create_method(config.method, n_tasks, **options)
+    if config.train.compile:  # refused here, before any data is read or anything written
+        from manyheads.engine._compile import compile_problem
+
+        problem = compile_problem(method, config.train.resolve_device())
+        if problem is not None:
+            raise InvalidParameterError(problem)
+    return method
 
 
 def build_preprocessor(config: RunConfig, text: dict[str, Any]) -> TablePreprocessor:

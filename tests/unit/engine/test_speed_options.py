@@ -173,3 +173,24 @@ def test_fused_optimizer_run_resumes_to_the_uninterrupted_result(
     assert resumed.metrics is not None
     assert full.metrics is not None
     assert resumed.metrics["tasks"] == full.metrics["tasks"]  # the fused state resumes exactly
+
+
+@pytest.mark.parametrize("verb", ["validate", "train"])
+def test_compile_with_an_aggregator_is_refused_before_anything_is_written(
+    cli: CLI, tmp_path: Path, census_files: dict[str, Path], verb: str
+) -> None:
+    (tmp_path / "cfg.yaml").write_text(
+        f"data: {{train: {census_files['train']}, valid: {census_files['valid']}}}\n"
+        "inputs: {age: numeric, sex: categorical}\n"
+        "tasks: {income: {type: binary}, never_married: {type: binary}}\n"
+        "train: {epochs: 1, method: upgrad, compile: true}\n"
+        f"output: {tmp_path / 'run'}\n"
+    )
+    done = cli(verb, str(tmp_path / "cfg.yaml"), cwd=tmp_path)
+    assert done.returncode == 2
+    assert "The 'compile' setting needs a loss weighting" in done.stderr
+    assert "UPGrad reads the eager autograd graph" in done.stderr
+    if verb == "validate":  # named by its key, with every other problem of the config
+        assert "'train.compile': The 'compile' setting" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "run").exists()
