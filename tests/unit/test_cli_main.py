@@ -72,3 +72,28 @@ def test_a_reader_that_leaves_gets_no_traceback() -> None:
     assert "Traceback" not in done.stderr, done.stderr
     assert "Exception ignored" not in done.stderr, done.stderr
     assert done.returncode == 141, done.stderr
+
+
+@pytest.mark.parametrize("world_size", ["2", "8"])
+def test_a_one_process_verb_under_torchrun_is_refused_before_any_work(
+    world_size: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``torchrun --nproc_per_node 2 -m manyheads compare ...`` would run the whole comparison
+    on every rank, each writing the same files."""
+    ran: list[bool] = []
+    monkeypatch.setattr(manyheads.cli.ls, "run", lambda args: ran.append(True) or 0)
+    monkeypatch.setenv("WORLD_SIZE", world_size)
+    assert main(["ls"]) == 2
+    assert not ran
+    assert capsys.readouterr().err == (
+        f"manyheads ls: error: 'manyheads ls' runs in one process, and this process runs under "
+        f"torchrun (WORLD_SIZE={world_size}): every rank would do the same work and write the "
+        "same files. Run 'manyheads ls' without torchrun; 'manyheads train' is the "
+        "data-parallel verb.\n"
+    )
+
+
+def test_a_one_process_world_is_not_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WORLD_SIZE", "1")  # torchrun --nproc_per_node 1
+    monkeypatch.setattr(manyheads.cli.ls, "run", lambda args: 0)
+    assert main(["ls"]) == 0

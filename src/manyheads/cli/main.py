@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import io
+import os
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
@@ -18,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from manyheads.errors import DataWarning, ManyheadsError
+from manyheads.errors import DataWarning, InvalidParameterError, ManyheadsError
 
 __all__ = ["build_parser", "main"]
 
@@ -112,6 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        _check_one_process(args.command)
         with _plain_data_warnings(args.command):
             code: int = args.func(args)
             sys.stdout.flush()  # a closed pipe shows here, not at exit
@@ -140,6 +142,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"manyheads {args.command}: error: {_os_error(exc)}", file=sys.stderr)
         return 2
     return code
+
+
+def _check_one_process(verb: str) -> None:
+    """Refuse a verb other than ``train`` started by torchrun: every rank would do the same
+    work and write the same files (only ``train`` is data-parallel)."""
+    world_size = os.environ.get("WORLD_SIZE", "1") or "1"
+    if verb != "train" and world_size != "1":
+        raise InvalidParameterError(
+            f"'manyheads {verb}' runs in one process, and this process runs under torchrun "
+            f"(WORLD_SIZE={world_size}): every rank would do the same work and write the same "
+            f"files. Run 'manyheads {verb}' without torchrun; 'manyheads train' is the "
+            "data-parallel verb."
+        )
 
 
 def _os_error(exc: OSError) -> str:
