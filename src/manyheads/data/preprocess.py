@@ -70,7 +70,7 @@ def infer_kind(series: pd.Series) -> str:
     values = series[~missing_mask(series)]
     if pd.api.types.is_bool_dtype(values.dtype):
         return "categorical"
-    if pd.api.types.is_numeric_dtype(values.dtype):
+    if pd.api.types.is_numeric_dtype(values.dtype) or _all_numbers(values):
         return "numeric"
     text = values.astype(str)
     if text.empty:
@@ -80,6 +80,17 @@ def infer_kind(series: pd.Series) -> str:
     if mean_words >= 3.0 or (unique_share > 0.5 and len(text) > 50):
         return "text"
     return "categorical"
+
+
+def _all_numbers(values: pd.Series) -> bool:
+    """Whether every cell of an object or string column is read as a number by a numeric
+    input, ``NaN`` / ``nan`` read as missing (docs/reliability.md, "Non-finite numbers"): a
+    CSV column of numbers with ``NaN`` cells, or JSONL numbers mixed with ``"NaN"`` strings."""
+    if not len(values) or values.map(lambda v: isinstance(v, bool)).any():
+        return False
+    raw = values.astype("string").str.strip()
+    numbers = raw[~raw.str.lower().eq("nan")]
+    return bool(len(numbers)) and bool(pd.to_numeric(numbers, errors="coerce").notna().all())
 
 
 class TablePreprocessor:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -60,6 +62,35 @@ def test_infer_kind() -> None:
     assert infer_kind(pd.Series(np.arange(10.0))) == "numeric"
     assert infer_kind(pd.Series(["a", "b"] * 5)) == "categorical"
     assert infer_kind(pd.Series(["this is a long review text"] * 5)) == "text"
+
+
+@pytest.mark.parametrize(
+    ("cells", "kind"),
+    [
+        (["1.5", "NaN", "2", " 3 "], "numeric"),  # a CSV column: strings, NaN read as missing
+        ([1.5, "NaN", 2.0, "nan"], "numeric"),  # JSONL numbers mixed with "NaN" strings
+        (["1.5", "NaN", "n/a", "2"], "categorical"),  # a cell that is not a number
+        (["NaN", "nan"], "categorical"),  # nothing but missing: no number to go by
+        ([True, "NaN", False], "categorical"),
+    ],
+)
+def test_a_column_of_numbers_with_nan_cells_is_numeric(cells: list[object], kind: str) -> None:
+    """What a numeric input reads as a number (docs/reliability.md) is inferred numeric, so
+    NaN cells do not turn a numeric column into categories (they did)."""
+    assert infer_kind(pd.Series(cells, dtype=object)) == kind
+
+
+def test_a_csv_column_with_nan_cells_trains_as_numeric(tmp_path: Path) -> None:
+    from manyheads.config.load import build_config
+    from manyheads.data.io import read_table
+    from manyheads.workflow._builders import infer_inputs
+
+    (tmp_path / "t.csv").write_text("x,y\n1.5,0\nNaN,1\n2.5,1\n0.5,0\n")
+    frame = read_table(tmp_path / "t.csv")
+    config = build_config({"data": {"train": "t.csv"}, "tasks": {"y": {"type": "binary"}}})
+    assert infer_inputs(config, frame) == {"x": "numeric"}
+    pre = TablePreprocessor({"x": "numeric"}, []).fit(frame)
+    assert pre.transform(frame, labels=False).x["num"][:, 1].tolist() == [0.0, 1.0, 0.0, 0.0]
 
 
 def test_round_trip_keeps_the_encoding(toy_frame: pd.DataFrame) -> None:
