@@ -15,12 +15,19 @@ import multiprocessing
 import os
 import secrets
 import socket
+import sys
 import time
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from manyheads.crawl._redact import redact
 from manyheads.crawl._redis_frontier import Frontier, connect
+from manyheads.crawl._redis_health import (
+    FRONTIER_LOST,
+    FrontierLostError,
+    frontier_timeout,
+    lost_message,
+)
 from manyheads.crawl._runner import (
     CrawlSummary,
     _open_run,
@@ -84,6 +91,7 @@ def run_worker(
     """Crawl as one worker of run ``run_id`` until the frontier is empty; Scrapy's stats."""
     from scrapy.crawler import CrawlerProcess
 
+    from manyheads.crawl._redis_worker import worker_of
     from manyheads.crawl._spider import ConfigSpider
     from manyheads.crawl._state import CrawlState
 
@@ -98,11 +106,23 @@ def run_worker(
     process.crawl(crawler, crawl_state=state)
     process.start()
     store.close()
-    return dict(crawler.stats.get_stats() if crawler.stats else {})
+    stats = dict(crawler.stats.get_stats() if crawler.stats else {})
+    if stats.get("finish_reason") == FRONTIER_LOST:
+        lost = worker_of(crawler).health.lost
+        raise FrontierLostError(str(lost), path=redact(url))
+    return stats
+
+
+#: The exit code of a worker process that lost the frontier.
+_LOST_EXIT = 3
 
 
 def _worker_main(config: CrawlConfig, url: str, run_id: int, resumed: bool) -> None:
-    run_worker(config, url, run_id, resumed=resumed, progress=False)
+    try:
+        run_worker(config, url, run_id, resumed=resumed, progress=False)
+    except FrontierLostError as exc:
+        print(f"manyheads crawl: worker {os.getpid()}: error: {exc}", file=sys.stderr)
+        sys.exit(_LOST_EXIT)
 
 
 def _reach(url: str) -> redis.Redis:
@@ -152,7 +172,11 @@ def _pick_run(store: Store, config: CrawlConfig, frontier: Frontier) -> tuple[in
 
 
 def _spawn(config: CrawlConfig, url: str, run_id: int, resumed: bool, n: int) -> None:
-    """Run ``n`` worker processes and wait for them (a Ctrl-C reaches them too)."""
+    """Run ``n`` worker processes and wait for them (a Ctrl-C reaches them too).
+
+    Raises:
+        FrontierLostError: a worker gave the crawl up (the frontier stopped answering).
+    """
     context = multiprocessing.get_context("spawn")
     procs = [
         context.Process(target=_worker_main, args=(config, url, run_id, resumed), daemon=False)
@@ -167,6 +191,10 @@ def _spawn(config: CrawlConfig, url: str, run_id: int, resumed: bool, n: int) ->
                 break
             except KeyboardInterrupt:  # the workers got it too and are stopping
                 continue
+    if any(proc.exitcode == _LOST_EXIT for proc in procs):
+        raise FrontierLostError(
+            lost_message(frontier_timeout(), "see the workers' errors above"), path=redact(url)
+        )
 
 
 def run_distributed(
@@ -198,10 +226,15 @@ def run_distributed(
         frontier = Frontier(_reach(url), config.fingerprint())
         store, run_id, resumed = _join_run(config, frontier)
         started = time.monotonic()
-        if workers == 1:
-            run_worker(config, url, run_id, resumed=resumed, progress=progress)
-        else:
-            _spawn(config, url, run_id, resumed, workers)
+        try:
+            if workers == 1:
+                run_worker(config, url, run_id, resumed=resumed, progress=progress)
+            else:
+                _spawn(config, url, run_id, resumed, workers)
+        except FrontierLostError as exc:  # the run can continue once Redis is back
+            store.finish_run(run_id, status="paused", reason=FRONTIER_LOST, stats={})
+            store.close()
+            raise exc from None
         return _close_run(store, frontier, config, resumed, time.monotonic() - started)
 
 

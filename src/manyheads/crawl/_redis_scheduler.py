@@ -50,7 +50,7 @@ class RedisScheduler(BaseScheduler):
 
     def has_pending_requests(self) -> bool:
         """Whether the shared queue holds requests (other workers' leases are not ours)."""
-        return self.frontier.queued() > 0
+        return self.worker.health.call(self.frontier.queued, 0) > 0
 
     def enqueue_request(self, request: Request) -> bool:
         """Queue ``request`` unless seen; a redirect or retry ends the lease it continues."""
@@ -59,8 +59,8 @@ class RedisScheduler(BaseScheduler):
         meta = {k: v for k, v in request.meta.items() if k != LEASE}
         data = request.replace(meta=meta).to_dict(spider=self.spider)
         member = _redis_codec.dumps({"fp": fingerprint, "p": request.priority, "r": data})
-        queued = self.frontier.enqueue(
-            fingerprint, member, request.priority, ends=ends, force=request.dont_filter
+        queued = self.worker.enqueue(
+            fingerprint, member, request.priority, ends, request.dont_filter
         )
         self.crawler.stats.inc_value(
             "scheduler/enqueued/redis" if queued else "dupefilter/filtered"
@@ -69,7 +69,7 @@ class RedisScheduler(BaseScheduler):
 
     def next_request(self) -> Request | None:
         """Lease the next request of the shared queue, or None when it is empty."""
-        member = self.frontier.pop()
+        member = self.worker.health.call(self.frontier.pop, None)
         if member is None:
             return None
         envelope = _redis_codec.loads(member)

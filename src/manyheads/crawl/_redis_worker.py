@@ -21,12 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, NotConfigured
+from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
 from manyheads.crawl._component import CrawlerComponent
 from manyheads.crawl._items import FailureItem, PageItem, UnchangedItem
 from manyheads.crawl._pipelines import StorePipeline
 from manyheads.crawl._redis_frontier import LEASE_S, Frontier, connect
+from manyheads.crawl._redis_health import FRONTIER_LOST, FrontierHealth, frontier_timeout
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -66,17 +68,20 @@ def worker_of(crawler: Crawler) -> FrontierWorker:
             settings.getint("MANYHEADS_FRONTIER_RUN"),
             worker=settings["MANYHEADS_FRONTIER_WORKER"],
         )
-        worker = _WORKERS[crawler] = FrontierWorker(crawler, frontier)
+        worker = _WORKERS[crawler] = FrontierWorker(crawler, frontier, frontier_timeout())
     return worker
 
 
 class FrontierWorker:
     """The worker's side of the frontier (a Scrapy extension; see the module docstring)."""
 
-    def __init__(self, crawler: Crawler, frontier: Frontier) -> None:
+    def __init__(self, crawler: Crawler, frontier: Frontier, timeout_s: float) -> None:
         self.crawler = crawler
         self.frontier = frontier
+        self.health = FrontierHealth(timeout_s)  # Redis may stop answering (_redis_health)
         self.done: set[str] = set()  # leases whose rows wait for the next commit
+        #: ``enqueue`` arguments Redis did not take: queued again before any lease ends.
+        self.unqueued: list[tuple[str, str, int, str, bool]] = []
         self.pipeline: FrontierStorePipeline | None = None
         self._loop: task.LoopingCall | None = None
         self._beat = 0.0
@@ -109,22 +114,48 @@ class FrontierWorker:
         # A thread, not a reactor call: a reactor busy for seconds (a slow store write, a
         # loaded machine) must not look like a dead worker. It dies with the process.
         while not self._stop.wait(LEASE_S / 5):
-            try:
-                self.frontier.heartbeat()
-            except Exception as exc:  # a Redis hiccup: the next beat tries again
-                logger.warning("frontier heartbeat failed: %s", exc)
+            self.health.call(self.frontier.heartbeat, None)  # a failure: the next beat retries
 
     def tick(self) -> None:
-        """Recover dead workers and commit every second; ask the engine for work."""
+        """Recover dead workers and commit every second; ask the engine for work. Close the
+        spider once the frontier is lost."""
+        slot = getattr(self.crawler.engine, "_slot", None)  # no public "poll the scheduler"
+        if self.health.lost is not None:
+            if slot is not None and slot.closing is None:
+                deferred_from_coro(self.crawler.engine.close_spider_async(reason=FRONTIER_LOST))
+            return
+        self.health.call(self._tick, None)
+
+    def _tick(self) -> None:
         now = time.monotonic()
+        self._queue_held()
         if now - self._beat >= LEASE_S / 5:
             self._beat = now
             self._recover()
         if self.done and now - self._flushed >= 1.0:
             self.commit()
-        slot = getattr(self.crawler.engine, "_slot", None)  # no public "poll the scheduler"
+        slot = getattr(self.crawler.engine, "_slot", None)
         if slot is not None and slot.closing is None and self.frontier.queued():
             slot.nextcall.schedule()
+
+    def enqueue(self, fingerprint: str, member: str, priority: int, ends: str, force: bool) -> bool:
+        """Queue a request in the frontier (:meth:`.Frontier.enqueue`); kept here and queued
+        again by the next tick when Redis does not answer (counted as queued)."""
+        import redis
+
+        try:
+            self._queue_held()
+            return self.frontier.enqueue(fingerprint, member, priority, ends=ends, force=force)
+        except redis.RedisError as exc:
+            self.unqueued.append((fingerprint, member, priority, ends, force))
+            self.health.failed(exc)
+            return True
+
+    def _queue_held(self) -> None:
+        while self.unqueued:
+            fingerprint, member, priority, ends, force = self.unqueued[0]
+            self.frontier.enqueue(fingerprint, member, priority, ends=ends, force=force)
+            self.unqueued.pop(0)
 
     def item_done(self, item: Any, response: Any) -> None:  # noqa: ANN401 (Scrapy's signal)
         """An item went through the pipeline: its lease ends with the next commit."""
@@ -135,19 +166,29 @@ class FrontierWorker:
                 self.done.add(str(lease))
 
     def idle(self) -> None:
-        """Close only when nothing is queued or leased by any worker, else keep polling."""
+        """Close only when nothing is queued or leased by any worker, else keep polling (and
+        while Redis does not answer: the tick closes the spider once it is lost)."""
+        if self.health.lost is None and self.health.call(self._finished, False):
+            return
+        raise DontCloseSpider
+
+    def _finished(self) -> bool:
+        self._queue_held()
         self.commit()
         # Idle: nothing is in flight here, so a lease still held is finished work.
         self.frontier.client.delete(self.frontier.leases_key)
         self._recover()
-        if self.frontier.pending() > 0:
-            raise DontCloseSpider
+        return self.frontier.pending() == 0
 
     def closed(self, reason: str) -> None:
         """Give unfinished leases back, add the stats to the run's, leave."""
         if self._loop is not None and self._loop.running:
             self._loop.stop()
         self._stop.set()
+        if self.health.lost is not None:  # the rows to the store; the leases stay in Redis
+            if self.pipeline is not None:
+                self.pipeline.write()
+            return
         self.commit()
         requeued = self.frontier.requeue_own()
         if requeued:
@@ -164,15 +205,18 @@ class FrontierWorker:
     # ---- leases -------------------------------------------------------------------------------
 
     def commit(self) -> None:
-        """Write the pipeline's rows, then end the leases whose rows were among them."""
+        """Write the pipeline's rows, then end the leases whose rows were among them (not
+        while a request they produced waits to be queued: a lease ends only after its links
+        are in Redis)."""
         ending, self.done = self.done, set()
         try:
             if self.pipeline is not None:
                 self.pipeline.write()
+            self._queue_held()
+            self.frontier.release(ending)
         except BaseException:
             self.done |= ending
             raise
-        self.frontier.release(ending)
         self._flushed = time.monotonic()
 
 
@@ -208,5 +252,10 @@ class FrontierStorePipeline(StorePipeline):
         super().flush()
 
     def flush(self) -> None:
-        """Write the queued rows and end the leases they finish."""
-        worker_of(self.crawler).commit()
+        """Write the queued rows and end the leases they finish (the leases at a later
+        commit when Redis does not answer)."""
+        worker = worker_of(self.crawler)
+        if worker.health.lost is not None:
+            self.write()
+            return
+        worker.health.call(worker.commit, None)
