@@ -182,3 +182,19 @@ def test_workers_on_one_machine_share_the_per_host_concurrency(tmp_path: Path) -
         in_flight += step
         peak = max(peak, in_flight)
     assert peak == 2  # the limit over both workers, reached
+
+
+def test_max_pages_holds_for_the_whole_run_not_per_worker(tmp_path: Path) -> None:
+    """``limits.max_pages: 20`` with 2 workers: 20 requests at most in all (each counted in
+    the frontier as it is handed out), the run finished at its budget."""
+    import yaml as pyyaml
+
+    with linked_site(120, delay_s=0.02) as site:
+        config = pyyaml.safe_load(crawl_yaml(site.url, "sqlite:///crawl.db", None))
+        config["limits"] = {"max_pages": 20}
+        (tmp_path / "crawl.yaml").write_text(pyyaml.safe_dump(config))
+        proc = run_cli("crawl", "crawl.yaml", "--workers", "2", "--quiet", cwd=tmp_path)
+        pages = [path for path, _, _ in site.hits.entries if path != "/robots.txt"]
+    assert "crawl run 1 finished (closespider_pagecount)" in proc.stdout
+    assert 10 <= len(pages) <= 20  # per worker it was up to 20 each, and more in flight
+    assert len(pages) == len(set(pages))

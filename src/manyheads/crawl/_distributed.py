@@ -75,6 +75,9 @@ def distributed_settings(
         MANYHEADS_FRONTIER_CRAWL=config.fingerprint(),
         MANYHEADS_FRONTIER_RUN=run_id,
         MANYHEADS_FRONTIER_WORKER=worker,
+        # limits.max_pages holds for the run, counted in Redis (FrontierWorker), not per worker
+        CLOSESPIDER_PAGECOUNT=0,
+        MANYHEADS_MAX_PAGES=config.limits.max_pages,
     )
     middlewares = settings["DOWNLOADER_MIDDLEWARES"]
     middlewares[f"{_PKG}._distributed_hostlimit.HostLimitMiddleware"] = None  # Redis does it
@@ -241,14 +244,20 @@ def run_distributed(
 def _close_run(
     store: Store, frontier: Frontier, config: CrawlConfig, resumed: bool, seconds: float
 ) -> CrawlSummary:
-    """Record the run as finished (nothing left anywhere) or paused; the summary."""
+    """Record the run as finished (nothing left anywhere, or its page budget spent) or paused;
+    the summary."""
+    from manyheads.crawl._redis_worker import PAGE_BUDGET
+
     assert frontier.run_id is not None
     run_id = frontier.run_id
     frontier.recover()
     left = frontier.pending()
     stats: dict[str, Any] = dict(frontier.stats())
-    status = "finished" if left == 0 else "paused"
-    reason = "finished" if left == 0 else f"{left} requests left in the frontier"
+    status, reason = "finished", "finished"
+    if config.limits.max_pages and frontier.pages() >= config.limits.max_pages:
+        left, reason = 0, PAGE_BUDGET  # as a one-process crawl: finished at its page budget
+    elif left:
+        status, reason = "paused", f"{left} requests left in the frontier"
     status, reason, error = settle_run(store, config, run_id, status, reason, stats)
     if left == 0:
         frontier.clear_run()

@@ -13,7 +13,8 @@ id. What each holds (see docs/crawl.md, "Distributed crawling"):
   lost machine) any other worker moves its leases back to the queue;
 - ``<run>:polite:next:<host>``, ``<run>:polite:active:<host>``: when the host may get its next
   request, and the requests in flight to it: the delay and concurrency hold across all workers;
-- ``<run>:stats``: the workers' Scrapy stats, summed.
+- ``<run>:stats``: the workers' Scrapy stats, summed; ``<run>:pages``: requests handed out
+  to all workers (``limits.max_pages`` holds for the run).
 
 The scripts use a single Redis server (not Redis Cluster): they compute worker keys.
 """
@@ -33,9 +34,14 @@ __all__ = ["LEASE_S", "Frontier", "connect"]
 #: Seconds a worker's heartbeat lives; it is refreshed every ``LEASE_S / 5``.
 LEASE_S = 5.0
 
+# KEYS: queue, leases, pages; ARGV: the run's page budget (0: none). A request handed out
+# counts against the budget in the same step, so that all workers together stop at it.
 _POP = """
 local m = redis.call('ZRANGE', KEYS[1], 0, 0)
 if #m == 0 then return false end
+local budget = tonumber(ARGV[1])
+if budget > 0 and tonumber(redis.call('GET', KEYS[3]) or '0') >= budget then return false end
+redis.call('INCR', KEYS[3])
 redis.call('ZREM', KEYS[1], m[1])
 redis.call('HSET', KEYS[2], cjson.decode(m[1]).fp, m[1])
 return m[1]
@@ -189,9 +195,11 @@ class Frontier:
         args = (fingerprint, member, -priority, ends, "1" if force else "0")
         return bool(self.client.eval(_ENQUEUE, 3, *keys, *args))
 
-    def pop(self) -> str | None:
-        """Move the next request into this worker's leases and return it, or None."""
-        value = self.client.eval(_POP, 2, self.key("queue"), self.leases_key)
+    def pop(self, budget: int = 0) -> str | None:
+        """Move the next request into this worker's leases and return it, or None (none
+        queued, or ``budget`` > 0 requests already handed out in the run)."""
+        keys = (self.key("queue"), self.leases_key, self.key("pages"))
+        value = self.client.eval(_POP, 3, *keys, budget)
         return str(value) if value else None
 
     def release(self, fingerprints: Iterable[str]) -> None:
@@ -275,6 +283,10 @@ class Frontier:
             for k, v in numbers.items():
                 pipe.hincrby(self.key("stats"), k, v)
             pipe.execute()
+
+    def pages(self) -> int:
+        """Requests handed out to every worker of the run (``limits.max_pages``)."""
+        return int(self.client.get(self.key("pages")) or 0)
 
     def stats(self) -> dict[str, int]:
         """The run's summed stats."""

@@ -49,8 +49,9 @@ class RedisScheduler(BaseScheduler):
         self.spider = spider
 
     def has_pending_requests(self) -> bool:
-        """Whether the shared queue holds requests (other workers' leases are not ours)."""
-        return self.worker.health.call(self.frontier.queued, 0) > 0
+        """Whether the shared queue holds requests (other workers' leases are not ours) and
+        the run's page budget is not spent."""
+        return self.worker.health.call(self.worker.can_pop, False)
 
     def enqueue_request(self, request: Request) -> bool:
         """Queue ``request`` unless seen; a redirect or retry ends the lease it continues."""
@@ -69,7 +70,7 @@ class RedisScheduler(BaseScheduler):
 
     def next_request(self) -> Request | None:
         """Lease the next request of the shared queue, or None when it is empty."""
-        member = self.worker.health.call(self.frontier.pop, None)
+        member = self.worker.health.call(lambda: self.frontier.pop(self.worker.max_pages), None)
         if member is None:
             return None
         envelope = _redis_codec.loads(member)

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
-from scrapy.exceptions import DontCloseSpider, NotConfigured
+from scrapy.exceptions import CloseSpider, DontCloseSpider, NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
@@ -44,6 +44,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+#: The close reason once the run's workers were handed ``limits.max_pages`` requests together
+#: (the frontier counts them: :meth:`.Frontier.pop`); Scrapy's own for a one-process crawl.
+PAGE_BUDGET = "closespider_pagecount"
 #: The request meta key holding the fingerprint of the lease a request is working on.
 LEASE = "manyheads_lease"
 _ITEMS = (PageItem, UnchangedItem, FailureItem)
@@ -79,6 +82,8 @@ class FrontierWorker:
         self.crawler = crawler
         self.frontier = frontier
         self.health = FrontierHealth(timeout_s)  # Redis may stop answering (_redis_health)
+        #: ``limits.max_pages`` for the whole run (every worker's responses), 0 for none.
+        self.max_pages = crawler.settings.getint("MANYHEADS_MAX_PAGES")
         self.done: set[str] = set()  # leases whose rows wait for the next commit
         #: ``enqueue`` arguments Redis did not take: queued again before any lease ends.
         self.unqueued: list[tuple[str, str, int, str, bool]] = []
@@ -119,12 +124,20 @@ class FrontierWorker:
     def tick(self) -> None:
         """Recover dead workers and commit every second; ask the engine for work. Close the
         spider once the frontier is lost."""
-        slot = getattr(self.crawler.engine, "_slot", None)  # no public "poll the scheduler"
         if self.health.lost is not None:
-            if slot is not None and slot.closing is None:
-                deferred_from_coro(self.crawler.engine.close_spider_async(reason=FRONTIER_LOST))
+            self._close(FRONTIER_LOST)
             return
         self.health.call(self._tick, None)
+
+    def can_pop(self) -> bool:
+        """Whether a request is queued and the run may still hand one out."""
+        budget = not self.max_pages or self.frontier.pages() < self.max_pages
+        return budget and self.frontier.queued() > 0
+
+    def _close(self, reason: str) -> None:
+        slot = getattr(self.crawler.engine, "_slot", None)  # no public "is it closing"
+        if slot is not None and slot.closing is None:
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason=reason))
 
     def _tick(self) -> None:
         now = time.monotonic()
@@ -135,7 +148,7 @@ class FrontierWorker:
         if self.done and now - self._flushed >= 1.0:
             self.commit()
         slot = getattr(self.crawler.engine, "_slot", None)
-        if slot is not None and slot.closing is None and self.frontier.queued():
+        if slot is not None and slot.closing is None and self.can_pop():
             slot.nextcall.schedule()
 
     def enqueue(self, fingerprint: str, member: str, priority: int, ends: str, force: bool) -> bool:
@@ -170,6 +183,8 @@ class FrontierWorker:
         while Redis does not answer: the tick closes the spider once it is lost)."""
         if self.health.lost is None and self.health.call(self._finished, False):
             return
+        if self.max_pages and self.health.call(self.frontier.pages, 0) >= self.max_pages:
+            raise CloseSpider(PAGE_BUDGET)
         raise DontCloseSpider
 
     def _finished(self) -> bool:
