@@ -50,6 +50,7 @@ __all__ = [
     "POSITIVE",
     "RATE",
     "STRINGS",
+    "UNIT_INTERVAL",
     "WIDTHS",
     "Boolean",
     "Constraint",
@@ -84,6 +85,8 @@ def option_message(owner: str, name: str, expected: str, value: object, fix: str
 COUNT = Interval(int, 1, None, closed="left")
 #: A probability in [0, 1): a dropout rate.
 RATE = Interval(float, 0, 1, closed="left")
+#: A float in [0, 1]: a share, a leak, a mixing factor.
+UNIT_INTERVAL = Interval(float, 0, 1, closed="both")
 #: A float > 0: a temperature, a learning rate, a timeout.
 POSITIVE = Interval(float, 0, None, closed="neither")
 #: A float >= 0: a weight, a regularisation, a delay.
