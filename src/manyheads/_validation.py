@@ -83,7 +83,7 @@ def option_message(owner: str, name: str, expected: str, value: object, fix: str
 
 #: An int >= 1: a count, a width.
 COUNT = Interval(int, 1, None, closed="left")
-#: A probability in [0, 1): a dropout rate.
+#: A float in [0, 1): a dropout rate, a split share, an EMA factor.
 RATE = Interval(float, 0, 1, closed="left")
 #: A float in [0, 1]: a share, a leak, a mixing factor.
 UNIT_INTERVAL = Interval(float, 0, 1, closed="both")

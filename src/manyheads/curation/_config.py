@@ -14,6 +14,7 @@ from typing import Any
 from manyheads._registry import did_you_mean
 from manyheads._validation import (
     NON_NEGATIVE_INT,
+    RATE,
     STRINGS,
     Constraints,
     InstanceOf,
@@ -76,8 +77,8 @@ _RULES: Constraints = {
     "columns": [InstanceOf(dict, "a mapping of output column -> source field"), None],
     "filters.language.undetermined": [StrOptions(("keep", "drop"))],
     "dedupe.near_threshold": [Interval(float, 0, 1, closed="right"), None],
-    "split.valid": [Interval(float, 0, 1, closed="left")],
-    "split.test": [Interval(float, 0, 1, closed="left")],
+    "split.valid": [RATE],
+    "split.test": [RATE],
     "labels": [InstanceOf(dict, "a mapping of label name -> spec"), None],
 }
 
