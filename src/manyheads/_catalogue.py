@@ -150,50 +150,46 @@ for _name, _target, _doc in [
 
 #: Task type -> metric -> higher is better; the first metric is the primary one. A copy of each
 #: class's ``metric_directions`` (checked by the contract test), for ``manyheads ls metrics``.
-TASK_METRICS: dict[str, dict[str, bool]] = {}
+TASK_METRICS: dict[str, dict[str, bool]] = {
+    "binary": {"auc": True, "accuracy": True, "f1": True, "logloss": False},
+    "multiclass": {"accuracy": True, "macro_f1": True},
+    "multilabel": {"micro_f1": True, "macro_f1": True, "mean_auc": True},
+    "regression": {"rmse": False, "mae": False, "r2": True},
+    "tagging": {"f1": True, "precision": True, "recall": True, "accuracy": True},
+    "box": {"iou": True, "acc50": True},
+}
 _T = "manyheads.tasks"
 TASK_TYPES: Registry[TaskType] = Registry("task type")
-for _name, _target, _doc, _metrics in [
-    (
-        "binary",
-        f"{_T}._binary:Binary",
-        "two classes; BCE loss; metrics auc, accuracy, f1, logloss",
-        {"auc": True, "accuracy": True, "f1": True, "logloss": False},
-    ),
+for _name, _target, _doc in [
+    ("binary", f"{_T}._binary:Binary", "two classes; BCE loss; metrics auc, accuracy, f1, logloss"),
     (
         "multiclass",
         f"{_T}._multiclass:Multiclass",
         "one of C classes; cross-entropy; metrics accuracy, macro_f1",
-        {"accuracy": True, "macro_f1": True},
     ),
     (
         "multilabel",
         f"{_T}._multilabel:Multilabel",
         "any subset of L labels (L 0/1 columns); summed BCE; micro_f1, macro_f1, mean_auc",
-        {"micro_f1": True, "macro_f1": True, "mean_auc": True},
     ),
     (
         "regression",
         f"{_T}._regression:Regression",
         "a real value (standardised on train); mse or huber; metrics rmse, mae, r2",
-        {"rmse": False, "mae": False, "r2": True},
     ),
     (
         "tagging",
         f"{_T}._tagging:Tagging",
         "one tag per token (POS, NER); scheme none|bio|bioes, crf; entity f1/precision/recall "
         "with a scheme (f1 primary), token accuracy",
-        {"f1": True, "precision": True, "recall": True, "accuracy": True},
     ),
     (
         "box",
         f"{_T}._box:Box",
         "a bounding box (columns x1, y1, x2, y2 in [0, 1]); smooth_l1 or giou; iou, acc50",
-        {"iou": True, "acc50": True},
     ),
 ]:
     TASK_TYPES.register_lazy(_name, _target, _doc)
-    TASK_METRICS[_name] = _metrics
 
 _D = "manyheads.builtin_datasets"
 DATASETS: Registry[DatasetSplits] = Registry("dataset")

@@ -28,7 +28,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from manyheads._constraints import (
     Boolean,
@@ -45,9 +45,12 @@ from manyheads.errors import InvalidParameterError
 __all__ = [
     "COUNT",
     "NON_NEGATIVE",
+    "NON_NEGATIVE_INT",
     "N_TASKS",
     "POSITIVE",
     "RATE",
+    "STRINGS",
+    "UNIT_INTERVAL",
     "WIDTHS",
     "Boolean",
     "Constraint",
@@ -62,6 +65,7 @@ __all__ = [
     "ValidatesParams",
     "describe",
     "option_message",
+    "valid_values",
     "validate_params",
 ]
 
@@ -79,14 +83,20 @@ def option_message(owner: str, name: str, expected: str, value: object, fix: str
 
 #: An int >= 1: a count, a width.
 COUNT = Interval(int, 1, None, closed="left")
-#: A probability in [0, 1): a dropout rate.
+#: A float in [0, 1): a dropout rate, a split share, an EMA factor.
 RATE = Interval(float, 0, 1, closed="left")
+#: A float in [0, 1]: a share, a leak, a mixing factor.
+UNIT_INTERVAL = Interval(float, 0, 1, closed="both")
 #: A float > 0: a temperature, a learning rate, a timeout.
 POSITIVE = Interval(float, 0, None, closed="neither")
 #: A float >= 0: a weight, a regularisation, a delay.
 NON_NEGATIVE = Interval(float, 0, None, closed="left")
+#: An int >= 0: a depth, a page or character limit, a retry count.
+NON_NEGATIVE_INT = Interval(int, 0, None, closed="left")
 #: Layer widths, each >= 1 (an empty list is no layer).
 WIDTHS = SequenceOf(COUNT)
+#: A list of strings: column names, URL patterns, domains.
+STRINGS = SequenceOf(Text())
 
 #: An option's allowed forms: a value is valid if it satisfies one; ``None`` allows None.
 Constraints = Mapping[str, Sequence[Constraint | None]]
@@ -149,6 +159,28 @@ def validate_params(
         if problems is None:
             raise InvalidParameterError(message)
         problems.append(message)
+
+
+def valid_values(
+    owner: str, constraints: Constraints, values: Mapping[str, object], problems: list[str]
+) -> dict[str, Any]:
+    """The ``values`` that satisfy their option's forms, each checked on its own; a problem is
+    appended to ``problems`` for each of the others (what a config reader keeps and reports).
+
+    Example:
+        >>> problems: list[str] = []
+        >>> valid_values("X", {"n": [COUNT], "m": [COUNT]}, {"n": 2, "m": 0}, problems)
+        {'n': 2}
+        >>> problems
+        ["The 'm' option of X must be an int >= 1. Got 0 instead."]
+    """
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        n_before = len(problems)
+        validate_params(owner, constraints, {key: value}, problems=problems)
+        if len(problems) == n_before:
+            out[key] = value
+    return out
 
 
 class ValidatesParams:

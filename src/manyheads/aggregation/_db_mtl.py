@@ -7,13 +7,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from manyheads._validation import (
-    N_TASKS,
-    NON_NEGATIVE,
-    POSITIVE,
-    Constraints,
-    Interval,
-)
+from manyheads._validation import N_TASKS, NON_NEGATIVE, POSITIVE, RATE, Constraints
 from manyheads.aggregation._lazy import LazyStateMixin
 from manyheads.aggregation._task_state import TaskStateMixin
 from manyheads.aggregation.base import JacobianTarget, RunningJacobianAggregator
@@ -56,7 +50,7 @@ class DBMTL(TaskStateMixin, LazyStateMixin, RunningJacobianAggregator):
 
     _parameter_constraints: ClassVar[Constraints] = {
         **N_TASKS,
-        "beta": [Interval(float, 0, 1, closed="left")],
+        "beta": [RATE],
         "beta_sigma": [NON_NEGATIVE],
         "eps": [POSITIVE],
     }

@@ -9,8 +9,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from manyheads._validation import N_TASKS, Constraints, Interval
-from manyheads.aggregation._seeded import SEED, SeededMethod, SeededRandom
+from manyheads._validation import N_TASKS, UNIT_INTERVAL, Constraints
+from manyheads.aggregation._seeded import SEEDED, SeededMethod
 from manyheads.aggregation.base import ColumnwiseAggregator
 
 __all__ = ["GradDrop"]
@@ -50,16 +50,11 @@ class GradDrop(SeededMethod, ColumnwiseAggregator):
         tensor([4., 6.])
     """
 
-    _parameter_constraints: ClassVar[Constraints] = {
-        **N_TASKS,
-        "leak": [Interval(float, 0, 1, closed="both")],
-        "seed": [SEED],
-    }
+    _parameter_constraints: ClassVar[Constraints] = {**N_TASKS, "leak": [UNIT_INTERVAL], **SEEDED}
 
     def __init__(self, n_tasks: int, *, leak: float = 0.0, seed: int = 0) -> None:
-        super().__init__(n_tasks)
+        super().__init__(n_tasks, seed=seed)
         self.leak = float(leak)
-        self.rng = SeededRandom(seed)
         self._draws: Tensor | None = None  # this step's random words (not state: redrawn)
         self._scratch: Tensor | None = None  # two work rows of a block
 

@@ -8,8 +8,8 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from manyheads._validation import N_TASKS, Constraints, Interval
-from manyheads.aggregation._seeded import SEED, SeededMethod, SeededRandom
+from manyheads._validation import N_TASKS, UNIT_INTERVAL, Constraints
+from manyheads.aggregation._seeded import SEEDED, SeededMethod
 from manyheads.aggregation.base import GramianAggregator
 
 __all__ = ["GradVac"]
@@ -44,16 +44,11 @@ class GradVac(SeededMethod, GramianAggregator):
     supports_rep_grad: ClassVar[bool] = False
     phi_hat: Tensor
 
-    _parameter_constraints: ClassVar[Constraints] = {
-        **N_TASKS,
-        "beta": [Interval(float, 0, 1, closed="both")],
-        "seed": [SEED],
-    }
+    _parameter_constraints: ClassVar[Constraints] = {**N_TASKS, "beta": [UNIT_INTERVAL], **SEEDED}
 
     def __init__(self, n_tasks: int, *, beta: float = 0.5, seed: int = 0) -> None:
-        super().__init__(n_tasks)
+        super().__init__(n_tasks, seed=seed)
         self.beta = float(beta)
-        self.rng = SeededRandom(seed)
         self.register_buffer("phi_hat", torch.zeros(n_tasks, n_tasks, dtype=torch.float64))
 
     def weights(self, gramian: Tensor) -> Tensor:

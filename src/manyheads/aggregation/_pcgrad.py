@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from manyheads._validation import N_TASKS, Constraints
-from manyheads.aggregation._seeded import SEED, SeededMethod, SeededRandom
+from manyheads.aggregation._seeded import SEEDED, SeededMethod
 from manyheads.aggregation.base import GramianAggregator
 
 __all__ = ["PCGrad", "pcgrad_coefficients"]
@@ -63,11 +63,10 @@ class PCGrad(SeededMethod, GramianAggregator):
 
     supports_rep_grad: ClassVar[bool] = False
 
-    _parameter_constraints: ClassVar[Constraints] = {**N_TASKS, "seed": [SEED]}
+    _parameter_constraints: ClassVar[Constraints] = {**N_TASKS, **SEEDED}
 
     def __init__(self, n_tasks: int, *, seed: int = 0) -> None:
-        super().__init__(n_tasks)
-        self.rng = SeededRandom(seed)
+        super().__init__(n_tasks, seed=seed)
 
     def weights(self, gramian: Tensor) -> Tensor:
         n = gramian.shape[0]

@@ -7,12 +7,14 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from manyheads._validation import Interval
+from manyheads._validation import Constraints, Interval
 
-__all__ = ["SEED", "SeededMethod", "SeededRandom"]
+__all__ = ["SEED", "SEEDED", "SeededMethod", "SeededRandom"]
 
 #: The ``seed`` option of the seeded methods: any int.
 SEED = Interval(int, None, None, closed="neither")
+#: The option every seeded method adds to its ``_parameter_constraints``.
+SEEDED: Constraints = {"seed": [SEED]}
 
 _Draw = Callable[[torch.Generator], Tensor]
 
@@ -74,10 +76,19 @@ class SeededRandom(nn.Module):
 
 class SeededMethod(nn.Module):
     """Mixin of the balancing methods that draw from a seeded generator (PCGrad, GradVac,
-    GradDrop, RLW): they set :attr:`rng` in ``__init__``, and :meth:`reset` restores it.
+    GradDrop, RLW): their ``seed`` option (:data:`SEEDED`) makes :attr:`rng`, and :meth:`reset`
+    restores it.
+
+    Args:
+        n_tasks: the number of tasks T, passed on to the method's base.
+        seed: the generator's seed.
     """
 
     rng: SeededRandom
+
+    def __init__(self, n_tasks: int, *, seed: int) -> None:
+        super().__init__(n_tasks)
+        self.rng = SeededRandom(seed)
 
     def reset(self) -> None:
         """Restore the seeded generator: a new run draws the same sequence."""

@@ -1,5 +1,6 @@
 """What several architectures are made of: one input encoder read by every task, and a bottom MLP
-on it (the layouts of ``hps``, ``cascade``, ``mmoe``, ``ple`` and ``cross_stitch``).
+on it (the layouts of ``hps``, ``cascade``, ``mmoe``, ``ple`` and ``cross_stitch``), and one tower
+per task on the features (``hps``, ``stl``, ``mtan``).
 
 Both keep the attribute names the architectures always had (``input``, ``bottom``), so state
 dicts and checkpoints are unchanged.
@@ -21,7 +22,22 @@ from manyheads.architectures.base import (
 from manyheads.encoders.base import InputEncoder
 from manyheads.encoders.mlp import MLP
 
-__all__ = ["EncoderModel", "SharedBottomModel"]
+__all__ = ["EncoderModel", "SharedBottomModel", "TowerModel"]
+
+
+class TowerModel(MTLModel):
+    """An architecture whose tasks each end in their own tower of :attr:`towers` (built by the
+    subclass), fed the features as they are: one tensor every task reads, or one per task asked.
+    """
+
+    towers: TaskTowers
+
+    def forward_heads(
+        self, features: Features, *, tasks: Sequence[str] | None = None
+    ) -> dict[str, Tensor]:
+        """The towers of ``tasks`` (None: every task) on ``features``
+        (:meth:`~manyheads.architectures.base.TaskTowers.forward_all`)."""
+        return self.towers.forward_all(features, tasks=self.asked_tasks(tasks))
 
 
 class EncoderModel(MTLModel):
@@ -47,7 +63,7 @@ class EncoderModel(MTLModel):
         return embedding
 
 
-class SharedBottomModel(EncoderModel):
+class SharedBottomModel(EncoderModel, TowerModel):
     """An input encoder and a bottom MLP on it shared by every task, then one tower per task.
 
     :meth:`forward_features` is the bottom's output; the encoder and the bottom are shared, the
@@ -60,8 +76,6 @@ class SharedBottomModel(EncoderModel):
         dropout: dropout probability.
         norm: ``none``, ``batch`` or ``layer``.
     """
-
-    towers: TaskTowers
 
     def __init__(
         self,

@@ -5,11 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-from torch import Tensor
-
 from manyheads._validation import WIDTHS, Constraints
 from manyheads.architectures._parts import SharedBottomModel
-from manyheads.architectures.base import TOWER_OPTIONS, Features, TaskTowers
+from manyheads.architectures.base import TOWER_OPTIONS, TaskTowers
 from manyheads.encoders.base import InputEncoder
 
 __all__ = ["HPS"]
@@ -51,9 +49,3 @@ class HPS(SharedBottomModel):
         self.towers = TaskTowers.on(
             encoder, self.bottom.out_dim, out_dims, tower, dropout=dropout, norm=norm
         )
-
-    def forward_heads(
-        self, features: Features, *, tasks: Sequence[str] | None = None
-    ) -> dict[str, Tensor]:
-        assert isinstance(features, Tensor)
-        return self.towers.forward_all(features, tasks=self.asked_tasks(tasks))

@@ -19,7 +19,8 @@ from manyheads._validation import (
     Text,
     option_message,
 )
-from manyheads.architectures.base import Features, MTLModel, TaskTowers
+from manyheads.architectures._parts import TowerModel
+from manyheads.architectures.base import Features, TaskTowers
 from manyheads.data.preprocess import InputSpec
 from manyheads.encoders._image import image_input
 from manyheads.encoders.mlp import NORM
@@ -69,7 +70,7 @@ class AttentionModule(nn.Module):
         return torch.sigmoid(self.h(self.g(x)))
 
 
-class MTAN(MTLModel):
+class MTAN(TowerModel):
     """Multi-Task Attention Network ("End-to-End Multi-Task Learning with Attention", CVPR 2019).
 
     The shared network has one stage per entry of ``channels``; stage ``j`` is two conv blocks
@@ -201,12 +202,6 @@ class MTAN(MTLModel):
         self, x: dict[str, Tensor], *, tasks: Sequence[str] | None = None
     ) -> Features:
         return tuple(self.forward_attention(x, tasks=tasks)[0])
-
-    def forward_heads(
-        self, features: Features, *, tasks: Sequence[str] | None = None
-    ) -> dict[str, Tensor]:
-        assert isinstance(features, tuple)
-        return self.towers.forward_all(features, tasks=self.asked_tasks(tasks))
 
     def shared_parameters(self) -> list[nn.Parameter]:
         return [*self.first.parameters(), *self.second.parameters(), *self.bridges.parameters()]

@@ -8,11 +8,11 @@ from typing import ClassVar
 from torch import Tensor, nn
 
 from manyheads._validation import WIDTHS, Constraints
+from manyheads.architectures._parts import TowerModel
 from manyheads.architectures.base import (
     TABLE_HIDDEN,
     TOWER_OPTIONS,
     Features,
-    MTLModel,
     TaskTowers,
     default_widths,
 )
@@ -22,7 +22,7 @@ from manyheads.encoders.mlp import MLP
 __all__ = ["STL"]
 
 
-class STL(MTLModel):
+class STL(TowerModel):
     """Each task gets its own input layer, bottom MLP and tower: nothing is shared.
 
     Training all of them in one model is equivalent to training them separately (the summed loss
@@ -75,12 +75,6 @@ class STL(MTLModel):
         """One bottom output per task of ``tasks`` (None: every task), in the model's order;
         the other tasks' networks (encoders included) do not run."""
         return tuple(self.bottoms[t](self.inputs[t](x)) for t in self.asked_tasks(tasks))
-
-    def forward_heads(
-        self, features: Features, *, tasks: Sequence[str] | None = None
-    ) -> dict[str, Tensor]:
-        assert isinstance(features, tuple)
-        return self.towers.forward_all(features, tasks=self.asked_tasks(tasks))
 
     def shared_parameters(self) -> list[nn.Parameter]:
         return []

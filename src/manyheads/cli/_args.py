@@ -18,6 +18,7 @@ __all__ = [
     "add_output",
     "add_run_dir",
     "add_seed",
+    "add_yaml_config",
 ]
 
 #: The ``overrides`` help of the verbs that take a run config.
@@ -49,9 +50,33 @@ def add_config(
     p.add_argument("overrides", nargs="*", metavar=overrides_metavar, help=overrides_help)
 
 
-def add_run_dir(p: argparse.ArgumentParser, help: str = RUN_HELP) -> None:
-    """``RUN``: the trained run (or model bundle) a verb reads, as ``args.run_dir``."""
-    p.add_argument("run_dir", metavar="RUN", help=help)
+def add_yaml_config(
+    p: argparse.ArgumentParser, name: str, help: str, example: str, note: str = ""
+) -> None:
+    """``NAME.yaml [KEY=VALUE ...]``: a verb's own YAML config (not a run config), then
+    overrides of its keys; ``example`` is one override, ``note`` ends the overrides' help.
+
+    Example:
+        >>> p = argparse.ArgumentParser()
+        >>> add_yaml_config(p, "CRAWL", "the crawl config", "limits.max_pages=100")
+        >>> p.parse_args(["c.yaml", "limits.max_pages=5"]).overrides
+        ['limits.max_pages=5']
+    """
+    add_config(
+        p,
+        metavar=f"{name}.yaml",
+        help=help,
+        overrides_metavar="KEY=VALUE",
+        overrides_help=f"override config keys, e.g. {example} (values are YAML){note}",
+    )
+
+
+def add_run_dir(
+    p: argparse.ArgumentParser, help: str = RUN_HELP, *, optional: bool = False
+) -> None:
+    """``RUN``: the trained run (or model bundle) a verb reads, as ``args.run_dir`` (with
+    ``optional``, it may be left out: None)."""
+    p.add_argument("run_dir", metavar="RUN", nargs="?" if optional else None, help=help)
 
 
 def add_output(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from manyheads.cli._args import add_config, add_flag
+from manyheads.cli._args import add_flag, add_yaml_config
 
 __all__ = [
     "CRAWL_MODULES",
@@ -28,13 +28,7 @@ DESCRIPTION = (
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The arguments of ``manyheads crawl``, in the order ``--help`` lists them."""
-    add_config(
-        p,
-        metavar="CRAWL.yaml",
-        help="the crawl config",
-        overrides_metavar="KEY=VALUE",
-        overrides_help="override config keys, e.g. limits.max_pages=100 (values are YAML)",
-    )
+    add_yaml_config(p, "CRAWL", "the crawl config", "limits.max_pages=100")
     add_flag(p, "--quiet", "no progress line")
     p.add_argument(
         "--workers",

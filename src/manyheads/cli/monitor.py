@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from manyheads.cli._args import add_config, add_listen
+from manyheads.cli._args import add_listen, add_yaml_config
 from manyheads.cli._common import say
 
 __all__ = ["DESCRIPTION", "HELP", "add_arguments", "run"]
@@ -25,13 +25,12 @@ DESCRIPTION = (
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The arguments of ``manyheads monitor``, in the order ``--help`` lists them."""
-    add_config(
+    add_yaml_config(
         p,
-        metavar="MONITOR.yaml",
-        help="the monitor config (or: serve)",
-        overrides_metavar="KEY=VALUE",
-        overrides_help="override config keys, e.g. detect.sigma=2.5 (values are YAML); after "
-        "'serve', the first is the config",
+        "MONITOR",
+        "the monitor config (or: serve)",
+        "detect.sigma=2.5",
+        "; after 'serve', the first is the config",
     )
     when = p.add_mutually_exclusive_group()
     when.add_argument("--once", action="store_true", help="run one cycle and exit (for cron)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from manyheads.cli._args import add_engine, add_flag, add_listen
+from manyheads.cli._args import add_engine, add_flag, add_listen, add_run_dir
 
 __all__ = ["HELP", "add_arguments", "model_paths", "run"]
 
@@ -16,12 +16,7 @@ HELP = "serve runs over HTTP: predictions as JSON, health, metrics, OpenAPI"
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The arguments of ``manyheads serve``, in the order ``--help`` lists them."""
-    p.add_argument(
-        "run_dir",
-        metavar="RUN",
-        nargs="?",
-        help="a run directory or model bundle, served under its folder's name",
-    )
+    add_run_dir(p, "a run directory or model bundle, served under its folder's name", optional=True)
     p.add_argument(
         "--model",
         action="append",
@@ -110,6 +105,8 @@ def model_paths(run_dir: str | None, models: list[str]) -> dict[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     """Check the options, load every model, then serve until SIGINT/SIGTERM."""
+    from dataclasses import fields
+
     from manyheads.errors import ConfigError
     from manyheads.serve import ServeSettings, serve
 
@@ -121,14 +118,8 @@ def run(args: argparse.Namespace) -> int:
         problems.append(f"--port must be between 0 and 65535; got {args.port}.")
     if problems:
         raise ConfigError(problems)
-    settings = ServeSettings(
-        engine=args.engine,
-        max_batch_size=args.max_batch_size,
-        max_wait_ms=args.max_wait_ms,
-        max_rows=args.max_rows,
-        max_body_bytes=args.max_body_bytes,
-        timeout_s=args.timeout_s,
-    )
+    # each field of the settings is the option of the same name
+    settings = ServeSettings(**{f.name: getattr(args, f.name) for f in fields(ServeSettings)})
     serve(
         paths,
         settings,

@@ -18,7 +18,9 @@ from manyheads._registry import did_you_mean
 from manyheads._validation import (
     COUNT,
     NON_NEGATIVE,
+    NON_NEGATIVE_INT,
     POSITIVE,
+    STRINGS,
     Boolean,
     Constraints,
     InstanceOf,
@@ -27,6 +29,7 @@ from manyheads._validation import (
     StrOptions,
     Text,
     option_message,
+    valid_values,
     validate_params,
 )
 from manyheads.crawl._specs import EXTRACTORS, FIELD_TYPES, FieldSpec, ItemsSpec
@@ -43,20 +46,18 @@ __all__ = [
     "read_top_scalars",
 ]
 
-_INT0 = Interval(int, 0, None, closed="left")
-_STRS = SequenceOf(Text())
 _MAPPING = InstanceOf(dict, "a mapping")
 
 #: The flat sections: key -> its allowed values.
 SECTIONS: dict[str, Constraints] = {
     "follow": {
-        "allow": [_STRS],
-        "deny": [_STRS],
-        "max_depth": [_INT0],
-        "feeds": [_STRS],
-        "sitemaps": [_STRS],
+        "allow": [STRINGS],
+        "deny": [STRINGS],
+        "max_depth": [NON_NEGATIVE_INT],
+        "feeds": [STRINGS],
+        "sitemaps": [STRINGS],
     },
-    "limits": {"max_pages": [_INT0], "max_page_bytes": [COUNT], "timeout_s": [POSITIVE]},
+    "limits": {"max_pages": [NON_NEGATIVE_INT], "max_page_bytes": [COUNT], "timeout_s": [POSITIVE]},
     "politeness": {
         "obey_robots": [Boolean()],
         "concurrency": [COUNT],
@@ -65,10 +66,10 @@ SECTIONS: dict[str, Constraints] = {
         "autothrottle_target": [POSITIVE],
         "delay_s": [NON_NEGATIVE],
         "user_agent": [Text()],
-        "proxies": [_STRS],
+        "proxies": [STRINGS],
     },
     "retries": {
-        "times": [_INT0],
+        "times": [NON_NEGATIVE_INT],
         "backoff_s": [NON_NEGATIVE],
         "max_backoff_s": [NON_NEGATIVE],
         "max_retry_after_s": [NON_NEGATIVE],
@@ -83,7 +84,7 @@ SECTIONS: dict[str, Constraints] = {
 }
 #: The top-level keys that hold one value.
 _SCALARS: Constraints = {
-    "allowed_domains": [_STRS, None],
+    "allowed_domains": [STRINGS, None],
     "jobdir": [Text("a directory path"), None],
     "frontier": [Text("a Redis URL (redis://host:6379/0, rediss://..., unix:///path.sock)"), None],
     "progress_s": [NON_NEGATIVE],
@@ -107,7 +108,7 @@ TOP = (
 _ITEMS: Constraints = {
     "match": [Text(), None],
     "fields": [InstanceOf(dict, "a mapping of name -> spec"), None],
-    "workers": [_INT0, None],
+    "workers": [NON_NEGATIVE_INT, None],
 }
 _SOURCES = ("css", "xpath", "extract", "url_regex")
 _FIELD: Constraints = {
@@ -280,11 +281,9 @@ def read_top_scalars(raw: Mapping[str, Any], problems: list[str]) -> dict[str, A
     values = {k: raw[k] for k in _SCALARS if k in raw}
     if "log_level" in values:
         values["log_level"] = str(values["log_level"]).upper()
-    out: dict[str, Any] = {}
-    for key, value in values.items():
-        n_before = len(problems)
-        validate_params(CONFIG_OWNER, _SCALARS, {key: value}, problems=problems)
-        if len(problems) == n_before and value is not None:
-            out[key] = float(value) if key == "progress_s" else value
+    valid = valid_values(CONFIG_OWNER, _SCALARS, values, problems)
+    out: dict[str, Any] = {
+        k: float(v) if k == "progress_s" else v for k, v in valid.items() if v is not None
+    }
     out["allowed_domains"] = tuple(d.lower() for d in out.get("allowed_domains", ()))
     return out

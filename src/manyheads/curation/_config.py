@@ -13,14 +13,16 @@ from typing import Any
 
 from manyheads._registry import did_you_mean
 from manyheads._validation import (
+    NON_NEGATIVE_INT,
+    RATE,
+    STRINGS,
     Constraints,
     InstanceOf,
     Interval,
-    SequenceOf,
     StrOptions,
     Text,
     option_message,
-    validate_params,
+    valid_values,
 )
 from manyheads.errors import ConfigError
 
@@ -75,12 +77,10 @@ _RULES: Constraints = {
     "columns": [InstanceOf(dict, "a mapping of output column -> source field"), None],
     "filters.language.undetermined": [StrOptions(("keep", "drop"))],
     "dedupe.near_threshold": [Interval(float, 0, 1, closed="right"), None],
-    "split.valid": [Interval(float, 0, 1, closed="left")],
-    "split.test": [Interval(float, 0, 1, closed="left")],
+    "split.valid": [RATE],
+    "split.test": [RATE],
     "labels": [InstanceOf(dict, "a mapping of label name -> spec"), None],
 }
-_INT0 = Interval(int, 0, None, closed="left")
-_COLUMNS = SequenceOf(Text())
 
 
 def _problem(key: str, expected: str, value: object, fix: str = "") -> str:
@@ -118,7 +118,7 @@ def _str_list(where: str, raw: object, problems: list[str]) -> tuple[str, ...]:
         return ()
     if isinstance(raw, str):
         raw = [raw]
-    if not isinstance(raw, list) or not _COLUMNS.is_satisfied_by(raw):
+    if not isinstance(raw, list) or not STRINGS.is_satisfied_by(raw):
         problems.append(_problem(where, "a list of column names", raw))
         return ()
     return tuple(raw)
@@ -127,7 +127,9 @@ def _str_list(where: str, raw: object, problems: list[str]) -> tuple[str, ...]:
 def _chars(where: str, raw: object, problems: list[str]) -> tuple[tuple[str, int], ...]:
     if raw is None:
         return ()
-    if not isinstance(raw, Mapping) or not all(_INT0.is_satisfied_by(v) for v in raw.values()):
+    if not isinstance(raw, Mapping) or not all(
+        NON_NEGATIVE_INT.is_satisfied_by(v) for v in raw.values()
+    ):
         problems.append(_problem(where, _CHARS, raw))
         return ()
     return tuple((str(k), int(v)) for k, v in raw.items())
@@ -174,17 +176,6 @@ def _label(name: str, raw: object, problems: list[str]) -> LabelSpec | None:
     return LabelSpec(name, source, tuple(rules), None if default is None else str(default))
 
 
-def _checked(values: dict[str, Any], problems: list[str]) -> dict[str, Any]:
-    """``values`` (dotted key -> value) checked against :data:`_RULES`; the valid ones."""
-    out = {}
-    for key, value in values.items():
-        n_before = len(problems)
-        validate_params(_OWNER, _RULES, {key: value}, problems=problems)
-        if len(problems) == n_before:
-            out[key] = value
-    return out
-
-
 def parse_build_config(raw: object, *, source: str | None = None) -> BuildConfig:
     """Validate a parsed YAML mapping and build a :class:`BuildConfig`.
 
@@ -205,7 +196,9 @@ def parse_build_config(raw: object, *, source: str | None = None) -> BuildConfig
     )
     dedupe = _mapping("'dedupe'", top.get("dedupe"), _DEDUPE, problems)
     split = _mapping("'split'", top.get("split"), _SPLIT, problems)
-    ok = _checked(
+    ok = valid_values(
+        _OWNER,
+        _RULES,
         {
             "columns": top.get("columns"),
             "filters.language.undetermined": language.get("undetermined", "keep"),

@@ -8,6 +8,7 @@ its typed request and response models; a hidden ``{name}`` route answers unknown
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Response
@@ -115,24 +116,29 @@ def _add_model_routes(app: FastAPI, state: ServeState, name: str) -> None:
         return JSONResponse({"model": name, "predictions": predictions})
 
     predict.__annotations__["body"] = body_type  # FastAPI reads the body's type from here
-    app.add_api_route(
-        f"/v1/models/{name}",
-        describe,
-        methods=["GET"],
-        tags=["models"],
-        summary=f"Model '{name}': tasks, inputs, metrics",
-        operation_id=f"describe_{name}",
-    )
-    app.add_api_route(
-        f"/v1/models/{name}/predict",
-        predict,
-        methods=["POST"],
-        tags=["models"],
-        summary=f"Predict with model '{name}'",
-        operation_id=f"predict_{name}",
-        response_class=JSONResponse,
-        responses={200: {"model": response_model(name, predictor.run)}, **_ERRORS},
-    )
+    predicted = {200: {"model": response_model(name, predictor.run)}, **_ERRORS}
+    # the model's routes: path under /v1/models/<name>, endpoint, method, summary, options;
+    # each operation is named <endpoint>_<name> in the OpenAPI schema
+    routes: list[tuple[str, Callable[..., Any], str, str, dict[str, Any]]] = [
+        ("", describe, "GET", f"Model '{name}': tasks, inputs, metrics", {}),
+        (
+            "/predict",
+            predict,
+            "POST",
+            f"Predict with model '{name}'",
+            {"response_class": JSONResponse, "responses": predicted},
+        ),
+    ]
+    for path, endpoint, method, summary, options in routes:
+        app.add_api_route(
+            f"/v1/models/{name}{path}",
+            endpoint,
+            methods=[method],
+            tags=["models"],
+            summary=summary,
+            operation_id=f"{endpoint.__name__}_{name}",
+            **options,
+        )
 
 
 def _add_unknown_model_routes(app: FastAPI, state: ServeState) -> None:

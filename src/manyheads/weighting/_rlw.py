@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from manyheads._validation import N_TASKS, Constraints
-from manyheads.aggregation._seeded import SEED, SeededMethod, SeededRandom
+from manyheads.aggregation._seeded import SEEDED, SeededMethod
 from manyheads.weighting.base import Weighting
 
 __all__ = ["RLW"]
@@ -32,11 +32,10 @@ class RLW(SeededMethod, Weighting):
         1.0
     """
 
-    _parameter_constraints: ClassVar[Constraints] = {**N_TASKS, "seed": [SEED]}
+    _parameter_constraints: ClassVar[Constraints] = {**N_TASKS, **SEEDED}
 
     def __init__(self, n_tasks: int, *, seed: int = 0) -> None:
-        super().__init__(n_tasks)
-        self.rng = SeededRandom(seed)
+        super().__init__(n_tasks, seed=seed)
 
     def forward(self, losses: Tensor) -> Tensor:
         draw = self.rng.draw(lambda g: torch.randn(self.n_tasks, generator=g))
