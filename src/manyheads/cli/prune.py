@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from manyheads.cli._args import add_flag, add_max_drop, add_output, add_run_dir
+from manyheads.cli._common import write_compressed
 
 __all__ = ["HELP", "add_arguments", "run"]
 
@@ -41,17 +42,5 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Prune, fine-tune, print the report; a refused pruning exits 2 and writes nothing."""
     from manyheads.compress import prune
-    from manyheads.workflow._fit import load
 
-    report = prune(
-        load(args.run_dir),
-        args.output,
-        amount=args.amount,
-        epochs=args.epochs,
-        max_drop=args.max_drop,
-        force=args.force,
-        overwrite=args.overwrite,
-    )
-    print("\n".join(report.lines()))
-    print(f"wrote {args.output}")
-    return 0
+    return write_compressed(args, prune, amount=args.amount, epochs=args.epochs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from manyheads.cli._args import add_flag, add_max_drop, add_output, add_run_dir
-from manyheads.cli._common import comma_list
+from manyheads.cli._common import comma_list, write_compressed
 
 __all__ = ["HELP", "add_arguments", "run"]
 
@@ -46,18 +46,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Quantise, print the report; a refused quantisation exits 2 and writes nothing."""
     from manyheads.compress import quantize
-    from manyheads.workflow._fit import load
 
     op_types = comma_list(args.op_types) if args.op_types else None
-    report = quantize(
-        load(args.run_dir),
-        args.output,
-        max_drop=args.max_drop,
-        force=args.force,
-        per_channel=args.per_channel,
-        op_types=op_types,
-        overwrite=args.overwrite,
-    )
-    print("\n".join(report.lines()))
-    print(f"wrote {args.output} (predict with --engine onnxruntime)")
-    return 0
+    note = " (predict with --engine onnxruntime)"
+    return write_compressed(args, quantize, note, per_channel=args.per_channel, op_types=op_types)
