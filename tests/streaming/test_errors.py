@@ -104,3 +104,22 @@ def test_compare_baselines_refuse_a_streamed_train(table_dir: Path, cli: CLI) ->
     assert "Compare without --baselines, or set 'data.stream: false'" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (table_dir / "cmp").exists()  # refused before anything was written
+
+
+def test_validate_reads_the_held_out_rows_of_the_first_rows_only(tmp_path: Path) -> None:
+    """With ``data.valid_fraction`` (no validation file), training holds out rows from the
+    whole table; ``validate`` (preview) only from its first HEAD_ROWS rows, not a full pass."""
+    from manyheads.config.validate import validate_data
+    from manyheads.workflow._splits import HEAD_ROWS, load_splits
+
+    write_parts(make_rows(24_000, 1), tmp_path / "train", n_files=4, row_group=2_000)
+    config = load_config(write_config(tmp_path, valid=None, valid_fraction=0.1), hardware=False)
+    preview, _ = load_splits(config, preview=True)
+    whole, _ = load_splits(config)
+    assert 0 < len(preview.valid) < 0.15 * HEAD_ROWS
+    assert preview.valid.index.max() <= HEAD_ROWS
+    assert whole.valid.index.max() > HEAD_ROWS
+    assert len(whole.valid) > 2 * len(preview.valid)
+    problems, summary = validate_data(config)
+    assert problems == []
+    assert "the rows held out among them (training reads and checks every row)" in summary[0]

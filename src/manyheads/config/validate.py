@@ -31,15 +31,16 @@ def validate_data(config: RunConfig) -> tuple[list[str], list[str]]:
 
     summary: list[str] = []
     try:
-        splits, config = load_splits(config)
+        splits, config = load_splits(config, preview=True)  # a streamed train: its first rows
     except ManyheadsError as exc:
         return [str(exc)], summary
     if splits.stream is not None:  # data.stream: only the first rows are read here
         source = splits.stream.source
         summary.append(
             f"streamed train: {source.n_rows} rows in {len(source.files)} Parquet file(s); "
-            f"the train checks below read its first {len(splits.train)} rows (training reads "
-            "and checks every row)"
+            f"the checks below read its first {len(splits.train)} rows"
+            + (" and the rows held out among them" if splits.stream.holdout else "")
+            + " (training reads and checks every row)"
         )
     inputs = config.inputs
     if inputs is None:

@@ -76,11 +76,21 @@ class Holdout:
         split = holdout_split(rows, self.seed, self.valid_fraction, self.test_fraction)
         return np.asarray(split == 0, dtype=bool)
 
-    def held_frames(self, source: ParquetSource) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    def held_frames(
+        self, source: ParquetSource, max_rows: int | None = None
+    ) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
         """The validation and test rows (None for a fraction of 0), read in one pass and kept
-        in memory; index: the global 1-based row; ``attrs["path"]``: the directory."""
+        in memory; index: the global 1-based row; ``attrs["path"]``: the directory.
+        ``max_rows``: only those held out among the first ``max_rows`` rows (a preview, as
+        ``validate`` reads; none may be among them)."""
         parts: dict[int, list[pd.DataFrame]] = {1: [], 2: []}
+        first: pd.DataFrame | None = None
+        read = 0
         for frame in source.frames(source.row_groups):
+            if max_rows is not None and read >= max_rows:
+                break
+            first = frame.head(0) if first is None else first
+            read += len(frame)
             rows = row_numbers(frame)
             split = holdout_split(rows, self.seed, self.valid_fraction, self.test_fraction)
             for k in (1, 2):
@@ -96,6 +106,8 @@ class Holdout:
             if fraction <= 0:
                 out.append(None)
                 continue
+            if not parts[k] and max_rows is not None and first is not None:
+                parts[k].append(first)  # a preview: no held-out row among the first rows
             if not parts[k]:
                 raise DataError(
                     f"holding out {fraction:.0%} of {source.n_rows} rows for {name} leaves none; "
@@ -119,10 +131,11 @@ class StreamedTrain:
 
 
 def open_stream(
-    path: str, *, options: StreamOptions, holdout: Holdout | None
+    path: str, *, options: StreamOptions, holdout: Holdout | None, preview: int | None = None
 ) -> tuple[StreamedTrain, pd.DataFrame | None, pd.DataFrame | None]:
     """Open the Parquet files at ``path`` for streaming; return them with the held-out
-    validation and test frames (None where ``holdout`` is None or its fraction 0)."""
+    validation and test frames (None where ``holdout`` is None or its fraction 0; with
+    ``preview``, only those among the first ``preview`` rows)."""
     source = ParquetSource(path)
-    valid, test = holdout.held_frames(source) if holdout is not None else (None, None)
+    valid, test = holdout.held_frames(source, preview) if holdout is not None else (None, None)
     return StreamedTrain(source, holdout, options), valid, test

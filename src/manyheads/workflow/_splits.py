@@ -102,8 +102,12 @@ def _by_column(frame: pd.DataFrame, column: str) -> dict[str, pd.DataFrame]:
     }
 
 
-def load_splits(config: RunConfig) -> tuple[Splits, RunConfig]:
-    """Read or build the splits; fill tasks/inputs from a built-in dataset when not given."""
+def load_splits(config: RunConfig, *, preview: bool = False) -> tuple[Splits, RunConfig]:
+    """Read or build the splits; fill tasks/inputs from a built-in dataset when not given.
+
+    ``preview``: a streamed train's held-out validation and test rows are those among its
+    first :data:`HEAD_ROWS` rows (``validate`` and ``export``'s parity sample read no more;
+    training holds out from every row)."""
     d = config.data
     if d.sources:
         return _load_sources(config), config
@@ -118,7 +122,7 @@ def load_splits(config: RunConfig) -> tuple[Splits, RunConfig]:
         return Splits(ds.train, ds.valid, ds.test), config
     assert d.train is not None
     if is_streamed(d):
-        return _load_stream(d), config
+        return _load_stream(d, preview=preview), config
     train = read_table(d.train)
     valid = read_table(d.valid) if d.valid else None
     test = read_table(d.test) if d.test else None
@@ -141,7 +145,7 @@ def is_streamed(data: DataConfig) -> bool:
     return Path(data.train).is_dir()
 
 
-def _load_stream(d: DataConfig) -> Splits:
+def _load_stream(d: DataConfig, *, preview: bool = False) -> Splits:
     """A streamed train; validation/test from their files, else held out by row hash."""
     from manyheads.data.streaming import Holdout, StreamedTrain, open_stream, stream_options
 
@@ -166,7 +170,9 @@ def _load_stream(d: DataConfig) -> Splits:
         0.0 if test is not None else d.test_fraction,
     )
     holdout = Holdout(d.split_seed, *fractions) if any(fractions) else None
-    stream, held_valid, held_test = open_stream(d.train, options=options, holdout=holdout)
+    stream, held_valid, held_test = open_stream(
+        d.train, options=options, holdout=holdout, preview=HEAD_ROWS if preview else None
+    )
     stream = StreamedTrain(stream.source, holdout, options, d.split_seed)
     valid = valid if valid is not None else held_valid
     assert valid is not None
