@@ -73,7 +73,11 @@ def generate(root: Path, n_rows: int, file_rows: int = FILE_ROWS, valid_rows: in
     """Write the table under ``root/table`` (kept when it already has ``n_rows`` rows)."""
     table = root / "table"
     stamp = root / "table.json"
-    if stamp.exists() and json.loads(stamp.read_text())["rows"] == n_rows:
+    if (
+        stamp.exists()
+        and json.loads(stamp.read_text())["rows"] == n_rows
+        and any(table.glob("*.parquet"))  # the files may have been removed since
+    ):
         return table
     table.mkdir(parents=True, exist_ok=True)
     for old in table.glob("*.parquet"):
