@@ -4,6 +4,7 @@ Contract::
 
     MANYHEADS_DATA=../shared/data python bench/export_speed.py --json out.json --markdown
     MANYHEADS_DATA=../shared/data python bench/export_speed.py --quick   # a smoke run, seconds
+    MANYHEADS_DATA=../shared/data python bench/export_speed.py --traced  # + MiniLM's unfused graph
 
 Four models, each trained briefly (the speed depends on the network, not on its weights):
 
@@ -25,6 +26,10 @@ timed in alternation (eager, ort, eager, ort ...) after a warm-up, so load on a 
 hits both alike. Reported: the median wall ms per batch, the median process CPU ms per batch
 (``time.process_time()`` deltas), and ``ratio`` = eager wall / ort wall (> 1: onnxruntime faster).
 Targets at batch 64: ratio >= 2 for the tabular MLPs, >= 1.5 for MiniLM.
+
+MiniLM is exported with onnxruntime's fused BERT attention (``export_graph(fuse=True)``, the
+default); ``--traced`` also exports it as traced (``fuse=False``, the graph before the fusion)
+and times that graph in the same alternation, so the two graphs meet the same machine load.
 """
 
 from __future__ import annotations
