@@ -4,6 +4,7 @@ Contract::
 
     MANYHEADS_DATA=../shared/data python bench/export_speed.py --json out.json --markdown
     MANYHEADS_DATA=../shared/data python bench/export_speed.py --quick   # a smoke run, seconds
+    MANYHEADS_DATA=../shared/data python bench/export_speed.py --traced  # + MiniLM's unfused graph
 
 Four models, each trained briefly (the speed depends on the network, not on its weights):
 
@@ -25,6 +26,10 @@ timed in alternation (eager, ort, eager, ort ...) after a warm-up, so load on a 
 hits both alike. Reported: the median wall ms per batch, the median process CPU ms per batch
 (``time.process_time()`` deltas), and ``ratio`` = eager wall / ort wall (> 1: onnxruntime faster).
 Targets at batch 64: ratio >= 2 for the tabular MLPs, >= 1.5 for MiniLM.
+
+MiniLM is exported with onnxruntime's fused BERT attention (``export_graph(fuse=True)``, the
+default); ``--traced`` also exports it as traced (``fuse=False``, the graph before the fusion)
+and times that graph in the same alternation, so the two graphs meet the same machine load.
 """
 
 from __future__ import annotations
@@ -173,9 +178,13 @@ def max_difference(run: Run, session: Session, x: dict[str, Tensor]) -> float:
     return max(float(np.abs(eager[t].float().numpy() - ort[t]).max()) for t in ort)
 
 
-def time_case(case: Case, graph: Path, budget_s: float) -> list[dict[str, Any]]:
-    """Both engines at each batch size of ``case``."""
+def time_case(
+    case: Case, graph: Path, budget_s: float, traced: Path | None = None, max_rounds: int = 300
+) -> list[dict[str, Any]]:
+    """Both engines at each batch size of ``case``; with ``traced``, also that graph (the
+    same network exported without the fused attention), timed in the same alternation."""
     session = ort_session(graph)
+    old = ort_session(traced) if traced is not None else None
     model = case.run.model.eval()
     out = []
     for size in case.batch_sizes:
@@ -188,7 +197,12 @@ def time_case(case: Case, graph: Path, budget_s: float) -> list[dict[str, Any]]:
         def ort(x: dict[str, Tensor] = x) -> object:
             return run_graph(session, x)
 
-        e, o = measure([eager, ort], budget_s, max_repeats=300)
+        def ort_traced(x: dict[str, Tensor] = x) -> object:
+            assert old is not None
+            return run_graph(old, x)
+
+        calls = [eager, ort] if old is None else [eager, ort, ort_traced]
+        e, o, *t = measure(calls, budget_s, max_repeats=max_rounds)
         pieces = next((int(v.shape[1]) for k, v in x.items() if k.startswith("ids:")), None)
         row = {"model": case.name, "family": case.family, "batch": size, "pieces": pieces}
         row |= {f"eager_{k}": v for k, v in e.items() if k != "repeats"}
@@ -197,6 +211,11 @@ def time_case(case: Case, graph: Path, budget_s: float) -> list[dict[str, Any]]:
         row["ratio"] = round(e["wall_ms"] / o["wall_ms"], 3)
         row["cpu_ratio"] = round(e["cpu_ms"] / o["cpu_ms"], 3)
         row["max_abs_diff"] = max_difference(case.run, session, x)
+        if old is not None:
+            row |= {f"traced_{k}": v for k, v in t[0].items() if k != "repeats"}
+            row["traced_ratio"] = round(e["wall_ms"] / t[0]["wall_ms"], 3)
+            row["traced_cpu_ratio"] = round(e["cpu_ms"] / t[0]["cpu_ms"], 3)
+            row["traced_max_abs_diff"] = max_difference(case.run, old, x)
         out.append(row)
         print(json.dumps(row), flush=True)
     return out
@@ -249,6 +268,18 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {r['model']} | {batch} | {r['eager_wall_ms']:,.3f} | {r['ort_wall_ms']:,.3f} | "
             f"{r['eager_cpu_ms']:,.3f} | {r['ort_cpu_ms']:,.3f} | **{r['ratio']:.2f}** |"
         )
+    traced = [r for r in report["results"] if "traced_ratio" in r]
+    if traced:
+        lines += [
+            "",
+            "| model | batch | traced graph ort ms | its CPU ms | eager / traced ort |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for r in traced:
+            lines.append(
+                f"| {r['model']} | {r['batch']} | {r['traced_wall_ms']:,.3f} | "
+                f"{r['traced_cpu_ms']:,.3f} | {r['traced_ratio']:.2f} |"
+            )
     lines += ["", "| model | ratio at batch 64 | target | met? |", "|---|---:|---|---|"]
     for v in report["targets"]:
         met = "**met**" if v["met"] else "**missed**"
@@ -265,6 +296,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--text-max-batch", type=int, default=256, help="MiniLM's largest batch")
     parser.add_argument("--full", action="store_true", help="census: the full data, not the sample")
     parser.add_argument("--quick", action="store_true", help="tiny data and batches: a smoke run")
+    parser.add_argument(
+        "--traced",
+        action="store_true",
+        help="MiniLM: also time the graph exported without fused attention (fuse=False)",
+    )
+    parser.add_argument("--max-rounds", type=int, default=300, help="most timed rounds per cell")
     parser.add_argument("--json", default=None, help="write the report to this file")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     args = parser.parse_args(argv)
@@ -277,7 +314,12 @@ def main(argv: list[str] | None = None) -> int:
         for case in build_cases(args):
             graph = Path(tmp) / f"{case.name}.onnx"
             export_onnx(case.run, graph, data=case.rows, n_rows=64)
-            results += time_case(case, graph, 1.0 if args.quick else args.budget)
+            traced = None
+            if args.traced and case.family == "text":
+                traced = Path(tmp) / f"{case.name}-traced.onnx"
+                export_onnx(case.run, traced, data=case.rows, n_rows=64, fuse=False)
+            budget = 1.0 if args.quick else args.budget
+            results += time_case(case, graph, budget, traced, args.max_rounds)
     import onnxruntime
 
     report = {

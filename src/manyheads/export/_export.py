@@ -133,6 +133,7 @@ def export_onnx(
     data: Data | None = None,
     overwrite: bool = False,
     n_rows: int = 256,
+    fuse: bool = True,
 ) -> ParityReport:
     """Export ``run``'s network to ONNX and prove it matches eager PyTorch on the run's rows.
 
@@ -142,6 +143,8 @@ def export_onnx(
         data: rows for the parity check; default the run's own test split, else validation.
         overwrite: replace an existing file that manyheads did not write.
         n_rows: the number of rows of the parity sample (a seeded sample of the split).
+        fuse: write BERT-like ``pretrained`` encoders with onnxruntime's fused attention
+            (:func:`~manyheads.export._onnx.export_graph`); False: the graph as traced.
 
     Returns:
         The parity report (also written to ``<path>.json``).
@@ -159,7 +162,7 @@ def export_onnx(
     x = run.preprocessor.transform(frame, labels=False).x
     run.model.eval()
     with atomic_write(out) as tmp:
-        export_graph(run.model, _example(x), tmp)
+        export_graph(run.model, _example(x), tmp, fuse=fuse)
         parity = _parity(run, tmp, x, source)
         if not parity.passed:
             raise DataError(

@@ -18,7 +18,7 @@ import logging
 import re
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -30,6 +30,7 @@ from manyheads.architectures.base import MTLModel
 from manyheads.encoders import _text
 from manyheads.encoders.bilstm import BiLSTM
 from manyheads.errors import InvalidParameterError, ManyheadsError
+from manyheads.export._fuse import bert_attention_for_export, fuse_bert_attention
 
 __all__ = [
     "INPUT_PREFIX",
@@ -184,35 +185,51 @@ def _patched(owner: object, name: str, value: object) -> Iterator[None]:
         setattr(owner, name, original)
 
 
-def export_graph(model: MTLModel, x: Mapping[str, Tensor], path: Path) -> None:
+def export_graph(
+    model: MTLModel, x: Mapping[str, Tensor], path: Path, *, fuse: bool = True
+) -> None:
     """Write ``model`` (in eval mode, weights inside the file) as an ONNX graph at ``path``.
 
     Args:
         model: the network; it is put in eval mode (dropout off, as at prediction).
         x: an encoded batch of at least two rows, that fixes the input names and dtypes.
         path: the ``.onnx`` file to write.
+        fuse: write each BERT-like ``pretrained`` encoder with onnxruntime's fused
+            ``Attention``, ``SkipLayerNormalization`` and ``BiasGelu`` nodes
+            (:mod:`manyheads.export._fuse`); False: the graph as traced (slower in
+            onnxruntime; kept to measure the difference).
 
     Raises:
         ManyheadsError: the exporter failed (its first line, and what to do).
     """
     model.eval()
     keys = tuple(x)
-    with _quiet_exporter(), torch.no_grad(), _patched(_text, "trim", _untrimmed):
-        try:
-            torch.onnx.export(
-                _Positional(model, keys),
-                tuple(x[k] for k in keys),
-                str(path),
-                input_names=[INPUT_PREFIX + k for k in keys],
-                output_names=list(model.task_names),
-                opset_version=OPSET,
-                dynamo=True,
-                external_data=False,
-                dynamic_shapes=(_dynamic_shapes(x),),  # one entry: the *tensors tuple
-                verbose=False,
-            )
-        except torch.onnx.OnnxExporterError as exc:
-            raise ManyheadsError(_export_failure(model, exc)) from exc
+    with ExitStack() as stack:
+        stack.enter_context(_quiet_exporter())
+        stack.enter_context(torch.no_grad())
+        stack.enter_context(_patched(_text, "trim", _untrimmed))
+        bert = stack.enter_context(bert_attention_for_export(model)) if fuse else []
+        _trace(model, x, keys, path)
+    fuse_bert_attention(path, bert)
+
+
+def _trace(model: MTLModel, x: Mapping[str, Tensor], keys: tuple[str, ...], path: Path) -> None:
+    """``torch.onnx.export`` (dynamo) of ``model`` on ``x`` with named inputs and outputs."""
+    try:
+        torch.onnx.export(
+            _Positional(model, keys),
+            tuple(x[k] for k in keys),
+            str(path),
+            input_names=[INPUT_PREFIX + k for k in keys],
+            output_names=list(model.task_names),
+            opset_version=OPSET,
+            dynamo=True,
+            external_data=False,
+            dynamic_shapes=(_dynamic_shapes(x),),  # one entry: the *tensors tuple
+            verbose=False,
+        )
+    except torch.onnx.OnnxExporterError as exc:
+        raise ManyheadsError(_export_failure(model, exc)) from exc
 
 
 def _export_failure(model: MTLModel, exc: Exception) -> str:
