@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import math
 import types
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -121,10 +122,18 @@ def fuse_bert_attention(path: Path, encoders: list[PretrainedTransformer]) -> No
     options.attention_mask_format = AttentionMaskFormat.AttentionMask
     options.enable_embed_layer_norm = False  # it expects BERT's own graph inputs
     graph = _split_mask_unsqueeze(onnx.load(str(path)))
-    with _quiet_optimiser():
-        fused = optimize_model(
-            graph, "bert", heads, hidden, optimization_options=options, opt_level=0
+    try:
+        with _quiet_optimiser():
+            fused = optimize_model(
+                graph, "bert", heads, hidden, optimization_options=options, opt_level=0
+            )
+    except Exception as exc:  # a BERT variant the optimiser cannot read: keep the traced graph
+        warnings.warn(
+            f"onnxruntime's transformer optimiser failed on this encoder ({type(exc).__name__}: "
+            f"{str(exc)[:200]}); the graph is written as traced, unfused (correct, slower).",
+            stacklevel=2,
         )
+        return
     model = fused.model
     if not any(o.domain == MS_DOMAIN for o in model.opset_import):  # the checker wants it
         model.opset_import.append(onnx.helper.make_opsetid(MS_DOMAIN, 1))

@@ -166,3 +166,20 @@ def test_fused_bert_run_predicts_and_quantizes(tiny_bert: str, tmp_path: Path) -
     q = quantize(run, tmp_path / "int8", force=True)
     assert q.size_ratio > 1
     assert node_types(tmp_path / "int8" / "model.onnx")["Softmax"] == 0  # still fused
+
+
+def test_an_encoder_the_optimiser_cannot_read_is_exported_unfused_and_exact(
+    tiny_bert: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import onnxruntime.transformers.optimizer as optimizer
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("an unknown BERT variant")
+
+    monkeypatch.setattr(optimizer, "optimize_model", broken)
+    model, x = _model(tiny_bert, "mean")
+    with pytest.warns(UserWarning, match=r"optimiser failed on this encoder \(ValueError: an "):
+        export_graph(model, x, tmp_path / "plain.onnx")
+    assert node_types(tmp_path / "plain.onnx")["Attention"] == 0
+    session = open_session(tmp_path / "plain.onnx")
+    _assert_close(run_graph(session, trim_batch(x)), _eager(model, x))
