@@ -26,7 +26,8 @@ def _run_split(run: Run) -> tuple[pd.DataFrame, str]:
             path=str(run.directory),
         )
     try:
-        splits, _ = load_splits(load_config(config_path, hardware=False))
+        # a streamed run: the rows held out among its first rows (no pass over the table)
+        splits, _ = load_splits(load_config(config_path, hardware=False), preview=True)
     except (ManyheadsError, OSError) as exc:
         raise DataError(
             f"cannot read the run's data for the parity check ({exc}). Pass rows with --data FILE.",
