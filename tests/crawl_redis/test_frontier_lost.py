@@ -5,6 +5,7 @@ a local site, SQLite)."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -52,6 +53,7 @@ def test_a_lost_frontier_stops_the_crawl_with_exit_2_and_the_same_command_contin
     try:
         server = start_redis(port, root, persist=True)
     except RuntimeError as exc:
+        shutil.rmtree(root, ignore_errors=True)
         unavailable(str(exc))
     url, db = f"redis://127.0.0.1:{port}/0", tmp_path / "store.db"
     try:
@@ -88,6 +90,7 @@ def test_a_lost_frontier_stops_the_crawl_with_exit_2_and_the_same_command_contin
             assert again.returncode == 0, err[-2000:]
     finally:
         stop_redis(server)
+        shutil.rmtree(root, ignore_errors=True)
     with sqlite3.connect(db) as conn:
         urls = [u for (u,) in conn.execute("select url from pages where is_item")]
         runs = conn.execute("select status from crawl_runs").fetchall()
