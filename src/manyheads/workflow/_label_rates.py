@@ -1,14 +1,14 @@
 """Multilabel outputs start at their labels' train rates (issue 17).
 
-A multilabel head's output bias starts at 0, a predicted rate of 0.5 for every label. On a task
-of many rare labels (movies: 18 genres, film-noir 1.3 %) the head then spends its first epochs
-learning the rates alone, while a task beside it that shares the trunk (the mean rating) already
-fits its rows; the validation loss that picks the epoch follows that task, and the rare labels'
-logits stay near their rates (measured in ``docs/benchmarks.md``, "Issue 17: why rare labels
-collapse"). Starting each label's bias at the log-odds of its train rate, as one would for a
-logistic regression's intercept, removes that phase. Only multilabel tasks are touched: their
-loss is the summed BCE of many labels, so the rates are most of its start; binary tasks
-(census-income's) keep PyTorch's start, bit for bit.
+A multilabel head's output bias starts near 0 (PyTorch's U(+-1/sqrt(fan_in))): a predicted rate
+of about 0.5 for every label. On a task of many rare labels (movies: 18 genres, film-noir 1.3 %)
+the head then spends its first epochs learning the rates alone, while a task beside it that
+shares the trunk (the mean rating) keeps fitting its rows, and the rare labels' logits stay near
+their rates (measured in ``docs/benchmarks.md``, "Issue 17: rare labels start at their rates,
+and what the text bag lacks against TF-IDF"). Starting each label's bias at the log-odds of its
+train rate, as one would a logistic regression's intercept, removes that phase. Only multilabel
+tasks are touched: their loss is the summed BCE of many labels, so the rates are most of its
+start; binary tasks (census-income's) keep PyTorch's start, bit for bit.
 """
 
 from __future__ import annotations
