@@ -13,6 +13,11 @@ Usage (one heavy job at a time on a shared machine):
     MANYHEADS_DATA=/work/shared/data flock /tmp/manyheads-bench.lock nice -n 10 \
         python bench/short_text.py --tables movies,loans,gss_abortion --seeds 3
     python bench/short_text.py --report   # the Markdown of what is cached
+
+``--runs DIR`` caches under another folder (a fresh one re-measures ``now``: the cache keys name
+the variant, not the code); ``--variants now,old:label_prior`` trains only those of a table's
+PLAN. Candidates that need the TRAIN split (the text-bag ones) read it through the encoder's
+``fitted_options`` hook (``TRAIN_SEEN``).
 """
 
 from __future__ import annotations
