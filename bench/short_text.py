@@ -13,6 +13,11 @@ Usage (one heavy job at a time on a shared machine):
     MANYHEADS_DATA=/work/shared/data flock /tmp/manyheads-bench.lock nice -n 10 \
         python bench/short_text.py --tables movies,loans,gss_abortion --seeds 3
     python bench/short_text.py --report   # the Markdown of what is cached
+
+``--runs DIR`` caches under another folder (a fresh one re-measures ``now``: the cache keys name
+the variant, not the code); ``--variants now,old:label_prior`` trains only those of a table's
+PLAN. Candidates that need the TRAIN split (the text-bag ones) read it through the encoder's
+``fitted_options`` hook (``TRAIN_SEEN``).
 """
 
 from __future__ import annotations
@@ -40,6 +45,9 @@ from manyheads.workflow._splits import load_splits
 from tables import plain_config
 
 RUNS = Path("/work/bench-runs/short_text")
+#: what the encoder's ``fitted_options`` hook saw of the TRAIN split in the run being trained
+#: (its text ids), for the text-bag candidates below
+TRAIN_SEEN: dict[str, Any] = {}
 #: candidate defaults of issue 17 -> a context that restores the behaviour before it
 OLD: dict[str, Callable[[], Any]] = {}
 #: candidates tried and not adopted -> a context that applies them
@@ -169,6 +177,111 @@ def _small_text_start() -> Iterator[None]:
         tabular.TabularInput.__init__ = kept  # type: ignore[method-assign]
 
 
+@contextmanager
+def _seeing_train() -> Iterator[None]:
+    """Record the TRAIN split's text ids as the run fits them."""
+    from manyheads.workflow import _fit
+
+    kept = _fit.fit_encoder_options
+
+    def seen(options: dict[str, Any], train: Any) -> dict[str, Any]:
+        TRAIN_SEEN["text"] = {k: v for k, v in train.x.items() if k.startswith("text:")}
+        return kept(options, train)
+
+    _fit.fit_encoder_options = seen  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        _fit.fit_encoder_options = kept  # type: ignore[assignment]
+
+
+class _Bag(torch.nn.Module):
+    """A text bag whose table is ``scale`` × its parameter (Adam then moves it ``scale`` × as
+    fast: its own learning rate × ``scale``, the start unchanged), pooled as the mean of its ids
+    or, with ``idf``, as the L2-normalised TF-IDF-weighted sum (scikit-learn's smooth IDF)."""
+
+    def __init__(self, bag: torch.nn.EmbeddingBag, scale: float, idf: torch.Tensor | None) -> None:
+        super().__init__()
+        self.weight = torch.nn.Parameter(bag.weight.detach() / scale)
+        self.scale = scale
+        self.idf = idf
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        table = self.weight * self.scale
+        if self.idf is None:
+            return torch.nn.functional.embedding_bag(ids, table, mode="mean", padding_idx=0)
+        w = self.idf[ids] * (ids != 0)  # [B, L]
+        w = w / w.norm(dim=1, keepdim=True).clamp(min=1e-6)
+        return torch.nn.functional.embedding_bag(
+            ids, table, mode="sum", per_sample_weights=w, padding_idx=0
+        )
+
+
+def _idf(ids: torch.Tensor, n_ids: int) -> torch.Tensor:
+    """Smooth IDF of each id over the rows of ``ids`` [N, L]: log((1 + N) / (1 + df)) + 1."""
+    present = torch.zeros(len(ids), n_ids, dtype=torch.bool)
+    present.scatter_(1, ids, True)
+    df = present[:, 1:].sum(0).float()
+    return torch.cat([torch.zeros(1), torch.log((1 + len(ids)) / (1 + df)) + 1])
+
+
+@contextmanager
+def _bags(scale: float, tfidf: bool) -> Iterator[None]:
+    from manyheads.encoders import tabular
+
+    kept = tabular.TabularInput.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        kept(self, *args, **kwargs)
+        seen = TRAIN_SEEN.get("text", {})
+        self.text = torch.nn.ModuleList(
+            _Bag(bag, scale, _idf(seen[k], bag.weight.shape[0]) if tfidf else None)
+            for k, bag in zip(self.text_keys, self.text, strict=True)
+        )
+
+    tabular.TabularInput.__init__ = init  # type: ignore[method-assign]
+    try:
+        with _seeing_train():
+            yield
+    finally:
+        tabular.TabularInput.__init__ = kept  # type: ignore[method-assign]
+
+
+@_new("bag_lr10")
+def _bag_lr10() -> Iterator[None]:
+    """Text bags learn 10 × faster than the rest (same start): is the bag too slow to learn?"""
+    with _bags(10.0, tfidf=False):
+        yield
+
+
+@_new("tfidf_bag")
+def _tfidf_bag() -> Iterator[None]:
+    """Text bags pooled as TF-IDF does (IDF fitted on train, L2-normalised): what TF-IDF sees."""
+    with _bags(1.0, tfidf=True):
+        yield
+
+
+@_new("tfidf_bag_lr10")
+def _tfidf_bag_lr10() -> Iterator[None]:
+    """Both of the above."""
+    with _bags(10.0, tfidf=True):
+        yield
+
+
+@_old("label_prior")
+def _old_label_start() -> Iterator[None]:
+    """Multilabel output biases start where PyTorch puts them (uniform around 0, a rate of about
+    0.5 per label), not at the labels' train log-odds (before issue 17's second step)."""
+    from manyheads.workflow import _fit
+
+    kept = _fit.start_at_label_rates
+    _fit.start_at_label_rates = lambda model, tasks, train: None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        _fit.start_at_label_rates = kept  # type: ignore[assignment]
+
+
 @_old("label_sum")
 def _old_label_mean() -> Iterator[None]:
     """The multilabel loss as the mean over labels (before issue 17), not their sum."""
@@ -193,9 +306,17 @@ def _old_label_mean() -> Iterator[None]:
 
 #: which candidate each table can show (the other one's code is not used there)
 PLAN = {
-    "movies": ["now", "old:label_sum", "new:text_init"],
+    "movies": [
+        "now",
+        "old:label_sum",
+        "new:text_init",
+        "old:label_prior",
+        "new:bag_lr10",
+        "new:tfidf_bag",
+        "new:tfidf_bag_lr10",
+    ],
     "loans": ["now", "new:text_init"],
-    "gss_abortion": ["now", "old:label_sum"],
+    "gss_abortion": ["now", "old:label_sum", "old:label_prior"],
     "census": ["now"],
 }
 
@@ -214,7 +335,8 @@ def _save(cache: dict[str, Any]) -> None:
     (RUNS / "results.tmp").rename(RUNS / "results.json")
 
 
-def run_all(names: list[str], seeds: int) -> None:
+def run_all(names: list[str], seeds: int, only: list[str] | None = None) -> None:
+    """Train what the cache lacks: per table, its PLAN's variants (``only``: those of them)."""
     cache = _cache()
     for name in names:
         table = cache.setdefault(name, {})
@@ -223,6 +345,8 @@ def run_all(names: list[str], seeds: int) -> None:
             _save(cache)
         for seed in range(seeds):
             for variant in PLAN.get(name, ["now"]) + (EXTRA.get(name, []) if seed == 0 else []):
+                if only is not None and variant not in only:
+                    continue
                 key = f"hps|{variant}|{seed}"
                 if key not in table:
                     table[key] = run_model(name, "hps", seed, variant)
@@ -286,12 +410,21 @@ def _mean(values: list[float]) -> str:
     return f"{np.nanmean(values):.3f}" if values else "-"
 
 
+def _use_runs(folder: Path) -> None:
+    """Cache results and runs under ``folder`` (a fresh one re-measures ``now`` too)."""
+    global RUNS
+    RUNS = folder
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tables", default="movies,loans,gss_abortion")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--report", action="store_true", help="only print the cached report")
+    parser.add_argument("--runs", type=Path, default=RUNS, help="the cache and runs folder")
+    parser.add_argument("--variants", help="comma-separated: train only these of each PLAN")
     args = parser.parse_args()
+    _use_runs(args.runs)
     names = [n for n in args.tables.split(",") if n]
     unknown = [n for n in names if n not in TABLES]
     if unknown:
@@ -299,7 +432,7 @@ def main() -> None:
     if not args.report:
         machine = f"{platform.machine()} CPU, {torch.get_num_threads()} torch threads"
         print(json.dumps({"date": str(date.today()), "machine": machine}), flush=True)
-        run_all(names, args.seeds)
+        run_all(names, args.seeds, args.variants.split(",") if args.variants else None)
     text = report(_cache())
     (RUNS / "report.md").write_text(text, encoding="utf-8")
     print(text)

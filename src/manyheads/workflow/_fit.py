@@ -35,6 +35,7 @@ from manyheads.workflow._builders import (
     train_settings_of,
 )
 from manyheads.workflow._encoding import Encoded, encoded_splits, say_fitted_lengths
+from manyheads.workflow._label_rates import start_at_label_rates
 from manyheads.workflow._output import check_run_output, write_run
 from manyheads.workflow._ranking import add_ranking_metrics, check_group_column
 from manyheads.workflow._run import Data, Run, RunMetrics, as_frame, json_safe, load
@@ -193,6 +194,7 @@ def run_config(
     torch.manual_seed(config.train.seed)
     chosen = fit_encoder_options(model_options(config, say), encoded.train)
     model = build_model(config, encoded.pre, chosen)
+    start_at_label_rates(model, list(config.tasks), encoded.train)
     method = build_method(config)
     result = train_run(config, encoded, model, method, directory, options, inputs, hook)
     run = Run(
