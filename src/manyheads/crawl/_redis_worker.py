@@ -82,7 +82,7 @@ class FrontierWorker:
         self.crawler = crawler
         self.frontier = frontier
         self.health = FrontierHealth(timeout_s)  # Redis may stop answering (_redis_health)
-        #: ``limits.max_pages`` for the whole run (every worker's responses), 0 for none.
+        #: ``limits.max_pages`` for the whole run (requests handed out to every worker), 0: none.
         self.max_pages = crawler.settings.getint("MANYHEADS_MAX_PAGES")
         self.done: set[str] = set()  # leases whose rows wait for the next commit
         #: ``enqueue`` arguments Redis did not take: queued again before any lease ends.
