@@ -143,3 +143,49 @@ def test_a_non_finite_pixel_is_an_error_naming_the_row(pixel: float) -> None:
     frame = pd.DataFrame({"img": images}, index=[1, 2, 3])
     with pytest.raises(DataError, match=r"line 2, column 'img': image pixels must be finite"):
         TablePreprocessor({"img": "image"}, []).fit(frame)
+
+
+def test_a_config_without_inputs_leaves_out_empty_columns_and_row_ids() -> None:
+    """A row id (R's ``rownames`` of a table sorted by a target leaks it) and an empty column
+    are named and not used; a year column and real measurements are kept."""
+    from manyheads.config.load import build_config
+    from manyheads.workflow._builders import infer_inputs, resolve_inputs
+
+    rng = np.random.default_rng(0)
+    n = 60
+    frame = pd.DataFrame(
+        {
+            "rownames": rng.permutation(np.arange(1, 2 * n + 1))[:n],
+            "code": [f"R{i:04d}" for i in range(n)],
+            "empty": [np.nan] * n,
+            "year": np.arange(1950, 1950 + n),
+            "x": rng.normal(size=n),
+            "y": rng.integers(0, 2, size=n),
+        }
+    )
+    config = build_config({"data": {"train": "t.csv"}, "tasks": {"y": {"type": "binary"}}})
+    assert infer_inputs(config, frame) == {"year": "numeric", "x": "numeric"}
+    said: list[str] = []
+    resolve_inputs(config, frame, said.append)
+    assert said[1] == (
+        "not used as inputs (list them under 'inputs' to use them): rownames (every value "
+        "distinct, as in a row id), code (every value distinct, as in a row id), empty "
+        "(empty in train)"
+    )
+    listed = build_config(
+        {
+            "data": {"train": "t.csv"},
+            "inputs": {"rownames": "numeric"},
+            "tasks": {"y": {"type": "binary"}},
+        }
+    )
+    assert resolve_inputs(listed, frame) == {"rownames": "numeric"}
+
+    only_ids = frame[["rownames", "empty", "y"]]
+    with pytest.raises(
+        DataError,
+        match=r"no input column left after removing the label columns "
+        r"and the columns of no use \(rownames: every value distinct, as in a row "
+        r"id, empty: empty in train; list them under 'inputs' to use them anyway\)",
+    ):
+        resolve_inputs(config, only_ids)
