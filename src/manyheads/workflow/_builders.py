@@ -81,21 +81,36 @@ def check_monitor_name(config: RunConfig) -> None:
         )
 
 
-def resolve_defaults(config: RunConfig, say: Log) -> RunConfig:
-    """Fill in the ``batch_size`` and ``lr`` left open, to suit the tasks and encoder:
-    sentences and a faster rate for tagging on an encoder trained from scratch."""
-    from manyheads.config.train import DEFAULT_BATCH_SIZES, DEFAULT_LR, DEFAULT_TAGGING_LR
+def resolve_defaults(config: RunConfig, say: Log, *, n_train: int | None = None) -> RunConfig:
+    """Fill in the ``batch_size`` and ``lr`` left open, to suit the tasks, the encoder and the
+    table's size (``n_train`` training rows; None when not known up front): sentences and a
+    faster rate for tagging on an encoder trained from scratch, smaller batches on a small
+    table (:func:`~manyheads.config.train.default_row_batch`)."""
+    from manyheads.config.train import (
+        DEFAULT_BATCH_SIZES,
+        DEFAULT_LR,
+        DEFAULT_TAGGING_LR,
+        MIN_STEPS_PER_EPOCH,
+        default_row_batch,
+    )
 
     token = any(get_task_type(t.type).level == "token" for t in config.tasks)
     encoder = config.model.options.get("encoder", "tabular")
     changes: dict[str, Any] = {}
-    if config.train.batch_size is None:
-        changes["batch_size"] = DEFAULT_BATCH_SIZES["token" if token else "row"]
-        if token:
+    if config.train.batch_size is None and token:
+        changes["batch_size"] = DEFAULT_BATCH_SIZES["token"]
+        say(
+            f"batch_size {changes['batch_size']} sentences (the default for tagging tasks; "
+            "set train.batch_size, or train.batch_by: tokens for batches of about as many "
+            "tokens)"
+        )
+    elif config.train.batch_size is None:
+        changes["batch_size"] = default_row_batch(n_train)
+        if changes["batch_size"] < DEFAULT_BATCH_SIZES["row"]:
             say(
-                f"batch_size {changes['batch_size']} sentences (the default for tagging tasks; "
-                "set train.batch_size, or train.batch_by: tokens for batches of about as many "
-                "tokens)"
+                f"batch_size {changes['batch_size']} rows (the default for {n_train:,} training "
+                f"rows: at least {MIN_STEPS_PER_EPOCH} steps an epoch; set train.batch_size to "
+                "choose)"
             )
     if config.train.lr is None:
         scratch = token and encoder in NO_POSITION_LIMIT
