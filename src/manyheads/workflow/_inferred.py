@@ -10,7 +10,13 @@ from manyheads.config.schema import RunConfig
 from manyheads.data.preprocess import infer_kind
 from manyheads.errors import DataError
 
-__all__ = ["infer_inputs", "resolve_inputs", "skipped_inputs"]
+__all__ = [
+    "infer_inputs",
+    "inference_notes",
+    "resolve_inputs",
+    "skipped_inputs",
+    "suspect_inputs",
+]
 
 Log = Callable[[str], None]
 
@@ -23,11 +29,39 @@ def infer_inputs(config: RunConfig, train: pd.DataFrame) -> dict[str, str]:
 
 
 def skipped_inputs(config: RunConfig, train: pd.DataFrame) -> dict[str, str]:
-    """The columns a config without ``inputs`` leaves out, and why (empty, a row id)."""
-    from manyheads.data._unused import unused_reason
+    """The columns a config without ``inputs`` leaves out, and why (empty, a named row id)."""
+    return {c: why for c, (why, out) in _notes(config, train).items() if out}
 
-    reasons = {c: unused_reason(train[c]) for c in _candidates(config, train)}
-    return {c: r for c, r in reasons.items() if r is not None}
+
+def suspect_inputs(config: RunConfig, train: pd.DataFrame) -> dict[str, str]:
+    """The inferred inputs that look like a row id but are used (their name does not say so)."""
+    return {c: why for c, (why, out) in _notes(config, train).items() if not out}
+
+
+def inference_notes(config: RunConfig, train: pd.DataFrame) -> list[str]:
+    """What to tell the user of the columns left out or kept with a doubt (none: [])."""
+    lines = []
+    skipped, suspect = skipped_inputs(config, train), suspect_inputs(config, train)
+    if skipped:
+        lines.append(
+            "not used as inputs (list them under 'inputs' to use them): "
+            + ", ".join(f"{c} ({why})" for c, why in skipped.items())
+        )
+    if suspect:
+        lines.append(
+            "used as inputs, but they look like row ids (every value distinct); a model can "
+            "only memorise an id, and a file sorted by the label leaks it through one: "
+            + ", ".join(suspect)
+            + ". Set 'inputs' without them if they are ids."
+        )
+    return lines
+
+
+def _notes(config: RunConfig, train: pd.DataFrame) -> dict[str, tuple[str, bool]]:
+    from manyheads.data._unused import column_note
+
+    notes = {c: column_note(c, train[c]) for c in _candidates(config, train)}
+    return {c: note for c, note in notes.items() if note is not None}
 
 
 def _candidates(config: RunConfig, train: pd.DataFrame) -> list[str]:
@@ -61,10 +95,6 @@ def resolve_inputs(
             "inferred inputs (set 'inputs' to override): "
             + ", ".join(f"{c}: {k}" for c, k in inputs.items())
         )
-        skipped = skipped_inputs(config, train)
-        if skipped:
-            log(
-                "not used as inputs (list them under 'inputs' to use them): "
-                + ", ".join(f"{c} ({why})" for c, why in skipped.items())
-            )
+        for line in inference_notes(config, train):
+            log(line)
     return inputs
