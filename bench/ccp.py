@@ -18,6 +18,8 @@ CPU second (median epoch); AUCs are computed by the same code on the same test i
 Usage (bench extra for torch-rechub: pip install -c constraints.txt 'torch-rechub==0.9.0'):
     python bench/ccp.py --part quality --impressions 1000000 --seeds 0,1,2 --epochs 3
     python bench/ccp.py --part rechub --impressions 1000000 --rechub-epochs 2 --json ccp.json
+    # manyheads with torch-rechub-like small embeddings and the fused optimiser step:
+    python bench/ccp.py --part rechub --init-std 0.01 --train '{"fused_optimizer": true}'
     python bench/ccp.py --part generate --generate-impressions 10000000
 """
 
@@ -126,8 +128,15 @@ def run_rechub(impressions: int, epochs: int) -> dict[str, Any]:
     }
 
 
-def run_manyheads(impressions: int, epochs: int) -> dict[str, Any]:
-    """The same network in manyheads: ``train_config`` on the same frames."""
+def run_manyheads(
+    impressions: int,
+    epochs: int,
+    init_std: float | None = None,
+    train: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The same network in manyheads: ``train_config`` on the same frames; ``init_std`` is the
+    ``tabular`` encoder's option (embeddings start at N(0, init_std²); None: N(0, 1)) and
+    ``train`` adds ``train:`` settings (e.g. ``{"fused_optimizer": true}``)."""
     from manyheads import train_config
     from manyheads.config.load import build_config
     from manyheads.engine import trainer as trainer_module
@@ -145,6 +154,7 @@ def run_manyheads(impressions: int, epochs: int) -> dict[str, Any]:
             "tower": TOWER,
             "norm": "batch",
             "embed_dim": EMBED,
+            **({"encoder_options": {"init_std": init_std}} if init_std is not None else {}),
         },
         "train": {
             "epochs": epochs,
@@ -152,6 +162,7 @@ def run_manyheads(impressions: int, epochs: int) -> dict[str, Any]:
             "lr": 1e-3,
             "weight_decay": 1e-5,
             "optimizer": "adam",
+            **(train or {}),
         },
         "output": None,
     }
@@ -178,30 +189,26 @@ def run_manyheads(impressions: int, epochs: int) -> dict[str, Any]:
     }
 
 
-def _patch_embedding_init(std: float) -> None:
-    """Diagnostic: start every ``nn.Embedding`` at N(0, std) instead of N(0, 1)."""
-    import torch
-
-    def reset(self: torch.nn.Embedding) -> None:
-        torch.nn.init.normal_(self.weight, std=std)
-
-    torch.nn.Embedding.reset_parameters = reset  # type: ignore[method-assign]
-
-
-def worker(framework: str, impressions: int, epochs: int, embed_std: float | None) -> None:
+def worker(
+    framework: str, impressions: int, epochs: int, init_std: float | None, train: dict[str, Any]
+) -> None:
     import torch
 
     torch.set_num_threads(1)
-    if embed_std is not None and framework == "manyheads":
-        _patch_embedding_init(embed_std)
-    run = run_rechub if framework == "torch-rechub" else run_manyheads
-    result = run(impressions, epochs)
+    if framework == "torch-rechub":
+        result = run_rechub(impressions, epochs)
+    else:
+        result = run_manyheads(impressions, epochs, init_std, train)
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print("RESULT " + json.dumps(result))
 
 
 def side_by_side(
-    impressions: int, epochs: int, repeats: int, embed_std: float | None = None
+    impressions: int,
+    epochs: int,
+    repeats: int,
+    init_std: float | None = None,
+    train: str = "{}",
 ) -> dict[str, Any]:
     """Each library in its own subprocess, interleaved; the median epoch of every run."""
     runs: dict[str, list[dict[str, Any]]] = {"torch-rechub": [], "manyheads": []}
@@ -218,7 +225,9 @@ def side_by_side(
                     str(impressions),
                     "--epochs",
                     str(epochs),
-                    *(["--embed-init-std", str(embed_std)] if embed_std is not None else []),
+                    *(["--init-std", str(init_std)] if init_std is not None else []),
+                    "--train",
+                    train,
                 ],
                 capture_output=True,
                 text=True,
@@ -288,14 +297,20 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1, help="interleaved runs per library")
     parser.add_argument("--json", help="write the results here")
     parser.add_argument(
-        "--embed-init-std",
+        "--init-std",
         type=float,
-        help="diagnostic: manyheads' embeddings start at N(0, this) instead of N(0, 1)",
+        help="manyheads' model.encoder_options.init_std: its embeddings start at N(0, this²) "
+        "(default N(0, 1); torch-rechub's are N(0, 1e-4))",
+    )
+    parser.add_argument(
+        "--train",
+        default="{}",
+        help="manyheads train: settings as JSON, e.g. '{\"fused_optimizer\": true}'",
     )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(args.worker, args.impressions, args.epochs, args.embed_init_std)
+        worker(args.worker, args.impressions, args.epochs, args.init_std, json.loads(args.train))
         return
     import torch
 
@@ -322,8 +337,9 @@ def main() -> None:
         print(_quality_table(out["quality"]), flush=True)
     if args.part in ("rechub", "all"):
         out["rechub"] = side_by_side(
-            args.impressions, args.rechub_epochs, args.repeats, args.embed_init_std
+            args.impressions, args.rechub_epochs, args.repeats, args.init_std, args.train
         )
+        out["rechub"]["init_std"], out["rechub"]["train"] = args.init_std, json.loads(args.train)
         print(_rechub_table(out["rechub"]), flush=True)
     out["meta"]["seconds"] = time.perf_counter() - began
     if args.json:

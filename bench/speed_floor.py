@@ -17,6 +17,8 @@ one intra-op thread and reports:
 Usage:
     MANYHEADS_DATA=../shared/data OMP_NUM_THREADS=1 python bench/speed_floor.py \\
         --model mmoe --train '{"fused_optimizer": true}' --json floor.json
+    # one session-14 change (gates, flags) against the code it replaced, in one process:
+    python bench/speed_floor.py --model mmoe --train '{"fused_optimizer": true}' --ab gates
 """
 
 from __future__ import annotations
@@ -179,13 +181,112 @@ def run(model_name: str, train: dict[str, Any], epochs: int) -> dict[str, Any]:
     }
 
 
+def _old_gate_weights(self: Any, embedding: Any, *, tasks: Any = None) -> Any:
+    """MMoE's gates before session 14: one ``nn.Linear`` and a last-dimension softmax each."""
+    import torch
+
+    return {t: torch.softmax(self.gates[t](embedding), dim=-1) for t in self.asked_tasks(tasks)}
+
+
+def _old_level_gates(self: Any, inputs: Any, shared_input: Any, asked: Any) -> Any:
+    """A PLE level's gates before session 14 (as :func:`_old_gate_weights`)."""
+    import torch
+
+    out = {t: torch.softmax(self.gates[t](inputs[t]), dim=-1) for t in asked}
+    if self.shared_gate is not None:
+        out[None] = torch.softmax(self.shared_gate(shared_input), dim=-1)
+    return out
+
+
+def _old_labelled_flags(batch: Any, tasks: Any) -> Any:
+    """The loop's per-step record before session 14: the label shares every step, and a
+    Python loop of ``.any()`` with one float per task."""
+    import torch
+
+    from manyheads.engine import loop
+
+    loop.label_shares(batch, [t.task for t in tasks])
+    return torch.tensor([float(batch.mask[t.name].any()) for t in tasks])
+
+
+def ab(model_name: str, train: dict[str, Any], change: str, rounds: int) -> dict[str, Any]:
+    """CPU seconds per epoch of the code before ``change`` (``gates`` or ``flags``, patched back
+    in) and after it, alternating epochs in one process on the same model (old, new, new, old,
+    ...), after one warm-up epoch: the A/B of one change, robust to a drifting machine load."""
+    import statistics
+
+    import torch
+
+    import speed_rechub
+    from manyheads.architectures import mmoe, ple
+    from manyheads.engine import loop
+    from manyheads.engine import trainer as trainer_module
+
+    torch.set_num_threads(1)
+    targets = {
+        "gates": [
+            (mmoe.MMoE, "gate_weights", _old_gate_weights),
+            (ple._CGCLevel, "_gate_weights", _old_level_gates),
+        ],
+        "flags": [(loop, "labelled_flags", _old_labelled_flags)],
+    }[change]
+    new = [getattr(owner, name) for owner, name, _ in targets]
+    original = trainer_module.train_one_epoch
+    seconds: dict[str, list[float]] = {"old": [], "new": []}
+
+    def use(version: str) -> None:
+        for (owner, name, old), current in zip(targets, new, strict=True):
+            setattr(owner, name, old if version == "old" else current)
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        out = original(*args, **kwargs)  # warm-up
+        for r in range(rounds):
+            for version in ("old", "new") if r % 2 == 0 else ("new", "old"):
+                use(version)
+                began = time.process_time()
+                original(*args, **kwargs)
+                seconds[version].append(time.process_time() - began)
+        use("new")
+        return out
+
+    trainer_module.train_one_epoch = timed  # type: ignore[assignment]
+    speed_rechub.run_manyheads(model_name, 1, train)
+    trainer_module.train_one_epoch = original  # type: ignore[assignment]
+    old, now = seconds["old"], seconds["new"]
+    return {
+        "model": model_name,
+        "change": change,
+        "old_cpu_seconds": old,
+        "new_cpu_seconds": now,
+        "ratio_min": min(old) / min(now),
+        "ratio_median": statistics.median(old) / statistics.median(now),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", default="mmoe", choices=["mmoe", "ple"])
     parser.add_argument("--train", default="{}", help="manyheads train: settings as JSON")
     parser.add_argument("--epochs", type=int, default=3, help="the last one is profiled")
     parser.add_argument("--json", help="write the results here")
+    parser.add_argument(
+        "--ab",
+        choices=["gates", "flags"],
+        help="instead: one session-14 change against the code it replaced, alternating epochs",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="--ab: epochs per version")
     args = parser.parse_args()
+    if args.ab:
+        result = ab(args.model, json.loads(args.train), args.ab, args.rounds)
+        print(json.dumps(result))
+        print(
+            f"{args.model} {args.ab}: old / new CPU s per epoch, min {result['ratio_min']:.3f}, "
+            f"median {result['ratio_median']:.3f}"
+        )
+        if args.json:
+            with open(args.json, "w") as fh:
+                json.dump(result, fh, indent=1)
+        return
     r = run(args.model, json.loads(args.train), args.epochs)
     if args.json:
         with open(args.json, "w") as fh:

@@ -13,6 +13,8 @@ Usage (needs the bench extra: pip install -c constraints.txt 'torch-rechub==0.9.
     MANYHEADS_DATA=../shared/data python bench/speed_rechub.py --epochs 3 --json out.json
     # manyheads with other train: settings, alone (one candidate at a time):
     python bench/speed_rechub.py --libraries manyheads --train '{"fused_optimizer": true}'
+    # three training seeds per library (the AUC as mean ± std):
+    python bench/speed_rechub.py --seeds 0,1,2 --train '{"fused_optimizer": true}'
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ def _rechub_arrays(ds: Any) -> tuple[dict[str, Any], list[str], list[str]]:
     )
 
 
-def run_rechub(model: str, epochs: int) -> dict[str, Any]:
+def run_rechub(model: str, epochs: int, seed: int = 0) -> dict[str, Any]:
     """Train with torch-rechub's own model, DataGenerator and MTLTrainer."""
     import torch
     from torch_rechub.basic.features import DenseFeature, SparseFeature
@@ -94,7 +96,7 @@ def run_rechub(model: str, epochs: int) -> dict[str, Any]:
     features += [DenseFeature(c) for c in nums]
     cfg = MODELS[model]
     types = ["classification", "classification"]
-    torch.manual_seed(0)
+    torch.manual_seed(seed)  # the weights and the DataLoader's shuffle
     if model == "mmoe":
         net = MMOE(
             features,
@@ -148,7 +150,9 @@ def run_rechub(model: str, epochs: int) -> dict[str, Any]:
     }
 
 
-def run_manyheads(model: str, epochs: int, train: dict[str, Any] | None = None) -> dict[str, Any]:
+def run_manyheads(
+    model: str, epochs: int, train: dict[str, Any] | None = None, seed: int = 0
+) -> dict[str, Any]:
     """Train the same configuration with manyheads' API (in-memory tensors, batch by index);
     ``train`` adds ``train:`` settings (e.g. ``{"fused_optimizer": True, "compile": True}``)."""
     from manyheads import train_config
@@ -179,6 +183,7 @@ def run_manyheads(model: str, epochs: int, train: dict[str, Any] | None = None) 
             "lr": 1e-3,
             "weight_decay": 1e-5,
             "optimizer": "adam",
+            "seed": seed,
             **(train or {}),
         },
         "output": None,
@@ -209,16 +214,52 @@ def run_manyheads(model: str, epochs: int, train: dict[str, Any] | None = None) 
     }
 
 
-def worker(framework: str, model: str, epochs: int, threads: int, train: dict[str, Any]) -> None:
+def worker(
+    framework: str, model: str, epochs: int, threads: int, train: dict[str, Any], seed: int
+) -> None:
     import torch
 
     torch.set_num_threads(threads)
     if framework == "torch-rechub":
-        result = run_rechub(model, epochs)
+        result = run_rechub(model, epochs, seed)
     else:
-        result = run_manyheads(model, epochs, train)
+        result = run_manyheads(model, epochs, train, seed)
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print("RESULT " + json.dumps(result))
+
+
+def summary(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per model and library over the seeds: median samples/s, the median of the per-seed
+    throughput ratios, and each task's test AUC as mean ± std."""
+    out = []
+    for model in dict.fromkeys(r["model"] for r in results):
+        rows = [r for r in results if r["model"] == model]
+        ratios = [r["throughput_ratio"] for r in rows if "throughput_ratio" in r]
+        for fw in ("torch-rechub", "manyheads"):
+            runs = [r[fw] for r in rows if fw in r]
+            if not runs:
+                continue
+            auc = {}
+            for task in ("income", "never_married"):
+                values = [x[f"auc_{task}"] for x in runs]
+                spread = statistics.stdev(values) if len(values) > 1 else 0.0
+                auc[task] = (statistics.mean(values), spread)
+            speed = statistics.median(x["samples_per_second"] for x in runs)
+            ratio = f"{statistics.median(ratios):.2f}x" if ratios and fw == "manyheads" else ""
+            out.append(
+                {
+                    "model": model,
+                    "library": fw,
+                    "n_seeds": len(runs),
+                    "samples_per_second": speed,
+                    "ratio_median": statistics.median(ratios) if ratios else None,
+                    "auc": auc,
+                    "row": f"| {model} | {fw} | {len(runs)} | {speed:,.0f} | {ratio} | "
+                    + " | ".join(f"{m:.4f} ± {sd:.4f}" for m, sd in auc.values())
+                    + " |",
+                }
+            )
+    return out
 
 
 def main() -> None:
@@ -237,17 +278,23 @@ def main() -> None:
         default="torch-rechub,manyheads",
         help="which to run (the ratio needs both)",
     )
+    parser.add_argument(
+        "--seeds",
+        default="0",
+        help="training seeds, e.g. 0,1,2: each model and seed trains once per library "
+        "(interleaved); the summary gives the median ratio and the AUC mean ± std",
+    )
     parser.add_argument("--worker", nargs=2, metavar=("FRAMEWORK", "MODEL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     train = json.loads(args.train)
     if args.worker:
-        worker(args.worker[0], args.worker[1], args.epochs, args.threads, train)
+        worker(args.worker[0], args.worker[1], args.epochs, args.threads, train, int(args.seeds))
         return
     import torch
 
     results = []
-    for model in args.models.split(","):
-        row: dict[str, Any] = {"model": model}
+    for model, seed in [(m, s) for m in args.models.split(",") for s in args.seeds.split(",")]:
+        row: dict[str, Any] = {"model": model, "seed": int(seed)}
         for framework in args.libraries.split(","):
             done = subprocess.run(
                 [
@@ -259,6 +306,8 @@ def main() -> None:
                     str(args.threads),
                     "--train",
                     args.train,
+                    "--seeds",
+                    seed,
                     "--worker",
                     framework,
                     model,
@@ -289,6 +338,8 @@ def main() -> None:
         f"{args.threads} torch thread(s), no GPU",
         "epochs": args.epochs,
         "manyheads_train": train,
+        "seeds": args.seeds,
+        "summary": summary(results),
     }
     if args.json:
         with open(args.json, "w") as fh:
@@ -312,6 +363,13 @@ def main() -> None:
             ratio = row["throughput_ratio"]
             print(f"| {row['model']} | **ratio** | | | **{ratio:.2f}x** | | | | |")
     print(json.dumps(meta))
+    print(
+        "| model | library | seeds | samples/s (CPU, median) | ratio (median) | "
+        "test AUC income | test AUC never-married |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for line in meta["summary"]:
+        print(line["row"])
 
 
 if __name__ == "__main__":

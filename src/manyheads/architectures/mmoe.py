@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-import torch
 from torch import Tensor, nn
 
 from manyheads._validation import COUNT, WIDTHS, Constraints
-from manyheads.architectures._experts import FusedExperts, mix
+from manyheads.architectures._experts import FusedExperts, gate_weights, mix
 from manyheads.architectures._parts import EncoderModel
 from manyheads.architectures.base import TOWER_OPTIONS, Features, TaskTowers
 from manyheads.encoders.base import InputEncoder
@@ -86,13 +85,18 @@ class MMoE(EncoderModel):
         """The gate ``g^k(x) = softmax(W_gk x)`` of each task of ``tasks`` (eq. 7; None: every
         task): {task: [B, E]}."""
         asked = self.asked_tasks(tasks)
-        return {t: torch.softmax(self.gates[t](embedding), dim=-1) for t in asked}
+        # every gate in one product (a subset gets the full model's numbers bit for bit)
+        gates = [self.gates[t] for t in self.task_names]
+        weights = dict(zip(self.task_names, gate_weights(embedding, gates), strict=True))  # type: ignore[arg-type]
+        return {t: weights[t] for t in asked}
 
     def forward_heads(
         self, features: Features, *, tasks: Sequence[str] | None = None
     ) -> dict[str, Tensor]:
         """The outputs of ``tasks`` (None: all): the experts are shared and computed once (in
-        :meth:`forward_features`); only the asked tasks' gates and towers run."""
+        :meth:`forward_features`), the gates are one thin product for every task
+        (:func:`~manyheads.architectures._experts.gate_weights`), and only the asked tasks'
+        mixtures and towers run."""
         assert isinstance(features, tuple)
         embedding, experts = features
         asked = self.asked_tasks(tasks)

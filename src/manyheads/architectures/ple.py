@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from manyheads._validation import COUNT, WIDTHS, Constraints
-from manyheads.architectures._experts import FusedExperts, mix
+from manyheads.architectures._experts import FusedExperts, gate_weights, mix
 from manyheads.architectures._parts import EncoderModel
 from manyheads.architectures.base import TOWER_OPTIONS, Features, TaskTowers
 from manyheads.encoders.base import InputEncoder
@@ -67,16 +67,37 @@ class _CGCLevel(nn.Module):
         experts_of = self.tasks if self.shared_gate is not None else asked
         shared = self.shared(shared_input)  # [B, S, H]
         specific = {t: self.specific[t](inputs[t]) for t in experts_of}  # {t: [B, K, H]}
+        weights = self._gate_weights(inputs, shared_input, asked)
         outputs = {}
         for t in asked:
-            # eq. 1-3: g^k(x) = softmax(W_g^k x) [E_k, E_s]
-            weights = torch.softmax(self.gates[t](inputs[t]), dim=-1)  # [B, K + S]
-            outputs[t] = mix(weights, torch.cat([specific[t], shared], dim=-2))
+            # eq. 1-3: g^k(x) = softmax(W_g^k x) [E_k, E_s], weights [B, K + S]
+            outputs[t] = mix(weights[t], torch.cat([specific[t], shared], dim=-2))
         if self.shared_gate is None:
             return outputs, None
         everything = torch.cat([*specific.values(), shared], dim=-2)  # [B, T * K + S, H]
-        weights = torch.softmax(self.shared_gate(shared_input), dim=-1)
-        return outputs, mix(weights, everything)
+        return outputs, mix(weights[None], everything)
+
+    def _gate_weights(
+        self, inputs: dict[str, Tensor], shared_input: Tensor, asked: Sequence[str]
+    ) -> dict[str | None, Tensor]:
+        """The gate weights of ``asked`` tasks and of the shared gate (key None, if any).
+
+        Gates that read the same tensor (all of them on the first level) run as one
+        :func:`~manyheads.architectures._experts.gate_weights` call, of every task with an
+        input whether asked or not, so that a subset of tasks gets the full model's numbers
+        bit for bit (a gate is a thin [D, E] product, far cheaper than its experts)."""
+        del asked  # see above: the set of gates computed never depends on it
+        present = [t for t in self.tasks if t in inputs]
+        keys: list[str | None] = [*present, *([None] if self.shared_gate is not None else [])]
+        sources = {k: shared_input if k is None else inputs[k] for k in keys}
+        by_input: dict[int, list[str | None]] = {}
+        for k in keys:
+            by_input.setdefault(id(sources[k]), []).append(k)
+        out: dict[str | None, Tensor] = {}
+        for group in by_input.values():
+            gates = [self.shared_gate if k is None else self.gates[k] for k in group]
+            out.update(zip(group, gate_weights(sources[group[0]], gates), strict=True))  # type: ignore[arg-type]
+        return out
 
     def task_parameters(self, task: str) -> list[nn.Parameter]:
         return [*self.specific[task].parameters(), *self.gates[task].parameters()]

@@ -86,6 +86,7 @@ class NumericEmbeddingInput(TabularInput):
             encoder's option; ``ple``'s edges are then fitted on the mapped values).
         scaling_values: its fitted values (the ``tabular`` encoder's option).
         ensemble: the members of a TabM-style ensemble (the ``tabular`` encoder's option).
+        init_std: the categorical embeddings' initial spread (the ``tabular`` encoder's option).
 
     Raises:
         InvalidParameterError: ``edges`` without one increasing list per numeric input.
@@ -120,6 +121,7 @@ class NumericEmbeddingInput(TabularInput):
         numeric_scaling: str = "standard",
         scaling_values: Sequence[Sequence[float]] | None = None,
         ensemble: int = 1,
+        init_std: float | None = None,
     ) -> None:
         super().__init__(
             spec,
@@ -127,6 +129,7 @@ class NumericEmbeddingInput(TabularInput):
             text_dim=text_dim,
             numeric_scaling=numeric_scaling,
             scaling_values=scaling_values,
+            init_std=init_std,
         )
         n = spec.n_numeric
         if edges is not None:

@@ -13,7 +13,14 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
-from manyheads._validation import COUNT, Constraints, Interval, StrOptions, option_message
+from manyheads._validation import (
+    COUNT,
+    POSITIVE,
+    Constraints,
+    Interval,
+    StrOptions,
+    option_message,
+)
 from manyheads.data.preprocess import InputSpec
 from manyheads.encoders.base import InputEncoder
 from manyheads.encoders.ensemble import MemberAdapter
@@ -52,6 +59,10 @@ class TabularInput(InputEncoder):
         ensemble: ``k`` > 1 makes the model a TabM-style ensemble of ``k`` members: the
             features become ``[k*B, out_dim]``, each member's rows scaled by its own adapter
             (:mod:`~manyheads.encoders.ensemble`).
+        init_std: the categorical embeddings start at N(0, ``init_std``²); None keeps
+            ``nn.Embedding``'s N(0, 1). torch-rechub starts its embeddings at N(0, 1e-4); on
+            id columns seen a few dozen times each (users, items) a small start trains better
+            (docs/benchmarks.md, the ESMM comparison). Saved with the model's options.
 
     Raises:
         InvalidParameterError: ``scaling_values`` with ``standard`` scaling, or not one list
@@ -70,6 +81,7 @@ class TabularInput(InputEncoder):
         "numeric_scaling": [StrOptions(NUMERIC_SCALINGS)],
         "scaling_values": [SCALING_VALUES, None],
         "ensemble": [COUNT],
+        "init_std": [POSITIVE, None],
     }
 
     def __init__(
@@ -81,6 +93,7 @@ class TabularInput(InputEncoder):
         numeric_scaling: str = "standard",
         scaling_values: Sequence[Sequence[float]] | None = None,
         ensemble: int = 1,
+        init_std: float | None = None,
     ) -> None:
         super().__init__()
         self.scaling = _scaling(self._owner(), numeric_scaling, scaling_values, spec.n_numeric)
@@ -91,6 +104,8 @@ class TabularInput(InputEncoder):
         self.embedding = (
             nn.Embedding(sum(spec.cardinalities), embed_dim) if self.n_categorical else None
         )
+        if init_std is not None and self.embedding is not None:  # a redraw: only when asked
+            nn.init.normal_(self.embedding.weight, std=init_std)
         self.text_keys = [f"text:{col}" for col, _ in spec.text_sizes]
         self.text = nn.ModuleList(
             nn.EmbeddingBag(size, text_dim, mode="mean", padding_idx=0)

@@ -27,6 +27,7 @@ __all__ = [
     "StepForward",
     "evaluate_losses",
     "label_shares",
+    "labelled_flags",
     "predict_outputs",
     "score_outputs",
     "step_forward",
@@ -63,6 +64,24 @@ def label_shares(batch: Batch, tasks: list[Task]) -> Tensor:
     """
     rows = [batch.mask[t.name].reshape(batch.mask[t.name].shape[0], -1).any(1) for t in tasks]
     return torch.stack([r.float().mean() for r in rows])
+
+
+def labelled_flags(batch: Batch, tasks: Sequence[FittedTask]) -> Tensor:
+    """1.0 for each task with at least one label in the batch, else 0.0: ``[T]`` float64 on the
+    CPU, from one reduction when the masks share a shape (no per-task host round trip).
+
+    Example:
+        >>> mask = {"a": torch.tensor([False, False]), "b": torch.tensor([True, False])}
+        >>> tasks = [FittedTask(Task(n, type="binary"), {}) for n in "ab"]
+        >>> labelled_flags(Batch({}, {}, mask), tasks)
+        tensor([0., 1.], dtype=torch.float64)
+    """
+    masks = [batch.mask[t.name] for t in tasks]
+    if masks and all(m.shape == masks[0].shape for m in masks):
+        flags = torch.stack(masks).reshape(len(masks), -1).any(1)
+    else:
+        flags = torch.stack([m.any() for m in masks]) if masks else torch.zeros(0, dtype=torch.bool)
+    return flags.to("cpu", torch.float64)
 
 
 #: ``(model, batch, tasks, precision, device) -> (features, losses [T])``: one step's forward.
@@ -128,6 +147,7 @@ def train_one_epoch(
     total = torch.zeros(len(tasks), dtype=torch.float64)
     counts = torch.zeros(len(tasks), dtype=torch.float64)
     params = [p for p in model.parameters() if p.requires_grad]
+    names = [t.name for t in tasks]
     comm = loop.comm
     for batch in _batches(table, settings, loop):
         batch = batch.to(loop.device)
@@ -137,10 +157,11 @@ def train_one_epoch(
         if comm.active:  # the global batch's losses; this rank's part of their gradient
             losses, shares, labelled = global_losses(comm, losses, batch, tasks)
         else:
-            shares = label_shares(batch, [t.task for t in tasks])
-            labelled = torch.tensor([float(batch.mask[t.name].any()) for t in tasks])
+            labelled, shares = labelled_flags(batch, tasks), None
         raw = losses.detach()  # recorded unscaled
         if settings.task_loss == "share":
+            if shares is None:  # computed only when asked: most runs never read them
+                shares = label_shares(batch, [t.task for t in tasks])
             losses = losses * shares.to(losses)
         backward(losses, model, method, features=features, penalty=model.penalty(), comm=comm)
         if settings.clip_norm is not None:
@@ -154,7 +175,7 @@ def train_one_epoch(
             "step_end",
             epoch=loop.epoch,
             step=loop.step,
-            losses={t.name: float(v) for t, v in zip(tasks, detached, strict=True)},
+            losses=dict(zip(names, detached.tolist(), strict=True)),
         )
     return total / counts.clamp(min=1.0)
 

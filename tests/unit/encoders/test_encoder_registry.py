@@ -20,7 +20,12 @@ def test_metadata_is_the_class_attribute() -> None:
 
 def test_option_names_add_the_tokenizer_options_to_the_network_options() -> None:
     # embed_dim, text_dim are the model's
-    assert encoder_option_names("tabular") == ["numeric_scaling", "scaling_values", "ensemble"]
+    assert encoder_option_names("tabular") == [
+        "numeric_scaling",
+        "scaling_values",
+        "ensemble",
+        "init_std",
+    ]
     cnn = encoder_option_names("cnn")
     assert cnn[-6:] == list(TextCNN.info.tokenizer_options)
     assert "embed_dim" not in cnn
