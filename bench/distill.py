@@ -4,12 +4,17 @@
     python bench/distill.py --sample --seeds 0 --epochs 1          # quick check (24k-row sample)
     python bench/distill.py --dataset reviews --architecture hps --epochs 2 --batch-size 32 \\
         --train-rows 6000 --json distill_reviews.json             # clothing reviews, CNN encoder
-    python bench/distill.py --markdown distill_census.json
+    python bench/distill.py --dataset uner --architecture hps --epochs 3 --batch-size 32 \
+        --train-rows 4000 --seeds 0 --json distill_uner_s0.json    # UNER POS + NER, BiLSTM
+    python bench/distill.py --markdown distill_census.json [more.json ...]
 
 Data: ``census`` is census-income with the MMoE protocol's splits (as ``bench/census_methods.py``;
 primary metric AUC); ``reviews`` is ``womens-clothing-reviews`` with the CNN encoder setup of
 ``bench/reviews.py`` (first ``--train-rows`` training reviews, whole validation and test;
-department and rating macro-F1, recommended F1). For each seed, ``stl`` trains the teachers
+department and rating macro-F1, recommended F1); ``uner`` is ``uner-en-ewt`` POS + NER with the
+BiLSTM setup of ``bench/uner.py`` (first ``--train-rows`` training sentences, whole dev and test;
+UPOS accuracy and NER entity F1; linear heads, so the tagging heads distil per token, or
+``--crf ner`` for a CRF head distilled on its marginals). For each seed, ``stl`` trains the teachers
 (one independent network per task, what ``manyheads compare`` trains as its baseline), the
 student architecture (``--architecture``, default ``mmoe``) trains once plainly and once
 distilled from that seed's teachers with :func:`manyheads.distill.distill` (teacher annealing,
@@ -44,6 +49,9 @@ ROWS = (1, 1024)
 #: the metric compared per task of ``reviews`` (bench/reviews.py's PRIMARY); census: each
 #: task's primary metric (AUC).
 REVIEWS_PRIMARY = {"department": "macro_f1", "rating": "macro_f1", "recommended": "f1"}
+#: the metric compared per task of ``uner`` (bench/uner.py's METRICS).
+UNER_PRIMARY = {"pos": "accuracy", "ner": "f1"}
+PRIMARY = {**REVIEWS_PRIMARY, **UNER_PRIMARY}
 
 
 def config_of(args: argparse.Namespace, architecture: str, seed: int) -> RunConfig:
@@ -74,6 +82,33 @@ def config_of(args: argparse.Namespace, architecture: str, seed: int) -> RunConf
             "output": None,
         }
         return build_config(raw)
+    if args.dataset == "uner":
+        from uner import SETUPS  # bench/uner.py, next to this script
+
+        options, settings = SETUPS["bilstm"]
+        tasks = {
+            "pos": {"type": "tagging", "crf": "pos" in args.crf},
+            "ner": {"type": "tagging", "scheme": "bio", "crf": "ner" in args.crf},
+        }
+        raw = {
+            "data": {"train": "<frame>"},
+            "inputs": {"tokens": "tokens"},
+            "tasks": tasks,
+            "model": {
+                "architecture": architecture,
+                "encoder": "bilstm",
+                "encoder_options": options,
+            },
+            "train": {
+                "epochs": args.epochs,
+                "batch_size": args.batch_size,
+                "lr": settings["lr"],
+                "seed": seed,
+                "eval_batch_size": 256,
+            },
+            "output": None,
+        }
+        return build_config(raw)
     options = {"sample": True} if args.sample else {}
     return RunConfig(
         data=DataConfig(dataset="census-income", dataset_options=options),
@@ -89,6 +124,9 @@ def splits_of(args: argparse.Namespace) -> Splits:
     if args.dataset == "reviews":
         data = load_dataset("womens-clothing-reviews")
         return Splits(data.train.iloc[: args.train_rows], data.valid, data.test)
+    if args.dataset == "uner":
+        data = load_dataset("uner-en-ewt")
+        return Splits(data.train.iloc[: args.train_rows], data.valid, data.test)
     data = load_dataset("census-income", sample=args.sample)
     return Splits(data.train, data.valid, data.test)
 
@@ -96,7 +134,7 @@ def splits_of(args: argparse.Namespace) -> Splits:
 def scores(run: Run) -> dict[str, float]:
     """Test metric per task (see :data:`REVIEWS_PRIMARY`)."""
     assert run.metrics is not None
-    return {t: m[REVIEWS_PRIMARY.get(t, m["primary"])] for t, m in run.metrics["tasks"].items()}
+    return {t: m[PRIMARY.get(t, m["primary"])] for t, m in run.metrics["tasks"].items()}
 
 
 def latency(runs: list[Run], frame: Any, repeats: int = 7) -> float:
@@ -128,7 +166,7 @@ def run_seed(args: argparse.Namespace, seed: int, splits: Splits) -> dict[str, A
     """Teachers, plain MTL and the distilled student of one seed."""
     began = time.perf_counter()
     # census reads its built-in dataset through the config (which also brings its tasks)
-    given = splits if args.dataset == "reviews" else None
+    given = splits if args.dataset != "census" else None
     teacher = train_config(config_of(args, "stl", seed), splits=given)
     t_teacher = time.perf_counter() - began
     plain = train_config(config_of(args, args.architecture, seed), splits=given)
@@ -178,7 +216,8 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _metric(task: str) -> str:
-    return {"macro_f1": "macro-F1", "f1": "F1"}.get(REVIEWS_PRIMARY.get(task, ""), "AUC")
+    names = {"macro_f1": "macro-F1", "f1": "F1", "accuracy": "accuracy"}
+    return names.get(PRIMARY.get(task, ""), "AUC")
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -215,11 +254,20 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def merge(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """One report of the runs of several (the seeds of one setup run as separate jobs)."""
+    runs = [r for report in reports for r in report["runs"]]
+    return {**reports[0], "runs": runs, "summary": summarise(runs)}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the seeds and write the JSON report."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--dataset", choices=("census", "reviews"), default="census")
-    parser.add_argument("--train-rows", type=int, default=None, help="reviews: first N rows")
+    parser.add_argument("--dataset", choices=("census", "reviews", "uner"), default="census")
+    parser.add_argument("--train-rows", type=int, default=None, help="reviews, uner: first N rows")
+    parser.add_argument(
+        "--crf", type=lambda s: s.split(","), default=[], help="uner: tasks with a CRF head"
+    )
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=1024)
@@ -228,10 +276,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", action="store_true", help="the 24k-row shipped sample")
     parser.add_argument("--cost-seed", type=int, default=0, help="the seed timed for inference")
     parser.add_argument("--json", default=None, help="write the results to this file")
-    parser.add_argument("--markdown", default=None, help="print the tables of a saved JSON")
+    parser.add_argument(
+        "--markdown", nargs="+", default=None, help="print the tables of saved JSONs (one report)"
+    )
     args = parser.parse_args(argv)
     if args.markdown:
-        print(markdown(json.loads(Path(args.markdown).read_text())))
+        print(markdown(merge([json.loads(Path(p).read_text()) for p in args.markdown])))
         return 0
     torch.set_num_threads(1)  # a shared 2-core machine: one intra-op thread, as the tests
     rows: list[dict[str, Any]] = []

@@ -9,7 +9,6 @@ task's training target for its teacher's cached output packed with the gold labe
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 from manyheads._files import atomic_write_text
 from manyheads.config.schema import RunConfig
 from manyheads.distill._annealing import Annealing
-from manyheads.distill._losses import DistilledTask
+from manyheads.distill._losses import DistilledTask, fit_width
 from manyheads.distill._targets import Predictions, TeacherOutput, pack_table, teacher_output
 from manyheads.distill._teachers import (
     Teacher,
@@ -32,6 +31,7 @@ from manyheads.engine import TrainInputs
 from manyheads.engine.events import Events
 from manyheads.errors import ConfigError, InvalidParameterError
 from manyheads.tasks._fitted import FittedTask
+from manyheads.tasks._tagging import split_output
 from manyheads.workflow._builders import Log
 from manyheads.workflow._encoding import Encoded
 from manyheads.workflow._fit import Run, RunOptions, json_safe, run_config
@@ -114,7 +114,8 @@ class Distiller:
                 "total_steps": self.annealing.total_steps,
                 "temperature": self.temperature,
                 "soft_loss": "cross-entropy of softmax/sigmoid(student/T) against the teacher's, "
-                "times T^2 (class types, tagging per token); regression and box mix the target",
+                "times T^2 (class types; tagging per token, a CRF head by its forward-backward "
+                "marginals); regression and box mix the target",
                 "unlabelled_rows": "teacher only",
             },
         }
@@ -131,9 +132,11 @@ def _teacher_score(
     y, mask = encoded.valid.y[student.name], encoded.valid.mask[student.name]
     if student.task.type == "regression":  # the output is on the student's scale already
         return student.score(out.target, y, mask)
-    if student.task.type == "tagging":  # per-token emissions, decoded without a CRF
-        plain = FittedTask(dataclasses.replace(student.task, crf=False), student.state)
-        return plain.score(out.target, y, mask)
+    if student.task.type == "tagging":  # the teacher's own decoding (its CRF, if any)
+        own = teacher.fitted()
+        assert own is not None
+        width = split_output(out.raw, crf=own.task.crf)[0].shape[1]
+        return own.score(out.raw, fit_width(y, width), fit_width(mask, width))
     own = teacher.fitted()
     assert own is not None
     return own.score(out.raw, y, mask)

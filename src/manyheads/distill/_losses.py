@@ -11,6 +11,13 @@ its own space:
   teacher's ``softmax(teacher/T)`` (binary and multilabel: sigmoid, per label), scaled by ``T²``
   as Hinton et al. (2015, §2) do so that the soft part's gradients keep their size when ``T``
   changes. With ``T = 1`` and no class weights this is exactly BAM!'s loss.
+* tagging: ``S`` per token, over the word slots both models have (padding left out), between the
+  two heads' per-token tag distributions: the softmax of the emissions, or for a CRF head (the
+  teacher's, the student's or both) its exact marginals ``p(y_t | x)`` by forward-backward
+  (:mod:`manyheads.distill._marginals`; posterior distillation, Wang et al., ACL 2020), tempered
+  as ``softmax(log p / T)``. A CRF student's ``L_gold`` is its sentence negative log-likelihood
+  per labelled token (the task's own loss), so its transitions learn from the gold paths and,
+  through the marginals, from the teacher.
 * value types (regression, box per coordinate): the target itself is mixed,
   ``λ·gold + (1 − λ)·teacher``, and the task's own loss (mse/huber, smooth-L1/GIoU) is taken
   against it; no temperature.
@@ -33,6 +40,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from manyheads.distill._annealing import Annealing
+from manyheads.distill._marginals import token_logits
 from manyheads.tasks._base import masked_mean
 from manyheads.tasks._fitted import FittedTask
 from manyheads.tasks._tagging import split_output
@@ -157,10 +165,13 @@ class DistilledTask(FittedTask):
 
     def _token_loss(self, output: Tensor, target: Tensor, mask: Tensor, lam: float) -> Tensor:
         """:meth:`loss` of a tagging task, per token over the word slots of the output."""
-        emissions, _ = split_output(output, crf=self.task.crf)
-        width = emissions.shape[1]
+        width = split_output(output, crf=self.task.crf)[0].shape[1]
         gold, labelled, teacher = self.unpack(fit_width(target, width))
         covered = fit_width(mask, width)
         known = labelled & covered & (gold >= 0)
-        soft = soft_loss("tagging", emissions.float(), teacher, self.temperature)
-        return bam_loss(super().loss(output, gold, known), soft, known, covered, lam)
+        student = token_logits(output, crf=self.task.crf, mask=covered)
+        soft = soft_loss("tagging", student.float(), teacher, self.temperature)
+        # the task's own gold loss over the labelled tokens: it leaves out unseen tags (-1)
+        # itself, and with a CRF their whole sentence (a CRF scores whole tag paths)
+        gold_loss = super().loss(output, gold, labelled & covered)
+        return bam_loss(gold_loss, soft, known, covered, lam)

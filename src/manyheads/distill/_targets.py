@@ -3,7 +3,8 @@
 Each teacher reads the student's rows through its own bundle's preprocessing (it may have other
 inputs or encodings), predicts once, and its output is turned into what the student's loss
 compares with (:mod:`manyheads.distill._losses`): logits for class types, per-token emissions for
-tagging, a value standardised by the student's mean and std for regression, corners for boxes.
+tagging (a CRF teacher's per-token marginals, :mod:`manyheads.distill._marginals`), a value
+standardised by the student's mean and std for regression, corners for boxes.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from torch import Tensor
 
 from manyheads.data.tensors import EncodedTable
 from manyheads.distill._losses import fit_width, pack
+from manyheads.distill._marginals import token_logits
 from manyheads.distill._teachers import Teacher
 from manyheads.engine.loop import predict_outputs
 from manyheads.tasks._box import corners
@@ -81,15 +83,15 @@ def teacher_output(
         target = (value - student.state["mean"]) / student.state["std"]
     elif kind == "box":
         target = corners(raw.float())
-    elif kind == "tagging":
-        emissions, _ = split_output(raw, crf=own.task.crf)
+    elif kind == "tagging":  # per token: emissions, or a CRF teacher's log-marginals
+        theirs = _word_slots(table)
+        if theirs is None:
+            theirs = torch.ones(split_output(raw, crf=own.task.crf)[0].shape[:2], dtype=torch.bool)
+        scores = token_logits(raw, crf=own.task.crf, mask=theirs)
         slots = _word_slots(student_table)
         width = slots.shape[1] if slots is not None else student_table.y[student.name].shape[1]
-        target = fit_width(emissions, width)
-        theirs = _word_slots(table)
-        covered = torch.ones(target.shape[:2], dtype=torch.bool)
-        if theirs is not None:
-            covered = fit_width(theirs, width)
+        target = fit_width(scores, width)
+        covered = fit_width(theirs, width)
         if slots is not None:
             covered = covered & slots
     else:
