@@ -45,9 +45,10 @@ import torch
 
 import manyheads as mh
 from manyheads.compress import prune, quantize
+from manyheads.compress._int8 import Int8Settings, quantize_graph
 from manyheads.compress._measure import encoded_batch, run_data, task_changes
 from manyheads.compress._prune import _fine_tune
-from manyheads.compress._quantize import _engine, _quantize_graph
+from manyheads.compress._quantize import _engine
 from manyheads.export import export_onnx
 from manyheads.export._onnx import Session, run_graph, trim_batch
 from manyheads.workflow._run import Run
@@ -127,7 +128,8 @@ def quantize_part(run_dir: Path, out_dir: Path, passes: int) -> dict[str, Any]:
         fp32_run = _engine(run, session(fp32))
         for name, (per_channel, ops) in others.items():
             int8 = Path(tmp) / f"{len(variants)}.onnx"
-            _quantize_graph(fp32, int8, per_channel=per_channel, op_types=ops)
+            settings = Int8Settings(per_channel, op_types=tuple(ops) if ops else None)
+            quantize_graph(fp32, int8, settings)
             changes = task_changes(fp32_run, _engine(run, session(int8)), data)
             variants[name] = {
                 "size_ratio": fp32_size / int8.stat().st_size,

@@ -28,8 +28,9 @@ import numpy as np
 import pandas as pd
 
 import manyheads as mh
+from manyheads.compress._int8 import Int8Settings, quantize_graph
 from manyheads.compress._measure import primary_scores
-from manyheads.compress._quantize import _engine, _quantize_graph
+from manyheads.compress._quantize import _engine
 from manyheads.export import export_onnx
 from manyheads.export._onnx import open_session
 from manyheads.workflow._run import Run
@@ -79,7 +80,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="quantize-eval-") as tmp:
         fp32_path, int8_path = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
         export_onnx(run, fp32_path)
-        _quantize_graph(fp32_path, int8_path, per_channel=False, op_types=None)
+        quantize_graph(fp32_path, int8_path, Int8Settings())
         fp32, int8 = (_engine(run, open_session(p)) for p in (fp32_path, int8_path))
         results = {name: score(fp32, int8, frame) for name, frame in splits.items()}
     commit = subprocess.run(
