@@ -25,6 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from manyheads._files import atomic_write_text
 from manyheads.compress._bundle import copy_into
 from manyheads.compress._compression import Compression, measure_latency
@@ -51,7 +53,14 @@ from manyheads.export._onnx import (
 from manyheads.workflow._bundle_weights import file_sha256
 from manyheads.workflow._run import Run
 
-__all__ = ["CALIBRATION_ROWS", "KEEP_FP32", "MAX_DROP", "check_max_drop", "quantize"]
+__all__ = [
+    "CALIBRATION_ROWS",
+    "KEEP_FP32",
+    "MAX_DROP",
+    "check_max_drop",
+    "most_sensitive",
+    "quantize",
+]
 
 #: The default largest drop of a task's primary metric (0.5 points of a score in [0, 1]).
 MAX_DROP = 0.005
@@ -138,7 +147,7 @@ def quantize(  # noqa: PLR0913 - the public entry point: one keyword per setting
         export_onnx(run, fp32)
         nodes = quantizable_nodes(fp32, ops)
         given = Int8Settings(per_channel, reduce_range, ops, check_exclude(exclude, nodes))
-        worst = _most_sensitive(job, fp32, given, nodes, keep_fp32)
+        worst = most_sensitive(run, job.data.valid, fp32, given, keep_fp32)
         settings = dataclasses.replace(given, exclude=(*given.exclude, *worst))
         quantize_graph(fp32, int8, settings)
         described: dict[str, Any] = {
@@ -163,17 +172,19 @@ def _check_keep(keep_fp32: int) -> None:
         )
 
 
-def _most_sensitive(
-    job: Compression, fp32: Path, settings: Int8Settings, nodes: Sequence[str], keep: int
+def most_sensitive(
+    run: Run, rows: pd.DataFrame, fp32: Path, settings: Int8Settings, keep: int
 ) -> list[str]:
-    """The ``keep`` quantisable nodes (not already excluded) whose int8 weights move the
-    outputs most on the first validation rows."""
+    """The ``keep`` quantisable nodes of the graph ``fp32`` (not already excluded) whose int8
+    weights alone move the outputs most on the first :data:`CALIBRATION_ROWS` of ``rows`` (a
+    validation split), the worst first."""
+    nodes = quantizable_nodes(fp32, settings.op_types)
     candidates = [n for n in nodes if n not in settings.exclude]
     if keep == 0 or not candidates:
         return []
-    rows = job.data.valid.head(CALIBRATION_ROWS)
+    rows = rows.head(CALIBRATION_ROWS)
     chunks = [rows.iloc[i : i + 64] for i in range(0, len(rows), 64)]
-    batches = [trim_batch(encoded_batch(job.run, c, len(c))) for c in chunks]
+    batches = [trim_batch(encoded_batch(run, c, len(c))) for c in chunks]
     errors = sensitivities(fp32, batches, settings, candidates)
     return sorted(candidates, key=lambda n: -errors[n])[:keep]
 
