@@ -13,6 +13,15 @@ hidden layer of the shared bottom, the experts and the towers loses ``amount`` o
 the units with the smallest weights (L2 over every layer that holds them). The new widths are
 written as the architecture's options (``hidden``, ``expert_hidden``, ``tower``) in
 ``model.json``, so :func:`manyheads.load` rebuilds the smaller network from the bundle alone.
+
+Whole experts (``experts``, ``mmoe`` only): narrower layers do not make a small network much
+faster, because each operator call costs about the same at batch 1 whatever its width. An MMoE
+can lose whole experts instead: the ones its gates use least on the run's training rows
+(:func:`expert_usage`, each task's mean gate weight, summed over the tasks) leave every fused
+expert layer, its normalisation and every gate (whose softmax then runs over the experts left;
+:func:`drop_experts`), before the hidden units are pruned. ``n_experts`` is written to
+``model.json`` with the widths. ``ple`` is refused (:data:`~._prunable.REFUSED`), and so
+``experts`` is for ``mmoe`` only.
 """
 
 from __future__ import annotations
