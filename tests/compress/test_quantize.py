@@ -268,10 +268,3 @@ def test_bad_options_refused_and_nothing_written(
     with pytest.raises(InvalidParameterError, match=message):
         quantize(mh.load(hps_run), tmp_path / "q", **options)  # type: ignore[arg-type]
     assert not (tmp_path / "q" / "model.onnx").exists()
-
-
-def test_cli_bad_exclude_exit_2(hps_run: Path, cli: Cli, tmp_path: Path) -> None:
-    done = cli("quantize", str(hps_run), "-o", "q", "--exclude", "nope", cwd=tmp_path)
-    assert done.returncode == 2
-    assert "'exclude' parameter of quantize names node(s) nope" in done.stderr
-    assert "Traceback" not in done.stderr
