@@ -57,19 +57,20 @@ def _predicted(run: Run, frame: pd.DataFrame, tasks: list[str]) -> dict[str, np.
 
 
 def score(fp32: dict[str, Any], int8: Run, frame: pd.DataFrame) -> dict[str, dict[str, Any]]:
-    """Per task: the primary metric with each graph and the share of changed predictions;
-    ``fp32`` holds the float32 graph's scores and predictions on ``frame``, computed once."""
+    """Per task: the primary metric with each graph and the share of changed predictions (NaN
+    without ``--flips``); ``fp32`` holds the float32 graph's scores (and predictions) on
+    ``frame``, computed once."""
     before, a = fp32["scores"], fp32["predicted"]
     after = primary_scores(int8, frame)
     tasks = list(before)
-    b = _predicted(int8, frame, tasks)
+    b = _predicted(int8, frame, tasks) if a else None
     return {
         t: {
             "metric": before[t][0],
             "fp32": before[t][2],
             "int8": after[t][2],
             "change_points": 100 * (after[t][2] - before[t][2]),
-            "changed_predictions": float(np.mean(a[t] != b[t])),
+            "changed_predictions": float(np.mean(a[t] != b[t])) if b else float("nan"),
             "rows": len(frame),
         }
         for t in tasks
@@ -85,8 +86,11 @@ def choose(results: dict[str, dict[str, Any]], valid: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", default="/work/bench-runs/reviews-minilm/run")
-    parser.add_argument("--settings", default=",".join(SETTINGS), help="names of SETTINGS")
+    parser.add_argument("--settings", default=";".join(SETTINGS), help="names of SETTINGS, by ;")
     parser.add_argument("--rows", type=int, default=None, help="score only the first N rows")
+    parser.add_argument(
+        "--flips", action="store_true", help="also count changed predictions (one more pass)"
+    )
     parser.add_argument("--json", default=None)
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args()
@@ -108,11 +112,13 @@ def main() -> None:
         cached = {
             name: {
                 "scores": primary_scores(fp32, frame),
-                "predicted": _predicted(fp32, frame, list(run.model.task_names)),
+                "predicted": _predicted(fp32, frame, list(run.model.task_names))
+                if args.flips
+                else {},
             }
             for name, frame in splits.items()
         }
-        for name in args.settings.split(","):
+        for name in args.settings.split(";"):
             per_channel, reduce_range, keep = SETTINGS[name]
             settings = Int8Settings(per_channel, reduce_range)
             if settings not in ranked:  # one measurement per setting, sliced per keep
@@ -160,12 +166,14 @@ def main() -> None:
                 )
                 cells.append(f"{min(c['change_points'] for c in changes.values()):+.2f}")
             flips = ", ".join(
-                f"{t} {100 * c['changed_predictions']:.1f}%" for t, c in r[test].items()
+                f"{t} {100 * c['changed_predictions']:.1f}%"
+                for t, c in r[test].items()
+                if c["changed_predictions"] == c["changed_predictions"]  # not NaN
             )
             mark = " (**chosen**)" if name == chosen else ""
             print(
                 f"| {name}{mark} | {', '.join(r['fp32_nodes']) or '-'} | {r['size_ratio']:.2f} × | "
-                f"{cells[0]} | {cells[1]} | {cells[2]} | {cells[3]} | {flips} |"
+                f"{cells[0]} | {cells[1]} | {cells[2]} | {cells[3]} | {flips or '-'} |"
             )
         print(
             "\nfp32 on the full splits: "
