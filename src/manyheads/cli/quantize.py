@@ -44,10 +44,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--keep-fp32",
         type=int,
-        default=1,  # manyheads.compress._quantize.KEEP_FP32 (not imported: CLI start-up)
+        default=0,  # manyheads.compress._quantize.KEEP_FP32 (not imported: CLI start-up)
         metavar="N",
         help="keep the N nodes whose int8 weights move the outputs most (measured one by one on "
-        "the first validation rows) in float32 (default 1; 0: measure nothing)",
+        "the first validation rows) in float32 (default 0: measure nothing)",
     )
     p.add_argument(
         "--exclude",
