@@ -7,10 +7,10 @@ Contract::
 
 (a) ``quantize``: the MiniLM-L6 clothing-reviews run at ``--minilm-run`` (``hps`` on the
 ``pretrained`` encoder, mean pooling, a 64-unit tower per task; trained with
-``manyheads train`` from the config next to it). ``manyheads.compress.quantize`` with its
-defaults (per tensor, the most sensitive node kept in float32: ``--keep-fp32 1``) writes the
-int8 bundle (its report: per-task primary metric on validation and test, file sizes). Then the
-float32 graph is exported again and quantised with the previous default (``--keep-fp32 0``),
+``manyheads train`` from the config next to it). ``manyheads.compress.quantize`` with
+``keep_fp32=1`` (per tensor, the most sensitive node kept in float32) writes the int8 bundle
+(its report: per-task primary metric on validation and test, file sizes). Then the float32
+graph is exported again and quantised with the default (``--keep-fp32 0``: every node int8),
 and each int8 graph is timed against the float32 graph in onnxruntime on ONE thread,
 alternating (fp32, int8, fp32, int8 ...) after a warm-up, median ms per batch at batch 1 and
 64 (the same encoded reviews for both). Targets: >= 3.5x smaller, >= 1.5x faster at batch 64,
@@ -108,7 +108,7 @@ def ort_latency(
 def quantize_part(run_dir: Path, out_dir: Path, passes: int) -> dict[str, Any]:
     run = mh.load(run_dir)
     began = time.perf_counter()
-    report = quantize(run, out_dir, overwrite=True, force=True)
+    report = quantize(run, out_dir, keep_fp32=1, overwrite=True, force=True)
     seconds = time.perf_counter() - began
     print("\n".join(report.lines()), flush=True)
     result: dict[str, Any] = {"run": str(run_dir), "default": report.to_dict(), "seconds": seconds}
@@ -119,14 +119,14 @@ def quantize_part(run_dir: Path, out_dir: Path, passes: int) -> dict[str, Any]:
         export_onnx(run, fp32)
         fp32_size = fp32.stat().st_size
         kept = ", ".join(report.settings["fp32_nodes"])
-        default = f"per tensor, keep 1 ({kept} in float32; default)"
+        default = f"per tensor, keep 1 ({kept} in float32)"
         variants[default] = {
             "size_ratio": fp32_size / (out_dir / "model.onnx").stat().st_size,
             "latency": ort_latency(run, fp32, out_dir / "model.onnx", passes),
             "drop": {t: v["drop"] for t, v in report.to_dict()["tasks"].items()},
         }
         print("default", variants[default], flush=True)
-        others: dict[str, Int8Settings] = {"per tensor, keep 0 (previous default)": Int8Settings()}
+        others: dict[str, Int8Settings] = {"per tensor, keep 0 (the default)": Int8Settings()}
         fp32_run = _engine(run, session(fp32))
         for name, settings in others.items():
             int8 = Path(tmp) / f"{len(variants)}.onnx"
