@@ -39,7 +39,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--op-types",
         metavar="OPS",
         help="comma-separated ONNX operators to quantise, e.g. MatMul,Attention (default: every "
-        "operator onnxruntime's dynamic quantiser takes; Gemm heads always stay float32)",
+        "operator onnxruntime's dynamic quantiser takes; Gemm nodes always stay float32)",
     )
     p.add_argument(
         "--keep-fp32",
