@@ -175,7 +175,7 @@ def test_drop_experts_is_the_gate_without_them(norm: str) -> None:
     assert usage.sum().item() == pytest.approx(2.0)  # two tasks, each gate sums to 1
     masked = copy.deepcopy(model)
     pruned = copy.deepcopy(model)
-    kept = drop_experts(pruned, x, 0.5)  # 5 experts: 2 leave, 3 stay
+    kept = drop_experts(pruned, usage, 0.5)  # 5 experts: 2 leave, 3 stay
     assert kept == sorted(torch.argsort(usage, descending=True)[:3].tolist())
     gone = [e for e in range(5) if e not in kept]
     with torch.no_grad():

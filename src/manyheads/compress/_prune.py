@@ -123,11 +123,11 @@ def expert_usage(model: MTLModel, x: dict[str, Tensor]) -> Tensor:
     return torch.stack([g.mean(0) for g in gates.values()]).sum(0)
 
 
-def drop_experts(model: MTLModel, x: dict[str, Tensor], share: float) -> list[int]:
-    """Remove ``share`` of an MMoE's experts, the least used on ``x`` (:func:`expert_usage`),
-    in place: their slices of every fused expert layer and normalisation, and their rows of
-    every task's gate (each gate's softmax then runs over the experts left). At least one
-    expert stays. Returns the indices of the experts kept, in their order.
+def drop_experts(model: MTLModel, usage: Tensor, share: float) -> list[int]:
+    """Remove ``floor(share * E)`` of an MMoE's E experts, the lowest ``usage``
+    (:func:`expert_usage`), in place: their slices of every fused expert layer and
+    normalisation, and their rows of every task's gate (each gate's softmax then runs over the
+    experts left). At least one expert stays. Returns the indices of the experts kept, in order.
     """
     import torch_pruning as tp
 
@@ -139,7 +139,6 @@ def drop_experts(model: MTLModel, x: dict[str, Tensor], share: float) -> list[in
     experts = model.experts
     n = experts.n_experts
     n_keep = max(1, n - math.floor(share * n + 1e-9))
-    usage = expert_usage(model, x)
     keep = sorted(int(i) for i in torch.argsort(usage, descending=True)[:n_keep])
     index = torch.tensor(keep, dtype=torch.long)
     for layer in experts.layers:
@@ -281,8 +280,11 @@ def _pruned_run(run: Run, data: RunData, amount: float, experts: float) -> tuple
     model = copy.deepcopy(run.model)
     kept: list[int] = []
     if experts:
-        rows = min(len(data.train), USAGE_ROWS)
-        kept = drop_experts(model, encoded_batch(run, data.train, rows), experts)
+        rows = data.train.head(USAGE_ROWS)  # in chunks: a text encoder's activations are large
+        chunks = [rows.iloc[i : i + 512] for i in range(0, len(rows), 512)]
+        usage = sum(len(c) * expert_usage(model, encoded_batch(run, c, len(c))) for c in chunks)
+        assert isinstance(usage, Tensor)
+        kept = drop_experts(model, usage, experts)
     prune_model(model, encoded_batch(run, data.valid, 8), amount)
     options = {**run.options, **PRUNABLE[run.architecture](model)}
     rebuilt = build_model(run.architecture, run.preprocessor.spec, run.fitted_tasks, options)
