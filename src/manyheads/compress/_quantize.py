@@ -8,6 +8,11 @@ are scored on the run's validation and test splits. The parity check of export d
 to int8 (its outputs differ by design): the report replaces it, and the quantisation is refused
 when a task's primary metric drops by more than ``max_drop`` unless ``force``.
 
+Which nodes stay float32: those named in ``exclude``, and with ``keep_fp32=N`` the N that move
+the outputs most when quantised alone (:mod:`._int8`, measured on the first validation rows,
+never on test). The default keeps none: on the MiniLM reviews model the most sensitive node
+kept in float32 won on validation and lost on test (docs/benchmarks.md, session 14).
+
 The new bundle holds a copy of the run's bundle (``model.safetensors``, the float32 weights it
 was quantised from, and ``model.json``), its ``config.yaml``, the int8 ``model.onnx`` with its
 ``model.onnx.json`` and the report ``compress.json``. It predicts with ``--engine onnxruntime``;
