@@ -218,6 +218,7 @@ def test_the_most_sensitive_node_stays_float32(
 
     out, report = kept_one
     assert report.settings["keep_fp32"] == 1
+    assert "  kept in float32: " + report.settings["fp32_nodes"][0] in report.lines()
     run = mh.load(hps_run)
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = Path(tmp) / "m.onnx"
