@@ -62,6 +62,7 @@ RUN_FILES: tuple[str, ...] = (
     "eval-*.json",
     "model.onnx",
     "model.onnx.json",
+    "export.json",
     "compress.json",
     "distill.json",
     "*.json.tmp",

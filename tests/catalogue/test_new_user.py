@@ -75,6 +75,11 @@ def no_data_read(monkeypatch: pytest.MonkeyPatch) -> None:
             id="analyze-a-config-instead-of-a-run",
         ),
         pytest.param(
+            ["predict", "runs/typo", "data/train.csv", "-o", "p.csv"],
+            ["runs/typo", "no such run directory or model bundle"],
+            id="predict-with-a-run-that-does-not-exist",
+        ),
+        pytest.param(
             ["compare", "cfg.yaml", "-o", "cmp", "--seeds", "1", "--resume"],
             ["Nothing to resume", "'cmp'", "Drop --resume"],
             id="compare-resume-with-nothing-to-resume",

@@ -147,3 +147,35 @@ def test_export_refusals(census_run: Path, cli: Cli, tmp_path: Path) -> None:
     bad = cli("export", str(census_run), "--format", "tflite", cwd=tmp_path)
     assert bad.returncode == 2
     assert "invalid choice: 'tflite'" in bad.stderr
+
+
+def test_predict_finds_a_graph_exported_outside_the_run(
+    census_run: Path, cli: Cli, tmp_path: Path
+) -> None:
+    """``export RUN -o FILE`` then ``predict RUN --engine onnxruntime`` (the issue's forms)."""
+    graph = tmp_path / "elsewhere" / "census.onnx"
+    graph.parent.mkdir()
+    done = cli("export", str(census_run), "--format", "onnx", "-o", str(graph), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    pointer = json.loads((census_run / "export.json").read_text())
+    assert pointer == {"tool": "manyheads", "graph": str(graph.resolve())}
+    data = str(census_run.parent / "test.csv")
+    outs = {}
+    for name, extra in (("found", ()), ("named", ("--graph", str(graph)))):
+        outs[name] = tmp_path / f"{name}.csv"
+        args = ("predict", str(census_run), data, "-o", str(outs[name]), *extra)
+        done = cli(*args, "--engine", "onnxruntime", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+    assert outs["found"].read_text() == outs["named"].read_text()
+
+    args = ("predict", str(census_run), data, "-o", str(tmp_path / "x.csv"), "--graph", str(graph))
+    refused = cli(*args, cwd=tmp_path)
+    assert refused.returncode == 2
+    assert "--graph names an ONNX graph, which only --engine onnxruntime runs" in refused.stderr
+    assert not (tmp_path / "x.csv").exists()
+
+    graph.unlink()  # the recorded graph is gone: RUN/model.onnx, or a message naming it
+    gone = cli(*args, "--engine", "onnxruntime", cwd=tmp_path)
+    assert gone.returncode == 2
+    assert "is not a graph that manyheads exported" in gone.stderr
+    assert "Traceback" not in gone.stderr

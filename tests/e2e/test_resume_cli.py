@@ -106,3 +106,19 @@ def test_compare_resume_keeps_finished_resumes_unfinished_trains_missing(
         assert a["tasks"] == b["tasks"], a["name"]
         assert a["delta_m"] == b["delta_m"], a["name"]
     assert not list(out.rglob("*checkpoint*"))
+
+
+def test_a_finished_variant_with_the_default_batch_is_kept_on_resume(
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The default batch depends on the table's size; the finished variant's saved config is
+    compared with it resolved the same way (it was refused as 'another configuration')."""
+    args = (*COMPARE, "train.epochs=1", "train.batch_size=null")
+    assert _cli(capsys, *args) == 0
+    saved = (folder / "run" / "hps-ew-seed0" / "config.yaml").read_text()
+    assert "batch_size: 32" in saved
+    finished = {v: snapshot(folder / "run" / f"{v}-ew-seed0") for v in ("stl", "hps")}
+    resumed = _call(capsys, *args, "--resume")
+    assert resumed.code == 0, resumed.stderr
+    for variant, files in finished.items():  # kept, not retrained
+        assert snapshot(folder / "run" / f"{variant}-ew-seed0") == files

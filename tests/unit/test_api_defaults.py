@@ -13,20 +13,40 @@ from manyheads.workflow._events import attach_estimate
 
 
 @pytest.mark.parametrize(
-    ("task_type", "given", "expected"),
-    [("tagging", None, 16), ("binary", None, 512), ("tagging", 100, 100), ("binary", 7, 7)],
+    ("task_type", "given", "n_train", "expected"),
+    [
+        ("tagging", None, 500, 16),
+        ("binary", None, None, 512),  # the row count is not known (a streamed train)
+        ("binary", None, 199_523, 512),
+        ("binary", None, 51_200, 512),
+        ("binary", None, 51_199, 256),
+        ("binary", None, 20_000, 128),
+        ("binary", None, 6_346, 32),
+        ("binary", None, 100, 32),
+        ("tagging", 100, 500, 100),
+        ("binary", 7, 500, 7),
+    ],
 )
-def test_a_batch_size_left_out_is_sentences_for_tagging_and_rows_for_tables(
-    task_type: str, given: int | None, expected: int
+def test_a_batch_size_left_out_is_sentences_for_tagging_and_rows_by_the_tables_size(
+    task_type: str, given: int | None, n_train: int | None, expected: int
 ) -> None:
+    """Tables: 512 rows, or the largest power of two of at least 32 that gives an epoch 100
+    steps (docs/benchmarks.md, "Tables: the default batch size by the table's size")."""
     config = RunConfig(
         data=DataConfig(train="t.jsonl"),
         tasks=(mh.Task("y", type=task_type),),
         train=TrainSettings(batch_size=given),
     )
     said: list[str] = []
-    assert resolve_defaults(config, said.append).train.batch_size == expected
-    assert bool(said) == (task_type == "tagging" and given is None)
+    resolved = resolve_defaults(config, said.append, n_train=n_train)
+    assert resolved.train.batch_size == expected
+    if given is None and task_type == "binary" and expected < 512:
+        assert said == [
+            f"batch_size {expected} rows (the default for {n_train:,} training rows: at least "
+            "100 steps an epoch; set train.batch_size to choose)"
+        ]
+    else:
+        assert bool(said) == (task_type == "tagging" and given is None)
 
 
 def test_the_run_says_its_length_before_it_starts_then_times_it() -> None:

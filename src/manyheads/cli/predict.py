@@ -38,6 +38,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         p, "run the network in PyTorch, or run RUN/model.onnx (manyheads export) in onnxruntime"
     )
     p.add_argument(
+        "--graph",
+        metavar="FILE",
+        help="with --engine onnxruntime: the .onnx file to run (default: the graph the "
+        "run's last export wrote, RUN/model.onnx or its -o FILE)",
+    )
+    p.add_argument(
         "--tasks",
         metavar="TASK[,TASK]",
         help="predict only these tasks (comma-separated); only their heads run",
@@ -55,9 +61,14 @@ def run(args: argparse.Namespace) -> int:
     """Predict and write the output atomically (no half-written file on error)."""
     from manyheads._files import atomic_write, check_output_file
     from manyheads.data.io import read_table
-    from manyheads.errors import DataError
+    from manyheads.errors import DataError, InvalidParameterError
     from manyheads.workflow._fit import load
 
+    if args.graph is not None and args.engine != "onnxruntime":
+        raise InvalidParameterError(
+            "--graph names an ONNX graph, which only --engine onnxruntime runs: add "
+            "--engine onnxruntime, or drop --graph."
+        )
     # checked before the model and the data are read
     out = check_output_file(args.output, overwrite=args.overwrite, extensions=EXTENSIONS)
     if out.exists() and out.resolve() == Path(args.data).resolve():
@@ -79,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     if args.engine == "onnxruntime":
         from manyheads.export import onnx_engine
 
-        run = onnx_engine(run)
+        run = onnx_engine(run, args.graph)
     tasks = comma_list(args.tasks) if args.tasks else None
     predictions = run.predict(frame, tasks=tasks)
     keep = list(dict.fromkeys(args.keep))  # a column named twice is kept once

@@ -21,11 +21,13 @@ __all__ = [
     "DEFAULT_BATCH_SIZES",
     "DEFAULT_LR",
     "DEFAULT_TAGGING_LR",
+    "MIN_STEPS_PER_EPOCH",
     "OPTIMIZERS",
     "PRECISIONS",
     "SCHEDULES",
     "TASK_LOSSES",
     "TrainSettings",
+    "default_row_batch",
 ]
 
 OPTIMIZERS = ("adamw", "adam", "sgd")
@@ -36,10 +38,33 @@ SCHEDULES = ("constant", "cosine", "linear", "step")
 #: The default ``batch_size`` by task level (``TaskType.level``): ``row`` tasks (tables) in rows,
 #: ``token`` tasks (tagging) in sentences; a run with a token task uses the latter.
 DEFAULT_BATCH_SIZES = {"row": 512, "token": 16}
+#: A table smaller than ``512 × MIN_STEPS_PER_EPOCH`` rows gets a smaller default batch, so that
+#: an epoch still makes this many optimiser steps (:func:`default_row_batch`).
+MIN_STEPS_PER_EPOCH = 100
+#: The smallest default batch of a table.
+MIN_ROW_BATCH = 32
 #: The default ``lr``; a tagging task on an encoder trained from scratch without a position
 #: limit (bilstm, cnn) gets :data:`DEFAULT_TAGGING_LR` (see ``workflow._fit.train_config``).
 DEFAULT_LR = 1e-3
 DEFAULT_TAGGING_LR = 1e-2
+
+
+def default_row_batch(n_train: int | None) -> int:
+    """The default batch of a table of ``n_train`` training rows: 512, or the largest power of
+    two (at least 32) that gives an epoch :data:`MIN_STEPS_PER_EPOCH` steps. ``None`` (the row
+    count is not known up front: a streamed train) gives 512.
+
+    Example:
+        >>> default_row_batch(199_523), default_row_batch(20_000), default_row_batch(6_346)
+        (512, 128, 32)
+    """
+    largest = DEFAULT_BATCH_SIZES["row"]
+    if n_train is None:
+        return largest
+    size = MIN_ROW_BATCH
+    while size * 2 <= min(n_train // MIN_STEPS_PER_EPOCH, largest):
+        size *= 2
+    return size
 
 
 @dataclass(frozen=True)
@@ -51,7 +76,7 @@ class TrainSettings:
         batch_size: training batch size in rows (sentences for a ``tagging`` task). None
             (the default): 16 when a task has one label per token (tagging: a 512-sentence
             batch gives a few dozen optimiser steps per epoch, too few to learn in the first
-            epoch), else 512; see :data:`DEFAULT_BATCH_SIZES`.
+            epoch), else 512 rows, or fewer on a small table (:func:`default_row_batch`).
         lr: learning rate of every parameter group not set below. None (the default):
             :data:`DEFAULT_LR` (1e-3), or :data:`DEFAULT_TAGGING_LR` (1e-2) for a tagging task
             on a ``bilstm`` or ``cnn`` encoder, whose embeddings start from scratch: at 1e-3,

@@ -26,7 +26,7 @@ def validate_data(config: RunConfig) -> tuple[list[str], list[str]]:
     The builders and the data layer are imported here, not with the module: reading a config
     (:mod:`manyheads.config.load`) needs neither.
     """
-    from manyheads.workflow._builders import infer_inputs
+    from manyheads.workflow._inferred import infer_inputs, inference_notes
     from manyheads.workflow._splits import load_splits
 
     summary: list[str] = []
@@ -46,6 +46,7 @@ def validate_data(config: RunConfig) -> tuple[list[str], list[str]]:
     if inputs is None:
         inputs = infer_inputs(config, splits.train)
         summary.append("inferred inputs: " + ", ".join(f"{c}: {k}" for c, k in inputs.items()))
+        summary.extend(inference_notes(config, splits.train))
     problems = _input_problems(inputs, splits)
     problems.extend(_label_problems(config, splits, summary))
     try:  # data.group_by names a column of every split

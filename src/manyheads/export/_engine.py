@@ -20,7 +20,12 @@ from torch import Tensor, nn
 from manyheads.architectures.base import Features, MTLModel
 from manyheads.errors import DataError
 from manyheads.export._cut import cut_session
-from manyheads.export._export import made_by_manyheads, sidecar_path, weights_hash
+from manyheads.export._export import (
+    GRAPH_POINTER,
+    made_by_manyheads,
+    sidecar_path,
+    weights_hash,
+)
 from manyheads.export._onnx import (
     Session,
     open_session,
@@ -113,11 +118,12 @@ def onnx_engine(run: Run, graph: str | Path | None = None) -> Run:
     require_export_extra()
     if graph is None and run.directory is None:
         raise DataError("the run has no directory: pass the graph's path.")
-    path = Path(graph) if graph is not None else Path(run.directory or ".") / "model.onnx"
+    path = Path(graph) if graph is not None else last_export(Path(run.directory or "."))
     if not path.is_file() or not made_by_manyheads(path):
         raise DataError(
             "is not a graph that manyheads exported (it, or its .json parity report, is "
-            "missing or changed). Export it first: manyheads export RUN --format onnx.",
+            "missing or changed). Export it first: manyheads export RUN --format onnx "
+            "(writes RUN/model.onnx), or name the exported file with --graph FILE.",
             path=str(path),
         )
     _check_weights(run, path)
@@ -132,6 +138,17 @@ def onnx_engine(run: Run, graph: str | Path | None = None) -> Run:
         )
     model = OnnxModel(session, dict(run.model.out_dims), graph=path)
     return dataclasses.replace(run, model=model)
+
+
+def last_export(directory: Path) -> Path:
+    """The graph the run's last ``export`` wrote: the one its ``export.json`` names (``-o
+    FILE`` may be outside the run), else ``RUN/model.onnx``."""
+    try:
+        record = json.loads((directory / GRAPH_POINTER).read_text(encoding="utf-8"))
+        named = Path(str(record["graph"]))
+    except (OSError, ValueError, TypeError, KeyError):
+        return directory / "model.onnx"
+    return named if named.is_file() else directory / "model.onnx"
 
 
 def _check_weights(run: Run, path: Path) -> None:

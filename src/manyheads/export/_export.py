@@ -34,7 +34,11 @@ from manyheads.export._sample import sample_rows
 from manyheads.workflow._bundle_weights import bundle_weights_sha256, file_sha256
 from manyheads.workflow._run import Data, Run
 
-__all__ = ["export_onnx", "made_by_manyheads", "sidecar_path", "weights_hash"]
+__all__ = ["GRAPH_POINTER", "export_onnx", "made_by_manyheads", "sidecar_path", "weights_hash"]
+
+#: The file in a run directory that names the graph its last export wrote (``export -o FILE``
+#: may write it outside the run), so that ``predict``/``serve --engine onnxruntime`` find it.
+GRAPH_POINTER = "export.json"
 
 #: Packages whose versions the sidecar records (they decide the graph and its numbers).
 _PACKAGES = ("manyheads", "torch", "onnx", "onnxruntime", "onnxscript")
@@ -174,7 +178,21 @@ def export_onnx(
         sha = file_sha256(tmp)
     meta = _metadata(run, x, parity, sha)
     atomic_write_text(sidecar_path(out), json.dumps(meta, indent=2) + "\n")
+    _point_to(run, out)
     return parity
+
+
+def _point_to(run: Run, graph: Path) -> None:
+    """Record in the run directory which graph its last export wrote (:data:`GRAPH_POINTER`).
+    A run directory that cannot be written to (a read-only bundle) gets no record: the
+    graph's path is then given to the engine (``predict --graph FILE``)."""
+    if run.directory is None:
+        return
+    record = {"tool": "manyheads", "graph": str(graph.resolve())}
+    try:
+        atomic_write_text(Path(run.directory) / GRAPH_POINTER, json.dumps(record, indent=2) + "\n")
+    except OSError:
+        return
 
 
 def _output_path(run: Run, path: str | Path | None) -> Path:

@@ -12,18 +12,17 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import pandas as pd
-
 from manyheads._methods import Method, create_method
 from manyheads.architectures.base import MTLModel
 from manyheads.config._checks import leaked_labels, monitor_problem
 from manyheads.config.schema import RunConfig
 from manyheads.config.train import TrainSettings
-from manyheads.data.preprocess import TablePreprocessor, infer_kind
+from manyheads.data.preprocess import TablePreprocessor
 from manyheads.data.tensors import EncodedTable
-from manyheads.errors import DataError, InvalidParameterError
+from manyheads.errors import InvalidParameterError
 from manyheads.tasks._registry import get_task_type
 from manyheads.tasks.task import Task
+from manyheads.workflow._inferred import infer_inputs, resolve_inputs, skipped_inputs
 
 __all__ = [
     "NO_POSITION_LIMIT",
@@ -39,6 +38,7 @@ __all__ = [
     "resolve_defaults",
     "resolve_inputs",
     "select_options",
+    "skipped_inputs",
     "static_weights",
     "text_settings",
     "train_settings_of",
@@ -81,21 +81,36 @@ def check_monitor_name(config: RunConfig) -> None:
         )
 
 
-def resolve_defaults(config: RunConfig, say: Log) -> RunConfig:
-    """Fill in the ``batch_size`` and ``lr`` left open, to suit the tasks and encoder:
-    sentences and a faster rate for tagging on an encoder trained from scratch."""
-    from manyheads.config.train import DEFAULT_BATCH_SIZES, DEFAULT_LR, DEFAULT_TAGGING_LR
+def resolve_defaults(config: RunConfig, say: Log, *, n_train: int | None = None) -> RunConfig:
+    """Fill in the ``batch_size`` and ``lr`` left open, to suit the tasks, the encoder and the
+    table's size (``n_train`` training rows; None when not known up front): sentences and a
+    faster rate for tagging on an encoder trained from scratch, smaller batches on a small
+    table (:func:`~manyheads.config.train.default_row_batch`)."""
+    from manyheads.config.train import (
+        DEFAULT_BATCH_SIZES,
+        DEFAULT_LR,
+        DEFAULT_TAGGING_LR,
+        MIN_STEPS_PER_EPOCH,
+        default_row_batch,
+    )
 
     token = any(get_task_type(t.type).level == "token" for t in config.tasks)
     encoder = config.model.options.get("encoder", "tabular")
     changes: dict[str, Any] = {}
-    if config.train.batch_size is None:
-        changes["batch_size"] = DEFAULT_BATCH_SIZES["token" if token else "row"]
-        if token:
+    if config.train.batch_size is None and token:
+        changes["batch_size"] = DEFAULT_BATCH_SIZES["token"]
+        say(
+            f"batch_size {changes['batch_size']} sentences (the default for tagging tasks; "
+            "set train.batch_size, or train.batch_by: tokens for batches of about as many "
+            "tokens)"
+        )
+    elif config.train.batch_size is None:
+        changes["batch_size"] = default_row_batch(n_train)
+        if changes["batch_size"] < DEFAULT_BATCH_SIZES["row"]:
             say(
-                f"batch_size {changes['batch_size']} sentences (the default for tagging tasks; "
-                "set train.batch_size, or train.batch_by: tokens for batches of about as many "
-                "tokens)"
+                f"batch_size {changes['batch_size']} rows (the default for {n_train:,} training "
+                f"rows: at least {MIN_STEPS_PER_EPOCH} steps an epoch; set train.batch_size to "
+                "choose)"
             )
     if config.train.lr is None:
         scratch = token and encoder in NO_POSITION_LIMIT
@@ -105,33 +120,6 @@ def resolve_defaults(config: RunConfig, say: Log) -> RunConfig:
     if not changes:
         return config
     return dataclasses.replace(config, train=dataclasses.replace(config.train, **changes))
-
-
-def infer_inputs(config: RunConfig, train: pd.DataFrame) -> dict[str, str]:
-    """Every column of ``train`` but the labels and the split column, with its inferred kind."""
-    labels = {c for t in config.tasks for c in t.label_columns}
-    skip = labels | ({config.data.split_column} if config.data.split_column else set())
-    return {str(c): infer_kind(train[c]) for c in train.columns if c not in skip}
-
-
-def resolve_inputs(
-    config: RunConfig, train: pd.DataFrame, log: Log | None = None
-) -> dict[str, str]:
-    """The configured inputs, or every non-label column with an inferred kind (and say so)."""
-    if config.inputs is not None:
-        return dict(config.inputs)
-    inputs = infer_inputs(config, train)
-    if not inputs:
-        raise DataError(
-            "no input column left after removing the label columns.",
-            path=str(train.attrs.get("path")),
-        )
-    if log is not None:
-        log(
-            "inferred inputs (set 'inputs' to override): "
-            + ", ".join(f"{c}: {k}" for c, k in inputs.items())
-        )
-    return inputs
 
 
 def select_options(architecture: str, options: dict[str, Any]) -> dict[str, Any]:

@@ -120,6 +120,12 @@ def read_bundle(directory: Path) -> tuple[MTLModel, list[Task], TablePreprocesso
     """
     meta_path = directory / "model.json"
     weights_path = directory / "model.safetensors"
+    if not directory.exists():
+        raise DataError(
+            "no such run directory or model bundle: check the path (a run is the 'output' "
+            "folder of a training, a bundle what `run.save` or `compress` wrote).",
+            path=str(directory),
+        )
     if not meta_path.is_file() or not weights_path.is_file():
         raise DataError(
             "not a manyheads model: model.json and model.safetensors are required (a run that "

@@ -132,6 +132,7 @@ def compare(
     write_marker(out, marker=COMPARE_MARKER, kind="compare")
     runs: dict[str, list[Run]] = {}
     encodings: dict[str, Encoded] = {}  # the data is encoded once for every variant sharing it
+    n_train = None if splits.stream is not None else len(splits.train)
     for arch, method in plan:
         name = "stl" if arch == "stl" else f"{arch}+{method}"
         for seed in seed_list:
@@ -139,7 +140,7 @@ def compare(
             state = _state(Path(str(cfg.output))) if resume else None
             if state == "finished":
                 say(f"keeping the finished {name} seed {seed}")
-                runs.setdefault(name, []).append(_finished_run(cfg))
+                runs.setdefault(name, []).append(_finished_run(cfg, n_train))
                 continue
             say(f"{'resuming' if state else 'training'} {name} seed {seed}")
             # each training is quiet in the log: the comparison says which variant trains
@@ -212,8 +213,9 @@ def _check_existing(out: Path, configs: list[RunConfig], *, resume: bool, overwr
         )
 
 
-def _finished_run(config: RunConfig) -> Run:
-    """A finished variant's run, read back (refused if it was trained with another config)."""
+def _finished_run(config: RunConfig, n_train: int | None) -> Run:
+    """A finished variant's run, read back (refused if it was trained with another config;
+    ``n_train``, the training rows, resolves the default batch as the run did)."""
     import pandas as pd
     import yaml
 
@@ -231,7 +233,7 @@ def _finished_run(config: RunConfig) -> Run:
             path=str(path),
         ) from None
     # the run saved its resolved config: batch_size and lr left open were chosen by task
-    current = resolve_defaults(config, lambda _msg: None).to_dict()
+    current = resolve_defaults(config, lambda _msg: None, n_train=n_train).to_dict()
     if not isinstance(saved, dict):
         saved = {}
     if config.inputs is None:  # the run recorded the inputs it inferred

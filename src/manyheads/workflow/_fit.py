@@ -218,7 +218,8 @@ def _resolved(config: RunConfig, splits: Splits, say: Log) -> RunConfig:
     """``config`` checked against its tasks, with the open defaults and the inputs resolved."""
     check_tasks(config.tasks, config.inputs)
     check_monitor_name(config)
-    config = resolve_defaults(config, say)
+    n_train = None if splits.stream is not None else len(splits.train)
+    config = resolve_defaults(config, say, n_train=n_train)
     return dataclasses.replace(config, inputs=resolve_inputs(config, splits.train, say))
 
 

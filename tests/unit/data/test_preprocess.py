@@ -143,3 +143,58 @@ def test_a_non_finite_pixel_is_an_error_naming_the_row(pixel: float) -> None:
     frame = pd.DataFrame({"img": images}, index=[1, 2, 3])
     with pytest.raises(DataError, match=r"line 2, column 'img': image pixels must be finite"):
         TablePreprocessor({"img": "image"}, []).fit(frame)
+
+
+def test_a_config_without_inputs_leaves_out_empty_columns_and_named_row_ids() -> None:
+    """A named row id (R's ``rownames`` of a table sorted by a target leaks it) and an empty
+    column are named and not used; a column that only looks like an id is used with a warning;
+    a year column and real measurements are plain inputs."""
+    from manyheads.config.load import build_config
+    from manyheads.workflow._builders import infer_inputs, resolve_inputs
+
+    rng = np.random.default_rng(0)
+    n = 60
+    frame = pd.DataFrame(
+        {
+            "rownames": rng.permutation(np.arange(1, 2 * n + 1))[:n],
+            "Unnamed: 0": np.arange(n),
+            "code": [f"R{i:04d}" for i in range(n)],
+            "empty": [np.nan] * n,
+            "year": np.arange(1950, 1950 + n),
+            "x": rng.normal(size=n),
+            "y": rng.integers(0, 2, size=n),
+        }
+    )
+    config = build_config({"data": {"train": "t.csv"}, "tasks": {"y": {"type": "binary"}}})
+    assert infer_inputs(config, frame) == {
+        "code": "text",
+        "year": "numeric",
+        "x": "numeric",
+    }
+    said: list[str] = []
+    resolve_inputs(config, frame, said.append)
+    assert said[1:] == [
+        "not used as inputs (list them under 'inputs' to use them): rownames (every value "
+        "distinct, as in a row id), Unnamed: 0 (every value distinct, as in a row id), empty "
+        "(empty in train)",
+        "used as inputs, but they look like row ids (every value distinct); a model can only "
+        "memorise an id, and a file sorted by the label leaks it through one: code. Set "
+        "'inputs' without them if they are ids.",
+    ]
+    listed = build_config(
+        {
+            "data": {"train": "t.csv"},
+            "inputs": {"rownames": "numeric"},
+            "tasks": {"y": {"type": "binary"}},
+        }
+    )
+    assert resolve_inputs(listed, frame) == {"rownames": "numeric"}
+
+    only_ids = frame[["rownames", "empty", "y"]]
+    with pytest.raises(
+        DataError,
+        match=r"no input column left after removing the label columns and the columns of no "
+        r"use \(rownames: every value distinct, as in a row id, empty: empty in train; list "
+        r"them under 'inputs' to use them anyway\)",
+    ):
+        resolve_inputs(config, only_ids)
