@@ -7,22 +7,25 @@ Contract::
 
 (a) ``quantize``: the MiniLM-L6 clothing-reviews run at ``--minilm-run`` (``hps`` on the
 ``pretrained`` encoder, mean pooling, a 64-unit tower per task; trained with
-``manyheads train`` from the config next to it). ``manyheads.compress.quantize`` with its
-defaults writes the int8 bundle (its report: per-task primary metric on validation and test,
-file sizes). Then the float32 graph is exported again and quantised with two other settings
-(per-channel scales; ``MatMul``/``Gemm`` only, the embedding ``Gather`` left in float32), and
-each int8 graph is timed against the float32 graph in onnxruntime on ONE thread, alternating
-(fp32, int8, fp32, int8 ...) after a warm-up, median ms per batch at batch 1 and 64 (the same
-encoded reviews for both). Targets: >= 3.5x smaller, >= 1.5x faster at batch 64, <= 0.005
-(0.5 points) of primary metric lost per task.
+``manyheads train`` from the config next to it). ``manyheads.compress.quantize`` with
+``keep_fp32=1`` (per tensor, the most sensitive node kept in float32) writes the int8 bundle
+(its report: per-task primary metric on validation and test, file sizes). Then the float32
+graph is exported again and quantised with the default (``--keep-fp32 0``: every node int8),
+and each int8 graph is timed against the float32 graph in onnxruntime on ONE thread,
+alternating (fp32, int8, fp32, int8 ...) after a warm-up, median ms per batch at batch 1 and
+64 (the same encoded reviews for both). Targets: >= 3.5x smaller, >= 1.5x faster at batch 64,
+<= 0.005 (0.5 points) of primary metric lost per task (scored on the full splits by
+``bench/quantize_eval.py``, which also chooses the setting on validation).
 
 (b) ``prune``: a census-income ``mmoe`` with the census-quality settings (8 experts of 32
 units, towers of 16, ``bench/census_quality.py``), trained ``--census-epochs`` epochs on the
-full data (reused from ``--census-run`` when it is there). ``manyheads.compress.prune`` removes
-50% of the hidden units (experts 32 -> 16, towers 16 -> 8) and fine-tunes one epoch. Both
-networks are timed on one thread, alternating, in eager PyTorch and in onnxruntime (each
-exported with its parity check), at batch 1 and 64. Target: >= 1.8x faster at <= 0.003 AUC
-lost per task.
+full data (reused from ``--census-run`` when it is there). ``manyheads.compress.prune`` with
+each setting of :data:`PRUNINGS` (50% of the hidden units: experts 32 -> 16, towers 16 -> 8;
+with ``experts``, also that share of the experts, the least used by the gates) and one epoch
+of fine-tune. Each pruned network is timed against the original on one thread, alternating,
+in eager PyTorch and in onnxruntime (each exported with its parity check), at batch 1, 64 and
+1024; its test AUC is compared with the run and with a control (the unpruned network
+fine-tuned the same epoch). Target: >= 1.8x faster at <= 0.003 AUC lost per task.
 """
 
 from __future__ import annotations
@@ -45,9 +48,10 @@ import torch
 
 import manyheads as mh
 from manyheads.compress import prune, quantize
+from manyheads.compress._int8 import Int8Settings, quantize_graph
 from manyheads.compress._measure import encoded_batch, run_data, task_changes
 from manyheads.compress._prune import _fine_tune
-from manyheads.compress._quantize import _engine, _quantize_graph
+from manyheads.compress._quantize import _engine
 from manyheads.export import export_onnx
 from manyheads.export._onnx import Session, run_graph, trim_batch
 from manyheads.workflow._run import Run
@@ -104,7 +108,7 @@ def ort_latency(
 def quantize_part(run_dir: Path, out_dir: Path, passes: int) -> dict[str, Any]:
     run = mh.load(run_dir)
     began = time.perf_counter()
-    report = quantize(run, out_dir, overwrite=True, force=True)
+    report = quantize(run, out_dir, keep_fp32=1, overwrite=True, force=True)
     seconds = time.perf_counter() - began
     print("\n".join(report.lines()), flush=True)
     result: dict[str, Any] = {"run": str(run_dir), "default": report.to_dict(), "seconds": seconds}
@@ -114,20 +118,19 @@ def quantize_part(run_dir: Path, out_dir: Path, passes: int) -> dict[str, Any]:
         fp32 = Path(tmp) / "fp32.onnx"
         export_onnx(run, fp32)
         fp32_size = fp32.stat().st_size
-        variants["per-tensor, all ops (default)"] = {
+        kept = ", ".join(report.settings["fp32_nodes"])
+        default = f"per tensor, keep 1 ({kept} in float32)"
+        variants[default] = {
             "size_ratio": fp32_size / (out_dir / "model.onnx").stat().st_size,
             "latency": ort_latency(run, fp32, out_dir / "model.onnx", passes),
             "drop": {t: v["drop"] for t, v in report.to_dict()["tasks"].items()},
         }
-        print("default", variants["per-tensor, all ops (default)"], flush=True)
-        others: dict[str, tuple[bool, list[str] | None]] = {
-            "per-channel, all ops": (True, None),
-            "per-tensor, MatMul+Gemm only": (False, ["MatMul", "Gemm"]),
-        }
+        print("default", variants[default], flush=True)
+        others: dict[str, Int8Settings] = {"per tensor, keep 0 (the default)": Int8Settings()}
         fp32_run = _engine(run, session(fp32))
-        for name, (per_channel, ops) in others.items():
+        for name, settings in others.items():
             int8 = Path(tmp) / f"{len(variants)}.onnx"
-            _quantize_graph(fp32, int8, per_channel=per_channel, op_types=ops)
+            quantize_graph(fp32, int8, settings)
             changes = task_changes(fp32_run, _engine(run, session(int8)), data)
             variants[name] = {
                 "size_ratio": fp32_size / int8.stat().st_size,
@@ -152,38 +155,57 @@ def census_run(path: Path, epochs: int) -> Path:
     return path
 
 
+#: The pruning settings timed: name -> keywords of ``prune`` (all with 1 epoch of fine-tune).
+PRUNINGS: dict[str, dict[str, float]] = {
+    "units 50%": {"amount": 0.5},
+    "units 50% + experts 50%": {"amount": 0.5, "experts": 0.5},
+    "units 50% + experts 75%": {"amount": 0.5, "experts": 0.75},
+}
+
+
 def prune_part(run_dir: Path, out_dir: Path, passes: int) -> dict[str, Any]:
     run = mh.load(run_dir)
-    began = time.perf_counter()
-    report = prune(run, out_dir, amount=0.5, epochs=1, overwrite=True, force=True)
-    seconds = time.perf_counter() - began
-    print("\n".join(report.lines()), flush=True)
-    pruned = mh.load(out_dir)
     data = run_data(run)
     # control: the unpruned network fine-tuned the same epoch, so that the AUC change of
     # pruning is not mistaken for the gain of one more epoch of training
     control = dataclasses.replace(run, model=copy.deepcopy(run.model))
     _fine_tune(control, data, 1)
     control_changes = task_changes(run, control, data)
-    eager = {}
-    with torch.inference_mode():
-        for size in (*BATCHES, 1024):
-            x = encoded_batch(run, data.valid, size)
-            before, after = paired_ms(partial(run.model, x), partial(pruned.model, x), passes)
-            eager[str(size)] = {"before_ms": before, "after_ms": after, "speedup": before / after}
-    with tempfile.TemporaryDirectory() as tmp:
-        a, b = Path(tmp) / "a.onnx", Path(tmp) / "b.onnx"
-        export_onnx(run, a)
-        export_onnx(pruned, b)
-        ort = ort_latency(run, a, b, passes, (*BATCHES, 1024))
-    return {
+    result: dict[str, Any] = {
         "control_test_auc": {t: c.test[1] for t, c in control_changes.items() if c.test},
         "run": str(run_dir),
-        "report": report.to_dict(),
-        "seconds": seconds,
-        "eager": eager,
-        "onnxruntime": ort,
+        "variants": {},
     }
+    for i, (name, options) in enumerate(PRUNINGS.items()):
+        began = time.perf_counter()
+        where = out_dir.with_name(f"{out_dir.name}-{i}")
+        report = prune(run, where, epochs=1, overwrite=True, force=True, **options)
+        seconds = time.perf_counter() - began
+        print(name, "\n".join(report.lines()), flush=True)
+        pruned = mh.load(where)
+        eager = {}
+        with torch.inference_mode():
+            for size in (*BATCHES, 1024):
+                x = encoded_batch(run, data.valid, size)
+                before, after = paired_ms(partial(run.model, x), partial(pruned.model, x), passes)
+                eager[str(size)] = {
+                    "before_ms": before,
+                    "after_ms": after,
+                    "speedup": before / after,
+                }
+        with tempfile.TemporaryDirectory() as tmp:
+            a, b = Path(tmp) / "a.onnx", Path(tmp) / "b.onnx"
+            export_onnx(run, a)
+            export_onnx(pruned, b)
+            ort = ort_latency(run, a, b, passes, (*BATCHES, 1024))
+        result["variants"][name] = {
+            "report": report.to_dict(),
+            "seconds": seconds,
+            "eager": eager,
+            "onnxruntime": ort,
+        }
+        print(name, json.dumps({"eager": eager, "onnxruntime": ort}), flush=True)
+    return result
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -206,22 +228,24 @@ def markdown(result: dict[str, Any]) -> str:
     if p:
         rows += [
             "",
-            "| census mmoe, prune 50% | eager b1 | eager b64 | ort b1 | ort b64 | params | "
-            "AUC change (test) |",
-            "|---|---|---|---|---|---|---|",
+            "| census mmoe, pruned + 1 epoch | widths | eager b1 | eager b64 | eager b1024 | "
+            "ort b1 | ort b64 | params | test AUC change vs run (vs control) |",
+            "|---|---|---:|---:|---:|---:|---:|---|---|",
         ]
-        r = p["report"]
-        auc = ", ".join(
-            f"{t} {v['test']['after'] - v['test']['before']:+.4f} (control "
-            f"{p['control_test_auc'][t] - v['test']['before']:+.4f})"
-            for t, v in r["tasks"].items()
-        )
-        e, o = p["eager"], p["onnxruntime"]
-        rows.append(
-            f"| 32->16 experts, 16->8 towers, 1 epoch | {e['1']['speedup']:.2f}x | "
-            f"{e['64']['speedup']:.2f}x | {o['1']['speedup']:.2f}x | {o['64']['speedup']:.2f}x | "
-            f"{r['n_parameters']['before']} -> {r['n_parameters']['after']} | {auc} |"
-        )
+        for name, v in p["variants"].items():
+            r = v["report"]
+            auc = ", ".join(
+                f"{t} {t_['test']['after'] - t_['test']['before']:+.4f} "
+                f"({t_['test']['after'] - p['control_test_auc'][t]:+.4f})"
+                for t, t_ in r["tasks"].items()
+            )
+            e, o = v["eager"], v["onnxruntime"]
+            rows.append(
+                f"| {name} | {r['settings']['widths']} | {e['1']['speedup']:.2f}x | "
+                f"{e['64']['speedup']:.2f}x | {e['1024']['speedup']:.2f}x | "
+                f"{o['1']['speedup']:.2f}x | {o['64']['speedup']:.2f}x | "
+                f"{r['n_parameters']['before']} -> {r['n_parameters']['after']} | {auc} |"
+            )
     return "\n".join(rows)
 
 

@@ -3,6 +3,7 @@ network, unchanged inputs and outputs, and a decision for every registered archi
 
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 from collections.abc import Callable
@@ -114,6 +115,8 @@ def test_every_architecture_prunes_or_is_refused_by_name() -> None:
         shapes = {k: v.shape for k, v in model.eval()(x).items()}
         prune_model(model, x, 0.5)
         halved = {k: [w // 2 for w in v] for k, v in options[name].items()}
+        if name == "mmoe":
+            halved["n_experts"] = 8  # the default; --experts removes some
         assert PRUNABLE[name](model) == halved, name
         assert {k: v.shape for k, v in model(x).items()} == shapes, name
 
@@ -146,4 +149,87 @@ def test_refused_above_max_drop_writes_nothing(
         r"0.003; nothing was written\.",
     ):
         prune(mh.load(hps_run), tmp_path / "p", epochs=0, max_drop=0.003)
+    assert not (tmp_path / "p").exists()
+
+
+@pytest.mark.parametrize("norm", ["none", "layer", "batch"])
+def test_drop_experts_is_the_gate_without_them(norm: str) -> None:
+    """Removing experts computes exactly the MMoE whose gates never pick them (their gate
+    logits at -inf), for every normalisation of the fused experts."""
+    from manyheads.architectures import create_model
+    from manyheads.compress._prune import drop_experts, expert_usage
+    from manyheads.data.preprocess import InputSpec
+
+    torch.manual_seed(0)
+    model = create_model(
+        "mmoe",
+        InputSpec(3, (), ()),
+        {"a": 1, "b": 4},
+        n_experts=5,
+        expert_hidden=[8, 6],
+        tower=[4],
+        norm=norm,
+    ).eval()
+    x = {"num": torch.randn(16, 3)}
+    usage = expert_usage(model, x)
+    assert usage.sum().item() == pytest.approx(2.0)  # two tasks, each gate sums to 1
+    masked = copy.deepcopy(model)
+    pruned = copy.deepcopy(model)
+    kept = drop_experts(pruned, usage, 0.5)  # 5 experts: 2 leave, 3 stay
+    assert kept == sorted(torch.argsort(usage, descending=True)[:3].tolist())
+    gone = [e for e in range(5) if e not in kept]
+    with torch.no_grad():
+        for gate in masked.gates.values():
+            gate.bias[gone] = -1e30
+        expected, got = masked(x), pruned(x)
+    for task in ("a", "b"):
+        torch.testing.assert_close(got[task], expected[task], rtol=1e-5, atol=1e-6)
+    assert PRUNABLE["mmoe"](pruned)["n_experts"] == 3
+    assert all(g.weight.shape == (3, 3) for g in pruned.gates.values())
+
+
+def test_prune_mmoe_experts_and_units(mmoe_run: Path, tmp_path: Path, cli: Cli) -> None:
+    from manyheads.compress._measure import encoded_batch, run_data
+    from manyheads.compress._prune import expert_usage
+
+    run = mh.load(mmoe_run)
+    report = prune(run, tmp_path / "p", amount=0.5, epochs=0, experts=0.5)
+    pruned = mh.load(tmp_path / "p")  # rebuilt from model.json alone
+    assert pruned.options["n_experts"] == 2  # 3 experts: one leaves
+    assert pruned.options["expert_hidden"] == [8, 4]
+    assert pruned.options["tower"] == [4]
+    train = run_data(run).train
+    usage = expert_usage(run.model, encoded_batch(run, train, len(train)))
+    least = int(torch.argmin(usage))
+    assert report.settings["experts_kept"] == [e for e in range(3) if e != least]
+    assert report.settings["widths"] == {"n_experts": 2, "expert_hidden": [8, 4], "tower": [4]}
+    assert all(shape[0] == 2 for shape in _shapes(pruned.model, "gates.").values())
+    rows = mmoe_run.parent / "test.csv"
+    assert pruned.predict(rows).shape == run.predict(rows).shape
+    assert report.n_parameters[1] < report.n_parameters[0] // 2
+
+    done = cli("prune", str(mmoe_run), "--experts", "0.5", "--epochs", "0", "-o", "q", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "q" / "compress.json").read_text())["settings"]["experts"] == 0.5
+
+
+@pytest.mark.parametrize("experts", [1, 1.2, -0.5, True, "half"])
+def test_bad_experts_refused(mmoe_run: Path, tmp_path: Path, experts: object) -> None:
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"The 'experts' parameter of prune must be a number in \[0, 1\), the share of "
+        r"an MMoE's experts removed",
+    ):
+        prune(mh.load(mmoe_run), tmp_path / "p", experts=experts)  # type: ignore[arg-type]
+    assert not (tmp_path / "p").exists()
+
+
+def test_experts_refused_without_experts(hps_run: Path, tmp_path: Path, cli: Cli) -> None:
+    refused = cli("prune", str(hps_run), "--experts", "0.5", "-o", "p", cwd=tmp_path)
+    assert refused.returncode == 2
+    assert (
+        "The 'experts' parameter of prune removes experts of an mmoe model; this run's 'hps' "
+        "network has none. Leave it at 0." in refused.stderr
+    )
+    assert "Traceback" not in refused.stderr
     assert not (tmp_path / "p").exists()

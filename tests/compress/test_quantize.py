@@ -34,7 +34,14 @@ def test_report_measures_each_task_size_and_latency(
     out, report = quantized
     meta = json.loads((out / "compress.json").read_text())
     assert meta["kind"] == "quantize"
-    assert meta["settings"] == {"weight_type": "int8", "per_channel": False, "op_types": "all"}
+    assert meta["settings"] == {
+        "weight_type": "int8",
+        "per_channel": False,
+        "reduce_range": False,
+        "op_types": "all",
+        "keep_fp32": 0,
+        "fp32_nodes": [],
+    }
     assert set(meta["tasks"]) == {"good", "shade"}
     assert meta["tasks"]["good"]["metric"] == "auc"
     assert meta["tasks"]["shade"]["metric"] == "accuracy"
@@ -181,3 +188,94 @@ def test_run_export_is_the_python_form_of_manyheads_export(hps_run: Path, tmp_pa
     with pytest.raises(InvalidParameterError, match=r"'format' parameter of Run.export must be"):
         run.export(tmp_path / "m.tflite", format="tflite")
     assert not (tmp_path / "m.tflite").exists()
+
+
+def _ops(path: Path) -> dict[str, str]:
+    import onnx
+
+    return {n.name: n.op_type for n in onnx.load(str(path)).graph.node}
+
+
+@pytest.fixture(scope="module")
+def kept_one(
+    hps_run: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, CompressReport]:
+    out = tmp_path_factory.mktemp("q") / "keep1"
+    return out, quantize(mh.load(hps_run), out, keep_fp32=1, force=True)
+
+
+def test_the_most_sensitive_node_stays_float32(
+    kept_one: tuple[Path, CompressReport], hps_run: Path
+) -> None:
+    """The node kept is the one whose int8 weights alone move the outputs most on the first
+    validation rows, and it is still a float ``MatMul`` in the bundle's graph."""
+    import tempfile
+
+    from manyheads.compress._int8 import Int8Settings, quantizable_nodes, sensitivities
+    from manyheads.compress._measure import encoded_batch, run_data
+    from manyheads.export import export_onnx
+    from manyheads.export._onnx import trim_batch
+
+    out, report = kept_one
+    assert report.settings["keep_fp32"] == 1
+    assert "  kept in float32: " + report.settings["fp32_nodes"][0] in report.lines()
+    run = mh.load(hps_run)
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32 = Path(tmp) / "m.onnx"
+        export_onnx(run, fp32)
+        nodes = quantizable_nodes(fp32)
+        valid = run_data(run).valid.head(128)
+        batches = [trim_batch(encoded_batch(run, valid.iloc[i : i + 64], 64)) for i in (0, 64)]
+        errors = sensitivities(fp32, batches, Int8Settings(), nodes)
+    assert set(errors) == set(nodes)
+    assert all(e > 0 for e in errors.values())
+    worst = max(errors, key=errors.__getitem__)
+    assert report.settings["fp32_nodes"] == [worst]
+    ops = _ops(out / "model.onnx")
+    assert ops[worst] in ("MatMul", "Gather")  # float32, not MatMulInteger
+    assert "MatMulInteger" in ops.values()  # the others are int8
+    side = json.loads((out / "model.onnx.json").read_text())
+    assert side["quantization"]["fp32_nodes"] == [worst]
+
+
+def test_options_exclude_reduce_range_and_none_kept(
+    hps_run: Path,
+    quantized: tuple[Path, CompressReport],
+    kept_one: tuple[Path, CompressReport],
+    tmp_path: Path,
+    cli: Cli,
+) -> None:
+    kept = kept_one[1].settings["fp32_nodes"][0]
+    done = cli(
+        "quantize", str(hps_run), "-o", "q", "--keep-fp32", "0", "--reduce-range",
+        "--per-channel", "--exclude", kept, "--force", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    meta = json.loads((tmp_path / "q" / "compress.json").read_text())
+    assert meta["settings"]["fp32_nodes"] == [kept]
+    assert meta["settings"]["reduce_range"] is True
+    assert meta["settings"]["per_channel"] is True
+    assert _ops(tmp_path / "q" / "model.onnx")[kept] in ("MatMul", "Gather")
+    default = quantized[0] / "model.onnx"  # keep_fp32=0: every quantisable node is int8
+    assert "MatMul" not in _ops(default).values()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"keep_fp32": -1}, r"'keep_fp32' parameter of quantize must be an integer >= 0"),
+        ({"keep_fp32": 1.5}, r"'keep_fp32' parameter of quantize must be an integer >= 0"),
+        ({"op_types": ["matmul"]}, r"'op_types' parameter of quantize must name ONNX operators"
+         r" that onnxruntime's dynamic quantiser takes \(.*MatMul.*\). Got unknown 'matmul'"),
+        ({"op_types": []}, r"Got an empty list instead"),
+        ({"exclude": ["no_such_node"]}, r"'exclude' parameter of quantize names node\(s\) "
+         r"no_such_node, which the quantiser would not quantise in this run's graph\. Its "
+         r"quantisable nodes: \S+"),
+    ],
+)  # fmt: skip
+def test_bad_options_refused_and_nothing_written(
+    hps_run: Path, tmp_path: Path, options: dict[str, object], message: str
+) -> None:
+    with pytest.raises(InvalidParameterError, match=message):
+        quantize(mh.load(hps_run), tmp_path / "q", **options)  # type: ignore[arg-type]
+    assert not (tmp_path / "q" / "model.onnx").exists()

@@ -30,6 +30,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=1,
         help="epochs of fine-tuning on the run's training data after pruning (default 1; 0: none)",
     )
+    p.add_argument(
+        "--experts",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="mmoe only: also remove this share of the experts, the ones the gates use least on "
+        "the run's training rows (default 0: keep every expert)",
+    )
     add_max_drop(
         p,
         default=None,
@@ -43,4 +51,6 @@ def run(args: argparse.Namespace) -> int:
     """Prune, fine-tune, print the report; a refused pruning exits 2 and writes nothing."""
     from manyheads.compress import prune
 
-    return write_compressed(args, prune, amount=args.amount, epochs=args.epochs)
+    return write_compressed(
+        args, prune, amount=args.amount, epochs=args.epochs, experts=args.experts
+    )

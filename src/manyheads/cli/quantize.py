@@ -34,11 +34,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--per-channel",
         "one int8 scale per output channel of each weight (default: one per tensor)",
     )
+    add_flag(p, "--reduce-range", "7-bit weights (onnxruntime's reduce_range)")
     p.add_argument(
         "--op-types",
         metavar="OPS",
-        help="comma-separated ONNX operators to quantise, e.g. MatMul,Gemm (default: every "
-        "operator the quantiser supports)",
+        help="comma-separated ONNX operators to quantise, e.g. MatMul,Attention (default: every "
+        "operator onnxruntime's dynamic quantiser takes; Gemm nodes always stay float32)",
+    )
+    p.add_argument(
+        "--keep-fp32",
+        type=int,
+        default=0,  # manyheads.compress._quantize.KEEP_FP32 (not imported: CLI start-up)
+        metavar="N",
+        help="keep the N nodes whose int8 weights move the outputs most (measured one by one on "
+        "the first validation rows) in float32 (default 0: measure nothing)",
+    )
+    p.add_argument(
+        "--exclude",
+        metavar="NODES",
+        help="comma-separated names of graph nodes to keep in float32 as well",
     )
     add_flag(p, "--overwrite", "replace a bundle already in DIR")
 
@@ -47,6 +61,16 @@ def run(args: argparse.Namespace) -> int:
     """Quantise, print the report; a refused quantisation exits 2 and writes nothing."""
     from manyheads.compress import quantize
 
-    op_types = comma_list(args.op_types) if args.op_types else None
+    op_types = comma_list(args.op_types) if args.op_types is not None else None
+    exclude = comma_list(args.exclude) if args.exclude else []
     note = " (predict with --engine onnxruntime)"
-    return write_compressed(args, quantize, note, per_channel=args.per_channel, op_types=op_types)
+    return write_compressed(
+        args,
+        quantize,
+        note,
+        per_channel=args.per_channel,
+        reduce_range=args.reduce_range,
+        op_types=op_types,
+        keep_fp32=args.keep_fp32,
+        exclude=exclude,
+    )

@@ -4,6 +4,7 @@ network's layer widths read back as its architecture's options."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from torch import nn
 
@@ -42,22 +43,25 @@ def _tower_widths(model: MTLModel) -> list[int]:
     return widths[0]
 
 
-def _hps_widths(model: MTLModel) -> dict[str, list[int]]:
+def _hps_widths(model: MTLModel) -> dict[str, Any]:
     return {"hidden": _mlp_widths(model.get_submodule("bottom")), "tower": _tower_widths(model)}
 
 
-def _mmoe_widths(model: MTLModel) -> dict[str, list[int]]:
-    from manyheads.architectures._experts import _FusedLinear
+def _mmoe_widths(model: MTLModel) -> dict[str, Any]:
+    from manyheads.architectures._experts import FusedExperts, _FusedLinear
 
-    layers = model.get_submodule("experts.layers").children()
+    experts = model.get_submodule("experts")
+    assert isinstance(experts, FusedExperts)
+    layers = experts.layers.children()
     return {
+        "n_experts": experts.n_experts,
         "expert_hidden": [int(m.weight.shape[2]) for m in layers if isinstance(m, _FusedLinear)],
         "tower": _tower_widths(model),
     }
 
 
 #: The architectures pruned, each with how its layer widths read back as its options.
-PRUNABLE: dict[str, Callable[[MTLModel], dict[str, list[int]]]] = {
+PRUNABLE: dict[str, Callable[[MTLModel], dict[str, Any]]] = {
     "hps": _hps_widths,
     "mmoe": _mmoe_widths,
 }

@@ -13,6 +13,15 @@ hidden layer of the shared bottom, the experts and the towers loses ``amount`` o
 the units with the smallest weights (L2 over every layer that holds them). The new widths are
 written as the architecture's options (``hidden``, ``expert_hidden``, ``tower``) in
 ``model.json``, so :func:`manyheads.load` rebuilds the smaller network from the bundle alone.
+
+Whole experts (``experts``, ``mmoe`` only): narrower layers do not make a small network much
+faster, because each operator call costs about the same at batch 1 whatever its width. An MMoE
+can lose whole experts instead: the ones its gates use least on the run's training rows
+(:func:`expert_usage`, each task's mean gate weight, summed over the tasks) leave every fused
+expert layer, its normalisation and every gate (whose softmax then runs over the experts left;
+:func:`drop_experts`), before the hidden units are pruned. ``n_experts`` is written to
+``model.json`` with the widths. ``ple`` is refused (:data:`~._prunable.REFUSED`), and so
+``experts`` is for ``mmoe`` only.
 """
 
 from __future__ import annotations
@@ -41,10 +50,16 @@ from manyheads.errors import InvalidParameterError, ManyheadsError
 from manyheads.workflow._bundle import write_run_bundle
 from manyheads.workflow._run import Run
 
-__all__ = ["prune", "prune_model"]
+__all__ = ["EXPERT_PRUNABLE", "USAGE_ROWS", "drop_experts", "expert_usage", "prune", "prune_model"]
+
+#: The architectures whose experts ``prune --experts`` removes.
+EXPERT_PRUNABLE = ("mmoe",)
+
+#: The training rows the gates' use of each expert is measured on (the first ones).
+USAGE_ROWS = 4096
 
 
-def _check_settings(amount: float, epochs: int) -> None:
+def _check_settings(amount: float, epochs: int, experts: float) -> None:
     ok = isinstance(amount, float | int) and not isinstance(amount, bool)
     if not (ok and 0 < amount < 1):
         raise InvalidParameterError(
@@ -55,6 +70,12 @@ def _check_settings(amount: float, epochs: int) -> None:
         raise InvalidParameterError(
             "The 'epochs' parameter of prune must be an integer >= 0, the epochs of the "
             f"fine-tune after pruning (0: none). Got {epochs!r} instead."
+        )
+    ok = isinstance(experts, float | int) and not isinstance(experts, bool)
+    if not (ok and 0 <= experts < 1):
+        raise InvalidParameterError(
+            "The 'experts' parameter of prune must be a number in [0, 1), the share of an "
+            f"MMoE's experts removed (e.g. 0.5; 0: none). Got {experts!r} instead."
         )
 
 
@@ -81,6 +102,65 @@ def _traced_from_embedding(model: MTLModel) -> Iterator[None]:
     finally:
         model.input = encoder
         names["mix"] = mix
+
+
+def expert_usage(model: MTLModel, x: dict[str, Tensor]) -> Tensor:
+    """How much the tasks use each expert of an MMoE on the encoded rows ``x``: each task's
+    mean gate weight per expert, summed over the tasks ([E]; it sums to the number of tasks).
+
+    Example:
+        >>> from manyheads.architectures.base import example_input
+        >>> from manyheads.architectures.mmoe import MMoE
+        >>> enc, batch = example_input()
+        >>> round(float(expert_usage(MMoE(enc, {"a": 1, "b": 4}, n_experts=3), batch).sum()), 4)
+        2.0
+    """
+    from manyheads.architectures.mmoe import MMoE
+
+    assert isinstance(model, MMoE)
+    with torch.no_grad():
+        gates = model.gate_weights(model.get_submodule("input")(x))
+    return torch.stack([g.mean(0) for g in gates.values()]).sum(0)
+
+
+def drop_experts(model: MTLModel, usage: Tensor, share: float) -> list[int]:
+    """Remove ``floor(share * E)`` of an MMoE's E experts, the lowest ``usage``
+    (:func:`expert_usage`), in place: their slices of every fused expert layer and
+    normalisation, and their rows of every task's gate (each gate's softmax then runs over the
+    experts left). At least one expert stays. Returns the indices of the experts kept, in order.
+    """
+    import torch_pruning as tp
+
+    from manyheads.architectures._experts import _FusedLinear, _FusedNorm
+    from manyheads.architectures.mmoe import MMoE
+    from manyheads.compress._pruners import _sliced
+
+    assert isinstance(model, MMoE)
+    experts = model.experts
+    n = experts.n_experts
+    n_keep = max(1, n - math.floor(share * n + 1e-9))
+    keep = sorted(int(i) for i in torch.argsort(usage, descending=True)[:n_keep])
+    index = torch.tensor(keep, dtype=torch.long)
+    for layer in experts.layers:
+        assert isinstance(layer, _FusedLinear)
+        layer.weight = _sliced(layer.weight, 0, index)
+        layer.bias = _sliced(layer.bias, 0, index)
+    for norm in experts.norms:
+        assert isinstance(norm, _FusedNorm)
+        if norm.kind == "batch":
+            dim = norm.batch.num_features // n
+            gone = [e * dim + j for e in range(n) if e not in keep for j in range(dim)]
+            tp.prune_batchnorm_out_channels(norm.batch, gone)
+        else:
+            norm.weight = _sliced(norm.weight, 0, index)
+            norm.bias = _sliced(norm.bias, 0, index)
+    experts.n_experts = n_keep
+    for gate in model.gates.values():
+        assert isinstance(gate, nn.Linear)
+        gate.weight = _sliced(gate.weight, 0, index)
+        gate.bias = _sliced(gate.bias, 0, index)
+        gate.out_features = n_keep
+    return keep
 
 
 def prune_model(model: MTLModel, x: dict[str, Tensor], amount: float) -> None:
@@ -131,6 +211,7 @@ def prune(
     *,
     amount: float = 0.5,
     epochs: int = 1,
+    experts: float = 0.0,
     max_drop: float | None = None,
     force: bool = False,
     overwrite: bool = False,
@@ -144,6 +225,11 @@ def prune(
         amount: the share of hidden units each shared and tower layer loses, in (0, 1).
         epochs: epochs of fine-tuning on the run's training rows, with its own settings (the
             best validation epoch is kept); 0 for none.
+        experts: the share of an ``mmoe``'s experts removed before the hidden units, the
+            ones its gates use least on the run's first :data:`USAGE_ROWS` training rows
+            (:func:`drop_experts`); fewer experts mean fewer, not only narrower, products in
+            the expert layer and the gate mixing. 0 (the default) keeps every expert; other
+            architectures have no experts and refuse a share above 0.
         max_drop: the largest drop of a task's primary metric (None: no limit).
         force: write the bundle even when a task drops by more than ``max_drop``.
         overwrite: replace a bundle already in ``out_dir``.
@@ -157,18 +243,26 @@ def prune(
         DataError: no ``config.yaml`` or data for the run, or a task dropped by more than
             ``max_drop`` without ``force`` (then nothing is written).
     """
-    _check_settings(amount, epochs)
+    _check_settings(amount, epochs, experts)
     if max_drop is not None:
         from manyheads.compress._quantize import check_max_drop
 
         check_max_drop(max_drop)
     check_prunable(run.architecture, run.model)
+    if experts and run.architecture not in EXPERT_PRUNABLE:
+        raise InvalidParameterError(
+            f"The 'experts' parameter of prune removes experts of an "
+            f"{' or '.join(EXPERT_PRUNABLE)} model; this run's '{run.architecture}' network has "
+            "none. Leave it at 0."
+        )
     limits = (math.inf if max_drop is None else max_drop, force)
     job = Compression.open("prune", run, out_dir, limits=limits, overwrite=overwrite)
-    pruned = _pruned_run(run, job.data, amount)
+    pruned, kept = _pruned_run(run, job.data, amount, experts)
     if epochs:
         _fine_tune(pruned, job.data, epochs)
-    settings = {"amount": amount, "epochs": epochs, "widths": _widths(pruned)}
+    settings: dict[str, Any] = {"amount": amount, "epochs": epochs, "widths": _widths(pruned)}
+    if experts:
+        settings |= {"experts": experts, "experts_kept": kept}
     report = _report(job, pruned, settings)
     job.refuse_dropped(report, "pruning", "more --epochs", "a smaller --amount")
     _write(job, pruned, report)
@@ -176,12 +270,21 @@ def prune(
 
 
 def _widths(run: Run) -> dict[str, list[int]]:
-    return {k: v for k, v in run.options.items() if k in ("hidden", "expert_hidden", "tower")}
+    names = ("hidden", "n_experts", "expert_hidden", "tower")
+    return {k: v for k, v in run.options.items() if k in names}
 
 
-def _pruned_run(run: Run, data: RunData, amount: float) -> Run:
-    """A copy of ``run`` pruned, rebuilt from its new options with the pruned weights."""
+def _pruned_run(run: Run, data: RunData, amount: float, experts: float) -> tuple[Run, list[int]]:
+    """A copy of ``run`` pruned, rebuilt from its new options with the pruned weights, and the
+    experts kept (empty when none were removed)."""
     model = copy.deepcopy(run.model)
+    kept: list[int] = []
+    if experts:
+        rows = data.train.head(USAGE_ROWS)  # in chunks: a text encoder's activations are large
+        chunks = [rows.iloc[i : i + 512] for i in range(0, len(rows), 512)]
+        usage = sum(len(c) * expert_usage(model, encoded_batch(run, c, len(c))) for c in chunks)
+        assert isinstance(usage, Tensor)
+        kept = drop_experts(model, usage, experts)
     prune_model(model, encoded_batch(run, data.valid, 8), amount)
     options = {**run.options, **PRUNABLE[run.architecture](model)}
     rebuilt = build_model(run.architecture, run.preprocessor.spec, run.fitted_tasks, options)
@@ -193,7 +296,8 @@ def _pruned_run(run: Run, data: RunData, amount: float) -> Run:
             f"{options} ({str(exc).splitlines()[0]}): report this with the run's model.json."
         ) from None
     rebuilt.eval()
-    return dataclasses.replace(run, model=rebuilt, options=options, metrics=None, directory=None)
+    pruned = dataclasses.replace(run, model=rebuilt, options=options, metrics=None, directory=None)
+    return pruned, kept
 
 
 def _fine_tune(run: Run, data: RunData, epochs: int) -> None:

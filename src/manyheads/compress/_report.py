@@ -169,6 +169,8 @@ class CompressReport:
             f"({_ratio(self.size_ratio, 'smaller', 'larger')})"
         )
         out.append(f"  parameters: {self.n_parameters[0]} -> {self.n_parameters[1]}")
+        if self.settings.get("fp32_nodes"):
+            out.append(f"  kept in float32: {', '.join(self.settings['fp32_nodes'])}")
         for lat in self.latency:
             out.append(
                 f"  latency at batch {lat.batch_size}: {lat.before_ms:.3f} -> "

@@ -260,7 +260,8 @@ class Run:
     ) -> CompressReport:
         """Write an int8 bundle of this run into ``out_dir`` (``manyheads quantize``), with its
         per-task report: :func:`manyheads.compress.quantize` (``max_drop``, ``force``,
-        ``per_channel``, ``op_types``, ``overwrite``)."""
+        ``per_channel``, ``reduce_range``, ``op_types``, ``keep_fp32``, ``exclude``,
+        ``overwrite``)."""
         from manyheads.compress import quantize
 
         return quantize(self, out_dir, **options)
@@ -272,7 +273,7 @@ class Run:
     ) -> CompressReport:
         """Write a pruned, fine-tuned bundle of this run into ``out_dir`` (``manyheads
         prune``), with its per-task report: :func:`manyheads.compress.prune` (``amount``,
-        ``epochs``, ``max_drop``, ``force``, ``overwrite``)."""
+        ``epochs``, ``experts``, ``max_drop``, ``force``, ``overwrite``)."""
         from manyheads.compress import prune
 
         return prune(self, out_dir, **options)
