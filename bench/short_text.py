@@ -99,9 +99,21 @@ def _task_scores(metrics: dict[str, Any]) -> dict[str, Any]:
 def _config(name: str, arch: str = "hps", seed: int = 0, variant: str = "now") -> Any:
     """The plain config of ``bench/tables.py``, with ``arch`` and ``seed``, under RUNS."""
     raw = plain_config(name, TABLES[name], RUNS / "runs" / f"{name}-{arch}-{seed}-{variant}")
-    raw["model"] = {"architecture": arch}
+    raw["model"] = {"architecture": arch} | _model_options(variant)
     raw["train"] = {"seed": seed} | _settings(variant)
     return build_config(raw)
+
+
+def _model_options(variant: str) -> dict[str, Any]:
+    """``model:wide=false`` or ``model:wide_lr=0.01+wide_decay=0.1``: model options that are
+    not the defaults (the wide path's ablation, issue 17)."""
+    if not variant.startswith("model:"):
+        return {}
+    out: dict[str, Any] = {}
+    for item in variant[6:].split("+"):
+        key, _, value = item.partition("=")
+        out[key] = json.loads(value)
+    return out
 
 
 def _settings(variant: str) -> dict[str, float]:
