@@ -326,14 +326,24 @@ PLAN = {
         "new:bag_lr10",
         "new:tfidf_bag",
         "new:tfidf_bag_lr10",
+        "model:wide=false",
     ],
-    "loans": ["now", "new:text_init"],
+    "loans": ["now", "new:text_init", "model:wide=false"],
     "gss_abortion": ["now", "old:label_sum", "old:label_prior"],
     "census": ["now"],
 }
 
 #: train settings other than the defaults, one seed: what the defaults leave on the table
-EXTRA = {"movies": ["set:lr=0.01", "set:batch_size=128"]}
+EXTRA = {
+    "movies": [
+        "set:lr=0.01",
+        "set:batch_size=128",
+        "model:wide_decay=1.0",
+        "model:wide_decay=3.0",
+        "model:wide_lr=0.003+wide_decay=3.0",
+        'model:wide=["genres"]',
+    ]
+}
 
 
 def _cache() -> dict[str, Any]:

@@ -191,7 +191,8 @@ def _wire_members(model: MTLModel) -> None:
 def _wire_wide(
     model: MTLModel, spec: InputSpec, out_dims: dict[str, int], options: dict[str, Any]
 ) -> None:
-    """With ``wide: true`` and text columns read as bags, give every task a wide path of their
+    """With ``wide: true`` (or a list of tasks) and text columns read as bags, give every task
+    (those tasks) a wide path of their
     TF-IDF vectors (:class:`~manyheads.encoders._wide.WidePath`): the towers add its logits, and
     each input encoder that reads the bags hands it the batch (a forward pre-hook)."""
     from manyheads._validation import validate_params
@@ -200,11 +201,20 @@ def _wire_wide(
     encoders = [m for m in model.modules() if isinstance(m, InputEncoder)]
     readers = [m for m in encoders if getattr(m, "text_keys", None)]
     towers = getattr(model, "towers", None)
-    if not options.get("wide", False) or not readers or not isinstance(towers, TaskTowers):
+    chosen = options.get("wide", False)
+    if not chosen or not readers or not isinstance(towers, TaskTowers):
         return
+    if not isinstance(chosen, bool):
+        unknown = [t for t in chosen if t not in out_dims]
+        if unknown:
+            raise InvalidParameterError(
+                f"The 'wide' option of architecture '{type(model).__name__}' must be true, "
+                f"false or a list of the model's tasks ({', '.join(out_dims)}). Got the unknown "
+                f"task(s) {unknown}.{did_you_mean(str(unknown[0]), list(out_dims))}"
+            )
     wide = WidePath(
         spec.text_sizes,
-        out_dims,
+        {t: w for t, w in out_dims.items() if chosen is True or t in chosen},
         weight_decay=float(options.get("wide_decay", 0.0)),
         lr=options.get("wide_lr"),
     )

@@ -145,7 +145,7 @@ class TaskTowers(nn.Module):
         Per-token input ``[B, L, D]`` gives ``[B, L, C]`` (``[B, L + C + 2, C]`` with a CRF).
         """
         out: Tensor = self.outputs[task](self.towers[task](h))
-        if self.wide is not None:  # [N, C] + [N, C]: only row-level encoders read text bags
+        if self.wide is not None and task in self.wide.weight:  # [N, C]: row-level encoders only
             out = out + self.wide.logits(task, out.shape[0]).to(out.dtype)
         if task in self.transitions and out.dim() == 3:
             trans = self.transitions[task]

@@ -27,15 +27,16 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
-from manyheads._validation import NON_NEGATIVE, POSITIVE, Boolean, Constraints
+from manyheads._validation import NON_NEGATIVE, POSITIVE, STRINGS, Boolean, Constraints
 
 __all__ = ["WIDE_CONSTRAINTS", "WidePath", "idf_of", "tfidf_weights"]
 
-#: The model options of the wide path, with their constraints: ``wide`` (add it when the input
-#: encoder reads text bags), ``wide_decay`` (its AdamW/Adam/SGD weight decay) and ``wide_lr`` (its
-#: learning rate; None: the task layers' rate).
+#: The model options of the wide path, with their constraints: ``wide`` (true: add it to every
+#: task when the input encoder reads text bags; a list of task names: to those tasks),
+#: ``wide_decay`` (its AdamW/Adam/SGD weight decay) and ``wide_lr`` (its learning rate; None: the
+#: task layers' rate).
 WIDE_CONSTRAINTS: Constraints = {
-    "wide": [Boolean()],
+    "wide": [Boolean(), STRINGS],
     "wide_decay": [NON_NEGATIVE],
     "wide_lr": [POSITIVE, None],
 }
@@ -89,7 +90,7 @@ class WidePath(nn.Module):
     Args:
         text_sizes: ``(column, n_ids)`` of each text column read as a bag (the input spec's
             ``text_sizes``).
-        out_dims: task name -> output width of its head.
+        out_dims: task name -> output width of its head, for the tasks that get the path.
         weight_decay: the weight decay of the path's optimiser group.
         lr: the learning rate of that group (None: the task layers').
 
@@ -163,5 +164,5 @@ class WidePath(nn.Module):
         return out if n_rows == out.shape[0] else out.repeat(n_rows // out.shape[0], 1)
 
     def task_parameters(self, task: str) -> list[nn.Parameter]:
-        """The path's weights of ``task``."""
-        return [self.weight[task]]
+        """The path's weights of ``task`` (none if it has no path)."""
+        return [self.weight[task]] if task in self.weight else []

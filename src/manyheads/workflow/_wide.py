@@ -14,9 +14,9 @@ __all__ = ["fit_wide_path"]
 
 
 def fit_wide_path(model: MTLModel, train: EncodedTable) -> bool:
-    """Fit the IDF of ``model``'s wide path on the text ids of ``train``; False when there is
-    no wide path or the train rows are not in memory (a streamed table: its path keeps IDF 0,
-    so it adds nothing to the logits)."""
+    """Fit the IDF of ``model``'s wide path on the text ids of ``train`` (of a streamed train,
+    its ``x``: the uniform sample of rows its tokenisers were fitted on); False when there is no
+    wide path or ``train`` holds no text ids (the path then keeps IDF 0 and adds nothing)."""
     wide = getattr(getattr(model, "towers", None), "wide", None)
     x = getattr(train, "x", None)
     if not isinstance(wide, WidePath) or not isinstance(x, dict):

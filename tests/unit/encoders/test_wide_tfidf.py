@@ -62,7 +62,7 @@ def test_logits_are_the_tfidf_vector_times_the_weights() -> None:
 
 
 @pytest.mark.parametrize("arch", ["hps", "mmoe", "stl"])  # one shared, gated, per-task encoder
-def test_every_architecture_with_the_path_exports_with_parity(arch: str, tmp_path: Path) -> None:
+def test_models_with_the_path_export_with_parity(arch: str, tmp_path: Path) -> None:
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnxscript")
     from tests.unit.export.test_onnx import _small, assert_exports

@@ -101,12 +101,30 @@ def test_a_task_subset_gets_the_same_wide_logits(name: str) -> None:
     torch.testing.assert_close(alone[last], every[last], rtol=0, atol=1e-6)
 
 
+def test_a_list_gives_the_path_to_those_tasks_only() -> None:
+    first, *rest = TABULAR.out_dims
+    model = build("hps", wide=[first])
+    wide = model.towers.wide
+    assert list(wide.weight) == [first]
+    for task in rest:
+        assert wide.task_parameters(task) == []
+    with torch.no_grad():
+        wide.weight[first].normal_()
+    plain = build("hps")
+    model.eval(), plain.eval()
+    with torch.no_grad():
+        a, b = model(TABULAR.x), plain(TABULAR.x)
+    assert not torch.equal(a[first], b[first])
+    assert all(torch.equal(a[t], b[t]) for t in rest)
+
+
 @pytest.mark.parametrize(
     ("options", "match"),
     [
         ({"wide": "yes"}, r"The 'wide' option of architecture 'HPS' must be true or false"),
         ({"wide": True, "wide_decay": -1.0}, r"'wide_decay' option .* >= 0.* Got -1.0"),
         ({"wide": True, "wide_lr": 0.0}, r"'wide_lr' option .* > 0.* Got 0.0"),
+        ({"wide": ["binery"]}, r"unknown task\(s\) \['binery'\]. Did you mean 'binary'"),
     ],
 )
 def test_bad_wide_options_are_refused(options: dict[str, object], match: str) -> None:
