@@ -74,6 +74,18 @@ def test_text_tables_train_the_wide_path_and_reload_it_exactly(table: Path, tmp_
     pd.testing.assert_frame_equal(subset, run.predict(frame)[list(subset.columns)])
 
 
+def test_the_path_options_given_are_kept(table: Path, tmp_path: Path) -> None:
+    inputs = {"title": "text", "year": "numeric"}
+    config = _config(table, tmp_path / "run", inputs, wide_decay=0.5, wide_lr=0.01)
+    run = train_config(config)
+    assert (run.options["wide"], run.options["wide_decay"], run.options["wide_lr"]) == (
+        True,
+        0.5,
+        0.01,
+    )
+    assert (run.model.towers.wide.weight_decay, run.model.towers.wide.lr) == (0.5, 0.01)
+
+
 def test_wide_false_trains_without_the_path(table: Path, tmp_path: Path) -> None:
     config = _config(table, tmp_path / "run", {"title": "text", "year": "numeric"}, wide=False)
     run = train_config(config)

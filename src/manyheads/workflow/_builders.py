@@ -155,7 +155,7 @@ def model_options(config: RunConfig, say: Log | None = None) -> dict[str, Any]:
     if "kinds" in valid and "kinds" not in options:
         options["kinds"] = {t.name: t.type for t in config.tasks}
     if "wide" in valid and "wide" not in options and _reads_text_bags(config):
-        options.update(WIDE_DEFAULTS)
+        options |= {k: v for k, v in WIDE_DEFAULTS.items() if k not in options}
     return options
 
 
