@@ -327,6 +327,10 @@ PLAN = {
         "new:tfidf_bag",
         "new:tfidf_bag_lr10",
         "model:wide=false",
+        "model:wide_lr=0.003",
+        "model:wide_lr=0.01",
+        "model:wide_decay=1.0",
+        "model:wide_lr=0.01+wide_decay=1.0",
     ],
     "loans": ["now", "new:text_init", "model:wide=false"],
     "gss_abortion": ["now", "old:label_sum", "old:label_prior"],
@@ -338,9 +342,6 @@ EXTRA = {
     "movies": [
         "set:lr=0.01",
         "set:batch_size=128",
-        "model:wide_decay=1.0",
-        "model:wide_decay=3.0",
-        "model:wide_lr=0.003+wide_decay=3.0",
         'model:wide=["genres"]',
     ]
 }
