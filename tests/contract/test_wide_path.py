@@ -9,6 +9,8 @@ it in its own group with its weight decay.
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 from tests.contract.test_architectures import TABULAR, objective
@@ -99,6 +101,22 @@ def test_a_task_subset_gets_the_same_wide_logits(name: str) -> None:
         last = model.task_names[-1]
         alone = model(TABULAR.x, tasks=[last])
     torch.testing.assert_close(alone[last], every[last], rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["hps", "stl"])
+def test_a_deep_copy_reads_its_own_batches(name: str) -> None:
+    model = build(name, wide=True)
+    with torch.no_grad():
+        for p in model.towers.wide.parameters():
+            p.normal_()
+    twin = copy.deepcopy(model).eval()
+    model.eval()
+    with torch.no_grad():
+        expected = model(TABULAR.x)
+        model({k: v[:3] for k, v in TABULAR.x.items()})  # the original reads another batch
+        got = twin(TABULAR.x)
+    for task, value in expected.items():
+        torch.testing.assert_close(got[task], value, rtol=0, atol=0)
 
 
 def test_a_list_gives_the_path_to_those_tasks_only() -> None:

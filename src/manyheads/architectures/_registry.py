@@ -220,4 +220,4 @@ def _wire_wide(
     )
     towers.add_wide(wide)
     for encoder in readers:
-        encoder.register_forward_pre_hook(lambda _module, args: wide.read(args[0]))
+        encoder.register_forward_pre_hook(wide.read_hook)

@@ -150,6 +150,12 @@ class WidePath(nn.Module):
             ids.append(col + offsets[i])
         self._batch = (torch.cat(ids, 1), torch.cat(weights, 1))
 
+    def read_hook(self, module: nn.Module, args: tuple[Any, ...]) -> None:
+        """A forward pre-hook for the input encoder ``module``: :meth:`read` its input. A bound
+        method, so that a deep copy of the model hooks the copy's path, not this one."""
+        del module
+        self.read(args[0])
+
     def logits(self, task: str, n_rows: int) -> Tensor:
         """``tfidf(x) @ W_task`` of the last batch read, ``[B, C]``; repeated to ``n_rows``
         rows (``k*B``: each member of a TabM-style ensemble gets the same wide logits)."""
