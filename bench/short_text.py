@@ -331,8 +331,15 @@ PLAN = {
         "model:wide_lr=0.01",
         "model:wide_decay=1.0",
         "model:wide_lr=0.01+wide_decay=1.0",
+        "model:wide_lr=0.03",
     ],
-    "loans": ["now", "new:text_init", "model:wide=false"],
+    "loans": [
+        "now",
+        "new:text_init",
+        "model:wide=false",
+        "model:wide_lr=0.01",
+        "model:wide_lr=0.003",
+    ],
     "gss_abortion": ["now", "old:label_sum", "old:label_prior"],
     "census": ["now"],
 }

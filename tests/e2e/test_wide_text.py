@@ -61,7 +61,11 @@ def table(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_text_tables_train_the_wide_path_and_reload_it_exactly(table: Path, tmp_path: Path) -> None:
     run = train_config(_config(table, tmp_path / "run", {"title": "text", "year": "numeric"}))
-    assert run.options["wide"] is True
+    assert (run.options["wide"], run.options["wide_decay"], run.options["wide_lr"]) == (
+        True,
+        0.0,
+        None,
+    )
     wide = run.model.towers.wide
     assert isinstance(wide, WidePath)
     assert float(wide.idf_0.max()) > 1.0  # fitted on the train rows
