@@ -99,9 +99,21 @@ def _task_scores(metrics: dict[str, Any]) -> dict[str, Any]:
 def _config(name: str, arch: str = "hps", seed: int = 0, variant: str = "now") -> Any:
     """The plain config of ``bench/tables.py``, with ``arch`` and ``seed``, under RUNS."""
     raw = plain_config(name, TABLES[name], RUNS / "runs" / f"{name}-{arch}-{seed}-{variant}")
-    raw["model"] = {"architecture": arch}
+    raw["model"] = {"architecture": arch} | _model_options(variant)
     raw["train"] = {"seed": seed} | _settings(variant)
     return build_config(raw)
+
+
+def _model_options(variant: str) -> dict[str, Any]:
+    """``model:wide=false`` or ``model:wide_lr=0.01+wide_decay=0.1``: model options that are
+    not the defaults (the wide path's ablation, issue 17)."""
+    if not variant.startswith("model:"):
+        return {}
+    out: dict[str, Any] = {}
+    for item in variant[6:].split("+"):
+        key, _, value = item.partition("=")
+        out[key] = json.loads(value)
+    return out
 
 
 def _settings(variant: str) -> dict[str, float]:
@@ -314,14 +326,32 @@ PLAN = {
         "new:bag_lr10",
         "new:tfidf_bag",
         "new:tfidf_bag_lr10",
+        "model:wide=false",
+        "model:wide_lr=0.003",
+        "model:wide_lr=0.01",
+        "model:wide_decay=1.0",
+        "model:wide_lr=0.01+wide_decay=1.0",
+        "model:wide_lr=0.03",
     ],
-    "loans": ["now", "new:text_init"],
+    "loans": [
+        "now",
+        "new:text_init",
+        "model:wide=false",
+        "model:wide_lr=0.01",
+        "model:wide_lr=0.003",
+    ],
     "gss_abortion": ["now", "old:label_sum", "old:label_prior"],
     "census": ["now"],
 }
 
 #: train settings other than the defaults, one seed: what the defaults leave on the table
-EXTRA = {"movies": ["set:lr=0.01", "set:batch_size=128"]}
+EXTRA = {
+    "movies": [
+        "set:lr=0.01",
+        "set:batch_size=128",
+        'model:wide=["genres"]',
+    ]
+}
 
 
 def _cache() -> dict[str, Any]:

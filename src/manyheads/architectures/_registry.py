@@ -14,6 +14,7 @@ from manyheads._registry import did_you_mean
 from manyheads.architectures.base import MTLModel, TaskTowers
 from manyheads.data.preprocess import InputSpec
 from manyheads.encoders._registry import build_input
+from manyheads.encoders._wide import WIDE_CONSTRAINTS, WidePath
 from manyheads.encoders.base import InputEncoder
 from manyheads.encoders.ensemble import MEMBER_AVERAGES
 from manyheads.errors import InvalidParameterError
@@ -22,6 +23,7 @@ from manyheads.tasks._fitted import FittedTask
 __all__ = [
     "ARCHITECTURES",
     "ENCODER_OPTIONS",
+    "WIDE_OPTIONS",
     "architecture_options",
     "build_model",
     "create_model",
@@ -36,6 +38,13 @@ ENCODER_OPTIONS: dict[str, inspect.Parameter] = {
     k: p
     for k, p in inspect.signature(build_input).parameters.items()
     if p.kind is inspect.Parameter.KEYWORD_ONLY
+}
+
+#: The wide path's model options (:mod:`manyheads.encoders._wide`), taken by every architecture
+#: that receives an input encoder; off unless ``wide`` is true.
+WIDE_OPTIONS: dict[str, inspect.Parameter] = {
+    k: inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=d)
+    for k, d in (("wide", False), ("wide_decay", 0.0), ("wide_lr", None))
 }
 
 
@@ -65,7 +74,9 @@ def architecture_options(name: str) -> dict[str, inspect.Parameter]:
     factory = ARCHITECTURES.get(name)
     params = inspect.signature(factory).parameters
     own = {k: p for k, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
-    return own if encoder_argument(factory) == "spec" else {**own, **ENCODER_OPTIONS}
+    if encoder_argument(factory) == "spec":
+        return own
+    return {**own, **ENCODER_OPTIONS, **WIDE_OPTIONS}
 
 
 def create_model(
@@ -100,11 +111,13 @@ def create_model(
     how = encoder_argument(factory)
     if how == "spec":
         return factory(spec, out_dims, **options)
-    own = {k: v for k, v in options.items() if k not in ENCODER_OPTIONS}
+    own = {k: v for k, v in options.items() if k not in ENCODER_OPTIONS and k not in WIDE_OPTIONS}
     encoding = {k: v for k, v in options.items() if k in ENCODER_OPTIONS}
+    wide = {k: v for k, v in options.items() if k in WIDE_OPTIONS}
     make_encoder = functools.partial(build_input, spec, **encoding)
     model = factory(make_encoder() if how == "encoder" else make_encoder, out_dims, **own)
     _wire_members(model)
+    _wire_wide(model, spec, out_dims, wide)
     return model
 
 
@@ -173,3 +186,38 @@ def _wire_members(model: MTLModel) -> None:
     assert isinstance(towers, TaskTowers)  # every architecture on an encoder has them
     towers.add_members(n_members)
     model.n_members = n_members
+
+
+def _wire_wide(
+    model: MTLModel, spec: InputSpec, out_dims: dict[str, int], options: dict[str, Any]
+) -> None:
+    """With ``wide: true`` (or a list of tasks) and text columns read as bags, give every task
+    (those tasks) a wide path of their
+    TF-IDF vectors (:class:`~manyheads.encoders._wide.WidePath`): the towers add its logits, and
+    each input encoder that reads the bags hands it the batch (a forward pre-hook)."""
+    from manyheads._validation import validate_params
+
+    validate_params(f"architecture '{type(model).__name__}'", WIDE_CONSTRAINTS, options)
+    encoders = [m for m in model.modules() if isinstance(m, InputEncoder)]
+    readers = [m for m in encoders if getattr(m, "text_keys", None)]
+    towers = getattr(model, "towers", None)
+    chosen = options.get("wide", False)
+    if not chosen or not readers or not isinstance(towers, TaskTowers):
+        return
+    if not isinstance(chosen, bool):
+        unknown = [t for t in chosen if t not in out_dims]
+        if unknown:
+            raise InvalidParameterError(
+                f"The 'wide' option of architecture '{type(model).__name__}' must be true, "
+                f"false or a list of the model's tasks ({', '.join(out_dims)}). Got the unknown "
+                f"task(s) {unknown}.{did_you_mean(str(unknown[0]), list(out_dims))}"
+            )
+    wide = WidePath(
+        spec.text_sizes,
+        {t: w for t, w in out_dims.items() if chosen is True or t in chosen},
+        weight_decay=float(options.get("wide_decay", 0.0)),
+        lr=options.get("wide_lr"),
+    )
+    towers.add_wide(wide)
+    for encoder in readers:
+        encoder.register_forward_pre_hook(wide.read_hook)

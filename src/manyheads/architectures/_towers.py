@@ -9,6 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from manyheads._validation import RATE, WIDTHS, Constraints
+from manyheads.encoders._wide import WidePath
 from manyheads.encoders.base import InputEncoder
 from manyheads.encoders.ensemble import MemberLinear
 from manyheads.encoders.mlp import MLP, NORM
@@ -88,6 +89,8 @@ class TaskTowers(nn.Module):
             self.towers[task] = mlp
             self.outputs[task] = nn.Linear(mlp.out_dim, width)
         self.transitions = nn.ParameterDict()
+        #: the wide path of the text bags (:mod:`manyheads.encoders._wide`), if any
+        self.wide: WidePath | None = None
 
     @classmethod
     def on(
@@ -131,18 +134,27 @@ class TaskTowers(nn.Module):
             assert isinstance(output, nn.Linear)
             self.outputs[task] = MemberLinear(n_members, output.in_features, output.out_features)
 
+    def add_wide(self, wide: WidePath) -> None:
+        """Add ``wide``'s logits to every task's output (Wide & Deep; its weights become each
+        task's own parameters)."""
+        self.wide = wide
+
     def forward_task(self, task: str, h: Tensor) -> Tensor:
         """Output of ``task``'s tower for input ``h`` [B, D]: [B] for width 1, else [B, C].
 
         Per-token input ``[B, L, D]`` gives ``[B, L, C]`` (``[B, L + C + 2, C]`` with a CRF).
         """
         out: Tensor = self.outputs[task](self.towers[task](h))
+        if self.wide is not None and task in self.wide.weight:  # [N, C]: row-level encoders only
+            out = out + self.wide.logits(task, out.shape[0]).to(out.dtype)
         if task in self.transitions and out.dim() == 3:
             trans = self.transitions[task]
             out = torch.cat([out, trans.unsqueeze(0).expand(out.shape[0], *trans.shape)], dim=1)
         return out.squeeze(-1) if out.shape[-1] == 1 else out
 
     def task_parameters(self, task: str) -> list[nn.Parameter]:
-        """The tower, output (and CRF) parameters of ``task``."""
+        """The tower, output (and CRF and wide-path) parameters of ``task``."""
         crf = [self.transitions[task]] if task in self.transitions else []
-        return [*self.towers[task].parameters(), *self.outputs[task].parameters(), *crf]
+        wide = self.wide.task_parameters(task) if self.wide is not None else []
+        own = [*self.towers[task].parameters(), *self.outputs[task].parameters()]
+        return [*own, *crf, *wide]

@@ -86,8 +86,8 @@ class STL(TowerModel):
             f"towers.towers.{task}.",
             f"towers.outputs.{task}.",
         )
-        crf = f"towers.transitions.{task}"
-        return [k for k in self.state_dict() if k.startswith(prefixes) or k == crf]
+        own = (f"towers.transitions.{task}", f"towers.wide.weight.{task}")  # CRF, wide path
+        return [k for k in self.state_dict() if k.startswith(prefixes) or k in own]
 
     def task_parameters(self, task: str) -> list[nn.Parameter]:
         return [

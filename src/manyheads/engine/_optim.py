@@ -21,15 +21,19 @@ def param_groups(
 ) -> list[ParamGroup]:
     """The encoder, shared, task-specific and balancing-method parameters, each group with its
     learning rate (``lr_encoder``, ``lr_shared``, ``lr_task``, else ``lr``); empty groups are
-    left out. The input encoders' parameters form their own group only with ``lr_encoder``."""
+    left out. The input encoders' parameters form their own group only with ``lr_encoder``;
+    a wide path's (:mod:`manyheads.encoders._wide`) always form their own group, last, with
+    its ``weight_decay`` and learning rate (``wide_lr``, else the task layers')."""
     s = settings
+    wide = _wide_group(model, s)
     encoder: dict[int, torch.nn.Parameter] = {}
     if s.lr_encoder is not None:
         for module in model.modules():
             if isinstance(module, InputEncoder):
                 encoder.update((id(p), p) for p in module.parameters())
-    shared = [p for p in model.shared_parameters() if id(p) not in encoder]
-    task = [p for t in model.task_names for p in model.task_parameters(t) if id(p) not in encoder]
+    skip = {*encoder, *(id(p) for p in (wide["params"] if wide is not None else []))}
+    shared = [p for p in model.shared_parameters() if id(p) not in skip]
+    task = [p for t in model.task_names for p in model.task_parameters(t) if id(p) not in skip]
     groups = []
     for params, lr in (
         (list(encoder.values()), s.lr_encoder),
@@ -39,9 +43,24 @@ def param_groups(
     ):
         if params:
             groups.append({"params": params, "lr": lr if lr is not None else s.base_lr()})
+    if wide is not None:
+        groups.append(wide)
     for g in groups:
         g["initial_lr"] = g["lr"]
     return groups
+
+
+def _wide_group(model: MTLModel, settings: TrainSettings) -> ParamGroup | None:
+    """The optimiser group of ``model``'s wide path, or None without one."""
+    from manyheads.encoders._wide import WidePath
+
+    wide = getattr(getattr(model, "towers", None), "wide", None)
+    if not isinstance(wide, WidePath):
+        return None
+    params = [p for t in model.task_names for p in wide.task_parameters(t)]
+    task_lr = settings.lr_task if settings.lr_task is not None else settings.base_lr()
+    lr = wide.lr if wide.lr is not None else task_lr
+    return {"params": params, "lr": lr, "weight_decay": wide.weight_decay}
 
 
 def build_optimizer(groups: list[ParamGroup], settings: TrainSettings) -> torch.optim.Optimizer:

@@ -139,9 +139,32 @@ def model_options(config: RunConfig, say: Log | None = None) -> dict[str, Any]:
     ignored = sorted(set(config.model.options) - set(options))
     if ignored and say is not None:
         say(f"model options not used by '{config.model.architecture}': {', '.join(ignored)}")
-    if "kinds" in architecture_options(config.model.architecture) and "kinds" not in options:
+    valid = architecture_options(config.model.architecture)
+    if "kinds" in valid and "kinds" not in options:
         options["kinds"] = {t.name: t.type for t in config.tasks}
+    if "wide" in valid and options.get("wide", True) is not False and _reads_text_bags(config):
+        options |= {k: v for k, v in WIDE_DEFAULTS.items() if k not in options}
     return options
+
+
+#: The wide path's options on a table with text columns read as bags, where the config leaves
+#: them open and does not set ``wide: false`` (measured in ``docs/benchmarks.md``, "Issue 17: a
+#: wide TF-IDF path beside the deep heads": a rate of 0.01 lifted movies further but made loans
+#: worse, so the rate is the task layers'); without text columns no option is added, so such
+#: runs are as before.
+WIDE_DEFAULTS: dict[str, Any] = {"wide": True, "wide_decay": 0.0, "wide_lr": None}
+
+
+def _reads_text_bags(config: RunConfig) -> bool:
+    """Whether the run's encoder reads ``text`` inputs as bags of ids (the table encoders)."""
+    from manyheads.encoders._registry import text_options
+
+    has_text = any(kind == "text" for kind in (config.inputs or {}).values())
+    if not has_text:
+        return False
+    encoder = str(config.model.options.get("encoder", "tabular"))
+    options = config.model.options.get("encoder_options")
+    return bool(text_options(encoder, options).get("mode", "bag") == "bag")
 
 
 def fit_encoder_options(options: dict[str, Any], train: EncodedTable) -> dict[str, Any]:

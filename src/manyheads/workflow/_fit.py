@@ -44,6 +44,7 @@ from manyheads.workflow._scores import final_metrics
 from manyheads.workflow._splits import Splits, load_splits
 from manyheads.workflow._training import train_run
 from manyheads.workflow._tuning import tune_on_valid
+from manyheads.workflow._wide import fit_wide_path
 
 __all__ = [
     "Run",
@@ -195,6 +196,7 @@ def run_config(
     chosen = fit_encoder_options(model_options(config, say), encoded.train)
     model = build_model(config, encoded.pre, chosen)
     start_at_label_rates(model, list(config.tasks), encoded.train)
+    fit_wide_path(model, encoded.train)
     method = build_method(config)
     result = train_run(config, encoded, model, method, directory, options, inputs, hook)
     run = Run(
