@@ -41,7 +41,9 @@ def suspect_inputs(config: RunConfig, train: pd.DataFrame) -> dict[str, str]:
 def inference_notes(config: RunConfig, train: pd.DataFrame) -> list[str]:
     """What to tell the user of the columns left out or kept with a doubt (none: [])."""
     lines = []
-    skipped, suspect = skipped_inputs(config, train), suspect_inputs(config, train)
+    notes = _notes(config, train)
+    skipped = {c: why for c, (why, out) in notes.items() if out}
+    suspect = [c for c, (_, out) in notes.items() if not out]
     if skipped:
         lines.append(
             "not used as inputs (list them under 'inputs' to use them): "
